@@ -1,0 +1,1 @@
+"""Platform adapters: each turns its platform's updates into engine calls and replies into widgets."""

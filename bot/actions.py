@@ -1,0 +1,77 @@
+"""Action tokens: the data behind every button, select and modal.
+
+A token is ``<verb>.<field>.<field>…<signature>``: short, opaque to users, and signed with the
+instance's secret key, so a client can replay a token it was shown but cannot forge a new one. The
+engine still re-checks everything a token names (round open, option exists, not already done), because
+a replayed token can be stale. Packing refuses fields that would break parsing and tokens over
+:data:`MAX_TOKEN_BYTES` (Telegram's ``callback_data`` limit; Discord allows 100 characters).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+MAX_TOKEN_BYTES = 64
+_SIGNATURE_CHARS = 8
+_FIELD = re.compile(r"[A-Za-z0-9_-]{1,24}")
+_SEPARATOR = "."
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A parsed, authentic token: a verb and its fields."""
+
+    verb: str
+    fields: tuple[str, ...]
+
+    def int_field(self, index: int) -> int | None:
+        """The field at ``index`` as a non-negative int, or ``None`` when missing or not a number."""
+        if index >= len(self.fields) or not self.fields[index].isdigit():
+            return None
+        return int(self.fields[index])
+
+
+class ActionCodec:
+    """Packs and verifies tokens with one secret key (the same in every process of an instance)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the action signing key must be at least 16 bytes")
+        self._key = key
+
+    def pack(self, verb: str, *fields: object) -> str:
+        """Build a signed token.
+
+        Raises:
+            ValueError: a field is empty, too long or holds a character outside ``[A-Za-z0-9_-]``,
+                or the token would exceed :data:`MAX_TOKEN_BYTES`. Both are programming errors.
+        """
+        parts = [verb, *(str(value) for value in fields)]
+        for part in parts:
+            if not _FIELD.fullmatch(part):
+                raise ValueError(f"action field {part!r} is not a short [A-Za-z0-9_-] word")
+        payload = _SEPARATOR.join(parts)
+        token = f"{payload}{_SEPARATOR}{self._sign(payload)}"
+        if len(token.encode()) > MAX_TOKEN_BYTES:
+            raise ValueError(f"action token {token!r} exceeds {MAX_TOKEN_BYTES} bytes")
+        return token
+
+    def parse(self, token: str) -> Action | None:
+        """The action a token names, or ``None`` for anything malformed, oversized or forged."""
+        if not token or len(token.encode("utf-8", "replace")) > MAX_TOKEN_BYTES:
+            return None
+        payload, _, signature = token.rpartition(_SEPARATOR)
+        parts = payload.split(_SEPARATOR)
+        if not payload or not all(_FIELD.fullmatch(part) for part in parts):
+            return None
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            return None
+        return Action(verb=parts[0], fields=tuple(parts[1:]))
+
+    def _sign(self, payload: str) -> str:
+        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode()[:_SIGNATURE_CHARS]

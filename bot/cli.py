@@ -1,0 +1,109 @@
+"""The ``crowdpulse`` command: run the bot, play the demo, check the catalog."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.app import running_engine
+from bot.catalog import CatalogError, load_catalog
+from bot.settings import Settings, load_settings
+
+log = logging.getLogger("crowdpulse")
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """One line per event; httpx logs request URLs, which hold the Telegram token, so it stays quiet."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except (ValidationError, ValueError) as error:
+        sys.exit(f"crowdpulse: settings are not valid:\n{error}")
+
+
+async def _run(settings: Settings) -> None:
+    async with running_engine(settings) as engine:
+        runners = []
+        if settings.telegram.token is not None:
+            from adapters.telegram import run_telegram
+
+            runners.append(run_telegram(engine, settings))
+        if settings.discord.token is not None:
+            from adapters.discord import run_discord
+
+            runners.append(run_discord(engine, settings))
+        if not runners:
+            from adapters.console import run_console
+
+            log.info("no platform token set: starting the console adapter (storage=%s)", settings.storage.path)
+            runners.append(run_console(engine))
+        await asyncio.gather(*runners)
+
+
+def _command_run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging("WARNING" if settings.telegram.token is None and settings.discord.token is None else "INFO")
+    try:
+        asyncio.run(_run(settings))
+    except CatalogError as error:
+        print(f"crowdpulse: the catalog has problems, not starting:\n{error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _command_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    configure_logging("WARNING")
+    return asyncio.run(run_demo(Path(args.out)))
+
+
+def _command_catalog_check(args: argparse.Namespace) -> int:
+    directory = Path(args.path) if args.path else _settings().catalog_dir
+    try:
+        catalog = load_catalog(directory)
+    except CatalogError as error:
+        print(f"{directory}: {len(error.problems)} problem(s)", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    tasks = sum(len(campaign.tasks) for campaign in catalog.campaigns.values())
+    print(f"{directory}: OK: {len(catalog.campaigns)} campaign(s), {tasks} task(s), {len(catalog.topics)} topic(s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crowdpulse", description="Micro-tasks and ideas in Telegram and Discord.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start every adapter whose token is set (the console when none is)").set_defaults(
+        handler=_command_run
+    )
+    demo = commands.add_parser("demo", help="play a scripted session of a small community and show what each saw")
+    demo.add_argument("--out", default="crowdpulse-demo", help="folder for the demo's database and files")
+    demo.set_defaults(handler=_command_demo)
+    catalog = commands.add_parser("catalog", help="catalog tools").add_subparsers(dest="catalog_command", required=True)
+    check = catalog.add_parser("check", help="validate tasks_catalog/*.toml")
+    check.add_argument("path", nargs="?", help="catalog folder (default: from settings)")
+    check.set_defaults(handler=_command_catalog_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

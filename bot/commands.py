@@ -1,0 +1,83 @@
+"""Text commands (``/task``, ``/top``…): one table shared by every adapter.
+
+Reply-based platforms (Telegram, the console) pass the raw text to :func:`dispatch`; platforms with
+structured commands (Discord's slash commands) read :data:`COMMANDS` to register the same set and pass
+their options as the argument string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.engine import Engine
+from bot.identity import SpaceRef, UserRef
+from bot.replies import Reply
+
+Handler = Callable[[Engine, UserRef, SpaceRef, str, str | None], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command: its name, the help key describing it, and whether only moderators may run it."""
+
+    name: str
+    description_key: str
+    handler: Handler
+    moderator: bool = False
+    takes_argument: bool = False
+
+
+async def _start(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.start(user, space, argument.strip())
+
+
+async def _help(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.help(user, space)
+
+
+async def _task(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.next_task(user, space, argument.strip() or None)
+
+
+async def _points(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.points(user, space)
+
+
+async def _top(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.leaderboard(user, space)
+
+
+COMMANDS: dict[str, Command] = {
+    command.name: command
+    for command in (
+        Command("start", "command.start", _start, takes_argument=True),
+        Command("help", "command.help", _help),
+        Command("task", "command.task", _task, takes_argument=True),
+        Command("points", "command.points", _points),
+        Command("top", "command.top", _top),
+    )
+}
+
+
+def parse(text: str) -> tuple[str, str] | None:
+    """``"/round open coffee 2d"`` → ``("round", "open coffee 2d")``; ``None`` for non-commands.
+
+    A ``@botname`` suffix on the command (Telegram groups) is dropped.
+    """
+    if not text.startswith("/"):
+        return None
+    head, _, argument = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    return (name, argument.strip()) if name else None
+
+
+async def dispatch(
+    engine: Engine, user: UserRef, space: SpaceRef, text: str, update_key: str | None = None
+) -> Reply | None:
+    """Run a text command; ``None`` when the text is not a command we know (not ours to answer)."""
+    parsed = parse(text)
+    if parsed is None or parsed[0] not in COMMANDS:
+        return None
+    name, argument = parsed
+    return await COMMANDS[name].handler(engine, user, space, argument, update_key)

@@ -1,0 +1,369 @@
+"""The engine: every use case a chat platform can trigger, platform-neutral and one transaction each.
+
+Adapters call it with a :class:`UserRef` and a :class:`SpaceRef` and render the :class:`Reply` it
+returns. Refusals are replies (``Outcome.REFUSED`` / ``STALE``) with a friendly text in the user's
+language; exceptions mean bugs or a failing database.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.actions import Action, ActionCodec
+from bot.catalog import Campaign, Catalog, Task, text_in
+from bot.identity import SpaceRef, UserRef
+from bot.points import level_for, task_points
+from bot.replies import Outcome, Reply
+from bot.settings import Settings
+from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, RoundRecord
+from bot.store.sqlite import SqliteStore, StoreUnavailableError
+from bot.tasks import Accepted, NeedsText, Refused, answer_keys, ask_other_text, parse_answer, render_task
+from bot.texts import Markup, pick_language, t
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+_IDENTITY_CACHE_SIZE = 100_000
+_LEDGER_LINES = 8
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Who is acting where, resolved once per call."""
+
+    user: UserRef
+    space: SpaceRef
+    user_id: int
+    space_id: int
+    language: str
+
+
+class Engine:
+    """CrowdPulse's use cases over one store and one catalog."""
+
+    def __init__(
+        self, store: SqliteStore, catalog: Catalog, settings: Settings, codec: ActionCodec, clock: Clock = utc_now
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.settings = settings
+        self.codec = codec
+        self.clock = clock
+        self.rules = PointRules(
+            daily_cap=settings.points.daily_cap,
+            streak_bonus=settings.points.streak_bonus,
+            timezone=settings.timezone,
+        )
+        self._users: OrderedDict[tuple[str, str], tuple[int, str, str | None]] = OrderedDict()
+        self._spaces: dict[tuple[str, str], int] = {}
+
+    @classmethod
+    async def create(cls, store: SqliteStore, catalog: Catalog, settings: Settings, clock: Clock = utc_now) -> Engine:
+        """Build an engine whose action tokens are signed with the instance's key.
+
+        The key comes from ``CROWDPULSE_SECRET_KEY`` when set, else it is created once in the database,
+        so every process sharing the database accepts the same tokens, also after a restart.
+        """
+        if settings.secret_key is not None:
+            key = settings.secret_key.get_secret_value().encode()
+        else:
+            key = await store.secret("action_key", lambda: secrets.token_bytes(32))
+        return cls(store, catalog, settings, ActionCodec(key), clock)
+
+    # identities ---------------------------------------------------------------------------------
+
+    async def context(self, user: UserRef, space: SpaceRef) -> Context:
+        """Resolve ids (cached: ids never change) and the language to answer in."""
+        user_key = (user.platform, user.platform_user_id)
+        cached = self._users.get(user_key)
+        if cached is None or cached[1:] != (user.display_name, user.language):
+            user_id = await self.store.ensure_user(
+                user.platform, user.platform_user_id, user.display_name, user.language, self.clock()
+            )
+            self._users[user_key] = (user_id, user.display_name, user.language)
+            if len(self._users) > _IDENTITY_CACHE_SIZE:
+                self._users.popitem(last=False)
+        else:
+            self._users.move_to_end(user_key)
+        space_key = (space.platform, space.external_id)
+        space_id = self._spaces.get(space_key)
+        if space_id is None:
+            space_id = await self.store.ensure_space(space.platform, space.external_id, space.title, space.is_private)
+            self._spaces[space_key] = space_id
+        language = pick_language(user.language, self.settings.default_language)
+        return Context(user, space, self._users[user_key][0], space_id, language)
+
+    # welcome and help ---------------------------------------------------------------------------
+
+    async def start(self, user: UserRef, space: SpaceRef, payload: str = "") -> Reply:
+        """Greet the user, give the welcome bonus once, and hand out the first task.
+
+        ``payload`` is a deep-link campaign id (``t.me/<bot>?start=coffee``): that campaign comes first.
+        """
+        ctx = await self.context(user, space)
+        bonus = self.settings.points.welcome_bonus
+        awarded = await self.store.award(
+            Award(ctx.user_id, ctx.space_id, None, bonus, "welcome", "", f"welcome:{ctx.user_id}"),
+            self.rules,
+            self.clock(),
+        )
+        greeting = t("start.greeting", ctx.language, name=user.display_name or "👋")
+        if awarded.points:
+            greeting = Markup(f"{greeting}\n{t('start.welcome_bonus', ctx.language, points=awarded.points)}")
+        campaign_id = payload if self.catalog.campaign(payload) else None
+        return Reply(greeting, follow_up=await self._next_task(ctx, campaign_id))
+
+    async def help(self, user: UserRef, space: SpaceRef) -> Reply:
+        ctx = await self.context(user, space)
+        return Reply(t("help.text", ctx.language))
+
+    # tasks --------------------------------------------------------------------------------------
+
+    async def next_task(self, user: UserRef, space: SpaceRef, campaign_id: str | None = None) -> Reply:
+        """The next task this user may answer here, or a friendly "all done"."""
+        return await self._next_task(await self.context(user, space), campaign_id)
+
+    async def _next_task(self, ctx: Context, campaign_id: str | None = None, after: tuple[int, int] = (0, -1)) -> Reply:
+        rounds = await self._task_rounds(ctx)
+        if campaign_id is not None:
+            rounds = sorted(rounds, key=lambda record: record.subject != campaign_id)
+        for record in rounds:
+            campaign = self.catalog.campaign(record.subject)
+            if campaign is None:
+                continue
+            start = after[1] + 1 if record.id == after[0] else 0
+            found = await self._first_open_task(ctx, record, campaign, start)
+            if found is not None:
+                index, task = found
+                header = t(
+                    "task.header", ctx.language,
+                    campaign=text_in(campaign.title, ctx.language), number=index + 1, total=len(campaign.tasks),
+                )
+                reply = render_task(
+                    task, codec=self.codec, round_id=record.id, index=index, header=header, language=ctx.language
+                )
+                if reply.text_input is not None:
+                    await self.store.expect_input(
+                        ctx.user_id, ctx.space_id, reply.text_input.action, record.id, task.id, self.clock()
+                    )
+                return reply
+        balance = await self.store.balance(ctx.user_id)
+        return Reply(t("task.all_done", ctx.language, points=balance))
+
+    async def _task_rounds(self, ctx: Context) -> list[RoundRecord]:
+        """Open task rounds here; campaigns marked ``auto_open`` get a standing round on first use."""
+        rounds = await self.store.open_rounds(ctx.space_id, "tasks")
+        if not rounds:
+            for campaign in self.catalog.campaigns.values():
+                if campaign.auto_open:
+                    await self.store.open_round(ctx.space_id, "tasks", campaign.id, None, None, self.clock())
+            rounds = await self.store.open_rounds(ctx.space_id, "tasks")
+        return rounds
+
+    async def _first_open_task(
+        self, ctx: Context, record: RoundRecord, campaign: Campaign, start: int
+    ) -> tuple[int, Task] | None:
+        answered = await self.store.answered_task_ids(record.id, ctx.user_id)
+        candidates = [(i, task) for i, task in enumerate(campaign.tasks) if i >= start and task.id not in answered]
+        if not candidates:
+            return None
+        counts = await self.store.task_counts(record.id) if any(task.quota for _, task in candidates) else {}
+        conditions = {task.audience.answered.task for _, task in candidates if task.audience.answered}
+        profile = await self.store.latest_values(ctx.user_id, conditions)
+        for index, task in candidates:
+            if task.quota is not None and counts.get(task.id, 0) >= task.quota:
+                continue
+            if task.audience.languages and ctx.language not in task.audience.languages:
+                continue
+            condition = task.audience.answered
+            if condition is not None:
+                earlier = campaign.task(condition.task)
+                value = profile.get(condition.task)
+                if earlier is None or value is None or not answer_keys(earlier, value) & set(condition.is_any):
+                    continue
+            return index, task
+        return None
+
+    async def act(
+        self, user: UserRef, space: SpaceRef, token: str, *, text: str | None = None, values: Sequence[str] = ()
+    ) -> Reply:
+        """Handle a button, a select or a modal: whatever carried an action token.
+
+        Forged, malformed or outdated tokens get a ``STALE`` reply and change nothing.
+        """
+        ctx = await self.context(user, space)
+        action = self.codec.parse(token)
+        if action is None:
+            log.info("action=refused reason=bad_token platform=%s user=%s", user.platform, ctx.user_id)
+            return self._stale(ctx)
+        handler = self._actions.get(action.verb)
+        if handler is None:
+            return self._stale(ctx)
+        return await handler(self, ctx, action, text, values)
+
+    async def text_message(self, user: UserRef, space: SpaceRef, text: str) -> Reply | None:
+        """Plain text from a user: an answer when a free-text task awaits one here, else not ours (``None``)."""
+        ctx = await self.context(user, space)
+        token = await self.store.expected_input(ctx.user_id, ctx.space_id)
+        if token is None:
+            return None
+        return await self.act(user, space, token, text=text)
+
+    def _task_of(self, action: Action) -> tuple[int, int] | None:
+        round_id, index = action.int_field(0), action.int_field(1)
+        return None if round_id is None or index is None else (round_id, index)
+
+    async def _resolve(self, ctx: Context, action: Action) -> tuple[RoundRecord, Campaign, int, Task] | Reply:
+        ids = self._task_of(action)
+        record = await self.store.round(ids[0]) if ids else None
+        campaign = self.catalog.campaign(record.subject) if record else None
+        if ids is None or record is None or campaign is None or ids[1] >= len(campaign.tasks):
+            return self._stale(ctx)
+        if not record.is_open:
+            return Reply(t("round.closed", ctx.language), Outcome.REFUSED)
+        return record, campaign, ids[1], campaign.tasks[ids[1]]
+
+    async def _on_answer(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
+        resolved = await self._resolve(ctx, action)
+        if isinstance(resolved, Reply):
+            return resolved
+        record, campaign, index, task = resolved
+        payload = action.fields[2] if len(action.fields) > 2 else ""
+        parsed = parse_answer(task, payload, text, values, ctx.language)
+        if isinstance(parsed, NeedsText):
+            other = ask_other_text(task, self.codec, record.id, index, ctx.language)
+            other_token = self.codec.pack("a", record.id, index, 2)
+            await self.store.expect_input(ctx.user_id, ctx.space_id, other_token, record.id, task.id, self.clock())
+            return other
+        if isinstance(parsed, Refused):
+            return Reply(t(parsed.key, ctx.language, **parsed.variables), Outcome.REFUSED)
+        return await self._record(ctx, record, campaign, index, task, parsed)
+
+    async def _on_text(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
+        resolved = await self._resolve(ctx, action)
+        if isinstance(resolved, Reply):
+            return resolved
+        record, campaign, index, task = resolved
+        if text is None:
+            return ask_other_text(task, self.codec, record.id, index, ctx.language)
+        parsed = parse_answer(task, "", text, values, ctx.language)
+        if isinstance(parsed, Refused):
+            return Reply(t(parsed.key, ctx.language, **parsed.variables), Outcome.REFUSED)
+        assert isinstance(parsed, Accepted)
+        return await self._record(ctx, record, campaign, index, task, parsed)
+
+    async def _on_toggle(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
+        resolved = await self._resolve(ctx, action)
+        mask = action.int_field(2)
+        if isinstance(resolved, Reply) or mask is None:
+            return resolved if isinstance(resolved, Reply) else self._stale(ctx)
+        record, campaign, index, task = resolved
+        if mask >= 1 << len(task.options):
+            return self._stale(ctx)
+        header = t(
+            "task.header", ctx.language,
+            campaign=text_in(campaign.title, ctx.language), number=index + 1, total=len(campaign.tasks),
+        )
+        view = render_task(
+            task, codec=self.codec, round_id=record.id, index=index, header=header, language=ctx.language, mask=mask
+        )
+        return Reply(view.text, Outcome.INFO, buttons=view.buttons, select=view.select, edit=True, notice="✓")
+
+    async def _on_skip(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
+        ids = self._task_of(action)
+        if ids is None:
+            return self._stale(ctx)
+        following = await self._next_task(ctx, after=ids)
+        return Reply(t("task.skipped", ctx.language), Outcome.DONE, notice=str(t("task.skipped", ctx.language)),
+                     follow_up=following)
+
+    async def _record(
+        self, ctx: Context, record: RoundRecord, campaign: Campaign, index: int, task: Task, parsed: Accepted
+    ) -> Reply:
+        points = task_points(task, self.settings.points)
+        if parsed.correct:
+            points += self.settings.points.known_answer_bonus
+        award = Award(ctx.user_id, record.space_id, record.id, points, "answer", task.id, "", capped=True)
+        answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award)
+        try:
+            result = await self.store.record_answer(answer, self.rules, self.clock())
+        except StoreUnavailableError:
+            return Reply(t("error.storage", ctx.language), Outcome.REFUSED)
+        log.info("action=answer task=%s round=%s user=%s outcome=%s", task.id, record.id, ctx.user_id, result.status)
+        if result.status == AnswerStatus.ALREADY_ANSWERED:
+            text = t("answer.already", ctx.language)
+            return Reply(text, Outcome.ALREADY_DONE, notice=str(text))
+        if result.status == AnswerStatus.ROUND_CLOSED:
+            return Reply(t("round.closed", ctx.language), Outcome.REFUSED)
+        if result.status == AnswerStatus.QUOTA_FULL:
+            return Reply(t("answer.quota_full", ctx.language), Outcome.REFUSED,
+                         follow_up=await self._next_task(ctx, after=(record.id, index)))
+        awarded = result.awarded
+        gained = awarded.points if awarded else 0
+        lines = [t("answer.recorded", ctx.language, choice=parsed.summary, points=gained)]
+        if awarded and awarded.streak_bonus:
+            lines.append(t("answer.streak", ctx.language, days=awarded.streak_days, points=awarded.streak_bonus))
+        if awarded and awarded.capped:
+            lines.append(t("answer.daily_cap", ctx.language, cap=self.settings.points.daily_cap))
+        text = Markup("\n".join(lines))
+        return Reply(text, Outcome.DONE, notice=str(t("answer.toast", ctx.language, points=gained)),
+                     follow_up=await self._next_task(ctx, after=(record.id, index)))
+
+    def _stale(self, ctx: Context) -> Reply:
+        text = t("action.stale", ctx.language)
+        return Reply(text, Outcome.STALE, notice=str(text))
+
+    _actions = {
+        "a": _on_answer,
+        "s": _on_answer,
+        "x": _on_text,
+        "t": _on_toggle,
+        "n": _on_skip,
+    }
+
+    # points -------------------------------------------------------------------------------------
+
+    async def points(self, user: UserRef, space: SpaceRef) -> Reply:
+        """Balance (the sum of the ledger) and the latest entries, with their reasons."""
+        ctx = await self.context(user, space)
+        balance = await self.store.balance(ctx.user_id)
+        entries = await self.store.ledger_entries(ctx.user_id, _LEDGER_LINES)
+        level, next_at = level_for(balance)
+        lines = [t("points.balance", ctx.language, points=balance, level=level, next=next_at)]
+        for entry in entries:
+            reason = t(f"reason.{entry.reason}", ctx.language, detail=entry.detail)
+            lines.append(t("points.entry", ctx.language, delta=f"{entry.delta:+d}", reason=reason))
+        return Reply(Markup("\n".join(lines)), private=True)
+
+    async def leaderboard(self, user: UserRef, space: SpaceRef, period: str = "all") -> Reply:
+        """The top 10 here, and the caller's own rank when they are not among them."""
+        ctx = await self.context(user, space)
+        scope = f"s{ctx.space_id}"
+        top = await self.store.top(scope, 10)
+        if not top:
+            return Reply(t("top.empty", ctx.language))
+        lines = [t("top.title", ctx.language, space=space.title or "")]
+        lines += [
+            t("top.line", ctx.language, rank=entry.rank, name=entry.display_name or "?", points=entry.points)
+            for entry in top
+        ]
+        if all(entry.user_id != ctx.user_id for entry in top):
+            mine = await self.store.standing(scope, ctx.user_id)
+            lines.append(
+                t("top.you", ctx.language, rank=mine.rank, points=mine.points) if mine else t("top.you_none", ctx.language)
+            )
+        return Reply(Markup("\n".join(lines)))
+
+    async def balance(self, user: UserRef, space: SpaceRef) -> int:
+        ctx = await self.context(user, space)
+        return await self.store.balance(ctx.user_id)
+

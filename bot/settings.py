@@ -1,0 +1,158 @@
+"""Settings: ``settings.toml`` for defaults, ``CROWDPULSE_*`` environment variables for overrides.
+
+Nested fields use ``__`` (``CROWDPULSE_STORAGE__PATH``). Secrets (bot tokens, the webhook secret, the
+action signing key) are accepted only from the environment: a secret found in the TOML file is refused
+at start-up, so nobody commits one by accident. Secrets are :class:`pydantic.SecretStr`, which never
+prints its value.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SETTINGS_FILE_ENV = "CROWDPULSE_SETTINGS_FILE"
+_SECRET_FIELDS = {("telegram", "token"), ("telegram", "webhook_secret"), ("discord", "token"), ("secret_key",)}
+
+
+class StorageSettings(BaseModel):
+    """Where answers, ideas and the ledger live."""
+
+    url: str = ""
+    path: Path = Path("crowdpulse.db")
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    busy_timeout_ms: int = Field(default=5000, ge=0)
+    max_batch: int = Field(default=512, ge=1)
+
+
+class TelegramSettings(BaseModel):
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0"  # noqa: S104 - a webhook server must accept the platform's requests
+    webhook_port: int = 8443
+    webhook_secret: SecretStr | None = None
+    moderators: list[str] = Field(default_factory=list)
+    bot_username: str = ""
+
+
+class DiscordSettings(BaseModel):
+    token: SecretStr | None = None
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+    guild_ids: list[int] = Field(default_factory=list)
+    moderator_role: str = "CrowdPulse Moderator"
+    moderators: list[str] = Field(default_factory=list)
+    shard_count: int | None = None
+
+
+class ConsoleSettings(BaseModel):
+    moderators: list[str] = Field(default_factory=lambda: ["mod"])
+
+
+class PointsSettings(BaseModel):
+    """Point rules; a task's own ``points`` overrides the per-kind default."""
+
+    per_kind: dict[str, int] = Field(
+        default_factory=lambda: {
+            "single_choice": 5,
+            "multi_choice": 5,
+            "yes_no_other": 3,
+            "rating": 3,
+            "nps": 5,
+            "free_text": 10,
+            "image_label": 5,
+        }
+    )
+    welcome_bonus: int = Field(default=10, ge=0)
+    daily_cap: int = Field(default=500, ge=0)
+    streak_bonus: int = Field(default=5, ge=0)
+    known_answer_bonus: int = Field(default=0, ge=0)
+
+
+class IdeaSettings(BaseModel):
+    min_length: int = Field(default=15, ge=1)
+    max_length: int = Field(default=500, ge=10)
+    similarity_threshold: float = Field(default=62.0, ge=0, le=100)
+    categories: list[str] = Field(default_factory=list)
+    moderation_queue: bool = False
+    points_per_upvote: int = 2
+    upvote_points_cap: int = 50
+    accepted_bonus: int = 50
+    launched_bonus: int = 100
+    page_size: int = Field(default=5, ge=1, le=10)
+
+
+class Settings(BaseSettings):
+    """All of CrowdPulse's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CROWDPULSE_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    catalog_dir: Path = Path("tasks_catalog")
+    default_language: str = "en"
+    timezone: str = "UTC"
+    secret_key: SecretStr | None = None
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    points: PointsSettings = Field(default_factory=PointsSettings)
+    ideas: IdeaSettings = Field(default_factory=IdeaSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _SecretFreeToml(settings_cls))
+
+
+class _SecretFreeToml(TomlConfigSettingsSource):
+    """The TOML file source, refusing any secret written into the file."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls, toml_file=Path(os.environ.get(SETTINGS_FILE_ENV, "settings.toml")))
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        for path in _SECRET_FIELDS:
+            node: Any = values
+            for key in path:
+                node = node.get(key) if isinstance(node, dict) else None
+            if node:
+                name = "CROWDPULSE_" + "__".join(part.upper() for part in path)
+                raise ValueError(f"{'.'.join(path)} is a secret: set it in the environment ({name}), not in the file")
+        return values
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings the documented way; keyword overrides win (tests, the demo)."""
+    return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""Storage: SQL lives here and nowhere else. ``SqliteStore`` is the embedded default."""

@@ -1,0 +1,103 @@
+"""Applying an award inside a write unit: ledger row, daily cap, streak, leaderboard scopes.
+
+Everything here runs in the caller's transaction, so an award and the effect that earned it commit or
+vanish together. The rules themselves (cap arithmetic, what a streak is) are pure functions in
+:mod:`bot.points`; this module only reads and writes the rows they need.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.points import capped_delta, leaderboard_scopes, next_streak
+from bot.store.records import Award, Awarded, PointRules
+
+SPEND_REASONS = frozenset({"redeem"})
+
+
+def apply_award(db: sqlite3.Connection, award: Award, rules: PointRules, now: datetime) -> Awarded:
+    """Write ``award`` (idempotent on its source_key) and everything derived from it."""
+    today = now.astimezone(ZoneInfo(rules.timezone)).date()
+    delta = award.delta
+    capped = False
+    streak_days = 0
+    streak_bonus = 0
+    if award.capped:
+        row = db.execute(
+            "SELECT earned FROM daily_points WHERE user_id = ? AND day = ?", (award.user_id, today.isoformat())
+        ).fetchone()
+        earned_today = row[0] if row else 0
+        delta = capped_delta(award.delta, earned_today, rules.daily_cap)
+        capped = delta < award.delta
+    if not _insert_ledger(db, award, delta, now):
+        return Awarded(0)
+    if award.capped:
+        db.execute(
+            "INSERT INTO daily_points (user_id, day, earned) VALUES (?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET earned = earned + excluded.earned",
+            (award.user_id, today.isoformat(), delta),
+        )
+        streak_days, streak_bonus = _advance_streak(db, award, rules, today, now)
+    return Awarded(delta + streak_bonus, streak_days, streak_bonus, capped)
+
+
+def _insert_ledger(db: sqlite3.Connection, award: Award, delta: int, now: datetime) -> bool:
+    cursor = db.execute(
+        "INSERT INTO ledger (user_id, space_id, delta, reason, detail, source_key, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_key) DO NOTHING",
+        (award.user_id, award.space_id, delta, award.reason, award.detail, award.source_key, now.isoformat()),
+    )
+    if cursor.rowcount == 0:
+        return False
+    if delta and award.reason not in SPEND_REASONS:
+        for scope in leaderboard_scopes(award.space_id, award.round_id, now):
+            _add_score(db, scope, award.user_id, delta)
+    return True
+
+
+def _advance_streak(
+    db: sqlite3.Connection, award: Award, rules: PointRules, today: date, now: datetime
+) -> tuple[int, int]:
+    row = db.execute("SELECT last_day, length, best FROM streaks WHERE user_id = ?", (award.user_id,)).fetchone()
+    last_day = datetime.fromisoformat(row[0]).date() if row else None
+    length = next_streak(last_day, row[1] if row else 0, today)
+    if row is not None and last_day == today:
+        return length, 0
+    db.execute(
+        "INSERT INTO streaks (user_id, last_day, length, best) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE"
+        " SET last_day = excluded.last_day, length = excluded.length, best = MAX(best, excluded.length)",
+        (award.user_id, today.isoformat(), length, length),
+    )
+    if length < 2 or rules.streak_bonus <= 0:
+        return length, 0
+    bonus = Award(
+        user_id=award.user_id,
+        space_id=award.space_id,
+        round_id=award.round_id,
+        delta=rules.streak_bonus,
+        reason="streak",
+        detail=str(length),
+        source_key=f"streak:{award.user_id}:{today.isoformat()}",
+    )
+    return length, rules.streak_bonus if _insert_ledger(db, bonus, bonus.delta, now) else 0
+
+
+def _add_score(db: sqlite3.Connection, scope: str, user_id: int, delta: int) -> None:
+    row = db.execute("SELECT points FROM scores WHERE scope = ? AND user_id = ?", (scope, user_id)).fetchone()
+    if row is None:
+        new = delta
+        db.execute("INSERT INTO scores (scope, user_id, points) VALUES (?, ?, ?)", (scope, user_id, new))
+    else:
+        new = row[0] + delta
+        db.execute("UPDATE scores SET points = ? WHERE scope = ? AND user_id = ?", (new, scope, user_id))
+        db.execute(
+            "UPDATE score_counts SET users = users - 1 WHERE scope = ? AND points = ?", (scope, row[0])
+        )
+    db.execute(
+        "INSERT INTO score_counts (scope, points, users) VALUES (?, ?, 1)"
+        " ON CONFLICT DO UPDATE SET users = users + 1",
+        (scope, new),
+    )
+

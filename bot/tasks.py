@@ -1,0 +1,216 @@
+"""Task kinds: turn what a user tapped or typed into a valid answer, and show a task as a Reply.
+
+An answer arrives as a *payload* from an action token (an option index, a scale value, ``m<mask>`` for
+a multi-pick) plus, for text kinds, the typed text, or a list of select values. Each kind checks its
+own rules and either returns the canonical value to store (JSON) or a refusal naming a message key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.actions import ActionCodec
+from bot.catalog import CHOICE_KINDS, Task, TaskKind, text_in
+from bot.replies import Button, Image, Reply, Select, SelectOption, TextInput
+from bot.texts import Markup, t
+
+YES_NO_OTHER = ("yes", "no", "other")
+RATING_RANGE = range(1, 6)
+NPS_RANGE = range(11)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A valid answer: ``value`` is the JSON to store, ``summary`` what the user chose, in words."""
+
+    value: str
+    summary: str
+    correct: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    key: str
+    variables: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsText:
+    """The choice needs a typed explanation (yes/no/other → other)."""
+
+
+Parsed = Accepted | Refused | NeedsText
+
+
+def clean_text(text: str) -> str:
+    """Normalise typed text: NFC, no control or bidi-override characters, trimmed."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
+
+
+def parse_answer(task: Task, payload: str, text: str | None, values: Sequence[str], language: str) -> Parsed:
+    """Validate one answer against the task's kind."""
+    if task.kind in (TaskKind.SINGLE_CHOICE, TaskKind.IMAGE_LABEL):
+        return _one_option(task, payload, language)
+    if task.kind == TaskKind.MULTI_CHOICE:
+        return _many_options(task, payload, values, language)
+    if task.kind == TaskKind.YES_NO_OTHER:
+        return _yes_no_other(task, payload, text, language)
+    if task.kind in (TaskKind.RATING, TaskKind.NPS):
+        scale = RATING_RANGE if task.kind == TaskKind.RATING else NPS_RANGE
+        if not payload.isdigit() or int(payload) not in scale:
+            return Refused("answer.out_of_range", {"low": scale[0], "high": scale[-1]})
+        return Accepted(json.dumps(int(payload)), payload)
+    return _free_text(task, text, task.max_length)
+
+
+def _one_option(task: Task, payload: str, language: str) -> Parsed:
+    if not payload.isdigit() or int(payload) >= len(task.options):
+        return Refused("answer.unknown_option")
+    index = int(payload)
+    correct = None if task.known_answer is None else text_in(task.options[index], "en") == task.known_answer
+    return Accepted(json.dumps(index), text_in(task.options[index], language), correct)
+
+
+def _many_options(task: Task, payload: str, values: Sequence[str], language: str) -> Parsed:
+    if values:
+        if not all(value.isdigit() for value in values):
+            return Refused("answer.unknown_option")
+        picks = sorted({int(value) for value in values})
+    elif payload.startswith("m") and payload[1:].isdigit():
+        mask = int(payload[1:])
+        picks = [index for index in range(mask.bit_length()) if mask >> index & 1]
+    else:
+        return Refused("answer.unknown_option")
+    if any(index >= len(task.options) for index in picks):
+        return Refused("answer.unknown_option")
+    low, high = task.pick_range
+    if not low <= len(picks) <= high:
+        return Refused("answer.pick_count", {"low": low, "high": high})
+    summary = ", ".join(text_in(task.options[index], language) for index in picks)
+    return Accepted(json.dumps(picks), summary)
+
+
+def _yes_no_other(task: Task, payload: str, text: str | None, language: str) -> Parsed:
+    if payload not in ("0", "1", "2"):
+        return Refused("answer.unknown_option")
+    choice = YES_NO_OTHER[int(payload)]
+    if choice != "other":
+        return Accepted(json.dumps(choice), str(t(f"choice.{choice}", language)))
+    if text is None:
+        return NeedsText()
+    typed = _free_text(task, text, task.max_length)
+    if not isinstance(typed, Accepted):
+        return typed
+    return Accepted(json.dumps({"other": json.loads(typed.value)}), f"{t('choice.other', language)}: {typed.summary}")
+
+
+def _free_text(task: Task, text: str | None, max_length: int) -> Parsed:
+    cleaned = clean_text(text or "")
+    if not cleaned:
+        return Refused("answer.empty_text")
+    if len(cleaned) > max_length:
+        return Refused("answer.too_long", {"limit": max_length, "length": len(cleaned)})
+    return Accepted(json.dumps(cleaned, ensure_ascii=False), cleaned if len(cleaned) <= 60 else cleaned[:57] + "…")
+
+
+def answer_keys(task: Task, value: str) -> set[str]:
+    """A stored value as the catalog's answer keys (English labels, yes/no/other, numbers)."""
+    decoded: Any = json.loads(value)
+    if task.kind in CHOICE_KINDS:
+        picks = decoded if isinstance(decoded, list) else [decoded]
+        return {text_in(task.options[index], "en") for index in picks if index < len(task.options)}
+    if task.kind == TaskKind.YES_NO_OTHER:
+        return {"other" if isinstance(decoded, dict) else str(decoded)}
+    return {str(decoded)}
+
+
+def render_task(
+    task: Task,
+    *,
+    codec: ActionCodec,
+    round_id: int,
+    index: int,
+    header: Markup,
+    language: str,
+    mask: int = 0,
+) -> Reply:
+    """Show a task with its native controls; every control carries a signed action token."""
+    prompt = t("task.prompt", language, header=header, prompt=text_in(task.prompt, language))
+    skip = Button(str(t("button.skip", language)), codec.pack("n", round_id, index))
+
+    def answer(payload: object) -> str:
+        return codec.pack("a", round_id, index, payload)
+
+    image = None
+    if task.kind == TaskKind.IMAGE_LABEL:
+        is_url = task.image.startswith(("http://", "https://"))
+        image = Image(url=task.image) if is_url else Image(path=task.image, filename=task.image.rsplit("/", 1)[-1])
+    if task.kind in (TaskKind.SINGLE_CHOICE, TaskKind.IMAGE_LABEL):
+        buttons = [Button(label, answer(i)) for i, label in enumerate(task.option_labels(language))]
+        return Reply(prompt, buttons=(*_rows(buttons, 2), (skip,)), image=image)
+    if task.kind == TaskKind.MULTI_CHOICE:
+        return _render_multi(task, codec, round_id, index, prompt, language, mask, skip)
+    if task.kind == TaskKind.YES_NO_OTHER:
+        labels = [str(t(f"choice.{choice}", language)) for choice in YES_NO_OTHER]
+        return Reply(prompt, buttons=(tuple(Button(label, answer(i)) for i, label in enumerate(labels)), (skip,)))
+    if task.kind == TaskKind.RATING:
+        stars = tuple(Button(f"{n}★", answer(n)) for n in RATING_RANGE)
+        return Reply(prompt, buttons=(stars, (skip,)))
+    if task.kind == TaskKind.NPS:
+        scale = [Button(str(n), answer(n)) for n in NPS_RANGE]
+        return Reply(prompt, buttons=(tuple(scale[:6]), tuple(scale[6:]), (skip,)))
+    text_input = TextInput(
+        action=codec.pack("x", round_id, index),
+        label=str(t("task.your_answer", language)),
+        max_length=task.max_length,
+        placeholder=str(t("task.type_answer", language, limit=task.max_length)),
+    )
+    hint = t("task.type_hint", language, limit=task.max_length)
+    return Reply(Markup(f"{prompt}\n{hint}"), buttons=((skip,),), text_input=text_input)
+
+
+def ask_other_text(task: Task, codec: ActionCodec, round_id: int, index: int, language: str) -> Reply:
+    """After "Other": ask for the few words that explain it."""
+    text_input = TextInput(
+        action=codec.pack("x", round_id, index),
+        label=str(t("choice.other", language)),
+        max_length=task.max_length,
+        placeholder=str(t("task.type_answer", language, limit=task.max_length)),
+    )
+    return Reply(t("task.other_prompt", language, prompt=text_in(task.prompt, language)), text_input=text_input)
+
+
+def _render_multi(
+    task: Task, codec: ActionCodec, round_id: int, index: int, prompt: Markup, language: str, mask: int, skip: Button
+) -> Reply:
+    low, high = task.pick_range
+    toggles = [
+        Button(
+            f"{'☑' if mask >> i & 1 else '☐'} {label}",
+            codec.pack("t", round_id, index, mask ^ (1 << i)),
+            selected=bool(mask >> i & 1),
+        )
+        for i, label in enumerate(task.option_labels(language))
+    ]
+    count = bin(mask).count("1")
+    submit = Button(str(t("button.submit", language, count=count)), codec.pack("a", round_id, index, f"m{mask}"))
+    select = Select(
+        action=codec.pack("s", round_id, index),
+        options=tuple(SelectOption(label, str(i)) for i, label in enumerate(task.option_labels(language))),
+        min_values=low,
+        max_values=high,
+        placeholder=str(t("task.pick_between", language, low=low, high=high)),
+    )
+    text = Markup(f"{prompt}\n{t('task.pick_between', language, low=low, high=high)}")
+    return Reply(text, buttons=(*_rows(toggles, 2), (submit, skip)), select=select)
+
+
+def _rows(buttons: Sequence[Button], width: int) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(buttons[i : i + width]) for i in range(0, len(buttons), width))
+

@@ -1,0 +1,77 @@
+"""Every sentence a user reads, looked up by key in ``bot/locales/<language>.toml``.
+
+English is complete and is the fallback; a translation may cover any subset. Variables are escaped
+for the reply markup unless they are :class:`Markup` (already-safe markup built by the engine), so a
+display name or an idea can never inject a tag.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from string import Formatter
+from typing import Any
+
+from bot.replies import escape
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+FALLBACK = "en"
+
+
+class Markup(str):
+    """A string that is already valid reply markup; inserted into a text without escaping."""
+
+    __slots__ = ()
+
+
+@cache
+def _messages(language: str) -> dict[str, str]:
+    path = LOCALES_DIR / f"{language}.toml"
+    if not path.exists():
+        return {}
+    return _flatten(tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = str(value)
+    return flat
+
+
+def available_languages() -> list[str]:
+    return sorted(path.stem for path in LOCALES_DIR.glob("*.toml"))
+
+
+def pick_language(requested: str | None, default: str = FALLBACK) -> str:
+    """The best language we have for a client's language code (``ro-RO`` → ``ro``)."""
+    if requested:
+        base = requested.split("-")[0].split("_")[0].lower()
+        if _messages(base):
+            return base
+    return default if _messages(default) else FALLBACK
+
+
+def t(key: str, language: str, **variables: object) -> Markup:
+    """The message ``key`` in ``language`` (falling back to English) with ``variables`` filled in.
+
+    Raises:
+        KeyError: the key is missing from the English catalog: a programming error, caught by tests.
+    """
+    template = _messages(language).get(key) or _messages(FALLBACK)[key]
+    safe = {name: value if isinstance(value, Markup) else escape(str(value)) for name, value in variables.items()}
+    return Markup(template.format_map(safe))
+
+
+def template_fields(key: str, language: str = FALLBACK) -> set[str]:
+    """The variable names a message uses; tests check translations use the same ones."""
+    template = _messages(language).get(key, "")
+    return {name for _, name, _, _ in Formatter().parse(template) if name}
+
+
+def keys(language: str) -> set[str]:
+    return set(_messages(language))
