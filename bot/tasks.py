@@ -112,7 +112,7 @@ def _yes_no_other(task: Task, payload: str, text: str | None, language: str) -> 
 
 def _free_text(task: Task, text: str | None, max_length: int) -> Parsed:
     cleaned = clean_text(text or "")
-    if not cleaned:
+    if not any(unicodedata.category(char)[0] not in "ZC" for char in cleaned):
         return Refused("answer.empty_text")
     if len(cleaned) > max_length:
         return Refused("answer.too_long", {"limit": max_length, "length": len(cleaned)})

@@ -278,6 +278,18 @@ class SqliteStore:
 
         return await self.write(unit)
 
+    async def close_round(self, round_id: int, now: datetime) -> bool:
+        """Close an open round; ``True`` only for the one call that closed it."""
+
+        def unit(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE rounds SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'",
+                (to_text(now), round_id),
+            )
+            return cursor.rowcount == 1
+
+        return await self.write(unit)
+
     # answers ------------------------------------------------------------------------------------
 
     async def answered_task_ids(self, round_id: int, user_id: int) -> set[str]:

@@ -122,6 +122,7 @@ _STRING_PARAMS: Final = frozenset(
         "document",
         "ip_address",
         "explanation",
+        "type",
     }
 )
 """Parameters that are strings in the Bot API and so must never be JSON-decoded.
@@ -210,8 +211,6 @@ class StoredFile:
     filename: str | None
     mime_type: str | None
     data: bytes | None
-    chat_id: int | None = None
-    message_id: int | None = None
 
 
 class _PollOutcome(enum.Enum):
@@ -341,10 +340,14 @@ class _HtmlParser:
     def _on_reference(self) -> None:
         match = _CHAR_REFERENCE.match(self._source, self._pos)
         if match is None:
-            raise self._error(f'Character "&" must be escaped as "&amp;" at byte offset {self._byte_offset()}')
+            raise self._error(
+                f'Character "&" must be escaped as "&amp;" at byte offset {self._byte_offset()}'
+            )
         char = _resolve_reference(match)
         if char is None:
-            raise self._error(f'Unsupported HTML entity "{match.group()}" at byte offset {self._byte_offset()}')
+            raise self._error(
+                f'Unsupported HTML entity "{match.group()}" at byte offset {self._byte_offset()}'
+            )
         self._emit(char)
         self._pos = match.end()
 
@@ -467,7 +470,10 @@ class _FloodControl:
 
     def acquire(self, chat_id: int, is_group: bool) -> float:
         """Take a message slot and return 0, or take nothing and return the seconds to wait."""
-        buckets = [self._global, self._chats.setdefault(chat_id, self._bucket(CHAT_BURST, CHAT_SECONDS_PER_MESSAGE))]
+        buckets = [
+            self._global,
+            self._chats.setdefault(chat_id, self._bucket(CHAT_BURST, CHAT_SECONDS_PER_MESSAGE)),
+        ]
         if is_group:
             refill = 60 / GROUP_MESSAGES_PER_MINUTE
             buckets.append(self._groups.setdefault(chat_id, self._bucket(GROUP_MESSAGES_PER_MINUTE, refill)))
@@ -564,8 +570,10 @@ class _Params:
             raise ApiError.bad_request(f"invalid {name} specified")
         return value
 
-    def flag(self, name: str) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         value = self.values.get(name)
+        if value is None:
+            return default
         return value is True or value in ("true", "True", "1", 1)
 
     def chat_id(self) -> int:
@@ -585,7 +593,7 @@ class _Params:
 
 def _check_button(button: Any) -> None:
     if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-        raise ApiError.bad_request("can't parse inline keyboard button: Field \"text\" must be of type String")
+        raise ApiError.bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
     if not button["text"]:
         raise ApiError.bad_request("BUTTON_TEXT_INVALID")
     actions = _BUTTON_ACTIONS & button.keys()
@@ -599,7 +607,9 @@ def _check_button(button: Any) -> None:
     ):
         raise ApiError.bad_request("BUTTON_DATA_INVALID")
     url = button.get("url")
-    if "url" in actions and (not isinstance(url, str) or not url.startswith(("http://", "https://", "tg://"))):
+    if "url" in actions and (
+        not isinstance(url, str) or not url.startswith(("http://", "https://", "tg://"))
+    ):
         raise ApiError.bad_request("BUTTON_URL_INVALID")
 
 
@@ -617,7 +627,7 @@ def _inline_keyboard(markup: Any) -> JSON | None:
     if rows is None:
         return None
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise ApiError.bad_request("can't parse inline keyboard: Field \"inline_keyboard\" must be an Array")
+        raise ApiError.bad_request('can\'t parse inline keyboard: Field "inline_keyboard" must be an Array')
     buttons = [button for row in rows for button in row]
     if len(buttons) > MAX_INLINE_BUTTONS:
         raise ApiError.bad_request("BUTTONS_TOO_MUCH")
@@ -676,15 +686,86 @@ def _api_view(message: JSON) -> JSON:
     return {key: copy.deepcopy(value) for key, value in message.items() if key not in ("html", "deleted")}
 
 
+@dataclass(frozen=True)
+class _Text:
+    """A text or caption after parse-mode processing; ``html`` is the source when it was HTML."""
+
+    plain: str
+    entities: list[JSON]
+    html: str | None
+
+
+_ENTITY_KEYS: Final = {"text": "entities", "caption": "caption_entities"}
+
+
+def _formatted(params: _Params, key: str) -> _Text | None:
+    """Apply ``parse_mode`` to the ``text``/``caption`` parameter; explicit entities pass through."""
+    raw = params.opt_str(key)
+    if raw is None:
+        return None
+    mode = params.opt_str("parse_mode")
+    if mode is None:
+        entities = params.get(_ENTITY_KEYS[key]) or []
+        if not isinstance(entities, list):
+            raise ApiError.bad_request(f"can't parse {_ENTITY_KEYS[key]} JSON object")
+        return _Text(raw, entities, None)
+    if mode.lower() != "html":
+        raise ApiError.bad_request(f"unsupported parse_mode {mode!r}: the fake server implements only HTML")
+    plain, entities = parse_html(raw)
+    return _Text(plain, entities, raw)
+
+
+def _message_text(params: _Params) -> _Text:
+    """The length limits apply to the text *after* entity parsing, as on Telegram."""
+    text = _formatted(params, "text")
+    if text is None or not text.plain.strip():
+        raise ApiError.bad_request("message text is empty")
+    if len(text.plain) > MAX_TEXT_LENGTH:
+        raise ApiError.bad_request("message is too long")
+    return text
+
+
+def _caption(params: _Params) -> _Text | None:
+    caption = _formatted(params, "caption")
+    if caption is not None and len(caption.plain) > MAX_CAPTION_LENGTH:
+        raise ApiError.bad_request("message caption is too long")
+    return caption
+
+
+def _set_text(message: JSON, text: _Text | None, key: str) -> None:
+    """Write ``text``/``caption`` and its entities the way Telegram shows them (absent if empty)."""
+    message.pop(key, None)
+    message.pop(_ENTITY_KEYS[key], None)
+    message["html"] = text.html if text is not None else None
+    if text is None or not text.plain:
+        return
+    message[key] = text.plain
+    if text.entities:
+        message[_ENTITY_KEYS[key]] = text.entities
+
+
+def _set_markup(message: JSON, markup: JSON | None) -> None:
+    message.pop("reply_markup", None)
+    if markup is not None:
+        message["reply_markup"] = markup
+
+
 def _chat_member(user: JSON, status: str) -> JSON:
     if status == "creator":
         return {"status": "creator", "user": user, "is_anonymous": False}
     if status == "administrator":
-        rights = (
-            "can_manage_chat can_delete_messages can_manage_video_chats can_restrict_members "
-            "can_change_info can_invite_users can_post_stories can_edit_stories can_delete_stories "
-            "can_pin_messages"
-        ).split()
+        rights = [
+            "can_manage_chat",
+            "can_delete_messages",
+            "can_manage_video_chats",
+            "can_restrict_members",
+            "can_change_info",
+            "can_invite_users",
+            "can_post_stories",
+            "can_edit_stories",
+            "can_delete_stories",
+            "can_pin_messages",
+        ]
         member = {"status": "administrator", "user": user, "can_be_edited": False, "is_anonymous": False}
         return member | dict.fromkeys(rights, True) | {"can_promote_members": False}
     return {"status": "member", "user": user}
@@ -876,7 +957,12 @@ class FakeTelegramServer:
         """Queue a group message written by an anonymous admin: from GroupAnonymousBot, with
         ``sender_chat`` set to the group itself."""
         group = self._require_group(chat["id"])
-        anonymous = {"id": ANONYMOUS_ADMIN_ID, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+        anonymous = {
+            "id": ANONYMOUS_ADMIN_ID,
+            "is_bot": True,
+            "first_name": "Group",
+            "username": "GroupAnonymousBot",
+        }
         message = self._user_message(anonymous, group, text, None)
         message["sender_chat"] = copy.deepcopy(group)
         return self._enqueue({"message": message})
@@ -936,7 +1022,11 @@ class FakeTelegramServer:
         return self._files_in(chat_id, "document")
 
     def _files_in(self, chat_id: int, kind: str) -> list[StoredFile]:
-        file_ids = [m[kind][-1]["file_id"] if kind == "photo" else m[kind]["file_id"] for m in self.messages(chat_id) if kind in m]
+        file_ids = [
+            m[kind][-1]["file_id"] if kind == "photo" else m[kind]["file_id"]
+            for m in self.messages(chat_id)
+            if kind in m
+        ]
         return [self._files[file_id] for file_id in file_ids]
 
     # ---------------------------------------------------------------- driver: faults
@@ -968,7 +1058,7 @@ class FakeTelegramServer:
 
     # ---------------------------------------------------------------- driver: waiting
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Poll ``predicate`` until true; on timeout fail with what the bot did recently."""
         deadline = time.monotonic() + timeout
         while not predicate():
@@ -979,7 +1069,7 @@ class FakeTelegramServer:
                 )
             await asyncio.sleep(0.01)
 
-    async def wait_until_consumed(self, timeout: float = 5.0) -> None:
+    async def wait_until_consumed(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until every queued update was confirmed by an offset and the bot went quiet
         (no request other than getUpdates in flight or finished within ``QUIET_PERIOD``), so
         handlers started by those updates had a chance to reply."""
@@ -1005,7 +1095,7 @@ class FakeTelegramServer:
 
     # ---------------------------------------------------------------- driver: webhook
 
-    async def push_webhook(self, update: JSON, secret_token: str | None | _Secret = CONFIGURED_SECRET) -> int:
+    async def push_webhook(self, update: JSON, secret_token: str | _Secret | None = CONFIGURED_SECRET) -> int:
         """POST ``update`` to the URL given to setWebhook and return the HTTP status.
 
         The secret header carries the configured secret by default; pass a string to send a
@@ -1015,7 +1105,10 @@ class FakeTelegramServer:
             raise RuntimeError("no webhook is set")
         secret = self._webhook.get("secret_token") if secret_token is CONFIGURED_SECRET else secret_token
         headers = {SECRET_HEADER: secret} if isinstance(secret, str) else {}
-        async with aiohttp.ClientSession() as session, session.post(self._webhook["url"], json=update, headers=headers) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self._webhook["url"], json=update, headers=headers) as response,
+        ):
             status = response.status
         if 200 <= status < 300:
             self._pending = [p for p in self._pending if p["update_id"] != update["update_id"]]
@@ -1049,8 +1142,498 @@ class FakeTelegramServer:
         if request.match_info["token"] != self.token:
             raise web.HTTPUnauthorized
         path = request.match_info["path"]
-        stored = next((f for f in self._files.values() if f.file_path == path and f.data is not None), None)
+        stored = next((f for f in self._files.values() if f.file_path == path), None)
         if stored is None or stored.data is None:
             raise web.HTTPNotFound
         return web.Response(body=stored.data, content_type=stored.mime_type or "application/octet-stream")
 
+    @contextlib.contextmanager
+    def _activity(self, method: str) -> Iterator[None]:
+        """Track the bot's requests (not its long polls) so ``wait_until_consumed`` sees it busy."""
+        if method == "getUpdates":
+            yield
+            return
+        self._in_flight += 1
+        self._last_activity = time.monotonic()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._last_activity = time.monotonic()
+
+    def _error_response(self, method: str, error: ApiError) -> web.Response:
+        self.errors.append(ErrorReply(method, error.status, error.description, error.retry_after))
+        return web.json_response(error.reply(), status=error.status)
+
+    async def _apply_delay(self, method: str) -> None:
+        delays = self._delays.get(method)
+        if delays:
+            await asyncio.sleep(delays.pop(0))
+
+    def _raise_injected_failure(self, method: str) -> None:
+        failures = self._failures.get(method)
+        if failures:
+            raise failures.pop(0)
+
+    # ---------------------------------------------------------------- update queue
+
+    def _enqueue(self, payload: JSON) -> JSON:
+        """Give the update the next id and queue it unless ``allowed_updates`` excludes its type
+        (Telegram does not even create such updates)."""
+        self._next_update_id += 1
+        update = {"update_id": self._next_update_id, **payload}
+        if next(iter(payload)) in self._allowed_updates:
+            self._pending.append(update)
+            self._on_new_update()
+        return copy.deepcopy(update)
+
+    def _on_new_update(self) -> None:
+        self._last_activity = time.monotonic()
+        self._wake_poll(_PollOutcome.UPDATE)
+
+    def _wake_poll(self, outcome: _PollOutcome) -> bool:
+        waiter = self._poll_waiter
+        if waiter is None or waiter.done():
+            return False
+        waiter.set_result(outcome)
+        return True
+
+    def _confirm(self, offset: int) -> None:
+        """Bot API offset semantics: a positive offset forgets every update below it, a negative
+        one keeps only the last ``-offset`` updates, 0 changes nothing."""
+        if offset > 0:
+            kept = [update for update in self._pending if update["update_id"] >= offset]
+        elif offset < 0:
+            kept = self._pending[offset:]
+        else:
+            return
+        if len(kept) != len(self._pending):
+            self._last_activity = time.monotonic()
+        self._pending = kept
+
+    def _set_allowed_updates(self, value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, list):
+            raise ApiError.bad_request("can't parse allowed_updates JSON array")
+        self._allowed_updates = frozenset(value) or _DEFAULT_UPDATE_TYPES
+
+    async def _long_poll(self, seconds: float) -> _PollOutcome | None:
+        """Wait until an update arrives, another poll replaces this one, or ``seconds`` pass."""
+        waiter: asyncio.Future[_PollOutcome] = asyncio.get_running_loop().create_future()
+        self._poll_waiter = waiter
+        try:
+            return await asyncio.wait_for(waiter, seconds)
+        except TimeoutError:
+            return None
+        finally:
+            if self._poll_waiter is waiter:
+                self._poll_waiter = None
+
+    # ---------------------------------------------------------------- world helpers
+
+    def _require_group(self, chat_id: int) -> JSON:
+        if chat_id not in self._groups:
+            raise ValueError(f"unknown group {chat_id}; create it with tg.group()")
+        return self._groups[chat_id]
+
+    def _check_sender(self, user: JSON, chat: JSON) -> None:
+        if user["id"] not in self._users:
+            raise ValueError(f"unknown user {user['id']}; create it with tg.user()")
+        if chat["type"] == "private" and chat["id"] != user["id"]:
+            raise ValueError("a user can only write in their own private chat with the bot")
+        if chat["type"] != "private":
+            self._require_group(chat["id"])
+
+    def _chat(self, chat_id: int) -> JSON:
+        if chat_id in self._groups:
+            return copy.deepcopy(self._groups[chat_id])
+        if chat_id in self._users:
+            return self.private_chat(self._users[chat_id])
+        raise ApiError.bad_request("chat not found")
+
+    def _writable_chat(self, params: _Params) -> JSON:
+        """The target chat of a send; private chats need the user to have pressed Start."""
+        chat = self._chat(params.chat_id())
+        if chat["type"] == "private" and chat["id"] not in self._started:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        return chat
+
+    def _stored(self, chat_id: int, message_id: int) -> JSON | None:
+        """A live (not deleted) message of the chat."""
+        message = self._messages.get(chat_id, {}).get(message_id)
+        return None if message is None or message["deleted"] else message
+
+    def _quoted(self, chat_id: int, message_id: int) -> JSON | None:
+        """The message as embedded in ``reply_to_message`` (Telegram does not nest replies)."""
+        message = self._stored(chat_id, message_id)
+        if message is None:
+            return None
+        view = _api_view(message)
+        view.pop("reply_to_message", None)
+        return view
+
+    def _store(self, chat: JSON, sender: JSON, content: JSON) -> JSON:
+        """Record a new message in the chat with the chat's next message id."""
+        chat_messages = self._messages.setdefault(chat["id"], {})
+        message: JSON = {
+            "message_id": max(chat_messages, default=0) + 1,
+            "from": copy.deepcopy(sender),
+            "chat": copy.deepcopy(chat),
+            "date": int(time.time()),
+            **content,
+            "deleted": False,
+        }
+        message.setdefault("html", None)
+        chat_messages[message["message_id"]] = message
+        return message
+
+    def _user_message(self, user: JSON, chat: JSON, text: str, reply_to_message_id: int | None) -> JSON:
+        content: JSON = {"text": text}
+        command = _LEADING_COMMAND.match(text)
+        if command:
+            content["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _utf16_length(command.group())}
+            ]
+        if reply_to_message_id is not None:
+            quoted = self._quoted(chat["id"], reply_to_message_id)
+            if quoted is None:
+                raise ValueError(f"message {reply_to_message_id} does not exist in chat {chat['id']}")
+            content["reply_to_message"] = quoted
+        return _api_view(self._store(chat, user, content))
+
+    def _reply_target(self, params: _Params, chat_id: int) -> JSON | None:
+        """Resolve ``reply_parameters`` (or the legacy ``reply_to_message_id``)."""
+        reply = params.get("reply_parameters")
+        if isinstance(reply, dict):
+            message_id, tolerate_missing = (
+                reply.get("message_id"),
+                bool(reply.get("allow_sending_without_reply")),
+            )
+        else:
+            message_id, tolerate_missing = (
+                params.opt_int("reply_to_message_id"),
+                params.flag("allow_sending_without_reply"),
+            )
+        if message_id is None:
+            return None
+        quoted = self._quoted(chat_id, message_id)
+        if quoted is None and not tolerate_missing:
+            raise ApiError.bad_request("message to be replied not found")
+        return quoted
+
+    def _check_flood(self, method: str, chat: JSON) -> None:
+        if self._flood is None:
+            return
+        wait = self._flood.acquire(chat["id"], chat["type"] in ("group", "supergroup"))
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            self.flood_errors.append(FloodError(method, chat["id"], retry_after, wait))
+            raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+
+    def _deliver(
+        self, method: str, params: _Params, chat: JSON, content: JSON, text: _Text | None, text_key: str
+    ) -> JSON:
+        """Shared tail of every send: markup, reply, flood control, then store the message."""
+        markup = _inline_keyboard(params.get("reply_markup"))
+        quoted = self._reply_target(params, chat["id"])
+        self._check_flood(method, chat)
+        if quoted is not None:
+            content = {"reply_to_message": quoted, **content}
+        message = self._store(chat, self.bot_user, content)
+        _set_text(message, text, text_key)
+        _set_markup(message, markup)
+        return _api_view(message)
+
+    def _input_file(self, params: _Params, kind: str) -> StoredFile:
+        """Resolve a photo/document parameter: an upload, ``attach://`` part, known file_id or URL."""
+        value = params.get(kind)
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = params.get(value.removeprefix("attach://"))
+        if isinstance(value, str) and value in self._files:
+            return self._files[value]
+        number = len(self._files) + 1
+        if isinstance(value, Upload):
+            suffix = (
+                "." + value.filename.rsplit(".", 1)[-1] if value.filename and "." in value.filename else ""
+            )
+            return StoredFile(
+                f"fake-{kind}-{number}",
+                f"uniq-{number}",
+                f"{kind}s/file_{number}{suffix}",
+                value.filename,
+                value.content_type,
+                value.data,
+            )
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return StoredFile(
+                f"fake-{kind}-{number}", f"uniq-{number}", f"{kind}s/file_{number}", None, None, None
+            )
+        if value is None:
+            raise ApiError.bad_request(f"there is no {kind} in the request")
+        raise ApiError.bad_request("wrong file identifier/HTTP URL specified")
+
+    def _editable(self, params: _Params, not_found: str = "message to edit not found") -> JSON:
+        if params.get("inline_message_id") is not None:
+            raise ApiError.bad_request("MESSAGE_ID_INVALID")  # inline mode is not modelled
+        chat_id, message_id = params.chat_id(), params.opt_int("message_id")
+        if message_id is None:
+            raise ApiError.bad_request("message identifier is not specified")
+        message = self._stored(chat_id, message_id)
+        if message is None:
+            raise ApiError.bad_request(not_found)
+        if message["from"]["id"] != self.bot_user["id"]:
+            raise ApiError.bad_request("message can't be edited")
+        return message
+
+    @staticmethod
+    def _apply_edit(message: JSON, markup: JSON | None, change: Callable[[JSON], None]) -> JSON:
+        """Apply an edit in place; like Telegram, refuse one that changes nothing."""
+        edited = copy.deepcopy(message)
+        change(edited)
+        _set_markup(edited, markup)
+        if _api_view(edited) == _api_view(message):
+            raise ApiError.bad_request(
+                "message is not modified: specified new message content and reply markup are exactly "
+                "the same as a current content and reply markup of the message"
+            )
+        edited["edit_date"] = int(time.time())
+        message.clear()
+        message.update(edited)
+        return _api_view(message)
+
+    # ---------------------------------------------------------------- Bot API methods
+
+    async def _ok(self, params: _Params) -> bool:
+        return True
+
+    async def _get_me(self, params: _Params) -> JSON:
+        return self.bot_user | {
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    async def _get_updates(self, params: _Params) -> list[JSON]:
+        if self._webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        self._wake_poll(_PollOutcome.CONFLICT)
+        self._set_allowed_updates(params.get("allowed_updates"))
+        self._confirm(params.opt_int("offset") or 0)
+        limit = min(max(params.opt_int("limit") or 100, 1), 100)
+        timeout = params.opt_number("timeout") or 0.0
+        if not self._pending and timeout > 0:
+            outcome = await self._long_poll(timeout)
+            if outcome is _PollOutcome.CONFLICT:
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
+                )
+            if outcome is _PollOutcome.DROP:
+                raise _DropConnection
+        return copy.deepcopy(self._pending[:limit])
+
+    async def _set_webhook(self, params: _Params) -> bool:
+        url = params.opt_str("url") or ""
+        secret = params.opt_str("secret_token")
+        if secret is not None and not _SECRET_TOKEN.fullmatch(secret):
+            raise ApiError.bad_request("secret token contains unallowed characters")
+        self._set_allowed_updates(params.get("allowed_updates"))
+        if params.flag("drop_pending_updates"):
+            self._pending.clear()
+        self._webhook = {"url": url, "secret_token": secret} if url else None
+        self._wake_poll(_PollOutcome.CONFLICT)
+        return True
+
+    async def _delete_webhook(self, params: _Params) -> bool:
+        if params.flag("drop_pending_updates"):
+            self._pending.clear()
+        self._webhook = None
+        return True
+
+    async def _get_webhook_info(self, params: _Params) -> JSON:
+        info: JSON = {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._pending)}
+        if self._webhook is not None:
+            info |= {
+                "url": self._webhook["url"],
+                "max_connections": 40,
+                "allowed_updates": sorted(self._allowed_updates),
+            }
+        return info
+
+    def _commands_key(self, params: _Params) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        if not isinstance(scope, dict) or "type" not in scope:
+            raise ApiError.bad_request("can't parse BotCommandScope JSON object")
+        language = params.opt_str("language_code") or ""
+        if not _LANGUAGE_CODE.fullmatch(language):
+            raise ApiError.bad_request("invalid language code specified")
+        return json.dumps(scope, sort_keys=True), language
+
+    async def _set_my_commands(self, params: _Params) -> bool:
+        self._commands[self._commands_key(params)] = _check_commands(params.get("commands"))
+        return True
+
+    async def _get_my_commands(self, params: _Params) -> list[JSON]:
+        return copy.deepcopy(self._commands.get(self._commands_key(params), []))
+
+    async def _delete_my_commands(self, params: _Params) -> bool:
+        self._commands.pop(self._commands_key(params), None)
+        return True
+
+    async def _send_message(self, params: _Params) -> JSON:
+        chat = self._writable_chat(params)
+        return self._deliver("sendMessage", params, chat, {}, _message_text(params), "text")
+
+    async def _edit_message_text(self, params: _Params) -> JSON:
+        message = self._editable(params)
+        if "text" not in message:
+            raise ApiError.bad_request("there is no text in the message to edit")
+        text = _message_text(params)
+        markup = _inline_keyboard(params.get("reply_markup"))
+        return self._apply_edit(message, markup, lambda edited: _set_text(edited, text, "text"))
+
+    async def _edit_message_caption(self, params: _Params) -> JSON:
+        message = self._editable(params)
+        if not {"photo", "document"} & message.keys():
+            raise ApiError.bad_request("there is no caption in the message to edit")
+        caption = _caption(params)
+        markup = _inline_keyboard(params.get("reply_markup"))
+        return self._apply_edit(message, markup, lambda edited: _set_text(edited, caption, "caption"))
+
+    async def _edit_message_reply_markup(self, params: _Params) -> JSON:
+        message = self._editable(params)
+        markup = _inline_keyboard(params.get("reply_markup"))
+        return self._apply_edit(message, markup, lambda edited: None)
+
+    async def _delete_message(self, params: _Params) -> bool:
+        chat_id = params.chat_id()
+        message = self._stored(chat_id, params.req_int("message_id"))
+        if message is None:
+            raise ApiError.bad_request("message to delete not found")
+        foreign = message["from"]["id"] != self.bot_user["id"]
+        bot_is_admin = self.bot_user["id"] in self._admins.get(chat_id, {})
+        if foreign and message["chat"]["type"] != "private" and not bot_is_admin:
+            raise ApiError.bad_request("message can't be deleted")
+        message["deleted"] = True
+        return True
+
+    async def _answer_callback_query(self, params: _Params) -> bool:
+        query_id = params.opt_str("callback_query_id")
+        text = params.opt_str("text")
+        if text is not None and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
+            raise ApiError.bad_request("MESSAGE_TOO_LONG")
+        if query_id not in self._open_queries:
+            raise ApiError.bad_request("query is too old and response timeout expired or query ID is invalid")
+        self._open_queries.remove(query_id)
+        self.callback_answers.append(CallbackAnswer(query_id, text, params.flag("show_alert")))
+        return True
+
+    async def _send_photo(self, params: _Params) -> JSON:
+        chat = self._writable_chat(params)
+        caption = _caption(params)
+        stored = self._input_file(params, "photo")
+        width, height = _image_size(stored.data) if stored.data is not None else (0, 0)
+        size = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "width": width,
+            "height": height,
+        }
+        if stored.data is not None:
+            size["file_size"] = len(stored.data)
+        message = self._deliver("sendPhoto", params, chat, {"photo": [size]}, caption, "caption")
+        self._files[stored.file_id] = stored
+        return message
+
+    async def _send_document(self, params: _Params) -> JSON:
+        chat = self._writable_chat(params)
+        caption = _caption(params)
+        stored = self._input_file(params, "document")
+        document: JSON = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}
+        optional = {"file_name": stored.filename, "mime_type": stored.mime_type}
+        optional["file_size"] = len(stored.data) if stored.data is not None else None
+        document |= {key: value for key, value in optional.items() if value is not None}
+        message = self._deliver("sendDocument", params, chat, {"document": document}, caption, "caption")
+        self._files[stored.file_id] = stored
+        return message
+
+    async def _send_poll(self, params: _Params) -> JSON:
+        chat = self._writable_chat(params)
+        question = params.opt_str("question") or ""
+        if not question.strip():
+            raise ApiError.bad_request("poll question must be non-empty")
+        if len(question) > MAX_POLL_QUESTION_LENGTH:
+            raise ApiError.bad_request(f"poll question length must not exceed {MAX_POLL_QUESTION_LENGTH}")
+        options = _poll_options(params.get("options"))
+        poll = {
+            "id": str(len(self.calls)),
+            "question": question,
+            "options": [{"text": text, "voter_count": 0} for text in options],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": params.flag("is_anonymous", default=True),
+            "type": params.opt_str("type") or "regular",
+            "allows_multiple_answers": params.flag("allows_multiple_answers"),
+        }
+        return self._deliver("sendPoll", params, chat, {"poll": poll}, None, "text")
+
+    async def _send_chat_action(self, params: _Params) -> bool:
+        self._writable_chat(params)
+        if params.opt_str("action") not in _CHAT_ACTIONS:
+            raise ApiError.bad_request("wrong parameter action in request")
+        return True
+
+    async def _get_chat(self, params: _Params) -> JSON:
+        chat = self._chat(params.chat_id())
+        gifts = dict.fromkeys(
+            (
+                "unlimited_gifts",
+                "limited_gifts",
+                "unique_gifts",
+                "premium_subscription",
+                "gifts_from_channels",
+            ),
+            False,
+        )
+        return chat | {"accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
+
+    def _member_user(self, user_id: int) -> JSON:
+        if user_id == self.bot_user["id"]:
+            return copy.deepcopy(self.bot_user)
+        if user_id not in self._users:
+            raise ApiError.bad_request("user not found")
+        return copy.deepcopy(self._users[user_id])
+
+    async def _get_chat_member(self, params: _Params) -> JSON:
+        chat = self._chat(params.chat_id())
+        user_id = params.req_int("user_id")
+        status = self._admins.get(chat["id"], {}).get(user_id, "member")
+        return _chat_member(self._member_user(user_id), status)
+
+    async def _get_chat_administrators(self, params: _Params) -> list[JSON]:
+        chat = self._chat(params.chat_id())
+        if chat["type"] == "private":
+            raise ApiError.bad_request("there are no administrators in the private chat")
+        admins = sorted(self._admins.get(chat["id"], {}).items(), key=lambda item: item[1] != "creator")
+        return [_chat_member(self._member_user(user_id), status) for user_id, status in admins]
+
+    async def _get_file(self, params: _Params) -> JSON:
+        stored = self._files.get(params.opt_str("file_id") or "")
+        if stored is None:
+            raise ApiError.bad_request("wrong file_id or the file is temporarily unavailable")
+        result: JSON = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_path": stored.file_path,
+        }
+        if stored.data is not None:
+            result["file_size"] = len(stored.data)
+        return result

@@ -1,0 +1,67 @@
+"""The catalog: the shipped one is valid; a broken one is refused naming file, task and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.catalog import CatalogError, TaskKind, load_catalog
+from bot.cli import main
+from tests.conftest import REPO
+
+GOOD_TASK = """
+[campaign]
+id = "c"
+title = "T"
+objective = "O"
+"""
+
+
+def write(folder: Path, body: str, name: str = "bad.toml") -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(GOOD_TASK + body, encoding="utf-8")
+    return folder
+
+
+def test_the_starter_catalog_uses_every_task_kind_and_has_an_ideas_topic() -> None:
+    catalog = load_catalog(REPO / "tasks_catalog")
+    coffee = catalog.campaign("coffee")
+    assert coffee is not None
+    assert {task.kind for task in coffee.tasks} == set(TaskKind)
+    assert catalog.topic("winter-menu") is not None
+    assert all("ro" in task.prompt for task in coffee.tasks)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('[[campaign.tasks]]\nid = "q1"\nkind = "single_choice"\nprompt = "P"\noptions = ["only one"]\n',
+         "task 'q1': field options"),
+        ('[[campaign.tasks]]\nid = "q2"\nkind = "rating"\nprompt = "P"\npoints = -3\n', "task 'q2': field points"),
+        ('[[campaign.tasks]]\nid = "q3"\nkind = "multi_choice"\nprompt = "P"\noptions = ["a", "b"]\nmax_picks = 5\n',
+         "task 'q3': field max_picks"),
+        ('[[campaign.tasks]]\nid = "q4"\nkind = "image_label"\nprompt = "P"\noptions = ["a", "b"]\nimage = "nope.png"\n',
+         "task 'q4': field image"),
+        ('[[campaign.tasks]]\nid = "q5"\nkind = "poll"\nprompt = "P"\n', "task 'q5': field kind"),
+        ('[[campaign.tasks]]\nid = "q6"\nkind = "single_choice"\nprompt = "P"\noptions = ["a", "b"]\n'
+         'audience = { answered = { task = "later", is_any = ["x"] } }\n', "audience.answered.task"),
+        ('[[campaign.tasks]]\nid = "q7"\nkind = "nps"\nprompt = "P"\nknown_answer = "12"\n',
+         "task 'q7': field known_answer"),
+    ],
+)
+def test_a_bad_task_is_refused_with_file_task_and_field(tmp_path: Path, body: str, expected: str) -> None:
+    folder = write(tmp_path / "catalog", body)
+    with pytest.raises(CatalogError) as refused:
+        load_catalog(folder)
+    message = str(refused.value)
+    assert "bad.toml" in message
+    assert expected in message, message
+
+
+def test_catalog_check_command_reports_problems_and_exit_code(tmp_path: Path, capsys) -> None:
+    folder = write(tmp_path / "catalog", '[[campaign.tasks]]\nid = "q1"\nkind = "free_text"\nprompt = ""\n')
+    assert main(["catalog", "check", str(folder)]) == 1
+    assert "task 'q1': field prompt" in capsys.readouterr().err
+    assert main(["catalog", "check", str(REPO / "tasks_catalog")]) == 0
+    assert "1 campaign(s), 9 task(s), 1 topic(s)" in capsys.readouterr().out

@@ -1,0 +1,37 @@
+"""Many taps at once: the database keeps one answer per user per task and one award per answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from bot.engine import Engine
+from bot.replies import Outcome
+from tests.helpers import button, ledger_rows, open_task
+
+
+async def test_two_hundred_simultaneous_taps_record_one_answer_and_one_award(engine: Engine, person, cafe) -> None:
+    ana = person("Ana")
+    reply = await open_task(engine, ana, cafe, "What do you order")
+    tokens = [button(reply, label) for label in ("Espresso", "Latte", "Tea", "Hot chocolate")]
+    replies = await asyncio.gather(*(engine.act(ana, cafe, tokens[i % 4]) for i in range(200)))
+    outcomes = Counter(reply.outcome for reply in replies)
+    assert outcomes == {Outcome.DONE: 1, Outcome.ALREADY_DONE: 199}
+    assert await engine.store.fetchval("SELECT COUNT(*) FROM answers") == 1
+    ctx = await engine.context(ana, cafe)
+    assert [row[1] for row in await ledger_rows(engine, ctx.user_id)] == ["answer"]
+    assert await engine.store.fetchval("SELECT answers FROM task_counts") == 1
+
+
+async def test_hundreds_of_members_answering_at_once_are_all_recorded(engine: Engine, person, cafe) -> None:
+    members = [person(f"M{i}") for i in range(300)]
+    firsts = await asyncio.gather(*(open_task(engine, member, cafe, "What do you order") for member in members))
+    replies = await asyncio.gather(
+        *(engine.act(member, cafe, button(first, "Latte")) for member, first in zip(members, firsts, strict=True))
+    )
+    assert all(reply.outcome == Outcome.DONE for reply in replies)
+    assert await engine.store.fetchval("SELECT COUNT(*) FROM answers") == 300
+    assert await engine.store.fetchval("SELECT answers FROM task_counts WHERE task_id = 'drink'") == 300
+    total = await engine.store.fetchval("SELECT SUM(points) FROM scores WHERE scope = 'all'")
+    assert total == await engine.store.fetchval("SELECT SUM(delta) FROM ledger") == 300 * 5
+    assert engine.store.commits < 300, "answers waiting together share a commit"

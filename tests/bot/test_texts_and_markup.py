@@ -1,0 +1,65 @@
+"""Every sentence exists in English and Romanian alike, and rendered text never breaks the markup."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from bot.replies import escape, split_markup, to_markdown, to_plain
+from bot.texts import keys, pick_language, t, template_fields
+
+
+def test_romanian_translates_every_english_message_with_the_same_variables() -> None:
+    assert keys("ro") == keys("en")
+    for key in keys("en"):
+        assert template_fields(key, "ro") == template_fields(key, "en"), key
+
+
+def test_client_language_codes_map_to_our_translations() -> None:
+    assert pick_language("ro-RO") == "ro"
+    assert pick_language("de") == "en"
+    assert pick_language(None) == "en"
+
+
+def test_variables_are_escaped_so_names_cannot_inject_markup() -> None:
+    text = t("start.greeting", "en", name="<b>Boss</b> & <a href='x'>")
+    assert "<b>Boss" not in text and "&lt;b&gt;Boss&lt;/b&gt; &amp;" in text
+
+
+class _TagChecker(HTMLParser):
+    allowed = {"b", "i", "code"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        assert tag in self.allowed, tag
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack.pop() == tag
+
+
+@pytest.mark.parametrize("limit", [20, 64, 200, 4096])
+def test_splitting_keeps_every_character_and_every_tag_whole(limit: int) -> None:
+    hostile = escape("<script>&amp; " * 40)
+    markup = "\n".join([f"<b>Title {i}</b> {hostile}" for i in range(30)])
+    chunks = split_markup(markup, limit)
+    assert all(len(chunk) <= limit for chunk in chunks)
+    for chunk in chunks:
+        checker = _TagChecker()
+        checker.feed(chunk)
+        checker.close()
+        assert checker.stack == []
+    assert "".join(to_plain(chunk) for chunk in chunks).replace("\n", "") .replace(" ", "") == to_plain(
+        markup
+    ).replace("\n", "").replace(" ", "")
+
+
+def test_markdown_rendering_escapes_user_text() -> None:
+    markup = f"<b>Idea</b> {escape('*bold* _it_ @everyone <@123> [x](http://evil)')}"
+    rendered = to_markdown(markup)
+    assert rendered.startswith("**Idea** ")
+    assert "\\*bold\\*" in rendered and "\\[x\\]\\(http://evil\\)" in rendered
