@@ -48,6 +48,18 @@ async def _top(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _:
     return await engine.leaderboard(user, space)
 
 
+async def _ban(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.ban(user, space, argument)
+
+
+async def _unban(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.ban(user, space, argument, banned=False)
+
+
+async def _audit(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.audit_log(user, space)
+
+
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
@@ -56,6 +68,9 @@ COMMANDS: dict[str, Command] = {
         Command("task", "command.task", _task, takes_argument=True),
         Command("points", "command.points", _points),
         Command("top", "command.top", _top),
+        Command("ban", "command.ban", _ban, moderator=True, takes_argument=True),
+        Command("unban", "command.unban", _unban, moderator=True, takes_argument=True),
+        Command("audit", "command.audit", _audit, moderator=True),
     )
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +28,7 @@ from bot.texts import Markup, pick_language, t
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+ModeratorCheck = Callable[[UserRef, SpaceRef], Awaitable[bool]]
 _IDENTITY_CACHE_SIZE = 100_000
 _LEDGER_LINES = 8
 
@@ -63,6 +64,7 @@ class Engine:
             streak_bonus=settings.points.streak_bonus,
             timezone=settings.timezone,
         )
+        self._moderator_checks: dict[str, ModeratorCheck] = {}
         self._users: OrderedDict[tuple[str, str], tuple[int, str, str | None]] = OrderedDict()
         self._spaces: dict[tuple[str, str], int] = {}
 
@@ -102,6 +104,65 @@ class Engine:
         language = pick_language(user.language, self.settings.default_language)
         return Context(user, space, self._users[user_key][0], space_id, language)
 
+    # moderation ---------------------------------------------------------------------------------
+
+    def register_moderator_check(self, platform: str, check: ModeratorCheck) -> None:
+        """Let an adapter say who moderates a space on its platform (chat admins, Manage Server)."""
+        self._moderator_checks[platform] = check
+
+    async def is_moderator(self, ctx: Context) -> bool:
+        """Moderators are the ids in settings for the platform, plus whoever the platform says."""
+        if ctx.user.platform_user_id in self.settings.moderators_for(ctx.user.platform):
+            return True
+        check = self._moderator_checks.get(ctx.user.platform)
+        return bool(check is not None and await check(ctx.user, ctx.space))
+
+    async def refuse_unless_moderator(self, ctx: Context, command: str) -> Reply | None:
+        """``None`` for a moderator; otherwise a clear refusal, and the attempt is logged."""
+        if await self.is_moderator(ctx):
+            return None
+        log.warning(
+            "moderator_command=%s outcome=refused platform=%s user=%s space=%s",
+            command, ctx.user.platform, ctx.user_id, ctx.space_id,
+        )
+        return Reply(t("moderation.not_moderator", ctx.language), Outcome.REFUSED, private=True)
+
+    async def ban(self, user: UserRef, space: SpaceRef, target_id: str, banned: bool = True) -> Reply:
+        """Ban (or unban) the member with platform id ``target_id`` here; moderators only, audited."""
+        ctx = await self.context(user, space)
+        refusal = await self.refuse_unless_moderator(ctx, "ban" if banned else "unban")
+        if refusal is not None:
+            return refusal
+        target = target_id.strip().lstrip("@")
+        if not target:
+            return Reply(t("moderation.ban_usage", ctx.language), Outcome.REFUSED)
+        target_user = await self.store.find_user(user.platform, target)
+        if target_user is None:
+            return Reply(t("moderation.unknown_user", ctx.language, user=target), Outcome.REFUSED)
+        if banned and target == user.platform_user_id:
+            return Reply(t("moderation.not_yourself", ctx.language), Outcome.REFUSED)
+        changed = await self.store.set_ban(ctx.space_id, target_user, ctx.user_id, banned, self.clock())
+        key = ("moderation.banned" if banned else "moderation.unbanned") if changed else "moderation.no_change"
+        return Reply(t(key, ctx.language, user=target), Outcome.DONE)
+
+    async def audit_log(self, user: UserRef, space: SpaceRef, limit: int = 20) -> Reply:
+        """The latest moderator actions here; moderators only."""
+        ctx = await self.context(user, space)
+        refusal = await self.refuse_unless_moderator(ctx, "audit")
+        if refusal is not None:
+            return refusal
+        entries = await self.store.audit_entries(ctx.space_id, limit)
+        if not entries:
+            return Reply(t("moderation.audit_empty", ctx.language), private=True)
+        lines = [t("moderation.audit_title", ctx.language)]
+        lines += [
+            t("moderation.audit_line", ctx.language, when=entry["created_at"][:16].replace("T", " "),
+              moderator=entry["moderator"] or "?", action=entry["action"], target=entry["target"],
+              detail=entry["detail"])
+            for entry in entries
+        ]
+        return Reply(Markup("\n".join(lines)), private=True)
+
     # welcome and help ---------------------------------------------------------------------------
 
     async def start(self, user: UserRef, space: SpaceRef, payload: str = "") -> Reply:
@@ -133,6 +194,8 @@ class Engine:
         return await self._next_task(await self.context(user, space), campaign_id)
 
     async def _next_task(self, ctx: Context, campaign_id: str | None = None, after: tuple[int, int] = (0, -1)) -> Reply:
+        if await self.store.is_banned(ctx.space_id, ctx.user_id):
+            return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
         rounds = await self._task_rounds(ctx)
         if campaign_id is not None:
             rounds = sorted(rounds, key=lambda record: record.subject != campaign_id)
@@ -304,6 +367,8 @@ class Engine:
             return Reply(text, Outcome.ALREADY_DONE, notice=str(text))
         if result.status == AnswerStatus.ROUND_CLOSED:
             return Reply(t("round.closed", ctx.language), Outcome.REFUSED)
+        if result.status == AnswerStatus.BANNED:
+            return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
         if result.status == AnswerStatus.QUOTA_FULL:
             return Reply(t("answer.quota_full", ctx.language), Outcome.REFUSED,
                          follow_up=await self._next_task(ctx, after=(record.id, index)))

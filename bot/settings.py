@@ -119,6 +119,11 @@ class Settings(BaseSettings):
         ZoneInfo(value)
         return value
 
+    def moderators_for(self, platform: str) -> list[str]:
+        """Platform user ids that moderate every space on ``platform``, from settings."""
+        section = {"telegram": self.telegram, "discord": self.discord, "console": self.console}.get(platform)
+        return [str(user_id) for user_id in section.moderators] if section is not None else []
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

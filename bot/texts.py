@@ -1,4 +1,7 @@
-"""Every sentence a user reads, looked up by key in ``bot/locales/<language>.toml``.
+"""Every sentence a user reads, looked up by key in ``bot/locales/<language>/*.toml``.
+
+Each feature keeps its sentences in its own file (``core.toml``, ``ideas.toml``, …); the files of a
+language are merged, and a key defined twice is an error.
 
 English is complete and is the fallback; a translation may cover any subset. Variables are escaped
 for the reply markup unless they are :class:`Markup` (already-safe markup built by the engine), so a
@@ -27,10 +30,14 @@ class Markup(str):
 
 @cache
 def _messages(language: str) -> dict[str, str]:
-    path = LOCALES_DIR / f"{language}.toml"
-    if not path.exists():
-        return {}
-    return _flatten(tomllib.loads(path.read_text(encoding="utf-8")))
+    merged: dict[str, str] = {}
+    for path in sorted((LOCALES_DIR / language).glob("*.toml")):
+        found = _flatten(tomllib.loads(path.read_text(encoding="utf-8")))
+        clashes = merged.keys() & found.keys()
+        if clashes:
+            raise ValueError(f"{path}: keys defined twice: {sorted(clashes)}")
+        merged.update(found)
+    return merged
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -44,7 +51,7 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def available_languages() -> list[str]:
-    return sorted(path.stem for path in LOCALES_DIR.glob("*.toml"))
+    return sorted(path.name for path in LOCALES_DIR.iterdir() if path.is_dir())
 
 
 def pick_language(requested: str | None, default: str = FALLBACK) -> str:

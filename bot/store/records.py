@@ -63,6 +63,7 @@ class AnswerStatus(StrEnum):
     ALREADY_ANSWERED = "already_answered"
     ROUND_CLOSED = "round_closed"
     QUOTA_FULL = "quota_full"
+    BANNED = "banned"
 
 
 @dataclass(frozen=True, slots=True)

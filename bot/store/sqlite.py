@@ -36,6 +36,7 @@ from bot.store.records import (
     RoundRecord,
     Standing,
 )
+from bot.store.outbox_sql import audit
 from bot.store.scoring import apply_award
 
 log = logging.getLogger(__name__)
@@ -245,8 +246,48 @@ class SqliteStore:
 
         return await self.write(unit)
 
+    async def find_user(self, platform: str, platform_user_id: str) -> int | None:
+        value = await self.fetchval(
+            "SELECT id FROM users WHERE platform = ? AND platform_user_id = ?", (platform, platform_user_id)
+        )
+        return int(value) if value is not None else None
+
     async def user_name(self, user_id: int) -> str:
         return str(await self.fetchval("SELECT display_name FROM users WHERE id = ?", (user_id,), ""))
+
+    # moderation ---------------------------------------------------------------------------------
+
+    async def set_ban(self, space_id: int, user_id: int, moderator_id: int, banned: bool, now: datetime) -> bool:
+        """Ban or unban, audited in the same transaction; ``False`` when nothing changed."""
+
+        def unit(db: sqlite3.Connection) -> bool:
+            if banned:
+                cursor = db.execute(
+                    "INSERT INTO bans (space_id, user_id, banned_by, created_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (space_id, user_id, moderator_id, to_text(now)),
+                )
+            else:
+                cursor = db.execute("DELETE FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id))
+            if cursor.rowcount:
+                audit(db, space_id=space_id, moderator_id=moderator_id, action="ban" if banned else "unban",
+                      target=str(user_id), now=now)
+            return cursor.rowcount == 1
+
+        return await self.write(unit)
+
+    async def is_banned(self, space_id: int, user_id: int) -> bool:
+        return await self.fetchone(
+            "SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id)
+        ) is not None
+
+    async def audit_entries(self, space_id: int, limit: int) -> list[dict[str, Any]]:
+        rows = await self.fetchall(
+            "SELECT a.created_at, u.display_name AS moderator, a.action, a.target, a.detail FROM audit a"
+            " LEFT JOIN users u ON u.id = a.moderator_id WHERE a.space_id = ? ORDER BY a.id DESC LIMIT ?",
+            (space_id, limit),
+        )
+        return [dict(row) for row in rows]
 
     # rounds -------------------------------------------------------------------------------------
 
@@ -318,9 +359,13 @@ class SqliteStore:
         """Record one answer and its award in one transaction; a duplicate changes nothing."""
 
         def unit(db: sqlite3.Connection) -> AnswerResult:
-            status = db.execute("SELECT status FROM rounds WHERE id = ?", (answer.round_id,)).fetchone()
+            status = db.execute("SELECT status, space_id FROM rounds WHERE id = ?", (answer.round_id,)).fetchone()
             if status is None or status[0] != "open":
                 return AnswerResult(AnswerStatus.ROUND_CLOSED)
+            if db.execute(
+                "SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (status[1], answer.user_id)
+            ).fetchone():
+                return AnswerResult(AnswerStatus.BANNED)
             if answer.quota is not None:
                 counted = db.execute(
                     "SELECT answers FROM task_counts WHERE round_id = ? AND task_id = ?",
