@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from bot.commands import dispatch
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
+from bot.outbox import OutboxDrainer, Pacer
 from bot.replies import Button, Reply, to_plain
 
 PLATFORM = "console"
@@ -49,6 +50,7 @@ class ConsoleSession:
     space: SpaceRef = SPACE
     user: UserRef = field(default_factory=lambda: UserRef(PLATFORM, "ana", "Ana", "en"))
     last: dict[str, Reply] = field(default_factory=dict)
+    images: list[bytes] = field(default_factory=list)
     _buttons: dict[str, list[Button]] = field(default_factory=dict)
 
     def switch(self, name: str, language: str | None = None) -> str:
@@ -70,6 +72,19 @@ class ConsoleSession:
             return ["(type /help to see what you can do)"]
         return self._show(reply)
 
+    async def deliveries(self) -> list[str]:
+        """What the bot posts unasked (announcements, results, notifications), drained from the outbox."""
+        posted: list[str] = []
+
+        async def send(target: str, reply: Reply) -> None:
+            text, _ = render(reply)
+            if reply.image is not None and reply.image.data:
+                self.images.append(reply.image.data)
+            posted.append(f"[to {target}]\n{text}")
+
+        await OutboxDrainer(self.engine, PLATFORM, send, Pacer(per_second=1000)).drain_once()
+        return posted
+
     async def tap(self, number: int) -> list[str]:
         buttons = self._buttons.get(self.user.platform_user_id, [])
         if not 1 <= number <= len(buttons):
@@ -88,8 +103,8 @@ class ConsoleSession:
         return shown
 
 
-async def run_console(engine: Engine) -> None:
-    """Interactive loop on stdin/stdout until ``/quit`` or end of input."""
+async def run_console(engine: Engine, stop: asyncio.Event) -> None:
+    """Interactive loop on stdin/stdout until ``/quit`` or end of input; then sets ``stop``."""
     session = ConsoleSession(engine)
     print("CrowdPulse console. Type /start, /help, a button number, or /quit. /as <name> switches user.")
     loop = asyncio.get_running_loop()
@@ -98,7 +113,8 @@ async def run_console(engine: Engine) -> None:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line or line.strip() == "/quit":
             print()
+            stop.set()
             return
-        for shown in await session.say(line):
+        for shown in [*await session.say(line), *await session.deliveries()]:
             print(shown)
             print()

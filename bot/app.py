@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +13,8 @@ from bot.catalog import load_catalog
 from bot.engine import Clock, Engine, utc_now
 from bot.settings import Settings
 from bot.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
 
 
 def make_store(settings: Settings) -> SqliteStore:
@@ -32,3 +37,14 @@ async def running_engine(settings: Settings, clock: Clock = utc_now) -> AsyncIte
     catalog = load_catalog(settings.catalog_dir)
     async with make_store(settings) as store:
         yield await Engine.create(store, catalog, settings, clock)
+
+
+async def run_deadlines(engine: Engine, stop: asyncio.Event) -> None:
+    """Close rounds whose deadline passed: at once (downtime), then every few seconds."""
+    while not stop.is_set():
+        try:
+            await engine.rounds.close_due()
+        except Exception:
+            log.exception("deadline check failed; trying again later")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), engine.settings.rounds.deadline_check_seconds)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.app import running_engine
+from bot.app import run_deadlines, running_engine
 from bot.catalog import CatalogError, load_catalog
 from bot.settings import Settings, load_settings
 
@@ -33,6 +33,7 @@ def _settings() -> Settings:
 
 async def _run(settings: Settings) -> None:
     async with running_engine(settings) as engine:
+        stop = asyncio.Event()
         runners = []
         if settings.telegram.token is not None:
             from adapters.telegram import run_telegram
@@ -46,8 +47,8 @@ async def _run(settings: Settings) -> None:
             from adapters.console import run_console
 
             log.info("no platform token set: starting the console adapter (storage=%s)", settings.storage.path)
-            runners.append(run_console(engine))
-        await asyncio.gather(*runners)
+            runners.append(run_console(engine, stop))
+        await asyncio.gather(run_deadlines(engine, stop), *runners)
 
 
 def _command_run(args: argparse.Namespace) -> int:
@@ -68,6 +69,20 @@ def _command_demo(args: argparse.Namespace) -> int:
 
     configure_logging("WARNING")
     return asyncio.run(run_demo(Path(args.out)))
+
+
+async def _export(settings: Settings, round_id: int, fmt: str) -> tuple[str, bytes]:
+    async with running_engine(settings) as engine:
+        return await engine.rounds.export(round_id, fmt)
+
+
+def _command_export(args: argparse.Namespace) -> int:
+    settings = _settings()
+    filename, data = asyncio.run(_export(settings, args.round, args.format))
+    target = Path(args.out or filename)
+    target.write_bytes(data)
+    print(f"wrote {target} ({len(data)} bytes)")
+    return 0
 
 
 def _command_catalog_check(args: argparse.Namespace) -> int:
@@ -93,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="play a scripted session of a small community and show what each saw")
     demo.add_argument("--out", default="crowdpulse-demo", help="folder for the demo's database and files")
     demo.set_defaults(handler=_command_demo)
+    export = commands.add_parser("export", help="write a round's answers to a CSV or JSON file")
+    export.add_argument("--round", type=int, required=True, help="round id (see /round list)")
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
+    export.add_argument("--out", help="file to write (default: round-<id>.<format>)")
+    export.set_defaults(handler=_command_export)
     catalog = commands.add_parser("catalog", help="catalog tools").add_subparsers(dest="catalog_command", required=True)
     check = catalog.add_parser("check", help="validate tasks_catalog/*.toml")
     check.add_argument("path", nargs="?", help="catalog folder (default: from settings)")

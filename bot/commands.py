@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
-from bot.replies import Reply
+from bot.replies import Outcome, Reply
+from bot.texts import t
 
 Handler = Callable[[Engine, UserRef, SpaceRef, str, str | None], Awaitable[Reply]]
 
@@ -60,6 +61,29 @@ async def _audit(engine: Engine, user: UserRef, space: SpaceRef, argument: str, 
     return await engine.audit_log(user, space)
 
 
+async def _round(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    ctx = await engine.context(user, space)
+    verb, _, rest = argument.strip().partition(" ")
+    if verb == "open":
+        return await engine.rounds.open(ctx, rest)
+    if verb == "close":
+        return await engine.rounds.close(ctx, rest)
+    refusal = await engine.refuse_unless_moderator(ctx, "round")
+    if refusal is not None:
+        return refusal
+    if verb in ("", "list"):
+        return await engine.rounds.list(ctx)
+    return Reply(t("round.usage", ctx.language), Outcome.REFUSED)
+
+
+async def _results(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.rounds.results(await engine.context(user, space), argument)
+
+
+async def _export(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.rounds.export_reply(await engine.context(user, space), argument)
+
+
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
@@ -71,6 +95,9 @@ COMMANDS: dict[str, Command] = {
         Command("ban", "command.ban", _ban, moderator=True, takes_argument=True),
         Command("unban", "command.unban", _unban, moderator=True, takes_argument=True),
         Command("audit", "command.audit", _audit, moderator=True),
+        Command("round", "command.round", _round, moderator=True, takes_argument=True),
+        Command("results", "command.results", _results, moderator=True, takes_argument=True),
+        Command("export", "command.export", _export, moderator=True, takes_argument=True),
     )
 }
 

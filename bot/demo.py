@@ -30,6 +30,14 @@ def _print(speaker: str, lines: list[str]) -> None:
     print()
 
 
+async def _moderator(session: ConsoleSession, command: str) -> None:
+    """The console moderator ("mod" in the default settings) runs a command; announcements follow."""
+    session.switch("mod", "en")
+    print(f"  mod> {command}")
+    _print("mod", await session.say(command))
+    _print("", await session.deliveries())
+
+
 async def run_demo(out: Path) -> int:
     """Play the demo into ``out``; returns the process exit code."""
     if out.exists():
@@ -39,6 +47,8 @@ async def run_demo(out: Path) -> int:
     rng = random.Random(7)
     async with running_engine(settings) as engine:
         session = ConsoleSession(engine)
+        print("=== A moderator opens this week's coffee round ===")
+        await _moderator(session, "/round open coffee 7d")
         for name, language in COMMUNITY:
             print(f"=== {name} ({language}) ===")
             session.switch(name, language)
@@ -60,6 +70,12 @@ async def run_demo(out: Path) -> int:
                 print(f"  {name}> {typed}")
                 seen = await session.say(typed)
                 _print(name, seen)
+        print("=== The moderator closes the round ===")
+        await _moderator(session, "/round close")
+        if session.images:
+            chart = out / "results.png"
+            chart.write_bytes(session.images[-1])
+            print(f"(results chart written to {chart})\n")
         print("=== Leaderboard ===")
         _print("", await session.say("/top"))
         print("=== Ana's points ===")

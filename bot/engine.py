@@ -18,7 +18,9 @@ from bot.actions import Action, ActionCodec
 from bot.catalog import Campaign, Catalog, Task, text_in
 from bot.identity import SpaceRef, UserRef
 from bot.points import level_for, task_points
+from bot.outbox import reply_from_payload
 from bot.replies import Outcome, Reply
+from bot.rounds import Rounds
 from bot.settings import Settings
 from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, RoundRecord
 from bot.store.sqlite import SqliteStore, StoreUnavailableError
@@ -64,6 +66,8 @@ class Engine:
             streak_bonus=settings.points.streak_bonus,
             timezone=settings.timezone,
         )
+        self.codec_key = b""
+        self.rounds = Rounds(self)
         self._moderator_checks: dict[str, ModeratorCheck] = {}
         self._users: OrderedDict[tuple[str, str], tuple[int, str, str | None]] = OrderedDict()
         self._spaces: dict[tuple[str, str], int] = {}
@@ -79,7 +83,9 @@ class Engine:
             key = settings.secret_key.get_secret_value().encode()
         else:
             key = await store.secret("action_key", lambda: secrets.token_bytes(32))
-        return cls(store, catalog, settings, ActionCodec(key), clock)
+        engine = cls(store, catalog, settings, ActionCodec(key), clock)
+        engine.codec_key = key
+        return engine
 
     # identities ---------------------------------------------------------------------------------
 
@@ -383,6 +389,22 @@ class Engine:
         return Reply(text, Outcome.DONE, notice=str(t("answer.toast", ctx.language, points=gained)),
                      follow_up=await self._next_task(ctx, after=(record.id, index)))
 
+    async def _on_round_start(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
+        """The Start button of a round announcement: that round's next task for whoever tapped."""
+        round_id = action.int_field(0)
+        record = await self.store.round(round_id) if round_id is not None else None
+        if record is None:
+            return self._stale(ctx)
+        if not record.is_open:
+            return Reply(t("round.closed", ctx.language), Outcome.REFUSED)
+        return await self._next_task(ctx, record.subject)
+
+    async def render_outbox(self, payload: dict[str, object]) -> Reply:
+        """The reply an outbox row stands for (markers are rendered now, stored replies decoded)."""
+        if "render" in payload:
+            return await self.rounds.render_payload(payload)
+        return reply_from_payload(payload)
+
     def _stale(self, ctx: Context) -> Reply:
         text = t("action.stale", ctx.language)
         return Reply(text, Outcome.STALE, notice=str(text))
@@ -393,6 +415,7 @@ class Engine:
         "x": _on_text,
         "t": _on_toggle,
         "n": _on_skip,
+        "r": _on_round_start,
     }
 
     # points -------------------------------------------------------------------------------------

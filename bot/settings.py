@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -62,6 +62,43 @@ class ConsoleSettings(BaseModel):
     moderators: list[str] = Field(default_factory=lambda: ["mod"])
 
 
+# badges (gamification: bot/rewards.py) ---------------------------------------------------------------
+
+BadgeCounter = Literal["answers", "ideas", "ideas_accepted", "ideas_launched", "votes"]
+"""What a member does that a badge can count (kept per member in ``user_counters``)."""
+
+
+class BadgeRule(BaseModel):
+    """A badge earned once, when ``counter`` (or the answering ``streak``) reaches ``at_least``.
+
+    ``title_key`` names the badge's title in ``bot/locales`` (``badge.first_answer``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    title_key: str
+    counter: BadgeCounter | Literal["streak"]
+    at_least: int = Field(ge=1)
+
+
+def _default_badges() -> list[BadgeRule]:
+    rules: list[tuple[str, BadgeCounter | Literal["streak"], int]] = [
+        ("first_answer", "answers", 1),
+        ("answers_10", "answers", 10),
+        ("answers_100", "answers", 100),
+        ("first_idea", "ideas", 1),
+        ("idea_accepted", "ideas_accepted", 1),
+        ("idea_launched", "ideas_launched", 1),
+        ("streak_7", "streak", 7),
+        ("top_voter", "votes", 25),
+    ]
+    return [
+        BadgeRule(id=badge_id, title_key=f"badge.{badge_id}", counter=counter, at_least=at_least)
+        for badge_id, counter, at_least in rules
+    ]
+
+
 class PointsSettings(BaseModel):
     """Point rules; a task's own ``points`` overrides the per-kind default."""
 
@@ -80,6 +117,15 @@ class PointsSettings(BaseModel):
     daily_cap: int = Field(default=500, ge=0)
     streak_bonus: int = Field(default=5, ge=0)
     known_answer_bonus: int = Field(default=0, ge=0)
+    badges: list[BadgeRule] = Field(default_factory=_default_badges)
+
+    @field_validator("badges")
+    @classmethod
+    def _unique_badge_ids(cls, badges: list[BadgeRule]) -> list[BadgeRule]:
+        ids = [badge.id for badge in badges]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"badge ids must be unique: {ids}")
+        return badges
 
 
 class IdeaSettings(BaseModel):
@@ -93,6 +139,17 @@ class IdeaSettings(BaseModel):
     accepted_bonus: int = 50
     launched_bonus: int = 100
     page_size: int = Field(default=5, ge=1, le=10)
+
+
+class RoundSettings(BaseModel):
+    """Rounds: points for an ideas round's winners (1st, 2nd, …) and how often deadlines are checked."""
+
+    winner_points: list[int] = Field(default_factory=lambda: [50, 30, 20])
+    deadline_check_seconds: float = Field(default=15.0, gt=0)
+
+
+class ExportSettings(BaseModel):
+    include_names: bool = False
 
 
 class Settings(BaseSettings):
@@ -112,6 +169,8 @@ class Settings(BaseSettings):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     points: PointsSettings = Field(default_factory=PointsSettings)
     ideas: IdeaSettings = Field(default_factory=IdeaSettings)
+    rounds: RoundSettings = Field(default_factory=RoundSettings)
+    export: ExportSettings = Field(default_factory=ExportSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.store.timestamps import to_text
+
+if TYPE_CHECKING:
+    from bot.store.sqlite import SqliteStore
 
 
 def enqueue(
@@ -22,7 +28,7 @@ def enqueue(
     cursor = db.execute(
         "INSERT INTO outbox (platform, target, payload, dedup_key, not_before) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (dedup_key) DO NOTHING",
-        (platform, target, json.dumps(payload, ensure_ascii=False), dedup_key, (not_before or now).isoformat()),
+        (platform, target, json.dumps(payload, ensure_ascii=False), dedup_key, to_text(not_before or now)),
     )
     return cursor.rowcount == 1
 
@@ -33,5 +39,64 @@ def audit(
 ) -> None:
     db.execute(
         "INSERT INTO audit (space_id, moderator_id, action, target, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (space_id, moderator_id, action, target, detail, now.isoformat()),
+        (space_id, moderator_id, action, target, detail, to_text(now)),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    platform: str
+    target: str
+    payload: str
+    attempts: int
+
+
+class OutboxQueries:
+    """Claiming and settling outbox rows; a claim is a lease, so a dead worker's rows come back."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    # outbox -------------------------------------------------------------------------------------
+
+    async def claim(self, platform: str, worker: str, limit: int, lease: timedelta, now: datetime) -> list[OutboxRow]:
+        """Claim due rows for ``worker``: unsent, due, and not claimed by a live lease."""
+
+        def unit(db: sqlite3.Connection) -> list[OutboxRow]:
+            expired = to_text(now - lease)
+            rows = db.execute(
+                "UPDATE outbox SET claimed_by = ?, claimed_at = ?, attempts = attempts + 1"
+                " WHERE id IN (SELECT id FROM outbox WHERE platform = ? AND sent_at IS NULL AND not_before <= ?"
+                " AND (claimed_at IS NULL OR claimed_at < ?) ORDER BY id LIMIT ?)"
+                " RETURNING id, platform, target, payload, attempts",
+                (worker, to_text(now), platform, to_text(now), expired, limit),
+            ).fetchall()
+            return sorted((OutboxRow(*row) for row in rows), key=lambda row: row.id)
+
+        return await self.store.write(unit)
+
+    async def sent(self, row_id: int, worker: str, now: datetime) -> None:
+        await self.store.write(lambda db: db.execute(
+            "UPDATE outbox SET sent_at = ?, last_error = '' WHERE id = ? AND claimed_by = ?",
+            (to_text(now), row_id, worker),
+        ))
+
+    async def retry_later(self, row_id: int, error: str, not_before: datetime) -> None:
+        await self.store.write(lambda db: db.execute(
+            "UPDATE outbox SET claimed_by = NULL, claimed_at = NULL, last_error = ?, not_before = ? WHERE id = ?",
+            (error[:500], to_text(not_before), row_id),
+        ))
+
+    async def give_up(self, row_id: int, error: str, now: datetime) -> None:
+        """Stop retrying a message the platform will never accept (blocked bot, deleted chat)."""
+        await self.store.write(lambda db: db.execute(
+            "UPDATE outbox SET sent_at = ?, last_error = ? WHERE id = ?", (to_text(now), f"gave up: {error}"[:500], row_id)
+        ))
+
+    async def pending(self, platform: str) -> int:
+        return int(await self.store.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE platform = ? AND sent_at IS NULL", (platform,), 0
+        ))
+
+

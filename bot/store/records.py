@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.settings import BadgeRule
+
 
 @dataclass(frozen=True, slots=True)
 class RoundRecord:
@@ -48,14 +50,19 @@ class PointRules:
     daily_cap: int
     streak_bonus: int
     timezone: str
+    badges: tuple[BadgeRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Awarded:
+    """What an award came to; ``badges`` (ids) and ``level_up`` (the new level, else 0) are set for answers."""
+
     points: int
     streak_days: int = 0
     streak_bonus: int = 0
     capped: bool = False
+    badges: tuple[str, ...] = ()
+    level_up: int = 0
 
 
 class AnswerStatus(StrEnum):

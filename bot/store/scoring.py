@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.points import capped_delta, leaderboard_scopes, next_streak
 from bot.store.records import Award, Awarded, PointRules
+from bot.store.timestamps import to_text
 
 SPEND_REASONS = frozenset({"redeem"})
 
@@ -47,7 +48,7 @@ def _insert_ledger(db: sqlite3.Connection, award: Award, delta: int, now: dateti
     cursor = db.execute(
         "INSERT INTO ledger (user_id, space_id, delta, reason, detail, source_key, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_key) DO NOTHING",
-        (award.user_id, award.space_id, delta, award.reason, award.detail, award.source_key, now.isoformat()),
+        (award.user_id, award.space_id, delta, award.reason, award.detail, award.source_key, to_text(now)),
     )
     if cursor.rowcount == 0:
         return False

@@ -38,6 +38,7 @@ from bot.store.records import (
 )
 from bot.store.outbox_sql import audit
 from bot.store.scoring import apply_award
+from bot.store.timestamps import from_text, to_text
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,6 @@ class StoreUnavailableError(Exception):
 class _Pending:
     unit: Unit[Any]
     future: asyncio.Future[Any]
-
-
-def to_text(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
-
-
-def from_text(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 class SqliteStore:
