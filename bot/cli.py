@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -34,15 +35,17 @@ def _settings() -> Settings:
 async def _run(settings: Settings) -> None:
     async with running_engine(settings) as engine:
         stop = asyncio.Event()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
         runners = []
         if settings.telegram.token is not None:
             from adapters.telegram import run_telegram
 
-            runners.append(run_telegram(engine, settings))
+            runners.append(run_telegram(engine, settings, stop))
         if settings.discord.token is not None:
             from adapters.discord import run_discord
 
-            runners.append(run_discord(engine, settings))
+            runners.append(run_discord(engine, settings, stop))
         if not runners:
             from adapters.console import run_console
 

@@ -1,4 +1,4 @@
-"""A fake Discord (REST ``/api/v10`` + gateway WebSocket) that an unmodified discord.py client can run against.
+"""A fake Discord (REST ``/api/v10`` + gateway WebSocket) an unmodified discord.py client runs against.
 
 Why a server and not mocks: the Discord adapter's bugs live in the seams discord.py hides — the 3-second
 acknowledgement window, "respond exactly once", follow-ups riding on the interaction token, 429 handling,
@@ -96,6 +96,14 @@ _ALLOWED_RESPONSES = {1: {1}, 2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5
 _OPTION_RESOLVES = {6: "user", 7: "channel", 8: "role", 9: "mentionable"}
 _SELECT_RESOLVES = {5: "user", 6: "role", 7: "mentionable", 8: "channel"}
 _COMMAND_NAME = re.compile(r"[-_\w]{1,32}")
+
+# Parsed request bodies ride on the request. aiohttp >= 3.13 warns (an error under filterwarnings=error)
+# about plain-string request keys, so use typed keys where they exist.
+if hasattr(web, "RequestKey"):
+    _BODY: Any = web.RequestKey("fake_discord_body", object)
+    _FILES: Any = web.RequestKey("fake_discord_files", dict)
+else:
+    _BODY, _FILES = "fake_discord_body", "fake_discord_files"
 
 
 # --------------------------------------------------------------------------- errors and records
@@ -639,7 +647,7 @@ class _Session:
 
 
 class _Connection:
-    """One client socket. Sends are serialised: zlib-stream frames share one compressor and must stay ordered."""
+    """One client socket; sends are serialised because zlib-stream frames share one compressor."""
 
     def __init__(self, ws: web.WebSocketResponse, compress: str | None) -> None:
         self.ws = ws
@@ -686,7 +694,7 @@ class InteractionHandle:
     def __repr__(self) -> str:
         return f"<InteractionHandle id={self.id} type={self.type} callback={self.callback!r}>"
 
-    async def response(self, timeout: float = 5.0) -> JSON:
+    async def response(self, timeout: float = 5.0) -> JSON:  # noqa: ASYNC109 - the driver API asks for it
         """The initial callback body (``{"type": ..., "data": ...}``) once the bot sends an accepted one."""
         try:
             return await asyncio.wait_for(asyncio.shield(self._answered), timeout)
@@ -754,6 +762,7 @@ class FakeDiscordServer:
         self.time_scale = time_scale
         self.calls: list[Call] = []
         self.errors: list[ErrorRecord] = []
+        self.crashes: list[Exception] = []
         self.interactions: list[InteractionHandle] = []
         self.identify_count = 0
         self.resume_count = 0
@@ -801,17 +810,21 @@ class FakeDiscordServer:
         self.url, self.ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/gateway"
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        """Closes sockets first (code 1001); close the discord.py client before this or it will reconnect."""
+    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        """Closes sockets (code 1001) and the server, then re-raises the fake's own crashes, which
+        discord.py would otherwise hide behind retries. Close the discord.py client first."""
         for ws in list(self._sockets):
             await ws.close(code=1001, message=b"server shutting down")
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.crashes and exc_type is None:
+            raise RuntimeError(f"the fake Discord server crashed {len(self.crashes)}x") from self.crashes[0]
 
     def _add_routes(self, router: web.UrlDispatcher) -> None:
         api = API_PREFIX
+        webhook_message = "/webhooks/{app_id}/{token}/messages/{message_id:@original|\\d+}"
         router.add_get("/gateway", self._gateway)
-        router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._get_attachment)
+        router.add_get(r"/attachments/{channel_id:\d+}/{attachment_id:\d+}/{filename}", self._get_attachment)
         routes: list[tuple[str, str, Callable[[web.Request], Any]]] = [
             ("GET", "/users/@me", self._get_me),
             ("POST", "/users/@me/channels", self._create_dm),
@@ -826,9 +839,9 @@ class FakeDiscordServer:
             ("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", self._put_commands),
             ("POST", "/interactions/{interaction_id}/{token}/callback", self._interaction_callback),
             ("POST", "/webhooks/{app_id}/{token}", self._followup),
-            ("GET", "/webhooks/{app_id}/{token}/messages/{message_id}", self._get_webhook_message),
-            ("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", self._edit_webhook_message),
-            ("DELETE", "/webhooks/{app_id}/{token}/messages/{message_id}", self._delete_webhook_message),
+            ("GET", webhook_message, self._get_webhook_message),
+            ("PATCH", webhook_message, self._edit_webhook_message),
+            ("DELETE", webhook_message, self._delete_webhook_message),
             ("GET", "/channels/{channel_id}", self._get_channel),
             ("POST", "/channels/{channel_id}/messages", self._create_channel_message),
             ("GET", "/channels/{channel_id}/messages/{message_id}", self._get_channel_message),
@@ -837,8 +850,8 @@ class FakeDiscordServer:
             ("GET", "/guilds/{guild_id}", self._get_guild),
             ("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member),
         ]
-        for method, path, handler in routes:
-            router.add_route(method, api + path, handler)
+        for method, path, handler in routes:  # ids are numeric, so a bad one is a 404 rather than a crash
+            router.add_route(method, api + re.sub(r"\{(\w+_id)\}", r"{\1:\\d+}", path), handler)
 
     # ----------------------------------------------------------------- configuration (driver API)
 
@@ -863,8 +876,7 @@ class FakeDiscordServer:
 
         Must be called before the client IDENTIFYs: guilds reach discord.py through GUILD_CREATE.
         """
-        if self._session is not None:
-            raise RuntimeError("configure guilds before the client connects (they are sent at IDENTIFY)")
+        self._require_offline("guilds")
         guild = _Guild(guild_id, name, owner_id or self._ids.next(), _now())
         guild.roles[guild_id] = self._role_payload(guild_id, "@everyone", everyone_permissions, position=0)
         self._guilds[guild_id] = guild
@@ -878,10 +890,16 @@ class FakeDiscordServer:
         return self._guild_payload(guild)
 
     def role(self, guild_id: int, role_id: int, name: str, permissions: int = 0) -> JSON:
-        """Adds a role members can be given through ``member(..., roles=[role_id])``."""
+        """Adds a role members can be given through ``member(..., roles=[role_id])``; before connecting,
+        since discord.py only learns roles from GUILD_CREATE here."""
+        self._require_offline("roles")
         guild = self._guilds[guild_id]
         guild.roles[role_id] = self._role_payload(role_id, name, permissions, position=len(guild.roles))
         return guild.roles[role_id]
+
+    def _require_offline(self, what: str) -> None:
+        if self._session is not None:
+            raise RuntimeError(f"configure {what} before the client connects (they are sent at IDENTIFY)")
 
     def member(
         self,
@@ -892,7 +910,8 @@ class FakeDiscordServer:
         permissions: int | None = None,
         roles: Sequence[int] = (),
     ) -> JSON:
-        """Makes a user a guild member. ``permissions`` become a personal role on top of @everyone."""
+        """Makes a user a guild member. ``permissions`` become a personal role on top of @everyone (so
+        before connecting); a member without one may be added later, interactions carry member data."""
         guild = self._guilds[guild_id]
         if user_id not in self._users:
             self.user(user_id, name or f"user{user_id}")
@@ -954,7 +973,7 @@ class FakeDiscordServer:
         """The commands last bulk-overwritten for a guild (or globally with ``None``)."""
         return self._commands.get(guild_id, [])
 
-    async def wait_ready(self, timeout: float = 5.0) -> None:
+    async def wait_ready(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - the driver API asks for it
         """Waits until a client IDENTIFYed and was sent READY and every GUILD_CREATE.
 
         discord.py fires ``on_ready`` only ``guild_ready_timeout`` (default 2 s) after the last GUILD_CREATE;
@@ -962,13 +981,18 @@ class FakeDiscordServer:
         """
         await asyncio.wait_for(self._ready.wait(), timeout)
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
-        """Waits until ``predicate()`` is truthy, re-checking after every request and gateway event."""
+    async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:  # noqa: ASYNC109
+        """Waits until ``predicate()`` is truthy and returns its value. Re-checked after every request and
+        gateway event, and every 20 ms for conditions on the bot's own state (set after a reply arrives)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         async with self._changed:
-            try:
-                return await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
-            except TimeoutError:
-                raise AssertionError(f"condition not met within {timeout}s") from None
+            while not (result := predicate()):
+                if loop.time() >= deadline:
+                    raise AssertionError(f"condition not met within {timeout}s")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), min(deadline - loop.time(), 0.02))
+            return result
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -992,7 +1016,7 @@ class FakeDiscordServer:
         """
         command, data = self._command_data(guild_id, name)
         data["options"] = self._options(command, dict(options or {}), subcommand, focused=None)
-        self._add_resolved(data, guild_id, data["options"])
+        self._add_resolved(data, guild_id, data["options"], user)
         return await self._interact(APPLICATION_COMMAND, user, guild_id, channel_id, data)
 
     async def autocomplete(
@@ -1038,7 +1062,8 @@ class FakeDiscordServer:
         }
         guild_id = self._channels[int(stored["channel_id"])].get("guild_id")
         if menu["type"] in _SELECT_RESOLVES:
-            data["resolved"] = self._resolve(_int_or_none(guild_id), _SELECT_RESOLVES[menu["type"]], picked)
+            what = _SELECT_RESOLVES[menu["type"]]
+            data["resolved"] = self._resolve(_int_or_none(guild_id), what, picked, user)
         return await self._component_interaction(user, stored, data)
 
     async def submit_modal(
@@ -1112,7 +1137,7 @@ class FakeDiscordServer:
         else:
             payload.update(self._guild_context(self._guilds[guild_id], user_id, channel_id))
         if message is not None:
-            payload["message"] = message
+            payload["message"] = copy.deepcopy(message)  # as the user saw it, not as later edited
         return payload
 
     def _guild_context(self, guild: _Guild, user_id: int, channel_id: int | None) -> JSON:
@@ -1169,18 +1194,19 @@ class FakeDiscordServer:
             options = [{**wrapper, "options": options}]
         return options
 
-    def _add_resolved(self, data: JSON, guild_id: int | None, options: list[JSON]) -> None:
+    def _add_resolved(self, data: JSON, guild_id: int | None, options: list[JSON], user_id: int) -> None:
         resolved: JSON = {}
         for option in _walk_options(options):
             if option["type"] in _OPTION_RESOLVES:
-                found = self._resolve(guild_id, _OPTION_RESOLVES[option["type"]], [option["value"]])
+                found = self._resolve(guild_id, _OPTION_RESOLVES[option["type"]], [option["value"]], user_id)
                 for key, entries in found.items():
                     resolved.setdefault(key, {}).update(entries)
         if resolved:
             data["resolved"] = resolved
 
-    def _resolve(self, guild_id: int | None, what: str, ids: Sequence[str]) -> JSON:
-        """The ``resolved`` block for user/role/channel/mentionable ids (unknown ids are left out)."""
+    def _resolve(self, guild_id: int | None, what: str, ids: Sequence[str], user_id: int) -> JSON:
+        """The ``resolved`` block for user/role/channel/mentionable ids (unknown ids are left out);
+        channels carry the invoking user's permissions, as on Discord."""
         guild = None if guild_id is None else self._guilds[guild_id]
         resolved: JSON = {}
         for raw in ids:
@@ -1197,9 +1223,10 @@ class FakeDiscordServer:
             elif what in ("role", "mentionable") and guild is not None and ident in guild.roles:
                 resolved.setdefault("roles", {})[raw] = guild.roles[ident]
             elif what == "channel" and ident in self._channels:
+                granted = EVERYONE_PERMISSIONS if guild is None else guild.permissions(user_id)
                 resolved.setdefault("channels", {})[raw] = {
                     **self._channels[ident],
-                    "permissions": str(ALL_PERMISSIONS),
+                    "permissions": str(granted),
                 }
         return resolved
 
@@ -1225,14 +1252,14 @@ class FakeDiscordServer:
     async def _middleware(
         self, request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
-        """Records the call, checks auth, applies injected faults and rate limits, renders :class:`ApiError`."""
+        """Records the call, checks auth, applies injected faults and rate limits, renders ApiError."""
         if not request.path.startswith(API_PREFIX + "/"):
             return await handler(request)
         path = request.path.removeprefix(API_PREFIX)
         rate_headers: dict[str, str] = {}
         try:
-            request["body"], request["files"] = await _read_body(request)
-            self.calls.append(Call(request.method, path, request["body"], tuple(request["files"].values())))
+            request[_BODY], request[_FILES] = await _read_body(request)
+            self.calls.append(Call(request.method, path, request[_BODY], tuple(request[_FILES].values())))
             self._check_auth(request, path)
             fault = self._injected_fault(request.method, path)
             if fault is not None:
@@ -1247,6 +1274,9 @@ class FakeDiscordServer:
         except web.HTTPException as exc:  # unknown route or method
             self.errors.append(ErrorRecord(request.method, path, exc.status, 0, exc.reason))
             response = _json({"message": f"{exc.status}: {exc.reason}", "code": 0}, exc.status)
+        except Exception as exc:  # a bug in the fake: discord.py would silently retry the 500
+            self.crashes.append(exc)
+            response = _json({"message": "500: Internal Server Error", "code": 0}, 500)
         response.headers.update(rate_headers)
         await self._notify()
         return response
@@ -1321,7 +1351,7 @@ class FakeDiscordServer:
 
     async def _put_commands(self, request: web.Request) -> web.Response:
         scope = self._command_scope(request)
-        body = request["body"]
+        body = request[_BODY]
         problems = _Problems()
         if not isinstance(body, list):
             problems.add((), "BASE_TYPE_ARRAY", "Must be an array.")
@@ -1364,10 +1394,10 @@ class FakeDiscordServer:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
         if self._clock() - handle.dispatched_at > RESPONSE_WINDOW * self.time_scale:
             raise ApiError(404, 10062, "Unknown interaction")
-        body = request["body"] or {}
+        body = request[_BODY] or {}
         kind = body.get("type")
         self._check_response_type(handle, kind)
-        message = await self._apply_response(handle, kind, body.get("data") or {}, request["files"])
+        message = await self._apply_response(handle, kind, body.get("data") or {}, request[_FILES])
         original_id = handle.message_id if kind == 6 else None if message is None else int(message["id"])
         handle.acknowledge(body, self._clock(), original_id)
         if request.query.get("with_response") not in ("1", "true", "True"):
@@ -1397,7 +1427,9 @@ class FakeDiscordServer:
         if kind == 6:
             return None
         if kind == 7:
-            message = self._messages[handle.message_id or 0]
+            message = self._messages.get(handle.message_id or 0)
+            if message is None:
+                raise ApiError(404, 10008, "Unknown Message")
             self._edit(message, data, files, path=("data",))
             return message
         return await self._reply_message(handle, kind, data, files)
@@ -1433,7 +1465,7 @@ class FakeDiscordServer:
             "resource": resource,
         }
 
-    # ----------------------------------------------------------------- REST: follow-ups (interaction webhooks)
+    # ----------------------------------------------------------------- REST: follow-ups (webhooks)
 
     def _webhook_handle(self, request: web.Request) -> InteractionHandle:
         handle = self._by_token.get(request.match_info["token"])
@@ -1445,16 +1477,15 @@ class FakeDiscordServer:
 
     def _webhook_message(self, handle: InteractionHandle, raw_id: str) -> JSON:
         message_id = handle.original_id if raw_id == "@original" else int(raw_id)
-        if message_id is None or message_id not in {handle.original_id, *handle.followup_ids}:
-            raise ApiError(404, 10008, "Unknown Message")
-        if message_id not in self._messages:
+        mine = message_id is not None and message_id in {handle.original_id, *handle.followup_ids}
+        if not mine or message_id not in self._messages:
             raise ApiError(404, 10008, "Unknown Message")
         return self._messages[message_id]
 
     async def _followup(self, request: web.Request) -> web.Response:
         """A follow-up; the first one after a "thinking" defer replaces the loading message, as on Discord."""
         handle = self._webhook_handle(request)
-        data, files = request["body"] or {}, request["files"]
+        data, files = request[_BODY] or {}, request[_FILES]
         original = handle.original
         if original is not None and original["flags"] & LOADING:
             self._edit(original, data, files, path=())
@@ -1479,7 +1510,7 @@ class FakeDiscordServer:
     async def _edit_webhook_message(self, request: web.Request) -> web.Response:
         handle = self._webhook_handle(request)
         message = self._webhook_message(handle, request.match_info["message_id"])
-        self._edit(message, request["body"] or {}, request["files"], path=())
+        self._edit(message, request[_BODY] or {}, request[_FILES], path=())
         return _json(message)
 
     async def _delete_webhook_message(self, request: web.Request) -> web.Response:
@@ -1508,7 +1539,7 @@ class FakeDiscordServer:
 
     async def _create_channel_message(self, request: web.Request) -> web.Response:
         channel = self._channel_or_404(request)
-        data, files = request["body"] or {}, request["files"]
+        data, files = request[_BODY] or {}, request[_FILES]
         self._check_can_send(channel, bool(files))
         flags = data.get("flags", 0) & _SENDABLE_FLAGS
         message = self._build_message(int(channel["id"]), data, files, flags=flags)
@@ -1535,7 +1566,7 @@ class FakeDiscordServer:
         message = self._channel_message_or_404(request)
         if message["author"]["id"] != str(self.bot_user_id):
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
-        self._edit(message, request["body"] or {}, request["files"], path=())
+        self._edit(message, request[_BODY] or {}, request[_FILES], path=())
         return _json(message)
 
     async def _delete_channel_message(self, request: web.Request) -> web.Response:
@@ -1544,7 +1575,7 @@ class FakeDiscordServer:
         return web.Response(status=204)
 
     async def _create_dm(self, request: web.Request) -> web.Response:
-        recipient = int((request["body"] or {}).get("recipient_id", 0))
+        recipient = int((request[_BODY] or {}).get("recipient_id", 0))
         if recipient not in self._users or recipient == self.bot_user_id:
             raise ApiError(400, 50033, "Invalid Recipient(s)")
         return _json(self._dm_channel(recipient))
@@ -1860,6 +1891,9 @@ class FakeDiscordServer:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
                     await self._on_op(conn, json.loads(msg.data))
+        except Exception as exc:  # a bug in the fake: surface it at exit instead of a silent reconnect
+            self.crashes.append(exc)
+            await ws.close(code=1011, message=b"fake gateway crashed")
         finally:
             self._sockets.discard(ws)
             if self._conn is conn:
@@ -1871,7 +1905,6 @@ class FakeDiscordServer:
             1: self._on_heartbeat,
             2: self._on_identify,
             3: self._on_presence,
-            4: self._on_voice_state,
             6: self._on_resume,
             8: self._on_request_members,
         }
@@ -1887,9 +1920,6 @@ class FakeDiscordServer:
 
     async def _on_presence(self, conn: _Connection, data: Any) -> None:
         self.presence = data
-
-    async def _on_voice_state(self, conn: _Connection, data: Any) -> None:
-        """Accepted and ignored: the fake has no voice, but discord.py may send it on shutdown."""
 
     async def _on_identify(self, conn: _Connection, data: JSON) -> None:
         if data.get("token") != self.token:
@@ -1952,7 +1982,7 @@ class FakeDiscordServer:
             if session is None:
                 raise RuntimeError(f"cannot dispatch {event}: no gateway session")
             session.seq += 1
-            frame = {"op": 0, "t": event, "s": session.seq, "d": data}
+            frame = {"op": 0, "t": event, "s": session.seq, "d": copy.deepcopy(data)}  # replay as sent
             session.history.append(frame)
             if self._conn is not None:
                 await self._conn.send(frame)

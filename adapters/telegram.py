@@ -1,0 +1,396 @@
+"""The Telegram adapter: python-telegram-bot in front of the engine.
+
+It only speaks Telegram: an update becomes a ``UserRef``/``SpaceRef`` and one engine call; a ``Reply``
+becomes messages with inline keyboards (callback data = the engine's signed action token), a photo, a
+document or a ForceReply prompt. Rules, texts and storage stay in the engine.
+
+Platform limits are respected by construction: text is split at 4096 characters and captions at 1024
+(both after escaping, between lines), every user-supplied text reaches Telegram HTML-escaped, toasts are
+cut to 200 characters (a longer refusal is also sent as a message), and everything said unasked goes
+through the outbox, paced at Telegram's flood limits. PTB's ``AIORateLimiter`` stays in front of every
+request as a safety net: it waits out a 429's ``retry_after`` and retries, so a reply is never lost to
+flood control.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    Chat,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.commands import COMMANDS, dispatch
+from bot.engine import Engine
+from bot.identity import SpaceRef, UserRef
+from bot.outbox import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
+from bot.replies import Button, Image, Outcome, Reply, split_markup, to_plain
+from bot.settings import Settings
+from bot.texts import available_languages, t
+
+# Opt in to python-telegram-bot's future behaviour (time periods as timedelta) instead of a warning.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+TOAST_LIMIT = 200
+ANONYMOUS_ADMIN_ID = 1087968824  # GroupAnonymousBot: an admin posting as the group
+ADMIN_CACHE_SECONDS = 60.0
+ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+def user_ref(user: User, chat: Chat | None = None, sender_chat: Chat | None = None) -> UserRef:
+    """The engine's identity for a Telegram user; an anonymous admin is the group itself."""
+    if user.id == ANONYMOUS_ADMIN_ID and chat is not None and sender_chat is not None and sender_chat.id == chat.id:
+        return UserRef(PLATFORM, f"anon{chat.id}", chat.title or "Admin", None)
+    name = user.full_name or user.username or str(user.id)
+    return UserRef(PLATFORM, str(user.id), name, user.language_code)
+
+
+def space_ref(chat: Chat) -> SpaceRef:
+    return SpaceRef(PLATFORM, str(chat.id), chat.title or chat.full_name or "", chat.type == Chat.PRIVATE)
+
+
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.action)
+                for b in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+class TelegramAdapter:
+    """Handlers and rendering for one bot; holds the engine, decides nothing about rules."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
+        self.bot_username = settings.telegram.bot_username
+        engine.register_moderator_check(PLATFORM, self.is_chat_admin)
+        self.application = self._build()
+
+    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        telegram = self.settings.telegram
+        assert telegram.token is not None
+        application = (
+            ApplicationBuilder()
+            .token(telegram.token.get_secret_value())
+            .base_url(telegram.base_url)
+            .base_file_url(telegram.base_file_url)
+            .concurrent_updates(256)
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            .build()
+        )
+        application.add_handler(MessageHandler(filters.COMMAND, self.on_command))
+        application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
+        application.add_handler(CallbackQueryHandler(self.on_callback))
+        application.add_error_handler(self.on_error)
+        return application
+
+    @property
+    def bot(self) -> Bot:
+        return self.application.bot
+
+    # moderators ---------------------------------------------------------------------------------
+
+    async def is_chat_admin(self, user: UserRef, space: SpaceRef) -> bool:
+        """Chat administrators moderate their chat (``getChatMember``, cached for a minute).
+
+        An anonymous admin writes as the group itself (``sender_chat``); that identity moderates only
+        the group it speaks for.
+        """
+        if user.platform_user_id == f"anon{space.external_id}":
+            return True
+        if space.is_private or not user.platform_user_id.isdigit():
+            return False
+        key = (int(space.external_id), int(user.platform_user_id))
+        cached = self._admins.get(key)
+        if cached is not None and time.monotonic() - cached[0] < ADMIN_CACHE_SECONDS:
+            return cached[1]
+        try:
+            member = await self.bot.get_chat_member(key[0], key[1])
+            is_admin = member.status in ADMIN_STATUSES
+        except (BadRequest, Forbidden):
+            is_admin = False
+        self._admins[key] = (time.monotonic(), is_admin)
+        return is_admin
+
+    # handlers -----------------------------------------------------------------------------------
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or message.text is None or message.from_user is None:
+            return
+        started = time.perf_counter()
+        user = user_ref(message.from_user, message.chat, message.sender_chat)
+        reply = await dispatch(self.engine, user, space_ref(message.chat), message.text, f"tg:{update.update_id}")
+        if reply is None:
+            if message.chat.type == Chat.PRIVATE:
+                reply = await self.engine.help(user, space_ref(message.chat))
+            else:
+                return
+        await self.deliver(message.chat, message.from_user, reply, reply_to=message)
+        self._log(update, "command", reply, started)
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or message.text is None or message.from_user is None:
+            return
+        started = time.perf_counter()
+        user = user_ref(message.from_user, message.chat, message.sender_chat)
+        reply = await self.engine.text_message(user, space_ref(message.chat), message.text)
+        if reply is None:
+            return
+        await self.deliver(message.chat, message.from_user, reply, reply_to=message)
+        self._log(update, "text", reply, started)
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        started = time.perf_counter()
+        message = query.message if isinstance(query.message, Message) else None
+        chat = message.chat if message is not None else None
+        space = space_ref(chat) if chat is not None else SpaceRef(PLATFORM, str(query.from_user.id), "", True)
+        user = user_ref(query.from_user)
+        reply = await self.engine.act(user, space, query.data or "")
+        await self._answer_query(query, reply)
+        if message is not None and chat is not None:
+            await self._after_tap(message, query.from_user, reply)
+        self._log(update, "callback", reply, started)
+
+    async def _answer_query(self, query: CallbackQuery, reply: Reply) -> None:
+        """Answer first (the spinner stops) with a toast; a refusal is an alert the user must close."""
+        toast = to_plain(reply.notice or reply.text) if reply.outcome != Outcome.INFO or reply.notice else ""
+        if len(toast) > TOAST_LIMIT:
+            toast = toast[: TOAST_LIMIT - 1] + "…"  # the whole text follows as a message
+        try:
+            await query.answer(toast, show_alert=reply.is_refusal and bool(toast))
+        except BadRequest as error:  # too old: the tap was long ago or answered elsewhere
+            log.info("callback answer refused by Telegram: %s", error)
+
+    async def _after_tap(self, message: Message, tapper: User, reply: Reply) -> None:
+        """After the toast: update the tapped message and show what follows.
+
+        In a private chat everything goes there. In a group the question stays for everyone else, and
+        what concerns only the tapper (their next task, a long refusal) goes to them privately.
+        """
+        chat = message.chat
+        private = chat.type == Chat.PRIVATE
+        parts = reply.chain()
+        if reply.edit:
+            await self._edit(message, reply)
+            parts = parts[1:]
+        elif reply.outcome == Outcome.DONE or reply.notice:
+            if private and reply.outcome == Outcome.DONE and message.reply_markup is not None:
+                await self._edit(message, Reply(_with_line(message, reply.text)))
+            parts = parts[1:]
+        elif reply.is_refusal and len(to_plain(reply.text)) <= TOAST_LIMIT:
+            parts = parts[1:]
+        for part in parts:
+            if private:
+                await self.send(chat.id, part, in_group=False)
+            else:
+                await self._deliver_privately(chat, tapper, part)
+
+    async def _edit(self, message: Message, reply: Reply) -> None:
+        text = reply.text if len(reply.text) <= (CAPTION_LIMIT if message.photo else MESSAGE_LIMIT) else None
+        try:
+            if message.photo:
+                if text is not None:
+                    await message.edit_caption(text, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply.buttons))
+                else:
+                    await message.edit_reply_markup(keyboard(reply.buttons))
+            elif text is not None:
+                await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply.buttons))
+            else:
+                await message.edit_reply_markup(keyboard(reply.buttons))
+        except BadRequest as error:
+            if "not modified" not in str(error):
+                raise
+
+    # rendering ----------------------------------------------------------------------------------
+
+    async def deliver(self, chat: Chat, user: User | None, reply: Reply, reply_to: Message | None = None) -> None:
+        """Send a reply and its follow-ups; private replies from a group go by direct message."""
+        for part in reply.chain():
+            if part.private and chat.type != Chat.PRIVATE and user is not None:
+                await self._deliver_privately(chat, user, part)
+            else:
+                await self.send(chat.id, part, in_group=chat.type != Chat.PRIVATE, reply_to=reply_to)
+
+    async def _deliver_privately(self, group: Chat, user: User, reply: Reply) -> None:
+        language = self._language(user)
+        try:
+            await self.send(user.id, reply, in_group=False)
+        except Forbidden:
+            link = f"https://t.me/{self.bot_username}?start=private" if self.bot_username else ""
+            buttons = ((Button(str(t("telegram.open_private", language)), url=link),),) if link else ()
+            await self.send(group.id, Reply(t("telegram.need_private", language, name=user.full_name),
+                                            buttons=buttons), in_group=True)
+            return
+        await self.send(group.id, Reply(t("telegram.sent_privately", language, name=user.full_name)), in_group=True)
+
+    async def send(self, chat_id: int | str, reply: Reply, *, in_group: bool, reply_to: Message | None = None) -> None:
+        """One reply as Telegram messages: photo with caption, text chunks, a document, a prompt."""
+        markup: InlineKeyboardMarkup | ForceReply | None = keyboard(reply.buttons)
+        if reply.text_input is not None and in_group:
+            markup = ForceReply(selective=True, input_field_placeholder=reply.text_input.placeholder[:64])
+        chunks = split_markup(reply.text, MESSAGE_LIMIT) if reply.text else []
+        reply_id = reply_to.message_id if reply_to is not None and in_group else None
+        if reply.image is not None:
+            caption_fits = len(reply.text) <= CAPTION_LIMIT
+            await self.bot.send_photo(
+                chat_id, await _photo(reply.image), caption=reply.text if caption_fits else None,
+                parse_mode=ParseMode.HTML, reply_markup=markup if caption_fits else None,
+                reply_to_message_id=reply_id,
+            )
+            if caption_fits:
+                chunks = []
+        for position, chunk in enumerate(chunks):
+            last = position == len(chunks) - 1
+            await self.bot.send_message(
+                chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup if last else None,
+                reply_to_message_id=reply_id if position == 0 else None,
+            )
+        if reply.attachment is not None:
+            await self.bot.send_document(chat_id, reply.attachment.data, filename=reply.attachment.filename)
+
+    def _language(self, user: User) -> str:
+        code = (user.language_code or "").split("-")[0]
+        return code if code in available_languages() else self.settings.default_language
+
+    # outbox -------------------------------------------------------------------------------------
+
+    async def send_from_outbox(self, target: str, reply: Reply) -> None:
+        """The drainer's sender: errors become retry-later or give-up, never a lost message."""
+        kind, _, chat_id = target.partition(":")
+        try:
+            await self.send(int(chat_id), reply, in_group=kind == "space" and int(chat_id) < 0)
+        except RetryAfter as error:
+            delay = error.retry_after
+            raise DeliveryRetry(delay.total_seconds() if isinstance(delay, timedelta) else float(delay), str(error)) from error
+        except Forbidden as error:
+            raise DeliveryFailed(str(error)) from error
+        except BadRequest as error:
+            if "chat not found" in str(error).lower():
+                raise DeliveryFailed(str(error)) from error
+            raise
+        except (TimedOut, NetworkError) as error:
+            raise DeliveryRetry(5.0, str(error)) from error
+
+    def drainer(self) -> OutboxDrainer:
+        pacer = Pacer(per_second=25.0, per_target_interval=1.0, group_per_minute=20)
+        return OutboxDrainer(
+            self.engine, PLATFORM, self.send_from_outbox, pacer,
+            is_group=lambda target: target.startswith("space:-"),
+        )
+
+    # start-up -----------------------------------------------------------------------------------
+
+    async def register_commands(self) -> None:
+        """The command menu: member commands for everyone, all commands for chat administrators."""
+        for language in available_languages():
+            code = None if language == self.settings.default_language else language
+            members = [BotCommand(c.name, str(t(c.description_key, language))[:256])
+                       for c in COMMANDS.values() if not c.moderator]
+            everyone = [BotCommand(c.name, str(t(c.description_key, language))[:256]) for c in COMMANDS.values()]
+            await self.bot.set_my_commands(members, scope=BotCommandScopeDefault(), language_code=code)
+            await self.bot.set_my_commands(everyone, scope=BotCommandScopeAllChatAdministrators(), language_code=code)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The one place unexpected errors land: logged (no secrets, no message text), user told."""
+        log.error("update handling failed: %s", context.error, exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            language = self._language(update.effective_user) if update.effective_user else "en"
+            try:
+                await self.bot.send_message(update.effective_chat.id, str(t("error.unexpected", language)))
+            except Exception:
+                log.warning("could not tell the user about the error")
+
+    def _log(self, update: Update, kind: str, reply: Reply, started: float) -> None:
+        log.info("platform=telegram update=%s kind=%s outcome=%s latency_ms=%.1f", update.update_id, kind,
+                 reply.outcome.value, (time.perf_counter() - started) * 1000)
+
+
+async def _photo(image: Image) -> bytes | str:
+    """Photo input for PTB: generated bytes, a catalog file (read off the event loop), or a URL."""
+    if image.data:
+        return image.data
+    if image.path:
+        return await asyncio.to_thread(Path(image.path).read_bytes)
+    return image.url
+
+
+def _with_line(message: Message, line: str) -> str:
+    """The question's own HTML with the engine's confirmation line below it."""
+    original = message.text_html if message.text else message.caption_html or ""
+    return f"{original}\n{line}"
+
+
+async def run_telegram(engine: Engine, settings: Settings, stop: asyncio.Event) -> None:
+    """Run the bot (polling, or webhook when configured) and its outbox drainer until ``stop``."""
+    adapter = TelegramAdapter(engine, settings)
+    application = adapter.application
+    telegram = settings.telegram
+    async with application:
+        me = await application.bot.get_me()
+        adapter.bot_username = adapter.bot_username or me.username
+        await adapter.register_commands()
+        await application.start()
+        assert application.updater is not None
+        if telegram.mode == "webhook":
+            secret = telegram.webhook_secret.get_secret_value() if telegram.webhook_secret else None
+            await application.updater.start_webhook(
+                listen=telegram.webhook_listen, port=telegram.webhook_port, url_path="telegram",
+                webhook_url=telegram.webhook_url, secret_token=secret,
+                allowed_updates=["message", "callback_query"],
+            )
+        else:
+            await application.updater.start_polling(allowed_updates=["message", "callback_query"])
+        log.info("platform=telegram started mode=%s bot=@%s", telegram.mode, adapter.bot_username)
+        drain = asyncio.create_task(adapter.drainer().run(stop), name="telegram-outbox")
+        try:
+            await stop.wait()
+        finally:
+            await drain
+            await application.updater.stop()
+            await application.stop()
