@@ -40,6 +40,7 @@ from telegram import (
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -385,7 +386,9 @@ async def run_telegram(engine: Engine, settings: Settings, stop: asyncio.Event) 
                 allowed_updates=["message", "callback_query"],
             )
         else:
-            await application.updater.start_polling(allowed_updates=["message", "callback_query"])
+            await application.updater.start_polling(
+                timeout=telegram.poll_timeout, allowed_updates=["message", "callback_query"]
+            )
         log.info("platform=telegram started mode=%s bot=@%s", telegram.mode, adapter.bot_username)
         drain = asyncio.create_task(adapter.drainer().run(stop), name="telegram-outbox")
         try:

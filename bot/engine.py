@@ -16,10 +16,12 @@ from datetime import UTC, datetime
 
 from bot.actions import Action, ActionCodec
 from bot.catalog import Campaign, Catalog, Task, text_in
+from bot.ideas import Ideas
 from bot.identity import SpaceRef, UserRef
 from bot.points import level_for, task_points
 from bot.outbox import reply_from_payload
 from bot.replies import Outcome, Reply
+from bot.rewards import Rewards
 from bot.rounds import Rounds
 from bot.settings import Settings
 from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, RoundRecord
@@ -65,9 +67,12 @@ class Engine:
             daily_cap=settings.points.daily_cap,
             streak_bonus=settings.points.streak_bonus,
             timezone=settings.timezone,
+            badges=tuple(settings.points.badges),
         )
         self.codec_key = b""
         self.rounds = Rounds(self)
+        self.ideas = Ideas(self)
+        self.rewards = Rewards(self)
         self._moderator_checks: dict[str, ModeratorCheck] = {}
         self._users: OrderedDict[tuple[str, str], tuple[int, str, str | None]] = OrderedDict()
         self._spaces: dict[tuple[str, str], int] = {}
@@ -131,7 +136,7 @@ class Engine:
             "moderator_command=%s outcome=refused platform=%s user=%s space=%s",
             command, ctx.user.platform, ctx.user_id, ctx.space_id,
         )
-        return Reply(t("moderation.not_moderator", ctx.language), Outcome.REFUSED, private=True)
+        return Reply(t("moderation.not_moderator", ctx.language), Outcome.REFUSED)
 
     async def ban(self, user: UserRef, space: SpaceRef, target_id: str, banned: bool = True) -> Reply:
         """Ban (or unban) the member with platform id ``target_id`` here; moderators only, audited."""
@@ -385,6 +390,7 @@ class Engine:
             lines.append(t("answer.streak", ctx.language, days=awarded.streak_days, points=awarded.streak_bonus))
         if awarded and awarded.capped:
             lines.append(t("answer.daily_cap", ctx.language, cap=self.settings.points.daily_cap))
+        lines += self.rewards.celebrations(awarded, ctx.language)
         text = Markup("\n".join(lines))
         return Reply(text, Outcome.DONE, notice=str(t("answer.toast", ctx.language, points=gained)),
                      follow_up=await self._next_task(ctx, after=(record.id, index)))
@@ -405,6 +411,14 @@ class Engine:
             return await self.rounds.render_payload(payload)
         return reply_from_payload(payload)
 
+    async def _on_reward(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
+        """Redeem buttons: ``w`` asks to confirm, ``q`` redeems (see :mod:`bot.rewards`)."""
+        return await self.rewards.act(ctx, action)
+
+    async def _on_idea(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
+        """Idea buttons: vote, retract, idea page, listing page, submit a draft anyway (see :mod:`bot.ideas`)."""
+        return await self.ideas.act(ctx, action)
+
     def _stale(self, ctx: Context) -> Reply:
         text = t("action.stale", ctx.language)
         return Reply(text, Outcome.STALE, notice=str(text))
@@ -416,6 +430,13 @@ class Engine:
         "t": _on_toggle,
         "n": _on_skip,
         "r": _on_round_start,
+        "w": _on_reward,
+        "q": _on_reward,
+        "v": _on_idea,
+        "u": _on_idea,
+        "i": _on_idea,
+        "p": _on_idea,
+        "d": _on_idea,
     }
 
     # points -------------------------------------------------------------------------------------
@@ -425,7 +446,7 @@ class Engine:
         ctx = await self.context(user, space)
         balance = await self.store.balance(ctx.user_id)
         entries = await self.store.ledger_entries(ctx.user_id, _LEDGER_LINES)
-        level, next_at = level_for(balance)
+        level, next_at = level_for(await self.rewards.earned(ctx.user_id))
         lines = [t("points.balance", ctx.language, points=balance, level=level, next=next_at)]
         for entry in entries:
             reason = t(f"reason.{entry.reason}", ctx.language, detail=entry.detail)
@@ -433,23 +454,8 @@ class Engine:
         return Reply(Markup("\n".join(lines)), private=True)
 
     async def leaderboard(self, user: UserRef, space: SpaceRef, period: str = "all") -> Reply:
-        """The top 10 here, and the caller's own rank when they are not among them."""
-        ctx = await self.context(user, space)
-        scope = f"s{ctx.space_id}"
-        top = await self.store.top(scope, 10)
-        if not top:
-            return Reply(t("top.empty", ctx.language))
-        lines = [t("top.title", ctx.language, space=space.title or "")]
-        lines += [
-            t("top.line", ctx.language, rank=entry.rank, name=entry.display_name or "?", points=entry.points)
-            for entry in top
-        ]
-        if all(entry.user_id != ctx.user_id for entry in top):
-            mine = await self.store.standing(scope, ctx.user_id)
-            lines.append(
-                t("top.you", ctx.language, rank=mine.rank, points=mine.points) if mine else t("top.you_none", ctx.language)
-            )
-        return Reply(Markup("\n".join(lines)))
+        """``/top [week|all|round <id>|global]``: the top 10, and the caller's rank when not among them."""
+        return await self.rewards.leaderboard(await self.context(user, space), period)
 
     async def balance(self, user: UserRef, space: SpaceRef) -> int:
         ctx = await self.context(user, space)

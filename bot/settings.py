@@ -46,6 +46,7 @@ class TelegramSettings(BaseModel):
     webhook_secret: SecretStr | None = None
     moderators: list[str] = Field(default_factory=list)
     bot_username: str = ""
+    poll_timeout: int = Field(default=30, ge=0, le=50)
 
 
 class DiscordSettings(BaseModel):

@@ -1,0 +1,230 @@
+"""The Telegram adapter end to end: python-telegram-bot, unmodified, against the fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from adapters.telegram import run_telegram
+from bot.engine import Engine
+from bot.settings import Settings
+from tests.fakes.telegram_server import FakeTelegramServer
+
+TOKEN = "123456:TEST-TOKEN"
+JSON = dict[str, Any]
+
+
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer(token=TOKEN) as server:
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def running_bot(engine: Engine, settings: Settings, tg: FakeTelegramServer) -> AsyncIterator[None]:
+    settings.telegram.token = SecretStr(TOKEN)
+    settings.telegram.base_url = tg.base_url
+    settings.telegram.base_file_url = tg.base_file_url
+    settings.telegram.poll_timeout = 1
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_telegram(engine, settings, stop))
+    await tg.wait_for(lambda: bool(tg.calls_to("getUpdates")) or task.done(), timeout=10)
+    if task.done():
+        task.result()
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture
+async def bot(engine: Engine, settings: Settings, tg: FakeTelegramServer) -> AsyncIterator[None]:
+    async with running_bot(engine, settings, tg):
+        yield
+
+
+def last_with_buttons(tg: FakeTelegramServer, chat_id: int) -> JSON:
+    for message in reversed(tg.messages(chat_id)):
+        if message.get("reply_markup", {}).get("inline_keyboard"):
+            return message
+    raise AssertionError(f"no message with buttons in chat {chat_id}: {[m.get('text') for m in tg.messages(chat_id)]}")
+
+
+def data_of(message: JSON, label: str) -> str:
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for button in row:
+            if label in button["text"]:
+                return str(button["callback_data"])
+    raise AssertionError(f"no button {label!r} in {message['reply_markup']}")
+
+
+def texts(tg: FakeTelegramServer, chat_id: int) -> list[str]:
+    return [m.get("text") or m.get("caption") or "" for m in tg.messages(chat_id)]
+
+
+async def count(engine: Engine, sql: str) -> int:
+    return int(await engine.store.fetchval(sql, (), 0))
+
+
+async def tap(tg: FakeTelegramServer, user: JSON, chat_id: int, label: str) -> None:
+    """Tap a button of the latest question and wait until the bot has handled it."""
+    message = last_with_buttons(tg, chat_id)
+    tg.click(user, message, data_of(message, label))
+    await tg.wait_until_consumed()
+
+
+async def test_a_member_taps_through_the_whole_campaign_in_a_private_chat(
+    engine: Engine, tg: FakeTelegramServer, bot: None
+) -> None:
+    ana = tg.user(101, "Ana", language_code="en")
+    chat = tg.private_chat(ana)
+    tg.send_text(ana, chat, "/start")
+    await tg.wait_until_consumed()
+    assert any("Welcome bonus" in text for text in texts(tg, chat["id"]))
+    await tap(tg, ana, chat["id"], "Tea")
+    assert any("Which tea" in text for text in texts(tg, chat["id"]))
+    question = tg.messages(chat["id"])[-2]
+    assert "Recorded: Tea" in question["text"] and not question.get("reply_markup", {}).get("inline_keyboard")
+    await tap(tg, ana, chat["id"], "Herbal")
+    await tap(tg, ana, chat["id"], "Oat milk")
+    toggled = last_with_buttons(tg, chat["id"])
+    assert "☑ Oat milk" in data_labels(toggled)
+    await tap(tg, ana, chat["id"], "Extra shot")
+    await tap(tg, ana, chat["id"], "Submit (2)")
+    await tap(tg, ana, chat["id"], "Other")
+    prompt = tg.messages(chat["id"])[-1]
+    tg.send_text(ana, chat, "Only on rainy Fridays", reply_to_message_id=prompt["message_id"])
+    await tg.wait_until_consumed()
+    await tap(tg, ana, chat["id"], "5★")
+    await tap(tg, ana, chat["id"], "9")
+    assert tg.photos(chat["id"]), "the label-this-image task arrives as a photo"
+    await tap(tg, ana, chat["id"], "Croissant")
+    tg.send_text(ana, chat, "Please <b>more</b> seats & plugs")
+    await tg.wait_until_consumed()
+    assert any("all caught up" in text for text in texts(tg, chat["id"]))
+    assert await count(engine, "SELECT COUNT(*) FROM answers") == 8
+    assert await count(engine, "SELECT COUNT(*) FROM answers WHERE value LIKE '%<b>more</b> seats & plugs%'") == 1
+    assert len(tg.callback_answers) == 9, "every tap is answered once, so no spinner is left turning"
+
+
+def data_labels(message: JSON) -> str:
+    return " ".join(button["text"] for row in message["reply_markup"]["inline_keyboard"] for button in row)
+
+
+async def test_forged_callback_data_is_refused_and_records_nothing(
+    engine: Engine, tg: FakeTelegramServer, bot: None
+) -> None:
+    ana = tg.user(102, "Ana")
+    chat = tg.private_chat(ana)
+    tg.send_text(ana, chat, "/task")
+    await tg.wait_until_consumed()
+    question = last_with_buttons(tg, chat["id"])
+    genuine = data_of(question, "Latte")
+    forged = genuine.rsplit(".", 1)[0] + ".AAAAAAAA"
+    question["reply_markup"]["inline_keyboard"][0][0]["callback_data"] = forged
+    tg._messages[chat["id"]][question["message_id"]]["reply_markup"] = question["reply_markup"]  # a tampered client
+    tg.click(ana, question, forged)
+    await tg.wait_until_consumed()
+    answer = tg.callback_answers[-1]
+    assert answer.show_alert and "expired" in (answer.text or "")
+    assert await count(engine, "SELECT COUNT(*) FROM answers") == 0
+
+
+async def test_a_double_tap_records_one_answer(engine: Engine, tg: FakeTelegramServer, bot: None) -> None:
+    ana = tg.user(103, "Ana")
+    group = tg.group(-1001, "Café regulars")
+    tg.send_text(ana, group, "/task")
+    await tg.wait_until_consumed()
+    question = last_with_buttons(tg, group["id"])
+    tg.click(ana, question, data_of(question, "Latte"))
+    tg.click(ana, question, data_of(question, "Latte"))
+    await tg.wait_until_consumed()
+    assert await count(engine, "SELECT COUNT(*) FROM answers") == 1
+    assert await count(engine, "SELECT COUNT(*) FROM ledger WHERE reason = 'answer'") == 1
+    toasts = sorted(answer.text or "" for answer in tg.callback_answers)
+    assert toasts[0].startswith("Thanks!") and "already answered" in toasts[1]
+
+
+async def test_only_chat_admins_close_rounds_and_results_arrive_as_text_and_chart(
+    engine: Engine, tg: FakeTelegramServer, bot: None
+) -> None:
+    admin, member = tg.user(201, "Admin"), tg.user(202, "Member")
+    group = tg.group(-1002, "Café regulars")
+    tg.set_admins(group["id"], [201])
+    tg.send_text(admin, group, "/round open coffee")
+    await tg.wait_for(lambda: any("New round" in text for text in texts(tg, group["id"])))
+    tg.send_text(member, group, "/task")
+    await tg.wait_until_consumed()
+    await tap(tg, member, group["id"], "Espresso")
+    tg.send_text(member, group, "/round close")
+    await tg.wait_until_consumed()
+    assert any("Only moderators" in text for text in texts(tg, group["id"]))
+    assert (await engine.store.round(1)).is_open  # type: ignore[union-attr]
+    tg.send_text(admin, group, "/round close")
+    await tg.wait_for(lambda: bool(tg.photos(group["id"])), timeout=10)
+    results = [text for text in texts(tg, group["id"]) if "Results" in text]
+    assert results and "Espresso" in results[-1]
+    assert tg.photos(group["id"])[-1].data.startswith(b"\x89PNG")  # type: ignore[union-attr]
+
+
+async def test_an_anonymous_admin_is_recognised_for_its_own_group_only(
+    engine: Engine, tg: FakeTelegramServer, bot: None
+) -> None:
+    group = tg.group(-1003, "Café regulars")
+    tg.send_text_as_anonymous_admin(group, "/round open coffee")
+    await tg.wait_until_consumed()
+    assert any("is open" in text for text in texts(tg, group["id"]))
+
+
+async def test_flood_429_is_waited_out_and_the_reply_still_arrives(
+    engine: Engine, tg: FakeTelegramServer, bot: None
+) -> None:
+    ana = tg.user(104, "Ana")
+    chat = tg.private_chat(ana)
+    tg.fail_next("sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1)
+    tg.send_text(ana, chat, "/help")
+    await tg.wait_for(lambda: any("What you can do" in text for text in texts(tg, chat["id"])), timeout=10)
+    assert [error.error_code for error in tg.errors].count(429) == 1
+
+
+async def test_a_redelivered_update_after_a_restart_is_processed_once(
+    engine: Engine, settings: Settings, tg: FakeTelegramServer
+) -> None:
+    ana = tg.user(105, "Ana")
+    chat = tg.private_chat(ana)
+    async with running_bot(engine, settings, tg):
+        tg.send_text(ana, chat, "/task")
+        await tg.wait_until_consumed()
+        question = last_with_buttons(tg, chat["id"])
+        update = tg.click(ana, question, data_of(question, "Latte"))
+        await tg.wait_until_consumed()
+    tg.redeliver(update)
+    async with running_bot(engine, settings, tg):
+        await tg.wait_until_consumed()
+    assert await count(engine, "SELECT COUNT(*) FROM answers") == 1
+    assert await count(engine, "SELECT COUNT(*) FROM ledger WHERE reason = 'answer'") == 1
+
+
+async def test_commands_are_registered_with_moderator_commands_for_admins_only(
+    engine: Engine, tg: FakeTelegramServer, bot: None
+) -> None:
+    registered = tg.calls_to("setMyCommands")
+    default = next(call for call in registered if call.get("scope", {}).get("type") == "default"
+                   and not call.get("language_code"))
+    admins = next(call for call in registered if call.get("scope", {}).get("type") == "all_chat_administrators"
+                  and not call.get("language_code"))
+    names = {command["command"] for command in default["commands"]}
+    assert {"start", "task", "points", "top"} <= names and "round" not in names
+    assert "round" in {command["command"] for command in admins["commands"]}
+    assert any(call.get("language_code") == "ro" for call in registered)
