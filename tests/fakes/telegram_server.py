@@ -100,10 +100,8 @@ _CHAT_ACTIONS: Final = frozenset(
         "upload_video_note",
     }
 )
-_DEFAULT_UPDATE_TYPES: Final = frozenset(
-    {"message", "edited_message", "channel_post", "edited_channel_post", "callback_query", "poll"}
-)
-"""Update types Telegram sends when ``allowed_updates`` was never set (or set to ``[]``)."""
+_OPT_IN_UPDATE_TYPES: Final = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+"""Update types Telegram sends only when ``allowed_updates`` names them."""
 
 _STRING_PARAMS: Final = frozenset(
     {
@@ -223,6 +221,8 @@ class _PollOutcome(enum.Enum):
 
 
 class _Secret(enum.Enum):
+    """Sentinel type, so that ``None`` can mean "send no secret header"."""
+
     CONFIGURED = enum.auto()
 
 
@@ -282,6 +282,8 @@ def _unescape_attribute(value: str) -> str:
 
 @dataclass
 class _OpenTag:
+    """A start tag waiting for its end tag; ``offset`` is where its entity starts (UTF-16)."""
+
     name: str
     offset: int
     attributes: dict[str, str]
@@ -304,6 +306,7 @@ class _HtmlParser:
         self._entities: list[JSON] = []
 
     def parse(self) -> tuple[str, list[JSON]]:
+        """Plain text and entities sorted like Telegram's (by offset, outer entity first)."""
         while self._pos < len(self._source):
             special = _SPECIAL_CHAR.search(self._source, self._pos)
             end = special.start() if special else len(self._source)
@@ -398,9 +401,11 @@ class _HtmlParser:
         self._pos = match.end()
 
     def _close(self, tag: _OpenTag) -> None:
-        language = tag.attributes.get("class", "").removeprefix("language-")
-        if tag.name == "code" and self._stack and self._stack[-1].name == "pre" and language:
-            self._stack[-1].language = language  # <pre><code class="language-x"> is one pre entity
+        css_class = tag.attributes.get("class", "")
+        inside_pre = bool(self._stack) and self._stack[-1].name == "pre"
+        if tag.name == "code" and inside_pre and css_class.startswith("language-"):
+            # <pre><code class="language-x">...</code></pre> is one pre entity with a language
+            self._stack[-1].language = css_class.removeprefix("language-")
             return
         length = self._utf16 - tag.offset
         if length == 0 or (tag.name == "a" and not tag.attributes.get("href")):
@@ -505,7 +510,10 @@ async def _read_params(request: web.Request) -> JSON:
     raw: JSON = dict(request.query)
     if request.method == "POST" and request.can_read_body:
         if request.content_type == "application/json":
-            body = await request.json()
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
             if not isinstance(body, dict):
                 raise ApiError.bad_request("request body must be a JSON object")
             raw.update(body)
@@ -572,9 +580,7 @@ class _Params:
 
     def flag(self, name: str, default: bool = False) -> bool:
         value = self.values.get(name)
-        if value is None:
-            return default
-        return value is True or value in ("true", "True", "1", 1)
+        return default if value is None else value in (True, "true")
 
     def chat_id(self) -> int:
         """Chats are addressed by numeric id here; ``@username`` targets are not modelled."""
@@ -659,16 +665,18 @@ def _poll_options(options: Any) -> list[str]:
     """Options arrive as strings or as ``InputPollOption`` objects (``{"text": ...}``)."""
     if not isinstance(options, list):
         raise ApiError.bad_request("can't parse options JSON object")
-    texts = [option.get("text") if isinstance(option, dict) else option for option in options]
-    if len(texts) < POLL_OPTIONS_RANGE.start:
-        raise ApiError.bad_request("poll must have at least 2 option")
-    if len(texts) >= POLL_OPTIONS_RANGE.stop:
+    if len(options) < POLL_OPTIONS_RANGE.start:
+        raise ApiError.bad_request(f"poll must have at least {POLL_OPTIONS_RANGE.start} option")
+    if len(options) >= POLL_OPTIONS_RANGE.stop:
         raise ApiError.bad_request(f"poll can't have more than {POLL_OPTIONS_RANGE.stop - 1} options")
-    for text in texts:
+    texts: list[str] = []
+    for option in options:
+        text = option.get("text") if isinstance(option, dict) else option
         if not isinstance(text, str) or not text:
             raise ApiError.bad_request("poll options must be non-empty")
         if len(text) > MAX_POLL_OPTION_LENGTH:
             raise ApiError.bad_request(f"poll options length must not exceed {MAX_POLL_OPTION_LENGTH}")
+        texts.append(text)
     return texts
 
 
@@ -819,7 +827,7 @@ class FakeTelegramServer:
         self._pending: list[JSON] = []
         self._next_update_id = 100_000
         self._next_query_id = 7_000_000_000
-        self._allowed_updates: frozenset[str] = _DEFAULT_UPDATE_TYPES
+        self._allowed_updates: frozenset[str] | None = None  # None: Telegram's default set
         self._webhook: JSON | None = None
         self._poll_waiter: asyncio.Future[_PollOutcome] | None = None
         self._failures: dict[str, list[ApiError]] = {}
@@ -868,11 +876,10 @@ class FakeTelegramServer:
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         # Cancel handlers whose client went away (PTB cancels a long poll on stop), so an
         # abandoned getUpdates does not linger and later "conflict" with the next one.
-        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = self._runner.addresses[0][1]
         return self
 
     async def __aexit__(
@@ -948,10 +955,18 @@ class FakeTelegramServer:
         and ``/start`` in private marks the user as having started the bot."""
         self._check_sender(user, chat)
         message = self._user_message(user, chat, text, reply_to_message_id)
-        command = _LEADING_COMMAND.match(text)
-        if command and chat["type"] == "private" and command.group(1) == "start":
+        if chat["type"] == "private" and self._is_start_command(text):
             self._started.add(user["id"])
         return self._enqueue({"message": message})
+
+    def _is_start_command(self, text: str) -> bool:
+        """``/start`` or ``/start@<this bot>``, optionally with a deep-link payload."""
+        command = _LEADING_COMMAND.match(text)
+        return (
+            command is not None
+            and command.group(1) == "start"
+            and command.group(2) in (None, self.bot_user["username"])
+        )
 
     def send_text_as_anonymous_admin(self, chat: JSON, text: str) -> JSON:
         """Queue a group message written by an anonymous admin: from GroupAnonymousBot, with
@@ -1016,18 +1031,19 @@ class FakeTelegramServer:
         return [copy.deepcopy(m) for m in stored if m["from"]["id"] == self.bot_user["id"]]
 
     def photos(self, chat_id: int) -> list[StoredFile]:
+        """Photos the bot sent in the chat, one per message (deleted ones included), with bytes."""
         return self._files_in(chat_id, "photo")
 
     def documents(self, chat_id: int) -> list[StoredFile]:
+        """Documents the bot sent in the chat, one per message (deleted ones included), with bytes."""
         return self._files_in(chat_id, "document")
 
     def _files_in(self, chat_id: int, kind: str) -> list[StoredFile]:
-        file_ids = [
-            m[kind][-1]["file_id"] if kind == "photo" else m[kind]["file_id"]
-            for m in self.messages(chat_id)
-            if kind in m
-        ]
-        return [self._files[file_id] for file_id in file_ids]
+        """A photo message lists sizes (the last is the largest); a document message has one file."""
+        attachments = (
+            m[kind][-1] if kind == "photo" else m[kind] for m in self.messages(chat_id) if kind in m
+        )
+        return [self._files[attachment["file_id"]] for attachment in attachments]
 
     # ---------------------------------------------------------------- driver: faults
 
@@ -1117,6 +1133,11 @@ class FakeTelegramServer:
     # ---------------------------------------------------------------- HTTP plumbing
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        """One Bot API call: token and method checks, recording, injected faults, then the handler.
+
+        Method names are case-insensitive, as on Telegram; calls are recorded under the
+        canonical camelCase name.
+        """
         name = request.match_info["method"]
         if request.match_info["token"] != self.token:
             return self._error_response(name, ApiError(401, "Unauthorized"))
@@ -1135,10 +1156,11 @@ class FakeTelegramServer:
             except _DropConnection:
                 if request.transport is not None:
                     request.transport.abort()
-                return web.Response(status=499)
+                return web.Response(status=499)  # never sent: the connection is gone
         return web.json_response({"ok": True, "result": result})
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        """Serve uploaded bytes at ``<base_file_url><token>/<file_path>`` as ``getFile`` promises."""
         if request.match_info["token"] != self.token:
             raise web.HTTPUnauthorized
         path = request.match_info["path"]
@@ -1182,7 +1204,7 @@ class FakeTelegramServer:
         (Telegram does not even create such updates)."""
         self._next_update_id += 1
         update = {"update_id": self._next_update_id, **payload}
-        if next(iter(payload)) in self._allowed_updates:
+        if self._accepts(next(iter(payload))):
             self._pending.append(update)
             self._on_new_update()
         return copy.deepcopy(update)
@@ -1211,12 +1233,18 @@ class FakeTelegramServer:
             self._last_activity = time.monotonic()
         self._pending = kept
 
+    def _accepts(self, update_type: str) -> bool:
+        if self._allowed_updates is None:
+            return update_type not in _OPT_IN_UPDATE_TYPES
+        return update_type in self._allowed_updates
+
     def _set_allowed_updates(self, value: Any) -> None:
+        """Absent keeps the previous setting and ``[]`` restores the default, as on Telegram."""
         if value is None:
             return
         if not isinstance(value, list):
             raise ApiError.bad_request("can't parse allowed_updates JSON array")
-        self._allowed_updates = frozenset(value) or _DEFAULT_UPDATE_TYPES
+        self._allowed_updates = frozenset(value) or None
 
     async def _long_poll(self, seconds: float) -> _PollOutcome | None:
         """Wait until an update arrives, another poll replaces this one, or ``seconds`` pass."""
@@ -1461,11 +1489,9 @@ class FakeTelegramServer:
     async def _get_webhook_info(self, params: _Params) -> JSON:
         info: JSON = {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._pending)}
         if self._webhook is not None:
-            info |= {
-                "url": self._webhook["url"],
-                "max_connections": 40,
-                "allowed_updates": sorted(self._allowed_updates),
-            }
+            info |= {"url": self._webhook["url"], "max_connections": 40}
+        if self._allowed_updates is not None:
+            info["allowed_updates"] = sorted(self._allowed_updates)
         return info
 
     def _commands_key(self, params: _Params) -> tuple[str, str]:
@@ -1558,8 +1584,11 @@ class FakeTelegramServer:
         caption = _caption(params)
         stored = self._input_file(params, "document")
         document: JSON = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}
-        optional = {"file_name": stored.filename, "mime_type": stored.mime_type}
-        optional["file_size"] = len(stored.data) if stored.data is not None else None
+        optional: JSON = {
+            "file_name": stored.filename,
+            "mime_type": stored.mime_type,
+            "file_size": len(stored.data) if stored.data is not None else None,
+        }
         document |= {key: value for key, value in optional.items() if value is not None}
         message = self._deliver("sendDocument", params, chat, {"document": document}, caption, "caption")
         self._files[stored.file_id] = stored
@@ -1576,12 +1605,17 @@ class FakeTelegramServer:
         poll = {
             "id": str(len(self.calls)),
             "question": question,
-            "options": [{"text": text, "voter_count": 0} for text in options],
+            "options": [
+                {"persistent_id": str(number), "text": text, "voter_count": 0}
+                for number, text in enumerate(options)
+            ],
             "total_voter_count": 0,
             "is_closed": False,
             "is_anonymous": params.flag("is_anonymous", default=True),
             "type": params.opt_str("type") or "regular",
             "allows_multiple_answers": params.flag("allows_multiple_answers"),
+            "allows_revoting": params.flag("allows_revoting"),
+            "members_only": params.flag("members_only"),
         }
         return self._deliver("sendPoll", params, chat, {"poll": poll}, None, "text")
 
