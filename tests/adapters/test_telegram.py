@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,6 +31,12 @@ async def tg() -> AsyncIterator[FakeTelegramServer]:
         yield server
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextlib.asynccontextmanager
 async def running_bot(engine: Engine, settings: Settings, tg: FakeTelegramServer) -> AsyncIterator[None]:
     settings.telegram.token = SecretStr(TOKEN)
@@ -38,7 +45,8 @@ async def running_bot(engine: Engine, settings: Settings, tg: FakeTelegramServer
     settings.telegram.poll_timeout = 1
     stop = asyncio.Event()
     task = asyncio.create_task(run_telegram(engine, settings, stop))
-    await tg.wait_for(lambda: bool(tg.calls_to("getUpdates")) or task.done(), timeout=10)
+    started = "setWebhook" if settings.telegram.mode == "webhook" else "getUpdates"
+    await tg.wait_for(lambda: bool(tg.calls_to(started)) or task.done(), timeout=10)
     if task.done():
         task.result()
     try:
@@ -228,3 +236,24 @@ async def test_commands_are_registered_with_moderator_commands_for_admins_only(
     assert {"start", "task", "points", "top"} <= names and "round" not in names
     assert "round" in {command["command"] for command in admins["commands"]}
     assert any(call.get("language_code") == "ro" for call in registered)
+
+
+async def test_webhook_mode_serves_updates_and_rejects_a_wrong_secret(
+    engine: Engine, settings: Settings, tg: FakeTelegramServer
+) -> None:
+    port = free_port()
+    settings.telegram.mode = "webhook"
+    settings.telegram.webhook_listen = "127.0.0.1"
+    settings.telegram.webhook_port = port
+    settings.telegram.webhook_url = f"http://127.0.0.1:{port}/telegram"
+    settings.telegram.webhook_secret = SecretStr("s3cret-webhook-token")
+    ana = tg.user(106, "Ana")
+    chat = tg.private_chat(ana)
+    async with running_bot(engine, settings, tg):
+        assert tg.calls_to("setWebhook")[-1]["secret_token"] == "s3cret-webhook-token"
+        update = tg.send_text(ana, chat, "/help")
+        assert await tg.push_webhook(update, secret_token="forged") == 403
+        assert await tg.push_webhook(update, secret_token=None) == 403
+        assert not any("What you can do" in text for text in texts(tg, chat["id"]))
+        assert await tg.push_webhook(update) == 200
+        await tg.wait_for(lambda: any("What you can do" in text for text in texts(tg, chat["id"])))
