@@ -1,4 +1,4 @@
-"""The ``crowdpulse`` command: run the bot, play the demo, check the catalog."""
+"""The ``crowdpulse`` command: run the bot, play the demo, check the catalog, manage rewards."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.app import run_deadlines, running_engine
+from bot import rewards
+from bot.app import make_store, run_deadlines, running_engine
 from bot.catalog import CatalogError, load_catalog
 from bot.settings import Settings, load_settings
+from bot.store.rewards_sql import RewardQueries
 
 log = logging.getLogger("crowdpulse")
 
@@ -88,6 +91,38 @@ def _command_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# rewards (operators) ----------------------------------------------------------------------------
+
+
+def _rewards_command(use: Callable[[RewardQueries], Awaitable[list[str]]]) -> int:
+    """Run an operator's rewards command on the configured database; a refusal goes to stderr, exit code 1."""
+    settings = _settings()
+
+    async def run() -> list[str]:
+        async with make_store(settings) as store:
+            return await use(RewardQueries(store))
+
+    try:
+        report = asyncio.run(run())
+    except rewards.RewardError as error:
+        print(f"crowdpulse: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(report))
+    return 0
+
+
+def _command_rewards_add(args: argparse.Namespace) -> int:
+    return _rewards_command(lambda q: rewards.add_reward(q, args.id, args.title, args.cost, args.stock))
+
+
+def _command_rewards_import(args: argparse.Namespace) -> int:
+    return _rewards_command(lambda queries: rewards.import_codes(queries, Path(args.file)))
+
+
+def _command_rewards_list(args: argparse.Namespace) -> int:
+    return _rewards_command(rewards.list_rewards)
+
+
 def _command_catalog_check(args: argparse.Namespace) -> int:
     directory = Path(args.path) if args.path else _settings().catalog_dir
     try:
@@ -116,6 +151,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "json"], default="csv")
     export.add_argument("--out", help="file to write (default: round-<id>.<format>)")
     export.set_defaults(handler=_command_export)
+    reward = commands.add_parser("rewards", help="the rewards catalog and its one-time codes").add_subparsers(
+        dest="rewards_command", required=True
+    )
+    add = reward.add_parser("add", help="add a reward, or change its title, cost or stock")
+    add.add_argument("--id", required=True, help="short id members type: /redeem <id> (a-z, 0-9, - and _)")
+    add.add_argument("--title", required=True)
+    add.add_argument("--cost", required=True, type=int, help="points it costs")
+    add.add_argument("--stock", type=int, help="how many to hand out (default: no limit); codes add to it")
+    add.set_defaults(handler=_command_rewards_add)
+    codes = reward.add_parser("import", help="load one-time codes from a CSV file of reward_id,code lines")
+    codes.add_argument("file", help="keep it outside the repository: codes are secrets")
+    codes.set_defaults(handler=_command_rewards_import)
+    reward.add_parser("list", help="rewards with stock, unused codes and redemptions").set_defaults(
+        handler=_command_rewards_list
+    )
     catalog = commands.add_parser("catalog", help="catalog tools").add_subparsers(dest="catalog_command", required=True)
     check = catalog.add_parser("check", help="validate tasks_catalog/*.toml")
     check.add_argument("path", nargs="?", help="catalog folder (default: from settings)")

@@ -46,7 +46,19 @@ async def _points(engine: Engine, user: UserRef, space: SpaceRef, argument: str,
 
 
 async def _top(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.leaderboard(user, space)
+    return await engine.leaderboard(user, space, argument)
+
+
+async def _me(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.rewards.profile(await engine.context(user, space))
+
+
+async def _rewards(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.rewards.catalog(await engine.context(user, space))
+
+
+async def _redeem(engine: Engine, user: UserRef, space: SpaceRef, argument: str, update: str | None) -> Reply:
+    return await engine.rewards.redeem(await engine.context(user, space), argument, update)
 
 
 async def _ban(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
@@ -84,6 +96,30 @@ async def _export(engine: Engine, user: UserRef, space: SpaceRef, argument: str,
     return await engine.rounds.export_reply(await engine.context(user, space), argument)
 
 
+async def _idea(engine: Engine, user: UserRef, space: SpaceRef, argument: str, update: str | None) -> Reply:
+    return await engine.ideas.idea_command(user, space, argument, update)
+
+
+async def _ideas(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.ideas.browse_command(user, space, argument)
+
+
+async def _launched(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.ideas.browse_command(user, space, f"launched {argument}")
+
+
+async def _status(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.ideas.status_command(user, space, argument)
+
+
+async def _approve(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.ideas.moderate_command(user, space, argument, "approve")
+
+
+async def _hide(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+    return await engine.ideas.moderate_command(user, space, argument, "hide")
+
+
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
@@ -91,13 +127,22 @@ COMMANDS: dict[str, Command] = {
         Command("help", "command.help", _help),
         Command("task", "command.task", _task, takes_argument=True),
         Command("points", "command.points", _points),
-        Command("top", "command.top", _top),
+        Command("top", "command.top", _top, takes_argument=True),
+        Command("me", "command.me", _me),
+        Command("rewards", "command.rewards", _rewards),
+        Command("redeem", "command.redeem", _redeem, takes_argument=True),
         Command("ban", "command.ban", _ban, moderator=True, takes_argument=True),
         Command("unban", "command.unban", _unban, moderator=True, takes_argument=True),
         Command("audit", "command.audit", _audit, moderator=True),
         Command("round", "command.round", _round, moderator=True, takes_argument=True),
         Command("results", "command.results", _results, moderator=True, takes_argument=True),
         Command("export", "command.export", _export, moderator=True, takes_argument=True),
+        Command("idea", "command.idea", _idea, takes_argument=True),
+        Command("ideas", "command.ideas", _ideas, takes_argument=True),
+        Command("launched", "command.launched", _launched, takes_argument=True),
+        Command("status", "command.status", _status, moderator=True, takes_argument=True),
+        Command("approve", "command.approve", _approve, moderator=True, takes_argument=True),
+        Command("hide", "command.hide", _hide, moderator=True, takes_argument=True),
     )
 }
 

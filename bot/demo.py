@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import random
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.console import ConsoleSession
 from bot.app import running_engine
+from bot.rewards import add_reward
 from bot.settings import load_settings
+from bot.store.rewards_sql import CodeLine
 
 COMMUNITY = [("Ana", "en"), ("Mihai", "ro"), ("Bogdan", "ro"), ("Chloe", "en"), ("Dev", "en")]
 FREE_TEXT = {
@@ -36,6 +39,49 @@ async def _moderator(session: ConsoleSession, command: str) -> None:
     print(f"  mod> {command}")
     _print("mod", await session.say(command))
     _print("", await session.deliveries())
+
+
+IDEA_SCENE = [
+    ("Ana", "en", "/idea More power outlets for laptops near the window"),
+    ("Mihai", "ro", "/idea Un card de fidelitate care merge în aplicație"),
+    ("Dev", "en", "/idea Please add more power sockets for laptops by the windows"),
+    ("Dev", "en", "1"),  # the similar idea #1: upvote it instead of submitting a duplicate
+    ("Bogdan", "ro", "/idea 2"),
+    ("Bogdan", "ro", "1"),  # Upvote
+]
+
+
+async def _ideas_scene(session: ConsoleSession) -> None:
+    """Ideas: two members propose, a third finds a near-duplicate and upvotes it, a moderator answers."""
+    print("=== Ideas: members propose and upvote, a moderator answers ===")
+    for name, language, typed in IDEA_SCENE:
+        session.switch(name, language)
+        print(f"  {name}> {typed}")
+        _print(name, await session.say(typed))
+    await _moderator(session, "/status 1 accepted Six new outlets by the window in March")
+    session.switch("Chloe", "en")
+    print("  Chloe> /ideas top")
+    _print("Chloe", await session.say("/ideas top"))
+
+
+async def _rewards_scene(session: ConsoleSession, rng: random.Random) -> None:
+    """Rewards: codes made up for this run's own database (real codes come from an operator's file)."""
+    queries = session.engine.rewards.queries
+    await add_reward(queries, "coffee", "Free coffee", 50, None)
+    await add_reward(queries, "mug", "Corner Café mug", 500, 5)
+    codes = [CodeLine(line, "coffee", f"DEMO-{rng.randrange(16**6):06X}") for line in range(1, 4)]
+    await queries.import_codes(codes, datetime.now(UTC))
+    print("=== Rewards: Ana spends her points, Dev saves up ===")
+    session.switch("Ana", "en")
+    _print("Ana", await session.say("/rewards"))
+    for tap in ("1", "1"):  # the reward, then Redeem to confirm
+        print(f"  Ana> {tap}")
+        _print("Ana", await session.say(tap))
+    _print("", await session.deliveries())
+    _print("Ana", await session.say("/me"))
+    session.switch("Dev", "en")
+    print("  Dev> /redeem mug")
+    _print("Dev", await session.say("/redeem mug"))
 
 
 async def run_demo(out: Path) -> int:
@@ -70,6 +116,7 @@ async def run_demo(out: Path) -> int:
                 print(f"  {name}> {typed}")
                 seen = await session.say(typed)
                 _print(name, seen)
+        await _ideas_scene(session)
         print("=== The moderator closes the round ===")
         await _moderator(session, "/round close")
         if session.images:
@@ -78,6 +125,7 @@ async def run_demo(out: Path) -> int:
             print(f"(results chart written to {chart})\n")
         print("=== Leaderboard ===")
         _print("", await session.say("/top"))
+        await _rewards_scene(session, rng)
         print("=== Ana's points ===")
         session.switch("Ana", "en")
         _print("", await session.say("/points"))

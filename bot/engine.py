@@ -446,7 +446,7 @@ class Engine:
         ctx = await self.context(user, space)
         balance = await self.store.balance(ctx.user_id)
         entries = await self.store.ledger_entries(ctx.user_id, _LEDGER_LINES)
-        level, next_at = level_for(await self.rewards.earned(ctx.user_id))
+        level, next_at = level_for(await self.rewards.queries.earned(ctx.user_id))
         lines = [t("points.balance", ctx.language, points=balance, level=level, next=next_at)]
         for entry in entries:
             reason = t(f"reason.{entry.reason}", ctx.language, detail=entry.detail)
@@ -460,4 +460,15 @@ class Engine:
     async def balance(self, user: UserRef, space: SpaceRef) -> int:
         ctx = await self.context(user, space)
         return await self.store.balance(ctx.user_id)
+
+    # pickers: what a platform's autocomplete or select offers (reads only) ----------------------
+
+    async def reward_choices(self) -> list[tuple[str, str]]:
+        """Rewards in stock as ``(id, title)``, cheapest first: Discord's ``/redeem`` autocompletes them."""
+        return [(reward.id, reward.title) for reward in await self.rewards.queries.catalog() if reward.available]
+
+    async def idea_categories(self, user: UserRef, space: SpaceRef) -> tuple[str, ...]:
+        """The categories an idea may be filed under here now: Discord's idea form offers them."""
+        ctx = await self.context(user, space)
+        return (await self.ideas._invitation(ctx.space_id)).categories
 

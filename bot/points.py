@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from bot.catalog import Task
 from bot.settings import PointsSettings
 
-LEVEL_STEP = 100  # points per level at the start; each level asks for a little more than the last
+LEVEL_STEP = 50  # points to level 2 (one short session); each level asks for a little more than the last
 
 
 def task_points(task: Task, rules: PointsSettings) -> int:
@@ -35,18 +35,39 @@ def next_streak(last_day: date | None, length: int, today: date) -> int:
     return 1
 
 
+def current_streak(last_day: date | None, length: int, today: date) -> int:
+    """The streak still alive on ``today``: it survives until a whole day passes without an answer."""
+    return length if last_day is not None and today - last_day <= timedelta(days=1) else 0
+
+
 def week_key(moment: datetime) -> str:
     year, week, _ = moment.isocalendar()
     return f"{year}{week:02d}"
 
 
+# Leaderboard scopes; EVERYONE also holds each member's lifetime earned points (levels use it).
+EVERYONE = "all"
+
+
+def space_scope(space_id: int) -> str:
+    return f"s{space_id}"
+
+
+def week_scope(space_id: int, now: datetime) -> str:
+    return f"s{space_id}w{week_key(now)}"
+
+
+def round_scope(round_id: int) -> str:
+    return f"r{round_id}"
+
+
 def leaderboard_scopes(space_id: int | None, round_id: int | None, now: datetime) -> list[str]:
     """Every leaderboard an award counts toward: overall, the space, the space's week, the round."""
-    scopes = ["all"]
+    scopes = [EVERYONE]
     if space_id is not None:
-        scopes += [f"s{space_id}", f"s{space_id}w{week_key(now)}"]
+        scopes += [space_scope(space_id), week_scope(space_id, now)]
     if round_id is not None:
-        scopes.append(f"r{round_id}")
+        scopes.append(round_scope(round_id))
     return scopes
 
 

@@ -55,7 +55,7 @@ class PointRules:
 
 @dataclass(frozen=True, slots=True)
 class Awarded:
-    """What an award came to; ``badges`` (ids) and ``level_up`` (the new level, else 0) are set for answers."""
+    """What an award came to; for answers also the ``badges`` earned and ``level_up`` (new level, or 0)."""
 
     points: int
     streak_days: int = 0

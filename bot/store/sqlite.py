@@ -37,6 +37,7 @@ from bot.store.records import (
     Standing,
 )
 from bot.store.outbox_sql import audit
+from bot.store.rewards_sql import after_answer
 from bot.store.scoring import apply_award
 from bot.store.timestamps import from_text, to_text
 
@@ -384,7 +385,8 @@ class SqliteStore:
                 (answer.round_id, answer.task_id),
             )
             award = replace(answer.award, source_key=f"answer:{answer_id}")
-            return AnswerResult(AnswerStatus.RECORDED, answer_id, apply_award(db, award, rules, now))
+            awarded = after_answer(db, answer.user_id, apply_award(db, award, rules, now), rules, now)  # badges
+            return AnswerResult(AnswerStatus.RECORDED, answer_id, awarded)
 
         return await self.write(unit)
 

@@ -1,0 +1,531 @@
+"""SQL for ideas: submissions, drafts, votes, statuses and merges, each write one unit of work.
+
+A vote, the idea's vote count, the vote's log entry and the author's points commit together, so counts
+stay exact however many members tap at once (the single writer serialises the units). A status change,
+its audit row, its bonus and the outbox messages to the author and every voter commit together too, so
+nobody is told about a change that was rolled back, and the outbox's dedup key tells each of them once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.outbox import user_target
+from bot.store.outbox_sql import audit, enqueue
+from bot.store.records import Award, PointRules
+from bot.store.scoring import apply_award
+from bot.store.sqlite import SqliteStore
+from bot.store.timestamps import to_text
+
+
+class IdeaStatus(StrEnum):
+    """Where an idea stands. ``pending`` waits for a moderator; ``hidden`` and ``merged`` leave the lists."""
+
+    PENDING = "pending"
+    NEW = "new"
+    UNDER_REVIEW = "under_review"
+    ACCEPTED = "accepted"
+    LAUNCHED = "launched"
+    DECLINED = "declined"
+    MERGED = "merged"
+    HIDDEN = "hidden"
+
+
+# Ideas that are listed, suggested as similar, and take votes. Keep LISTED_SQL identical to the WHERE of
+# the partial indexes in migrations/0003_ideas.sql.
+LISTED = (IdeaStatus.NEW, IdeaStatus.UNDER_REVIEW, IdeaStatus.ACCEPTED, IdeaStatus.LAUNCHED)
+LISTED_SQL = "status IN ('new', 'under_review', 'accepted', 'launched')"
+_IDEA_COLUMNS = (
+    "i.id, i.space_id, i.round_id, i.author_id, u.display_name AS author_name, i.text, i.category,"
+    " i.parent_id, i.status, i.status_note, i.merged_into, i.votes, i.created_at"
+)
+_VIEWS = {
+    "top": (f"i.{LISTED_SQL}", "i.votes DESC, i.id"),
+    "new": (f"i.{LISTED_SQL}", "i.created_at DESC, i.id DESC"),
+    "launched": ("i.status = 'launched'", "i.status_at DESC, i.id DESC"),
+    "pending": ("i.status = 'pending'", "i.status_at, i.id"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """An idea as its author proposed it; checked and cleaned before it is stored or kept as a draft."""
+
+    user_id: int
+    space_id: int
+    text: str
+    category: str | None = None
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewIdea:
+    """What storing an idea needs besides the proposal.
+
+    ``update_key`` is recorded in ``processed_updates`` with the idea, so a redelivered message (or a
+    second tap on "Submit anyway") finds the idea instead of storing another; ``draft_id`` is consumed.
+    """
+
+    proposal: Proposal
+    round_id: int | None
+    status: IdeaStatus
+    update_key: str | None = None
+    draft_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    idea_id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdeaRecord:
+    id: int
+    space_id: int
+    round_id: int | None
+    author_id: int
+    author_name: str
+    text: str
+    category: str | None
+    parent_id: int | None
+    status: IdeaStatus
+    status_note: str
+    merged_into: int | None
+    votes: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IdeaPoints:
+    """The point rules of ideas, applied in the transaction of the vote or status that earns them."""
+
+    rules: PointRules
+    per_upvote: int
+    upvote_cap: int
+    bonuses: dict[IdeaStatus, int]
+
+    def upvotes_worth(self, votes: int) -> int:
+        """What ``votes`` upvotes pay the author in all: per upvote, up to the per-idea cap."""
+        return max(0, min(votes * self.per_upvote, self.upvote_cap))
+
+
+class VoteStatus(StrEnum):
+    RECORDED = "recorded"
+    RETRACTED = "retracted"
+    ALREADY_VOTED = "already_voted"
+    NOT_VOTED = "not_voted"
+    NOT_FOUND = "not_found"
+    NOT_VOTABLE = "not_votable"
+    OWN_IDEA = "own_idea"
+    ROUND_CLOSED = "round_closed"
+    BANNED = "banned"
+
+
+@dataclass(frozen=True, slots=True)
+class VoteResult:
+    status: VoteStatus
+    votes: int = 0
+    idea_status: IdeaStatus | None = None
+    merged_into: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Someone told about a status change: the author or a voter."""
+
+    user_id: int
+    platform: str
+    platform_user_id: str
+    language: str | None
+    is_author: bool
+
+
+Compose = Callable[[Recipient], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A moderator's change to one idea.
+
+    Attributes:
+        action: the audit log's name for it (``status``, ``approve``, ``hide``).
+        merged_into: the target, for ``merged``.
+        only_from: refuse unless the idea has this status now (approving needs ``pending``).
+        compose: the outbox payload for each recipient; ``None`` tells nobody.
+    """
+
+    idea_id: int
+    space_id: int
+    moderator_id: int
+    status: IdeaStatus
+    action: str
+    note: str = ""
+    merged_into: int | None = None
+    only_from: IdeaStatus | None = None
+    compose: Compose | None = None
+
+
+class ChangeOutcome(StrEnum):
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    NOT_FOUND = "not_found"
+    ALREADY_MERGED = "already_merged"
+    NOT_PENDING = "not_pending"
+    BAD_TARGET = "bad_target"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeResult:
+    outcome: ChangeOutcome
+    votes: int = 0
+    merged_into: int | None = None
+
+
+class IdeaQueries:
+    """The ideas tables over a :class:`SqliteStore`: writes as units, reads as single queries."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    # submissions --------------------------------------------------------------------------------
+
+    async def processed(self, update_key: str) -> int | None:
+        """The idea an update (or a draft) already produced, if any."""
+        value = await self.store.fetchval(
+            "SELECT result FROM processed_updates WHERE update_key = ?", (update_key,)
+        )
+        return int(value) if value is not None else None
+
+    async def add(self, idea: NewIdea, now: datetime) -> Submitted:
+        """Store an idea once per update key; a repeat returns the first idea as a duplicate."""
+
+        def unit(db: sqlite3.Connection) -> Submitted:
+            if idea.update_key is not None:
+                seen = db.execute(
+                    "SELECT result FROM processed_updates WHERE update_key = ?", (idea.update_key,)
+                ).fetchone()
+                if seen is not None:
+                    return Submitted(int(seen[0]), duplicate=True)
+            if idea.draft_id is not None:
+                db.execute("DELETE FROM idea_drafts WHERE id = ?", (idea.draft_id,))
+            proposal = idea.proposal
+            idea_id = int(
+                db.execute(
+                    "INSERT INTO ideas (space_id, round_id, author_id, text, category, parent_id, status,"
+                    " created_at, status_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (
+                        proposal.space_id,
+                        idea.round_id,
+                        proposal.user_id,
+                        proposal.text,
+                        proposal.category,
+                        proposal.parent_id,
+                        idea.status.value,
+                        to_text(now),
+                        to_text(now),
+                    ),
+                ).fetchone()[0]
+            )
+            if idea.update_key is not None:
+                db.execute(
+                    "INSERT INTO processed_updates (update_key, result, created_at) VALUES (?, ?, ?)",
+                    (idea.update_key, str(idea_id), to_text(now)),
+                )
+            return Submitted(idea_id, duplicate=False)
+
+        return await self.store.write(unit)
+
+    async def save_draft(self, proposal: Proposal, now: datetime) -> int:
+        """Keep a held-back idea as the member's one draft in this space (replacing an older one)."""
+
+        def unit(db: sqlite3.Connection) -> int:
+            db.execute(
+                "DELETE FROM idea_drafts WHERE user_id = ? AND space_id = ?",
+                (proposal.user_id, proposal.space_id),
+            )
+            row = db.execute(
+                "INSERT INTO idea_drafts (user_id, space_id, text, category, parent_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    proposal.user_id,
+                    proposal.space_id,
+                    proposal.text,
+                    proposal.category,
+                    proposal.parent_id,
+                    to_text(now),
+                ),
+            ).fetchone()
+            return int(row[0])
+
+        return await self.store.write(unit)
+
+    async def draft(self, draft_id: int) -> Proposal | None:
+        row = await self.store.fetchone(
+            "SELECT user_id, space_id, text, category, parent_id FROM idea_drafts WHERE id = ?", (draft_id,)
+        )
+        return Proposal(row[0], row[1], row[2], row[3], row[4]) if row else None
+
+    # reads --------------------------------------------------------------------------------------
+
+    async def idea(self, idea_id: int) -> IdeaRecord | None:
+        row = await self.store.fetchone(
+            f"SELECT {_IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id WHERE i.id = ?",  # noqa: S608
+            (idea_id,),
+        )
+        return _idea(row) if row else None
+
+    async def listed(self, space_id: int) -> list[IdeaRecord]:
+        """Every listed idea of a space (similarity candidates, trending), newest first."""
+        rows = await self.store.fetchall(
+            f"SELECT {_IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id"  # noqa: S608
+            f" WHERE i.space_id = ? AND i.{LISTED_SQL} ORDER BY i.created_at DESC, i.id DESC",
+            (space_id,),
+        )
+        return [_idea(row) for row in rows]
+
+    async def page(self, space_id: int, view: str, offset: int, limit: int) -> tuple[list[IdeaRecord], int]:
+        """A page of ``top``, ``new``, ``launched`` or ``pending``, and how many ideas that view holds."""
+        where, order = _VIEWS[view]
+        rows = await self.store.fetchall(
+            f"SELECT {_IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id"  # noqa: S608
+            f" WHERE i.space_id = ? AND {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            (space_id, limit, offset),
+        )
+        total = await self.store.fetchval(
+            f"SELECT COUNT(*) FROM ideas i WHERE i.space_id = ? AND {where}",  # noqa: S608
+            (space_id,),
+            0,
+        )
+        return [_idea(row) for row in rows], int(total)
+
+    async def children(self, idea_id: int, limit: int) -> list[IdeaRecord]:
+        """Listed ideas that build on this one, most voted first."""
+        rows = await self.store.fetchall(
+            f"SELECT {_IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id"  # noqa: S608
+            f" WHERE i.parent_id = ? AND i.{LISTED_SQL} ORDER BY i.votes DESC, i.id LIMIT ?",
+            (idea_id, limit),
+        )
+        return [_idea(row) for row in rows]
+
+    # votes --------------------------------------------------------------------------------------
+
+    async def vote(
+        self, idea_id: int, user_id: int, up: bool, points: IdeaPoints, now: datetime
+    ) -> VoteResult:
+        """Upvote (``up``) or retract, with the count, the log and the author's points in one transaction.
+
+        Refused without a change: a missing or unlisted idea, one's own idea, a closed round, a ban, a
+        second upvote, a retraction without an upvote.
+        """
+
+        def unit(db: sqlite3.Connection) -> VoteResult:
+            idea = db.execute(
+                "SELECT i.space_id, i.author_id, i.status, i.merged_into, i.votes, r.status AS round_status"
+                " FROM ideas i LEFT JOIN rounds r ON r.id = i.round_id WHERE i.id = ?",
+                (idea_id,),
+            ).fetchone()
+            if idea is None or idea["status"] in (IdeaStatus.PENDING, IdeaStatus.HIDDEN):
+                return VoteResult(VoteStatus.NOT_FOUND)
+            status = IdeaStatus(idea["status"])
+            if status not in LISTED:
+                return VoteResult(VoteStatus.NOT_VOTABLE, idea["votes"], status, idea["merged_into"])
+            if idea["author_id"] == user_id:
+                return VoteResult(VoteStatus.OWN_IDEA, idea["votes"], status)
+            if idea["round_status"] not in (None, "open"):
+                return VoteResult(VoteStatus.ROUND_CLOSED, idea["votes"], status)
+            if db.execute(
+                "SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (idea["space_id"], user_id)
+            ).fetchone():
+                return VoteResult(VoteStatus.BANNED, idea["votes"], status)
+            if up:
+                changed = db.execute(
+                    "INSERT INTO votes (idea_id, user_id, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (idea_id, user_id, to_text(now)),
+                ).rowcount
+            else:
+                changed = db.execute(
+                    "DELETE FROM votes WHERE idea_id = ? AND user_id = ?", (idea_id, user_id)
+                ).rowcount
+            if not changed:
+                return VoteResult(
+                    VoteStatus.ALREADY_VOTED if up else VoteStatus.NOT_VOTED, idea["votes"], status
+                )
+            votes = db.execute(
+                "UPDATE ideas SET votes = votes + ? WHERE id = ? RETURNING votes", (1 if up else -1, idea_id)
+            ).fetchone()[0]
+            events = db.execute(
+                "SELECT COUNT(*) FROM vote_events WHERE idea_id = ? AND user_id = ?", (idea_id, user_id)
+            ).fetchone()[0]
+            db.execute(
+                "INSERT INTO vote_events (idea_id, user_id, kind, created_at) VALUES (?, ?, ?, ?)",
+                (idea_id, user_id, "up" if up else "retract", to_text(now)),
+            )
+            kind = "upvote" if up else "unvote"
+            _settle_upvote_points(db, idea_id, points, f"idea-{kind}:{idea_id}:{user_id}:{events + 1}", now)
+            return VoteResult(VoteStatus.RECORDED if up else VoteStatus.RETRACTED, votes, status)
+
+        return await self.store.write(unit)
+
+    # statuses -----------------------------------------------------------------------------------
+
+    async def change_status(self, change: StatusChange, points: IdeaPoints, now: datetime) -> ChangeResult:
+        """Apply a moderator's change with its audit row, bonus, vote move (merge) and messages.
+
+        Setting the status and note an idea already has changes nothing. A merge moves the votes to the
+        target as an exact union (a member who voted for both counts once; the target's author's vote is
+        dropped, as nobody votes for their own idea) and is final: a merged idea takes no further change.
+        """
+
+        def unit(db: sqlite3.Connection) -> ChangeResult:
+            row = db.execute(
+                "SELECT round_id, author_id, status, status_note, merged_into FROM ideas"
+                " WHERE id = ? AND space_id = ?",
+                (change.idea_id, change.space_id),
+            ).fetchone()
+            if row is None:
+                return ChangeResult(ChangeOutcome.NOT_FOUND)
+            if row["status"] == IdeaStatus.MERGED:
+                return ChangeResult(ChangeOutcome.ALREADY_MERGED, merged_into=row["merged_into"])
+            if change.only_from is not None and row["status"] != change.only_from:
+                return ChangeResult(ChangeOutcome.NOT_PENDING)
+            if (row["status"], row["status_note"]) == (change.status, change.note):
+                return ChangeResult(ChangeOutcome.UNCHANGED)
+            if (
+                change.status == IdeaStatus.MERGED
+                and not db.execute(
+                    f"SELECT 1 FROM ideas WHERE id = ? AND space_id = ? AND id != ? AND {LISTED_SQL}",  # noqa: S608
+                    (change.merged_into, change.space_id, change.idea_id),
+                ).fetchone()
+            ):
+                return ChangeResult(ChangeOutcome.BAD_TARGET)
+            # Read before a merge moves the votes away: the voters of this idea are the ones to tell.
+            compose = change.compose
+            messages = (
+                [(r, compose(r)) for r in _recipients(db, change.idea_id)] if compose is not None else []
+            )
+            db.execute(
+                "UPDATE ideas SET status = ?, status_note = ?, merged_into = ?, status_at = ? WHERE id = ?",
+                (change.status.value, change.note, change.merged_into, to_text(now), change.idea_id),
+            )
+            target = f"#{change.idea_id}"
+            detail = (
+                f"{change.status.value} #{change.merged_into}" if change.merged_into else change.status.value
+            )
+            audit(
+                db,
+                space_id=change.space_id,
+                moderator_id=change.moderator_id,
+                action=change.action,
+                target=target,
+                detail=f"{detail} {change.note}".strip(),
+                now=now,
+            )
+            votes = 0
+            if change.merged_into is not None:
+                votes = _move_votes(db, change.idea_id, change.merged_into)
+                _settle_upvote_points(
+                    db, change.merged_into, points, f"idea-merge:{change.merged_into}:{change.idea_id}", now
+                )
+            bonus = points.bonuses.get(change.status, 0)
+            if bonus:
+                award = Award(
+                    row["author_id"],
+                    change.space_id,
+                    row["round_id"],
+                    bonus,
+                    f"idea_{change.status.value}",
+                    str(change.idea_id),
+                    f"idea-{change.status.value}:{change.idea_id}",
+                )
+                apply_award(db, award, points.rules, now)
+            for recipient, payload in messages:
+                enqueue(
+                    db,
+                    platform=recipient.platform,
+                    target=user_target(recipient.platform_user_id),
+                    payload=payload,
+                    now=now,
+                    dedup_key=f"status:{change.idea_id}:{change.status.value}:{recipient.user_id}",
+                )
+            return ChangeResult(ChangeOutcome.CHANGED, votes, change.merged_into)
+
+        return await self.store.write(unit)
+
+
+def _idea(row: sqlite3.Row) -> IdeaRecord:
+    return IdeaRecord(
+        id=row["id"],
+        space_id=row["space_id"],
+        round_id=row["round_id"],
+        author_id=row["author_id"],
+        author_name=row["author_name"],
+        text=row["text"],
+        category=row["category"],
+        parent_id=row["parent_id"],
+        status=IdeaStatus(row["status"]),
+        status_note=row["status_note"],
+        merged_into=row["merged_into"],
+        votes=row["votes"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+def _settle_upvote_points(
+    db: sqlite3.Connection, idea_id: int, points: IdeaPoints, source_key: str, now: datetime
+) -> None:
+    """Bring what the author was paid for upvotes to what the idea's votes are worth now.
+
+    An upvote adds, a retraction takes back, both under the cap, as new ledger entries (the ledger is
+    append-only); ``ideas.upvote_points`` remembers the running total the cap is measured against.
+    """
+    idea = db.execute(
+        "SELECT space_id, round_id, author_id, votes, upvote_points FROM ideas WHERE id = ?", (idea_id,)
+    ).fetchone()
+    worth = points.upvotes_worth(idea["votes"])
+    delta = worth - idea["upvote_points"]
+    if delta == 0:
+        return
+    reason = "idea_upvote" if delta > 0 else "idea_unvote"
+    award = Award(
+        idea["author_id"], idea["space_id"], idea["round_id"], delta, reason, str(idea_id), source_key
+    )
+    if apply_award(db, award, points.rules, now).points:
+        db.execute("UPDATE ideas SET upvote_points = ? WHERE id = ?", (worth, idea_id))
+
+
+def _move_votes(db: sqlite3.Connection, source_id: int, target_id: int) -> int:
+    """Move a merged idea's votes to the target as an exact union; returns the target's new count."""
+    db.execute(
+        "INSERT INTO votes (idea_id, user_id, created_at) SELECT ?, v.user_id, v.created_at FROM votes v"
+        " WHERE v.idea_id = ? AND v.user_id != (SELECT author_id FROM ideas WHERE id = ?)"
+        " ON CONFLICT DO NOTHING",
+        (target_id, source_id, target_id),
+    )
+    db.execute("DELETE FROM votes WHERE idea_id = ?", (source_id,))
+    db.execute("UPDATE ideas SET votes = 0 WHERE id = ?", (source_id,))
+    return int(
+        db.execute(
+            "UPDATE ideas SET votes = (SELECT COUNT(*) FROM votes WHERE idea_id = ?) WHERE id = ?"
+            " RETURNING votes",
+            (target_id, target_id),
+        ).fetchone()[0]
+    )
+
+
+def _recipients(db: sqlite3.Connection, idea_id: int) -> Sequence[Recipient]:
+    """The idea's author and every member whose vote is on it now."""
+    rows = db.execute(
+        "SELECT u.id, u.platform, u.platform_user_id, u.language, 1 FROM ideas i"
+        " JOIN users u ON u.id = i.author_id WHERE i.id = ?"
+        " UNION ALL SELECT u.id, u.platform, u.platform_user_id, u.language, 0 FROM votes v"
+        " JOIN users u ON u.id = v.user_id WHERE v.idea_id = ?",
+        (idea_id, idea_id),
+    ).fetchall()
+    return [Recipient(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]
