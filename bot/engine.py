@@ -415,8 +415,10 @@ class Engine:
         """Redeem buttons: ``w`` asks to confirm, ``q`` redeems (see :mod:`bot.rewards`)."""
         return await self.rewards.act(ctx, action)
 
-    async def _on_idea(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
-        """Idea buttons: vote, retract, idea page, listing page, submit a draft anyway (see :mod:`bot.ideas`)."""
+    async def _on_idea(
+        self, ctx: Context, action: Action, text: str | None, values: Sequence[str]
+    ) -> Reply:
+        """Idea buttons: vote, retract, idea page, listing page, submit anyway (see :mod:`bot.ideas`)."""
         return await self.ideas.act(ctx, action)
 
     def _stale(self, ctx: Context) -> Reply:
