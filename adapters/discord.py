@@ -609,7 +609,9 @@ class DiscordAdapter:
 
         async def work() -> Reply:
             reply = await dispatch(self.engine, user, space, f"/{text}", f"dc:{interaction.id}")
-            return reply if reply is not None else await self.engine.help(user, space)
+            fallback = reply or await dispatch(self.engine, user, space, "/help")
+            assert fallback is not None, "/help always answers"
+            return fallback
 
         await self._serve(interaction, "command", text.split(" ", 1)[0], work)
 

@@ -164,10 +164,10 @@ class TelegramAdapter:
         user = user_ref(message.from_user, message.chat, message.sender_chat)
         reply = await dispatch(self.engine, user, space_ref(message.chat), message.text, f"tg:{update.update_id}")
         if reply is None:
-            if message.chat.type == Chat.PRIVATE:
-                reply = await self.engine.help(user, space_ref(message.chat))
-            else:
-                return
+            if message.chat.type != Chat.PRIVATE:
+                return  # another bot's command in a group
+            reply = await dispatch(self.engine, user, space_ref(message.chat), "/help")
+            assert reply is not None
         await self.deliver(message.chat, message.from_user, reply, reply_to=message)
         self._log(update, "command", reply, started)
 
@@ -331,9 +331,9 @@ class TelegramAdapter:
         """The command menu: member commands for everyone, all commands for chat administrators."""
         for language in available_languages():
             code = None if language == self.settings.default_language else language
-            members = [BotCommand(c.name, str(t(c.description_key, language))[:256])
-                       for c in COMMANDS.values() if not c.moderator]
-            everyone = [BotCommand(c.name, str(t(c.description_key, language))[:256]) for c in COMMANDS.values()]
+            described = [(c, to_plain(t(c.description_key, language))[:256]) for c in COMMANDS.values()]
+            members = [BotCommand(c.name, text) for c, text in described if not c.moderator]
+            everyone = [BotCommand(c.name, text) for c, text in described]
             await self.bot.set_my_commands(members, scope=BotCommandScopeDefault(), language_code=code)
             await self.bot.set_my_commands(everyone, scope=BotCommandScopeAllChatAdministrators(), language_code=code)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply
-from bot.texts import t
+from bot.texts import Markup, t
 
 Handler = Callable[[Engine, UserRef, SpaceRef, str, str | None], Awaitable[Reply]]
 
@@ -34,7 +34,16 @@ async def _start(engine: Engine, user: UserRef, space: SpaceRef, argument: str, 
 
 
 async def _help(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.help(user, space)
+    """Every command this person may use here, described in their language, from the one table."""
+    ctx = await engine.context(user, space)
+    moderator = await engine.is_moderator(ctx)
+    lines = [t("help.title", ctx.language)]
+    lines += [
+        t("help.line", ctx.language, name=command.name, description=t(command.description_key, ctx.language))
+        for command in COMMANDS.values()
+        if moderator or not command.moderator
+    ]
+    return Reply(Markup("\n".join(lines)))
 
 
 async def _task(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
@@ -154,9 +163,9 @@ def parse(text: str) -> tuple[str, str] | None:
     """
     if not text.startswith("/"):
         return None
-    head, _, argument = text[1:].partition(" ")
+    head, *rest = text[1:].split(maxsplit=1)
     name = head.split("@", 1)[0].lower()
-    return (name, argument.strip()) if name else None
+    return (name, rest[0].strip() if rest else "") if name else None
 
 
 async def dispatch(

@@ -194,10 +194,6 @@ class Engine:
         campaign_id = payload if self.catalog.campaign(payload) else None
         return Reply(greeting, follow_up=await self._next_task(ctx, campaign_id))
 
-    async def help(self, user: UserRef, space: SpaceRef) -> Reply:
-        ctx = await self.context(user, space)
-        return Reply(t("help.text", ctx.language))
-
     # tasks --------------------------------------------------------------------------------------
 
     async def next_task(self, user: UserRef, space: SpaceRef, campaign_id: str | None = None) -> Reply:

@@ -121,7 +121,7 @@ class Rewards:
             case [] | ["all"]:
                 return space_scope(ctx.space_id), t("top.title", ctx.language, space=space)
             case ["week"]:
-                scope = week_scope(ctx.space_id, self.engine.clock())
+                scope = week_scope(ctx.space_id, self.engine.clock().astimezone(self.engine.settings.zone))
                 return scope, t("top.title_week", ctx.language, space=space)
             case ["global"]:
                 return EVERYONE, t("top.title_global", ctx.language)

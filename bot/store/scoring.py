@@ -19,8 +19,12 @@ SPEND_REASONS = frozenset({"redeem"})
 
 
 def apply_award(db: sqlite3.Connection, award: Award, rules: PointRules, now: datetime) -> Awarded:
-    """Write ``award`` (idempotent on its source_key) and everything derived from it."""
-    today = now.astimezone(ZoneInfo(rules.timezone)).date()
+    """Write ``award`` (idempotent on its source_key) and everything derived from it.
+
+    Days (cap, streak) and weeks (weekly leaderboard) are those of the settings' time zone.
+    """
+    now = now.astimezone(ZoneInfo(rules.timezone))
+    today = now.date()
     delta = award.delta
     capped = False
     streak_days = 0

@@ -42,6 +42,18 @@ class _TagChecker(HTMLParser):
         assert self.stack and self.stack.pop() == tag
 
 
+@pytest.mark.parametrize("language", ["en", "ro"])
+def test_every_message_renders_as_valid_markup_even_with_hostile_variables(language: str) -> None:
+    hostile = "<script>&amp;</b><b>"
+    for key in keys(language):
+        rendered = t(key, language, **dict.fromkeys(template_fields(key, language), hostile))
+        checker = _TagChecker()
+        checker.feed(rendered)
+        checker.close()
+        assert checker.stack == [], key
+        assert "<script>" not in rendered, key
+
+
 @pytest.mark.parametrize("limit", [20, 64, 200, 4096])
 def test_splitting_keeps_every_character_and_every_tag_whole(limit: int) -> None:
     hostile = escape("<script>&amp; " * 40)

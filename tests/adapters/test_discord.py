@@ -1,0 +1,425 @@
+"""The Discord adapter end to end: the real discord.py client against the fake Discord, the real engine
+on a temporary SQLite file. Members run slash commands, click buttons, pick in selects and fill in forms;
+the tests check what they see and what the database holds.
+
+Every test ends with :func:`assert_discord_contract`: each interaction acknowledged within Discord's three
+seconds, no message over 2000 characters, and no message able to ping anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.engine import Engine
+from bot.rewards import add_reward, import_codes
+from bot.settings import DiscordSettings, Settings
+from bot.store.rewards_sql import RewardQueries
+from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer, InteractionHandle
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+    import discord
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from adapters.discord import run_discord
+
+JSON = dict[str, Any]
+TOKEN = "crowdpulse-test-token"
+APP_ID = 930_000_000_000_000_001
+BOT_ID = 930_000_000_000_000_002
+GUILD = 940_000_000_000_000_001
+CHANNEL = 940_000_000_000_000_002
+MODERATOR_ROLE = 940_000_000_000_000_003
+MARA = 950_000_000_000_000_001  # has Manage Server
+ALICE = 950_000_000_000_000_002
+BOB = 950_000_000_000_000_003  # has closed their direct messages
+CAROL = 950_000_000_000_000_004
+DAN = 950_000_000_000_000_005  # has the "CrowdPulse Moderator" role
+VOTERS = range(960_000_000_000_000_001, 960_000_000_000_000_051)
+MESSAGE_CALLS = ("/messages", "/callback", "/webhooks/")
+
+
+@pytest.fixture
+async def dc() -> AsyncIterator[FakeDiscordServer]:
+    async with FakeDiscordServer(app_id=APP_ID, bot_user_id=BOT_ID, token=TOKEN) as server:
+        server.guild(GUILD, "Corner Café", channels=[(CHANNEL, "general")])
+        server.role(GUILD, MODERATOR_ROLE, "CrowdPulse Moderator")
+        server.member(GUILD, MARA, "mara", permissions=discord.Permissions(manage_guild=True).value)
+        server.member(GUILD, DAN, "dan", roles=[MODERATOR_ROLE])
+        server.member(GUILD, ALICE, "alice")
+        server.user(BOB, "bob", dms_closed=True)
+        server.member(GUILD, BOB)
+        server.member(GUILD, CAROL, "carol")
+        yield server
+
+
+class Deployment:
+    """The bot as an operator runs it (``run_discord`` in a task), stoppable and restartable."""
+
+    def __init__(self, engine: Engine, settings: Settings, dc: FakeDiscordServer) -> None:
+        self.engine, self.settings, self.dc = engine, settings, dc
+        self.stop_event = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, **knobs: float) -> None:
+        """Start and wait until the client has identified (its servers arrive before any interaction)."""
+        identified = self.dc.identify_count
+        self.stop_event = asyncio.Event()
+        self.task = asyncio.create_task(
+            run_discord(self.engine, self.settings, self.stop_event, guild_ready_timeout=0.05, **knobs)
+        )
+        await self.dc.wait_for(lambda: self.dc.identify_count > identified or self.task.done())
+        if self.task.done():
+            self.task.result()
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        if self.task is not None:
+            await self.task
+            self.task = None
+
+
+@pytest.fixture
+async def bot(engine: Engine, settings: Settings, dc: FakeDiscordServer) -> AsyncIterator[Deployment]:
+    """CrowdPulse connected to the fake; discord.py's process-wide endpoints are restored afterwards."""
+    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    endpoints = DiscordSettings(
+        token=SecretStr(TOKEN), api_base=f"{dc.url}/api/v10", gateway_url=dc.ws_url, guild_ids=[GUILD]
+    )
+    deployment = Deployment(engine, settings.model_copy(update={"discord": endpoints}), dc)
+    try:
+        yield deployment
+    finally:
+        await deployment.stop()  # before the fake closes, or discord.py would reconnect
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+@pytest.fixture
+async def running(bot: Deployment) -> Deployment:
+    await bot.start()
+    return bot
+
+
+# what a member sees ----------------------------------------------------------------------------
+
+
+def messages_of(handle: InteractionHandle) -> list[JSON]:
+    """The messages an interaction produced, in order (its response, then its follow-ups)."""
+    return [message for message in (handle.original, *handle.followups) if message is not None]
+
+
+def custom_id(message: JSON, label: str, *, exact: bool = False) -> str:
+    """The custom_id of the button whose label contains (or is) ``label``."""
+    for row in message["components"]:
+        for component in row["components"]:
+            shown = component.get("label", "")
+            if component["type"] == 2 and (shown == label if exact else label in shown):
+                return str(component["custom_id"])
+    raise AssertionError(f"no button {label!r} on {message['content']!r}")
+
+
+def select_id(message: JSON) -> str:
+    return next(c["custom_id"] for row in message["components"] for c in row["components"] if c["type"] == 3)
+
+
+async def shown(dc: FakeDiscordServer, handle: InteractionHandle, *words: str) -> JSON:
+    """Waits for the interaction's message that says all of ``words``."""
+    await handle.response()
+    return await dc.wait_for(
+        lambda: next((m for m in messages_of(handle) if all(w in m["content"] for w in words)), None)
+    )
+
+
+async def click(dc: FakeDiscordServer, user: int, message: JSON, label: str, *, exact: bool = False) -> JSON:
+    """Clicks a button and returns the interaction's initial response."""
+    handle = await dc.click(user, message, custom_id(message, label, exact=exact))
+    return await handle.response()
+
+
+async def next_question(dc: FakeDiscordServer, handle: InteractionHandle, prompt: str) -> JSON:
+    message = await shown(dc, handle, prompt)
+    assert message["flags"] & EPHEMERAL  # a member's next question is theirs alone
+    return message
+
+
+async def answers_of(engine: Engine, user: int) -> dict[str, str]:
+    rows = await engine.store.fetchall(
+        "SELECT a.task_id, a.value FROM answers a JOIN users u ON u.id = a.user_id "
+        "WHERE u.platform = 'discord' AND u.platform_user_id = ?",
+        (str(user),),
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def assert_discord_contract(dc: FakeDiscordServer, expected_errors: tuple[int, ...] = ()) -> None:
+    """What Discord demands of every bot, checked over everything this test did."""
+    assert dc.interactions, "the test made no interaction"
+    late = [(h.id, h.acked_within) for h in dc.interactions if h.acked_within is None or h.acked_within >= 3]
+    assert late == []
+    assert all(len(m["content"]) <= 2000 for m in dc._messages.values())
+    sent = [
+        call
+        for call in dc.calls
+        if call.method in ("POST", "PATCH") and any(part in call.path for part in MESSAGE_CALLS)
+    ]
+    assert sent
+    for call in sent:
+        body = call.json.get("data", call.json) if call.path.endswith("/callback") else call.json
+        if body.get("custom_id") is not None and "components" in body:  # a modal: nothing is posted
+            continue
+        assert body.get("allowed_mentions") == {"parse": []}, call
+    assert [e for e in dc.errors if e.code not in expected_errors] == []
+
+
+# stories ---------------------------------------------------------------------------------------
+
+
+async def test_member_answers_a_whole_campaign_with_buttons_a_select_and_a_form(
+    dc: FakeDiscordServer, running: Deployment, engine: Engine
+) -> None:
+    task = await dc.slash(ALICE, GUILD, CHANNEL, "task")
+    question = await shown(dc, task, "What do you order most often?")
+    assert not question["flags"] & EPHEMERAL  # /task posts the question where it was asked
+
+    tea = await dc.click(ALICE, question, custom_id(question, "Tea"))
+    assert (await tea.response())["data"]["flags"] & EPHEMERAL  # the shared question stays as it was
+    question = await next_question(dc, tea, "Which tea")
+
+    green = await dc.click(ALICE, question, custom_id(question, "Green"))
+    assert (await green.response())["type"] == 7  # a question only Alice sees turns into her answer
+    assert "Recorded: **Green**" in question["content"]
+    assert question["components"] == []
+    question = await next_question(dc, green, "Pick up to two extras")
+
+    extras = question
+    picked = await dc.select(ALICE, extras, select_id(extras), ["0", "1"])
+    question = await next_question(dc, picked, "work from the café")
+    assert "Recorded: **Oat milk, Extra shot**" in extras["content"]
+    for label, prompt in (("Yes", "rate the service"), ("4★", "recommend"), ("9", "What is this pastry")):
+        step = await dc.click(ALICE, question, custom_id(question, label, exact=True))
+        question = await next_question(dc, step, prompt)
+    assert question["embeds"][0]["image"]["url"] == "attachment://pastry.png"
+    assert dc.attachment_bytes(question)["pastry.png"].startswith(b"\x89PNG")
+
+    croissant = await dc.click(ALICE, question, custom_id(question, "Croissant"))
+    question = await next_question(dc, croissant, "change one thing")
+    opener = await dc.click(ALICE, question, custom_id(question, "✍️"))
+    form = (await opener.response())["data"]
+    assert form["components"][0]["type"] == 18  # a label around the text input
+    assert form["components"][0]["component"]["max_length"] == 280
+    typed = await dc.submit_modal(ALICE, GUILD, CHANNEL, form["custom_id"], {"text": "More seats by the window"})
+    await shown(dc, typed, "all caught up")
+
+    answers = await answers_of(engine, ALICE)
+    assert set(answers) == {"drink", "tea-type", "extras", "wifi", "service", "recommend", "pastry", "one-change"}
+    assert answers["extras"] == "[0, 1]"
+    assert answers["one-change"] == '"More seats by the window"'
+    assert_discord_contract(dc)
+
+
+async def test_double_click_counts_once(dc: FakeDiscordServer, running: Deployment, engine: Engine) -> None:
+    question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
+    first = await dc.click(CAROL, question, custom_id(question, "Espresso"))
+    second = await dc.click(CAROL, question, custom_id(question, "Espresso"))
+    assert "Recorded" in (await shown(dc, first, "Recorded"))["content"]
+    already = await shown(dc, second, "already answered")
+    assert already["flags"] & EPHEMERAL
+    assert await answers_of(engine, CAROL) == {"drink": "0"}
+    assert_discord_contract(dc)
+
+
+async def test_forged_button_is_refused_and_records_nothing(
+    dc: FakeDiscordServer, running: Deployment, engine: Engine
+) -> None:
+    question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
+    genuine = custom_id(question, "Latte")
+    forged = genuine[:-8] + ("A" * 8 if not genuine.endswith("A" * 8) else "B" * 8)
+    button = next(c for row in dc.message(int(question["id"]))["components"] for c in row["components"]
+                  if c.get("custom_id") == genuine)
+    button["custom_id"] = forged  # what a tampering client would send
+
+    refused = await dc.click(CAROL, question, forged)
+    answer = await refused.response()
+    assert answer["data"]["flags"] & EPHEMERAL
+    assert "expired" in answer["data"]["content"]
+    assert await answers_of(engine, CAROL) == {}
+    assert_discord_contract(dc)
+
+
+async def test_moderators_run_a_round_and_results_with_a_chart_reach_the_channel(
+    dc: FakeDiscordServer, running: Deployment, engine: Engine
+) -> None:
+    refused = await dc.slash(CAROL, GUILD, CHANNEL, "round", subcommand="close")
+    refusal = (await refused.response())["data"]
+    assert refusal["flags"] & EPHEMERAL
+    assert "Only moderators" in refusal["content"]
+    listed = await shown(dc, await dc.slash(DAN, GUILD, CHANNEL, "round", subcommand="list"), "round")
+    assert "Only moderators" not in listed["content"]  # the moderator role is enough
+
+    opened = await dc.slash(MARA, GUILD, CHANNEL, "round", {"subject": "coffee"}, subcommand="open")
+    assert "is open" in (await shown(dc, opened, "is open"))["content"]
+    announcement = await dc.wait_for(
+        lambda: next((m for m in dc.channel_messages(CHANNEL) if "New round" in m["content"]), None)
+    )
+    start = await dc.click(ALICE, announcement, custom_id(announcement, "Start"))
+    question = await next_question(dc, start, "What do you order")
+    await next_question(dc, await dc.click(ALICE, question, custom_id(question, "Latte")), "Pick up to two")
+
+    closed = await dc.slash(MARA, GUILD, CHANNEL, "round", {"round": 1}, subcommand="close")
+    assert "is closed" in (await shown(dc, closed, "is closed"))["content"]
+    results = await dc.wait_for(
+        lambda: next((m for m in dc.channel_messages(CHANNEL) if "Results" in m["content"]), None)
+    )
+    assert "The round is closed" in results["content"]
+    assert "Latte" in results["content"]
+    chart = dc.attachment_bytes(results)
+    assert list(chart) == ["round-1.png"]
+    assert chart["round-1.png"].startswith(b"\x89PNG")
+    assert results["embeds"][0]["image"]["url"] == "attachment://round-1.png"
+    assert_discord_contract(dc)
+
+
+async def test_moderator_commands_are_hidden_from_members_by_default(dc: FakeDiscordServer, running: Deployment) -> None:
+    commands = {command["name"]: command for command in dc.commands(GUILD)}
+    manage_server = str(discord.Permissions(manage_guild=True).value)
+    for name in ("round", "results", "export", "ban", "audit", "status"):
+        assert commands[name]["default_member_permissions"] == manage_server
+    assert commands["task"]["default_member_permissions"] is None
+    assert commands["task"]["description_localizations"]["ro"] == "Răspunde la următoarea întrebare rapidă"
+    ideas_order = commands["ideas"]["options"][0]
+    assert [choice["value"] for choice in ideas_order["choices"]] == ["top", "new", "trending"]
+
+
+async def test_idea_form_offers_similar_ideas_and_fifty_members_vote(
+    dc: FakeDiscordServer, running: Deployment, engine: Engine
+) -> None:
+    await (await dc.slash(MARA, GUILD, CHANNEL, "round", {"subject": "winter-menu"}, subcommand="open")).response()
+    opener = await dc.slash(ALICE, GUILD, CHANNEL, "idea")
+    form = (await opener.response())["data"]
+    category = form["components"][1]["component"]
+    assert [option["value"] for option in category["options"]] == ["drinks", "food", "space", "service"]
+    submitted = await dc.submit_modal(
+        ALICE, GUILD, CHANNEL, form["custom_id"], {"text": "Pumpkin spice latte with oat milk", "category": ["drinks"]}
+    )
+    page = await shown(dc, submitted, "saved as **#1**")
+    assert not page["flags"] & EPHEMERAL  # everyone can upvote it from the channel
+
+    second = await dc.slash(BOB, GUILD, CHANNEL, "idea")
+    form = (await second.response())["data"]
+    similar = await dc.submit_modal(
+        BOB, GUILD, CHANNEL, form["custom_id"], {"text": "Bring back the pumpkin spice latte please"}
+    )
+    prompt = await shown(dc, similar, "Similar ideas already exist")
+    assert prompt["flags"] & EPHEMERAL
+    await click(dc, BOB, prompt, "👍 #1")
+
+    for voter in VOTERS:
+        dc.member(GUILD, voter, f"voter{voter % 100}")
+    clicks = await asyncio.gather(*(dc.click(voter, page, custom_id(page, "Upvote")) for voter in VOTERS))
+    answers = await asyncio.gather(*(handle.response() for handle in clicks))
+    assert all(answer["data"]["flags"] & EPHEMERAL for answer in answers)
+    again = await click(dc, VOTERS[0], page, "Upvote")
+    assert "already upvoted" in again["data"]["content"]
+
+    idea = await engine.store.fetchone("SELECT category, votes FROM ideas WHERE id = 1")
+    assert tuple(idea) == ("drinks", 51)
+    assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas", (), 0) == 1  # Bob upvoted instead
+    assert_discord_contract(dc)
+
+
+async def test_reward_code_is_shown_only_to_the_member_and_sent_by_direct_message(
+    dc: FakeDiscordServer, running: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    queries = RewardQueries(engine.store)
+    await add_reward(queries, "mug", "Café mug", 10, None)
+    codes = tmp_path / "codes.csv"
+    codes.write_text("reward_id,code\nmug,MUG-7Q2X\nmug,MUG-9K4P\n", encoding="utf-8")
+    await import_codes(queries, codes)
+    for member in (ALICE, BOB):
+        await (await dc.slash(member, GUILD, CHANNEL, "start")).response()  # the welcome bonus pays for it
+
+    typed = await dc.autocomplete(ALICE, GUILD, CHANNEL, "redeem", focused="reward", options={"reward": "mu"})
+    assert [choice["value"] for choice in (await typed.response())["data"]["choices"]] == ["mug"]
+    redeemed = await dc.slash(ALICE, GUILD, CHANNEL, "redeem", {"reward": "mug"})
+    code = await shown(dc, redeemed, "Your code")
+    assert code["flags"] & EPHEMERAL
+    direct = await dc.wait_for(lambda: dc.dm_messages(ALICE))
+    assert "MUG-" in direct[0]["content"]
+
+    bob = await shown(dc, await dc.slash(BOB, GUILD, CHANNEL, "redeem", {"reward": "mug"}), "Your code")
+    assert bob["flags"] & EPHEMERAL  # Bob's DMs are closed: he still has his code, here
+    error = await given_up(engine, f"user:{BOB}")
+    assert "50007" in error  # the drainer stops retrying a DM Discord will never deliver
+    public = " ".join(m["content"] for m in dc.channel_messages(CHANNEL))
+    assert "MUG-" not in public
+    assert_discord_contract(dc, expected_errors=(50007,))
+
+
+async def given_up(engine: Engine, target: str) -> str:
+    """The error an outbox row for ``target`` was given up with, once the drainer got to it."""
+    for _ in range(250):
+        error = await engine.store.fetchval(
+            "SELECT last_error FROM outbox WHERE target = ? AND sent_at IS NOT NULL", (target,)
+        )
+        if error:
+            return str(error)
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the outbox never gave up on {target}")
+
+
+async def test_button_from_before_a_restart_still_works(
+    dc: FakeDiscordServer, bot: Deployment, engine: Engine
+) -> None:
+    await bot.start()
+    question = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "What do you order")
+    await bot.stop()
+    await bot.start()
+    assert dc.identify_count == 2
+
+    latte = await dc.click(ALICE, question, custom_id(question, "Latte"))
+    await shown(dc, latte, "Recorded: **Latte**")
+    assert await answers_of(engine, ALICE) == {"drink": "1"}
+    assert_discord_contract(dc)
+
+
+async def test_slow_replies_are_deferred_and_keep_their_privacy(
+    dc: FakeDiscordServer, bot: Deployment, engine: Engine
+) -> None:
+    await bot.start(ack_budget=0.0)  # as if the engine were always slow: every interaction is deferred
+    points = await dc.slash(ALICE, GUILD, CHANNEL, "points")
+    assert (await points.response())["type"] == 5
+    private = await dc.wait_for(lambda: points.original and "points" in points.original["content"] and points.original)
+    assert private["flags"] & EPHEMERAL
+
+    task = await dc.slash(ALICE, GUILD, CHANNEL, "task")
+    assert (await task.response())["type"] == 5
+    question = await dc.wait_for(
+        lambda: next((m for m in dc.channel_messages(CHANNEL) if "What do you order" in m["content"]), None)
+    )
+    assert not question["flags"] & EPHEMERAL  # the private placeholder gave way to a public question
+
+    espresso = await dc.click(ALICE, question, custom_id(question, "Espresso"))
+    assert (await espresso.response())["type"] == 6
+    follow_up = await dc.wait_for(lambda: espresso.followups)
+    assert all(message["flags"] & EPHEMERAL for message in follow_up)
+    assert await answers_of(engine, ALICE) == {"drink": "0"}
+    assert_discord_contract(dc)
+
+
+def test_long_replies_are_split_below_discords_limit() -> None:
+    from adapters.discord import markdown_chunks
+
+    markup = "\n".join(f"<b>{n}</b> " + "*" * 120 for n in range(60))  # escaping doubles the stars
+    chunks = markdown_chunks(markup)
+    assert len(chunks) > 1
+    assert all(len(chunk) <= 2000 for chunk in chunks)
+    assert sum(chunk.count("\\*") for chunk in chunks) == 60 * 120
+
