@@ -249,7 +249,9 @@ class Ideas:
                 return self._similar_prompt(ctx, similar, draft)
         status = IdeaStatus.PENDING if self.settings.moderation_queue else IdeaStatus.NEW
         round_id = invitation.round.id if invitation.round else None
-        submitted = await self.queries.add(NewIdea(checked, round_id, status, update_key, draft_id), now)
+        submitted = await self.queries.add(
+            NewIdea(checked, round_id, status, update_key, draft_id), self.engine.rules, now
+        )
         log.info(
             "action=idea_submit idea=%s user=%s space=%s outcome=%s",
             submitted.idea_id,

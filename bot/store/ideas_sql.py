@@ -16,8 +16,10 @@ from enum import StrEnum
 from typing import Any
 
 from bot.outbox import user_target
+from bot.settings import BadgeCounter
 from bot.store.outbox_sql import audit, enqueue
 from bot.store.records import Award, PointRules
+from bot.store.rewards_sql import award_badges
 from bot.store.scoring import apply_award
 from bot.store.sqlite import SqliteStore
 from bot.store.timestamps import to_text
@@ -99,6 +101,12 @@ class IdeaRecord:
     merged_into: int | None
     votes: int
     created_at: datetime
+
+
+STATUS_BADGE_COUNTERS: dict[IdeaStatus, BadgeCounter] = {
+    IdeaStatus.ACCEPTED: "ideas_accepted",
+    IdeaStatus.LAUNCHED: "ideas_launched",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +210,11 @@ class IdeaQueries:
         )
         return int(value) if value is not None else None
 
-    async def add(self, idea: NewIdea, now: datetime) -> Submitted:
-        """Store an idea once per update key; a repeat returns the first idea as a duplicate."""
+    async def add(self, idea: NewIdea, rules: PointRules, now: datetime) -> Submitted:
+        """Store an idea once per update key; a repeat returns the first idea as a duplicate.
+
+        The author's idea count (badges) moves in the same transaction.
+        """
 
         def unit(db: sqlite3.Connection) -> Submitted:
             if idea.update_key is not None:
@@ -237,6 +248,7 @@ class IdeaQueries:
                     "INSERT INTO processed_updates (update_key, result, created_at) VALUES (?, ?, ?)",
                     (idea.update_key, str(idea_id), to_text(now)),
                 )
+            award_badges(db, proposal.user_id, "ideas", rules, now)
             return Submitted(idea_id, duplicate=False)
 
         return await self.store.write(unit)
@@ -369,6 +381,7 @@ class IdeaQueries:
             )
             kind = "upvote" if up else "unvote"
             _settle_upvote_points(db, idea_id, points, f"idea-{kind}:{idea_id}:{user_id}:{events + 1}", now)
+            award_badges(db, user_id, "votes", points.rules, now, step=1 if up else -1)
             return VoteResult(VoteStatus.RECORDED if up else VoteStatus.RETRACTED, votes, status)
 
         return await self.store.write(unit)
@@ -433,8 +446,14 @@ class IdeaQueries:
                 _settle_upvote_points(
                     db, change.merged_into, points, f"idea-merge:{change.merged_into}:{change.idea_id}", now
                 )
+            counter = STATUS_BADGE_COUNTERS.get(change.status)
+            bonus_key = f"idea-{change.status.value}:{change.idea_id}"
+            if counter is not None and not db.execute(
+                "SELECT 1 FROM ledger WHERE source_key = ?", (bonus_key,)
+            ).fetchone():
+                award_badges(db, row["author_id"], counter, points.rules, now)
             bonus = points.bonuses.get(change.status, 0)
-            if bonus:
+            if bonus or counter is not None:
                 award = Award(
                     row["author_id"],
                     change.space_id,
@@ -442,7 +461,7 @@ class IdeaQueries:
                     bonus,
                     f"idea_{change.status.value}",
                     str(change.idea_id),
-                    f"idea-{change.status.value}:{change.idea_id}",
+                    bonus_key,
                 )
                 apply_award(db, award, points.rules, now)
             for recipient, payload in messages:

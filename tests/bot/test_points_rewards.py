@@ -430,3 +430,21 @@ def test_operators_import_codes_and_a_file_naming_an_unknown_reward_imports_noth
     assert capsys.readouterr().out.strip() == (
         "coffee: Free coffee · cost 100 · stock 2 · 2 unused code(s) · redeemed 0 time(s)"
     )
+
+
+async def test_idea_badges_come_with_the_first_idea_and_its_acceptance_once(engine: Engine, person, cafe) -> None:
+    author, voter, mod = person("Ana"), person("Bob"), person("Mod")
+    await dispatch(engine, author, cafe, "/idea Gingerbread latte with oat milk every December")
+    await dispatch(engine, voter, cafe, "/idea Board games on the shelf for rainy afternoons")
+    for status in ("accepted", "under_review", "accepted"):
+        reply = await dispatch(engine, mod, cafe, f"/status 1 {status} sounds great")
+        assert reply is not None and reply.outcome == Outcome.DONE, to_plain(reply.text)
+    badges = await engine.store.fetchall(
+        "SELECT u.display_name, b.badge FROM user_badges b JOIN users u ON u.id = b.user_id ORDER BY 1, 2"
+    )
+    assert [tuple(row) for row in badges] == [("Ana", "first_idea"), ("Ana", "idea_accepted"), ("Bob", "first_idea")]
+    counted = await engine.store.fetchval(
+        "SELECT value FROM user_counters c JOIN users u ON u.id = c.user_id"
+        " WHERE u.display_name = 'Ana' AND counter = 'ideas_accepted'"
+    )
+    assert counted == 1
