@@ -3,8 +3,9 @@
 Badges and level-ups are decided in the store, in the unit of the effect that earns them (see
 :mod:`bot.store.rewards_sql`); this module shows them. Rewards are spent with ``/redeem <id>`` or the
 buttons of ``/rewards``: a ``w.<reward>`` button asks to confirm, its ``q.<reward>.<nonce>`` button
-redeems, and the nonce makes a double tap redeem once. A code is only ever shown privately: in a
-private reply and in a direct message queued in the outbox with the redemption itself.
+redeems, and the nonce makes a double tap redeem once. A code is only ever shown privately: in the
+private reply to the redemption, and again in ``/me`` (also private), so a reply lost in transit never
+loses the code.
 
 Operators manage the catalog from the command line (:func:`add_reward`, :func:`import_codes`,
 :func:`list_rewards`, behind ``crowdpulse rewards``); codes come from the operator's own file, never
@@ -24,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.actions import Action
-from bot.outbox import reply_payload, user_target
 from bot.points import EVERYONE, current_streak, level_for, round_scope, space_scope, week_scope
 from bot.replies import Button, Outcome, Reply, escape, to_plain
 from bot.store.records import Awarded
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOP_SIZE = 10
+MY_CODES = 5  # the latest reward codes /me repeats
 REWARD_ID = re.compile(r"[a-z0-9_-]{1,24}")  # fits an action token field
 MAX_TITLE = 60  # a button label with the cost stays within Discord's 80 characters
 MAX_CODE = 200
@@ -155,6 +156,9 @@ class Rewards:
             if badges
             else t("me.no_badges", language),
         ]
+        lines += [t("me.code", language, title=title, code=code) for title, code in await self.queries.codes_of(
+            ctx.user_id, MY_CODES
+        )]
         return Reply(Markup("\n".join(lines)), private=True)
 
     # rewards ------------------------------------------------------------------------------------
@@ -236,14 +240,10 @@ class Rewards:
             space_id=ctx.space_id,
             reward_id=wanted,
             request_key=f"{ctx.user_id}:{request_key}" if request_key else None,
-            platform=ctx.user.platform,
-            target=user_target(ctx.user.platform_user_id),
             rules=self.engine.rules,
         )
         try:
-            outcome = await self.queries.redeem(
-                request, lambda done: reply_payload(self._redeemed(done, language)), self.engine.clock()
-            )
+            outcome = await self.queries.redeem(request, self.engine.clock())
         except StoreUnavailableError:
             return Reply(t("error.storage", language), Outcome.REFUSED, private=True)
         log.info("action=redeem reward=%s user=%s outcome=%s", wanted, ctx.user_id, outcome.status)

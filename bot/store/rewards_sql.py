@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.points import EVERYONE, level_for
 from bot.settings import BadgeCounter, BadgeRule
-from bot.store.outbox_sql import audit, enqueue
+from bot.store.outbox_sql import audit
 from bot.store.records import Award, Awarded, PointRules
 from bot.store.scoring import apply_award
 from bot.store.timestamps import to_text
@@ -134,8 +134,6 @@ class RedeemRequest:
     space_id: int
     reward_id: str
     request_key: str | None
-    platform: str
-    target: str  # the member's outbox target: the private copy of the code goes there
     rules: PointRules
 
 
@@ -190,7 +188,6 @@ class _Rollback(Exception):
         self.outcome = outcome
 
 
-Delivery = Callable[[RedeemOutcome], dict[str, Any]]
 
 _REWARD_COLUMNS = (
     "SELECT r.id, r.title, r.cost, r.stock,"
@@ -264,14 +261,10 @@ class RewardQueries:
 
     # redeeming ----------------------------------------------------------------------------------
 
-    async def redeem(self, request: RedeemRequest, delivery: Delivery, now: datetime) -> RedeemOutcome:
-        """Spend the member's points on the reward, atomically; see the module docstring.
-
-        ``delivery`` turns the outcome into the payload of the private message queued in the outbox
-        (deduplicated per redemption), so the code reaches the member even if the reply is lost.
-        """
+    async def redeem(self, request: RedeemRequest, now: datetime) -> RedeemOutcome:
+        """Spend the member's points on the reward, atomically; see the module docstring."""
         try:
-            return await self.store.write(lambda db: _redeem(db, request, delivery, now))
+            return await self.store.write(lambda db: _redeem(db, request, now))
         except _Rollback as rollback:
             return rollback.outcome
 
@@ -310,6 +303,15 @@ class RewardQueries:
             )
         )
 
+    async def codes_of(self, user_id: int, limit: int) -> list[tuple[str, str]]:
+        """The member's latest reward codes as (reward title, code): a lost reply is never a lost code."""
+        rows = await self.store.fetchall(
+            "SELECT r.title, c.code FROM reward_codes c JOIN rewards r ON r.id = c.reward_id"
+            " WHERE c.redeemed_by = ? ORDER BY c.redemption_id DESC LIMIT ?",
+            (user_id, limit),
+        )
+        return [(row[0], row[1]) for row in rows]
+
     async def badges(self, user_id: int) -> list[str]:
         rows = await self.store.fetchall(
             "SELECT badge FROM user_badges WHERE user_id = ? ORDER BY earned_at, badge", (user_id,)
@@ -327,7 +329,7 @@ class RewardQueries:
 
 
 def _redeem(
-    db: sqlite3.Connection, request: RedeemRequest, delivery: Delivery, now: datetime
+    db: sqlite3.Connection, request: RedeemRequest, now: datetime
 ) -> RedeemOutcome:
     reward = db.execute("SELECT title, cost FROM rewards WHERE id = ?", (request.reward_id,)).fetchone()
     if reward is None:
@@ -404,13 +406,5 @@ def _redeem(
         balance - cost,
         redemption_id,
         str(claimed[0]) if claimed else None,
-    )
-    enqueue(
-        db,
-        platform=request.platform,
-        target=request.target,
-        payload=delivery(outcome),
-        now=now,
-        dedup_key=f"redeem:{redemption_id}",
     )
     return outcome
