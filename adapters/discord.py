@@ -69,9 +69,9 @@ AUTOCOMPLETE_CHOICES = 25
 REMEMBERED_MEMBERS = 10_000
 RETRY_SECONDS = 5.0
 
-# An engine action token (bot/actions.py): a one-letter verb, dot-separated fields, a signature.
-TOKEN = r"[a-z]\.[A-Za-z0-9_.-]{1,98}"
-TOKEN_PATTERN = re.compile(TOKEN)
+# The custom_id shape of an engine action token (bot/actions.py): a verb, dot-separated fields, a signature.
+ACTION_ID = r"[a-z]\.[A-Za-z0-9_.-]{1,98}"
+ACTION_ID_PATTERN = re.compile(ACTION_ID)
 ANSWER_PREFIX = "answer"  # ``answer:<max length>:<token>`` opens the form a free-text answer is typed in
 ANSWER_MARK = "✍️"
 ANSWER_FIELD = "text"
@@ -186,7 +186,9 @@ async def render(reply: Reply) -> list[Outgoing]:
     The image or file and the first five rows of components ride on the last text chunk; further rows
     (the engine's replies have at most four) go in messages of their own.
     """
-    messages = [Outgoing(content=chunk) for chunk in markdown_chunks(reply.text)] if reply.text else [Outgoing()]
+    messages = (
+        [Outgoing(content=chunk) for chunk in markdown_chunks(reply.text)] if reply.text else [Outgoing()]
+    )
     last = messages[-1]
     last.embeds, last.files = await _media(reply)
     pages = _pages(_rows(reply))
@@ -312,14 +314,18 @@ def answer_form(token: str, label: str, max_length: int) -> discord.ui.Modal:
 
 def idea_form(language: str, categories: Sequence[str], max_length: int) -> discord.ui.Modal:
     """``/idea`` without text: the idea and, when this server has categories, one to file it under."""
-    modal = discord.ui.Modal(title=_plain(t("discord.idea_form_title", language), MODAL_TITLE), custom_id=IDEA_FORM)
+    modal = discord.ui.Modal(
+        title=_plain(t("discord.idea_form_title", language), MODAL_TITLE), custom_id=IDEA_FORM
+    )
     text = discord.ui.TextInput(
         custom_id=IDEA_FIELD,
         style=discord.TextStyle.paragraph,
         max_length=max(1, min(max_length, TEXT_INPUT_MAX)),
         required=True,
     )
-    modal.add_item(discord.ui.Label(text=_plain(t("discord.idea_form_text", language), MODAL_TITLE), component=text))
+    modal.add_item(
+        discord.ui.Label(text=_plain(t("discord.idea_form_text", language), MODAL_TITLE), component=text)
+    )
     if categories:
         menu: discord.ui.Select[Any] = discord.ui.Select(
             custom_id=CATEGORY_FIELD,
@@ -365,7 +371,7 @@ def announcement_channel(guild: discord.Guild) -> discord.TextChannel | None:
 # persistent components --------------------------------------------------------------------------
 
 
-class ActionItem(discord.ui.DynamicItem[discord.ui.Item[Any]], template=TOKEN):
+class ActionItem(discord.ui.DynamicItem[discord.ui.Item[Any]], template=ACTION_ID):
     """A button or select whose custom_id is an engine action token, rebuilt from that id per click."""
 
     @classmethod
@@ -381,7 +387,7 @@ class ActionItem(discord.ui.DynamicItem[discord.ui.Item[Any]], template=TOKEN):
 
 class AnswerButton(
     discord.ui.DynamicItem[discord.ui.Item[Any]],
-    template=rf"{ANSWER_PREFIX}:(?P<limit>\d{{1,4}}):(?P<token>{TOKEN})",
+    template=rf"{ANSWER_PREFIX}:(?P<limit>\d{{1,4}}):(?P<token>{ACTION_ID})",
 ):
     """The "✍️" button of a free-text question: opens the form whose submission carries the token."""
 
@@ -476,7 +482,9 @@ class CrowdPulseClient(discord.AutoShardedClient):
     """discord.py's client as CrowdPulse needs it: the guilds intent only (no message content), no
     mentions, the command tree, and the adapter behind setup and modal submissions."""
 
-    def __init__(self, adapter: DiscordAdapter, *, shard_count: int | None, guild_ready_timeout: float) -> None:
+    def __init__(
+        self, adapter: DiscordAdapter, *, shard_count: int | None, guild_ready_timeout: float
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -506,7 +514,12 @@ class DiscordAdapter:
     """
 
     def __init__(
-        self, engine: Engine, settings: Settings, *, guild_ready_timeout: float = 2.0, ack_budget: float = ACK_BUDGET
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        guild_ready_timeout: float = 2.0,
+        ack_budget: float = ACK_BUDGET,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -547,7 +560,11 @@ class DiscordAdapter:
         token = self.settings.discord.token
         if token is None:
             raise ValueError("discord.token is not set (CROWDPULSE_DISCORD__TOKEN)")
-        await self.client.login(token.get_secret_value())
+        try:
+            await self.client.login(token.get_secret_value())
+        except BaseException:
+            await self.client.close()  # the HTTP session login opened
+            raise
         connection = asyncio.create_task(self.client.connect(), name="discord-gateway")
         ready = asyncio.create_task(self.client.wait_until_ready(), name="discord-ready")
         stopping = asyncio.create_task(stop.wait(), name="discord-stop")
@@ -622,7 +639,9 @@ class DiscordAdapter:
             interaction, "component", _verb(token), lambda: self.engine.act(user, space, token, values=values)
         )
 
-    async def open_answer_form(self, interaction: discord.Interaction, token: str, label: str, limit: int) -> None:
+    async def open_answer_form(
+        self, interaction: discord.Interaction, token: str, label: str, limit: int
+    ) -> None:
         """Show the form at once (a modal cannot follow a deferral); the engine sees the submission."""
         started = time.perf_counter()
         await interaction.response.send_modal(answer_form(token, label, limit))
@@ -645,10 +664,13 @@ class DiscordAdapter:
             categories = values.get(CATEGORY_FIELD) or []
             argument = _join(*(f"#{name}" for name in categories[:1]), values.get(IDEA_FIELD, ""))
             await self.run_command(interaction, f"idea {argument}")
-        elif TOKEN_PATTERN.fullmatch(custom_id):
+        elif ACTION_ID_PATTERN.fullmatch(custom_id):
             text = str(values.get(ANSWER_FIELD, ""))
             await self._serve(
-                interaction, "form", _verb(custom_id), lambda: self.engine.act(user, space, custom_id, text=text)
+                interaction,
+                "form",
+                _verb(custom_id),
+                lambda: self.engine.act(user, space, custom_id, text=text),
             )
 
     async def _serve(
@@ -676,7 +698,9 @@ class DiscordAdapter:
                 await self._answer_on(responder, reply, message)
             outcome = reply.outcome.value
         except Exception:
-            log.exception("platform=discord interaction=%s kind=%s name=%s failed", interaction.id, kind, name)
+            log.exception(
+                "platform=discord interaction=%s kind=%s name=%s failed", interaction.id, kind, name
+            )
             with contextlib.suppress(Exception):
                 await pending  # the engine finishes what it started; its own error is logged above
             await self._apologise(responder, self._language(interaction))
@@ -691,13 +715,12 @@ class DiscordAdapter:
     async def _answer_on(self, responder: Responder, reply: Reply, message: discord.Message) -> None:
         """After a click: update the message when the reply says so, else tell the member privately."""
         first, *rest = reply.chain()
-        answered = _answered(first, message)
         if first.edit:
             edited, *extra = await render(first)
             await responder.edit(edited)
             for part in extra:
                 await responder.send(part, ephemeral=True)
-        elif answered is not None:
+        elif (answered := _answered(first, message)) is not None:
             await responder.close(answered)
         else:
             rest.insert(0, first)
@@ -707,21 +730,36 @@ class DiscordAdapter:
 
     async def _apologise(self, responder: Responder, language: str) -> None:
         try:
-            await responder.send(Outgoing(content=to_markdown(t("error.unexpected", language))), ephemeral=True)
+            await responder.send(
+                Outgoing(content=to_markdown(t("error.unexpected", language))), ephemeral=True
+            )
         except (discord.HTTPException, aiohttp.ClientError):
             log.warning("platform=discord could not tell the member about the error")
 
-    async def on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    async def on_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
         """The tree's one fallback (an option that did not convert, say): logged, and the member told."""
         log.error("platform=discord interaction=%s command failed: %s", interaction.id, error, exc_info=error)
         await self._apologise(Responder(interaction), self._language(interaction))
 
     def _log(
-        self, interaction: discord.Interaction, kind: str, name: str, outcome: str, deferred: bool, started: float
+        self,
+        interaction: discord.Interaction,
+        kind: str,
+        name: str,
+        outcome: str,
+        deferred: bool,
+        started: float,
     ) -> None:
         log.info(
             "platform=discord interaction=%s kind=%s name=%s outcome=%s deferred=%s latency_ms=%.1f",
-            interaction.id, kind, name, outcome, deferred, (time.perf_counter() - started) * 1000,
+            interaction.id,
+            kind,
+            name,
+            outcome,
+            deferred,
+            (time.perf_counter() - started) * 1000,
         )
 
     # autocomplete -------------------------------------------------------------------------------
@@ -734,14 +772,17 @@ class DiscordAdapter:
             if wanted in reward_id or wanted in title.casefold()
         ][:AUTOCOMPLETE_CHOICES]
 
-    def subject_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    def subject_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
         """Campaigns and idea topics a round can be opened on, from the catalog."""
         language, wanted = self._language(interaction), current.strip().casefold()
         catalog = self.engine.catalog
         subjects = [*catalog.campaigns.values(), *catalog.topics.values()]
         return [
-            app_commands.Choice(name=_cut(f"{text_in(subject.title, language)} ({subject.id})", OPTION_TEXT),
-                                value=subject.id)
+            app_commands.Choice(
+                name=_cut(f"{text_in(subject.title, language)} ({subject.id})", OPTION_TEXT), value=subject.id
+            )
             for subject in subjects
             if wanted in subject.id or wanted in text_in(subject.title, language).casefold()
         ][:AUTOCOMPLETE_CHOICES]
@@ -750,7 +791,9 @@ class DiscordAdapter:
 
     def drainer(self) -> OutboxDrainer:
         """Discord allows ~50 requests a second and ~5 messages per 5 seconds in a channel."""
-        return OutboxDrainer(self.engine, PLATFORM, self.send_from_outbox, Pacer(per_second=40.0, per_target_interval=1.0))
+        return OutboxDrainer(
+            self.engine, PLATFORM, self.send_from_outbox, Pacer(per_second=40.0, per_target_interval=1.0)
+        )
 
     async def send_from_outbox(self, target: str, reply: Reply) -> None:
         """The drainer's sender: ``space:<server>`` posts in its announcement channel, ``user:<id>`` DMs.
@@ -804,7 +847,10 @@ class CatalogTranslator(app_commands.Translator):
         self.languages = set(available_languages()) - {FALLBACK}
 
     async def translate(
-        self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
     ) -> str | None:
         key = string.extras.get("key")
         language = locale.value.split("-")[0]
@@ -814,10 +860,14 @@ class CatalogTranslator(app_commands.Translator):
         return None if translated == string.message else translated
 
 
-def slash_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
+def slash_commands(
+    adapter: DiscordAdapter,
+) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
     """One slash command per entry of :data:`bot.commands.COMMANDS`; moderator commands are hidden from
     members by default (``Manage Server``; server admins can change that), and the engine checks anyway."""
-    special: dict[str, Callable[[DiscordAdapter, Command], app_commands.Command[Any, ..., None] | app_commands.Group]]
+    special: dict[
+        str, Callable[[DiscordAdapter, Command], app_commands.Command[Any, ..., None] | app_commands.Group]
+    ]
     special = {
         "round": _round_group,
         "idea": _idea_command,
@@ -874,7 +924,9 @@ def _ideas_command(adapter: DiscordAdapter, spec: Command) -> app_commands.Comma
     @app_commands.describe(order=_locale("discord.option_order"), page=_locale("discord.option_page"))
     @app_commands.choices(order=orders)
     async def ideas(
-        interaction: discord.Interaction, order: app_commands.Choice[str] | None = None, page: int | None = None
+        interaction: discord.Interaction,
+        order: app_commands.Choice[str] | None = None,
+        page: int | None = None,
     ) -> None:
         await adapter.run_command(interaction, _join(spec.name, order.value if order else None, page))
 
@@ -917,17 +969,23 @@ def _round_command(adapter: DiscordAdapter, spec: Command) -> app_commands.Comma
 
 
 def _export_command(adapter: DiscordAdapter, spec: Command) -> app_commands.Command[Any, ..., None]:
-    formats = [app_commands.Choice(name=_locale(f"discord.format_{name}"), value=name) for name in EXPORT_FORMATS]
+    formats = [
+        app_commands.Choice(name=_locale(f"discord.format_{name}"), value=name) for name in EXPORT_FORMATS
+    ]
 
     @app_commands.rename(round_id="round", file_format="format")
-    @app_commands.describe(round_id=_locale("discord.option_round"), file_format=_locale("discord.option_format"))
+    @app_commands.describe(
+        round_id=_locale("discord.option_round"), file_format=_locale("discord.option_format")
+    )
     @app_commands.choices(file_format=formats)
     async def export(
         interaction: discord.Interaction,
         round_id: int | None = None,
         file_format: app_commands.Choice[str] | None = None,
     ) -> None:
-        await adapter.run_command(interaction, _join(spec.name, round_id, file_format.value if file_format else None))
+        await adapter.run_command(
+            interaction, _join(spec.name, round_id, file_format.value if file_format else None)
+        )
 
     return _command(spec, export)
 
@@ -937,7 +995,9 @@ def _round_group(adapter: DiscordAdapter, spec: Command) -> app_commands.Group:
     group = app_commands.Group(name=spec.name, description=_locale(spec.description_key))
 
     @group.command(name="open", description=_locale("discord.round_open"))
-    @app_commands.describe(subject=_locale("discord.option_subject"), duration=_locale("discord.option_duration"))
+    @app_commands.describe(
+        subject=_locale("discord.option_subject"), duration=_locale("discord.option_duration")
+    )
     async def open_round(interaction: discord.Interaction, subject: str, duration: str | None = None) -> None:
         await adapter.run_command(interaction, _join(spec.name, "open", subject, duration))
 

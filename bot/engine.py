@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from bot.replies import Outcome, Reply
 from bot.rewards import Rewards
 from bot.rounds import Rounds
 from bot.settings import Settings
-from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, RoundRecord
+from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, RoundRecord, TaskProgress
 from bot.store.sqlite import SqliteStore, StoreUnavailableError
 from bot.tasks import Accepted, NeedsText, Refused, answer_keys, ask_other_text, parse_answer, render_task
 from bot.texts import Markup, pick_language, t
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 ModeratorCheck = Callable[[UserRef, SpaceRef], Awaitable[bool]]
 _IDENTITY_CACHE_SIZE = 100_000
+ROUND_CACHE_SECONDS = 2.0
 _LEDGER_LINES = 8
 
 
@@ -76,6 +78,7 @@ class Engine:
         self._moderator_checks: dict[str, ModeratorCheck] = {}
         self._users: OrderedDict[tuple[str, str], tuple[int, str, str | None]] = OrderedDict()
         self._spaces: dict[tuple[str, str], int] = {}
+        self._open_rounds: dict[int, tuple[float, list[RoundRecord]]] = {}
 
     @classmethod
     async def create(cls, store: SqliteStore, catalog: Catalog, settings: Settings, clock: Clock = utc_now) -> Engine:
@@ -201,17 +204,30 @@ class Engine:
         return await self._next_task(await self.context(user, space), campaign_id)
 
     async def _next_task(self, ctx: Context, campaign_id: str | None = None, after: tuple[int, int] = (0, -1)) -> Reply:
-        if await self.store.is_banned(ctx.space_id, ctx.user_id):
-            return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
-        rounds = await self._task_rounds(ctx)
+        """Pick the next task: open rounds in order (a named campaign first), tasks in catalog order.
+
+        One read gathers what the choice needs (bans, answers, quotas, the member's profile), so
+        serving a task costs one thread hop however many rounds are open.
+        """
+        rounds = [
+            (record, campaign)
+            for record in await self._task_rounds(ctx)
+            if (campaign := self.catalog.campaign(record.subject)) is not None
+        ]
         if campaign_id is not None:
-            rounds = sorted(rounds, key=lambda record: record.subject != campaign_id)
-        for record in rounds:
-            campaign = self.catalog.campaign(record.subject)
-            if campaign is None:
-                continue
+            rounds.sort(key=lambda pair: pair[0].subject != campaign_id)
+        progress = await self.store.task_progress(
+            ctx.space_id,
+            ctx.user_id,
+            [record.id for record, _ in rounds],
+            [record.id for record, campaign in rounds if any(task.quota for task in campaign.tasks)],
+            {task.audience.answered.task for _, campaign in rounds for task in campaign.tasks if task.audience.answered},
+        )
+        if progress.banned:
+            return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
+        for record, campaign in rounds:
             start = after[1] + 1 if record.id == after[0] else 0
-            found = await self._first_open_task(ctx, record, campaign, start)
+            found = self._first_open_task(ctx, record, campaign, start, progress)
             if found is not None:
                 index, task = found
                 header = t(
@@ -230,26 +246,39 @@ class Engine:
         return Reply(t("task.all_done", ctx.language, points=balance))
 
     async def _task_rounds(self, ctx: Context) -> list[RoundRecord]:
-        """Open task rounds here; campaigns marked ``auto_open`` get a standing round on first use."""
+        """Open task rounds here; campaigns marked ``auto_open`` get a standing round on first use.
+
+        Cached briefly per space: a round opened or closed by another process shows within
+        :data:`ROUND_CACHE_SECONDS`, and an answer to a round closed meanwhile is still refused by the
+        write that would record it.
+        """
+        cached = self._open_rounds.get(ctx.space_id)
+        if cached is not None and time.monotonic() - cached[0] < ROUND_CACHE_SECONDS:
+            return cached[1]
         rounds = await self.store.open_rounds(ctx.space_id, "tasks")
         if not rounds:
             for campaign in self.catalog.campaigns.values():
                 if campaign.auto_open:
                     await self.store.open_round(ctx.space_id, "tasks", campaign.id, None, None, self.clock())
             rounds = await self.store.open_rounds(ctx.space_id, "tasks")
+        self._open_rounds[ctx.space_id] = (time.monotonic(), rounds)
         return rounds
 
-    async def _first_open_task(
-        self, ctx: Context, record: RoundRecord, campaign: Campaign, start: int
+    def forget_rounds(self, space_id: int) -> None:
+        """Drop the cached open rounds of a space (this process opened or closed one)."""
+        self._open_rounds.pop(space_id, None)
+
+    def forget_rounds_everywhere(self) -> None:
+        self._open_rounds.clear()
+
+    def _first_open_task(
+        self, ctx: Context, record: RoundRecord, campaign: Campaign, start: int, progress: TaskProgress
     ) -> tuple[int, Task] | None:
-        answered = await self.store.answered_task_ids(record.id, ctx.user_id)
-        candidates = [(i, task) for i, task in enumerate(campaign.tasks) if i >= start and task.id not in answered]
-        if not candidates:
-            return None
-        counts = await self.store.task_counts(record.id) if any(task.quota for _, task in candidates) else {}
-        conditions = {task.audience.answered.task for _, task in candidates if task.audience.answered}
-        profile = await self.store.latest_values(ctx.user_id, conditions)
-        for index, task in candidates:
+        answered = progress.answered.get(record.id, set())
+        counts = progress.counts.get(record.id, {})
+        for index, task in enumerate(campaign.tasks[start:], start):
+            if task.id in answered:
+                continue
             if task.quota is not None and counts.get(task.id, 0) >= task.quota:
                 continue
             if task.audience.languages and ctx.language not in task.audience.languages:
@@ -257,7 +286,7 @@ class Engine:
             condition = task.audience.answered
             if condition is not None:
                 earlier = campaign.task(condition.task)
-                value = profile.get(condition.task)
+                value = progress.profile.get(condition.task)
                 if earlier is None or value is None or not answer_keys(earlier, value) & set(condition.is_any):
                     continue
             return index, task

@@ -83,6 +83,7 @@ class Rounds:
             ctx.space_id, kind, subject, self._title(subject, ctx.language), ctx.user_id, closes_at,
             ctx.space.platform, ctx.space.external_id, {"render": "round_opened"}, now,
         )
+        self.engine.forget_rounds(ctx.space_id)
         if not created:
             return Reply(t("round.already_open", ctx.language, id=round_id), Outcome.ALREADY_DONE)
         log.info("action=round_open round=%s subject=%s space=%s", round_id, subject, ctx.space_id)
@@ -99,6 +100,7 @@ class Rounds:
         if isinstance(record, Reply):
             return record
         closed = await self._close(record.id, ctx.user_id, ctx.space.platform, ctx.space.external_id)
+        self.engine.forget_rounds(ctx.space_id)
         if not closed:
             return Reply(t("round.already_closed", ctx.language, id=record.id), Outcome.ALREADY_DONE)
         return Reply(t("round.closed_now", ctx.language, id=record.id), Outcome.DONE)
@@ -108,6 +110,7 @@ class Rounds:
         closed = 0
         for round_id, platform, external_id in await self.queries.due(self.engine.clock()):
             if await self._close(round_id, None, platform, external_id):
+                self.engine.forget_rounds_everywhere()
                 log.info("action=round_deadline_close round=%s", round_id)
                 closed += 1
         return closed

@@ -104,3 +104,13 @@ class Standing:
     display_name: str
     points: int
     rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskProgress:
+    """A member's progress through the open rounds of a space, read in one snapshot."""
+
+    banned: bool
+    answered: dict[int, set[str]]
+    counts: dict[int, dict[str, int]]
+    profile: dict[str, str]

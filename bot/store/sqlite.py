@@ -7,7 +7,10 @@ their futures — group commit. An answer is acknowledged only after the commit 
 loses nothing that was acknowledged, and one fsync serves hundreds of answers. No two coroutines can
 share a half-done transaction, the trap of sharing one aiosqlite connection for writes.
 
-Reads go through aiosqlite on a second connection; WAL lets them run while the writer commits.
+Reads take two forms, both beside the writer (WAL lets them run while it commits): one-statement
+queries through aiosqlite (:meth:`SqliteStore.fetchall` and friends), and *read units* (:meth:`read`)
+for the hot paths that need several queries: a plain function over a ``sqlite3.Connection`` run on a
+reader thread, so a use case costs one thread hop instead of one per statement.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -35,6 +39,7 @@ from bot.store.records import (
     PointRules,
     RoundRecord,
     Standing,
+    TaskProgress,
 )
 from bot.store.outbox_sql import audit
 from bot.store.rewards_sql import after_answer
@@ -73,6 +78,9 @@ class SqliteStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._max_batch = max_batch
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crowdpulse-writer")
+        self._read_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="crowdpulse-reader")
+        self._read_local = threading.local()
+        self._read_connections: list[sqlite3.Connection] = []
         self._writer: sqlite3.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
@@ -114,6 +122,10 @@ class SqliteStore:
             self._writer = None
             await asyncio.get_running_loop().run_in_executor(self._executor, writer.close)
         self._executor.shutdown(wait=True)
+        self._read_executor.shutdown(wait=True)
+        for connection in self._read_connections:
+            connection.close()
+        self._read_connections.clear()
 
     def _connect_writer(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,6 +202,25 @@ class SqliteStore:
         return outcomes
 
     # reads --------------------------------------------------------------------------------------
+
+    async def read(self, unit: Unit[T]) -> T:
+        """Run a read unit (several queries, one consistent snapshot) on a reader thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._read_executor, self._run_read, unit)
+
+    def _run_read(self, unit: Unit[T]) -> T:
+        db: sqlite3.Connection | None = getattr(self._read_local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            db.execute("PRAGMA query_only = ON")
+            self._read_local.db = db
+            self._read_connections.append(db)
+        db.execute("BEGIN")
+        try:
+            return unit(db)
+        finally:
+            db.execute("COMMIT")
 
     async def fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "the store is not open"
@@ -327,27 +358,45 @@ class SqliteStore:
 
     # answers ------------------------------------------------------------------------------------
 
-    async def answered_task_ids(self, round_id: int, user_id: int) -> set[str]:
-        rows = await self.fetchall(
-            "SELECT task_id FROM answers WHERE round_id = ? AND user_id = ?", (round_id, user_id)
-        )
-        return {row[0] for row in rows}
+    async def task_progress(
+        self, space_id: int, user_id: int, round_ids: Sequence[int], count_round_ids: Sequence[int],
+        condition_task_ids: Iterable[str],
+    ) -> TaskProgress:
+        """Everything choosing the user's next task needs, read in one snapshot."""
+        conditions = sorted(set(condition_task_ids))
 
-    async def task_counts(self, round_id: int) -> dict[str, int]:
-        rows = await self.fetchall("SELECT task_id, answers FROM task_counts WHERE round_id = ?", (round_id,))
-        return {row[0]: int(row[1]) for row in rows}
+        def unit(db: sqlite3.Connection) -> TaskProgress:
+            banned = db.execute(
+                "SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id)
+            ).fetchone() is not None
+            answered: dict[int, set[str]] = {round_id: set() for round_id in round_ids}
+            for round_id in round_ids:
+                answered[round_id] = {
+                    row[0] for row in db.execute(
+                        "SELECT task_id FROM answers WHERE round_id = ? AND user_id = ?", (round_id, user_id)
+                    )
+                }
+            counts = {
+                round_id: {
+                    row[0]: int(row[1])
+                    for row in db.execute("SELECT task_id, answers FROM task_counts WHERE round_id = ?", (round_id,))
+                }
+                for round_id in count_round_ids
+            }
+            profile: dict[str, str] = {}
+            if conditions:
+                marks = ",".join("?" * len(conditions))
+                profile = {
+                    row[0]: row[1]
+                    for row in db.execute(
+                        f"SELECT task_id, value FROM answers WHERE user_id = ? AND task_id IN ({marks})"  # noqa: S608
+                        " ORDER BY id",
+                        (user_id, *conditions),
+                    )
+                }
+            return TaskProgress(banned, answered, counts, profile)
 
-    async def latest_values(self, user_id: int, task_ids: Iterable[str]) -> dict[str, str]:
-        """The user's most recent answer to each of ``task_ids`` (their profile for audiences)."""
-        wanted = sorted(set(task_ids))
-        if not wanted:
-            return {}
-        marks = ",".join("?" * len(wanted))
-        rows = await self.fetchall(
-            f"SELECT task_id, value FROM answers WHERE user_id = ? AND task_id IN ({marks}) ORDER BY id",  # noqa: S608
-            (user_id, *wanted),
-        )
-        return {row[0]: row[1] for row in rows}
+        return await self.read(unit)
 
     async def record_answer(self, answer: NewAnswer, rules: PointRules, now: datetime) -> AnswerResult:
         """Record one answer and its award in one transaction; a duplicate changes nothing."""

@@ -18,6 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.engine import Engine
+from bot.replies import Button, Reply, Select, SelectOption
 from bot.rewards import add_reward, import_codes
 from bot.settings import DiscordSettings, Settings
 from bot.store.rewards_sql import RewardQueries
@@ -29,7 +30,7 @@ with warnings.catch_warnings():
     from discord.gateway import DiscordWebSocket
     from discord.http import Route
 
-    from adapters.discord import run_discord
+    from adapters.discord import markdown_chunks, render, run_discord
 
 JSON = dict[str, Any]
 TOKEN = "crowdpulse-test-token"
@@ -218,11 +219,22 @@ async def test_member_answers_a_whole_campaign_with_buttons_a_select_and_a_form(
     form = (await opener.response())["data"]
     assert form["components"][0]["type"] == 18  # a label around the text input
     assert form["components"][0]["component"]["max_length"] == 280
-    typed = await dc.submit_modal(ALICE, GUILD, CHANNEL, form["custom_id"], {"text": "More seats by the window"})
+    typed = await dc.submit_modal(
+        ALICE, GUILD, CHANNEL, form["custom_id"], {"text": "More seats by the window"}
+    )
     await shown(dc, typed, "all caught up")
 
     answers = await answers_of(engine, ALICE)
-    assert set(answers) == {"drink", "tea-type", "extras", "wifi", "service", "recommend", "pastry", "one-change"}
+    assert set(answers) == {
+        "drink",
+        "tea-type",
+        "extras",
+        "wifi",
+        "service",
+        "recommend",
+        "pastry",
+        "one-change",
+    }
     assert answers["extras"] == "[0, 1]"
     assert answers["one-change"] == '"More seats by the window"'
     assert_discord_contract(dc)
@@ -245,8 +257,12 @@ async def test_forged_button_is_refused_and_records_nothing(
     question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
     genuine = custom_id(question, "Latte")
     forged = genuine[:-8] + ("A" * 8 if not genuine.endswith("A" * 8) else "B" * 8)
-    button = next(c for row in dc.message(int(question["id"]))["components"] for c in row["components"]
-                  if c.get("custom_id") == genuine)
+    button = next(
+        c
+        for row in dc.message(int(question["id"]))["components"]
+        for c in row["components"]
+        if c.get("custom_id") == genuine
+    )
     button["custom_id"] = forged  # what a tampering client would send
 
     refused = await dc.click(CAROL, question, forged)
@@ -267,6 +283,10 @@ async def test_moderators_run_a_round_and_results_with_a_chart_reach_the_channel
     listed = await shown(dc, await dc.slash(DAN, GUILD, CHANNEL, "round", subcommand="list"), "round")
     assert "Only moderators" not in listed["content"]  # the moderator role is enough
 
+    typed = await dc.autocomplete(
+        MARA, GUILD, CHANNEL, "round", focused="subject", options={"subject": "cof"}, subcommand="open"
+    )
+    assert [choice["value"] for choice in (await typed.response())["data"]["choices"]] == ["coffee"]
     opened = await dc.slash(MARA, GUILD, CHANNEL, "round", {"subject": "coffee"}, subcommand="open")
     assert "is open" in (await shown(dc, opened, "is open"))["content"]
     announcement = await dc.wait_for(
@@ -287,10 +307,22 @@ async def test_moderators_run_a_round_and_results_with_a_chart_reach_the_channel
     assert list(chart) == ["round-1.png"]
     assert chart["round-1.png"].startswith(b"\x89PNG")
     assert results["embeds"][0]["image"]["url"] == "attachment://round-1.png"
+
+    exported = await shown(
+        dc, await dc.slash(MARA, GUILD, CHANNEL, "export", {"round": 1, "format": "json"}), ""
+    )
+    assert exported["flags"] & EPHEMERAL  # the answers file goes to the moderator alone
+    assert b'"task_id": "drink"' in dc.attachment_bytes(exported)["round-1.json"]
+    banned = await shown(dc, await dc.slash(MARA, GUILD, CHANNEL, "ban", {"member": ALICE}), "")
+    assert str(ALICE) in banned["content"]
+    refused = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "")
+    assert refused["flags"] & EPHEMERAL  # a banned member is told privately
     assert_discord_contract(dc)
 
 
-async def test_moderator_commands_are_hidden_from_members_by_default(dc: FakeDiscordServer, running: Deployment) -> None:
+async def test_moderator_commands_are_hidden_from_members_by_default(
+    dc: FakeDiscordServer, running: Deployment
+) -> None:
     commands = {command["name"]: command for command in dc.commands(GUILD)}
     manage_server = str(discord.Permissions(manage_guild=True).value)
     for name in ("round", "results", "export", "ban", "audit", "status"):
@@ -298,7 +330,9 @@ async def test_moderator_commands_are_hidden_from_members_by_default(dc: FakeDis
     assert commands["task"]["default_member_permissions"] is None
     synced = next(c.json for c in reversed(dc.calls) if c.method == "PUT" and c.path.endswith("/commands"))
     task = next(command for command in synced if command["name"] == "task")
-    assert task["description_localizations"]["ro"] == "Răspunde la următoarea întrebare"  # from bot/locales/ro
+    assert (
+        task["description_localizations"]["ro"] == "Răspunde la următoarea întrebare"
+    )  # from bot/locales/ro
     ideas_order = commands["ideas"]["options"][0]
     assert [choice["value"] for choice in ideas_order["choices"]] == ["top", "new", "trending"]
 
@@ -306,13 +340,19 @@ async def test_moderator_commands_are_hidden_from_members_by_default(dc: FakeDis
 async def test_idea_form_offers_similar_ideas_and_fifty_members_vote(
     dc: FakeDiscordServer, running: Deployment, engine: Engine
 ) -> None:
-    await (await dc.slash(MARA, GUILD, CHANNEL, "round", {"subject": "winter-menu"}, subcommand="open")).response()
+    await (
+        await dc.slash(MARA, GUILD, CHANNEL, "round", {"subject": "winter-menu"}, subcommand="open")
+    ).response()
     opener = await dc.slash(ALICE, GUILD, CHANNEL, "idea")
     form = (await opener.response())["data"]
     category = form["components"][1]["component"]
     assert [option["value"] for option in category["options"]] == ["drinks", "food", "space", "service"]
     submitted = await dc.submit_modal(
-        ALICE, GUILD, CHANNEL, form["custom_id"], {"text": "Pumpkin spice latte with oat milk", "category": ["drinks"]}
+        ALICE,
+        GUILD,
+        CHANNEL,
+        form["custom_id"],
+        {"text": "Pumpkin spice latte with oat milk", "category": ["drinks"]},
     )
     page = await shown(dc, submitted, "Your idea is saved as **\\#1**")
     assert not page["flags"] & EPHEMERAL  # everyone can upvote it from the channel
@@ -334,37 +374,23 @@ async def test_idea_form_offers_similar_ideas_and_fifty_members_vote(
     again = await click(dc, VOTERS[0], page, "Upvote")
     assert "already upvoted" in again["data"]["content"]
 
+    newest = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "ideas", {"order": "new"}), "Newest ideas")
+    assert "Pumpkin spice latte" in newest["content"]
     idea = await engine.store.fetchone("SELECT category, votes FROM ideas WHERE id = 1")
     assert tuple(idea) == ("drinks", 51)
     assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas", (), 0) == 1  # Bob upvoted instead
-    assert_discord_contract(dc)
 
-
-async def test_reward_code_is_shown_only_to_the_member_and_sent_by_direct_message(
-    dc: FakeDiscordServer, running: Deployment, engine: Engine, tmp_path: Path
-) -> None:
-    queries = RewardQueries(engine.store)
-    await add_reward(queries, "mug", "Café mug", 10, None)
-    codes = tmp_path / "codes.csv"
-    codes.write_text("reward_id,code\nmug,MUG-7Q2X\nmug,MUG-9K4P\n", encoding="utf-8")
-    await import_codes(queries, codes)
-    for member in (ALICE, BOB):
-        await (await dc.slash(member, GUILD, CHANNEL, "start")).response()  # the welcome bonus pays for it
-
-    typed = await dc.autocomplete(ALICE, GUILD, CHANNEL, "redeem", focused="reward", options={"reward": "mu"})
-    assert [choice["value"] for choice in (await typed.response())["data"]["choices"]] == ["mug"]
-    redeemed = await dc.slash(ALICE, GUILD, CHANNEL, "redeem", {"reward": "mug"})
-    code = await shown(dc, redeemed, "Your code")
-    assert code["flags"] & EPHEMERAL
-    direct = await dc.wait_for(lambda: dc.dm_messages(ALICE))
-    assert "MUG" in direct[0]["content"]
-
-    bob = await shown(dc, await dc.slash(BOB, GUILD, CHANNEL, "redeem", {"reward": "mug"}), "Your code")
-    assert bob["flags"] & EPHEMERAL  # Bob's DMs are closed: he still has his code, here
-    error = await given_up(engine, f"user:{BOB}")
-    assert "50007" in error  # the drainer stops retrying a DM Discord will never deliver
-    public = " ".join(m["content"] for m in dc.channel_messages(CHANNEL))
-    assert "MUG" not in public
+    accepted = await dc.slash(
+        MARA, GUILD, CHANNEL, "status", {"text": "1 accepted On the menu from December"}
+    )
+    await shown(dc, accepted, "is now **accepted**")
+    told = await dc.wait_for(
+        lambda: dc.dm_messages(ALICE)
+    )  # the author hears it privately, through the outbox
+    assert "Your idea" in told[0]["content"]
+    assert "On the menu from December" in told[0]["content"]
+    await dc.wait_for(lambda: all(dc.dm_messages(voter) for voter in VOTERS))
+    assert "50007" in await given_up(engine, f"user:{BOB}")  # closed DMs: given up, not retried forever
     assert_discord_contract(dc, expected_errors=(50007,))
 
 
@@ -378,6 +404,39 @@ async def given_up(engine: Engine, target: str) -> str:
             return str(error)
         await asyncio.sleep(0.02)
     raise AssertionError(f"the outbox never gave up on {target}")
+
+
+async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
+    dc: FakeDiscordServer, running: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    queries = RewardQueries(engine.store)
+    await add_reward(queries, "mug", "Café mug", 10, None)
+    codes = tmp_path / "codes.csv"
+    codes.write_text("reward_id,code\nmug,MUG-7Q2X\nmug,MUG-9K4P\n", encoding="utf-8")
+    await import_codes(queries, codes)
+    for member in (ALICE, BOB):
+        await (await dc.slash(member, GUILD, CHANNEL, "start")).response()  # the welcome bonus pays for it
+
+    typed = await dc.autocomplete(ALICE, GUILD, CHANNEL, "redeem", focused="reward", options={"reward": "mu"})
+    assert [choice["value"] for choice in (await typed.response())["data"]["choices"]] == ["mug"]
+    redeemed = await shown(
+        dc, await dc.slash(ALICE, GUILD, CHANNEL, "redeem", {"reward": "mug"}), "Your code"
+    )
+    assert redeemed["flags"] & EPHEMERAL
+
+    catalog = await shown(dc, await dc.slash(BOB, GUILD, CHANNEL, "rewards"), "Rewards")
+    assert not catalog["flags"] & EPHEMERAL
+    confirm = await dc.click(BOB, catalog, custom_id(catalog, "Café mug"))
+    question = await shown(dc, confirm, "Spend **10**")
+    assert question["flags"] & EPHEMERAL
+    await click(dc, BOB, question, "Redeem")
+    assert "Your code" in question["content"]  # the confirmation became Bob's code, for his eyes only
+    assert question["components"] == []
+
+    assert await engine.store.fetchval("SELECT COUNT(*) FROM redemptions", (), 0) == 2
+    public = " ".join(m["content"] for m in dc.channel_messages(CHANNEL))
+    assert "MUG" not in public
+    assert_discord_contract(dc)
 
 
 async def test_button_from_before_a_restart_still_works(
@@ -401,7 +460,9 @@ async def test_slow_replies_are_deferred_and_keep_their_privacy(
     await bot.start(ack_budget=0.0)  # as if the engine were always slow: every interaction is deferred
     points = await dc.slash(ALICE, GUILD, CHANNEL, "points")
     assert (await points.response())["type"] == 5
-    private = await dc.wait_for(lambda: points.original and "points" in points.original["content"] and points.original)
+    private = await dc.wait_for(
+        lambda: points.original and "points" in points.original["content"] and points.original
+    )
     assert private["flags"] & EPHEMERAL
 
     task = await dc.slash(ALICE, GUILD, CHANNEL, "task")
@@ -420,11 +481,37 @@ async def test_slow_replies_are_deferred_and_keep_their_privacy(
 
 
 def test_long_replies_are_split_below_discords_limit() -> None:
-    from adapters.discord import markdown_chunks
-
     markup = "\n".join(f"<b>{n}</b> " + "*" * 120 for n in range(60))  # escaping doubles the stars
     chunks = markdown_chunks(markup)
     assert len(chunks) > 1
     assert all(len(chunk) <= 2000 for chunk in chunks)
     assert sum(chunk.count("\\*") for chunk in chunks) == 60 * 120
 
+
+async def test_crowded_replies_are_spread_over_messages_within_component_limits() -> None:
+    crowded = tuple(
+        tuple(Button(f"{row}/{n}", f"a.{row}.{n}.signatur") for n in range(7)) for row in range(7)
+    )
+    options = tuple(SelectOption(f"option {n}", str(n)) for n in range(30))
+    reply = Reply("Pick", buttons=crowded, select=Select("s.1.2.signatur", options, 1, 30))
+    messages = await render(reply)
+    assert [message.content for message in messages] == ["Pick", None, None]  # 15 rows, 5 a message
+    views = [message.view for message in messages if message.view is not None]
+    rows = [[item.to_component_dict() for item in view.children] for view in views]
+    assert [len(view_rows) for view_rows in rows] == [15, 19, 16]  # rows of 7 became rows of 5 and 2
+    select = rows[0][0]
+    assert (len(select["options"]), select["max_values"]) == (25, 25)
+    for view in views:
+        assert max(item.row or 0 for item in view.children) <= 4
+        assert all(sum(1 for i in view.children if i.row == row) <= 5 for row in range(5))
+    ids = [item["custom_id"] for view_rows in rows for item in view_rows]
+    assert len(ids) == len(set(ids)) == 50
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot.replies.to_markdown escapes inside <code>, and Discord shows backslashes in code spans "
+    "literally: a reward code MUG-7Q2X reads MUG\\-7Q2X. Fix in bot/replies.py (not the adapter's to touch).",
+)
+def test_a_code_reaches_discord_verbatim() -> None:
+    assert markdown_chunks("Your code: <code>MUG-7Q2X</code>") == ["Your code: `MUG-7Q2X`"]
