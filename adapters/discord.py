@@ -32,8 +32,9 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -43,7 +44,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.catalog import text_in
+from bot.catalog import Campaign, Topic, text_in
 from bot.commands import COMMANDS, Command, dispatch
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
@@ -211,7 +212,7 @@ async def _media(reply: Reply) -> tuple[list[discord.Embed], list[discord.File]]
         embed = discord.Embed()
         if image.data or image.path:
             name = _filename(image.filename)
-            data = image.data or await asyncio.to_thread(_read_bytes, image.path)
+            data = image.data or await asyncio.to_thread(Path(image.path).read_bytes)
             files.append(discord.File(io.BytesIO(data), name))
             embed.set_image(url=f"attachment://{name}")
         else:
@@ -222,11 +223,6 @@ async def _media(reply: Reply) -> tuple[list[discord.Embed], list[discord.File]]
     return embeds, files
 
 
-def _read_bytes(path: str) -> bytes:
-    with open(path, "rb") as image:
-        return image.read()
-
-
 def _rows(reply: Reply) -> list[list[discord.ui.Item[Any]]]:
     """Component rows: the select first, then the buttons five to a row, the answer button in front."""
     rows: list[list[discord.ui.Item[Any]]] = []
@@ -235,8 +231,11 @@ def _rows(reply: Reply) -> list[list[discord.ui.Item[Any]]]:
         rows.append([_select(reply.select)])
         seen.add(reply.select.action)
     for row in reply.buttons:
-        items = [_button(button) for button in row if button.url or button.action not in seen]
-        seen.update(button.action for button in row if not button.url)
+        items = []
+        for button in row:
+            if button.url or button.action not in seen:
+                items.append(_button(button))
+                seen.add(button.action)
         rows += [items[i : i + BUTTONS_PER_ROW] for i in range(0, len(items), BUTTONS_PER_ROW)]
     if reply.text_input is not None:
         answer = _answer_button(reply.text_input)
@@ -304,7 +303,7 @@ def answer_form(token: str, label: str, max_length: int) -> discord.ui.Modal:
     """The modal a free-text answer is typed in; its custom_id is the token that receives the text."""
     title = _cut(label, MODAL_TITLE) or ANSWER_MARK
     modal = discord.ui.Modal(title=title, custom_id=token)
-    text = discord.ui.TextInput(
+    text: discord.ui.TextInput[Any] = discord.ui.TextInput(
         custom_id=ANSWER_FIELD, style=discord.TextStyle.paragraph, max_length=max_length, required=True
     )
     modal.add_item(discord.ui.Label(text=title, component=text))
@@ -317,7 +316,7 @@ def idea_form(language: str, categories: Sequence[str], max_length: int) -> disc
     modal = discord.ui.Modal(
         title=_plain(t("discord.idea_form_title", language), MODAL_TITLE), custom_id=IDEA_FORM
     )
-    text = discord.ui.TextInput(
+    text: discord.ui.TextInput[Any] = discord.ui.TextInput(
         custom_id=IDEA_FIELD,
         style=discord.TextStyle.paragraph,
         max_length=max(1, min(max_length, TEXT_INPUT_MAX)),
@@ -674,7 +673,11 @@ class DiscordAdapter:
             )
 
     async def _serve(
-        self, interaction: discord.Interaction, kind: str, name: str, work: Callable[[], Awaitable[Reply]]
+        self,
+        interaction: discord.Interaction,
+        kind: str,
+        name: str,
+        work: Callable[[], Coroutine[Any, Any, Reply]],
     ) -> None:
         """Run the engine call, deferring if it outlasts the budget, then deliver the reply.
 
@@ -686,7 +689,7 @@ class DiscordAdapter:
         responder = Responder(interaction)
         message = interaction.message if kind != "command" else None
         outcome = "error"
-        pending = asyncio.create_task(work(), name=f"discord-{kind}-{interaction.id}")
+        pending: asyncio.Task[Reply] = asyncio.create_task(work(), name=f"discord-{kind}-{interaction.id}")
         try:
             done, _ = await asyncio.wait({pending}, timeout=self.ack_budget)
             if not done:
@@ -778,7 +781,7 @@ class DiscordAdapter:
         """Campaigns and idea topics a round can be opened on, from the catalog."""
         language, wanted = self._language(interaction), current.strip().casefold()
         catalog = self.engine.catalog
-        subjects = [*catalog.campaigns.values(), *catalog.topics.values()]
+        subjects: list[Campaign | Topic] = [*catalog.campaigns.values(), *catalog.topics.values()]
         return [
             app_commands.Choice(
                 name=_cut(f"{text_in(subject.title, language)} ({subject.id})", OPTION_TEXT), value=subject.id
@@ -888,7 +891,9 @@ def slash_commands(
     return commands
 
 
-def _command(spec: Command, callback: Callable[..., Awaitable[None]]) -> app_commands.Command[Any, ..., None]:
+def _command(
+    spec: Command, callback: Callable[..., Coroutine[Any, Any, None]]
+) -> app_commands.Command[Any, ..., None]:
     return app_commands.Command(name=spec.name, description=_locale(spec.description_key), callback=callback)
 
 

@@ -61,16 +61,6 @@ def round_scope(round_id: int) -> str:
     return f"r{round_id}"
 
 
-def leaderboard_scopes(space_id: int | None, round_id: int | None, now: datetime) -> list[str]:
-    """Every leaderboard an award counts toward: overall, the space, the space's week, the round."""
-    scopes = [EVERYONE]
-    if space_id is not None:
-        scopes += [space_scope(space_id), week_scope(space_id, now)]
-    if round_id is not None:
-        scopes.append(round_scope(round_id))
-    return scopes
-
-
 def level_for(points: int) -> tuple[int, int]:
     """(level, points needed for the next level): level 1 at 0, then every step grows by 50."""
     level, threshold, step = 1, LEVEL_STEP, LEVEL_STEP

@@ -11,12 +11,9 @@ import sqlite3
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.points import capped_delta, leaderboard_scopes, next_streak
+from bot.points import capped_delta, next_streak, week_key
 from bot.store.records import Award, Awarded, PointRules
 from bot.store.timestamps import to_text
-
-SPEND_REASONS = frozenset({"redeem"})
-
 
 def apply_award(db: sqlite3.Connection, award: Award, rules: PointRules, now: datetime) -> Awarded:
     """Write ``award`` (idempotent on its source_key) and everything derived from it.
@@ -49,17 +46,14 @@ def apply_award(db: sqlite3.Connection, award: Award, rules: PointRules, now: da
 
 
 def _insert_ledger(db: sqlite3.Connection, award: Award, delta: int, now: datetime) -> bool:
+    """One ledger row; the leaderboards follow by trigger (migration 0006). ``False`` for a repeat."""
     cursor = db.execute(
-        "INSERT INTO ledger (user_id, space_id, delta, reason, detail, source_key, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_key) DO NOTHING",
-        (award.user_id, award.space_id, delta, award.reason, award.detail, award.source_key, to_text(now)),
+        "INSERT INTO ledger (user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_key) DO NOTHING",
+        (award.user_id, award.space_id, award.round_id, week_key(now), delta, award.reason, award.detail,
+         award.source_key, to_text(now)),
     )
-    if cursor.rowcount == 0:
-        return False
-    if delta and award.reason not in SPEND_REASONS:
-        for scope in leaderboard_scopes(award.space_id, award.round_id, now):
-            _add_score(db, scope, award.user_id, delta)
-    return True
+    return cursor.rowcount == 1
 
 
 def _advance_streak(
@@ -87,22 +81,3 @@ def _advance_streak(
         source_key=f"streak:{award.user_id}:{today.isoformat()}",
     )
     return length, rules.streak_bonus if _insert_ledger(db, bonus, bonus.delta, now) else 0
-
-
-def _add_score(db: sqlite3.Connection, scope: str, user_id: int, delta: int) -> None:
-    row = db.execute("SELECT points FROM scores WHERE scope = ? AND user_id = ?", (scope, user_id)).fetchone()
-    if row is None:
-        new = delta
-        db.execute("INSERT INTO scores (scope, user_id, points) VALUES (?, ?, ?)", (scope, user_id, new))
-    else:
-        new = row[0] + delta
-        db.execute("UPDATE scores SET points = ? WHERE scope = ? AND user_id = ?", (new, scope, user_id))
-        db.execute(
-            "UPDATE score_counts SET users = users - 1 WHERE scope = ? AND points = ?", (scope, row[0])
-        )
-    db.execute(
-        "INSERT INTO score_counts (scope, points, users) VALUES (?, ?, 1)"
-        " ON CONFLICT DO UPDATE SET users = users + 1",
-        (scope, new),
-    )
-

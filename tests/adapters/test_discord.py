@@ -161,26 +161,28 @@ async def answers_of(engine: Engine, user: int) -> dict[str, str]:
 
 
 def assert_discord_contract(dc: FakeDiscordServer, expected_errors: tuple[int, ...] = ()) -> None:
-    """What Discord demands of every bot, checked over everything this test did."""
+    """What Discord demands of every bot, checked over everything this test did.
+
+    Every interaction acknowledged within 3 seconds; every message the bot posted or edited (channel
+    messages, direct messages, interaction responses, follow-ups) within 2000 characters and pinging
+    nobody; and no request Discord refused, but the ``expected_errors`` codes.
+    """
     assert dc.interactions, "the test made no interaction"
     late = [(h.id, h.acked_within) for h in dc.interactions if h.acked_within is None or h.acked_within >= 3]
     assert late == []
-    assert all(len(m["content"]) <= 2000 for m in dc._messages.values())
-    sent = [
-        call
-        for call in dc.calls
-        if call.method in ("POST", "PATCH") and any(part in call.path for part in MESSAGE_CALLS)
-    ]
-    assert sent
-    for call in sent:
-        if call.path.endswith("/callback"):
-            if call.json["type"] not in (4, 7):  # a deferral, a modal, autocomplete: nothing is posted
-                continue
-            body = call.json["data"]
-        else:
-            body = call.json
-        assert body.get("allowed_mentions") == {"parse": []}, call
-    assert [e for e in dc.errors if e.code not in expected_errors] == []
+    bodies = []
+    for call in dc.calls:
+        if call.method not in ("POST", "PATCH") or not any(part in call.path for part in MESSAGE_CALLS):
+            continue
+        if not call.path.endswith("/callback"):
+            bodies.append(call.json)
+        elif call.json["type"] in (4, 7):  # not a deferral, a modal or autocomplete choices
+            bodies.append(call.json["data"])
+    assert bodies
+    for body in bodies:
+        assert len(body.get("content") or "") <= 2000
+        assert body.get("allowed_mentions") == {"parse": []}, body
+    assert [error for error in dc.errors if error.code not in expected_errors] == []
 
 
 # stories ---------------------------------------------------------------------------------------
@@ -225,16 +227,9 @@ async def test_member_answers_a_whole_campaign_with_buttons_a_select_and_a_form(
     await shown(dc, typed, "all caught up")
 
     answers = await answers_of(engine, ALICE)
-    assert set(answers) == {
-        "drink",
-        "tea-type",
-        "extras",
-        "wifi",
-        "service",
-        "recommend",
-        "pastry",
-        "one-change",
-    }
+    campaign = engine.catalog.campaign("coffee")
+    assert campaign is not None
+    assert sorted(answers) == sorted(task.id for task in campaign.tasks if task.id != "ro-hours")  # en member
     assert answers["extras"] == "[0, 1]"
     assert answers["one-change"] == '"More seats by the window"'
     assert_discord_contract(dc)
@@ -244,7 +239,7 @@ async def test_double_click_counts_once(dc: FakeDiscordServer, running: Deployme
     question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
     first = await dc.click(CAROL, question, custom_id(question, "Espresso"))
     second = await dc.click(CAROL, question, custom_id(question, "Espresso"))
-    assert "Recorded" in (await shown(dc, first, "Recorded"))["content"]
+    assert (await shown(dc, first, "Recorded: **Espresso**"))["flags"] & EPHEMERAL
     already = await shown(dc, second, "already answered")
     assert already["flags"] & EPHEMERAL
     assert await answers_of(engine, CAROL) == {"drink": "0"}
@@ -313,10 +308,9 @@ async def test_moderators_run_a_round_and_results_with_a_chart_reach_the_channel
     )
     assert exported["flags"] & EPHEMERAL  # the answers file goes to the moderator alone
     assert b'"task_id": "drink"' in dc.attachment_bytes(exported)["round-1.json"]
-    banned = await shown(dc, await dc.slash(MARA, GUILD, CHANNEL, "ban", {"member": ALICE}), "")
-    assert str(ALICE) in banned["content"]
-    refused = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "")
-    assert refused["flags"] & EPHEMERAL  # a banned member is told privately
+    await shown(dc, await dc.slash(MARA, GUILD, CHANNEL, "ban", {"member": ALICE}), "can no longer answer")
+    paused = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "paused your participation")
+    assert paused["flags"] & EPHEMERAL  # a refusal is for the member's eyes only
     assert_discord_contract(dc)
 
 
@@ -330,9 +324,8 @@ async def test_moderator_commands_are_hidden_from_members_by_default(
     assert commands["task"]["default_member_permissions"] is None
     synced = next(c.json for c in reversed(dc.calls) if c.method == "PUT" and c.path.endswith("/commands"))
     task = next(command for command in synced if command["name"] == "task")
-    assert (
-        task["description_localizations"]["ro"] == "Răspunde la următoarea întrebare"
-    )  # from bot/locales/ro
+    romanian = task["description_localizations"]["ro"]  # from bot/locales/ro, through the translator
+    assert romanian == "Răspunde la următoarea întrebare"
     ideas_order = commands["ideas"]["options"][0]
     assert [choice["value"] for choice in ideas_order["choices"]] == ["top", "new", "trending"]
 
@@ -384,9 +377,8 @@ async def test_idea_form_offers_similar_ideas_and_fifty_members_vote(
         MARA, GUILD, CHANNEL, "status", {"text": "1 accepted On the menu from December"}
     )
     await shown(dc, accepted, "is now **accepted**")
-    told = await dc.wait_for(
-        lambda: dc.dm_messages(ALICE)
-    )  # the author hears it privately, through the outbox
+    # the author hears it privately, through the outbox
+    told = await dc.wait_for(lambda: dc.dm_messages(ALICE))
     assert "Your idea" in told[0]["content"]
     assert "On the menu from December" in told[0]["content"]
     await dc.wait_for(lambda: all(dc.dm_messages(voter) for voter in VOTERS))
@@ -493,7 +485,10 @@ async def test_crowded_replies_are_spread_over_messages_within_component_limits(
         tuple(Button(f"{row}/{n}", f"a.{row}.{n}.signatur") for n in range(7)) for row in range(7)
     )
     options = tuple(SelectOption(f"option {n}", str(n)) for n in range(30))
-    reply = Reply("Pick", buttons=crowded, select=Select("s.1.2.signatur", options, 1, 30))
+    again = (
+        (Button("again", "a.0.0.signatur"), Button("and again", "a.0.0.signatur")),
+    )  # Discord refuses twins
+    reply = Reply("Pick", buttons=crowded + again, select=Select("s.1.2.signatur", options, 1, 30))
     messages = await render(reply)
     assert [message.content for message in messages] == ["Pick", None, None]  # 15 rows, 5 a message
     views = [message.view for message in messages if message.view is not None]
