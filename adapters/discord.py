@@ -233,6 +233,8 @@ def _rows(reply: Reply) -> list[list[discord.ui.Item[Any]]]:
     for row in reply.buttons:
         items = []
         for button in row:
+            if button.select_stand_in and reply.select is not None:
+                continue  # the native select replaces the toggle buttons and their Submit
             if button.url or button.action not in seen:
                 items.append(_button(button))
                 seen.add(button.action)

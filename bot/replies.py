@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 _TAG = re.compile(r"</?(?:b|i|code)>")
+_CODE_SPAN = re.compile(r"<code>(.*?)</code>")
 _MARKDOWN_SPECIAL = re.compile(r"([\\*_`~|>#\[\]()-])")
-_MARKDOWN_TAGS = {"<b>": "**", "</b>": "**", "<i>": "*", "</i>": "*", "<code>": "`", "</code>": "`"}
+_MARKDOWN_TAGS = {"<b>": "**", "</b>": "**", "<i>": "*", "</i>": "*"}
 
 
 class Outcome(StrEnum):
@@ -31,12 +32,17 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """A tappable choice; ``action`` is an engine action token (or ``url`` for a link button)."""
+    """A tappable choice; ``action`` is an engine action token (or ``url`` for a link button).
+
+    ``select_stand_in`` marks the toggle and submit buttons that spell out a multi-pick for platforms
+    without select menus; a platform that renders the reply's :class:`Select` leaves them out.
+    """
 
     label: str
     action: str = ""
     selected: bool = False
     url: str = ""
+    select_stand_in: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +145,23 @@ def to_plain(markup: str) -> str:
 
 
 def to_markdown(markup: str) -> str:
-    """Turn markup into Discord Markdown, escaping Markdown in the text between tags."""
+    """Turn markup into Discord Markdown, escaping Markdown in the text between tags.
+
+    Text inside ``<code>`` is shown verbatim by Discord (a backslash would be copied along with a reward
+    code), so it is not escaped; a code span holding a backtick gets double-backtick fences.
+    """
+    pieces: list[str] = []
+    position = 0
+    for match in _CODE_SPAN.finditer(markup):
+        pieces.append(_styled_markdown(markup[position : match.start()]))
+        code = html.unescape(match.group(1))
+        pieces.append(f"`` {code} ``" if "`" in code else f"`{code}`")
+        position = match.end()
+    pieces.append(_styled_markdown(markup[position:]))
+    return "".join(pieces)
+
+
+def _styled_markdown(markup: str) -> str:
     parts: list[str] = []
     position = 0
     for match in _TAG.finditer(markup):

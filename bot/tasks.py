@@ -195,11 +195,16 @@ def _render_multi(
             f"{'☑' if mask >> i & 1 else '☐'} {label}",
             codec.pack("t", round_id, index, mask ^ (1 << i)),
             selected=bool(mask >> i & 1),
+            select_stand_in=True,
         )
         for i, label in enumerate(task.option_labels(language))
     ]
     count = bin(mask).count("1")
-    submit = Button(str(t("button.submit", language, count=count)), codec.pack("a", round_id, index, f"m{mask}"))
+    submit = Button(
+        str(t("button.submit", language, count=count)),
+        codec.pack("a", round_id, index, f"m{mask}"),
+        select_stand_in=True,
+    )
     select = Select(
         action=codec.pack("s", round_id, index),
         options=tuple(SelectOption(label, str(i)) for i, label in enumerate(task.option_labels(language))),
