@@ -176,4 +176,4 @@ async def dispatch(
     if parsed is None or parsed[0] not in COMMANDS:
         return None
     name, argument = parsed
-    return await COMMANDS[name].handler(engine, user, space, argument, update_key)
+    return engine.admit(user) or await COMMANDS[name].handler(engine, user, space, argument, update_key)

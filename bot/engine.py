@@ -21,6 +21,7 @@ from bot.ideas import Ideas
 from bot.identity import SpaceRef, UserRef
 from bot.points import level_for, task_points
 from bot.outbox import reply_from_payload
+from bot.ratelimit import RateLimiter
 from bot.replies import Outcome, Reply
 from bot.rewards import Rewards
 from bot.rounds import Rounds
@@ -75,6 +76,11 @@ class Engine:
         self.rounds = Rounds(self)
         self.ideas = Ideas(self)
         self.rewards = Rewards(self)
+        limits = settings.limits
+        self.interactions = RateLimiter(limits.per_second, limits.burst, max_keys=limits.tracked_members)
+        self.idea_submissions = RateLimiter(
+            limits.ideas_per_hour / 3600, limits.ideas_per_hour, max_keys=limits.tracked_members
+        )
         self._moderator_checks: dict[str, ModeratorCheck] = {}
         self._users: OrderedDict[tuple[str, str], tuple[int, str, str | None]] = OrderedDict()
         self._spaces: dict[tuple[str, str], int] = {}
@@ -292,6 +298,14 @@ class Engine:
             return index, task
         return None
 
+    def admit(self, user: UserRef) -> Reply | None:
+        """``None`` when the member may go on; a friendly "slow down" when they are flooding."""
+        if self.interactions.allow((user.platform, user.platform_user_id)):
+            return None
+        log.debug("action=refused reason=rate_limit platform=%s user=%s", user.platform, user.platform_user_id)
+        language = pick_language(user.language, self.settings.default_language)
+        return Reply(t("error.slow_down", language), Outcome.REFUSED, notice=str(t("error.slow_down", language)))
+
     async def act(
         self, user: UserRef, space: SpaceRef, token: str, *, text: str | None = None, values: Sequence[str] = ()
     ) -> Reply:
@@ -299,7 +313,13 @@ class Engine:
 
         Forged, malformed or outdated tokens get a ``STALE`` reply and change nothing.
         """
-        ctx = await self.context(user, space)
+        refusal = self.admit(user)
+        if refusal is not None:
+            return refusal
+        return await self._act(await self.context(user, space), token, text, values)
+
+    async def _act(self, ctx: Context, token: str, text: str | None, values: Sequence[str]) -> Reply:
+        user = ctx.user
         action = self.codec.parse(token)
         if action is None:
             log.info("action=refused reason=bad_token platform=%s user=%s", user.platform, ctx.user_id)
@@ -315,7 +335,7 @@ class Engine:
         token = await self.store.expected_input(ctx.user_id, ctx.space_id)
         if token is None:
             return None
-        return await self.act(user, space, token, text=text)
+        return self.admit(user) or await self._act(ctx, token, text, ())
 
     def _task_of(self, action: Action) -> tuple[int, int] | None:
         round_id, index = action.int_field(0), action.int_field(1)

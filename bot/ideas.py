@@ -213,6 +213,9 @@ class Ideas:
         same answer. ``force`` skips the similar-idea check.
         """
         ctx = await self.engine.context(user, space)
+        if not self.engine.idea_submissions.allow(ctx.user_id):
+            limit = self.engine.settings.limits.ideas_per_hour
+            return Reply(t("ideas.too_many", ctx.language, limit=limit), Outcome.REFUSED)
         proposal = Proposal(ctx.user_id, ctx.space_id, text, category, parent_id)
         key = f"idea:{update_key}" if update_key is not None else None
         return await self._submit(ctx, proposal, update_key=key, force=force)

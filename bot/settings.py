@@ -149,6 +149,15 @@ class RoundSettings(BaseModel):
     deadline_check_seconds: float = Field(default=15.0, gt=0)
 
 
+class LimitSettings(BaseModel):
+    """Per-member rate limits: interactions of any kind, and idea submissions."""
+
+    per_second: float = Field(default=2.0, gt=0)
+    burst: int = Field(default=15, ge=1)
+    ideas_per_hour: int = Field(default=10, ge=1)
+    tracked_members: int = Field(default=100_000, ge=100)
+
+
 class ExportSettings(BaseModel):
     include_names: bool = False
 
@@ -172,6 +181,7 @@ class Settings(BaseSettings):
     ideas: IdeaSettings = Field(default_factory=IdeaSettings)
     rounds: RoundSettings = Field(default_factory=RoundSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     @field_validator("timezone")
     @classmethod
