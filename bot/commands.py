@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply
+from bot.store.sqlite import StoreUnavailableError
 from bot.texts import Markup, t
 
 Handler = Callable[[Engine, UserRef, SpaceRef, str, str | None], Awaitable[Reply]]
@@ -176,4 +177,7 @@ async def dispatch(
     if parsed is None or parsed[0] not in COMMANDS:
         return None
     name, argument = parsed
-    return engine.admit(user) or await COMMANDS[name].handler(engine, user, space, argument, update_key)
+    try:
+        return engine.admit(user) or await COMMANDS[name].handler(engine, user, space, argument, update_key)
+    except StoreUnavailableError:
+        return engine.storage_refusal(user)

@@ -316,7 +316,10 @@ class Engine:
         refusal = self.admit(user)
         if refusal is not None:
             return refusal
-        return await self._act(await self.context(user, space), token, text, values)
+        try:
+            return await self._act(await self.context(user, space), token, text, values)
+        except StoreUnavailableError:
+            return self.storage_refusal(user)
 
     async def _act(self, ctx: Context, token: str, text: str | None, values: Sequence[str]) -> Reply:
         user = ctx.user
@@ -331,11 +334,19 @@ class Engine:
 
     async def text_message(self, user: UserRef, space: SpaceRef, text: str) -> Reply | None:
         """Plain text from a user: an answer when a free-text task awaits one here, else not ours (``None``)."""
-        ctx = await self.context(user, space)
-        token = await self.store.expected_input(ctx.user_id, ctx.space_id)
-        if token is None:
-            return None
-        return self.admit(user) or await self._act(ctx, token, text, ())
+        try:
+            ctx = await self.context(user, space)
+            token = await self.store.expected_input(ctx.user_id, ctx.space_id)
+            if token is None:
+                return None
+            return self.admit(user) or await self._act(ctx, token, text, ())
+        except StoreUnavailableError:
+            return self.storage_refusal(user)
+
+    def storage_refusal(self, user: UserRef) -> Reply:
+        """The polite answer when the database refuses a write (the store has logged why, for the operator)."""
+        language = pick_language(user.language, self.settings.default_language)
+        return Reply(t("error.storage", language), Outcome.REFUSED)
 
     def _task_of(self, action: Action) -> tuple[int, int] | None:
         round_id, index = action.int_field(0), action.int_field(1)

@@ -81,6 +81,7 @@ CHILDREN_SHOWN = 5
 LIST_SNIPPET = 80  # characters of an idea in a listing: ten lines stay well under Discord's 2000
 PAGE_SNIPPET = 60  # characters of a related idea (parent, children, similar) on an idea page
 BUTTONS_PER_ROW = 5  # Discord's limit
+_MAX_ID_DIGITS = 18  # ids and page numbers beyond this do not fit SQLite's 64-bit integers
 
 _WORD = re.compile(r"\w+")
 # "/idea +12 #drinks text": builds on #12, in category drinks (a hashtag that is not a number).
@@ -163,9 +164,11 @@ def snippet(text: str, limit: int) -> str:
 
 
 def parse_idea_id(word: str) -> int | None:
-    """``12`` or ``#12`` → 12."""
+    """``12`` or ``#12`` → 12; a number too long for any id (or for SQLite) → 0, which no idea has."""
     digits = word.removeprefix("#")
-    return int(digits) if digits.isdigit() else None
+    if not digits.isdigit():
+        return None
+    return int(digits) if len(digits) <= _MAX_ID_DIGITS else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -660,7 +663,7 @@ class Ideas:
         assert match is not None  # every part is optional
         if not match["text"]:
             return await self.usage(user, space)
-        parent_id = int(match["parent"]) if match["parent"] else None
+        parent_id = parse_idea_id(match["parent"]) if match["parent"] else None
         return await self.submit_idea(
             user, space, match["text"], category=match["category"], parent_id=parent_id, update_key=update_key
         )
@@ -693,7 +696,7 @@ class Ideas:
             if word in VIEWS:
                 view = word
             elif word.isdigit():
-                page = int(word)
+                page = int(word) if len(word) <= _MAX_ID_DIGITS // 2 else 10**9  # past the end: the last page
             else:
                 ctx = await self.engine.context(user, space)
                 return Reply(t("ideas.browse_usage", ctx.language), Outcome.REFUSED)

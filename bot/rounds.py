@@ -38,6 +38,7 @@ _DURATION = re.compile(r"^(\d{1,4})([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _IDEAS_IN_RESULTS = 10
 _BAR_WIDTH = 10
+_MAX_ID_DIGITS = 18  # a longer number is no round's id (and does not fit SQLite's 64-bit integers)
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -281,7 +282,7 @@ class Rounds:
         if text:
             if not text.isdigit():
                 return Reply(t("round.bad_id", ctx.language, id=text), Outcome.REFUSED)
-            record = await self.engine.store.round(int(text))
+            record = await self.engine.store.round(int(text)) if len(text) <= _MAX_ID_DIGITS else None
             if record is None or record.space_id != ctx.space_id:
                 return Reply(t("round.unknown", ctx.language, id=text), Outcome.REFUSED)
             return record

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from bot.app import running_engine
 from bot.engine import Engine
@@ -15,6 +17,19 @@ from bot.identity import SpaceRef, UserRef
 from bot.settings import SETTINGS_FILE_ENV, Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+# --- hypothesis profiles (tests/reliability) -----------------------------------------------------
+# "ci" (the default) keeps the fuzzers quick; HYPOTHESIS_PROFILE=long explores far longer sessions.
+# No deadline: a step may render a chart or wait on a group commit. Large fixed texts are on purpose.
+_FUZZ_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
+hypothesis_settings.register_profile(
+    "ci", max_examples=25, stateful_step_count=30, deadline=None, suppress_health_check=_FUZZ_HEALTH
+)
+hypothesis_settings.register_profile(
+    "long", max_examples=500, stateful_step_count=100, deadline=None, suppress_health_check=_FUZZ_HEALTH
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# --- end of hypothesis profiles ------------------------------------------------------------------
 
 
 class FakeClock:

@@ -524,7 +524,10 @@ def _is_storage_fault(error: Exception) -> bool:
 
 
 def _unavailable(error: Exception) -> StoreUnavailableError:
-    log.error("storage write failed: %s", error)
+    log.error(
+        "storage write failed: %s (check free disk space and that the database file and its folder are"
+        " writable; `crowdpulse doctor` checks both)", error,
+    )
     failure = StoreUnavailableError(str(error))
     failure.__cause__ = error
     return failure

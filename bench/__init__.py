@@ -1,0 +1,1 @@
+"""CrowdPulse's benchmark suite: ``python -m bench`` (``--quick`` for a one-minute smoke run)."""

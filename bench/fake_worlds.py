@@ -1,0 +1,240 @@
+"""What the fake-server child process (:mod:`bench.fakes`) does for each request of a benchmark.
+
+A *world* wraps one fake server and plays its users: it creates members, puts a question with a button
+in front of them (posted through the server's own API, as the bot would have), queues their clicks all
+at once and times, on the server's side, how long it takes until every click was answered. Methods named
+``op_<name>`` are the requests the parent may make; they take and return JSON-ready values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from tests.fakes.discord_server import FakeDiscordServer, InteractionHandle
+from tests.fakes.telegram_server import FakeTelegramServer
+
+JSON = dict[str, Any]
+TELEGRAM_TOKEN = "424242:BENCH-TOKEN"
+DISCORD_TOKEN = "crowdpulse-bench-token"
+DISCORD_APP = 930_000_000_000_000_101
+DISCORD_BOT = 930_000_000_000_000_102
+DISCORD_GUILD = 940_000_000_000_000_101
+DISCORD_CHANNEL = 940_000_000_000_000_102
+POSTING_CONCURRENCY = 32
+POLL_SECONDS = 0.002
+QUESTION = "What do you order most often?"
+BUTTON = "Espresso"
+
+
+async def _until(done: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109 - a deadline, not a cancel
+    """Poll ``done`` until it holds or ``timeout`` passes; whether it held."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(POLL_SECONDS)
+    return True
+
+
+async def _quiet(activity: Callable[[], int], quiet: float, timeout: float) -> bool:  # noqa: ASYNC109
+    """Wait until ``activity()`` (a count of requests seen) stays unchanged for ``quiet`` seconds."""
+    deadline = time.monotonic() + timeout
+    seen, since = activity(), time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(quiet / 10)
+        now = activity()
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return True
+    return False
+
+
+class TelegramWorld:
+    """The fake Bot API server with members in private chats, each shown one question with a button."""
+
+    def __init__(self, *, flood_limits: bool = False, time_scale: float = 1.0) -> None:
+        self.server = FakeTelegramServer(TELEGRAM_TOKEN, flood_limits=flood_limits, time_scale=time_scale)
+        self.questions: dict[int, tuple[JSON, JSON, str]] = {}  # member id -> (user, message, callback data)
+        self.http: aiohttp.ClientSession | None = None
+        self.info: JSON = {}
+
+    async def __aenter__(self) -> TelegramWorld:
+        await self.server.__aenter__()
+        self.http = aiohttp.ClientSession()
+        self.info = {
+            "token": TELEGRAM_TOKEN,
+            "base_url": self.server.base_url,
+            "base_file_url": self.server.base_file_url,
+        }
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.http is not None:
+            await self.http.close()
+        await self.server.__aexit__(exc_type, exc, tb)
+
+    async def op_members(self, ids: list[int]) -> int:
+        """Members who pressed Start (the bot may write to them)."""
+        for member in ids:
+            self.server.user(member, f"Member {member}", language_code="en")
+        return len(ids)
+
+    async def op_polling(self) -> bool:
+        """Whether a bot has started polling (its first getUpdates arrived)."""
+        return bool(self.server.calls_to("getUpdates"))
+
+    async def op_questions(self, questions: list[tuple[int, str]]) -> int:
+        """Send each member a question with one button carrying ``callback data`` (sendMessage, as the bot)."""
+        assert self.http is not None
+        gate = asyncio.Semaphore(POSTING_CONCURRENCY)
+        url = f"{self.server.base_url}{TELEGRAM_TOKEN}/sendMessage"
+
+        async def post(member: int, data: str) -> None:
+            keyboard = {"inline_keyboard": [[{"text": BUTTON, "callback_data": data}]]}
+            assert self.http is not None
+            async with gate, self.http.post(
+                url, json={"chat_id": member, "text": QUESTION, "reply_markup": keyboard}
+            ) as response:
+                body = await response.json()
+            if not body.get("ok"):
+                raise RuntimeError(f"sendMessage refused: {body}")
+            user = self.server.user(member, f"Member {member}", language_code="en")
+            self.questions[member] = (user, body["result"], data)
+
+        await asyncio.gather(*(post(member, data) for member, data in questions))
+        return len(questions)
+
+    async def op_click_all(self, ids: list[int], timeout: float) -> JSON:  # noqa: ASYNC109
+        """Queue every member's click at once; seconds until the server has answered them all."""
+        answers = self.server.callback_answers
+        before = len(answers)
+        started = time.perf_counter()
+        for member in ids:
+            user, message, data = self.questions[member]
+            self.server.click(user, message, data)
+        complete = await _until(lambda: len(answers) - before >= len(ids), timeout)
+        return {"seconds": time.perf_counter() - started, "answered": len(answers) - before, "complete": complete}
+
+    async def op_settle(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until every update was fetched and the bot went quiet (polls aside): its handlers are done."""
+        try:
+            await self.server.wait_until_consumed(timeout)
+        except AssertionError:
+            return False
+        return True
+
+    async def op_delivered(self, ids: list[int]) -> JSON:
+        """What the members' private chats hold: how many got nothing, how many extra copies, 429s given."""
+        counts = [len(self.server.messages(member)) for member in ids]
+        return {
+            "lost": sum(count == 0 for count in counts),
+            "repeated": sum(max(0, count - 1) for count in counts),
+            "flood_errors": len(self.server.flood_errors),
+            "errors": [error.description for error in self.server.errors[-5:]],
+        }
+
+
+class DiscordWorld:
+    """The fake Discord with one server and channel; members click the button of one shared question."""
+
+    def __init__(self, *, time_scale: float = 1.0) -> None:
+        self.server = FakeDiscordServer(
+            app_id=DISCORD_APP, bot_user_id=DISCORD_BOT, token=DISCORD_TOKEN, time_scale=time_scale
+        )
+        self.http: aiohttp.ClientSession | None = None
+        self.info: JSON = {}
+
+    async def __aenter__(self) -> DiscordWorld:
+        await self.server.__aenter__()
+        self.server.guild(DISCORD_GUILD, "Bench café", channels=[(DISCORD_CHANNEL, "general")])
+        self.http = aiohttp.ClientSession()
+        self.info = {
+            "token": DISCORD_TOKEN,
+            "api_base": f"{self.server.url}/api/v10",
+            "gateway_url": self.server.ws_url,
+            "guild": DISCORD_GUILD,
+            "guild_name": "Bench café",
+        }
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.http is not None:
+            await self.http.close()
+        await self.server.__aexit__(exc_type, exc, tb)
+
+    async def op_ready(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Whether a client has identified and received its server (before that, clicks cannot go out)."""
+        try:
+            await self.server.wait_ready(timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def op_members(self, ids: list[int]) -> int:
+        for member in ids:
+            self.server.member(DISCORD_GUILD, member, f"member{member}")
+        return len(ids)
+
+    async def op_question(self, custom_id: str) -> int:
+        """Post the question with one button in the channel (REST, as the bot); its message id."""
+        assert self.http is not None
+        button = {"type": 2, "style": 1, "label": BUTTON, "custom_id": custom_id}
+        async with self.http.post(
+            f"{self.info['api_base']}/channels/{DISCORD_CHANNEL}/messages",
+            json={"content": QUESTION, "components": [{"type": 1, "components": [button]}]},
+            headers={"Authorization": f"Bot {DISCORD_TOKEN}"},
+        ) as response:
+            body = await response.json()
+        if response.status != 200:
+            raise RuntimeError(f"posting the question failed: {body}")
+        return int(body["id"])
+
+    async def op_click_all(self, ids: list[int], message: int, custom_id: str, until: str, timeout: float) -> JSON:  # noqa: ASYNC109
+        """Every member clicks at once; seconds until each click is answered.
+
+        ``until="ack"``: any response counts (what a bare acknowledging client does). ``until="reply"``:
+        the member must see the bot's reply, the response itself or, after a deferral, its first follow-up.
+        """
+        errors = len(self.server.errors)
+        started = time.perf_counter()
+        handles = [await self.server.click(member, message, custom_id) for member in ids]
+
+        def answered(handle: InteractionHandle) -> bool:
+            callback = handle.callback
+            if callback is None:
+                return False
+            return until == "ack" or callback.get("type") in (4, 7) or bool(handle.followup_ids)
+
+        position = 0
+
+        def done() -> bool:
+            nonlocal position
+            while position < len(handles) and answered(handles[position]):
+                position += 1
+            return position == len(handles)
+
+        complete = await _until(done, timeout)
+        return {
+            "seconds": time.perf_counter() - started,
+            "answered": sum(answered(handle) for handle in handles),
+            "complete": complete,
+            "errors": [f"{e.status} {e.message}" for e in self.server.errors[errors:errors + 5]],
+        }
+
+    async def op_settle(self, quiet: float, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until the bot has made no request for ``quiet`` seconds."""
+        return await _quiet(lambda: len(self.server.calls), quiet, timeout)
+
+
+WORLDS: dict[str, Callable[..., Any]] = {"telegram": TelegramWorld, "discord": DiscordWorld}

@@ -1,0 +1,179 @@
+"""What every benchmark shares: figures and targets, interleaved repetitions, medians, the table, the JSON.
+
+The machine is small and shared (2 cores, other test runs), so absolute numbers wander from run to run.
+What stays meaningful is a comparison measured side by side: variants run in turn within one repetition
+(A, B, then B, A in the next, so neither always goes first), and each figure is the median over the
+repetitions. Ratios of such medians are the figures with targets; absolute figures are context.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A bound a figure must respect, written as it reads: ``Target(">=", 0.33)``."""
+
+    op: str
+    bound: float
+
+    def __post_init__(self) -> None:
+        if self.op not in _COMPARE:
+            raise ValueError(f"unknown comparison {self.op!r}")
+
+    def met_by(self, value: float) -> bool:
+        return _COMPARE[self.op](value, self.bound)
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.bound:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One reported number. ``value`` is ``None`` when it could not be measured (``note`` says why)."""
+
+    name: str
+    value: float | None
+    unit: str
+    target: Target | None = None
+    note: str = ""
+
+    @property
+    def meets(self) -> bool | None:
+        if self.target is None or self.value is None:
+            return None
+        return self.target.met_by(self.value)
+
+    def as_json(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "target": str(self.target) if self.target else None,
+            "meets": self.meets,
+        }
+        if self.note:
+            entry["note"] = self.note
+        return entry
+
+
+@dataclass(slots=True)
+class Context:
+    """What a benchmark is given: the mode, a scratch folder, and how many repetitions to run."""
+
+    quick: bool
+    workdir: Path
+    repetitions: int
+    log: Callable[[str], None] = field(default=lambda message: print(message, file=sys.stderr, flush=True))
+
+
+async def interleaved(
+    variants: Sequence[tuple[str, Callable[[int], Awaitable[T]]]], repetitions: int
+) -> dict[str, list[T]]:
+    """Run every variant once per repetition, in turn, rotating which goes first; results by variant.
+
+    Each variant is called with the repetition number, so it can use fresh users or rows every time.
+    """
+    results: dict[str, list[T]] = {name: [] for name, _ in variants}
+    for repetition in range(repetitions):
+        shift = repetition % len(variants)
+        for name, run in [*variants[shift:], *variants[:shift]]:
+            results[name].append(await run(repetition))
+    return results
+
+
+def median(values: Iterable[float]) -> float:
+    return float(statistics.median(list(values)))
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (``fraction`` 0.99 for p99): a value that was actually observed."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else math.inf
+
+
+class Stopwatch:
+    """Elapsed wall time in seconds since creation (``perf_counter``)."""
+
+    def __init__(self) -> None:
+        self._started = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._started
+
+
+# reporting ----------------------------------------------------------------------------------------
+
+
+def _shown(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if value == 0 or abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def table(figures: Sequence[Figure]) -> str:
+    """The figures as a Markdown table (it pastes into the README as it is)."""
+    rows = [("figure", "value", "unit", "target", "meets")]
+    for figure in figures:
+        meets = {True: "yes", False: "**no**", None: ""}[figure.meets]
+        rows.append((figure.name, _shown(figure.value), figure.unit, str(figure.target or ""), meets))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
+             for row in rows]
+    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, figures: Sequence[Figure], *, quick: bool, seconds: float, errors: Sequence[str]) -> None:
+    """The same figures as the table, with what the run happened on."""
+    document = {
+        "mode": "quick" if quick else "full",
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "duration_s": round(seconds, 1),
+        "machine": {
+            "cpus": _cpus(),
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "platform": platform.platform(),
+        },
+        "figures": [figure.as_json() for figure in figures],
+        "errors": list(errors),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0

@@ -1,0 +1,1 @@
+"""Reliability suites: fuzzing the engine, crashing it under load, and platform faults end to end."""
