@@ -137,6 +137,12 @@ def _command_catalog_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import run_doctor
+
+    return run_doctor()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crowdpulse", description="Micro-tasks and ideas in Telegram and Discord.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="play a scripted session of a small community and show what each saw")
     demo.add_argument("--out", default="crowdpulse-demo", help="folder for the demo's database and files")
     demo.set_defaults(handler=_command_demo)
+    commands.add_parser("doctor", help="check settings, catalog, database and platform tokens").set_defaults(
+        handler=_command_doctor
+    )
     export = commands.add_parser("export", help="write a round's answers to a CSV or JSON file")
     export.add_argument("--round", type=int, required=True, help="round id (see /round list)")
     export.add_argument("--format", choices=["csv", "json"], default="csv")

@@ -1,0 +1,202 @@
+"""Benchmark 3: task-button taps answered per second, end to end through python-telegram-bot.
+
+*Ours* is ``run_telegram`` as shipped, against the fake Bot API server (in a child process). *Bare* is a
+python-telegram-bot ``Application`` with the same update concurrency whose ``CallbackQueryHandler`` only
+answers the callback: the cost of the library and the protocol alone. In each repetition fresh members
+(in private chats) get a question whose button carries a real action token (ours: their first task,
+from the engine), then all tap at once; the server times from the first tap to the last callback
+answered. The bot then finishes its follow-ups (the edit, the next question) before anything else is
+measured.
+
+Diagnostic variant, *ours without PTB's rate limiter*: the same adapter with python-telegram-bot's
+``AIORateLimiter`` (30 requests/s for every request naming a chat, so the edit and the next question of
+each tap) replaced by a pass-through, to tell the cost of pacing from the cost of the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+from pydantic import SecretStr
+from telegram import Chat, Update, User
+from telegram.ext import ApplicationBuilder, BaseRateLimiter, CallbackQueryHandler, ContextTypes
+
+import adapters.telegram
+from adapters.telegram import run_telegram, space_ref, user_ref
+from bench.fakes import FakeProcess
+from bench.runner import Context, Figure, Target, interleaved, median, ratio
+from bench.world import engine_on
+from bot.engine import Engine
+from bot.settings import Settings, TelegramSettings
+
+FULL_TAPS = 400
+QUICK_TAPS = 60
+REPETITIONS = 3
+CONCURRENT_UPDATES = 256  # what the adapter configures; the bare bot gets the same
+TAP_TIMEOUT = 120.0
+SETTLE_TIMEOUT = 180.0
+START_TIMEOUT = 20.0
+RATIO_TARGET = Target(">=", 0.8)
+
+
+class PassThroughLimiter(BaseRateLimiter[int]):
+    """A rate limiter that limits nothing (the diagnostic variant)."""
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(
+        self, callback: Callable[..., Awaitable[Any]], args: Any, kwargs: dict[str, Any], endpoint: str,
+        data: dict[str, Any], rate_limit_args: int | None,
+    ) -> Any:
+        return await callback(*args, **kwargs)
+
+
+@contextmanager
+def ptb_rate_limiter_disabled() -> Iterator[None]:
+    """While the adapter builds its Application, hand it :class:`PassThroughLimiter` instead."""
+    saved = adapters.telegram.AIORateLimiter
+    adapters.telegram.AIORateLimiter = lambda **_: PassThroughLimiter()  # type: ignore[assignment,misc]
+    try:
+        yield
+    finally:
+        adapters.telegram.AIORateLimiter = saved  # type: ignore[misc]
+
+
+def settings_for(settings: Settings, info: dict[str, Any]) -> Settings:
+    telegram = TelegramSettings(
+        token=SecretStr(info["token"]), base_url=info["base_url"], base_file_url=info["base_file_url"],
+        poll_timeout=1,
+    )
+    return settings.model_copy(update={"telegram": telegram})
+
+
+async def wait_polling(fake: FakeProcess, task: asyncio.Task[None]) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT
+    while not await fake.call("polling"):
+        if task.done():
+            task.result()
+        if loop.time() > deadline:
+            raise TimeoutError("the bot never polled the fake Bot API server")
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def ours(engine: Engine, fake: FakeProcess, *, rate_limited: bool = True) -> AsyncIterator[None]:
+    """``run_telegram`` against the fake, until the block ends."""
+    stop = asyncio.Event()
+    if rate_limited:
+        task = asyncio.create_task(run_telegram(engine, settings_for(engine.settings, fake.info), stop))
+        await wait_polling(fake, task)
+    else:
+        with ptb_rate_limiter_disabled():
+            task = asyncio.create_task(run_telegram(engine, settings_for(engine.settings, fake.info), stop))
+            await wait_polling(fake, task)
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+@asynccontextmanager
+async def bare(fake: FakeProcess) -> AsyncIterator[None]:
+    """A python-telegram-bot Application that answers every callback query and does nothing else."""
+    application = (
+        ApplicationBuilder()
+        .token(fake.info["token"])
+        .base_url(fake.info["base_url"])
+        .base_file_url(fake.info["base_file_url"])
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .build()
+    )
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.callback_query is not None
+        await update.callback_query.answer()
+
+    application.add_handler(CallbackQueryHandler(answer))
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(timeout=1, allowed_updates=["callback_query"])
+        try:
+            yield
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+async def first_task_button(engine: Engine, member: int) -> list[int | str]:
+    """The member's first task in their private chat, as the adapter would resolve them; its first button."""
+    name = f"Member {member}"
+    reply = await engine.next_task(
+        user_ref(User(member, name, False, language_code="en")), space_ref(Chat(member, Chat.PRIVATE, first_name=name))
+    )
+    return [member, reply.buttons[0][0].action]
+
+
+async def taps_per_second(fake: FakeProcess, members: list[int], questions: list[list[int | str]]) -> float:
+    await fake.call("members", ids=members)
+    await fake.call("questions", questions=questions)
+    result = await fake.call("click_all", ids=members, timeout=TAP_TIMEOUT)
+    if not await fake.call("settle", timeout=SETTLE_TIMEOUT):
+        raise RuntimeError("the bot was still busy long after the taps were answered")
+    if not result["complete"]:
+        raise RuntimeError(f"only {result['answered']} of {len(members)} taps answered in {TAP_TIMEOUT:.0f}s")
+    return float(result["answered"] / result["seconds"])
+
+
+async def run(ctx: Context) -> list[Figure]:
+    taps = QUICK_TAPS if ctx.quick else FULL_TAPS
+    numbers = itertools.count(7_000_000)
+
+    def fresh() -> list[int]:
+        return [next(numbers) for _ in range(taps)]
+
+    async with (
+        FakeProcess("telegram") as ours_fake,
+        FakeProcess("telegram") as free_fake,
+        FakeProcess("telegram") as bare_fake,
+        engine_on(ctx.workdir / "telegram-ours.db") as ours_engine,
+        engine_on(ctx.workdir / "telegram-free.db") as free_engine,
+        ours(ours_engine, ours_fake),
+        ours(free_engine, free_fake, rate_limited=False),
+        bare(bare_fake),
+    ):
+
+        async def measure_ours(engine: Engine, fake: FakeProcess) -> float:
+            members = fresh()
+            questions = await asyncio.gather(*(first_task_button(engine, member) for member in members))
+            return await taps_per_second(fake, members, list(questions))
+
+        async def measure_bare(_: int) -> float:
+            members = fresh()
+            return await taps_per_second(bare_fake, members, [[member, "bare"] for member in members])
+
+        results = await interleaved(
+            [
+                ("ours", lambda _: measure_ours(ours_engine, ours_fake)),
+                ("bare", measure_bare),
+                ("free", lambda _: measure_ours(free_engine, free_fake)),
+            ],
+            min(ctx.repetitions, REPETITIONS),
+        )
+    ours_rate, bare_rate, free_rate = (median(results[name]) for name in ("ours", "bare", "free"))
+    note = f"{taps} members tap at once, private chats"
+    return [
+        Figure("telegram.ours", ours_rate, "taps/s", note=note),
+        Figure("telegram.bare_ptb", bare_rate, "taps/s", note=note),
+        Figure("telegram.ours_vs_bare", ratio(ours_rate, bare_rate), "ratio", RATIO_TARGET),
+        Figure("telegram.ours_without_ptb_rate_limiter", free_rate, "taps/s", note="diagnostic"),
+        Figure("telegram.ours_without_ptb_rate_limiter_vs_bare", ratio(free_rate, bare_rate), "ratio",
+               note="diagnostic"),
+    ]

@@ -1,0 +1,68 @@
+"""``crowdpulse doctor`` tells the operator what is wrong and how to fix it, without changing anything."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.doctor import run_doctor
+from bot.engine import Engine
+from tests.conftest import REPO
+from tests.fakes.telegram_server import FakeTelegramServer
+from tests.helpers import answer_tasks
+
+TOKEN = "123456:DOCTOR-TOKEN"
+
+
+async def doctor() -> tuple[int, str]:
+    lines: list[str] = []
+    code = await asyncio.to_thread(run_doctor, lines.append)
+    return code, "\n".join(lines)
+
+
+@pytest.fixture
+def operator_env(monkeypatch: pytest.MonkeyPatch, settings) -> Path:
+    monkeypatch.setenv("CROWDPULSE_STORAGE__PATH", str(settings.storage.path))
+    monkeypatch.setenv("CROWDPULSE_CATALOG_DIR", str(REPO / "tasks_catalog"))
+    return Path(settings.storage.path)
+
+
+async def test_a_healthy_instance_passes_every_check(engine: Engine, person, cafe, operator_env: Path) -> None:
+    for name in ("Ana", "Bob"):
+        await answer_tasks(engine, person(name), cafe, 4)
+    code, report = await doctor()
+    assert code == 0, report
+    assert "✓ SQLite integrity check" in report and "✓ leaderboards match the points ledger" in report
+
+
+async def test_a_leaderboard_that_disagrees_with_the_ledger_is_reported(
+    engine: Engine, person, cafe, operator_env: Path
+) -> None:
+    await answer_tasks(engine, person("Ana"), cafe, 3)
+    with sqlite3.connect(operator_env) as db:
+        db.execute("UPDATE scores SET points = points + 7 WHERE scope = 'all'")
+    code, report = await doctor()
+    assert code == 1
+    assert "✗ leaderboards match the points ledger" in report and "report a bug" in report
+
+
+async def test_bad_catalog_and_rejected_token_are_named_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, operator_env: Path
+) -> None:
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    (catalog / "broken.toml").write_text('[campaign]\nid = "Bad Id"\n', encoding="utf-8")
+    monkeypatch.setenv("CROWDPULSE_CATALOG_DIR", str(catalog))
+    async with FakeTelegramServer(token=TOKEN) as tg:
+        monkeypatch.setenv("CROWDPULSE_TELEGRAM__BASE_URL", tg.base_url)
+        monkeypatch.setenv("CROWDPULSE_TELEGRAM__TOKEN", "999:WRONG")
+        code, report = await doctor()
+        assert code == 1
+        assert "broken.toml" in report and "Telegram refused the bot token (HTTP 401)" in report
+        assert "WRONG" not in report, "a token never appears in the output"
+        monkeypatch.setenv("CROWDPULSE_TELEGRAM__TOKEN", TOKEN)
+        _, report = await doctor()
+        assert "✓ Telegram accepts the bot token" in report
