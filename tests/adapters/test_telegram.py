@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from adapters.telegram import run_telegram
+from bot.rewards import add_reward, import_codes
 from bot.engine import Engine
 from bot.settings import Settings
 from tests.fakes.telegram_server import FakeTelegramServer
@@ -257,3 +259,75 @@ async def test_webhook_mode_serves_updates_and_rejects_a_wrong_secret(
         assert not any("What you can do" in text for text in texts(tg, chat["id"]))
         assert await tg.push_webhook(update) == 200
         await tg.wait_for(lambda: any("What you can do" in text for text in texts(tg, chat["id"])))
+
+
+async def test_an_idea_meets_its_near_duplicate_and_fifty_members_vote_once_each(
+    engine: Engine, tg: FakeTelegramServer, bot: None
+) -> None:
+    group = tg.group(-1004, "Café regulars")
+    author, latecomer = tg.user(301, "Ana"), tg.user(302, "Dev")
+    tg.send_text(author, group, "/idea More power outlets for laptops near the window")
+    await tg.wait_until_consumed()
+    tg.send_text(latecomer, group, "/idea Please add more power sockets for laptops by the windows")
+    await tg.wait_until_consumed()
+    prompt = last_with_buttons(tg, latecomer["id"])  # the suggestion is for Dev alone: a private message
+    assert "Similar ideas already exist" in prompt["text"]
+    tg.click(latecomer, prompt, data_of(prompt, "#1"))
+    await tg.wait_until_consumed()
+    assert await count(engine, "SELECT COUNT(*) FROM ideas") == 1
+    tg.send_text(author, group, "/idea 1")
+    await tg.wait_until_consumed()
+    page = last_with_buttons(tg, group["id"])
+    upvote = data_of(page, "Upvote")
+    voters = [tg.user(400 + number, f"Voter{number}") for number in range(50)]
+    for voter in voters:
+        tg.click(voter, page, upvote)
+    tg.click(voters[0], page, upvote)  # a double tap
+    await tg.wait_until_consumed(timeout=20)
+    assert await count(engine, "SELECT votes FROM ideas WHERE id = 1") == 51  # 50 voters and Dev
+    assert await count(engine, "SELECT COUNT(*) FROM votes WHERE idea_id = 1") == 51
+    assert len(tg.callback_answers) == 52, "every tap got its toast"
+
+
+async def test_a_redeemed_code_goes_by_private_message_never_to_the_group(
+    engine: Engine, tg: FakeTelegramServer, bot: None, tmp_path: Path
+) -> None:
+    await add_reward(engine.rewards.queries, "coffee", "Free coffee", 5, None)
+    codes = tmp_path / "codes.csv"
+    codes.write_text("reward_id,code\ncoffee,CAFE-TG-1\ncoffee,CAFE-TG-2\n", encoding="utf-8")
+    await import_codes(engine.rewards.queries, codes)
+    group = tg.group(-1005, "Café regulars")
+    ana = tg.user(501, "Ana")
+    shy = tg.user(502, "Shy", started=False)
+    for member in (ana, shy):
+        tg.send_text(member, group, "/task")
+        await tg.wait_until_consumed()
+        await tap(tg, member, group["id"], "Espresso")
+    tg.send_text(shy, group, "/redeem coffee")
+    await tg.wait_until_consumed()
+    assert any("can't write to you first" in text for text in texts(tg, group["id"]))
+    tg.send_text(shy, tg.private_chat(shy), "/start")
+    await tg.wait_until_consumed()
+    tg.send_text(shy, tg.private_chat(shy), "/me")
+    await tg.wait_until_consumed()
+    assert any("CAFE-TG-1" in text for text in texts(tg, shy["id"])), "the undelivered code waits in /me"
+    tg.send_text(ana, group, "/redeem coffee")
+    await tg.wait_until_consumed()
+    assert any("CAFE-TG-2" in text for text in texts(tg, ana["id"]))
+    assert not any("CAFE-TG" in text for text in texts(tg, group["id"]))
+    assert any("sent you a private message" in text for text in texts(tg, group["id"]))
+
+
+async def test_a_redelivered_idea_message_stores_one_idea(
+    engine: Engine, settings: Settings, tg: FakeTelegramServer
+) -> None:
+    ana = tg.user(601, "Ana")
+    chat = tg.private_chat(ana)
+    async with running_bot(engine, settings, tg):
+        update = tg.send_text(ana, chat, "/idea A quiet corner with no music before nine")
+        await tg.wait_until_consumed()
+    tg.redeliver(update)
+    async with running_bot(engine, settings, tg):
+        await tg.wait_until_consumed()
+    assert await count(engine, "SELECT COUNT(*) FROM ideas") == 1
+    assert sum("#1" in text for text in texts(tg, chat["id"])) == 2, "the repeat is answered with the same idea"
