@@ -187,9 +187,7 @@ async def render(reply: Reply) -> list[Outgoing]:
     The image or file and the first five rows of components ride on the last text chunk; further rows
     (the engine's replies have at most four) go in messages of their own.
     """
-    messages = (
-        [Outgoing(content=chunk) for chunk in markdown_chunks(reply.text)] if reply.text else [Outgoing()]
-    )
+    messages = [Outgoing(content=chunk) for chunk in markdown_chunks(reply.text)] if reply.text else [Outgoing()]
     last = messages[-1]
     last.embeds, last.files = await _media(reply)
     pages = _pages(_rows(reply))
@@ -315,18 +313,14 @@ def answer_form(token: str, label: str, max_length: int) -> discord.ui.Modal:
 
 def idea_form(language: str, categories: Sequence[str], max_length: int) -> discord.ui.Modal:
     """``/idea`` without text: the idea and, when this server has categories, one to file it under."""
-    modal = discord.ui.Modal(
-        title=_plain(t("discord.idea_form_title", language), MODAL_TITLE), custom_id=IDEA_FORM
-    )
+    modal = discord.ui.Modal(title=_plain(t("discord.idea_form_title", language), MODAL_TITLE), custom_id=IDEA_FORM)
     text: discord.ui.TextInput[Any] = discord.ui.TextInput(
         custom_id=IDEA_FIELD,
         style=discord.TextStyle.paragraph,
         max_length=max(1, min(max_length, TEXT_INPUT_MAX)),
         required=True,
     )
-    modal.add_item(
-        discord.ui.Label(text=_plain(t("discord.idea_form_text", language), MODAL_TITLE), component=text)
-    )
+    modal.add_item(discord.ui.Label(text=_plain(t("discord.idea_form_text", language), MODAL_TITLE), component=text))
     if categories:
         menu: discord.ui.Select[Any] = discord.ui.Select(
             custom_id=CATEGORY_FIELD,
@@ -483,9 +477,7 @@ class CrowdPulseClient(discord.AutoShardedClient):
     """discord.py's client as CrowdPulse needs it: the guilds intent only (no message content), no
     mentions, the command tree, and the adapter behind setup and modal submissions."""
 
-    def __init__(
-        self, adapter: DiscordAdapter, *, shard_count: int | None, guild_ready_timeout: float
-    ) -> None:
+    def __init__(self, adapter: DiscordAdapter, *, shard_count: int | None, guild_ready_timeout: float) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -640,9 +632,7 @@ class DiscordAdapter:
             interaction, "component", _verb(token), lambda: self.engine.act(user, space, token, values=values)
         )
 
-    async def open_answer_form(
-        self, interaction: discord.Interaction, token: str, label: str, limit: int
-    ) -> None:
+    async def open_answer_form(self, interaction: discord.Interaction, token: str, label: str, limit: int) -> None:
         """Show the form at once (a modal cannot follow a deferral); the engine sees the submission."""
         started = time.perf_counter()
         await interaction.response.send_modal(answer_form(token, label, limit))
@@ -703,9 +693,7 @@ class DiscordAdapter:
                 await self._answer_on(responder, reply, message)
             outcome = reply.outcome.value
         except Exception:
-            log.exception(
-                "platform=discord interaction=%s kind=%s name=%s failed", interaction.id, kind, name
-            )
+            log.exception("platform=discord interaction=%s kind=%s name=%s failed", interaction.id, kind, name)
             with contextlib.suppress(Exception):
                 await pending  # the engine finishes what it started; its own error is logged above
             await self._apologise(responder, self._language(interaction))
@@ -735,15 +723,11 @@ class DiscordAdapter:
 
     async def _apologise(self, responder: Responder, language: str) -> None:
         try:
-            await responder.send(
-                Outgoing(content=to_markdown(t("error.unexpected", language))), ephemeral=True
-            )
+            await responder.send(Outgoing(content=to_markdown(t("error.unexpected", language))), ephemeral=True)
         except (discord.HTTPException, aiohttp.ClientError):
             log.warning("platform=discord could not tell the member about the error")
 
-    async def on_command_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
+    async def on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """The tree's one fallback (an option that did not convert, say): logged, and the member told."""
         log.error("platform=discord interaction=%s command failed: %s", interaction.id, error, exc_info=error)
         await self._apologise(Responder(interaction), self._language(interaction))
@@ -777,9 +761,7 @@ class DiscordAdapter:
             if wanted in reward_id or wanted in title.casefold()
         ][:AUTOCOMPLETE_CHOICES]
 
-    def subject_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
+    def subject_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Campaigns and idea topics a round can be opened on, from the catalog."""
         language, wanted = self._language(interaction), current.strip().casefold()
         catalog = self.engine.catalog
@@ -870,9 +852,7 @@ def slash_commands(
 ) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
     """One slash command per entry of :data:`bot.commands.COMMANDS`; moderator commands are hidden from
     members by default (``Manage Server``; server admins can change that), and the engine checks anyway."""
-    special: dict[
-        str, Callable[[DiscordAdapter, Command], app_commands.Command[Any, ..., None] | app_commands.Group]
-    ]
+    special: dict[str, Callable[[DiscordAdapter, Command], app_commands.Command[Any, ..., None] | app_commands.Group]]
     special = {
         "round": _round_group,
         "idea": _idea_command,
@@ -893,9 +873,7 @@ def slash_commands(
     return commands
 
 
-def _command(
-    spec: Command, callback: Callable[..., Coroutine[Any, Any, None]]
-) -> app_commands.Command[Any, ..., None]:
+def _command(spec: Command, callback: Callable[..., Coroutine[Any, Any, None]]) -> app_commands.Command[Any, ..., None]:
     return app_commands.Command(name=spec.name, description=_locale(spec.description_key), callback=callback)
 
 
@@ -976,23 +954,17 @@ def _round_command(adapter: DiscordAdapter, spec: Command) -> app_commands.Comma
 
 
 def _export_command(adapter: DiscordAdapter, spec: Command) -> app_commands.Command[Any, ..., None]:
-    formats = [
-        app_commands.Choice(name=_locale(f"discord.format_{name}"), value=name) for name in EXPORT_FORMATS
-    ]
+    formats = [app_commands.Choice(name=_locale(f"discord.format_{name}"), value=name) for name in EXPORT_FORMATS]
 
     @app_commands.rename(round_id="round", file_format="format")
-    @app_commands.describe(
-        round_id=_locale("discord.option_round"), file_format=_locale("discord.option_format")
-    )
+    @app_commands.describe(round_id=_locale("discord.option_round"), file_format=_locale("discord.option_format"))
     @app_commands.choices(file_format=formats)
     async def export(
         interaction: discord.Interaction,
         round_id: int | None = None,
         file_format: app_commands.Choice[str] | None = None,
     ) -> None:
-        await adapter.run_command(
-            interaction, _join(spec.name, round_id, file_format.value if file_format else None)
-        )
+        await adapter.run_command(interaction, _join(spec.name, round_id, file_format.value if file_format else None))
 
     return _command(spec, export)
 
@@ -1002,9 +974,7 @@ def _round_group(adapter: DiscordAdapter, spec: Command) -> app_commands.Group:
     group = app_commands.Group(name=spec.name, description=_locale(spec.description_key))
 
     @group.command(name="open", description=_locale("discord.round_open"))
-    @app_commands.describe(
-        subject=_locale("discord.option_subject"), duration=_locale("discord.option_duration")
-    )
+    @app_commands.describe(subject=_locale("discord.option_subject"), duration=_locale("discord.option_duration"))
     async def open_round(interaction: discord.Interaction, subject: str, duration: str | None = None) -> None:
         await adapter.run_command(interaction, _join(spec.name, "open", subject, duration))
 

@@ -89,7 +89,9 @@ def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.action)
+                InlineKeyboardButton(b.label, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.label, callback_data=b.action)
                 for b in row
             ]
             for row in rows
@@ -128,7 +130,8 @@ class TelegramAdapter:
 
     @property
     def bot(self) -> Bot:
-        return self.application.bot
+        bot: Bot = self.application.bot
+        return bot
 
     # moderators ---------------------------------------------------------------------------------
 
@@ -265,8 +268,11 @@ class TelegramAdapter:
         except Forbidden:
             link = f"https://t.me/{self.bot_username}?start=private" if self.bot_username else ""
             buttons = ((Button(str(t("telegram.open_private", language)), url=link),),) if link else ()
-            await self.send(group.id, Reply(t("telegram.need_private", language, name=user.full_name),
-                                            buttons=buttons), in_group=True)
+            await self.send(
+                group.id,
+                Reply(t("telegram.need_private", language, name=user.full_name), buttons=buttons),
+                in_group=True,
+            )
             return
         await self.send(group.id, Reply(t("telegram.sent_privately", language, name=user.full_name)), in_group=True)
 
@@ -280,8 +286,11 @@ class TelegramAdapter:
         if reply.image is not None:
             caption_fits = len(reply.text) <= CAPTION_LIMIT
             await self.bot.send_photo(
-                chat_id, await _photo(reply.image), caption=reply.text if caption_fits else None,
-                parse_mode=ParseMode.HTML, reply_markup=markup if caption_fits else None,
+                chat_id,
+                await _photo(reply.image),
+                caption=reply.text if caption_fits else None,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if caption_fits else None,
                 reply_to_message_id=reply_id,
             )
             if caption_fits:
@@ -289,7 +298,10 @@ class TelegramAdapter:
         for position, chunk in enumerate(chunks):
             last = position == len(chunks) - 1
             await self.bot.send_message(
-                chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup if last else None,
+                chat_id,
+                chunk,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if last else None,
                 reply_to_message_id=reply_id if position == 0 else None,
             )
         if reply.attachment is not None:
@@ -308,7 +320,9 @@ class TelegramAdapter:
             await self.send(int(chat_id), reply, in_group=kind == "space" and int(chat_id) < 0)
         except RetryAfter as error:
             delay = error.retry_after
-            raise DeliveryRetry(delay.total_seconds() if isinstance(delay, timedelta) else float(delay), str(error)) from error
+            raise DeliveryRetry(
+                delay.total_seconds() if isinstance(delay, timedelta) else float(delay), str(error)
+            ) from error
         except Forbidden as error:
             raise DeliveryFailed(str(error)) from error
         except BadRequest as error:
@@ -321,7 +335,10 @@ class TelegramAdapter:
     def drainer(self) -> OutboxDrainer:
         pacer = Pacer(per_second=25.0, per_target_interval=1.0, group_per_minute=20)
         return OutboxDrainer(
-            self.engine, PLATFORM, self.send_from_outbox, pacer,
+            self.engine,
+            PLATFORM,
+            self.send_from_outbox,
+            pacer,
             is_group=lambda target: target.startswith("space:-"),
         )
 
@@ -348,8 +365,13 @@ class TelegramAdapter:
                 log.warning("could not tell the user about the error")
 
     def _log(self, update: Update, kind: str, reply: Reply, started: float) -> None:
-        log.info("platform=telegram update=%s kind=%s outcome=%s latency_ms=%.1f", update.update_id, kind,
-                 reply.outcome.value, (time.perf_counter() - started) * 1000)
+        log.info(
+            "platform=telegram update=%s kind=%s outcome=%s latency_ms=%.1f",
+            update.update_id,
+            kind,
+            reply.outcome.value,
+            (time.perf_counter() - started) * 1000,
+        )
 
 
 async def _photo(image: Image) -> bytes | str:
@@ -381,8 +403,11 @@ async def run_telegram(engine: Engine, settings: Settings, stop: asyncio.Event) 
         if telegram.mode == "webhook":
             secret = telegram.webhook_secret.get_secret_value() if telegram.webhook_secret else None
             await application.updater.start_webhook(
-                listen=telegram.webhook_listen, port=telegram.webhook_port, url_path="telegram",
-                webhook_url=telegram.webhook_url, secret_token=secret,
+                listen=telegram.webhook_listen,
+                port=telegram.webhook_port,
+                url_path="telegram",
+                webhook_url=telegram.webhook_url,
+                secret_token=secret,
                 allowed_updates=["message", "callback_query"],
             )
         else:

@@ -173,13 +173,13 @@ class DiscordWorld:
             await self.http.close()
         await self.server.__aexit__(exc_type, exc, tb)
 
-    async def op_ready(self, timeout: float) -> bool:  # noqa: ASYNC109
-        """Whether a client has identified and received its server (before that, clicks cannot go out)."""
-        try:
-            await self.server.wait_ready(timeout)
-        except TimeoutError:
-            return False
-        return True
+    async def op_identified(self, previous: int, timeout: float) -> int:  # noqa: ASYNC109
+        """Wait for a client to identify after ``previous`` identifications (it then has its server); the count.
+
+        0 when none did in time. Clicks dispatched before then would reach no client.
+        """
+        server = self.server
+        return server.identify_count if await _until(lambda: server.identify_count > previous, timeout) else 0
 
     async def op_members(self, ids: list[int]) -> int:
         for member in ids:

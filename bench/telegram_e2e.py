@@ -7,25 +7,20 @@ answers the callback: the cost of the library and the protocol alone. In each re
 from the engine), then all tap at once; the server times from the first tap to the last callback
 answered. The bot then finishes its follow-ups (the edit, the next question) before anything else is
 measured.
-
-Diagnostic variant, *ours without PTB's rate limiter*: the same adapter with python-telegram-bot's
-``AIORateLimiter`` (30 requests/s for every request naming a chat, so the edit and the next question of
-each tap) replaced by a pass-through, to tell the cost of pacing from the cost of the work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from pydantic import SecretStr
 from telegram import Chat, Update, User
-from telegram.ext import ApplicationBuilder, BaseRateLimiter, CallbackQueryHandler, ContextTypes
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
-import adapters.telegram
 from adapters.telegram import run_telegram, space_ref, user_ref
 from bench.fakes import FakeProcess
 from bench.runner import Context, Figure, Target, interleaved, median, ratio
@@ -41,33 +36,6 @@ TAP_TIMEOUT = 120.0
 SETTLE_TIMEOUT = 180.0
 START_TIMEOUT = 20.0
 RATIO_TARGET = Target(">=", 0.8)
-
-
-class PassThroughLimiter(BaseRateLimiter[int]):
-    """A rate limiter that limits nothing (the diagnostic variant)."""
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def process_request(
-        self, callback: Callable[..., Awaitable[Any]], args: Any, kwargs: dict[str, Any], endpoint: str,
-        data: dict[str, Any], rate_limit_args: int | None,
-    ) -> Any:
-        return await callback(*args, **kwargs)
-
-
-@contextmanager
-def ptb_rate_limiter_disabled() -> Iterator[None]:
-    """While the adapter builds its Application, hand it :class:`PassThroughLimiter` instead."""
-    saved = adapters.telegram.AIORateLimiter
-    adapters.telegram.AIORateLimiter = lambda **_: PassThroughLimiter()  # type: ignore[assignment,misc]
-    try:
-        yield
-    finally:
-        adapters.telegram.AIORateLimiter = saved  # type: ignore[misc]
 
 
 def settings_for(settings: Settings, info: dict[str, Any]) -> Settings:
@@ -90,16 +58,11 @@ async def wait_polling(fake: FakeProcess, task: asyncio.Task[None]) -> None:
 
 
 @asynccontextmanager
-async def ours(engine: Engine, fake: FakeProcess, *, rate_limited: bool = True) -> AsyncIterator[None]:
+async def ours(engine: Engine, fake: FakeProcess) -> AsyncIterator[None]:
     """``run_telegram`` against the fake, until the block ends."""
     stop = asyncio.Event()
-    if rate_limited:
-        task = asyncio.create_task(run_telegram(engine, settings_for(engine.settings, fake.info), stop))
-        await wait_polling(fake, task)
-    else:
-        with ptb_rate_limiter_disabled():
-            task = asyncio.create_task(run_telegram(engine, settings_for(engine.settings, fake.info), stop))
-            await wait_polling(fake, task)
+    task = asyncio.create_task(run_telegram(engine, settings_for(engine.settings, fake.info), stop))
+    await wait_polling(fake, task)
     try:
         yield
     finally:
@@ -164,39 +127,28 @@ async def run(ctx: Context) -> list[Figure]:
 
     async with (
         FakeProcess("telegram") as ours_fake,
-        FakeProcess("telegram") as free_fake,
         FakeProcess("telegram") as bare_fake,
-        engine_on(ctx.workdir / "telegram-ours.db") as ours_engine,
-        engine_on(ctx.workdir / "telegram-free.db") as free_engine,
-        ours(ours_engine, ours_fake),
-        ours(free_engine, free_fake, rate_limited=False),
+        engine_on(ctx.workdir / "telegram.db") as engine,
+        ours(engine, ours_fake),
         bare(bare_fake),
     ):
 
-        async def measure_ours(engine: Engine, fake: FakeProcess) -> float:
+        async def measure_ours(_: int) -> float:
             members = fresh()
             questions = await asyncio.gather(*(first_task_button(engine, member) for member in members))
-            return await taps_per_second(fake, members, list(questions))
+            return await taps_per_second(ours_fake, members, list(questions))
 
         async def measure_bare(_: int) -> float:
             members = fresh()
             return await taps_per_second(bare_fake, members, [[member, "bare"] for member in members])
 
         results = await interleaved(
-            [
-                ("ours", lambda _: measure_ours(ours_engine, ours_fake)),
-                ("bare", measure_bare),
-                ("free", lambda _: measure_ours(free_engine, free_fake)),
-            ],
-            min(ctx.repetitions, REPETITIONS),
+            [("ours", measure_ours), ("bare", measure_bare)], min(ctx.repetitions, REPETITIONS)
         )
-    ours_rate, bare_rate, free_rate = (median(results[name]) for name in ("ours", "bare", "free"))
-    note = f"{taps} members tap at once, private chats"
+    ours_rate, bare_rate = median(results["ours"]), median(results["bare"])
+    note = f"{taps} members tap at once, in private chats"
     return [
         Figure("telegram.ours", ours_rate, "taps/s", note=note),
         Figure("telegram.bare_ptb", bare_rate, "taps/s", note=note),
         Figure("telegram.ours_vs_bare", ratio(ours_rate, bare_rate), "ratio", RATIO_TARGET),
-        Figure("telegram.ours_without_ptb_rate_limiter", free_rate, "taps/s", note="diagnostic"),
-        Figure("telegram.ours_without_ptb_rate_limiter_vs_bare", ratio(free_rate, bare_rate), "ratio",
-               note="diagnostic"),
     ]

@@ -251,7 +251,7 @@ def _describe(raw: dict[str, Any], location: tuple[int | str, ...], message: str
     node: Any = raw
     field_path: list[str] = []
     for step in location:
-        node = node[step] if isinstance(node, dict | list) and _has(node, step) else None
+        node = node[step] if isinstance(node, dict | list) and _has(node, step) else None  # type: ignore[index]  # _has() matched the step to the node
         if isinstance(step, int) and isinstance(node, dict):
             owner = "task" if field_path[-1:] == ["tasks"] else "topic"
             where.append(f"{owner} {node.get('id', f'#{step + 1}')!r}")

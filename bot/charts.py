@@ -41,7 +41,9 @@ def chart_series(tallies: list[TaskTally], nps_labels: tuple[str, str, str], tit
         if tally.task.kind == TaskKind.NPS:
             series.append(Series(title, nps_labels, tally.nps_split, _NPS_COLOURS))
         elif tally.counts:
-            labels = tuple(label if len(label) <= _MAX_LABEL else label[: _MAX_LABEL - 1] + "…" for label in tally.labels)
+            labels = tuple(
+                label if len(label) <= _MAX_LABEL else label[: _MAX_LABEL - 1] + "…" for label in tally.labels
+            )
             series.append(Series(title, labels, tally.counts))
     return series
 

@@ -94,7 +94,7 @@ async def _round(engine: Engine, user: UserRef, space: SpaceRef, argument: str, 
     if refusal is not None:
         return refusal
     if verb in ("", "list"):
-        return await engine.rounds.list(ctx)
+        return await engine.rounds.listing(ctx)
     return Reply(t("round.usage", ctx.language), Outcome.REFUSED)
 
 

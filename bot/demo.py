@@ -6,6 +6,7 @@ never the operator's.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import shutil
 from datetime import UTC, datetime
@@ -84,11 +85,15 @@ async def _rewards_scene(session: ConsoleSession, rng: random.Random) -> None:
     _print("Dev", await session.say("/redeem mug"))
 
 
-async def run_demo(out: Path) -> int:
-    """Play the demo into ``out``; returns the process exit code."""
+def _fresh_folder(out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+
+
+async def run_demo(out: Path) -> int:
+    """Play the demo into ``out`` (emptied first); returns the process exit code."""
+    await asyncio.to_thread(_fresh_folder, out)
     settings = load_settings(storage={"path": out / "demo.db"})
     rng = random.Random(7)
     async with running_engine(settings) as engine:

@@ -41,7 +41,9 @@ def run_doctor(print_line: Callable[[str], None] = print) -> int:
     try:
         settings = load_settings()
     except (ValidationError, ValueError) as error:
-        findings.append(Finding(False, "settings are not valid", f"fix settings.toml / CROWDPULSE_* variables: {error}"))
+        findings.append(
+            Finding(False, "settings are not valid", f"fix settings.toml / CROWDPULSE_* variables: {error}")
+        )
         settings = None
     else:
         findings.append(Finding(True, "settings load"))
@@ -58,10 +60,20 @@ def check_catalog(settings: Settings) -> list[Finding]:
     try:
         catalog = load_catalog(settings.catalog_dir)
     except CatalogError as error:
-        return [Finding(False, f"the catalog in {settings.catalog_dir} has {len(error.problems)} problem(s)",
-                        "; ".join(error.problems[:5]))]
+        return [
+            Finding(
+                False,
+                f"the catalog in {settings.catalog_dir} has {len(error.problems)} problem(s)",
+                "; ".join(error.problems[:5]),
+            )
+        ]
     tasks = sum(len(campaign.tasks) for campaign in catalog.campaigns.values())
-    return [Finding(True, f"catalog: {len(catalog.campaigns)} campaign(s), {tasks} task(s), {len(catalog.topics)} topic(s)")]
+    return [
+        Finding(
+            True,
+            f"catalog: {len(catalog.campaigns)} campaign(s), {tasks} task(s), {len(catalog.topics)} topic(s)",
+        )
+    ]
 
 
 def check_database(path: Path) -> list[Finding]:
@@ -69,36 +81,78 @@ def check_database(path: Path) -> list[Finding]:
     findings = [_disk_space(folder)]
     if not path.exists():
         writable = os.access(folder if folder.exists() else folder.parent, os.W_OK)
-        findings.append(Finding(writable, f"no database yet at {path}; it will be created on the first start",
-                                f"make {folder} writable for the bot's user"))
+        findings.append(
+            Finding(
+                writable,
+                f"no database yet at {path}; it will be created on the first start",
+                f"make {folder} writable for the bot's user",
+            )
+        )
         return findings
-    findings.append(Finding(os.access(path, os.W_OK) and os.access(folder, os.W_OK), f"{path} is writable",
-                            f"give the bot's user write access to {path} and its folder (SQLite writes beside it)"))
+    findings.append(
+        Finding(
+            os.access(path, os.W_OK) and os.access(folder, os.W_OK),
+            f"{path} is writable",
+            f"give the bot's user write access to {path} and its folder (SQLite writes beside it)",
+        )
+    )
     try:
         with health.open_read_only(path) as db:
             findings += _database_findings(db)
     except sqlite3.DatabaseError as error:
-        findings.append(Finding(False, f"{path} cannot be read: {error}",
-                                "restore the file from a backup; this is not a CrowdPulse database or it is damaged"))
+        findings.append(
+            Finding(
+                False,
+                f"{path} cannot be read: {error}",
+                "restore the file from a backup; this is not a CrowdPulse database or it is damaged",
+            )
+        )
     return findings
 
 
 def _database_findings(db: sqlite3.Connection) -> list[Finding]:
     complaints = health.integrity(db)
-    findings = [Finding(not complaints, "SQLite integrity check",
-                        "restore from a backup; SQLite reports: " + "; ".join(complaints[:3]))]
+    findings = [
+        Finding(
+            not complaints,
+            "SQLite integrity check",
+            "restore from a backup; SQLite reports: " + "; ".join(complaints[:3]),
+        )
+    ]
     pending = health.pending_migrations(db)
-    findings.append(Finding(not pending, "schema is up to date",
-                            f"migrations {pending} are pending: start the bot once (or `crowdpulse run`) to apply them"))
+    findings.append(
+        Finding(
+            not pending,
+            "schema is up to date",
+            f"migrations {pending} are pending: start the bot once (or `crowdpulse run`) to apply them",
+        )
+    )
     if pending:
         return findings
     mismatches = health.ledger_mismatches(db)
-    findings.append(Finding(not mismatches, "leaderboards match the points ledger",
-                            f"members (id, ledger, score) {mismatches} disagree: report a bug, with this output"))
+    findings.append(
+        Finding(
+            not mismatches,
+            "leaderboards match the points ledger",
+            f"members (id, ledger, score) {mismatches} disagree: report a bug, with this output",
+        )
+    )
     negative = health.negative_balances(db)
-    findings.append(Finding(not negative, "no balance below zero", f"{negative} member(s) have spent more than they had: report a bug"))
+    findings.append(
+        Finding(
+            not negative,
+            "no balance below zero",
+            f"{negative} member(s) have spent more than they had: report a bug",
+        )
+    )
     histogram = health.histogram_mismatches(db)
-    findings.append(Finding(not histogram, "rank histograms match the scores", f"{histogram} leaderboard(s) disagree: report a bug"))
+    findings.append(
+        Finding(
+            not histogram,
+            "rank histograms match the scores",
+            f"{histogram} leaderboard(s) disagree: report a bug",
+        )
+    )
     unsent = health.unsent_messages(db)
     findings.append(Finding(True, f"outbox: {unsent} message(s) waiting to be sent"))
     return findings
@@ -109,21 +163,36 @@ def _disk_space(folder: Path) -> Finding:
     while not existing.exists():
         existing = existing.parent
     free = shutil.disk_usage(existing).free
-    return Finding(free >= LOW_DISK_BYTES, f"{free // (1024 * 1024)} MB free for the database",
-                   "free some disk space: below 200 MB the database may soon refuse writes")
+    return Finding(
+        free >= LOW_DISK_BYTES,
+        f"{free // (1024 * 1024)} MB free for the database",
+        "free some disk space: below 200 MB the database may soon refuse writes",
+    )
 
 
 def check_platforms(settings: Settings) -> list[Finding]:
     findings: list[Finding] = []
     if settings.telegram.token is not None:
         url = f"{settings.telegram.base_url}{settings.telegram.token.get_secret_value()}/getMe"
-        findings.append(_reach("Telegram", url, {}, "check CROWDPULSE_TELEGRAM__TOKEN (from @BotFather) and "
-                                                     "CROWDPULSE_TELEGRAM__BASE_URL"))
+        findings.append(
+            _reach(
+                "Telegram",
+                url,
+                {},
+                "check CROWDPULSE_TELEGRAM__TOKEN (from @BotFather) and CROWDPULSE_TELEGRAM__BASE_URL",
+            )
+        )
     if settings.discord.token is not None:
         headers = {"Authorization": f"Bot {settings.discord.token.get_secret_value()}"}
-        findings.append(_reach("Discord", f"{settings.discord.api_base}/users/@me", headers,
-                               "check CROWDPULSE_DISCORD__TOKEN (Developer Portal → Bot → Reset Token) and "
-                               "CROWDPULSE_DISCORD__API_BASE"))
+        findings.append(
+            _reach(
+                "Discord",
+                f"{settings.discord.api_base}/users/@me",
+                headers,
+                "check CROWDPULSE_DISCORD__TOKEN (Developer Portal → Bot → Reset Token) and "
+                "CROWDPULSE_DISCORD__API_BASE",
+            )
+        )
     if not findings:
         findings.append(Finding(True, "no platform token set: `crowdpulse run` starts the console"))
     return findings

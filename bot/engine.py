@@ -14,13 +14,14 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from bot.actions import Action, ActionCodec
 from bot.catalog import Campaign, Catalog, Task, text_in
 from bot.ideas import Ideas
 from bot.identity import SpaceRef, UserRef
-from bot.points import level_for, task_points
 from bot.outbox import reply_from_payload
+from bot.points import level_for, task_points
 from bot.ratelimit import RateLimiter
 from bot.replies import Outcome, Reply
 from bot.rewards import Rewards
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 ModeratorCheck = Callable[[UserRef, SpaceRef], Awaitable[bool]]
+ActionHandler = Callable[["Engine", "Context", Action, str | None, Sequence[str]], Awaitable[Reply]]
 _IDENTITY_CACHE_SIZE = 100_000
 ROUND_CACHE_SECONDS = 2.0
 _LEDGER_LINES = 8
@@ -59,7 +61,12 @@ class Engine:
     """CrowdPulse's use cases over one store and one catalog."""
 
     def __init__(
-        self, store: SqliteStore, catalog: Catalog, settings: Settings, codec: ActionCodec, clock: Clock = utc_now
+        self,
+        store: SqliteStore,
+        catalog: Catalog,
+        settings: Settings,
+        codec: ActionCodec,
+        clock: Clock = utc_now,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -143,7 +150,10 @@ class Engine:
             return None
         log.warning(
             "moderator_command=%s outcome=refused platform=%s user=%s space=%s",
-            command, ctx.user.platform, ctx.user_id, ctx.space_id,
+            command,
+            ctx.user.platform,
+            ctx.user_id,
+            ctx.space_id,
         )
         return Reply(t("moderation.not_moderator", ctx.language), Outcome.REFUSED)
 
@@ -176,9 +186,15 @@ class Engine:
             return Reply(t("moderation.audit_empty", ctx.language), private=True)
         lines = [t("moderation.audit_title", ctx.language)]
         lines += [
-            t("moderation.audit_line", ctx.language, when=entry["created_at"][:16].replace("T", " "),
-              moderator=entry["moderator"] or "?", action=entry["action"], target=entry["target"],
-              detail=entry["detail"])
+            t(
+                "moderation.audit_line",
+                ctx.language,
+                when=entry["created_at"][:16].replace("T", " "),
+                moderator=entry["moderator"] or "?",
+                action=entry["action"],
+                target=entry["target"],
+                detail=entry["detail"],
+            )
             for entry in entries
         ]
         return Reply(Markup("\n".join(lines)), private=True)
@@ -227,7 +243,12 @@ class Engine:
             ctx.user_id,
             [record.id for record, _ in rounds],
             [record.id for record, campaign in rounds if any(task.quota for task in campaign.tasks)],
-            {task.audience.answered.task for _, campaign in rounds for task in campaign.tasks if task.audience.answered},
+            {
+                task.audience.answered.task
+                for _, campaign in rounds
+                for task in campaign.tasks
+                if task.audience.answered
+            },
         )
         if progress.banned:
             return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
@@ -237,11 +258,19 @@ class Engine:
             if found is not None:
                 index, task = found
                 header = t(
-                    "task.header", ctx.language,
-                    campaign=text_in(campaign.title, ctx.language), number=index + 1, total=len(campaign.tasks),
+                    "task.header",
+                    ctx.language,
+                    campaign=text_in(campaign.title, ctx.language),
+                    number=index + 1,
+                    total=len(campaign.tasks),
                 )
                 reply = render_task(
-                    task, codec=self.codec, round_id=record.id, index=index, header=header, language=ctx.language
+                    task,
+                    codec=self.codec,
+                    round_id=record.id,
+                    index=index,
+                    header=header,
+                    language=ctx.language,
                 )
                 if reply.text_input is not None:
                     await self.store.expect_input(
@@ -307,7 +336,13 @@ class Engine:
         return Reply(t("error.slow_down", language), Outcome.REFUSED, notice=str(t("error.slow_down", language)))
 
     async def act(
-        self, user: UserRef, space: SpaceRef, token: str, *, text: str | None = None, values: Sequence[str] = ()
+        self,
+        user: UserRef,
+        space: SpaceRef,
+        token: str,
+        *,
+        text: str | None = None,
+        values: Sequence[str] = (),
     ) -> Reply:
         """Handle a button, a select or a modal: whatever carried an action token.
 
@@ -400,11 +435,20 @@ class Engine:
         if mask >= 1 << len(task.options):
             return self._stale(ctx)
         header = t(
-            "task.header", ctx.language,
-            campaign=text_in(campaign.title, ctx.language), number=index + 1, total=len(campaign.tasks),
+            "task.header",
+            ctx.language,
+            campaign=text_in(campaign.title, ctx.language),
+            number=index + 1,
+            total=len(campaign.tasks),
         )
         view = render_task(
-            task, codec=self.codec, round_id=record.id, index=index, header=header, language=ctx.language, mask=mask
+            task,
+            codec=self.codec,
+            round_id=record.id,
+            index=index,
+            header=header,
+            language=ctx.language,
+            mask=mask,
         )
         return Reply(view.text, Outcome.INFO, buttons=view.buttons, select=view.select, edit=True, notice="✓")
 
@@ -413,8 +457,12 @@ class Engine:
         if ids is None:
             return self._stale(ctx)
         following = await self._next_task(ctx, after=ids)
-        return Reply(t("task.skipped", ctx.language), Outcome.DONE, notice=str(t("task.skipped", ctx.language)),
-                     follow_up=following)
+        return Reply(
+            t("task.skipped", ctx.language),
+            Outcome.DONE,
+            notice=str(t("task.skipped", ctx.language)),
+            follow_up=following,
+        )
 
     async def _record(
         self, ctx: Context, record: RoundRecord, campaign: Campaign, index: int, task: Task, parsed: Accepted
@@ -428,7 +476,13 @@ class Engine:
             result = await self.store.record_answer(answer, self.rules, self.clock())
         except StoreUnavailableError:
             return Reply(t("error.storage", ctx.language), Outcome.REFUSED)
-        log.info("action=answer task=%s round=%s user=%s outcome=%s", task.id, record.id, ctx.user_id, result.status)
+        log.info(
+            "action=answer task=%s round=%s user=%s outcome=%s",
+            task.id,
+            record.id,
+            ctx.user_id,
+            result.status,
+        )
         if result.status == AnswerStatus.ALREADY_ANSWERED:
             text = t("answer.already", ctx.language)
             return Reply(text, Outcome.ALREADY_DONE, notice=str(text))
@@ -437,8 +491,11 @@ class Engine:
         if result.status == AnswerStatus.BANNED:
             return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
         if result.status == AnswerStatus.QUOTA_FULL:
-            return Reply(t("answer.quota_full", ctx.language), Outcome.REFUSED,
-                         follow_up=await self._next_task(ctx, after=(record.id, index)))
+            return Reply(
+                t("answer.quota_full", ctx.language),
+                Outcome.REFUSED,
+                follow_up=await self._next_task(ctx, after=(record.id, index)),
+            )
         awarded = result.awarded
         gained = awarded.points if awarded else 0
         lines = [t("answer.recorded", ctx.language, choice=parsed.summary, points=gained)]
@@ -448,8 +505,12 @@ class Engine:
             lines.append(t("answer.daily_cap", ctx.language, cap=self.settings.points.daily_cap))
         lines += self.rewards.celebrations(awarded, ctx.language)
         text = Markup("\n".join(lines))
-        return Reply(text, Outcome.DONE, notice=str(t("answer.toast", ctx.language, points=gained)),
-                     follow_up=await self._next_task(ctx, after=(record.id, index)))
+        return Reply(
+            text,
+            Outcome.DONE,
+            notice=str(t("answer.toast", ctx.language, points=gained)),
+            follow_up=await self._next_task(ctx, after=(record.id, index)),
+        )
 
     async def _on_round_start(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
         """The Start button of a round announcement: that round's next task for whoever tapped."""
@@ -471,9 +532,7 @@ class Engine:
         """Redeem buttons: ``w`` asks to confirm, ``q`` redeems (see :mod:`bot.rewards`)."""
         return await self.rewards.act(ctx, action)
 
-    async def _on_idea(
-        self, ctx: Context, action: Action, text: str | None, values: Sequence[str]
-    ) -> Reply:
+    async def _on_idea(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
         """Idea buttons: vote, retract, idea page, listing page, submit anyway (see :mod:`bot.ideas`)."""
         return await self.ideas.act(ctx, action)
 
@@ -481,7 +540,7 @@ class Engine:
         text = t("action.stale", ctx.language)
         return Reply(text, Outcome.STALE, notice=str(text))
 
-    _actions = {
+    _actions: ClassVar[dict[str, ActionHandler]] = {
         "a": _on_answer,
         "s": _on_answer,
         "x": _on_text,
@@ -529,4 +588,3 @@ class Engine:
         """The categories an idea may be filed under here now: Discord's idea form offers them."""
         ctx = await self.context(user, space)
         return (await self.ideas._invitation(ctx.space_id)).categories
-

@@ -113,9 +113,7 @@ _DONE = {"approve": "ideas.approved", "hide": "ideas.hidden"}
 
 def normalise(text: str) -> str:
     """The words that say what an idea is about (see the module docstring), for fuzzy comparison."""
-    folded = "".join(
-        c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c)
-    )
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
     return " ".join(_singular(word) for word in _WORD.findall(folded) if word not in _FILLER)
 
 
@@ -134,9 +132,7 @@ def similar_ideas(
     """The candidates at least ``threshold`` similar to ``text``, closest (then most voted) first."""
     wanted = normalise(text)
     scored = [(similarity(wanted, normalise(idea.text)), idea) for idea in candidates if idea.id != exclude]
-    close = sorted(
-        (pair for pair in scored if pair[0] >= threshold), key=lambda pair: (-pair[0], -pair[1].votes)
-    )
+    close = sorted((pair for pair in scored if pair[0] >= threshold), key=lambda pair: (-pair[0], -pair[1].votes))
     return [idea for _, idea in close[:SIMILAR_SHOWN]]
 
 
@@ -321,9 +317,7 @@ class Ideas:
         if not categories:
             return Reply(t("ideas.no_categories", ctx.language, category=category), Outcome.REFUSED)
         listed = ", ".join(f"#{name}" for name in categories)
-        return Reply(
-            t("ideas.unknown_category", ctx.language, category=category, categories=listed), Outcome.REFUSED
-        )
+        return Reply(t("ideas.unknown_category", ctx.language, category=category, categories=listed), Outcome.REFUSED)
 
     def _similar_prompt(self, ctx: Context, similar: Sequence[IdeaRecord], draft_id: int) -> Reply:
         language = ctx.language
@@ -408,9 +402,7 @@ class Ideas:
             lines.append(t("ideas.page_title", language, id=idea.id))
         lines.append(Markup(escape(idea.text)))
         status = self._status_label(language, idea.status)
-        lines.append(
-            t("ideas.page_meta", language, author=idea.author_name or "?", votes=idea.votes, status=status)
-        )
+        lines.append(t("ideas.page_meta", language, author=idea.author_name or "?", votes=idea.votes, status=status))
         if idea.status_note:
             lines.append(t("ideas.page_note", language, note=idea.status_note))
         related: list[int] = []
@@ -419,9 +411,7 @@ class Ideas:
             related.append(idea.merged_into)
         parent = await self.queries.idea(idea.parent_id) if idea.parent_id is not None else None
         if parent is not None and parent.status not in _UNSEEN:
-            lines.append(
-                t("ideas.page_parent", language, id=parent.id, text=snippet(parent.text, PAGE_SNIPPET))
-            )
+            lines.append(t("ideas.page_parent", language, id=parent.id, text=snippet(parent.text, PAGE_SNIPPET)))
             related.append(parent.id)
         children = await self.queries.children(idea.id, CHILDREN_SHOWN)
         if children:
@@ -429,12 +419,8 @@ class Ideas:
             lines += [self._line(language, child, PAGE_SNIPPET) for child in children]
             related += [child.id for child in children]
         if idea.status in LISTED:
-            candidates = [
-                other for other in await self.queries.listed(idea.space_id) if other.id not in related
-            ]
-            similar = similar_ideas(
-                idea.text, candidates, self.settings.similarity_threshold, exclude=idea.id
-            )
+            candidates = [other for other in await self.queries.listed(idea.space_id) if other.id not in related]
+            similar = similar_ideas(idea.text, candidates, self.settings.similarity_threshold, exclude=idea.id)
             if similar:
                 lines.append(t("ideas.page_similar", language))
                 lines += [self._line(language, other, PAGE_SNIPPET) for other in similar]
@@ -482,9 +468,7 @@ class Ideas:
         if not shown:
             return Reply(t(f"ideas.empty.{view}", language), edit=edit)
         pages = _pages(total, self.settings.page_size)
-        lines = [
-            t("ideas.list_title", language, view=t(f"ideas.view.{view}", language), page=page, pages=pages)
-        ]
+        lines = [t("ideas.list_title", language, view=t(f"ideas.view.{view}", language), page=page, pages=pages)]
         for idea in shown:
             lines.append(self._line(language, idea))
             if view == "launched" and idea.status_note:
@@ -539,9 +523,7 @@ class Ideas:
     ) -> Reply:
         note = clean_text(note)
         if len(note) > NOTE_MAX_LENGTH:
-            return Reply(
-                t("ideas.note_too_long", ctx.language, length=len(note), max=NOTE_MAX_LENGTH), Outcome.REFUSED
-            )
+            return Reply(t("ideas.note_too_long", ctx.language, length=len(note), max=NOTE_MAX_LENGTH), Outcome.REFUSED)
         if (status == IdeaStatus.MERGED) != (merged_into is not None) or status not in SETTABLE:
             return self._status_usage(ctx)
         kind = "merged" if status == IdeaStatus.MERGED else "status"
@@ -591,9 +573,7 @@ class Ideas:
         if idea is None or idea.space_id != ctx.space_id:
             return Reply(t("ideas.not_found", language, id=idea_id), Outcome.REFUSED)
         compose = self._composer(idea, status, note, merged_into, notices) if notices else None
-        change = StatusChange(
-            idea_id, ctx.space_id, ctx.user_id, status, action, note, merged_into, only_from, compose
-        )
+        change = StatusChange(idea_id, ctx.space_id, ctx.user_id, status, action, note, merged_into, only_from, compose)
         result = await self.queries.change_status(change, self.points, self.engine.clock())
         log.info(
             "action=idea_%s idea=%s status=%s moderator=%s outcome=%s",
@@ -605,9 +585,7 @@ class Ideas:
         )
         label = self._status_label(language, status)
         if result.outcome == ChangeOutcome.UNCHANGED:
-            return Reply(
-                t("ideas.status_unchanged", language, id=idea_id, status=label), Outcome.ALREADY_DONE
-            )
+            return Reply(t("ideas.status_unchanged", language, id=idea_id, status=label), Outcome.ALREADY_DONE)
         if result.outcome != ChangeOutcome.CHANGED:
             target = result.merged_into or merged_into or ""
             return Reply(t(_REFUSALS[result.outcome], language, id=idea_id, target=target), Outcome.REFUSED)
@@ -652,9 +630,7 @@ class Ideas:
 
     # commands and buttons -----------------------------------------------------------------------
 
-    async def idea_command(
-        self, user: UserRef, space: SpaceRef, argument: str, update_key: str | None
-    ) -> Reply:
+    async def idea_command(self, user: UserRef, space: SpaceRef, argument: str, update_key: str | None) -> Reply:
         """``/idea`` (how to, and the open topic), ``/idea 12`` (show), ``/idea [+12] [#category] text``."""
         shown = parse_idea_id(argument.strip())
         if shown is not None:

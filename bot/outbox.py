@@ -102,7 +102,10 @@ class Pacer:
     """
 
     def __init__(
-        self, per_second: float, per_target_interval: float = 0.0, group_per_minute: int = 0,
+        self,
+        per_second: float,
+        per_target_interval: float = 0.0,
+        group_per_minute: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._interval = 1.0 / per_second
@@ -142,8 +145,16 @@ class OutboxDrainer:
     """
 
     def __init__(
-        self, engine: Engine, platform: str, send: Sender, pacer: Pacer, *, worker: str | None = None,
-        batch: int = 100, lease: timedelta = timedelta(minutes=2), idle_seconds: float = 0.5,
+        self,
+        engine: Engine,
+        platform: str,
+        send: Sender,
+        pacer: Pacer,
+        *,
+        worker: str | None = None,
+        batch: int = 100,
+        lease: timedelta = timedelta(minutes=2),
+        idle_seconds: float = 0.5,
         is_group: Callable[[str], bool] = lambda target: False,
     ) -> None:
         self.engine = engine
@@ -175,8 +186,13 @@ class OutboxDrainer:
                 await self.pacer.wait(row.target, self.is_group(row.target))
                 await self.send(row.target, reply)
             except DeliveryRetry as retry:
-                log.warning("outbox=retry id=%s target=%s after=%.1fs reason=%s", row.id, row.target,
-                            retry.after_seconds, retry)
+                log.warning(
+                    "outbox=retry id=%s target=%s after=%.1fs reason=%s",
+                    row.id,
+                    row.target,
+                    retry.after_seconds,
+                    retry,
+                )
                 later = self.engine.clock() + timedelta(seconds=retry.after_seconds)
                 for waiting in rows[position:]:
                     await self.queries.retry_later(waiting.id, str(retry), later)

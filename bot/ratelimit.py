@@ -18,7 +18,12 @@ class RateLimiter:
     """``burst`` actions at once, refilled at ``per_second``; ``allow`` spends one when it can."""
 
     def __init__(
-        self, per_second: float, burst: int, *, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
+        self,
+        per_second: float,
+        burst: int,
+        *,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._rate = per_second
         self._burst = float(burst)

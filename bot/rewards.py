@@ -64,9 +64,7 @@ class Rewards:
         self.engine = engine
         self.queries = RewardQueries(engine.store)
         self._badges = {rule.id: rule for rule in engine.settings.points.badges}
-        missing = sorted(
-            rule.title_key for rule in self._badges.values() if rule.title_key not in keys(FALLBACK)
-        )
+        missing = sorted(rule.title_key for rule in self._badges.values() if rule.title_key not in keys(FALLBACK))
         if missing:
             raise ValueError(f"points.badges: no English text for {missing} in bot/locales/en")
 
@@ -77,9 +75,7 @@ class Rewards:
         if awarded is None:
             return []
         lines = [t("answer.level_up", language, level=awarded.level_up)] if awarded.level_up else []
-        lines += [
-            t("answer.badge", language, badge=self.badge_title(badge, language)) for badge in awarded.badges
-        ]
+        lines += [t("answer.badge", language, badge=self.badge_title(badge, language)) for badge in awarded.badges]
         return lines
 
     def badge_title(self, badge_id: str, language: str) -> Markup:
@@ -131,9 +127,7 @@ class Rewards:
                 record = await self.engine.store.round(int(number)) if is_id else None
                 if record is None or record.space_id != ctx.space_id:
                     return Reply(t("top.unknown_round", ctx.language, round=number), Outcome.REFUSED)
-                return round_scope(record.id), t(
-                    "top.title_round", ctx.language, round=record.id, space=space
-                )
+                return round_scope(record.id), t("top.title_round", ctx.language, round=record.id, space=space)
         return Reply(t("top.usage", ctx.language), Outcome.REFUSED)
 
     async def profile(self, ctx: Context) -> Reply:
@@ -152,13 +146,12 @@ class Rewards:
             if standing
             else t("me.unranked", language),
             t("me.streak", language, days=current_streak(last_day, length, today), best=best),
-            t("me.badges", language, badges=Markup(", ".join(badges)))
-            if badges
-            else t("me.no_badges", language),
+            t("me.badges", language, badges=Markup(", ".join(badges))) if badges else t("me.no_badges", language),
         ]
-        lines += [t("me.code", language, title=title, code=code) for title, code in await self.queries.codes_of(
-            ctx.user_id, MY_CODES
-        )]
+        lines += [
+            t("me.code", language, title=title, code=code)
+            for title, code in await self.queries.codes_of(ctx.user_id, MY_CODES)
+        ]
         return Reply(Markup("\n".join(lines)), private=True)
 
     # rewards ------------------------------------------------------------------------------------
@@ -192,9 +185,7 @@ class Rewards:
         if reward.stock is None:
             return t("rewards.unlimited", language)
         return (
-            t("rewards.stock_left", language, count=reward.stock)
-            if reward.stock
-            else t("rewards.sold_out", language)
+            t("rewards.stock_left", language, count=reward.stock) if reward.stock else t("rewards.sold_out", language)
         )
 
     async def act(self, ctx: Context, action: Action) -> Reply:
@@ -210,9 +201,7 @@ class Rewards:
         if reward is None:
             return self._refusal(ctx.language, RedeemOutcome(RedeemStatus.UNKNOWN_REWARD), reward_id)
         if not reward.available:
-            return self._refusal(
-                ctx.language, RedeemOutcome(RedeemStatus.OUT_OF_STOCK, reward.title), reward_id
-            )
+            return self._refusal(ctx.language, RedeemOutcome(RedeemStatus.OUT_OF_STOCK, reward.title), reward_id)
         balance = await self.engine.store.balance(ctx.user_id)
         if balance < reward.cost:
             refused = RedeemOutcome(RedeemStatus.NOT_ENOUGH_POINTS, reward.title, reward.cost, balance)
@@ -267,9 +256,7 @@ class Rewards:
         if outcome.status == RedeemStatus.OUT_OF_STOCK:
             text = t("rewards.out_of_stock", language, title=outcome.title)
         elif outcome.status == RedeemStatus.NOT_ENOUGH_POINTS:
-            text = t(
-                "rewards.not_enough", language, title=outcome.title, cost=outcome.cost, points=outcome.balance
-            )
+            text = t("rewards.not_enough", language, title=outcome.title, cost=outcome.cost, points=outcome.balance)
         else:
             text = t("rewards.unknown", language, reward=reward_id)
         return Reply(text, Outcome.REFUSED, notice=to_plain(text), private=True)
@@ -278,9 +265,7 @@ class Rewards:
 # operators (``crowdpulse rewards …``) -----------------------------------------------------------
 
 
-async def add_reward(
-    queries: RewardQueries, reward_id: str, title: str, cost: int, stock: int | None
-) -> list[str]:
+async def add_reward(queries: RewardQueries, reward_id: str, title: str, cost: int, stock: int | None) -> list[str]:
     """Add a reward or change an existing one's title, cost and (when given) stock.
 
     Raises:
@@ -315,11 +300,7 @@ async def import_codes(queries: RewardQueries, path: Path) -> list[str]:
         raise RewardError(f"{path}: unknown reward id(s), nothing imported: {error}") from error
     skipped = len(lines) - sum(added.values())
     report = [f"imported {count} code(s) for {reward_id}" for reward_id, count in sorted(added.items())]
-    return (
-        [*report, f"skipped {skipped} code(s) already loaded"]
-        if skipped
-        else report or ["no codes in the file"]
-    )
+    return [*report, f"skipped {skipped} code(s) already loaded"] if skipped else report or ["no codes in the file"]
 
 
 def read_codes(path: Path) -> list[CodeLine]:
@@ -334,9 +315,7 @@ def read_codes(path: Path) -> list[CodeLine]:
         if not any(cells) or (number == 1 and [cell.lower() for cell in cells] == ["reward_id", "code"]):
             continue
         if len(cells) != 2 or not cells[0] or not cells[1] or len(cells[1]) > MAX_CODE:
-            raise RewardError(
-                f"{path}, line {number}: expected reward_id,code (a code of 1 to {MAX_CODE} characters)"
-            )
+            raise RewardError(f"{path}, line {number}: expected reward_id,code (a code of 1 to {MAX_CODE} characters)")
         lines.append(CodeLine(number, cells[0], cells[1]))
     return lines
 

@@ -73,24 +73,42 @@ class Rounds:
         kind = "tasks" if catalog.campaign(subject) else "ideas" if catalog.topic(subject) else None
         if kind is None:
             choices = ", ".join(sorted([*catalog.campaigns, *catalog.topics]))
-            return Reply(t("round.unknown_subject", ctx.language, subject=subject or "?", choices=choices),
-                         Outcome.REFUSED)
+            return Reply(
+                t("round.unknown_subject", ctx.language, subject=subject or "?", choices=choices),
+                Outcome.REFUSED,
+            )
         duration = parse_duration(rest) if rest.strip() else None
         if rest.strip() and duration is None:
             return Reply(t("round.bad_duration", ctx.language, duration=rest.strip()), Outcome.REFUSED)
         now = self.engine.clock()
         closes_at = now + duration if duration else None
         round_id, created = await self.queries.open(
-            ctx.space_id, kind, subject, self._title(subject, ctx.language), ctx.user_id, closes_at,
-            ctx.space.platform, ctx.space.external_id, {"render": "round_opened"}, now,
+            ctx.space_id,
+            kind,
+            subject,
+            self._title(subject, ctx.language),
+            ctx.user_id,
+            closes_at,
+            ctx.space.platform,
+            ctx.space.external_id,
+            {"render": "round_opened"},
+            now,
         )
         self.engine.forget_rounds(ctx.space_id)
         if not created:
             return Reply(t("round.already_open", ctx.language, id=round_id), Outcome.ALREADY_DONE)
         log.info("action=round_open round=%s subject=%s space=%s", round_id, subject, ctx.space_id)
         key = "round.opened_until" if closes_at else "round.opened"
-        return Reply(t(key, ctx.language, id=round_id, title=self._title(subject, ctx.language),
-                       closes=self._when(closes_at) if closes_at else ""), Outcome.DONE)
+        return Reply(
+            t(
+                key,
+                ctx.language,
+                id=round_id,
+                title=self._title(subject, ctx.language),
+                closes=self._when(closes_at) if closes_at else "",
+            ),
+            Outcome.DONE,
+        )
 
     async def close(self, ctx: Context, argument: str) -> Reply:
         """``/round close [id]``: the only open round when no id is given."""
@@ -117,19 +135,27 @@ class Rounds:
         return closed
 
     async def _close(self, round_id: int, closed_by: int | None, platform: str, external_id: str) -> bool:
-        closing = Closing(round_id, closed_by, platform, tuple(self.engine.settings.rounds.winner_points),
-                          self.engine.rules)
+        closing = Closing(
+            round_id, closed_by, platform, tuple(self.engine.settings.rounds.winner_points), self.engine.rules
+        )
         return await self.queries.close(closing, external_id, self.engine.clock())
 
-    async def list(self, ctx: Context) -> Reply:
+    async def listing(self, ctx: Context) -> Reply:
         rows = await self.queries.rounds_in(ctx.space_id, 10)
         if not rows:
             return Reply(t("round.none", ctx.language))
         lines = [t("round.list_title", ctx.language)]
         for row in rows:
             status = t(f"round.status_{row['status']}", ctx.language)
-            lines.append(t("round.list_line", ctx.language, id=row["id"], title=self._title(row["subject"], ctx.language),
-                           status=status))
+            lines.append(
+                t(
+                    "round.list_line",
+                    ctx.language,
+                    id=row["id"],
+                    title=self._title(row["subject"], ctx.language),
+                    status=status,
+                )
+            )
         return Reply(Markup("\n".join(lines)))
 
     # results ------------------------------------------------------------------------------------
@@ -165,8 +191,11 @@ class Rounds:
             lines.extend(self._task_lines(tally, language))
         series = chart_series(
             tallies,
-            (str(t("results.detractors", language)), str(t("results.passives", language)),
-             str(t("results.promoters", language))),
+            (
+                str(t("results.detractors", language)),
+                str(t("results.passives", language)),
+                str(t("results.promoters", language)),
+            ),
             {task.id: text_in(task.prompt, language) for task in campaign.tasks},
         )
         image = None
@@ -182,16 +211,32 @@ class Rounds:
             return lines
         if tally.nps is not None:
             detractors, passives, promoters = tally.nps_split
-            lines.append(t("results.nps", language, score=f"{tally.nps:+d}", promoters=promoters,
-                           passives=passives, detractors=detractors))
+            lines.append(
+                t(
+                    "results.nps",
+                    language,
+                    score=f"{tally.nps:+d}",
+                    promoters=promoters,
+                    passives=passives,
+                    detractors=detractors,
+                )
+            )
         elif tally.mean is not None:
             lines.append(t("results.mean", language, mean=f"{tally.mean:.2f}"))
         if tally.counts and tally.nps is None:
             top = max(tally.counts) or 1
             for index, label in enumerate(tally.labels):
                 bar = "▇" * round(_BAR_WIDTH * tally.counts[index] / top)
-                lines.append(t("results.option", language, label=label, bar=bar, percent=tally.percent(index),
-                               count=tally.counts[index]))
+                lines.append(
+                    t(
+                        "results.option",
+                        language,
+                        label=label,
+                        bar=bar,
+                        percent=tally.percent(index),
+                        count=tally.counts[index],
+                    )
+                )
         for sample in tally.samples:
             lines.append(t("results.sample", language, text=sample if len(sample) <= 120 else sample[:119] + "…"))
         return lines
@@ -201,8 +246,15 @@ class Rounds:
         if not ranking:
             return [t("results.no_ideas", language)]
         return [
-            t("results.idea", language, place=place, id=row["id"], votes=row["votes"], author=row["author"] or "?",
-              text=row["text"] if len(row["text"]) <= 100 else row["text"][:99] + "…")
+            t(
+                "results.idea",
+                language,
+                place=place,
+                id=row["id"],
+                votes=row["votes"],
+                author=row["author"] or "?",
+                text=row["text"] if len(row["text"]) <= 100 else row["text"][:99] + "…",
+            )
             for place, row in enumerate(ranking, 1)
         ]
 
@@ -227,8 +279,15 @@ class Rounds:
         if fmt == "json":
             return f"round-{round_id}.json", json.dumps(records, ensure_ascii=False, indent=1).encode()
         buffer = io.StringIO()
-        columns = ["answer_id", "round_id", "user", *(["name", "platform"] if include_names else []), "task_id",
-                   "value", "answered_at"]
+        columns = [
+            "answer_id",
+            "round_id",
+            "user",
+            *(["name", "platform"] if include_names else []),
+            "task_id",
+            "value",
+            "answered_at",
+        ]
         writer = csv.DictWriter(buffer, fieldnames=columns)
         writer.writeheader()
         for record in records:
@@ -242,14 +301,19 @@ class Rounds:
             return refusal
         words = argument.split()
         fmt = "json" if "json" in words else "csv"
-        record = await self._pick_round(ctx, " ".join(word for word in words if word not in ("csv", "json")),
-                                        only_open=False)
+        record = await self._pick_round(
+            ctx, " ".join(word for word in words if word not in ("csv", "json")), only_open=False
+        )
         if isinstance(record, Reply):
             return record
         filename, data = await self.export(record.id, fmt)
         await self.queries.audit(ctx.space_id, ctx.user_id, "export", str(record.id), self.engine.clock())
-        return Reply(t("export.ready", ctx.language, id=record.id, filename=filename), Outcome.DONE, private=True,
-                     attachment=Attachment(filename, data))
+        return Reply(
+            t("export.ready", ctx.language, id=record.id, filename=filename),
+            Outcome.DONE,
+            private=True,
+            attachment=Attachment(filename, data),
+        )
 
     # outbox rendering ---------------------------------------------------------------------------
 
@@ -272,8 +336,10 @@ class Rounds:
         campaign = self.engine.catalog.campaign(record.subject)
         objective = text_in(campaign.objective, language) if campaign else ""
         start = Button(str(t("round.start_button", language)), self.engine.codec.pack("r", record.id))
-        return Reply(t("round.announce_tasks", language, title=title, objective=objective, closes=closes),
-                     buttons=((start,),))
+        return Reply(
+            t("round.announce_tasks", language, title=title, objective=objective, closes=closes),
+            buttons=((start,),),
+        )
 
     # helpers ------------------------------------------------------------------------------------
 
@@ -306,4 +372,3 @@ class Rounds:
         if moment is None:
             return ""
         return moment.astimezone(self.engine.settings.zone).strftime("%a %d %b %H:%M")
-

@@ -22,7 +22,12 @@ from pydantic_settings import (
 )
 
 SETTINGS_FILE_ENV = "CROWDPULSE_SETTINGS_FILE"
-_SECRET_FIELDS = {("telegram", "token"), ("telegram", "webhook_secret"), ("discord", "token"), ("secret_key",)}
+_SECRET_FIELDS = {
+    ("telegram", "token"),
+    ("telegram", "webhook_secret"),
+    ("discord", "token"),
+    ("secret_key",),
+}
 
 
 class StorageSettings(BaseModel):
@@ -191,7 +196,12 @@ class Settings(BaseSettings):
 
     def moderators_for(self, platform: str) -> list[str]:
         """Platform user ids that moderate every space on ``platform``, from settings."""
-        section = {"telegram": self.telegram, "discord": self.discord, "console": self.console}.get(platform)
+        sections: dict[str, TelegramSettings | DiscordSettings | ConsoleSettings] = {
+            "telegram": self.telegram,
+            "discord": self.discord,
+            "console": self.console,
+        }
+        section = sections.get(platform)
         return [str(user_id) for user_id in section.moderators] if section is not None else []
 
     @property

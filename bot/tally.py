@@ -41,9 +41,7 @@ def tally_task(task: Task, values: Iterable[str], language: str) -> TaskTally:
     decoded = [json.loads(value) for value in values]
     answers = len(decoded)
     if task.kind in (TaskKind.SINGLE_CHOICE, TaskKind.IMAGE_LABEL, TaskKind.MULTI_CHOICE):
-        picks = Counter(
-            index for value in decoded for index in (value if isinstance(value, list) else [value])
-        )
+        picks = Counter(index for value in decoded for index in (value if isinstance(value, list) else [value]))
         labels = tuple(text_in(option, language) for option in task.options)
         return TaskTally(task, answers, labels, tuple(picks.get(i, 0) for i in range(len(labels))))
     if task.kind == TaskKind.YES_NO_OTHER:
@@ -55,14 +53,25 @@ def tally_task(task: Task, values: Iterable[str], language: str) -> TaskTally:
     if task.kind == TaskKind.RATING:
         counted = Counter(decoded)
         mean = sum(decoded) / answers if answers else None
-        return TaskTally(task, answers, tuple(str(n) for n in range(1, 6)),
-                         tuple(counted.get(n, 0) for n in range(1, 6)), mean=mean)
+        return TaskTally(
+            task,
+            answers,
+            tuple(str(n) for n in range(1, 6)),
+            tuple(counted.get(n, 0) for n in range(1, 6)),
+            mean=mean,
+        )
     if task.kind == TaskKind.NPS:
         counted = Counter(decoded)
         promoters = sum(1 for score in decoded if score >= 9)
         detractors = sum(1 for score in decoded if score <= 6)
         passives = answers - promoters - detractors
         nps = round(100 * (promoters - detractors) / answers) if answers else None
-        return TaskTally(task, answers, tuple(str(n) for n in range(11)), tuple(counted.get(n, 0) for n in range(11)),
-                         nps=nps, nps_split=(detractors, passives, promoters))
+        return TaskTally(
+            task,
+            answers,
+            tuple(str(n) for n in range(11)),
+            tuple(counted.get(n, 0) for n in range(11)),
+            nps=nps,
+            nps_split=(detractors, passives, promoters),
+        )
     return TaskTally(task, answers, samples=tuple(str(value) for value in decoded[-TEXT_SAMPLES:]))

@@ -187,7 +187,14 @@ def ask_other_text(task: Task, codec: ActionCodec, round_id: int, index: int, la
 
 
 def _render_multi(
-    task: Task, codec: ActionCodec, round_id: int, index: int, prompt: Markup, language: str, mask: int, skip: Button
+    task: Task,
+    codec: ActionCodec,
+    round_id: int,
+    index: int,
+    prompt: Markup,
+    language: str,
+    mask: int,
+    skip: Button,
 ) -> Reply:
     low, high = task.pick_range
     toggles = [
@@ -218,4 +225,3 @@ def _render_multi(
 
 def _rows(buttons: Sequence[Button], width: int) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(buttons[i : i + width]) for i in range(0, len(buttons), width))
-

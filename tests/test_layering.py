@@ -20,7 +20,9 @@ def test_no_module_in_bot_imports_a_platform_library() -> None:
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
-            offenders += [f"{path.relative_to(REPO)}: {name}" for name in names if name.split(".")[0] in {"telegram", "discord"}]
+            offenders += [
+                f"{path.relative_to(REPO)}: {name}" for name in names if name.split(".")[0] in {"telegram", "discord"}
+            ]
     assert offenders == []
 
 

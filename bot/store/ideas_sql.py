@@ -205,9 +205,7 @@ class IdeaQueries:
 
     async def processed(self, update_key: str) -> int | None:
         """The idea an update (or a draft) already produced, if any."""
-        value = await self.store.fetchval(
-            "SELECT result FROM processed_updates WHERE update_key = ?", (update_key,)
-        )
+        value = await self.store.fetchval("SELECT result FROM processed_updates WHERE update_key = ?", (update_key,))
         return int(value) if value is not None else None
 
     async def add(self, idea: NewIdea, rules: PointRules, now: datetime) -> Submitted:
@@ -327,9 +325,7 @@ class IdeaQueries:
 
     # votes --------------------------------------------------------------------------------------
 
-    async def vote(
-        self, idea_id: int, user_id: int, up: bool, points: IdeaPoints, now: datetime
-    ) -> VoteResult:
+    async def vote(self, idea_id: int, user_id: int, up: bool, points: IdeaPoints, now: datetime) -> VoteResult:
         """Upvote (``up``) or retract, with the count, the log and the author's points in one transaction.
 
         Refused without a change: a missing or unlisted idea, one's own idea, a closed round, a ban, a
@@ -357,18 +353,13 @@ class IdeaQueries:
                 return VoteResult(VoteStatus.BANNED, idea["votes"], status)
             if up:
                 changed = db.execute(
-                    "INSERT INTO votes (idea_id, user_id, created_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT DO NOTHING",
+                    "INSERT INTO votes (idea_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (idea_id, user_id, to_text(now)),
                 ).rowcount
             else:
-                changed = db.execute(
-                    "DELETE FROM votes WHERE idea_id = ? AND user_id = ?", (idea_id, user_id)
-                ).rowcount
+                changed = db.execute("DELETE FROM votes WHERE idea_id = ? AND user_id = ?", (idea_id, user_id)).rowcount
             if not changed:
-                return VoteResult(
-                    VoteStatus.ALREADY_VOTED if up else VoteStatus.NOT_VOTED, idea["votes"], status
-                )
+                return VoteResult(VoteStatus.ALREADY_VOTED if up else VoteStatus.NOT_VOTED, idea["votes"], status)
             votes = db.execute(
                 "UPDATE ideas SET votes = votes + ? WHERE id = ? RETURNING votes", (1 if up else -1, idea_id)
             ).fetchone()[0]
@@ -398,8 +389,7 @@ class IdeaQueries:
 
         def unit(db: sqlite3.Connection) -> ChangeResult:
             row = db.execute(
-                "SELECT round_id, author_id, status, status_note, merged_into FROM ideas"
-                " WHERE id = ? AND space_id = ?",
+                "SELECT round_id, author_id, status, status_note, merged_into FROM ideas WHERE id = ? AND space_id = ?",
                 (change.idea_id, change.space_id),
             ).fetchone()
             if row is None:
@@ -420,17 +410,13 @@ class IdeaQueries:
                 return ChangeResult(ChangeOutcome.BAD_TARGET)
             # Read before a merge moves the votes away: the voters of this idea are the ones to tell.
             compose = change.compose
-            messages = (
-                [(r, compose(r)) for r in _recipients(db, change.idea_id)] if compose is not None else []
-            )
+            messages = [(r, compose(r)) for r in _recipients(db, change.idea_id)] if compose is not None else []
             db.execute(
                 "UPDATE ideas SET status = ?, status_note = ?, merged_into = ?, status_at = ? WHERE id = ?",
                 (change.status.value, change.note, change.merged_into, to_text(now), change.idea_id),
             )
             target = f"#{change.idea_id}"
-            detail = (
-                f"{change.status.value} #{change.merged_into}" if change.merged_into else change.status.value
-            )
+            detail = f"{change.status.value} #{change.merged_into}" if change.merged_into else change.status.value
             audit(
                 db,
                 space_id=change.space_id,
@@ -448,9 +434,10 @@ class IdeaQueries:
                 )
             counter = STATUS_BADGE_COUNTERS.get(change.status)
             bonus_key = f"idea-{change.status.value}:{change.idea_id}"
-            if counter is not None and not db.execute(
-                "SELECT 1 FROM ledger WHERE source_key = ?", (bonus_key,)
-            ).fetchone():
+            if (
+                counter is not None
+                and not db.execute("SELECT 1 FROM ledger WHERE source_key = ?", (bonus_key,)).fetchone()
+            ):
                 award_badges(db, row["author_id"], counter, points.rules, now)
             bonus = points.bonuses.get(change.status, 0)
             if bonus or counter is not None:
@@ -512,9 +499,7 @@ def _settle_upvote_points(
     if delta == 0:
         return
     reason = "idea_upvote" if delta > 0 else "idea_unvote"
-    award = Award(
-        idea["author_id"], idea["space_id"], idea["round_id"], delta, reason, str(idea_id), source_key
-    )
+    award = Award(idea["author_id"], idea["space_id"], idea["round_id"], delta, reason, str(idea_id), source_key)
     if apply_award(db, award, points.rules, now).points:
         db.execute("UPDATE ideas SET upvote_points = ? WHERE id = ?", (worth, idea_id))
 
@@ -531,8 +516,7 @@ def _move_votes(db: sqlite3.Connection, source_id: int, target_id: int) -> int:
     db.execute("UPDATE ideas SET votes = 0 WHERE id = ?", (source_id,))
     return int(
         db.execute(
-            "UPDATE ideas SET votes = (SELECT COUNT(*) FROM votes WHERE idea_id = ?) WHERE id = ?"
-            " RETURNING votes",
+            "UPDATE ideas SET votes = (SELECT COUNT(*) FROM votes WHERE idea_id = ?) WHERE id = ? RETURNING votes",
             (target_id, target_id),
         ).fetchone()[0]
     )

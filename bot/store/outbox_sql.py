@@ -34,8 +34,14 @@ def enqueue(
 
 
 def audit(
-    db: sqlite3.Connection, *, space_id: int | None, moderator_id: int | None, action: str, target: str = "",
-    detail: str = "", now: datetime,
+    db: sqlite3.Connection,
+    *,
+    space_id: int | None,
+    moderator_id: int | None,
+    action: str,
+    target: str = "",
+    detail: str = "",
+    now: datetime,
 ) -> None:
     db.execute(
         "INSERT INTO audit (space_id, moderator_id, action, target, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -77,26 +83,33 @@ class OutboxQueries:
         return await self.store.write(unit)
 
     async def sent(self, row_id: int, worker: str, now: datetime) -> None:
-        await self.store.write(lambda db: db.execute(
-            "UPDATE outbox SET sent_at = ?, last_error = '' WHERE id = ? AND claimed_by = ?",
-            (to_text(now), row_id, worker),
-        ))
+        await self.store.write(
+            lambda db: db.execute(
+                "UPDATE outbox SET sent_at = ?, last_error = '' WHERE id = ? AND claimed_by = ?",
+                (to_text(now), row_id, worker),
+            )
+        )
 
     async def retry_later(self, row_id: int, error: str, not_before: datetime) -> None:
-        await self.store.write(lambda db: db.execute(
-            "UPDATE outbox SET claimed_by = NULL, claimed_at = NULL, last_error = ?, not_before = ? WHERE id = ?",
-            (error[:500], to_text(not_before), row_id),
-        ))
+        await self.store.write(
+            lambda db: db.execute(
+                "UPDATE outbox SET claimed_by = NULL, claimed_at = NULL, last_error = ?, not_before = ? WHERE id = ?",
+                (error[:500], to_text(not_before), row_id),
+            )
+        )
 
     async def give_up(self, row_id: int, error: str, now: datetime) -> None:
         """Stop retrying a message the platform will never accept (blocked bot, deleted chat)."""
-        await self.store.write(lambda db: db.execute(
-            "UPDATE outbox SET sent_at = ?, last_error = ? WHERE id = ?", (to_text(now), f"gave up: {error}"[:500], row_id)
-        ))
+        await self.store.write(
+            lambda db: db.execute(
+                "UPDATE outbox SET sent_at = ?, last_error = ? WHERE id = ?",
+                (to_text(now), f"gave up: {error}"[:500], row_id),
+            )
+        )
 
     async def pending(self, platform: str) -> int:
-        return int(await self.store.fetchval(
-            "SELECT COUNT(*) FROM outbox WHERE platform = ? AND sent_at IS NULL", (platform,), 0
-        ))
-
-
+        return int(
+            await self.store.fetchval(
+                "SELECT COUNT(*) FROM outbox WHERE platform = ? AND sent_at IS NULL", (platform,), 0
+            )
+        )

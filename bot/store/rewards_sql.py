@@ -62,22 +62,16 @@ def award_badges(
     )
 
 
-def after_answer(
-    db: sqlite3.Connection, user_id: int, awarded: Awarded, rules: PointRules, now: datetime
-) -> Awarded:
+def after_answer(db: sqlite3.Connection, user_id: int, awarded: Awarded, rules: PointRules, now: datetime) -> Awarded:
     """An answer's badges (answer count, streak) and level-up, decided in the answer's own unit."""
     badges = award_badges(db, user_id, "answers", rules, now)
     # A streak grows by one a day, so reaching a threshold means being equal to it.
-    reached = (
-        rule for rule in rules.badges if rule.counter == "streak" and rule.at_least == awarded.streak_days
-    )
+    reached = (rule for rule in rules.badges if rule.counter == "streak" and rule.at_least == awarded.streak_days)
     badges += _grant(db, user_id, reached, now)
     return replace(awarded, badges=badges, level_up=_level_up(db, user_id, awarded.points))
 
 
-def _grant(
-    db: sqlite3.Connection, user_id: int, rules: Iterable[BadgeRule], now: datetime
-) -> tuple[str, ...]:
+def _grant(db: sqlite3.Connection, user_id: int, rules: Iterable[BadgeRule], now: datetime) -> tuple[str, ...]:
     granted = []
     for rule in rules:
         cursor = db.execute(
@@ -93,9 +87,7 @@ def _level_up(db: sqlite3.Connection, user_id: int, gained: int) -> int:
     """The level just reached when ``gained`` points crossed a level threshold, else 0."""
     if gained <= 0:
         return 0
-    row = db.execute(
-        "SELECT points FROM scores WHERE scope = ? AND user_id = ?", (EVERYONE, user_id)
-    ).fetchone()
+    row = db.execute("SELECT points FROM scores WHERE scope = ? AND user_id = ?", (EVERYONE, user_id)).fetchone()
     earned = int(row[0]) if row else 0
     level = level_for(earned)[0]
     return level if level > level_for(earned - gained)[0] else 0
@@ -188,7 +180,6 @@ class _Rollback(Exception):
         self.outcome = outcome
 
 
-
 _REWARD_COLUMNS = (
     "SELECT r.id, r.title, r.cost, r.stock,"
     " (SELECT COUNT(*) FROM reward_codes c WHERE c.reward_id = r.id AND c.redeemed_by IS NULL),"
@@ -204,9 +195,7 @@ class RewardQueries:
 
     # the catalog (operators) --------------------------------------------------------------------
 
-    async def add_reward(
-        self, reward_id: str, title: str, cost: int, stock: int | None, now: datetime
-    ) -> bool:
+    async def add_reward(self, reward_id: str, title: str, cost: int, stock: int | None, now: datetime) -> bool:
         """Add a reward, or change its title and cost (and stock, when given); ``True`` when it is new."""
 
         def unit(db: sqlite3.Connection) -> bool:
@@ -244,9 +233,7 @@ class RewardQueries:
                 )
                 added[line.reward_id] += cursor.rowcount
             for reward_id, count in added.items():
-                db.execute(
-                    "UPDATE rewards SET stock = COALESCE(stock, 0) + ? WHERE id = ?", (count, reward_id)
-                )
+                db.execute("UPDATE rewards SET stock = COALESCE(stock, 0) + ? WHERE id = ?", (count, reward_id))
             return +added
 
         return await self.store.write(unit)
@@ -320,17 +307,13 @@ class RewardQueries:
 
     async def streak(self, user_id: int) -> tuple[date | None, int, int]:
         """(last day answered, streak length then, best streak ever)."""
-        row = await self.store.fetchone(
-            "SELECT last_day, length, best FROM streaks WHERE user_id = ?", (user_id,)
-        )
+        row = await self.store.fetchone("SELECT last_day, length, best FROM streaks WHERE user_id = ?", (user_id,))
         if row is None:
             return None, 0, 0
         return date.fromisoformat(row[0]), int(row[1]), int(row[2])
 
 
-def _redeem(
-    db: sqlite3.Connection, request: RedeemRequest, now: datetime
-) -> RedeemOutcome:
+def _redeem(db: sqlite3.Connection, request: RedeemRequest, now: datetime) -> RedeemOutcome:
     reward = db.execute("SELECT title, cost FROM rewards WHERE id = ?", (request.reward_id,)).fetchone()
     if reward is None:
         return RedeemOutcome(RedeemStatus.UNKNOWN_REWARD)
@@ -349,9 +332,7 @@ def _redeem(
             (request.request_key,),
         ).fetchone()
         if earlier is not None:
-            raise _Rollback(
-                RedeemOutcome(RedeemStatus.ALREADY_REDEEMED, title, cost, 0, int(earlier[0]), earlier[1])
-            )
+            raise _Rollback(RedeemOutcome(RedeemStatus.ALREADY_REDEEMED, title, cost, 0, int(earlier[0]), earlier[1]))
     # The reward's row lock (PostgreSQL) also makes concurrent claims of its codes take turns.
     if (
         db.execute(
@@ -362,9 +343,7 @@ def _redeem(
     ):
         raise _Rollback(RedeemOutcome(RedeemStatus.OUT_OF_STOCK, title, cost))
     balance = int(
-        db.execute(
-            "SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE user_id = ?", (request.user_id,)
-        ).fetchone()[0]
+        db.execute("SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE user_id = ?", (request.user_id,)).fetchone()[0]
     )
     if balance < cost:
         raise _Rollback(RedeemOutcome(RedeemStatus.NOT_ENOUGH_POINTS, title, cost, balance))
@@ -383,9 +362,7 @@ def _redeem(
     ).fetchone()
     if (
         claimed is None
-        and db.execute(
-            "SELECT 1 FROM reward_codes WHERE reward_id = ? LIMIT 1", (request.reward_id,)
-        ).fetchone()
+        and db.execute("SELECT 1 FROM reward_codes WHERE reward_id = ? LIMIT 1", (request.reward_id,)).fetchone()
     ):
         raise _Rollback(RedeemOutcome(RedeemStatus.OUT_OF_STOCK, title, cost))
     spend = Award(request.user_id, request.space_id, None, -cost, "redeem", title, f"redeem:{redemption_id}")

@@ -31,9 +31,19 @@ class RoundQueries:
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
 
-    async def open(self, space_id: int, kind: str, subject: str, title: str, opened_by: int | None,
-                   closes_at: datetime | None, platform: str, space_external_id: str, announcement: dict[str, Any],
-                   now: datetime) -> tuple[int, bool]:
+    async def open(
+        self,
+        space_id: int,
+        kind: str,
+        subject: str,
+        title: str,
+        opened_by: int | None,
+        closes_at: datetime | None,
+        platform: str,
+        space_external_id: str,
+        announcement: dict[str, Any],
+        now: datetime,
+    ) -> tuple[int, bool]:
         """Open a round, audit it and queue its announcement, in one transaction.
 
         Returns (round id, created); when a round on this subject is already open, nothing is queued.
@@ -43,17 +53,39 @@ class RoundQueries:
             cursor = db.execute(
                 "INSERT INTO rounds (space_id, kind, subject, title, opened_by, opened_at, closes_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (space_id, subject) WHERE status = 'open' DO NOTHING",
-                (space_id, kind, subject, title, opened_by, to_text(now), to_text(closes_at) if closes_at else None),
+                (
+                    space_id,
+                    kind,
+                    subject,
+                    title,
+                    opened_by,
+                    to_text(now),
+                    to_text(closes_at) if closes_at else None,
+                ),
             )
             round_id = db.execute(
-                "SELECT id FROM rounds WHERE space_id = ? AND subject = ? AND status = 'open'", (space_id, subject)
+                "SELECT id FROM rounds WHERE space_id = ? AND subject = ? AND status = 'open'",
+                (space_id, subject),
             ).fetchone()[0]
             if cursor.rowcount == 0:
                 return int(round_id), False
-            audit(db, space_id=space_id, moderator_id=opened_by, action="round_open", target=str(round_id),
-                  detail=subject, now=now)
-            enqueue(db, platform=platform, target=f"space:{space_external_id}",
-                    payload={**announcement, "round_id": round_id}, now=now, dedup_key=f"round-open:{round_id}")
+            audit(
+                db,
+                space_id=space_id,
+                moderator_id=opened_by,
+                action="round_open",
+                target=str(round_id),
+                detail=subject,
+                now=now,
+            )
+            enqueue(
+                db,
+                platform=platform,
+                target=f"space:{space_external_id}",
+                payload={**announcement, "round_id": round_id},
+                now=now,
+                dedup_key=f"round-open:{round_id}",
+            )
             return int(round_id), True
 
         return await self.store.write(unit)
@@ -74,14 +106,24 @@ class RoundQueries:
             if row is None:
                 return False
             space_id, kind = row
-            audit(db, space_id=space_id, moderator_id=closing.closed_by,
-                  action="round_close" if closing.closed_by else "round_deadline", target=str(closing.round_id),
-                  now=now)
+            audit(
+                db,
+                space_id=space_id,
+                moderator_id=closing.closed_by,
+                action="round_close" if closing.closed_by else "round_deadline",
+                target=str(closing.round_id),
+                now=now,
+            )
             if kind == "ideas":
                 _award_winners(db, closing, space_id, now)
-            enqueue(db, platform=closing.platform, target=f"space:{space_external_id}",
-                    payload={"render": "round_results", "round_id": closing.round_id}, now=now,
-                    dedup_key=f"round-results:{closing.round_id}")
+            enqueue(
+                db,
+                platform=closing.platform,
+                target=f"space:{space_external_id}",
+                payload={"render": "round_results", "round_id": closing.round_id},
+                now=now,
+                dedup_key=f"round-results:{closing.round_id}",
+            )
             return True
 
         return await self.store.write(unit)
@@ -105,9 +147,9 @@ class RoundQueries:
         return found
 
     async def participants(self, round_id: int) -> int:
-        return int(await self.store.fetchval(
-            "SELECT COUNT(DISTINCT user_id) FROM answers WHERE round_id = ?", (round_id,), 0
-        ))
+        return int(
+            await self.store.fetchval("SELECT COUNT(DISTINCT user_id) FROM answers WHERE round_id = ?", (round_id,), 0)
+        )
 
     async def idea_ranking(self, round_id: int, limit: int) -> list[sqlite3.Row]:
         """Ideas of an ideas round by votes (empty when the ideas tables are not there)."""
@@ -140,9 +182,10 @@ class RoundQueries:
         )
 
     async def _has_table(self, name: str) -> bool:
-        return await self.store.fetchone(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ) is not None
+        return (
+            await self.store.fetchone("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+            is not None
+        )
 
 
 def _award_winners(db: sqlite3.Connection, closing: Closing, space_id: int, now: datetime) -> None:
@@ -154,5 +197,17 @@ def _award_winners(db: sqlite3.Connection, closing: Closing, space_id: int, now:
         (closing.round_id, len(closing.winner_points)),
     ).fetchall()
     for place, ((idea_id, author_id), points) in enumerate(zip(winners, closing.winner_points, strict=False), 1):
-        apply_award(db, Award(author_id, space_id, closing.round_id, points, "round_winner", str(place),
-                              f"round-winner:{closing.round_id}:{idea_id}"), closing.rules, now)
+        apply_award(
+            db,
+            Award(
+                author_id,
+                space_id,
+                closing.round_id,
+                points,
+                "round_winner",
+                str(place),
+                f"round-winner:{closing.round_id}:{idea_id}",
+            ),
+            closing.rules,
+            now,
+        )

@@ -15,6 +15,7 @@ from bot.points import capped_delta, next_streak, week_key
 from bot.store.records import Award, Awarded, PointRules
 from bot.store.timestamps import to_text
 
+
 def apply_award(db: sqlite3.Connection, award: Award, rules: PointRules, now: datetime) -> Awarded:
     """Write ``award`` (idempotent on its source_key) and everything derived from it.
 
@@ -28,7 +29,8 @@ def apply_award(db: sqlite3.Connection, award: Award, rules: PointRules, now: da
     streak_bonus = 0
     if award.capped:
         row = db.execute(
-            "SELECT earned FROM daily_points WHERE user_id = ? AND day = ?", (award.user_id, today.isoformat())
+            "SELECT earned FROM daily_points WHERE user_id = ? AND day = ?",
+            (award.user_id, today.isoformat()),
         ).fetchone()
         earned_today = row[0] if row else 0
         delta = capped_delta(award.delta, earned_today, rules.daily_cap)
@@ -50,8 +52,17 @@ def _insert_ledger(db: sqlite3.Connection, award: Award, delta: int, now: dateti
     cursor = db.execute(
         "INSERT INTO ledger (user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_key) DO NOTHING",
-        (award.user_id, award.space_id, award.round_id, week_key(now), delta, award.reason, award.detail,
-         award.source_key, to_text(now)),
+        (
+            award.user_id,
+            award.space_id,
+            award.round_id,
+            week_key(now),
+            delta,
+            award.reason,
+            award.detail,
+            award.source_key,
+            to_text(now),
+        ),
     )
     return cursor.rowcount == 1
 

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.store import migrations
+from bot.store.outbox_sql import audit
 from bot.store.records import (
     AnswerResult,
     AnswerStatus,
@@ -41,7 +42,6 @@ from bot.store.records import (
     Standing,
     TaskProgress,
 )
-from bot.store.outbox_sql import audit
 from bot.store.rewards_sql import after_answer
 from bot.store.scoring import apply_award
 from bot.store.timestamps import from_text, to_text
@@ -190,7 +190,7 @@ class SqliteStore:
             try:
                 outcomes.append((True, unit(db)))
                 db.execute("RELEASE unit")
-            except Exception as error:  # noqa: BLE001 - the unit's caller receives it
+            except Exception as error:
                 db.execute("ROLLBACK TO unit")
                 db.execute("RELEASE unit")
                 outcomes.append((False, _unavailable(error) if _is_storage_fault(error) else error))
@@ -236,8 +236,9 @@ class SqliteStore:
 
     # identities ---------------------------------------------------------------------------------
 
-    async def ensure_user(self, platform: str, platform_user_id: str, display_name: str, language: str | None,
-                          now: datetime) -> int:
+    async def ensure_user(
+        self, platform: str, platform_user_id: str, display_name: str, language: str | None, now: datetime
+    ) -> int:
         """The user's id, creating the user or refreshing name and language as needed."""
 
         def unit(db: sqlite3.Connection) -> int:
@@ -295,16 +296,23 @@ class SqliteStore:
             else:
                 cursor = db.execute("DELETE FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id))
             if cursor.rowcount:
-                audit(db, space_id=space_id, moderator_id=moderator_id, action="ban" if banned else "unban",
-                      target=str(user_id), now=now)
+                audit(
+                    db,
+                    space_id=space_id,
+                    moderator_id=moderator_id,
+                    action="ban" if banned else "unban",
+                    target=str(user_id),
+                    now=now,
+                )
             return cursor.rowcount == 1
 
         return await self.write(unit)
 
     async def is_banned(self, space_id: int, user_id: int) -> bool:
-        return await self.fetchone(
-            "SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id)
-        ) is not None
+        return (
+            await self.fetchone("SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id))
+            is not None
+        )
 
     async def audit_entries(self, space_id: int, limit: int) -> list[dict[str, Any]]:
         rows = await self.fetchall(
@@ -318,7 +326,8 @@ class SqliteStore:
 
     async def open_rounds(self, space_id: int, kind: str) -> list[RoundRecord]:
         rows = await self.fetchall(
-            "SELECT * FROM rounds WHERE space_id = ? AND kind = ? AND status = 'open' ORDER BY id", (space_id, kind)
+            "SELECT * FROM rounds WHERE space_id = ? AND kind = ? AND status = 'open' ORDER BY id",
+            (space_id, kind),
         )
         return [_round(row) for row in rows]
 
@@ -326,8 +335,15 @@ class SqliteStore:
         row = await self.fetchone("SELECT * FROM rounds WHERE id = ?", (round_id,))
         return _round(row) if row else None
 
-    async def open_round(self, space_id: int, kind: str, subject: str, opened_by: int | None,
-                         closes_at: datetime | None, now: datetime) -> tuple[RoundRecord, bool]:
+    async def open_round(
+        self,
+        space_id: int,
+        kind: str,
+        subject: str,
+        opened_by: int | None,
+        closes_at: datetime | None,
+        now: datetime,
+    ) -> tuple[RoundRecord, bool]:
         """Open a round, or return the one already open on this subject; the flag says which."""
 
         def unit(db: sqlite3.Connection) -> tuple[RoundRecord, bool]:
@@ -338,7 +354,8 @@ class SqliteStore:
             )
             created = cursor.rowcount == 1
             row = db.execute(
-                "SELECT * FROM rounds WHERE space_id = ? AND subject = ? AND status = 'open'", (space_id, subject)
+                "SELECT * FROM rounds WHERE space_id = ? AND subject = ? AND status = 'open'",
+                (space_id, subject),
             ).fetchone()
             return _round(row), created
 
@@ -359,20 +376,26 @@ class SqliteStore:
     # answers ------------------------------------------------------------------------------------
 
     async def task_progress(
-        self, space_id: int, user_id: int, round_ids: Sequence[int], count_round_ids: Sequence[int],
+        self,
+        space_id: int,
+        user_id: int,
+        round_ids: Sequence[int],
+        count_round_ids: Sequence[int],
         condition_task_ids: Iterable[str],
     ) -> TaskProgress:
         """Everything choosing the user's next task needs, read in one snapshot."""
         conditions = sorted(set(condition_task_ids))
 
         def unit(db: sqlite3.Connection) -> TaskProgress:
-            banned = db.execute(
-                "SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id)
-            ).fetchone() is not None
+            banned = (
+                db.execute("SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id)).fetchone()
+                is not None
+            )
             answered: dict[int, set[str]] = {round_id: set() for round_id in round_ids}
             for round_id in round_ids:
                 answered[round_id] = {
-                    row[0] for row in db.execute(
+                    row[0]
+                    for row in db.execute(
                         "SELECT task_id FROM answers WHERE round_id = ? AND user_id = ?", (round_id, user_id)
                     )
                 }
@@ -526,7 +549,8 @@ def _is_storage_fault(error: Exception) -> bool:
 def _unavailable(error: Exception) -> StoreUnavailableError:
     log.error(
         "storage write failed: %s (check free disk space and that the database file and its folder are"
-        " writable; `crowdpulse doctor` checks both)", error,
+        " writable; `crowdpulse doctor` checks both)",
+        error,
     )
     failure = StoreUnavailableError(str(error))
     failure.__cause__ = error

@@ -223,9 +223,7 @@ async def test_member_answers_a_whole_campaign_with_buttons_a_select_and_a_form(
     form = (await opener.response())["data"]
     assert form["components"][0]["type"] == 18  # a label around the text input
     assert form["components"][0]["component"]["max_length"] == 280
-    typed = await dc.submit_modal(
-        ALICE, GUILD, CHANNEL, form["custom_id"], {"text": "More seats by the window"}
-    )
+    typed = await dc.submit_modal(ALICE, GUILD, CHANNEL, form["custom_id"], {"text": "More seats by the window"})
     await shown(dc, typed, "all caught up")
 
     answers = await answers_of(engine, ALICE)
@@ -305,9 +303,7 @@ async def test_moderators_run_a_round_and_results_with_a_chart_reach_the_channel
     assert chart["round-1.png"].startswith(b"\x89PNG")
     assert results["embeds"][0]["image"]["url"] == "attachment://round-1.png"
 
-    exported = await shown(
-        dc, await dc.slash(MARA, GUILD, CHANNEL, "export", {"round": 1, "format": "json"}), ""
-    )
+    exported = await shown(dc, await dc.slash(MARA, GUILD, CHANNEL, "export", {"round": 1, "format": "json"}), "")
     assert exported["flags"] & EPHEMERAL  # the answers file goes to the moderator alone
     assert b'"task_id": "drink"' in dc.attachment_bytes(exported)["round-1.json"]
     await shown(dc, await dc.slash(MARA, GUILD, CHANNEL, "ban", {"member": ALICE}), "can no longer answer")
@@ -335,9 +331,7 @@ async def test_moderator_commands_are_hidden_from_members_by_default(
 async def test_idea_form_offers_similar_ideas_and_fifty_members_vote(
     dc: FakeDiscordServer, running: Deployment, engine: Engine
 ) -> None:
-    await (
-        await dc.slash(MARA, GUILD, CHANNEL, "round", {"subject": "winter-menu"}, subcommand="open")
-    ).response()
+    await (await dc.slash(MARA, GUILD, CHANNEL, "round", {"subject": "winter-menu"}, subcommand="open")).response()
     opener = await dc.slash(ALICE, GUILD, CHANNEL, "idea")
     form = (await opener.response())["data"]
     category = form["components"][1]["component"]
@@ -375,9 +369,7 @@ async def test_idea_form_offers_similar_ideas_and_fifty_members_vote(
     assert tuple(idea) == ("drinks", 51)
     assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas", (), 0) == 1  # Bob upvoted instead
 
-    accepted = await dc.slash(
-        MARA, GUILD, CHANNEL, "status", {"text": "1 accepted On the menu from December"}
-    )
+    accepted = await dc.slash(MARA, GUILD, CHANNEL, "status", {"text": "1 accepted On the menu from December"})
     await shown(dc, accepted, "is now **accepted**")
     # the author hears it privately, through the outbox
     told = await dc.wait_for(lambda: dc.dm_messages(ALICE))
@@ -413,9 +405,7 @@ async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
 
     typed = await dc.autocomplete(ALICE, GUILD, CHANNEL, "redeem", focused="reward", options={"reward": "mu"})
     assert [choice["value"] for choice in (await typed.response())["data"]["choices"]] == ["mug"]
-    redeemed = await shown(
-        dc, await dc.slash(ALICE, GUILD, CHANNEL, "redeem", {"reward": "mug"}), "Your code"
-    )
+    redeemed = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "redeem", {"reward": "mug"}), "Your code")
     assert redeemed["flags"] & EPHEMERAL
 
     catalog = await shown(dc, await dc.slash(BOB, GUILD, CHANNEL, "rewards"), "Rewards")
@@ -433,9 +423,7 @@ async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
     assert_discord_contract(dc)
 
 
-async def test_button_from_before_a_restart_still_works(
-    dc: FakeDiscordServer, bot: Deployment, engine: Engine
-) -> None:
+async def test_button_from_before_a_restart_still_works(dc: FakeDiscordServer, bot: Deployment, engine: Engine) -> None:
     await bot.start()
     question = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "What do you order")
     await bot.stop()
@@ -454,9 +442,7 @@ async def test_slow_replies_are_deferred_and_keep_their_privacy(
     await bot.start(ack_budget=0.0)  # as if the engine were always slow: every interaction is deferred
     points = await dc.slash(ALICE, GUILD, CHANNEL, "points")
     assert (await points.response())["type"] == 5
-    private = await dc.wait_for(
-        lambda: points.original and "points" in points.original["content"] and points.original
-    )
+    private = await dc.wait_for(lambda: points.original and "points" in points.original["content"] and points.original)
     assert private["flags"] & EPHEMERAL
 
     task = await dc.slash(ALICE, GUILD, CHANNEL, "task")
@@ -483,13 +469,9 @@ def test_long_replies_are_split_below_discords_limit() -> None:
 
 
 async def test_crowded_replies_are_spread_over_messages_within_component_limits() -> None:
-    crowded = tuple(
-        tuple(Button(f"{row}/{n}", f"a.{row}.{n}.signatur") for n in range(7)) for row in range(7)
-    )
+    crowded = tuple(tuple(Button(f"{row}/{n}", f"a.{row}.{n}.signatur") for n in range(7)) for row in range(7))
     options = tuple(SelectOption(f"option {n}", str(n)) for n in range(30))
-    again = (
-        (Button("again", "a.0.0.signatur"), Button("and again", "a.0.0.signatur")),
-    )  # Discord refuses twins
+    again = ((Button("again", "a.0.0.signatur"), Button("and again", "a.0.0.signatur")),)  # Discord refuses twins
     reply = Reply("Pick", buttons=crowded + again, select=Select("s.1.2.signatur", options, 1, 30))
     messages = await render(reply)
     assert [message.content for message in messages] == ["Pick", None, None]  # 15 rows, 5 a message

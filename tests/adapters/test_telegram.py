@@ -13,8 +13,8 @@ import pytest
 from pydantic import SecretStr
 
 from adapters.telegram import run_telegram
-from bot.rewards import add_reward, import_codes
 from bot.engine import Engine
+from bot.rewards import add_reward, import_codes
 from bot.settings import Settings
 from tests.fakes.telegram_server import FakeTelegramServer
 
@@ -37,6 +37,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def until_listening(port: int) -> None:
+    """PTB registers the webhook while its web server is still starting: wait until it accepts."""
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise AssertionError(f"nothing listens on port {port}")
 
 
 @contextlib.asynccontextmanager
@@ -230,10 +244,14 @@ async def test_commands_are_registered_with_moderator_commands_for_admins_only(
     engine: Engine, tg: FakeTelegramServer, bot: None
 ) -> None:
     registered = tg.calls_to("setMyCommands")
-    default = next(call for call in registered if call.get("scope", {}).get("type") == "default"
-                   and not call.get("language_code"))
-    admins = next(call for call in registered if call.get("scope", {}).get("type") == "all_chat_administrators"
-                  and not call.get("language_code"))
+    default = next(
+        call for call in registered if call.get("scope", {}).get("type") == "default" and not call.get("language_code")
+    )
+    admins = next(
+        call
+        for call in registered
+        if call.get("scope", {}).get("type") == "all_chat_administrators" and not call.get("language_code")
+    )
     names = {command["command"] for command in default["commands"]}
     assert {"start", "task", "points", "top"} <= names and "round" not in names
     assert "round" in {command["command"] for command in admins["commands"]}
@@ -252,6 +270,7 @@ async def test_webhook_mode_serves_updates_and_rejects_a_wrong_secret(
     ana = tg.user(106, "Ana")
     chat = tg.private_chat(ana)
     async with running_bot(engine, settings, tg):
+        await until_listening(port)
         assert tg.calls_to("setWebhook")[-1]["secret_token"] == "s3cret-webhook-token"
         update = tg.send_text(ana, chat, "/help")
         assert await tg.push_webhook(update, secret_token="forged") == 403

@@ -36,18 +36,34 @@ def test_the_starter_catalog_uses_every_task_kind_and_has_an_ideas_topic() -> No
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ('[[campaign.tasks]]\nid = "q1"\nkind = "single_choice"\nprompt = "P"\noptions = ["only one"]\n',
-         "task 'q1': field options"),
-        ('[[campaign.tasks]]\nid = "q2"\nkind = "rating"\nprompt = "P"\npoints = -3\n', "task 'q2': field points"),
-        ('[[campaign.tasks]]\nid = "q3"\nkind = "multi_choice"\nprompt = "P"\noptions = ["a", "b"]\nmax_picks = 5\n',
-         "task 'q3': field max_picks"),
-        ('[[campaign.tasks]]\nid = "q4"\nkind = "image_label"\nprompt = "P"\noptions = ["a", "b"]\nimage = "nope.png"\n',
-         "task 'q4': field image"),
+        (
+            '[[campaign.tasks]]\nid = "q1"\nkind = "single_choice"\nprompt = "P"\noptions = ["only one"]\n',
+            "task 'q1': field options",
+        ),
+        (
+            '[[campaign.tasks]]\nid = "q2"\nkind = "rating"\nprompt = "P"\npoints = -3\n',
+            "task 'q2': field points",
+        ),
+        (
+            '[[campaign.tasks]]\nid = "q3"\nkind = "multi_choice"\nprompt = "P"\n'
+            'options = ["a", "b"]\nmax_picks = 5\n',
+            "task 'q3': field max_picks",
+        ),
+        (
+            '[[campaign.tasks]]\nid = "q4"\nkind = "image_label"\nprompt = "P"\n'
+            'options = ["a", "b"]\nimage = "nope.png"\n',
+            "task 'q4': field image",
+        ),
         ('[[campaign.tasks]]\nid = "q5"\nkind = "poll"\nprompt = "P"\n', "task 'q5': field kind"),
-        ('[[campaign.tasks]]\nid = "q6"\nkind = "single_choice"\nprompt = "P"\noptions = ["a", "b"]\n'
-         'audience = { answered = { task = "later", is_any = ["x"] } }\n', "audience.answered.task"),
-        ('[[campaign.tasks]]\nid = "q7"\nkind = "nps"\nprompt = "P"\nknown_answer = "12"\n',
-         "task 'q7': field known_answer"),
+        (
+            '[[campaign.tasks]]\nid = "q6"\nkind = "single_choice"\nprompt = "P"\noptions = ["a", "b"]\n'
+            'audience = { answered = { task = "later", is_any = ["x"] } }\n',
+            "audience.answered.task",
+        ),
+        (
+            '[[campaign.tasks]]\nid = "q7"\nkind = "nps"\nprompt = "P"\nknown_answer = "12"\n',
+            "task 'q7': field known_answer",
+        ),
     ],
 )
 def test_a_bad_task_is_refused_with_file_task_and_field(tmp_path: Path, body: str, expected: str) -> None:

@@ -40,8 +40,20 @@ async def test_buttons_and_typed_answers_count_against_the_same_limit(engine: En
 async def test_idea_submissions_have_their_own_hourly_limit(engine: Engine, person, cafe, clock) -> None:
     ana = person("Ana")
     limit = engine.settings.limits.ideas_per_hour
-    topics = ["espresso", "pastries", "music", "seats", "wifi", "plants", "lights", "books", "games", "tea",
-              "cups", "soups"]
+    topics = [
+        "espresso",
+        "pastries",
+        "music",
+        "seats",
+        "wifi",
+        "plants",
+        "lights",
+        "books",
+        "games",
+        "tea",
+        "cups",
+        "soups",
+    ]
     for number in range(limit):
         reply = await dispatch(engine, ana, cafe, f"/idea A new idea about {topics[number]} number {number} please")
         assert reply is not None and reply.outcome != Outcome.REFUSED, to_plain(reply.text)

@@ -57,9 +57,7 @@ async def engine_with(settings: Settings, clock: FakeClock) -> AsyncIterator[Eng
         yield make
 
 
-async def say(
-    engine: Engine, user: UserRef, space: SpaceRef, text: str, update_key: str | None = None
-) -> Reply:
+async def say(engine: Engine, user: UserRef, space: SpaceRef, text: str, update_key: str | None = None) -> Reply:
     """What ``user`` sees after typing a command."""
     reply = await dispatch(engine, user, space, text, update_key)
     assert reply is not None, text
@@ -95,22 +93,16 @@ async def listed_ids(engine: Engine, user: UserRef, space: SpaceRef) -> set[int]
 
 
 @pytest.mark.parametrize(("first", "second"), REWORDED)
-def test_a_reworded_idea_scores_above_the_default_threshold(
-    first: str, second: str, settings: Settings
-) -> None:
+def test_a_reworded_idea_scores_above_the_default_threshold(first: str, second: str, settings: Settings) -> None:
     assert similarity(normalise(first), normalise(second)) >= settings.ideas.similarity_threshold
 
 
 @pytest.mark.parametrize(("first", "second"), UNRELATED)
-def test_an_unrelated_idea_scores_below_the_default_threshold(
-    first: str, second: str, settings: Settings
-) -> None:
+def test_an_unrelated_idea_scores_below_the_default_threshold(first: str, second: str, settings: Settings) -> None:
     assert similarity(normalise(first), normalise(second)) < settings.ideas.similarity_threshold
 
 
-async def test_a_member_with_a_near_duplicate_upvotes_the_existing_idea_instead(
-    engine: Engine, person, cafe
-) -> None:
+async def test_a_member_with_a_near_duplicate_upvotes_the_existing_idea_instead(engine: Engine, person, cafe) -> None:
     ana, bob = person("Ana"), person("Bob")
     outlets = await submit(engine, ana, cafe, OUTLETS)
     prompt = await say(engine, bob, cafe, f"/idea {OUTLETS_REWORDED}")
@@ -135,9 +127,7 @@ async def test_an_unrelated_idea_is_stored_at_once(engine: Engine, person, cafe)
     assert button(reply, "Retract")
 
 
-async def test_submitting_anyway_stores_the_draft_once_however_often_it_is_tapped(
-    engine: Engine, person, cafe
-) -> None:
+async def test_submitting_anyway_stores_the_draft_once_however_often_it_is_tapped(engine: Engine, person, cafe) -> None:
     ana, bob = person("Ana"), person("Bob")
     await submit(engine, ana, cafe, OUTLETS)
     prompt = await say(engine, bob, cafe, f"/idea {OUTLETS_REWORDED}")
@@ -175,10 +165,7 @@ async def test_a_redelivered_message_stores_one_idea(engine: Engine, person, caf
 async def test_redelivered_at_the_same_moment_still_stores_one_idea(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     replies = await asyncio.gather(
-        *(
-            engine.ideas.submit_idea(ana, cafe, MUSIC, update_key="telegram:7002", force=True)
-            for _ in range(20)
-        )
+        *(engine.ideas.submit_idea(ana, cafe, MUSIC, update_key="telegram:7002", force=True) for _ in range(20))
     )
     assert sorted(reply.outcome for reply in replies).count(Outcome.DONE) == 1
     assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas") == 1
@@ -195,9 +182,7 @@ async def test_too_short_and_too_long_ideas_are_refused_with_the_limits(engine: 
     assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas") == 0
 
 
-async def test_an_idea_without_text_shows_how_and_what_the_open_round_asks(
-    engine: Engine, person, cafe
-) -> None:
+async def test_an_idea_without_text_shows_how_and_what_the_open_round_asks(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     ctx = await engine.context(ana, cafe)
     await engine.store.open_round(ctx.space_id, "ideas", "winter-menu", None, None, engine.clock())
@@ -214,9 +199,7 @@ async def test_an_idea_without_text_shows_how_and_what_the_open_round_asks(
 async def test_an_idea_in_an_open_round_takes_a_category_of_its_topic(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     ctx = await engine.context(ana, cafe)
-    record, _ = await engine.store.open_round(
-        ctx.space_id, "ideas", "winter-menu", None, None, engine.clock()
-    )
+    record, _ = await engine.store.open_round(ctx.space_id, "ideas", "winter-menu", None, None, engine.clock())
     unknown = await say(engine, ana, cafe, "/idea #toys A kids corner with board games")
     assert unknown.outcome == Outcome.REFUSED
     assert "#drinks" in to_plain(unknown.text)
@@ -230,9 +213,7 @@ async def test_an_idea_in_an_open_round_takes_a_category_of_its_topic(engine: En
 async def test_votes_stop_when_the_ideas_round_closes(engine: Engine, person, cafe) -> None:
     ana, bob = person("Ana"), person("Bob")
     ctx = await engine.context(ana, cafe)
-    record, _ = await engine.store.open_round(
-        ctx.space_id, "ideas", "winter-menu", None, None, engine.clock()
-    )
+    record, _ = await engine.store.open_round(ctx.space_id, "ideas", "winter-menu", None, None, engine.clock())
     idea = await submit(engine, ana, cafe, "Gingerbread latte with oat milk")
     await engine.store.close_round(record.id, engine.clock())
     refused = await engine.ideas.vote(bob, cafe, idea, up=True)
@@ -241,14 +222,10 @@ async def test_votes_stop_when_the_ideas_round_closes(engine: Engine, person, ca
     assert await votes_of(engine, idea) == (0, 0)
 
 
-async def test_an_idea_that_builds_on_another_is_listed_on_its_parents_page(
-    engine: Engine, person, cafe
-) -> None:
+async def test_an_idea_that_builds_on_another_is_listed_on_its_parents_page(engine: Engine, person, cafe) -> None:
     ana, bob = person("Ana"), person("Bob")
     parent = await submit(engine, ana, cafe, LOYALTY)
-    child = await submit(
-        engine, bob, cafe, f"+{parent} Stamps in the app give a free pastry after ten coffees"
-    )
+    child = await submit(engine, bob, cafe, f"+{parent} Stamps in the app give a free pastry after ten coffees")
     page = await say(engine, ana, cafe, f"/idea {parent}")
     assert "Built on by:" in to_plain(page.text)
     assert f"#{child}" in to_plain(page.text)
@@ -279,9 +256,7 @@ async def test_a_second_upvote_by_the_same_member_is_refused(engine: Engine, per
     assert await votes_of(engine, 1) == (1, 1)
 
 
-async def test_retracting_and_voting_again_keeps_the_authors_ledger_balanced(
-    engine: Engine, person, cafe
-) -> None:
+async def test_retracting_and_voting_again_keeps_the_authors_ledger_balanced(engine: Engine, person, cafe) -> None:
     ana, bob = person("Ana"), person("Bob")
     page = await say(engine, ana, cafe, f"/idea {MUSIC}")
     for label in ("Upvote", "Retract", "Upvote"):
@@ -314,9 +289,7 @@ async def test_upvote_points_stop_at_the_cap_per_idea(engine_with: EngineWith, p
     assert earned == [2, 2, 1], "three votes reach the cap; the fourth and the retraction stay within it"
 
 
-async def test_five_hundred_members_voting_at_once_count_exactly_five_hundred(
-    engine: Engine, person, cafe
-) -> None:
+async def test_five_hundred_members_voting_at_once_count_exactly_five_hundred(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     idea = await submit(engine, ana, cafe, OUTLETS)
     members = [person(f"Voter{i}") for i in range(500)]
@@ -343,9 +316,7 @@ async def test_a_banned_member_cannot_vote(engine: Engine, person, cafe) -> None
 # browsing -------------------------------------------------------------------------------------
 
 
-async def test_listings_page_with_buttons_that_edit_the_message(
-    engine_with: EngineWith, person, cafe
-) -> None:
+async def test_listings_page_with_buttons_that_edit_the_message(engine_with: EngineWith, person, cafe) -> None:
     engine = await engine_with(page_size=3, similarity_threshold=100)
     ana = person("Ana")
     for n in range(7):
@@ -363,9 +334,7 @@ async def test_listings_page_with_buttons_that_edit_the_message(
     assert "page 3/3" in to_plain(past_the_end.text)
 
 
-async def test_a_full_page_of_long_ideas_stays_well_under_discords_limit(
-    engine_with: EngineWith, person, cafe
-) -> None:
+async def test_a_full_page_of_long_ideas_stays_well_under_discords_limit(engine_with: EngineWith, person, cafe) -> None:
     engine = await engine_with(page_size=10, similarity_threshold=100)
     ana = person("Ana")
     for n in range(10):

@@ -31,7 +31,10 @@ async def test_a_banned_member_cannot_answer_until_unbanned(engine: Engine, pers
     assert (await engine.act(bob, cafe, button(question, "Latte"))).outcome == Outcome.DONE
     audit = await dispatch(engine, mod, cafe, "/audit")
     assert audit is not None
-    assert [line.split(" · ")[2].split()[0] for line in to_plain(audit.text).splitlines()[1:]] == ["unban", "ban"]
+    assert [line.split(" · ")[2].split()[0] for line in to_plain(audit.text).splitlines()[1:]] == [
+        "unban",
+        "ban",
+    ]
 
 
 async def test_a_platform_admin_is_a_moderator_through_the_adapters_check(engine: Engine, cafe) -> None:

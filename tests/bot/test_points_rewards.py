@@ -33,9 +33,7 @@ from tests.helpers import answer_tasks, button, last, open_task
 @asynccontextmanager
 async def engine_with(tmp_path: Path, clock: FakeClock, **overrides: Any) -> AsyncIterator[Engine]:
     """An engine whose settings differ from the defaults (time zone, point rules)."""
-    settings = load_settings(
-        catalog_dir=REPO / "tasks_catalog", storage={"path": tmp_path / "own.db"}, **overrides
-    )
+    settings = load_settings(catalog_dir=REPO / "tasks_catalog", storage={"path": tmp_path / "own.db"}, **overrides)
     async with running_engine(settings, clock) as ready:
         yield ready
 
@@ -53,9 +51,7 @@ async def offer(
     await add_reward(engine.rewards.queries, reward_id, title, cost, stock)
     if codes:
         file = tmp_path / f"{reward_id}-codes.csv"
-        file.write_text(
-            "reward_id,code\n" + "".join(f"{reward_id},{code}\n" for code in codes), encoding="utf-8"
-        )
+        file.write_text("reward_id,code\n" + "".join(f"{reward_id},{code}\n" for code in codes), encoding="utf-8")
         await import_codes(engine.rewards.queries, file)
 
 
@@ -77,9 +73,7 @@ async def shown_balance(engine: Engine, user: UserRef, space: SpaceRef) -> int:
 
 async def ledger_sum(engine: Engine, user: UserRef, space: SpaceRef) -> int:
     ctx = await engine.context(user, space)
-    return int(
-        await engine.store.fetchval("SELECT SUM(delta) FROM ledger WHERE user_id = ?", (ctx.user_id,), 0)
-    )
+    return int(await engine.store.fetchval("SELECT SUM(delta) FROM ledger WHERE user_id = ?", (ctx.user_id,), 0))
 
 
 # earning ----------------------------------------------------------------------------------------
@@ -91,31 +85,23 @@ async def test_the_daily_cap_and_the_streak_follow_the_local_day_of_the_settings
     clock = FakeClock(datetime(2026, 11, 23, 21, 59, tzinfo=UTC))  # 23:59 in Bucharest, still the 23rd in UTC
     async with engine_with(tmp_path, clock, timezone="Europe/Bucharest", points={"daily_cap": 12}) as engine:
         ana = person("Ana")
-        latte = await engine.act(
-            ana, cafe, button(await open_task(engine, ana, cafe, "What do you order"), "Latte")
-        )
+        latte = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "What do you order"), "Latte"))
         assert "+5 points" in seen(latte)
         ten = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "recommend"), "10"))
         assert "+7 points" in to_plain(ten.text)
         assert "today's limit of 12 points" in to_plain(ten.text)
-        yes = await engine.act(
-            ana, cafe, button(await open_task(engine, ana, cafe, "work from the café"), "Yes")
-        )
+        yes = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "work from the café"), "Yes"))
         assert yes.outcome == Outcome.DONE
         assert "+0 points" in to_plain(yes.text)
 
         clock.advance(minutes=2)  # 00:01 in Bucharest: a new day there, the same day in UTC
-        rated = await engine.act(
-            ana, cafe, button(await open_task(engine, ana, cafe, "rate the service"), "4★")
-        )
+        rated = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "rate the service"), "4★"))
         assert "+8 points" in to_plain(rated.text)
         assert "2-day streak! +5 bonus" in to_plain(rated.text)
         assert "limit" not in to_plain(rated.text)
 
         clock.advance(days=2)  # a whole day without answering ends the streak
-        pastry = await engine.act(
-            ana, cafe, button(await open_task(engine, ana, cafe, "pastry"), "Croissant")
-        )
+        pastry = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "pastry"), "Croissant"))
         assert "+5 points" in to_plain(pastry.text)
         assert "streak" not in to_plain(pastry.text)
 
@@ -150,14 +136,10 @@ async def test_the_first_answer_names_the_new_badge_and_the_level_reached(
     async with engine_with(tmp_path, clock, points={"welcome_bonus": almost_level_two}) as engine:
         ana = person("Ana")
         await engine.start(ana, cafe)
-        first = await engine.act(
-            ana, cafe, button(await open_task(engine, ana, cafe, "What do you order"), "Latte")
-        )
+        first = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "What do you order"), "Latte"))
         assert "New badge: First answer" in to_plain(first.text)
         assert "Level 2!" in to_plain(first.text)
-        second = await engine.act(
-            ana, cafe, button(await open_task(engine, ana, cafe, "rate the service"), "5★")
-        )
+        second = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "rate the service"), "5★"))
         assert "badge" not in to_plain(second.text)
         assert "Level" not in to_plain(second.text)
         me = await say(engine, ana, cafe, "/me")
@@ -167,9 +149,7 @@ async def test_the_first_answer_names_the_new_badge_and_the_level_reached(
         assert "#1 in Corner Café" in to_plain(me.text)
 
 
-async def test_answers_arriving_together_earn_the_first_answer_badge_once(
-    engine: Engine, person, cafe
-) -> None:
+async def test_answers_arriving_together_earn_the_first_answer_badge_once(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     taps: list[tuple[str, tuple[str, ...]]] = []
     reply = await engine.next_task(ana, cafe)
@@ -188,9 +168,7 @@ async def test_answers_arriving_together_earn_the_first_answer_badge_once(
     assert [row[0] for row in badges] == ["first_answer"]
 
 
-async def test_votes_counted_in_many_units_at_once_make_a_top_voter_once(
-    engine: Engine, clock, person, cafe
-) -> None:
+async def test_votes_counted_in_many_units_at_once_make_a_top_voter_once(engine: Engine, clock, person, cafe) -> None:
     """The ideas code counts each vote with ``award_badges`` in the vote's own unit of work."""
     ctx = await engine.context(person("Bob"), cafe)
     results = await asyncio.gather(
@@ -204,9 +182,7 @@ async def test_votes_counted_in_many_units_at_once_make_a_top_voter_once(
     assert await engine.store.fetchval("SELECT COUNT(*) FROM user_badges") == 1
 
 
-async def test_answering_seven_days_in_a_row_earns_the_streak_badge(
-    engine: Engine, clock, person, cafe
-) -> None:
+async def test_answering_seven_days_in_a_row_earns_the_streak_badge(engine: Engine, clock, person, cafe) -> None:
     ana = person("Ana")
     for _ in range(7):
         assert await answer_tasks(engine, ana, cafe, 1) == 1
@@ -228,9 +204,7 @@ async def test_a_badge_whose_title_has_no_text_stops_the_engine_at_start(tmp_pat
 # leaderboards -----------------------------------------------------------------------------------
 
 
-async def test_a_member_far_down_the_leaderboard_sees_their_own_rank(
-    engine: Engine, clock, person, cafe
-) -> None:
+async def test_a_member_far_down_the_leaderboard_sees_their_own_rank(engine: Engine, clock, person, cafe) -> None:
     members = [person(f"Member{i:02d}") for i in range(50)]
     for place, member in enumerate(members):
         ctx = await engine.context(member, cafe)
@@ -295,25 +269,19 @@ async def test_a_hundred_simultaneous_redeems_with_points_for_one_spend_them_onc
     await offer(engine, tmp_path, "coffee", "Free coffee", cost=balance, codes=["CAFE-1", "CAFE-2", "CAFE-3"])
     replies = await asyncio.gather(*(say(engine, ana, cafe, "/redeem coffee") for _ in range(100)))
     assert Counter(reply.outcome for reply in replies) == {Outcome.DONE: 1, Outcome.REFUSED: 99}
-    assert all(
-        f"costs {balance} points and you have 0" in seen(r) for r in replies if r.outcome == Outcome.REFUSED
-    )
+    assert all(f"costs {balance} points and you have 0" in seen(r) for r in replies if r.outcome == Outcome.REFUSED)
     assert await engine.store.fetchval("SELECT COUNT(*) FROM reward_codes WHERE redeemed_by IS NOT NULL") == 1
     assert await engine.store.fetchval("SELECT stock FROM rewards WHERE id = 'coffee'") == 2
     ctx = await engine.context(ana, cafe)
     deltas = [
         row[0]
-        for row in await engine.store.fetchall(
-            "SELECT delta FROM ledger WHERE user_id = ? ORDER BY id", (ctx.user_id,)
-        )
+        for row in await engine.store.fetchall("SELECT delta FROM ledger WHERE user_id = ? ORDER BY id", (ctx.user_id,))
     ]
     running = [sum(deltas[: i + 1]) for i in range(len(deltas))]
     assert min(running) >= 0
     assert running[-1] == 0
     assert await shown_balance(engine, ana, cafe) == 0
-    with pytest.raises(
-        sqlite3.IntegrityError, match="handed out once"
-    ):  # even a buggy unit cannot take it back
+    with pytest.raises(sqlite3.IntegrityError, match="handed out once"):  # even a buggy unit cannot take it back
         await engine.store.write(
             lambda db: db.execute("UPDATE reward_codes SET redeemed_by = NULL, redemption_id = NULL")
         )
@@ -364,9 +332,7 @@ async def test_redeeming_with_buttons_delivers_the_code_privately_and_once(
     profile = await say(engine, ana, cafe, "/me")
     assert profile.private and "Free coffee: CAFE-SECRET-1" in seen(profile), "a lost reply never loses the code"
     export = await engine.rewards.queries.redemptions((await engine.context(ana, cafe)).space_id)
-    assert [(r.reward_id, r.display_name, r.cost, r.code_issued) for r in export] == [
-        ("coffee", "Ana", 15, True)
-    ]
+    assert [(r.reward_id, r.display_name, r.cost, r.code_issued) for r in export] == [("coffee", "Ana", 15, True)]
 
 
 async def test_out_of_stock_and_not_enough_points_are_clear_and_change_nothing(
@@ -377,9 +343,7 @@ async def test_out_of_stock_and_not_enough_points_are_clear_and_change_nothing(
         await engine.start(member, cafe)
     await offer(engine, tmp_path, "mug", "Mug", cost=1000)
     await offer(engine, tmp_path, "sticker", "Sticker", cost=5, stock=0)
-    await offer(
-        engine, tmp_path, "tote", "Tote bag", cost=5, codes=["TOTE-1"], stock=3
-    )  # more stock than codes
+    await offer(engine, tmp_path, "tote", "Tote bag", cost=5, codes=["TOTE-1"], stock=3)  # more stock than codes
 
     poor = await say(engine, ana, cafe, "/redeem mug")
     assert poor.outcome == Outcome.REFUSED
@@ -438,7 +402,11 @@ async def test_idea_badges_come_with_the_first_idea_and_its_acceptance_once(engi
     badges = await engine.store.fetchall(
         "SELECT u.display_name, b.badge FROM user_badges b JOIN users u ON u.id = b.user_id ORDER BY 1, 2"
     )
-    assert [tuple(row) for row in badges] == [("Ana", "first_idea"), ("Ana", "idea_accepted"), ("Bob", "first_idea")]
+    assert [tuple(row) for row in badges] == [
+        ("Ana", "first_idea"),
+        ("Ana", "idea_accepted"),
+        ("Bob", "first_idea"),
+    ]
     counted = await engine.store.fetchval(
         "SELECT value FROM user_counters c JOIN users u ON u.id = c.user_id"
         " WHERE u.display_name = 'Ana' AND counter = 'ideas_accepted'"

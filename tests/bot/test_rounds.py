@@ -37,7 +37,15 @@ async def drain(engine: Engine) -> list[tuple[str, Reply]]:
 
 async def test_every_moderator_command_is_refused_to_a_member(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
-    for command in ("/round open coffee", "/round close", "/round list", "/results", "/export", "/ban x", "/audit"):
+    for command in (
+        "/round open coffee",
+        "/round close",
+        "/round list",
+        "/results",
+        "/export",
+        "/ban x",
+        "/audit",
+    ):
         reply = await say(engine, ana, cafe, command)
         assert reply.outcome == Outcome.REFUSED and "Only moderators" in to_plain(reply.text), command
     assert await engine.store.fetchval("SELECT COUNT(*) FROM rounds") == 0
@@ -48,7 +56,7 @@ async def test_opening_a_round_announces_it_once_with_a_start_button(engine: Eng
     opened = await say(engine, mod, cafe, "/round open coffee 3d")
     again = await say(engine, mod, cafe, "/round open coffee")
     assert opened.outcome == Outcome.DONE and again.outcome == Outcome.ALREADY_DONE
-    (target, announcement), = await drain(engine)
+    ((target, announcement),) = await drain(engine)
     assert target == "space:cafe" and "New round" in to_plain(announcement.text)
     first = await engine.act(ana, cafe, button(announcement, "Start"))
     assert "What do you order" in to_plain(first.text)

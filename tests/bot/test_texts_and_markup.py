@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from typing import ClassVar
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_variables_are_escaped_so_names_cannot_inject_markup() -> None:
 
 
 class _TagChecker(HTMLParser):
-    allowed = {"b", "i", "code"}
+    allowed: ClassVar[set[str]] = {"b", "i", "code"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -65,9 +66,9 @@ def test_splitting_keeps_every_character_and_every_tag_whole(limit: int) -> None
         checker.feed(chunk)
         checker.close()
         assert checker.stack == []
-    assert "".join(to_plain(chunk) for chunk in chunks).replace("\n", "") .replace(" ", "") == to_plain(
-        markup
-    ).replace("\n", "").replace(" ", "")
+    assert "".join(to_plain(chunk) for chunk in chunks).replace("\n", "").replace(" ", "") == to_plain(markup).replace(
+        "\n", ""
+    ).replace(" ", "")
 
 
 def test_markdown_rendering_escapes_user_text() -> None:

@@ -357,9 +357,7 @@ def _check_v2_components(p: _Problems, message: JSON, components: Sequence[JSON]
         )
     for index, component in enumerate(components):
         if component.get("type") not in _V2_TOP_LEVEL:
-            p.add(
-                (*path, "components", index, "type"), "BASE_TYPE_CHOICES", "Invalid top-level component type."
-            )
+            p.add((*path, "components", index, "type"), "BASE_TYPE_CHOICES", "Invalid top-level component type.")
     walked = list(_walk(components))
     if len(walked) > 40:
         p.add((*path, "components"), "BASE_TYPE_MAX_LENGTH", "Must be 40 or fewer in length.")
@@ -917,9 +915,7 @@ class FakeDiscordServer:
             self.user(user_id, name or f"user{user_id}")
         role_ids = list(roles)
         if permissions is not None:
-            role_ids.append(
-                int(self.role(guild_id, self._ids.next(), f"{name or user_id}-perms", permissions)["id"])
-            )
+            role_ids.append(int(self.role(guild_id, self._ids.next(), f"{name or user_id}-perms", permissions)["id"]))
         guild.members[user_id] = _Member(user_id, role_ids, _now())
         return self._member_payload(guild, user_id)
 
@@ -1047,9 +1043,7 @@ class FakeDiscordServer:
         data = {"custom_id": custom_id, "component_type": BUTTON, "id": button.get("id")}
         return await self._component_interaction(user, stored, data)
 
-    async def select(
-        self, user: int, message: JSON | int, custom_id: str, values: Sequence[Any]
-    ) -> InteractionHandle:
+    async def select(self, user: int, message: JSON | int, custom_id: str, values: Sequence[Any]) -> InteractionHandle:
         """Picks ``values`` in a select menu; counts and string options are checked like the client would."""
         stored = self._stored_message(message)
         menu = self._component(stored, custom_id, SELECT_TYPES)
@@ -1131,9 +1125,7 @@ class FakeDiscordServer:
         if guild_id is None:
             channel = self._dm_channel(user_id)
             payload.update(channel=channel, channel_id=channel["id"], user=self._users[user_id], context=1)
-            payload.update(
-                app_permissions=str(EVERYONE_PERMISSIONS), authorizing_integration_owners={"0": "0"}
-            )
+            payload.update(app_permissions=str(EVERYONE_PERMISSIONS), authorizing_integration_owners={"0": "0"})
         else:
             payload.update(self._guild_context(self._guilds[guild_id], user_id, channel_id))
         if message is not None:
@@ -1163,21 +1155,15 @@ class FakeDiscordServer:
         """Finds the synced command a user could run here and starts its interaction ``data``."""
         scopes = ([guild_id] if guild_id is not None else []) + [None]
         for scope in scopes:
-            command = next(
-                (c for c in self._commands.get(scope, []) if c["name"] == name and c["type"] == 1), None
-            )
+            command = next((c for c in self._commands.get(scope, []) if c["name"] == name and c["type"] == 1), None)
             if command is not None:
                 data: JSON = {"id": command["id"], "name": name, "type": 1}
                 if scope is not None:
                     data["guild_id"] = str(scope)
                 return command, data
-        raise LookupError(
-            f"/{name} is not synced for guild {guild_id} or globally; did the bot call tree.sync()?"
-        )
+        raise LookupError(f"/{name} is not synced for guild {guild_id} or globally; did the bot call tree.sync()?")
 
-    def _options(
-        self, command: JSON, given: dict[str, Any], subcommand: str | None, focused: str | None
-    ) -> list[JSON]:
+    def _options(self, command: JSON, given: dict[str, Any], subcommand: str | None, focused: str | None) -> list[JSON]:
         schema: list[JSON] = command.get("options") or []
         path = subcommand.split() if subcommand else []
         wrappers: list[JSON] = []
@@ -1233,9 +1219,7 @@ class FakeDiscordServer:
     def _component(self, message: JSON, custom_id: str, kinds: frozenset[int]) -> JSON:
         component = _find_component(message["components"], custom_id)
         if component is None or component.get("type") not in kinds:
-            raise LookupError(
-                f"message {message['id']} has no component {custom_id!r} of type {sorted(kinds)}"
-            )
+            raise LookupError(f"message {message['id']} has no component {custom_id!r} of type {sorted(kinds)}")
         return component
 
     def _open_modal(self, user_id: int, custom_id: str) -> InteractionHandle:
@@ -1249,9 +1233,7 @@ class FakeDiscordServer:
     # ----------------------------------------------------------------- REST plumbing
 
     @web.middleware
-    async def _middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Any]
-    ) -> web.StreamResponse:
+    async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
         """Records the call, checks auth, applies injected faults and rate limits, renders ApiError."""
         if not request.path.startswith(API_PREFIX + "/"):
             return await handler(request)
@@ -1267,9 +1249,7 @@ class FakeDiscordServer:
             rate_headers = self._rate_headers(request)
             response = await handler(request)
         except ApiError as exc:
-            self.errors.append(
-                ErrorRecord(request.method, path, exc.status, exc.code, exc.message, exc.injected)
-            )
+            self.errors.append(ErrorRecord(request.method, path, exc.status, exc.code, exc.message, exc.injected))
             response = _json(exc.body(), exc.status, {**rate_headers, **exc.headers})
         except web.HTTPException as exc:  # unknown route or method
             self.errors.append(ErrorRecord(request.method, path, exc.status, 0, exc.reason))
@@ -1362,9 +1342,7 @@ class FakeDiscordServer:
         self._commands[scope] = [self._stored_command(c, scope, previous) for c in body]
         return _json(self._commands[scope])
 
-    def _stored_command(
-        self, command: JSON, scope: int | None, previous: Mapping[tuple[str, int], str]
-    ) -> JSON:
+    def _stored_command(self, command: JSON, scope: int | None, previous: Mapping[tuple[str, int], str]) -> JSON:
         kind = command.get("type", 1)
         stored = {
             "id": previous.get((command["name"], kind)) or str(self._ids.next()),
@@ -1492,9 +1470,7 @@ class FakeDiscordServer:
             message = original
         else:
             flags = data.get("flags", 0) & (EPHEMERAL | _SENDABLE_FLAGS)
-            message = self._build_message(
-                int(handle.payload["channel_id"]), data, files, flags=flags, handle=handle
-            )
+            message = self._build_message(int(handle.payload["channel_id"]), data, files, flags=flags, handle=handle)
             self._validate(message, ())
             self._store(message)
             handle.followup_ids.append(int(message["id"]))
@@ -1701,13 +1677,9 @@ class FakeDiscordServer:
         edited["embeds"] = [{"type": "rich", **e} for e in edited["embeds"]]
         edited["components"] = _numbered(edited["components"])
         if "attachments" in data or files:
-            edited["attachments"] = self._attachments(
-                int(message["channel_id"]), data, files, message["attachments"]
-            )
+            edited["attachments"] = self._attachments(int(message["channel_id"]), data, files, message["attachments"])
         settable = SUPPRESS_EMBEDS | COMPONENTS_V2
-        edited["flags"] = (message["flags"] & ~(settable | LOADING)) | (
-            data.get("flags", message["flags"]) & settable
-        )
+        edited["flags"] = (message["flags"] & ~(settable | LOADING)) | (data.get("flags", message["flags"]) & settable)
         self._validate(edited, path)
         edited["edited_timestamp"] = _now()
         message.update(edited)
@@ -1937,11 +1909,7 @@ class FakeDiscordServer:
         """Replays what the client missed, then RESUMED; a stale session (or ``invalid_session_next``)
         gets op 9 with ``d: false`` so the client starts over with IDENTIFY."""
         session = self._session
-        fresh = (
-            session is not None
-            and data.get("session_id") == session.session_id
-            and data.get("token") == self.token
-        )
+        fresh = session is not None and data.get("session_id") == session.session_id and data.get("token") == self.token
         if self.invalid_session_next or not fresh or session is None:
             self.invalid_session_next, self._session = False, None
             await conn.send({"op": 9, "d": False})
@@ -1963,8 +1931,7 @@ class FakeDiscordServer:
         members = [
             self._member_payload(guild, user_id)
             for user_id in guild.members
-            if (not wanted or user_id in wanted)
-            and self._users[user_id]["username"].lower().startswith(prefix)
+            if (not wanted or user_id in wanted) and self._users[user_id]["username"].lower().startswith(prefix)
         ]
         chunk = {
             "guild_id": str(guild.id),

@@ -343,14 +343,10 @@ class _HtmlParser:
     def _on_reference(self) -> None:
         match = _CHAR_REFERENCE.match(self._source, self._pos)
         if match is None:
-            raise self._error(
-                f'Character "&" must be escaped as "&amp;" at byte offset {self._byte_offset()}'
-            )
+            raise self._error(f'Character "&" must be escaped as "&amp;" at byte offset {self._byte_offset()}')
         char = _resolve_reference(match)
         if char is None:
-            raise self._error(
-                f'Unsupported HTML entity "{match.group()}" at byte offset {self._byte_offset()}'
-            )
+            raise self._error(f'Unsupported HTML entity "{match.group()}" at byte offset {self._byte_offset()}')
         self._emit(char)
         self._pos = match.end()
 
@@ -381,9 +377,7 @@ class _HtmlParser:
         if name == "span" and attributes.get("class") != "tg-spoiler":
             raise self._error(f'Tag "span" must have class "tg-spoiler" at byte offset {self._byte_offset()}')
         if name == "tg-emoji" and not attributes.get("emoji-id"):
-            raise self._error(
-                f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {self._byte_offset()}'
-            )
+            raise self._error(f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {self._byte_offset()}')
 
     def _on_end_tag(self) -> None:
         match = _END_TAG.match(self._source, self._pos)
@@ -613,9 +607,7 @@ def _check_button(button: Any) -> None:
     ):
         raise ApiError.bad_request("BUTTON_DATA_INVALID")
     url = button.get("url")
-    if "url" in actions and (
-        not isinstance(url, str) or not url.startswith(("http://", "https://", "tg://"))
-    ):
+    if "url" in actions and (not isinstance(url, str) or not url.startswith(("http://", "https://", "tg://"))):
         raise ApiError.bad_request("BUTTON_URL_INVALID")
 
 
@@ -1040,9 +1032,7 @@ class FakeTelegramServer:
 
     def _files_in(self, chat_id: int, kind: str) -> list[StoredFile]:
         """A photo message lists sizes (the last is the largest); a document message has one file."""
-        attachments = (
-            m[kind][-1] if kind == "photo" else m[kind] for m in self.messages(chat_id) if kind in m
-        )
+        attachments = (m[kind][-1] if kind == "photo" else m[kind] for m in self.messages(chat_id) if kind in m)
         return [self._files[attachment["file_id"]] for attachment in attachments]
 
     # ---------------------------------------------------------------- driver: faults
@@ -1320,9 +1310,7 @@ class FakeTelegramServer:
         content: JSON = {"text": text}
         command = _LEADING_COMMAND.match(text)
         if command:
-            content["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": _utf16_length(command.group())}
-            ]
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_length(command.group())}]
         if reply_to_message_id is not None:
             quoted = self._quoted(chat["id"], reply_to_message_id)
             if quoted is None:
@@ -1382,9 +1370,7 @@ class FakeTelegramServer:
             return self._files[value]
         number = len(self._files) + 1
         if isinstance(value, Upload):
-            suffix = (
-                "." + value.filename.rsplit(".", 1)[-1] if value.filename and "." in value.filename else ""
-            )
+            suffix = "." + value.filename.rsplit(".", 1)[-1] if value.filename and "." in value.filename else ""
             return StoredFile(
                 f"fake-{kind}-{number}",
                 f"uniq-{number}",
@@ -1394,9 +1380,7 @@ class FakeTelegramServer:
                 value.data,
             )
         if isinstance(value, str) and value.startswith(("http://", "https://")):
-            return StoredFile(
-                f"fake-{kind}-{number}", f"uniq-{number}", f"{kind}s/file_{number}", None, None, None
-            )
+            return StoredFile(f"fake-{kind}-{number}", f"uniq-{number}", f"{kind}s/file_{number}", None, None, None)
         if value is None:
             raise ApiError.bad_request(f"there is no {kind} in the request")
         raise ApiError.bad_request("wrong file identifier/HTTP URL specified")
@@ -1461,8 +1445,7 @@ class FakeTelegramServer:
             if outcome is _PollOutcome.CONFLICT:
                 raise ApiError(
                     409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 )
             if outcome is _PollOutcome.DROP:
                 raise _DropConnection
@@ -1606,8 +1589,7 @@ class FakeTelegramServer:
             "id": str(len(self.calls)),
             "question": question,
             "options": [
-                {"persistent_id": str(number), "text": text, "voter_count": 0}
-                for number, text in enumerate(options)
+                {"persistent_id": str(number), "text": text, "voter_count": 0} for number, text in enumerate(options)
             ],
             "total_voter_count": 0,
             "is_closed": False,

@@ -39,9 +39,7 @@ FRUITS = ("apple", "apricot", "banana")
 GUILD_COMMANDS = {"echo", "poll", "slow", "think", "feedback", "pick", "fruit", "report"}
 
 
-class VoteButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"vote:(?P<option>\d+)"
-):
+class VoteButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"vote:(?P<option>\d+)"):
     """A persistent button: it must work from the message payload alone, as after a bot restart."""
 
     def __init__(self, option: int) -> None:
@@ -74,9 +72,7 @@ class FeedbackModal(discord.ui.Modal, title="Feedback"):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         assert isinstance(self.idea.component, discord.ui.TextInput)
         assert isinstance(self.mood.component, discord.ui.Select)
-        await interaction.response.send_message(
-            f"idea={self.idea.component.value} mood={self.mood.component.values}"
-        )
+        await interaction.response.send_message(f"idea={self.idea.component.value} mood={self.mood.component.values}")
 
 
 class PickView(discord.ui.View):
@@ -159,9 +155,7 @@ class Bot(discord.Client):
             await interaction.response.send_message(name)
 
         @fruit.autocomplete("name")
-        async def fruit_names(
-            interaction: discord.Interaction, current: str
-        ) -> list[app_commands.Choice[str]]:
+        async def fruit_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
             return [app_commands.Choice(name=f, value=f) for f in FRUITS if f.startswith(current)]
 
 
@@ -217,9 +211,7 @@ async def test_client_connects_and_syncs_guild_commands(dc: FakeDiscordServer, b
     assert [c["name"] for c in dc.commands()] == ["whoami"]
 
 
-async def test_slash_command_options_are_typed_from_the_synced_schema(
-    dc: FakeDiscordServer, bot: Bot
-) -> None:
+async def test_slash_command_options_are_typed_from_the_synced_schema(dc: FakeDiscordServer, bot: Bot) -> None:
     handle = await dc.slash(ALICE, GUILD, CHANNEL, "echo", {"word": "hi", "times": 3})
     answer = await handle.response()
     assert answer["type"] == 4
@@ -307,9 +299,7 @@ async def test_modal_is_shown_and_submitted(dc: FakeDiscordServer, bot: Bot) -> 
     assert modal["title"] == "Feedback"
     assert [c["type"] for c in modal["components"]] == [18, 18]
 
-    submitted = await dc.submit_modal(
-        ALICE, GUILD, CHANNEL, modal["custom_id"], {"idea": "tea", "mood": ["happy"]}
-    )
+    submitted = await dc.submit_modal(ALICE, GUILD, CHANNEL, modal["custom_id"], {"idea": "tea", "mood": ["happy"]})
     answer = await submitted.response()
     assert answer["data"]["content"] == "idea=tea mood=['happy']"
     with pytest.raises(LookupError):  # a modal can be submitted once
@@ -357,9 +347,7 @@ async def test_component_limits_are_enforced(dc: FakeDiscordServer, bot: Bot) ->
     payload = {"content": "c", "components": [crowded, long_id]}
     with pytest.raises(discord.HTTPException) as refused:
         await bot.http.send_message(CHANNEL, params=MultipartParameters(payload, None, None))
-    assert (
-        "In components.0.components: The specified component exceeds the maximum width" in refused.value.text
-    )
+    assert "In components.0.components: The specified component exceeds the maximum width" in refused.value.text
     assert "In components.1.components.0.custom_id: Must be between 1 and 100" in refused.value.text
 
 

@@ -25,7 +25,10 @@ async def main(db_path: Path, catalog_dir: Path) -> None:
             number += len(batch)
             firsts = await asyncio.gather(*(engine.next_task(user, space) for user in batch))
             replies = await asyncio.gather(
-                *(engine.act(user, space, first.buttons[0][0].action) for user, first in zip(batch, firsts, strict=True))
+                *(
+                    engine.act(user, space, first.buttons[0][0].action)
+                    for user, first in zip(batch, firsts, strict=True)
+                )
             )
             for user, reply in zip(batch, replies, strict=True):
                 if reply.outcome == Outcome.DONE:

@@ -18,8 +18,14 @@ from tests.conftest import REPO
 async def test_killing_the_writer_loses_no_acknowledged_answer(tmp_path: Path, kill_after_lines: int) -> None:
     db_path = tmp_path / "crash.db"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.store.crash_writer", str(db_path), str(REPO / "tasks_catalog"),
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        sys.executable,
+        "-m",
+        "tests.store.crash_writer",
+        str(db_path),
+        str(REPO / "tasks_catalog"),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     assert process.stdout is not None
     acknowledged: list[str] = []
@@ -34,8 +40,7 @@ async def test_killing_the_writer_loses_no_acknowledged_answer(tmp_path: Path, k
     with sqlite3.connect(db_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         stored = {
-            row[0]
-            for row in db.execute("SELECT u.platform_user_id FROM answers a JOIN users u ON u.id = a.user_id")
+            row[0] for row in db.execute("SELECT u.platform_user_id FROM answers a JOIN users u ON u.id = a.user_id")
         }
         assert set(acknowledged) <= stored
         answers = db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]

@@ -61,7 +61,11 @@ async def _restart_and_drain(db_path: Path, clock: FakeClock) -> list[str]:
 def _crash(db_path: Path, mode: str) -> None:
     result = subprocess.run(
         [sys.executable, "-c", CRASHING_MODERATOR, str(REPO / "tasks_catalog"), str(db_path), mode],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == -9, result.stderr
     assert result.stdout.strip() == "done"

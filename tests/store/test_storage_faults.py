@@ -59,6 +59,10 @@ async def test_a_full_disk_refuses_politely_and_keeps_every_member_whole(
     welcomes = await engine.store.fetchall(
         "SELECT user_id, COUNT(*) FROM ledger WHERE reason = 'welcome' GROUP BY user_id HAVING COUNT(*) > 1"
     )
-    assert welcomes == [] and await engine.store.fetchval(
-        "SELECT COUNT(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.user_id = u.id)"
-    ) == 0, "after the retry every member has exactly one welcome bonus"
+    assert (
+        welcomes == []
+        and await engine.store.fetchval(
+            "SELECT COUNT(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.user_id = u.id)"
+        )
+        == 0
+    ), "after the retry every member has exactly one welcome bonus"

@@ -1,0 +1,167 @@
+"""Benchmark 4: task-button clicks answered per second, end to end through discord.py and the fake gateway.
+
+*Ours* is ``run_discord`` as shipped; *bare* is a ``discord.Client`` that acknowledges every interaction
+(a deferred update) and does nothing else. Both run against their own fake Discord (REST and gateway, in
+a child process). In each repetition fresh members of the server click the first task's button on one
+shared channel message, all at once; the server times from the first click to the last one answered.
+For ours, answered means the member sees the reply: the interaction's response, or after a deferral
+(when the engine takes longer than the adapter's acknowledgement budget) its first follow-up. The fake's
+clock is slowed so Discord's 3-second response window does not expire under the burst.
+
+When the Discord adapter cannot be imported (it may be in progress), the figures are reported as null.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pydantic import SecretStr
+
+from bench.fakes import FakeProcess
+from bench.runner import Context, Figure, Target, interleaved, median, ratio
+from bench.world import engine_on
+from bot.engine import Engine
+from bot.identity import SpaceRef, UserRef
+from bot.settings import DiscordSettings
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+    import discord
+
+FULL_CLICKS = 1000
+QUICK_CLICKS = 100
+REPETITIONS = 3
+TIME_SCALE = 100.0  # Discord's 3 s response window becomes 300 s
+CLICK_TIMEOUT = 120.0
+SETTLE_QUIET = 0.3
+SETTLE_TIMEOUT = 120.0
+START_TIMEOUT = 20.0
+RATIO_TARGET = Target(">=", 0.8)
+FIGURES = (
+    ("discord.ours", "clicks/s", None),
+    ("discord.bare_discord_py", "clicks/s", None),
+    ("discord.ours_vs_bare", "ratio", RATIO_TARGET),
+)
+
+
+class Gateway:
+    """The fake Discord in its child process; clients take turns on it, one connected at a time.
+
+    discord.py reads its endpoints from class attributes shared by every client in the process, so two
+    clients cannot talk to two servers at once; taking turns on one server also makes it the same fake.
+    """
+
+    def __init__(self, fake: FakeProcess) -> None:
+        self.fake = fake
+        self.identified = 0
+
+    async def wait_identified(self, task: asyncio.Task[None]) -> None:
+        count = await self.fake.call("identified", previous=self.identified, timeout=START_TIMEOUT)
+        if not count:
+            if task.done():
+                task.result()
+            raise TimeoutError("no client connected to the fake Discord")
+        self.identified = count
+
+
+@asynccontextmanager
+async def ours(engine: Engine, gateway: Gateway, run_discord: Any) -> AsyncIterator[None]:
+    """``run_discord`` connected to the fake (its commands synced to the bench server) for the block."""
+    info = gateway.fake.info
+    endpoints = DiscordSettings(
+        token=SecretStr(info["token"]), api_base=info["api_base"], gateway_url=info["gateway_url"],
+        guild_ids=[info["guild"]],
+    )
+    stop = asyncio.Event()
+    settings = engine.settings.model_copy(update={"discord": endpoints})
+    task = asyncio.create_task(run_discord(engine, settings, stop, guild_ready_timeout=0.05))
+    await gateway.wait_identified(task)
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+@asynccontextmanager
+async def bare(gateway: Gateway, configure_endpoints: Any) -> AsyncIterator[None]:
+    """A discord.py client that answers every interaction with a deferral and nothing else."""
+    info = gateway.fake.info
+    configure_endpoints(info["api_base"], info["gateway_url"])
+    intents = discord.Intents.none()
+    intents.guilds = True
+    client = discord.Client(intents=intents)
+
+    @client.event
+    async def on_interaction(interaction: discord.Interaction) -> None:
+        await interaction.response.defer()
+
+    await client.login(info["token"])
+    task = asyncio.create_task(client.connect())
+    await gateway.wait_identified(task)
+    try:
+        yield
+    finally:
+        await client.close()
+        await task
+
+
+async def clicks_per_second(fake: FakeProcess, members: list[int], custom_id: str, until: str) -> float:
+    await fake.call("members", ids=members)
+    message = await fake.call("question", custom_id=custom_id)
+    result = await fake.call(
+        "click_all", ids=members, message=message, custom_id=custom_id, until=until, timeout=CLICK_TIMEOUT
+    )
+    await fake.call("settle", quiet=SETTLE_QUIET, timeout=SETTLE_TIMEOUT)
+    if not result["complete"] or result["errors"]:
+        raise RuntimeError(f"{result['answered']} of {len(members)} clicks answered; errors {result['errors']}")
+    return float(result["answered"] / result["seconds"])
+
+
+def unavailable(reason: str) -> list[Figure]:
+    return [Figure(name, None, unit, target, note=reason) for name, unit, target in FIGURES]
+
+
+async def run(ctx: Context) -> list[Figure]:
+    try:
+        from adapters.discord import configure_endpoints, run_discord
+    except ImportError as error:
+        return unavailable(f"the Discord adapter is not usable yet: {error}")
+    clicks = QUICK_CLICKS if ctx.quick else FULL_CLICKS
+    numbers = itertools.count(960_000_000_000_000_001)
+    async with (
+        FakeProcess("discord", time_scale=TIME_SCALE) as fake,
+        engine_on(ctx.workdir / "discord.db") as engine,
+    ):
+        gateway = Gateway(fake)
+        where = SpaceRef("discord", str(fake.info["guild"]), fake.info["guild_name"], False)
+
+        async def measure_ours(_: int) -> float:
+            members = [next(numbers) for _ in range(clicks)]
+            # Known members (as after an earlier command): cached identities, the click is the work.
+            users = [UserRef("discord", str(member), f"member{member}", "en-US") for member in members]
+            await asyncio.gather(*(engine.context(user, where) for user in users))
+            first = await engine.next_task(users[0], where)
+            async with ours(engine, gateway, run_discord):
+                return await clicks_per_second(fake, members, first.buttons[0][0].action, "reply")
+
+        async def measure_bare(_: int) -> float:
+            members = [next(numbers) for _ in range(clicks)]
+            async with bare(gateway, configure_endpoints):
+                return await clicks_per_second(fake, members, "bare-button", "ack")
+
+        results = await interleaved(
+            [("ours", measure_ours), ("bare", measure_bare)], min(ctx.repetitions, REPETITIONS)
+        )
+    ours_rate, bare_rate = median(results["ours"]), median(results["bare"])
+    note = f"{clicks} members click one shared message at once"
+    return [
+        Figure("discord.ours", ours_rate, "clicks/s", note=note),
+        Figure("discord.bare_discord_py", bare_rate, "clicks/s", note=note),
+        Figure("discord.ours_vs_bare", ratio(ours_rate, bare_rate), "ratio", RATIO_TARGET),
+    ]
