@@ -105,6 +105,9 @@ class TelegramAdapter:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
+        # Request URLs hold the bot token: httpx logs them at INFO, python-telegram-bot at DEBUG.
+        for chatty, level in (("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO)):
+            logging.getLogger(chatty).setLevel(level)
         self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
         self.bot_username = settings.telegram.bot_username
         engine.register_moderator_check(PLATFORM, self.is_chat_admin)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import contextlib
 import socket
 from collections.abc import AsyncIterator
@@ -350,3 +351,25 @@ async def test_a_redelivered_idea_message_stores_one_idea(
         await tg.wait_until_consumed()
     assert await count(engine, "SELECT COUNT(*) FROM ideas") == 1
     assert sum("#1" in text for text in texts(tg, chat["id"])) == 2, "the repeat is answered with the same idea"
+
+
+async def test_each_update_is_logged_once_with_outcome_and_latency_and_nothing_secret(
+    engine: Engine, settings: Settings, tg: FakeTelegramServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    ana = tg.user(701, "Ana")
+    chat = tg.private_chat(ana)
+    secret_text = "my private opinion about the barista"
+    with caplog.at_level(logging.DEBUG):
+        async with running_bot(engine, settings, tg):
+            tg.send_text(ana, chat, "/task")
+            await tg.wait_until_consumed()
+            await tap(tg, ana, chat["id"], "Latte")
+            tg.send_text(ana, chat, secret_text)
+            await tg.wait_until_consumed()
+    handled = [r.getMessage() for r in caplog.records if r.getMessage().startswith("platform=telegram update=")]
+    assert len(handled) == 2, handled  # the command and the tap; chatter nobody asked for is not ours
+    assert all("outcome=" in line and "latency_ms=" in line for line in handled)
+    for record in caplog.records:
+        assert TOKEN not in record.getMessage() and TOKEN.split(":")[1] not in record.getMessage()
+        if record.levelno >= logging.INFO:
+            assert secret_text not in record.getMessage()

@@ -1,0 +1,202 @@
+"""Databases of a chosen size, built fast: plain ``sqlite3`` inserts into a schema the migrations made.
+
+Answering a million tasks through the engine would take longer than the whole benchmark may, so the rows
+are written directly, the way the engine's units would have left them and consistent with each other:
+
+* one space, the ``coffee`` campaign's rounds in it (the first open, the rest closed), and ``users``
+  members; member *i* answered *kᵢ* tasks, long-tailed around the requested mean (about half answered
+  none, a few dozens), filling the campaign's tasks round after round, all on one day last week;
+* ``task_counts``, the ledger (a welcome bonus per member, an award per answer worth the task's points
+  under the daily cap), ``daily_points``, ``streaks``, ``user_counters`` and answer badges;
+* the scores of every leaderboard scope and the score histogram, summed from the ledger by the same
+  rules as the triggers of migration 0006, which are dropped for the load and recreated unchanged.
+
+Answer values come from the engine's own parser (:func:`bot.tasks.parse_answer`), so results tally them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.world import CATALOG, PLATFORM
+from bot.catalog import Task, TaskKind, load_catalog
+from bot.points import capped_delta, task_points, week_key
+from bot.settings import Settings, load_settings
+from bot.store import migrations
+from bot.store.timestamps import to_text
+from bot.tasks import Accepted, parse_answer
+
+CAMPAIGN = "coffee"
+SPACE_ID = 1
+WELCOME = "welcome"
+_SAMPLE_INPUTS: dict[TaskKind, tuple[str, str | None, tuple[str, ...]]] = {
+    TaskKind.SINGLE_CHOICE: ("0", None, ()),
+    TaskKind.IMAGE_LABEL: ("0", None, ()),
+    TaskKind.MULTI_CHOICE: ("", None, ("0",)),
+    TaskKind.YES_NO_OTHER: ("0", None, ()),
+    TaskKind.RATING: ("4", None, ()),
+    TaskKind.NPS: ("9", None, ()),
+    TaskKind.FREE_TEXT: ("", "More seats by the window", ()),
+}
+SCOPES = (  # scope expression, extra condition, grouping: as in migration 0006's ledger_feeds_scores
+    ("'all'", "1", "user_id"),
+    ("'s' || space_id", "space_id IS NOT NULL", "space_id, user_id"),
+    ("'s' || space_id || 'w' || week", "space_id IS NOT NULL AND week != ''", "space_id, week, user_id"),
+    ("'r' || round_id", "round_id IS NOT NULL", "round_id, user_id"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    """What was generated: the space's external id, the open round, its members and answers."""
+
+    path: Path
+    space: str
+    open_round: int
+    users: int
+    answers: int
+    answers_per_user: tuple[int, ...]  # index i is member i + 1
+
+    def member(self, number: int) -> str:
+        """The platform id of member ``number`` (1-based)."""
+        return f"g{number}"
+
+
+def answer_counts(users: int, answers: int, seed: int) -> list[int]:
+    """How many tasks each member answered: geometric around the mean, adjusted to sum to ``answers``."""
+    chooser = random.Random(seed)
+    mean = answers / users
+    keep = 1 - 1 / (1 + mean)  # geometric on 0, 1, 2, … with this mean
+    counts = [int(math.log(1 - chooser.random()) / math.log(keep)) if keep else 0 for _ in range(users)]
+    surplus = sum(counts) - answers
+    while surplus:
+        member = chooser.randrange(users)
+        step = 1 if surplus > 0 else -1
+        if counts[member] >= step:
+            counts[member] -= step
+            surplus -= step
+    return counts
+
+
+def sample_value(task: Task) -> str:
+    payload, text, values = _SAMPLE_INPUTS[task.kind]
+    parsed = parse_answer(task, payload, text, values, "en")
+    assert isinstance(parsed, Accepted), (task.id, parsed)
+    return parsed.value
+
+
+def build(path: Path, users: int, answers: int, seed: int = 7) -> Population:
+    """Create ``path`` (which must not exist) holding ``users`` members and ``answers`` answers."""
+    settings: Settings = load_settings(catalog_dir=CATALOG)
+    campaign = load_catalog(CATALOG).campaign(CAMPAIGN)
+    assert campaign is not None, f"the shipped catalog has no {CAMPAIGN!r} campaign"
+    tasks = campaign.tasks
+    counts = answer_counts(users, answers, seed)
+    rounds = max(1, math.ceil(max(counts) / len(tasks)))
+    moment = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(days=7)
+    stamp, local = to_text(moment), moment.astimezone(settings.zone)
+    day, week = local.date().isoformat(), week_key(local)
+    values = [sample_value(task) for task in tasks]
+    points = [task_points(task, settings.points) for task in tasks]
+    cap = settings.points.daily_cap
+
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        migrations.apply(db)
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -262144", "temp_store = MEMORY"):
+            db.execute(f"PRAGMA {pragma}")
+        triggers = db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('ledger', 'scores')"
+        ).fetchall()
+        db.execute("BEGIN")
+        for name, _ in triggers:
+            db.execute(f'DROP TRIGGER "{name}"')
+        db.execute("INSERT INTO spaces (id, platform, external_id, title) VALUES (?, ?, 'growth', 'Growth')",
+                   (SPACE_ID, PLATFORM))
+        db.executemany(
+            "INSERT INTO rounds (id, space_id, kind, subject, status, opened_at, closed_at, title)"
+            " VALUES (?, ?, 'tasks', ?, ?, ?, ?, ?)",
+            [(number, SPACE_ID, CAMPAIGN, "open" if number == 1 else "closed", stamp,
+              None if number == 1 else stamp, campaign.id) for number in range(1, rounds + 1)],
+        )
+        db.executemany(
+            "INSERT INTO users (id, platform, platform_user_id, display_name, language, created_at)"
+            " VALUES (?, ?, ?, ?, 'en', ?)",
+            ((number, PLATFORM, f"g{number}", f"Member {number}", stamp) for number in range(1, users + 1)),
+        )
+
+        def answer_rows() -> Iterator[tuple[int, int, str, int, str, str]]:
+            answer_id = 0
+            for member, count in enumerate(counts, 1):
+                for position in range(count):
+                    answer_id += 1
+                    index = position % len(tasks)
+                    yield answer_id, position // len(tasks) + 1, tasks[index].id, member, values[index], stamp
+
+        db.executemany(
+            "INSERT INTO answers (id, round_id, task_id, user_id, value, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            answer_rows(),
+        )
+        db.executemany(
+            "INSERT INTO ledger (user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at)"
+            " VALUES (?, ?, NULL, ?, ?, ?, '', ?, ?)",
+            ((member, SPACE_ID, week, settings.points.welcome_bonus, WELCOME, f"welcome:{member}", stamp)
+             for member in range(1, users + 1)),
+        )
+        earned = [0] * (users + 1)
+
+        def award_rows() -> Iterator[tuple[int, int, int, str, int, str, str, str]]:
+            for answer_id, round_id, task_id, member, _, _ in answer_rows():
+                index = (answer_id - 1 - sum_before[member]) % len(tasks)
+                delta = capped_delta(points[index], earned[member], cap)
+                earned[member] += delta
+                yield member, SPACE_ID, round_id, week, delta, task_id, f"answer:{answer_id}", stamp
+
+        sum_before = [0] * (users + 1)
+        running = 0
+        for member, count in enumerate(counts, 1):
+            sum_before[member] = running
+            running += count
+        db.executemany(
+            "INSERT INTO ledger (user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at)"
+            " VALUES (?, ?, ?, ?, ?, 'answer', ?, ?, ?)",
+            award_rows(),
+        )
+        _derive(db, settings, day, stamp)
+        for _, sql in triggers:
+            db.execute(sql)
+        db.execute("COMMIT")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("ANALYZE")
+    finally:
+        db.close()
+    return Population(path, "growth", 1, users, answers, tuple(counts))
+
+
+def _derive(db: sqlite3.Connection, settings: Settings, day: str, stamp: str) -> None:
+    """Everything the answer units keep beside the ledger, summed from the rows just written."""
+    db.execute("INSERT INTO task_counts (round_id, task_id, answers) SELECT round_id, task_id, COUNT(*)"
+               " FROM answers GROUP BY round_id, task_id")
+    db.execute("INSERT INTO daily_points (user_id, day, earned) SELECT user_id, ?, SUM(delta) FROM ledger"
+               " WHERE reason = 'answer' GROUP BY user_id", (day,))
+    db.execute("INSERT INTO streaks (user_id, last_day, length, best) SELECT DISTINCT user_id, ?, 1, 1"
+               " FROM answers", (day,))
+    db.execute("INSERT INTO user_counters (user_id, counter, value) SELECT user_id, 'answers', COUNT(*)"
+               " FROM answers GROUP BY user_id")
+    for rule in settings.points.badges:
+        if rule.counter == "answers":
+            db.execute("INSERT INTO user_badges (user_id, badge, earned_at) SELECT user_id, ?, ?"
+                       " FROM user_counters WHERE counter = 'answers' AND value >= ?", (rule.id, stamp, rule.at_least))
+    for scope, condition, grouping in SCOPES:
+        db.execute(
+            f"INSERT INTO scores (scope, user_id, points) SELECT {scope}, user_id, SUM(delta) FROM ledger"  # noqa: S608
+            f" WHERE delta != 0 AND reason != 'redeem' AND {condition} GROUP BY {grouping}"
+        )
+    db.execute("INSERT INTO score_counts (scope, points, users) SELECT scope, points, COUNT(*) FROM scores"
+               " GROUP BY scope, points")
