@@ -261,7 +261,12 @@ class Rounds:
     # export -------------------------------------------------------------------------------------
 
     async def export(self, round_id: int, fmt: str) -> tuple[str, bytes]:
-        """One row per answer: answer id, pseudonymous user (or name, when settings allow), task, value, time."""
+        """The round's answers, one row each: answer id, member, task, value, time.
+
+        Members are stable pseudonyms unless ``export.include_names`` is set. CSV holds the answers; JSON
+        also holds the round and the space's audit log (moderator actions and redemptions), so what the
+        moderators did travels with what the members said.
+        """
         rows = await self.queries.export_rows(round_id)
         include_names = self.engine.settings.export.include_names
         records: list[dict[str, Any]] = [
@@ -277,7 +282,12 @@ class Rounds:
             for row in rows
         ]
         if fmt == "json":
-            return f"round-{round_id}.json", json.dumps(records, ensure_ascii=False, indent=1).encode()
+            document = {
+                "round": await self._round_summary(round_id),
+                "answers": records,
+                "audit": await self._audit_export(round_id, include_names),
+            }
+            return f"round-{round_id}.json", json.dumps(document, ensure_ascii=False, indent=1).encode()
         buffer = io.StringIO()
         columns = [
             "answer_id",
@@ -293,6 +303,35 @@ class Rounds:
         for record in records:
             writer.writerow({**record, "value": json.dumps(record["value"], ensure_ascii=False)})
         return f"round-{round_id}.csv", buffer.getvalue().encode()
+
+    async def _round_summary(self, round_id: int) -> dict[str, Any]:
+        record = await self.engine.store.round(round_id)
+        if record is None:
+            return {"id": round_id}
+        return {
+            "id": record.id,
+            "kind": record.kind,
+            "subject": record.subject,
+            "status": record.status,
+            "opened_at": record.opened_at.isoformat(),
+            "closed_at": record.closed_at.isoformat() if record.closed_at else None,
+        }
+
+    async def _audit_export(self, round_id: int, include_names: bool) -> list[dict[str, Any]]:
+        return [
+            {
+                "at": row["created_at"],
+                "by": "deadline"
+                if row["moderator_id"] is None
+                else row["display_name"]
+                if include_names
+                else pseudonym(self.engine.codec_key, row["moderator_id"]),
+                "action": row["action"],
+                "target": row["target"],
+                "detail": row["detail"],
+            }
+            for row in await self.queries.audit_of_round_space(round_id)
+        ]
 
     async def export_reply(self, ctx: Context, argument: str) -> Reply:
         """``/export [id] [csv|json]``: the file, privately, to a moderator."""

@@ -176,6 +176,15 @@ class RoundQueries:
             (round_id,),
         )
 
+    async def audit_of_round_space(self, round_id: int) -> list[sqlite3.Row]:
+        """Every audit row of the space the round belongs to, oldest first."""
+        return await self.store.fetchall(
+            "SELECT a.created_at, a.moderator_id, u.display_name, a.action, a.target, a.detail FROM audit a"
+            " LEFT JOIN users u ON u.id = a.moderator_id"
+            " WHERE a.space_id = (SELECT space_id FROM rounds WHERE id = ?) ORDER BY a.id",
+            (round_id,),
+        )
+
     async def audit(self, space_id: int, moderator_id: int, action: str, target: str, now: datetime) -> None:
         await self.store.write(
             lambda db: audit(db, space_id=space_id, moderator_id=moderator_id, action=action, target=target, now=now)

@@ -139,14 +139,19 @@ async def test_export_round_trips_every_answer_once(engine: Engine, person, cafe
     _, as_csv = await engine.rounds.export(1, "csv")
     _, as_json = await engine.rounds.export(1, "json")
     rows = list(csv.DictReader(io.StringIO(as_csv.decode())))
-    records = json.loads(as_json)
+    document = json.loads(as_json)
+    records = document["answers"]
     expected = sorted((row[0], row[1], json.loads(row[2])) for row in stored)
     assert sorted((int(r["answer_id"]), r["task_id"], json.loads(r["value"])) for r in rows) == expected
     assert sorted((r["answer_id"], r["task_id"], r["value"]) for r in records) == expected
     assert all(r["user"].startswith("u-") and "name" not in r for r in records)
     assert len({r["user"] for r in records}) == 5
+    assert document["round"]["subject"] == "coffee"
+    assert [entry["action"] for entry in document["audit"]] == ["round_open"]
+    assert document["audit"][0]["by"].startswith("u-"), "moderators are pseudonymous too by default"
     reply = await say(engine, mod, cafe, "/export 1 json")
-    assert reply.private and reply.attachment is not None and json.loads(reply.attachment.data) == records
+    assert reply.private and reply.attachment is not None
+    assert json.loads(reply.attachment.data)["answers"] == records
 
 
 async def test_an_outbox_message_waits_out_a_rate_limit_and_is_sent_once(engine: Engine, person, cafe) -> None:
