@@ -257,21 +257,7 @@ class Engine:
             found = self._first_open_task(ctx, record, campaign, start, progress)
             if found is not None:
                 index, task = found
-                header = t(
-                    "task.header",
-                    ctx.language,
-                    campaign=text_in(campaign.title, ctx.language),
-                    number=index + 1,
-                    total=len(campaign.tasks),
-                )
-                reply = render_task(
-                    task,
-                    codec=self.codec,
-                    round_id=record.id,
-                    index=index,
-                    header=header,
-                    language=ctx.language,
-                )
+                reply = self._show_task(ctx, record, campaign, index, task)
                 if reply.text_input is not None:
                     await self.store.expect_input(
                         ctx.user_id, ctx.space_id, reply.text_input.action, record.id, task.id, self.clock()
@@ -279,6 +265,21 @@ class Engine:
                 return reply
         balance = await self.store.balance(ctx.user_id)
         return Reply(t("task.all_done", ctx.language, points=balance))
+
+    def _show_task(
+        self, ctx: Context, record: RoundRecord, campaign: Campaign, index: int, task: Task, mask: int = 0
+    ) -> Reply:
+        """A task with its campaign and position ("Corner Café feedback · 3/9") above the prompt."""
+        header = t(
+            "task.header",
+            ctx.language,
+            campaign=text_in(campaign.title, ctx.language),
+            number=index + 1,
+            total=len(campaign.tasks),
+        )
+        return render_task(
+            task, codec=self.codec, round_id=record.id, index=index, header=header, language=ctx.language, mask=mask
+        )
 
     async def _task_rounds(self, ctx: Context) -> list[RoundRecord]:
         """Open task rounds here; campaigns marked ``auto_open`` get a standing round on first use.
@@ -434,22 +435,7 @@ class Engine:
         record, campaign, index, task = resolved
         if mask >= 1 << len(task.options):
             return self._stale(ctx)
-        header = t(
-            "task.header",
-            ctx.language,
-            campaign=text_in(campaign.title, ctx.language),
-            number=index + 1,
-            total=len(campaign.tasks),
-        )
-        view = render_task(
-            task,
-            codec=self.codec,
-            round_id=record.id,
-            index=index,
-            header=header,
-            language=ctx.language,
-            mask=mask,
-        )
+        view = self._show_task(ctx, record, campaign, index, task, mask)
         return Reply(view.text, Outcome.INFO, buttons=view.buttons, select=view.select, edit=True, notice="✓")
 
     async def _on_skip(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
