@@ -40,6 +40,7 @@ ActionHandler = Callable[["Engine", "Context", Action, str | None, Sequence[str]
 _IDENTITY_CACHE_SIZE = 100_000
 ROUND_CACHE_SECONDS = 2.0
 _LEDGER_LINES = 8
+_REASON_LENGTH = 40
 
 
 def utc_now() -> datetime:
@@ -552,9 +553,19 @@ class Engine:
         level, next_at = level_for(await self.rewards.queries.earned(ctx.user_id))
         lines = [t("points.balance", ctx.language, points=balance, level=level, next=next_at)]
         for entry in entries:
-            reason = t(f"reason.{entry.reason}", ctx.language, detail=entry.detail)
+            detail = self._task_title(entry.detail, ctx.language) if entry.reason == "answer" else entry.detail
+            reason = t(f"reason.{entry.reason}", ctx.language, detail=detail)
             lines.append(t("points.entry", ctx.language, delta=f"{entry.delta:+d}", reason=reason))
         return Reply(Markup("\n".join(lines)), private=True)
+
+    def _task_title(self, task_id: str, language: str) -> str:
+        """A task's prompt, shortened, for the ledger lines ("answered “What do you order…”")."""
+        for campaign in self.catalog.campaigns.values():
+            task = campaign.task(task_id)
+            if task is not None:
+                prompt = text_in(task.prompt, language)
+                return prompt if len(prompt) <= _REASON_LENGTH else prompt[: _REASON_LENGTH - 1] + "…"
+        return task_id
 
     async def leaderboard(self, user: UserRef, space: SpaceRef, period: str = "all") -> Reply:
         """``/top [week|all|round <id>|global]``: the top 10, and the caller's rank when not among them."""
@@ -573,4 +584,4 @@ class Engine:
     async def idea_categories(self, user: UserRef, space: SpaceRef) -> tuple[str, ...]:
         """The categories an idea may be filed under here now: Discord's idea form offers them."""
         ctx = await self.context(user, space)
-        return (await self.ideas._invitation(ctx.space_id)).categories
+        return await self.ideas.categories(ctx.space_id)

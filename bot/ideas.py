@@ -306,6 +306,10 @@ class Ideas:
             return self.engine._stale(ctx)
         return await self._submit(ctx, draft, update_key=key, force=True, draft_id=draft_id)
 
+    async def categories(self, space_id: int) -> tuple[str, ...]:
+        """The categories an idea may be filed under in a space now (settings plus the open topic's)."""
+        return (await self._invitation(space_id)).categories
+
     async def _invitation(self, space_id: int) -> _Invitation:
         rounds = await self.engine.store.open_rounds(space_id, "ideas")
         record = rounds[-1] if rounds else None

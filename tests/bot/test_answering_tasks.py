@@ -202,3 +202,11 @@ async def test_welcome_bonus_is_given_once(engine: Engine, person: UserRef, cafe
     assert "Welcome bonus" in to_plain(first.text)
     assert "Welcome bonus" not in to_plain(again.text)
     assert await engine.balance(ana, cafe) == 10
+
+
+async def test_points_show_each_award_with_a_reason_the_member_can_read(engine: Engine, person, cafe) -> None:
+    mihai = person("Mihai", "ro")
+    reply = await open_task(engine, mihai, cafe, "Ce comanzi")
+    await engine.act(mihai, cafe, button(reply, "Latte"))
+    points = to_plain((await engine.points(mihai, cafe)).text)
+    assert "+5 · ai răspuns la „Ce comanzi cel mai des?”" in points
