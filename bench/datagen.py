@@ -159,12 +159,15 @@ def build(path: Path, users: int, answers: int, seed: int = 7) -> Population:
             " VALUES (?, ?, ?, ?, ?, 'answer', ?, ?, ?)",
             awards(),
         )
+        for kind, _, sql in deferred:
+            if kind == "index":
+                db.execute(sql)
         _derive(db, settings, day, stamp)
-        for _, _, sql in deferred:
-            db.execute(sql)
+        for kind, _, sql in deferred:
+            if kind == "trigger":
+                db.execute(sql)
         db.execute("COMMIT")
         db.execute("PRAGMA journal_mode = WAL")
-        db.execute("ANALYZE")
     finally:
         db.close()
     return Population(path, "growth", 1, users, answers, tuple(counts))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import contextlib
+import logging
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +17,7 @@ from adapters.telegram import run_telegram
 from bot.engine import Engine
 from bot.rewards import add_reward, import_codes
 from bot.settings import Settings
+from tests.conftest import REPO
 from tests.fakes.telegram_server import FakeTelegramServer
 
 TOKEN = "123456:TEST-TOKEN"
@@ -373,3 +374,26 @@ async def test_each_update_is_logged_once_with_outcome_and_latency_and_nothing_s
         assert TOKEN not in record.getMessage() and TOKEN.split(":")[1] not in record.getMessage()
         if record.levelno >= logging.INFO:
             assert secret_text not in record.getMessage()
+
+
+async def test_a_long_reply_is_split_within_telegram_limits_and_nothing_is_lost(
+    engine: Engine, settings: Settings, tg: FakeTelegramServer
+) -> None:
+    from adapters.telegram import TelegramAdapter
+    from bot.replies import Image, Reply, escape
+
+    settings.telegram.token = SecretStr(TOKEN)
+    settings.telegram.base_url = tg.base_url
+    settings.telegram.base_file_url = tg.base_file_url
+    ana = tg.user(801, "Ana")
+    chat = tg.private_chat(ana)
+    lines = [f"<b>{number}.</b> {escape('<idea> & more ' * 12)}" for number in range(120)]
+    adapter = TelegramAdapter(engine, settings)
+    async with adapter.application:
+        photo = Image(path=str(REPO / "tasks_catalog" / "images" / "pastry.png"))
+        await adapter.send(chat["id"], Reply("\n".join(lines), image=photo), in_group=False)
+    sent = tg.messages(chat["id"])
+    assert len(sent) > 3 and all(len(m.get("text") or m.get("caption") or "") <= 4096 for m in sent)
+    received = "\n".join(m.get("text") or "" for m in sent)
+    assert all(f"{number}. " in received for number in range(120)) and "<idea> & more" in received
+    assert not tg.errors
