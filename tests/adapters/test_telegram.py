@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from adapters.telegram import run_telegram
+from adapters.telegram import TelegramAdapter, run_telegram
 from bot.engine import Engine
+from bot.replies import Image, Reply, escape
 from bot.rewards import add_reward, import_codes
 from bot.settings import Settings
 from tests.conftest import REPO
@@ -379,9 +380,6 @@ async def test_each_update_is_logged_once_with_outcome_and_latency_and_nothing_s
 async def test_a_long_reply_is_split_within_telegram_limits_and_nothing_is_lost(
     engine: Engine, settings: Settings, tg: FakeTelegramServer
 ) -> None:
-    from adapters.telegram import TelegramAdapter
-    from bot.replies import Image, Reply, escape
-
     settings.telegram.token = SecretStr(TOKEN)
     settings.telegram.base_url = tg.base_url
     settings.telegram.base_file_url = tg.base_file_url
