@@ -29,7 +29,8 @@ async def test_a_read_only_database_is_told_to_the_user_and_logged_for_the_opera
     with caplog.at_level(logging.ERROR, logger="bot.store.sqlite"):
         tapped = await engine.act(ana, cafe, button(question, "Latte"))
         newcomer = await dispatch(engine, person("Newcomer"), cafe, "/start")
-    for reply in (tapped, newcomer):
+        passer_by = await engine.act(person("Passer-by"), cafe, button(question, "Tea"))
+    for reply in (tapped, newcomer, passer_by):
         assert reply is not None and reply.outcome == Outcome.REFUSED
         assert STORAGE_TEXT in to_plain(reply.text)
     assert _logged_for_the_operator(caplog)
