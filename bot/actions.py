@@ -1,7 +1,8 @@
 """Action tokens: the data behind every button, select and modal.
 
 A token is ``<verb>.<field>.<field>…<signature>``: short, opaque to users, and signed with the
-instance's secret key, so a client can replay a token it was shown but cannot forge a new one. The
+instance's secret key (keyed BLAKE2b, 48 bits, compared in constant time), so a client can replay a
+token it was shown but cannot forge a new one. The
 engine still re-checks everything a token names (round open, option exists, not already done), because
 a replayed token can be stale. Packing refuses fields that would break parsing and tokens over
 :data:`MAX_TOKEN_BYTES` (Telegram's ``callback_data`` limit; Discord allows 100 characters).
@@ -10,11 +11,13 @@ a replayed token can be stale. Packing refuses fields that would break parsing a
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import re
 from dataclasses import dataclass
 
 MAX_TOKEN_BYTES = 64
+_SIGNATURE_CACHE = 65_536
 _SEPARATOR = "."
 _PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,24}(?:\.[A-Za-z0-9_-]{1,24})*")
 
@@ -37,9 +40,11 @@ class ActionCodec:
     """Packs and verifies tokens with one secret key (the same in every process of an instance)."""
 
     def __init__(self, key: bytes) -> None:
-        if len(key) < 16:
-            raise ValueError("the action signing key must be at least 16 bytes")
+        if not 16 <= len(key) <= 64:
+            raise ValueError("the action signing key must be 16 to 64 bytes")
         self._key = key
+        # The same buttons are shown to many members: remember recent signatures (bounded).
+        self._signatures: dict[str, str] = {}
 
     def pack(self, verb: str, *fields: object) -> str:
         """Build a signed token.
@@ -67,5 +72,11 @@ class ActionCodec:
         return Action(verb=verb, fields=tuple(fields))
 
     def _sign(self, payload: str) -> str:
-        digest = hmac.digest(self._key, payload.encode(), "sha256")
-        return base64.urlsafe_b64encode(digest[:6]).decode()  # 6 bytes → exactly 8 characters
+        signature = self._signatures.get(payload)
+        if signature is None:
+            digest = hashlib.blake2b(payload.encode(), key=self._key, digest_size=6).digest()
+            signature = base64.urlsafe_b64encode(digest).decode()  # 6 bytes → exactly 8 characters
+            if len(self._signatures) >= _SIGNATURE_CACHE:
+                self._signatures.clear()
+            self._signatures[payload] = signature
+        return signature

@@ -8,6 +8,7 @@ language; exceptions mean bugs or a failing database.
 from __future__ import annotations
 
 import logging
+import hashlib
 import secrets
 import time
 from collections import OrderedDict
@@ -39,6 +40,8 @@ ModeratorCheck = Callable[[UserRef, SpaceRef], Awaitable[bool]]
 ActionHandler = Callable[["Engine", "Context", Action, str | None, Sequence[str]], Awaitable[Reply]]
 _IDENTITY_CACHE_SIZE = 100_000
 ROUND_CACHE_SECONDS = 2.0
+MIN_SECRET_LENGTH = 16
+TASK_VIEW_CACHE = 4096
 _LEDGER_LINES = 8
 _REASON_LENGTH = 40
 
@@ -93,6 +96,7 @@ class Engine:
         self._users: OrderedDict[tuple[str, str], tuple[int, str, str | None]] = OrderedDict()
         self._spaces: dict[tuple[str, str], int] = {}
         self._open_rounds: dict[int, tuple[float, list[RoundRecord]]] = {}
+        self._task_views: dict[tuple[int, int, str, int], Reply] = {}
 
     @classmethod
     async def create(cls, store: SqliteStore, catalog: Catalog, settings: Settings, clock: Clock = utc_now) -> Engine:
@@ -102,7 +106,10 @@ class Engine:
         so every process sharing the database accepts the same tokens, also after a restart.
         """
         if settings.secret_key is not None:
-            key = settings.secret_key.get_secret_value().encode()
+            secret = settings.secret_key.get_secret_value()
+            if len(secret) < MIN_SECRET_LENGTH:
+                raise ValueError(f"CROWDPULSE_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+            key = hashlib.sha256(secret.encode()).digest()
         else:
             key = await store.secret("action_key", lambda: secrets.token_bytes(32))
         engine = cls(store, catalog, settings, ActionCodec(key), clock)
@@ -270,7 +277,17 @@ class Engine:
     def _show_task(
         self, ctx: Context, record: RoundRecord, campaign: Campaign, index: int, task: Task, mask: int = 0
     ) -> Reply:
-        """A task with its campaign and position ("Corner Café feedback · 3/9") above the prompt."""
+        """A task with its campaign and position ("Corner Café feedback · 3/9") above the prompt.
+
+        The view is the same for every member who gets this task in this language, and replies are
+        immutable, so recent views are kept (bounded) instead of being rendered and signed again.
+        """
+        key = (record.id, index, ctx.language, mask)
+        cached = self._task_views.get(key)
+        if cached is not None:
+            return cached
+        if len(self._task_views) >= TASK_VIEW_CACHE:
+            self._task_views.clear()
         header = t(
             "task.header",
             ctx.language,
@@ -278,9 +295,11 @@ class Engine:
             number=index + 1,
             total=len(campaign.tasks),
         )
-        return render_task(
+        view = render_task(
             task, codec=self.codec, round_id=record.id, index=index, header=header, language=ctx.language, mask=mask
         )
+        self._task_views[key] = view
+        return view
 
     async def _task_rounds(self, ctx: Context) -> list[RoundRecord]:
         """Open task rounds here; campaigns marked ``auto_open`` get a standing round on first use.
