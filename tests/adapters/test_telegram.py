@@ -306,6 +306,7 @@ async def test_an_idea_meets_its_near_duplicate_and_fifty_members_vote_once_each
         tg.click(voter, page, upvote)
     tg.click(voters[0], page, upvote)  # a double tap
     await tg.wait_until_consumed(timeout=20)
+    await tg.wait_for(lambda: len(tg.callback_answers) >= 52, timeout=20)
     assert await count(engine, "SELECT votes FROM ideas WHERE id = 1") == 51  # 50 voters and Dev
     assert await count(engine, "SELECT COUNT(*) FROM votes WHERE idea_id = 1") == 51
     assert len(tg.callback_answers) == 52, "every tap got its toast"
