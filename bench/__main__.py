@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
     errors: list[str] = []
     watch = Stopwatch()
     with tempfile.TemporaryDirectory(prefix="crowdpulse-bench-") as scratch:
-        ctx = Context(quick=arguments.quick, workdir=Path(scratch), repetitions=3 if arguments.quick else 5)
+        ctx = Context(quick=arguments.quick, workdir=Path(scratch), repetitions=2 if arguments.quick else 5)
         for name in BENCHMARKS:
             if name not in chosen:
                 continue

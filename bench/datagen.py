@@ -34,6 +34,7 @@ from bot.tasks import Accepted, parse_answer
 
 CAMPAIGN = "coffee"
 DEFERRED_TABLES = ("answers", "ledger", "scores")
+PLATFORM_ID = "g%08d"
 SPACE_ID = 1
 WELCOME = "welcome"
 _SAMPLE_INPUTS: dict[TaskKind, tuple[str, str | None, tuple[str, ...]]] = {
@@ -64,9 +65,21 @@ class Population:
     answers: int
     answers_per_user: tuple[int, ...]  # index i is member i + 1
 
-    def member(self, number: int) -> str:
-        """The platform id of member ``number`` (1-based)."""
-        return f"g{number}"
+
+def platform_id(number: int) -> str:
+    """Member ``number``'s platform id (zero-padded: text order is number order, so inserts append)."""
+    return PLATFORM_ID % number
+
+
+_BUILT: dict[Path, Population] = {}
+
+
+def populated(folder: Path, users: int, answers: int) -> Population:
+    """The database of this size in ``folder``, built on first use (benchmarks of one run share it)."""
+    path = folder / f"community-{users}-{answers}.db"
+    if path not in _BUILT:
+        _BUILT[path] = build(path, users, answers)
+    return _BUILT[path]
 
 
 def answer_counts(users: int, answers: int, seed: int) -> list[int]:
@@ -114,37 +127,50 @@ def build(path: Path, users: int, answers: int, seed: int = 7) -> Population:
             db.execute(f"PRAGMA {pragma}")
         # Triggers would score every ledger row one by one, and indexes grow faster built once at the end.
         deferred = db.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') AND sql IS NOT NULL"
+            "SELECT type, tbl_name, name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') AND sql IS NOT NULL"
             " AND tbl_name IN (?, ?, ?)",
             DEFERRED_TABLES,
         ).fetchall()
         db.execute("BEGIN")
-        for kind, name, _ in deferred:
+        for kind, _, name, _ in deferred:
             db.execute(f'DROP {kind.upper()} "{name}"')
-        db.execute("INSERT INTO spaces (id, platform, external_id, title) VALUES (?, ?, 'growth', 'Growth')",
-                   (SPACE_ID, PLATFORM))
+        db.execute(
+            "INSERT INTO spaces (id, platform, external_id, title) VALUES (?, ?, 'growth', 'Growth')",
+            (SPACE_ID, PLATFORM),
+        )
         db.executemany(
             "INSERT INTO rounds (id, space_id, kind, subject, status, opened_at, closed_at, title)"
             " VALUES (?, ?, 'tasks', ?, ?, ?, ?, ?)",
-            [(number, SPACE_ID, CAMPAIGN, "open" if number == 1 else "closed", stamp,
-              None if number == 1 else stamp, campaign.id) for number in range(1, rounds + 1)],
+            [
+                (
+                    number,
+                    SPACE_ID,
+                    CAMPAIGN,
+                    "open" if number == 1 else "closed",
+                    stamp,
+                    None if number == 1 else stamp,
+                    campaign.id,
+                )
+                for number in range(1, rounds + 1)
+            ],
         )
-        db.executemany(
-            "INSERT INTO users (id, platform, platform_user_id, display_name, language, created_at)"
-            " VALUES (?, ?, ?, ?, 'en', ?)",
-            ((number, PLATFORM, f"g{number}", f"Member {number}", stamp) for number in range(1, users + 1)),
+        db.execute(  # members 1…users, in C: the Python loop would cost seconds per million
+            f"WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?) INSERT INTO users"
+            f" (id, platform, platform_user_id, display_name, language, created_at)"
+            f" SELECT x, ?, printf('{PLATFORM_ID}', x), 'Member ' || x, 'en', ? FROM n",
+            (users, PLATFORM, stamp),
         )
-
         db.executemany(
             "INSERT INTO answers (id, round_id, task_id, user_id, value, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            ((answer_id, round_id, tasks[index].id, member, values[index], stamp)
-             for answer_id, member, round_id, index in _answers(counts, len(tasks))),
+            (
+                (answer_id, round_id, tasks[index].id, member, values[index], stamp)
+                for answer_id, member, round_id, index in _answers(counts, len(tasks))
+            ),
         )
-        db.executemany(
+        db.execute(
             "INSERT INTO ledger (user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at)"
-            " VALUES (?, ?, NULL, ?, ?, ?, '', ?, ?)",
-            ((member, SPACE_ID, week, settings.points.welcome_bonus, WELCOME, f"welcome:{member}", stamp)
-             for member in range(1, users + 1)),
+            " SELECT id, ?, NULL, ?, ?, ?, '', ? || ':' || id, ? FROM users ORDER BY id",
+            (SPACE_ID, week, settings.points.welcome_bonus, WELCOME, WELCOME, stamp),
         )
         earned = [0] * (users + 1)  # today's points per member, for the daily cap
 
@@ -159,13 +185,14 @@ def build(path: Path, users: int, answers: int, seed: int = 7) -> Population:
             " VALUES (?, ?, ?, ?, ?, 'answer', ?, ?, ?)",
             awards(),
         )
-        for kind, _, sql in deferred:
-            if kind == "index":
-                db.execute(sql)
+        _rebuild(db, deferred, ("index", "answers"), ("index", "ledger"))
         _derive(db, settings, day, stamp)
-        for kind, _, sql in deferred:
-            if kind == "trigger":
-                db.execute(sql)
+        _rebuild(db, deferred, ("index", "scores"))
+        db.execute(
+            "INSERT INTO score_counts (scope, points, users) SELECT scope, points, COUNT(*) FROM scores"
+            " GROUP BY scope, points"
+        )
+        _rebuild(db, deferred, ("trigger", "answers"), ("trigger", "ledger"), ("trigger", "scores"))
         db.execute("COMMIT")
         db.execute("PRAGMA journal_mode = WAL")
     finally:
@@ -182,24 +209,40 @@ def _answers(counts: list[int], tasks: int) -> Iterator[tuple[int, int, int, int
             yield answer_id, member, position // tasks + 1, position % tasks
 
 
+def _rebuild(db: sqlite3.Connection, deferred: list[tuple[str, str, str, str]], *which: tuple[str, str]) -> None:
+    """Recreate the dropped triggers or indexes of the given (type, table) pairs, as they were."""
+    for kind, table, _, sql in deferred:
+        if (kind, table) in which:
+            db.execute(sql)
+
+
 def _derive(db: sqlite3.Connection, settings: Settings, day: str, stamp: str) -> None:
-    """Everything the answer units keep beside the ledger, summed from the rows just written."""
-    db.execute("INSERT INTO task_counts (round_id, task_id, answers) SELECT round_id, task_id, COUNT(*)"
-               " FROM answers GROUP BY round_id, task_id")
-    db.execute("INSERT INTO daily_points (user_id, day, earned) SELECT user_id, ?, SUM(delta) FROM ledger"
-               " WHERE reason = 'answer' GROUP BY user_id", (day,))
-    db.execute("INSERT INTO streaks (user_id, last_day, length, best) SELECT DISTINCT user_id, ?, 1, 1"
-               " FROM answers", (day,))
-    db.execute("INSERT INTO user_counters (user_id, counter, value) SELECT user_id, 'answers', COUNT(*)"
-               " FROM answers GROUP BY user_id")
+    """What the answer units keep beside the ledger, summed from the rows just written (the histogram after)."""
+    db.execute(
+        "INSERT INTO task_counts (round_id, task_id, answers) SELECT round_id, task_id, COUNT(*)"
+        " FROM answers GROUP BY round_id, task_id"
+    )
+    db.execute(
+        "INSERT INTO daily_points (user_id, day, earned) SELECT user_id, ?, SUM(delta) FROM ledger"
+        " WHERE reason = 'answer' GROUP BY user_id",
+        (day,),
+    )
+    db.execute(
+        "INSERT INTO streaks (user_id, last_day, length, best) SELECT DISTINCT user_id, ?, 1, 1 FROM answers", (day,)
+    )
+    db.execute(
+        "INSERT INTO user_counters (user_id, counter, value) SELECT user_id, 'answers', COUNT(*)"
+        " FROM answers GROUP BY user_id"
+    )
     for rule in settings.points.badges:
         if rule.counter == "answers":
-            db.execute("INSERT INTO user_badges (user_id, badge, earned_at) SELECT user_id, ?, ?"
-                       " FROM user_counters WHERE counter = 'answers' AND value >= ?", (rule.id, stamp, rule.at_least))
+            db.execute(
+                "INSERT INTO user_badges (user_id, badge, earned_at) SELECT user_id, ?, ?"
+                " FROM user_counters WHERE counter = 'answers' AND value >= ?",
+                (rule.id, stamp, rule.at_least),
+            )
     for scope, condition, grouping in SCOPES:
         db.execute(
-            f"INSERT INTO scores (scope, user_id, points) SELECT {scope}, user_id, SUM(delta) FROM ledger"  # noqa: S608
+            f"INSERT INTO scores (scope, user_id, points) SELECT {scope}, user_id, SUM(delta) FROM ledger"
             f" WHERE delta != 0 AND reason != 'redeem' AND {condition} GROUP BY {grouping}"
         )
-    db.execute("INSERT INTO score_counts (scope, points, users) SELECT scope, points, COUNT(*) FROM scores"
-               " GROUP BY scope, points")

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from bench.fakes import FakeProcess
-from bench.runner import Context, Figure, Target, interleaved, median, ratio
+from bench.runner import Context, Figure, Target, compared, interleaved, measured
 from bench.world import engine_on
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
@@ -74,7 +74,9 @@ async def ours(engine: Engine, gateway: Gateway, run_discord: Any) -> AsyncItera
     """``run_discord`` connected to the fake (its commands synced to the bench server) for the block."""
     info = gateway.fake.info
     endpoints = DiscordSettings(
-        token=SecretStr(info["token"]), api_base=info["api_base"], gateway_url=info["gateway_url"],
+        token=SecretStr(info["token"]),
+        api_base=info["api_base"],
+        gateway_url=info["gateway_url"],
         guild_ids=[info["guild"]],
     )
     stop = asyncio.Event()
@@ -155,13 +157,10 @@ async def run(ctx: Context) -> list[Figure]:
             async with bare(gateway, configure_endpoints):
                 return await clicks_per_second(fake, members, "bare-button", "ack")
 
-        results = await interleaved(
-            [("ours", measure_ours), ("bare", measure_bare)], min(ctx.repetitions, REPETITIONS)
-        )
-    ours_rate, bare_rate = median(results["ours"]), median(results["bare"])
+        results = await interleaved([("ours", measure_ours), ("bare", measure_bare)], min(ctx.repetitions, REPETITIONS))
     note = f"{clicks} members click one shared message at once"
     return [
-        Figure("discord.ours", ours_rate, "clicks/s", note=note),
-        Figure("discord.bare_discord_py", bare_rate, "clicks/s", note=note),
-        Figure("discord.ours_vs_bare", ratio(ours_rate, bare_rate), "ratio", RATIO_TARGET),
+        measured("discord.ours", results["ours"], "clicks/s", note=note),
+        measured("discord.bare_discord_py", results["bare"], "clicks/s", note=note),
+        compared("discord.ours_vs_bare", results["ours"], results["bare"], RATIO_TARGET),
     ]

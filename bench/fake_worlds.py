@@ -61,7 +61,8 @@ class TelegramWorld:
 
     def __init__(self, *, flood_limits: bool = False, time_scale: float = 1.0) -> None:
         self.server = FakeTelegramServer(TELEGRAM_TOKEN, flood_limits=flood_limits, time_scale=time_scale)
-        self.questions: dict[int, tuple[JSON, JSON, str]] = {}  # member id -> (user, message, callback data)
+        self.users: dict[int, JSON] = {}
+        self.questions: dict[int, tuple[JSON, str]] = {}  # member id -> (message, callback data)
         self.http: aiohttp.ClientSession | None = None
         self.info: JSON = {}
 
@@ -85,7 +86,7 @@ class TelegramWorld:
     async def op_members(self, ids: list[int]) -> int:
         """Members who pressed Start (the bot may write to them)."""
         for member in ids:
-            self.server.user(member, f"Member {member}", language_code="en")
+            self.users[member] = self.server.user(member, f"Member {member}", language_code="en")
         return len(ids)
 
     async def op_polling(self) -> bool:
@@ -101,14 +102,14 @@ class TelegramWorld:
         async def post(member: int, data: str) -> None:
             keyboard = {"inline_keyboard": [[{"text": BUTTON, "callback_data": data}]]}
             assert self.http is not None
-            async with gate, self.http.post(
-                url, json={"chat_id": member, "text": QUESTION, "reply_markup": keyboard}
-            ) as response:
+            async with (
+                gate,
+                self.http.post(url, json={"chat_id": member, "text": QUESTION, "reply_markup": keyboard}) as response,
+            ):
                 body = await response.json()
             if not body.get("ok"):
                 raise RuntimeError(f"sendMessage refused: {body}")
-            user = self.server.user(member, f"Member {member}", language_code="en")
-            self.questions[member] = (user, body["result"], data)
+            self.questions[member] = (body["result"], data)
 
         await asyncio.gather(*(post(member, data) for member, data in questions))
         return len(questions)
@@ -119,8 +120,8 @@ class TelegramWorld:
         before = len(answers)
         started = time.perf_counter()
         for member in ids:
-            user, message, data = self.questions[member]
-            self.server.click(user, message, data)
+            message, data = self.questions[member]
+            self.server.click(self.users[member], message, data)
         complete = await _until(lambda: len(answers) - before >= len(ids), timeout)
         return {"seconds": time.perf_counter() - started, "answered": len(answers) - before, "complete": complete}
 
@@ -229,7 +230,7 @@ class DiscordWorld:
             "seconds": time.perf_counter() - started,
             "answered": sum(answered(handle) for handle in handles),
             "complete": complete,
-            "errors": [f"{e.status} {e.message}" for e in self.server.errors[errors:errors + 5]],
+            "errors": [f"{e.status} {e.message}" for e in self.server.errors[errors : errors + 5]],
         }
 
     async def op_settle(self, quiet: float, timeout: float) -> bool:  # noqa: ASYNC109

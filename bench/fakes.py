@@ -38,8 +38,14 @@ class FakeProcess:
 
     async def __aenter__(self) -> FakeProcess:
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.fakes", self.world, json.dumps(self.options),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=LINE_LIMIT,
+            sys.executable,
+            "-m",
+            "bench.fakes",
+            self.world,
+            json.dumps(self.options),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=LINE_LIMIT,
         )
         self.info = await self._receive()
         return self
@@ -60,14 +66,16 @@ class FakeProcess:
 
     async def call(self, op: str, **args: Any) -> Any:
         """Run ``op`` in the child and return its result (a child-side exception is re-raised here)."""
-        assert self._process is not None and self._process.stdin is not None, "not started"
+        assert self._process is not None, "not started"
+        assert self._process.stdin is not None
         async with self._lock:
             self._process.stdin.write(json.dumps({"op": op, "args": args}).encode() + b"\n")
             await self._process.stdin.drain()
             return await self._receive()
 
     async def _receive(self) -> Any:
-        assert self._process is not None and self._process.stdout is not None
+        assert self._process is not None
+        assert self._process.stdout is not None
         line = await self._process.stdout.readline()
         if not line:
             raise RuntimeError(f"the fake {self.world} server process exited ({await self._process.wait()})")

@@ -59,6 +59,7 @@ class Figure:
     unit: str
     target: Target | None = None
     note: str = ""
+    samples: tuple[float, ...] = ()  # the repetitions' values, when the figure is their median
 
     @property
     def meets(self) -> bool | None:
@@ -76,7 +77,23 @@ class Figure:
         }
         if self.note:
             entry["note"] = self.note
+        if self.samples:
+            entry["samples"] = [round(sample, 6) for sample in self.samples]
         return entry
+
+
+def measured(name: str, values: Iterable[float], unit: str, target: Target | None = None, note: str = "") -> Figure:
+    """The median of the repetitions' values (kept in the JSON as ``samples``, to show the spread)."""
+    samples = tuple(values)
+    return Figure(name, median(samples), unit, target, note, samples)
+
+
+def compared(
+    name: str, numerators: Sequence[float], denominators: Sequence[float], target: Target | None = None, note: str = ""
+) -> Figure:
+    """The ratio of two interleaved variants' medians; each repetition's own ratio is kept as a sample."""
+    samples = tuple(ratio(a, b) for a, b in zip(numerators, denominators, strict=True))
+    return Figure(name, ratio(median(numerators), median(denominators)), "ratio", target, note, samples)
 
 
 @dataclass(slots=True)
@@ -150,8 +167,9 @@ def table(figures: Sequence[Figure]) -> str:
         meets = {True: "yes", False: "**no**", None: ""}[figure.meets]
         rows.append((figure.name, _shown(figure.value), figure.unit, str(figure.target or ""), meets))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
-             for row in rows]
+    lines = [
+        "| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |" for row in rows
+    ]
     lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
     return "\n".join(lines)
 

@@ -30,7 +30,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from bench.runner import Context, Figure, Stopwatch, Target, interleaved, median, percentile, ratio
+from bench.runner import Context, Figure, Stopwatch, Target, compared, interleaved, measured, median, percentile
 from bench.world import engine_on, person, space
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
@@ -46,8 +46,7 @@ ANSWERS_TABLE = """CREATE TABLE IF NOT EXISTS answers (
     id INTEGER PRIMARY KEY, round_id INTEGER NOT NULL, task_id TEXT NOT NULL, user_id INTEGER NOT NULL,
     value TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (round_id, user_id, task_id))"""
 INSERT = (
-    "INSERT INTO answers (round_id, task_id, user_id, value, created_at) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT DO NOTHING"
+    "INSERT INTO answers (round_id, task_id, user_id, value, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 Row = tuple[int, str, int, str, str]
 T = TypeVar("T")
@@ -192,9 +191,10 @@ async def run(ctx: Context) -> list[Figure]:
     numbers = itertools.count(1)
     variants: list[tuple[str, Callable[[int], Awaitable[Sample]]]] = []
     floors: list[BatchedAiosqlite] = []
-    async with engine_on(ctx.workdir / "throughput-normal.db") as normal, engine_on(
-        ctx.workdir / "throughput-full.db", storage={"synchronous": "FULL"}
-    ) as full:
+    async with (
+        engine_on(ctx.workdir / "throughput-normal.db") as normal,
+        engine_on(ctx.workdir / "throughput-full.db", storage={"synchronous": "FULL"}) as full,
+    ):
         for durability, engine in zip(DURABILITIES, (normal, full), strict=True):
             subject = EngineVariant(engine, numbers)
             await subject.prepare()
@@ -219,7 +219,9 @@ def _engine(subject: EngineVariant, count: int, users: int) -> Callable[[int], A
     return lambda _: subject.measure(count, users)
 
 
-def _floor(floor: BatchedAiosqlite, numbers: Iterator[int], count: int, users: int) -> Callable[[int], Awaitable[Sample]]:
+def _floor(
+    floor: BatchedAiosqlite, numbers: Iterator[int], count: int, users: int
+) -> Callable[[int], Awaitable[Sample]]:
     return lambda _: floor.measure(answer_rows(numbers, count), users)
 
 
@@ -238,22 +240,33 @@ def figures(results: dict[str, list[Sample]]) -> list[Figure]:
         for users in CONCURRENCY:
             engine = results[f"engine {durability} {users}"]
             floor = results[f"aiosqlite {durability} {users}"]
-            rate = median(sample.per_second for sample in engine)
-            floor_rate = median(sample.per_second for sample in floor)
+            rates = [sample.per_second for sample in engine]
+            floor_rates = [sample.per_second for sample in floor]
             prefix = f"throughput.{mode}.n{users}"
             found += [
-                Figure(f"{prefix}.engine", rate, "answers/s",
-                       THROUGHPUT_TARGET if default and users == 1000 else None),
+                measured(
+                    f"{prefix}.engine", rates, "answers/s", THROUGHPUT_TARGET if default and users == 1000 else None
+                ),
                 Figure(f"{prefix}.engine_p50", median(percentile(s.latencies_ms, 0.5) for s in engine), "ms"),
-                Figure(f"{prefix}.engine_p99", median(percentile(s.latencies_ms, 0.99) for s in engine), "ms",
-                       P99_TARGET if default and users < 1000 else None,
-                       "closed loop: p99 >= users / throughput (Little's law)" if users == 1000 else ""),
-                Figure(f"{prefix}.aiosqlite_batched", floor_rate, "rows/s"),
-                Figure(f"{prefix}.engine_vs_aiosqlite", ratio(rate, floor_rate), "ratio", RATIO_TARGET),
+                Figure(
+                    f"{prefix}.engine_p99",
+                    median(percentile(s.latencies_ms, 0.99) for s in engine),
+                    "ms",
+                    P99_TARGET if default and users < 1000 else None,
+                    "closed loop: p99 >= users / throughput (Little's law)" if users == 1000 else "",
+                ),
+                measured(f"{prefix}.aiosqlite_batched", floor_rates, "rows/s"),
+                compared(f"{prefix}.engine_vs_aiosqlite", rates, floor_rates, RATIO_TARGET),
             ]
         big = results[f"engine {durability} 1000"]
-        found.append(Figure(f"throughput.{mode}.n1000.answers_per_commit",
-                            median(len(s.latencies_ms) / max(s.commits, 1) for s in big), "answers"))
-        found.append(Figure(f"throughput.{mode}.raw_sqlite3", median(s.per_second for s in results[f"raw {durability}"]),
-                            "rows/s"))
+        found.append(
+            Figure(
+                f"throughput.{mode}.n1000.answers_per_commit",
+                median(len(s.latencies_ms) / max(s.commits, 1) for s in big),
+                "answers",
+            )
+        )
+        found.append(
+            measured(f"throughput.{mode}.raw_sqlite3", [s.per_second for s in results[f"raw {durability}"]], "rows/s")
+        )
     return found

@@ -12,19 +12,36 @@ from pathlib import Path
 from bot.catalog import load_catalog
 from bot.engine import Clock, Engine, utc_now
 from bot.settings import Settings
+from bot.store.base import Store
 from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
-def make_store(settings: Settings) -> SqliteStore:
-    """The store the settings name (SQLite file by default)."""
+
+def make_store(settings: Settings) -> Store:
+    """The store the settings name: a SQLite file by default, PostgreSQL for a ``postgresql://`` URL."""
     storage = settings.storage
-    if storage.url and not storage.url.startswith("sqlite:///"):
-        raise ValueError(f"unsupported storage URL {storage.url!r}: this version stores data in SQLite only")
-    path = storage.url.removeprefix("sqlite:///") if storage.url else storage.path
+    return store_for_url(storage.url or f"sqlite:///{storage.path}", settings)
+
+
+def store_for_url(url: str, settings: Settings | None = None) -> Store:
+    """A store for ``sqlite:///path/to/file.db`` or ``postgresql://user:password@host:port/database``.
+
+    SQLite's tuning (synchronous, busy timeout, batch size) comes from ``settings`` when given.
+    """
+    if url.startswith(POSTGRES_SCHEMES):
+        from bot.store.postgres import PostgresStore  # psycopg is loaded only when PostgreSQL is used
+
+        return PostgresStore(url)
+    if not url.startswith("sqlite:///"):
+        raise ValueError(
+            f"unsupported storage URL {url!r}: use sqlite:///path/to/file.db or postgresql://user@host/database"
+        )
+    storage = (settings or Settings()).storage
     return SqliteStore(
-        Path(path),
+        Path(url.removeprefix("sqlite:///")),
         synchronous=storage.synchronous,
         busy_timeout_ms=storage.busy_timeout_ms,
         max_batch=storage.max_batch,

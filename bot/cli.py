@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot import rewards
-from bot.app import make_store, run_deadlines, running_engine
+from bot.app import make_store, run_deadlines, running_engine, store_for_url
 from bot.catalog import CatalogError, load_catalog
 from bot.settings import Settings, load_settings
 from bot.store.rewards_sql import RewardQueries
@@ -143,6 +143,59 @@ def _command_doctor(args: argparse.Namespace) -> int:
     return run_doctor()
 
 
+# storage (operators) ------------------------------------------------------------------------------
+
+
+def _storage_url(given: str | None) -> str:
+    if given:
+        return given
+    storage = _settings().storage
+    return storage.url or f"sqlite:///{storage.path}"
+
+
+def _command_migrate(args: argparse.Namespace) -> int:
+    """Bring the database's schema to the latest migration (the bot does it at start too)."""
+    url = _storage_url(args.url)
+
+    async def run() -> list[int]:
+        async with store_for_url(url) as store:
+            rows = await store.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+            return [int(row[0]) for row in rows]
+
+    try:
+        versions = asyncio.run(run())
+    except Exception as error:
+        print(f"crowdpulse: migrating {_redacted(url)} failed: {error}", file=sys.stderr)
+        return 1
+    print(f"{_redacted(url)}: schema at version {versions[-1] if versions else 0} ({len(versions)} migrations)")
+    return 0
+
+
+def _command_copy_store(args: argparse.Namespace) -> int:
+    """Copy every row from one store into another, empty one, and verify counts and ledger sums."""
+    from bot.store.copy import CopyMismatchError, TargetNotEmptyError, copy_store
+
+    async def run() -> list[str]:
+        async with store_for_url(args.source) as source, store_for_url(args.target) as target:
+            return (await copy_store(source, target)).lines()
+
+    try:
+        report = asyncio.run(run())
+    except (CopyMismatchError, TargetNotEmptyError, ValueError) as error:
+        print(f"crowdpulse: copy-store: {error}", file=sys.stderr)
+        return 1
+    print(f"copied {_redacted(args.source)} -> {_redacted(args.target)}")
+    print("\n".join(report))
+    return 0
+
+
+def _redacted(url: str) -> str:
+    """A URL fit for a terminal: the password left out."""
+    scheme, _, rest = url.partition("://")
+    credentials, at, place = rest.rpartition("@")
+    return f"{scheme}://{credentials.partition(':')[0]}{at}{place}" if at else url
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crowdpulse", description="Micro-tasks and ideas in Telegram and Discord.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
     reward.add_parser("list", help="rewards with stock, unused codes and redemptions").set_defaults(
         handler=_command_rewards_list
     )
+    migrate = commands.add_parser("migrate", help="bring the database schema to the latest version")
+    migrate.add_argument("--url", help="sqlite:///file.db or postgresql://… (default: from settings)")
+    migrate.set_defaults(handler=_command_migrate)
+    copy = commands.add_parser("copy-store", help="copy all data into an empty store (e.g. SQLite to PostgreSQL)")
+    copy.add_argument("--from", dest="source", required=True, help="sqlite:///crowdpulse.db or postgresql://…")
+    copy.add_argument("--to", dest="target", required=True, help="an empty database: postgresql://… or sqlite:///…")
+    copy.set_defaults(handler=_command_copy_store)
     catalog = commands.add_parser("catalog", help="catalog tools").add_subparsers(dest="catalog_command", required=True)
     check = catalog.add_parser("check", help="validate tasks_catalog/*.toml")
     check.add_argument("path", nargs="?", help="catalog folder (default: from settings)")

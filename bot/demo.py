@@ -94,7 +94,11 @@ def _fresh_folder(out: Path) -> None:
 async def run_demo(out: Path) -> int:
     """Play the demo into ``out`` (emptied first); returns the process exit code."""
     await asyncio.to_thread(_fresh_folder, out)
-    settings = load_settings(storage={"path": out / "demo.db"})
+    settings = load_settings()
+    if settings.storage.url:
+        print(f"(the demo plays in the store the settings name: {settings.storage.url.split('@')[-1]})")
+    else:
+        settings.storage.path = out / "demo.db"
     rng = random.Random(7)
     async with running_engine(settings) as engine:
         session = ConsoleSession(engine)
@@ -134,5 +138,5 @@ async def run_demo(out: Path) -> int:
         print("=== Ana's points ===")
         session.switch("Ana", "en")
         _print("", await session.say("/points"))
-    print(f"(demo database: {out / 'demo.db'})")
+    print(f"(demo database: {settings.storage.url.split('@')[-1] if settings.storage.url else out / 'demo.db'})")
     return 0

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from bot.catalog import CatalogError, load_catalog
 from bot.settings import Settings, load_settings
 from bot.store import health
+from bot.store.dialects import has_table
 
 LOW_DISK_BYTES = 200 * 1024 * 1024
 PLATFORM_TIMEOUT_SECONDS = 10.0
@@ -49,7 +50,11 @@ def run_doctor(print_line: Callable[[str], None] = print) -> int:
         findings.append(Finding(True, "settings load"))
     if settings is not None:
         findings += check_catalog(settings)
-        findings += check_database(Path(settings.storage.url.removeprefix("sqlite:///") or settings.storage.path))
+        url = settings.storage.url
+        if url.startswith(("postgresql://", "postgres://")):
+            findings += check_postgres(url)
+        else:
+            findings += check_database(Path(url.removeprefix("sqlite:///") or settings.storage.path))
         findings += check_platforms(settings)
     for finding in findings:
         print_line(str(finding))
@@ -110,6 +115,27 @@ def check_database(path: Path) -> list[Finding]:
     return findings
 
 
+def check_postgres(url: str) -> list[Finding]:
+    """The same ledger checks on a PostgreSQL database (which guards its own page integrity)."""
+    from bot.store.postgres import connect
+
+    try:
+        db = connect(url)
+    except Exception as error:
+        return [
+            Finding(
+                False,
+                f"PostgreSQL is not reachable ({type(error).__name__})",
+                "check CROWDPULSE_STORAGE__URL, that the server runs and accepts this user",
+            )
+        ]
+    try:
+        consistency = _consistency_findings(db, "postgresql")  # type: ignore[arg-type]  # a sqlite3-like wrapper
+        return [Finding(True, "PostgreSQL accepts the connection"), *consistency]
+    finally:
+        db.raw.close()
+
+
 def _database_findings(db: sqlite3.Connection) -> list[Finding]:
     complaints = health.integrity(db)
     findings = [
@@ -119,7 +145,18 @@ def _database_findings(db: sqlite3.Connection) -> list[Finding]:
             "restore from a backup; SQLite reports: " + "; ".join(complaints[:3]),
         )
     ]
-    pending = health.pending_migrations(db)
+    return findings + _consistency_findings(db, "sqlite")
+
+
+def _consistency_findings(db: sqlite3.Connection, for_dialect: str) -> list[Finding]:
+    if not has_table(db, "schema_migrations"):
+        return [
+            Finding(
+                False, "the database has no CrowdPulse tables yet", "run `crowdpulse migrate` (or start the bot once)"
+            )
+        ]
+    findings: list[Finding] = []
+    pending = health.pending_migrations(db, for_dialect)
     findings.append(
         Finding(
             not pending,

@@ -7,8 +7,8 @@ language; exceptions mean bugs or a failing database.
 
 from __future__ import annotations
 
-import logging
 import hashlib
+import logging
 import secrets
 import time
 from collections import OrderedDict
@@ -28,8 +28,8 @@ from bot.replies import Outcome, Reply
 from bot.rewards import Rewards
 from bot.rounds import Rounds
 from bot.settings import Settings
+from bot.store.base import Store, StoreUnavailableError
 from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, RoundRecord, TaskProgress
-from bot.store.sqlite import SqliteStore, StoreUnavailableError
 from bot.tasks import Accepted, NeedsText, Refused, answer_keys, ask_other_text, parse_answer, render_task
 from bot.texts import Markup, pick_language, t
 
@@ -66,7 +66,7 @@ class Engine:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         catalog: Catalog,
         settings: Settings,
         codec: ActionCodec,
@@ -99,7 +99,7 @@ class Engine:
         self._task_views: dict[tuple[int, int, str, int], Reply] = {}
 
     @classmethod
-    async def create(cls, store: SqliteStore, catalog: Catalog, settings: Settings, clock: Clock = utc_now) -> Engine:
+    async def create(cls, store: Store, catalog: Catalog, settings: Settings, clock: Clock = utc_now) -> Engine:
         """Build an engine whose action tokens are signed with the instance's key.
 
         The key comes from ``CROWDPULSE_SECRET_KEY`` when set, else it is created once in the database,

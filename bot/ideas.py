@@ -162,7 +162,7 @@ def snippet(text: str, limit: int) -> str:
 def parse_idea_id(word: str) -> int | None:
     """``12`` or ``#12`` → 12; a number too long for any id (or for SQLite) → 0, which no idea has."""
     digits = word.removeprefix("#")
-    if not digits.isdigit():
+    if not digits.isdecimal():  # not isdigit(): int() refuses "²"
         return None
     return int(digits) if len(digits) <= _MAX_ID_DIGITS else 0
 
@@ -675,7 +675,7 @@ class Ideas:
         for word in argument.lower().split():
             if word in VIEWS:
                 view = word
-            elif word.isdigit():
+            elif word.isdecimal():
                 page = int(word) if len(word) <= _MAX_ID_DIGITS // 2 else 10**9  # past the end: the last page
             else:
                 ctx = await self.engine.context(user, space)

@@ -198,11 +198,25 @@ def _cut_long_line(line: str, limit: int) -> list[str]:
     plain = to_plain(line)
     pieces: list[str] = []
     while plain:
-        window = plain[:limit]
-        while len(escape(window)) > limit:
-            window = window[: len(window) - (len(escape(window)) - limit)]
+        window = _fitting_prefix(plain, limit)
         if len(window) < len(plain) and " " in window[len(window) // 2 :]:
             window = window[: window.rindex(" ") + 1]
         pieces.append(escape(window))
         plain = plain[len(window) :]
     return pieces
+
+
+def _fitting_prefix(plain: str, limit: int) -> str:
+    """The longest prefix of ``plain`` that fits ``limit`` once escaped; never empty, so cutting ends.
+
+    Escaping can grow a text up to five times (``&`` → ``&amp;``), so the prefix is searched for rather
+    than shortened by the excess, which could leave nothing (and loop forever) on a line of ``<``.
+    """
+    low, high = 1, min(len(plain), limit)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(escape(plain[:middle])) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return plain[:low]

@@ -385,7 +385,7 @@ class Rounds:
     async def _pick_round(self, ctx: Context, argument: str, *, only_open: bool) -> Any:
         text = argument.strip().lstrip("#")
         if text:
-            if not text.isdigit():
+            if not text.isdecimal():  # not isdigit(): int() refuses "²"
                 return Reply(t("round.bad_id", ctx.language, id=text), Outcome.REFUSED)
             record = await self.engine.store.round(int(text)) if len(text) <= _MAX_ID_DIGITS else None
             if record is None or record.space_id != ctx.space_id:

@@ -79,7 +79,7 @@ def _one_option(task: Task, payload: str, language: str) -> Parsed:
 
 def _many_options(task: Task, payload: str, values: Sequence[str], language: str) -> Parsed:
     if values:
-        if not all(value.isdigit() for value in values):
+        if not all(value.isdecimal() and len(value) <= 4 for value in values):  # int() refuses "²" and 5000 digits
             return Refused("answer.unknown_option")
         picks = sorted({int(value) for value in values})
     elif payload.startswith("m") and payload[1:].isdigit():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 
@@ -66,3 +67,15 @@ async def test_bad_catalog_and_rejected_token_are_named_with_the_fix(
         monkeypatch.setenv("CROWDPULSE_TELEGRAM__TOKEN", TOKEN)
         _, report = await doctor()
         assert "✓ Telegram accepts the bot token" in report
+
+
+async def test_the_doctor_checks_a_postgresql_database_too(
+    engine: Engine, person, cafe, monkeypatch: pytest.MonkeyPatch, operator_env: Path
+) -> None:
+    url = os.environ.get("CROWDPULSE_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("needs a PostgreSQL server: set CROWDPULSE_TEST_POSTGRES_URL (.ci/run starts one)")
+    monkeypatch.setenv("CROWDPULSE_STORAGE__URL", url)
+    _, report = await doctor()
+    assert "✓ PostgreSQL accepts the connection" in report
+    assert "leaderboards match the points ledger" in report or "crowdpulse migrate" in report

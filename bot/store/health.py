@@ -18,9 +18,9 @@ def integrity(db: sqlite3.Connection) -> list[str]:
     return [] if rows == ["ok"] else rows
 
 
-def pending_migrations(db: sqlite3.Connection) -> list[int]:
+def pending_migrations(db: sqlite3.Connection, for_dialect: str = "sqlite") -> list[int]:
     applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-    return [version for version, _, _ in migrations.available() if version not in applied]
+    return [version for version, _, _ in migrations.available(for_dialect) if version not in applied]
 
 
 def ledger_mismatches(db: sqlite3.Connection, limit: int = 10) -> list[tuple[int, int, int]]:

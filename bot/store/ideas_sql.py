@@ -1,9 +1,10 @@
 """SQL for ideas: submissions, drafts, votes, statuses and merges, each write one unit of work.
 
 A vote, the idea's vote count, the vote's log entry and the author's points commit together, so counts
-stay exact however many members tap at once (the single writer serialises the units). A status change,
-its audit row, its bonus and the outbox messages to the author and every voter commit together too, so
-nobody is told about a change that was rolled back, and the outbox's dedup key tells each of them once.
+stay exact however many members tap at once (SQLite's single writer serialises the units; PostgreSQL
+runs each one SERIALIZABLE). A status change, its audit row, its bonus and the outbox messages to the
+author and every voter commit together too, so nobody is told about a change that was rolled back, and
+the outbox's dedup key tells each of them once.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import Any
 
 from bot.outbox import user_target
 from bot.settings import BadgeCounter
+from bot.store.base import Store
 from bot.store.outbox_sql import audit, enqueue
 from bot.store.records import Award, PointRules
 from bot.store.rewards_sql import award_badges
 from bot.store.scoring import apply_award
-from bot.store.sqlite import SqliteStore
 from bot.store.timestamps import to_text
 
 
@@ -196,9 +197,9 @@ class ChangeResult:
 
 
 class IdeaQueries:
-    """The ideas tables over a :class:`SqliteStore`: writes as units, reads as single queries."""
+    """The ideas tables over a :class:`Store`: writes as units, reads as single queries."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     # submissions --------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
-"""Numbered schema migrations (``migrations/NNNN_name.sql``), applied in order at start-up.
+"""Numbered schema migrations, applied in order at start-up, one series per dialect.
 
-Each file runs in one ``BEGIN IMMEDIATE`` transaction together with its row in ``schema_migrations``,
-so two processes starting at once apply it exactly once, and a failed migration leaves no trace.
+SQLite runs ``migrations/NNNN_name.sql``, PostgreSQL ``migrations/postgres/NNNN_name.sql``: the same
+numbers and names, the same tables and constraints, each in its dialect. Each file runs in one
+transaction together with its row in ``schema_migrations``, so a failed migration leaves no trace; two
+processes starting at once apply it exactly once (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory
+lock held while migrating).
 """
 
 from __future__ import annotations
@@ -9,14 +12,21 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from bot.store.dialects import dialect
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+POSTGRES_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgres"
+# pg_advisory_lock key of "migrating": any number, the same in every process.
+_MIGRATION_LOCK = 0x43505F4D
 
 
-def available() -> list[tuple[int, str, Path]]:
-    """Every migration shipped, as (version, name, path), in order."""
+def available(for_dialect: str = "sqlite") -> list[tuple[int, str, Path]]:
+    """Every migration shipped for the dialect, as (version, name, path), in order."""
+    directory = POSTGRES_MIGRATIONS_DIR if for_dialect == "postgresql" else MIGRATIONS_DIR
     found = []
-    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+    for path in sorted(directory.glob("[0-9][0-9][0-9][0-9]_*.sql")):
         version, _, name = path.stem.partition("_")
         found.append((int(version), name, path))
     return found
@@ -40,6 +50,8 @@ def statements(script: str) -> list[str]:
 
 def apply(db: sqlite3.Connection) -> list[int]:
     """Apply every migration not yet applied; returns the versions applied now."""
+    if dialect(db) == "postgresql":
+        return _apply_postgres(db)
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations"
         " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
@@ -63,3 +75,32 @@ def apply(db: sqlite3.Connection) -> list[int]:
             raise
         applied_now.append(version)
     return applied_now
+
+
+def _apply_postgres(db: Any) -> list[int]:
+    """PostgreSQL: ``db`` is a :class:`bot.store.postgres.PgConnection` in autocommit mode."""
+    db.execute("SELECT pg_advisory_lock(?)", (_MIGRATION_LOCK,))
+    try:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        applied_now: list[int] = []
+        for version, name, path in available("postgresql"):
+            if db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
+                continue
+            db.execute("BEGIN")
+            try:
+                db.execute_script(path.read_text(encoding="utf-8"))
+                db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, datetime.now(UTC).isoformat()),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            applied_now.append(version)
+        return applied_now
+    finally:
+        db.execute("SELECT pg_advisory_unlock(?)", (_MIGRATION_LOCK,))

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.store.dialects import dialect, read_committed
 from bot.store.timestamps import to_text
 
 if TYPE_CHECKING:
-    from bot.store.sqlite import SqliteStore
+    from bot.store.base import Store
 
 
 def enqueue(
@@ -61,20 +62,27 @@ class OutboxRow:
 class OutboxQueries:
     """Claiming and settling outbox rows; a claim is a lease, so a dead worker's rows come back."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     # outbox -------------------------------------------------------------------------------------
 
     async def claim(self, platform: str, worker: str, limit: int, lease: timedelta, now: datetime) -> list[OutboxRow]:
-        """Claim due rows for ``worker``: unsent, due, and not claimed by a live lease."""
+        """Claim due rows for ``worker``: unsent, due, and not claimed by a live lease.
 
+        On PostgreSQL rows another worker is claiming right now are skipped, not waited for
+        (``FOR UPDATE SKIP LOCKED``), and each row goes to one claimant: the UPDATE only touches rows this
+        transaction holds locked. SQLite's single writer gives the same.
+        """
+
+        @read_committed
         def unit(db: sqlite3.Connection) -> list[OutboxRow]:
             expired = to_text(now - lease)
+            lock = " FOR UPDATE SKIP LOCKED" if dialect(db) == "postgresql" else ""
             rows = db.execute(
-                "UPDATE outbox SET claimed_by = ?, claimed_at = ?, attempts = attempts + 1"
+                "UPDATE outbox SET claimed_by = ?, claimed_at = ?, attempts = attempts + 1"  # noqa: S608
                 " WHERE id IN (SELECT id FROM outbox WHERE platform = ? AND sent_at IS NULL AND not_before <= ?"
-                " AND (claimed_at IS NULL OR claimed_at < ?) ORDER BY id LIMIT ?)"
+                f" AND (claimed_at IS NULL OR claimed_at < ?) ORDER BY id LIMIT ?{lock})"
                 " RETURNING id, platform, target, payload, attempts",
                 (worker, to_text(now), platform, to_text(now), expired, limit),
             ).fetchall()

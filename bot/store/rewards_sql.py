@@ -28,7 +28,7 @@ from bot.store.scoring import apply_award
 from bot.store.timestamps import to_text
 
 if TYPE_CHECKING:  # sqlite.py calls after_answer: no import cycle at run time
-    from bot.store.sqlite import SqliteStore
+    from bot.store.base import Store
 
 # badges and levels: called inside other units of work ------------------------------------------
 
@@ -49,7 +49,7 @@ def award_badges(
     """
     row = db.execute(
         "INSERT INTO user_counters (user_id, counter, value) VALUES (?, ?, ?)"
-        " ON CONFLICT DO UPDATE SET value = value + excluded.value RETURNING value",
+        " ON CONFLICT (user_id, counter) DO UPDATE SET value = user_counters.value + excluded.value RETURNING value",
         (user_id, counter, step),
     ).fetchone()
     new = int(row[0])
@@ -188,9 +188,9 @@ _REWARD_COLUMNS = (
 
 
 class RewardQueries:
-    """Rewards, badges and profile SQL over a :class:`SqliteStore`."""
+    """Rewards, badges and profile SQL over a :class:`Store`."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     # the catalog (operators) --------------------------------------------------------------------
@@ -322,7 +322,7 @@ def _redeem(db: sqlite3.Connection, request: RedeemRequest, now: datetime) -> Re
     # commit, so the same member's redemptions run one after the other from here on.
     db.execute(
         "INSERT INTO user_counters (user_id, counter, value) VALUES (?, 'redemptions', 1)"
-        " ON CONFLICT DO UPDATE SET value = value + 1",
+        " ON CONFLICT (user_id, counter) DO UPDATE SET value = user_counters.value + 1",
         (request.user_id,),
     )
     if request.request_key is not None:

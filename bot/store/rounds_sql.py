@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.store.base import Store
+from bot.store.dialects import has_table
 from bot.store.outbox_sql import audit, enqueue
 from bot.store.records import Award, PointRules
 from bot.store.scoring import apply_award
-from bot.store.sqlite import SqliteStore
 from bot.store.timestamps import to_text
 
 
@@ -26,9 +27,9 @@ class Closing:
 
 
 class RoundQueries:
-    """Round and outbox SQL over a :class:`SqliteStore`."""
+    """Round and outbox SQL over a :class:`Store`."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     async def open(
@@ -191,14 +192,11 @@ class RoundQueries:
         )
 
     async def _has_table(self, name: str) -> bool:
-        return (
-            await self.store.fetchone("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-            is not None
-        )
+        return await self.store.has_table(name)
 
 
 def _award_winners(db: sqlite3.Connection, closing: Closing, space_id: int, now: datetime) -> None:
-    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ideas'").fetchone():
+    if not has_table(db, "ideas"):
         return
     winners = db.execute(
         "SELECT id, author_id FROM ideas WHERE round_id = ? AND votes > 0"

@@ -40,7 +40,7 @@ def apply_award(db: sqlite3.Connection, award: Award, rules: PointRules, now: da
     if award.capped:
         db.execute(
             "INSERT INTO daily_points (user_id, day, earned) VALUES (?, ?, ?)"
-            " ON CONFLICT DO UPDATE SET earned = earned + excluded.earned",
+            " ON CONFLICT (user_id, day) DO UPDATE SET earned = daily_points.earned + excluded.earned",
             (award.user_id, today.isoformat(), delta),
         )
         streak_days, streak_bonus = _advance_streak(db, award, rules, today, now)
@@ -76,8 +76,9 @@ def _advance_streak(
     if row is not None and last_day == today:
         return length, 0
     db.execute(
-        "INSERT INTO streaks (user_id, last_day, length, best) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE"
-        " SET last_day = excluded.last_day, length = excluded.length, best = MAX(best, excluded.length)",
+        "INSERT INTO streaks (user_id, last_day, length, best) VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE"
+        " SET last_day = excluded.last_day, length = excluded.length,"
+        " best = CASE WHEN streaks.best > excluded.length THEN streaks.best ELSE excluded.length END",
         (award.user_id, today.isoformat(), length, length),
     )
     if length < 2 or rules.streak_bonus <= 0:

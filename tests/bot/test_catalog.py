@@ -45,8 +45,7 @@ def test_the_starter_catalog_uses_every_task_kind_and_has_an_ideas_topic() -> No
             "task 'q2': field points",
         ),
         (
-            '[[campaign.tasks]]\nid = "q3"\nkind = "multi_choice"\nprompt = "P"\n'
-            'options = ["a", "b"]\nmax_picks = 5\n',
+            '[[campaign.tasks]]\nid = "q3"\nkind = "multi_choice"\nprompt = "P"\noptions = ["a", "b"]\nmax_picks = 5\n',
             "task 'q3': field max_picks",
         ),
         (

@@ -93,6 +93,8 @@ IDEAS = (
     "Cinnamon rolls fresh from the oven on Sunday mornings",
 )
 NUMBERS = ("1", "2", "3", "#2", "0", "-1", "4", "２", "²", "9" * 19, "123456789012345678901234567890", Big("9" * 5000))
+MEMBERS = st.sampled_from(sorted(PEOPLE))
+PLACES = st.sampled_from([CAFE, CAFE, *SPACES[1:]])
 STATUSES = ("new", "under_review", "under-review", "accepted", "launched", "declined", "merged", "pending", "x")
 
 
@@ -109,38 +111,66 @@ def idea_text() -> st.SearchStrategy[str]:
     )
 
 
-def commands() -> st.SearchStrategy[str]:
-    """Every command, with the arguments a member might type and the ones an attacker would."""
+def everyday_commands() -> st.SearchStrategy[str]:
+    """What members send all day: questions, points, ideas, votes, rewards (the deep states' way in)."""
+    return st.one_of(
+        st.sampled_from(
+            [
+                "/start", "/task", "/task", "/task coffee", "/points", "/me", "/top", "/top week", "/rewards",
+                "/redeem mug", "/redeem sticker", "/ideas", "/ideas top 2", "/ideas new", "/ideas trending",
+                "/launched",
+            ]
+        ),
+        st.builds("/idea {}".format, st.sampled_from(IDEAS)),
+        st.builds("/idea {}".format, idea_text()),
+        st.builds("/idea {}".format, st.sampled_from(NUMBERS[:5])),
+        st.builds("/idea +{} {}".format, st.sampled_from(NUMBERS[:5]), st.sampled_from(IDEAS)),
+    )
+
+
+def moderation_commands() -> st.SearchStrategy[str]:
+    """Rounds, statuses, bans, results: what moderators send (and members try)."""
+    idea = st.sampled_from(NUMBERS[:7])
+    return st.one_of(
+        st.sampled_from(
+            [
+                "/round open coffee", "/round open winter-menu", "/round open coffee 1h",
+                "/round open winter-menu 2d", "/round close", "/round close 1", "/round close 2",
+                "/round close 3", "/round list", "/ban bob", "/ban zed", "/unban zed",
+                "/unban bob", "/audit", "/results", "/export json", "/ideas pending",
+            ]
+        ),
+        st.builds("/round close {}".format, idea),
+        st.builds("/status {} {} {}".format, idea, st.sampled_from(STATUSES), st.sampled_from(["", "Soon!", "<b>"])),
+        st.builds("/status {} merged {}".format, idea, idea),
+        st.builds("/approve {}".format, idea),
+        st.builds("/hide {}".format, idea),
+        st.builds("/top round {}".format, idea),
+    )
+
+
+def hostile_commands() -> st.SearchStrategy[str]:
+    """Every command, with the arguments an attacker would type."""
     number = st.sampled_from(NUMBERS)
     fixed = st.sampled_from(
         [
-            "/start", "/start coffee", "/start nope", "/help", "/task", "/task coffee", "/points", "/me",
-            "/rewards", "/top", "/top week", "/top all", "/top global", "/top nonsense", "/redeem mug",
-            "/redeem sticker", "/redeem gone", "/redeem x", "/redeem", "/ideas", "/ideas top 2", "/ideas new",
-            "/ideas trending", "/ideas launched", "/ideas pending", "/ideas top 99", "/ideas bogus",
-            "/launched", "/idea", "/status", "/approve", "/hide", "/round open coffee",
-            "/round open winter-menu", "/round open coffee 1h", "/round open winter-menu 2d",
-            "/round open nope", "/round open coffee 0m", "/round open coffee 99999w", "/round close",
-            "/round list", "/round", "/round bogus", "/ban bob", "/ban zed", "/unban zed", "/unban bob",
-            "/ban nobody", "/ban mod", "/ban", "/audit", "/results", "/export json", "/nonsense", "/TASK",
+            "/start coffee", "/start nope", "/help", "/top all", "/top global", "/top nonsense", "/redeem gone",
+            "/redeem x", "/redeem", "/ideas launched", "/ideas top 99", "/ideas bogus", "/idea", "/status",
+            "/approve", "/hide", "/round open nope", "/round open coffee 0m", "/round open coffee 99999w",
+            "/round", "/round bogus", "/ban nobody", "/ban mod", "/ban", "/nonsense", "/TASK",
             "/task@crowdpulse_bot", "/ideas@other_bot top",
         ]
     )
     return st.one_of(
         fixed,
-        st.builds("/idea {}".format, idea_text()),
         st.builds("/idea +{} {}".format, number, idea_text()),
         st.builds("/idea #{} {}".format, st.sampled_from(["drinks", "FOOD", "nope", "12"]), idea_text()),
         st.builds("/idea {}".format, number),
         st.builds("/ideas {} {}".format, st.sampled_from(["top", "new", "trending"]), number),
         st.builds("/status {} {} {}".format, number, st.sampled_from(STATUSES), hostile_text()),
         st.builds("/status {} merged {}".format, number, number),
-        st.builds("/approve {}".format, number),
-        st.builds("/hide {}".format, number),
-        st.builds("/round close {}".format, number),
+        st.builds("/{} {}".format, st.sampled_from(["approve", "hide", "results", "export", "round close"]), number),
         st.builds("/top round {}".format, number),
-        st.builds("/results {}".format, number),
-        st.builds("/export {} csv".format, number),
         st.builds("/redeem {}".format, hostile_text()),
         st.builds("/{} {}".format, st.sampled_from(sorted(COMMANDS)), hostile_text()),
     )
@@ -154,8 +184,9 @@ def forge(token: str, how: str) -> str:
         return f"{payload}.{flipped}{signature[1:]}"
     if how == "field":
         verb, *fields = payload.split(".")
-        changed = [f"{field}7" if field.isdigit() else field for field in fields] or ["7"]
-        return ".".join([verb, *changed, signature])
+        first = fields[0] if fields else ""
+        changed = [f"{first}7" if first.isdigit() or not first else first[:-1], *fields[1:]]
+        return ".".join([verb, *filter(None, changed), signature])
     if how == "verb":
         verb, _, rest = payload.partition(".")
         other = "q" if verb != "q" else "a"
@@ -185,6 +216,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.clock = FakeClock()
         self.people = dict(PEOPLE)
         self.tokens: list[str] = []
+        self.shown: dict[str, tuple[SpaceRef, list[str]]] = {}  # what each person was asked last, and where
         self.updates = 0
         self._running = running_engine(fuzz_settings(self.folder), self.clock)
         self.engine: Engine = self.run(self._running.__aenter__())
@@ -202,6 +234,16 @@ class EngineMachine(RuleBasedStateMachine):
         await self.engine.context(self.people[BANNED], CAFE)
         banned = await dispatch(self.engine, self.people[MODERATOR], CAFE, f"/ban {BANNED}")
         assert banned is not None and banned.outcome == Outcome.DONE, banned
+        for who, user in self.people.items():
+            started = await dispatch(self.engine, user, CAFE, "/start")
+            assert started is not None
+            self.look_at(started, who, CAFE)
+        opened = await dispatch(self.engine, self.people[MODERATOR], CAFE, "/round open winter-menu")
+        assert opened is not None and opened.outcome == Outcome.DONE, opened
+        for who, idea in zip(("ana", "ioana", "bob"), IDEAS, strict=False):
+            shared = await dispatch(self.engine, self.people[who], CAFE, f"/idea {idea}", self.update_key())
+            assert shared is not None and shared.outcome == Outcome.DONE, shared
+            self.look_at(shared, who, CAFE)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
@@ -218,11 +260,14 @@ class EngineMachine(RuleBasedStateMachine):
 
     # helpers ------------------------------------------------------------------------------------
 
-    def look_at(self, reply: Reply) -> Reply:
-        """Check a reply the way an adapter would meet it and remember the tokens it offers."""
+    def look_at(self, reply: Reply, who: str | None = None, where: SpaceRef | None = None) -> Reply:
+        """Check a reply the way an adapter would meet it and remember the tokens it offers (and to whom)."""
         problems = reply_problems(reply, self.engine.codec)
         assert not problems, "\n".join(problems)
-        self.tokens = (self.tokens + tokens_in(reply))[-TOKEN_POOL:]
+        offered = tokens_in(reply)
+        self.tokens = (self.tokens + offered)[-TOKEN_POOL:]
+        if who is not None and where is not None and offered:
+            self.shown[who] = (where, offered)
         return reply
 
     def snapshot(self) -> dict[str, int]:
@@ -238,8 +283,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     # members and moderators act -----------------------------------------------------------------
 
-    @rule(who=st.sampled_from(sorted(PEOPLE)), where=st.sampled_from(SPACES), text=commands(), twice=st.booleans())
-    def send_a_command(self, who: str, where: SpaceRef, text: str, twice: bool) -> None:
+    def command(self, who: str, where: SpaceRef, text: str, twice: bool) -> None:
         """A command, sometimes redelivered by the platform with the same update: the second changes nothing."""
         self.tick()
         user, key = self.people[who], self.update_key()
@@ -248,13 +292,77 @@ class EngineMachine(RuleBasedStateMachine):
         if reply is None:
             assert parsed is None or parsed[0] not in COMMANDS, f"{text!r} went unanswered"
             return
-        self.look_at(reply)
+        self.look_at(reply, who, where)
         if twice:
             first = self.snapshot()
             again = self.run(dispatch(self.engine, user, where, text, key))
             assert again is not None
             self.look_at(again)
             assert self.snapshot() == first, f"redelivering {text[:80]!r} changed the database"
+
+    @rule(who=MEMBERS, where=PLACES, text=everyday_commands(), twice=st.booleans())
+    def use_the_bot(self, who: str, where: SpaceRef, text: str, twice: bool) -> None:
+        """Everyday commands: questions, points, ideas, rewards."""
+        self.command(who, where, text, twice)
+
+    @rule(who=st.sampled_from([MODERATOR, MODERATOR, "ana", BANNED]), where=PLACES, text=moderation_commands(),
+          twice=st.booleans())
+    def moderate(self, who: str, where: SpaceRef, text: str, twice: bool) -> None:
+        """Rounds, statuses, bans and results, mostly by the moderator, sometimes tried by members."""
+        self.command(who, where, text, twice)
+
+    @rule(where=PLACES, action=st.sampled_from(["open ideas", "open tasks", "close", "close"]), data=st.data())
+    def moderator_runs_rounds(self, where: SpaceRef, action: str, data: st.DataObject) -> None:
+        """The moderator opens an ideas round or a timed tasks round, or closes one of those open."""
+        if action == "close":
+            space = self.db.execute(
+                "SELECT id FROM spaces WHERE platform = ? AND external_id = ?", (where.platform, where.external_id)
+            ).fetchone()
+            open_ids = [
+                row[0] for row in self.db.execute(
+                    "SELECT id FROM rounds WHERE status = 'open' AND space_id = ?", space or (0,)
+                )
+            ]
+            text = f"/round close {data.draw(st.sampled_from(open_ids), label='round')}" if open_ids else "/round close"
+        else:
+            text = "/round open winter-menu" if action == "open ideas" else "/round open coffee 2h"
+        self.command(MODERATOR, where, text, twice=False)
+
+    @rule(
+        idea=st.sampled_from(["1", "2", "3", "4"]),
+        change=st.sampled_from(["under_review", "accepted", "launched", "declined", "new", "merged 1", "merged 2"]),
+        note=st.sampled_from(["", "On the menu from Monday", "<b>soon</b> & @everyone"]),
+        how=st.sampled_from(["status", "hide", "approve"]),
+    )
+    def moderator_reviews_ideas(self, idea: str, change: str, note: str, how: str) -> None:
+        """Statuses (with bonuses and notices to voters), merges (votes move), hiding and approving."""
+        text = f"/status {idea} {change} {note}" if how == "status" else f"/{how} {idea}"
+        self.command(MODERATOR, CAFE, text.strip(), twice=False)
+
+    @rule(who=MEMBERS, where=PLACES, text=hostile_commands(), twice=st.booleans())
+    def send_a_hostile_command(self, who: str, where: SpaceRef, text: str, twice: bool) -> None:
+        """Commands with hostile arguments: huge, numeric beyond any id, markup, control characters."""
+        self.command(who, where, text, twice)
+
+    @precondition(lambda self: self.shown)
+    @rule(
+        data=st.data(),
+        text=st.one_of(st.sampled_from(["Fine as it is", "More seats", "🙂"]), hostile_text()),
+        values=st.lists(st.sampled_from(["0", "1", "2", "3"]), min_size=1, max_size=3, unique=True),
+    )
+    def answer_what_you_were_asked(self, data: st.DataObject, text: str, values: list[str]) -> None:
+        """A member taps a button of the last thing the bot showed them, where it showed it."""
+        self.tick()
+        who = data.draw(st.sampled_from(sorted(self.shown)), label="who")
+        where, offered = self.shown[who]
+        token = data.draw(st.sampled_from(offered), label="token")
+        verb = token.split(".", 1)[0]
+        reply = self.run(
+            self.engine.act(
+                self.people[who], where, token, text=text if verb == "x" else None, values=values if verb == "s" else ()
+            )
+        )
+        self.look_at(reply, who, where)
 
     @precondition(lambda self: self.tokens)
     @rule(
@@ -269,7 +377,8 @@ class EngineMachine(RuleBasedStateMachine):
     ) -> None:
         """A genuine token, maybe old, maybe shown to someone else, maybe from a closed round."""
         self.tick()
-        token = data.draw(st.sampled_from(self.tokens), label="token")
+        verb = data.draw(st.sampled_from(sorted({token.split(".", 1)[0] for token in self.tokens})), label="verb")
+        token = data.draw(st.sampled_from([token for token in self.tokens if token.startswith(f"{verb}.")]), label="token")
         self.look_at(self.run(self.engine.act(self.people[who], where, token, text=text, values=values)))
 
     @precondition(lambda self: self.tokens)
@@ -343,7 +452,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.tick()
         reply = self.run(self.engine.text_message(self.people[who], where, text))
         if reply is not None:
-            self.look_at(reply)
+            self.look_at(reply, who, where)
 
     @rule(who=st.sampled_from(sorted(PEOPLE)), name=hostile_text(), language=st.sampled_from([None, "en", "ro", "xx"]))
     def change_name_and_language(self, who: str, name: str, language: str | None) -> None:

@@ -1,0 +1,169 @@
+"""Copying every row of one store into another, empty one (``crowdpulse copy-store``), then proving it.
+
+Both stores are opened first, so both schemas are at the latest migration. The copy is one write unit on
+the target — all or nothing — reading the source through one read unit (one snapshot), table by table in
+foreign-key order with ids kept. The ledger's triggers derive scores as ledger rows arrive; the derived
+tables (``scores``, ``score_counts``) are then replaced by the source's own rows, so the copy is exact
+even for history older than the triggers. Identity sequences (PostgreSQL) are moved past the copied ids.
+
+Afterwards every table's row count, the ledger's total and every member's balance are compared between
+source and target; any difference raises :class:`CopyMismatchError`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.store.dialects import dialect
+
+# Foreign-key order. Tables a future migration adds go last (see _tables).
+ORDER = (
+    "meta",
+    "users",
+    "spaces",
+    "rounds",
+    "answers",
+    "task_counts",
+    "ledger",
+    "daily_points",
+    "streaks",
+    "pending_inputs",
+    "processed_updates",
+    "outbox",
+    "bans",
+    "audit",
+    "ideas",
+    "votes",
+    "vote_events",
+    "idea_drafts",
+    "user_counters",
+    "user_badges",
+    "rewards",
+    "redemptions",
+    "reward_codes",
+    "scores",
+    "score_counts",
+)
+DERIVED = ("scores", "score_counts")
+NOT_COPIED = ("schema_migrations", "sqlite_sequence")
+BATCH = 2000
+
+
+class CopyMismatchError(RuntimeError):
+    """The target does not hold what the source holds after the copy."""
+
+
+class TargetNotEmptyError(RuntimeError):
+    """The target already holds data; copying into it would mix two histories."""
+
+
+@dataclass
+class CopyReport:
+    rows: dict[str, int] = field(default_factory=dict)
+    ledger_total: int = 0
+    balances: int = 0  # members whose balance was compared
+
+    def lines(self) -> list[str]:
+        found = [f"{table}: {count}" for table, count in self.rows.items()]
+        return [
+            *found,
+            f"ledger total {self.ledger_total}, {self.balances} member balance(s): identical in source and target",
+        ]
+
+
+def _tables(db: Any) -> list[str]:
+    if dialect(db) == "postgresql":
+        rows = db.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        ).fetchall()
+    else:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    names = {row[0] for row in rows} - set(NOT_COPIED)
+    return [t for t in ORDER if t in names] + sorted(names - set(ORDER))
+
+
+def _columns(db: Any, table: str) -> list[str]:
+    cursor = db.execute(f"SELECT * FROM {table} LIMIT 0")  # noqa: S608 - names from the schema itself
+    return [column[0] for column in cursor.description]
+
+
+def snapshot(db: sqlite3.Connection) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+    """Every table's columns and rows (a read unit on the source)."""
+    found = {}
+    for table in _tables(db):
+        columns = _columns(db, table)
+        order = " ORDER BY id" if "id" in columns else ""
+        rows = [tuple(row) for row in db.execute(f"SELECT {', '.join(columns)} FROM {table}{order}")]  # noqa: S608
+        found[table] = (columns, rows)
+    return found
+
+
+def load(db: sqlite3.Connection, data: dict[str, tuple[list[str], list[tuple[Any, ...]]]]) -> None:
+    """Write ``data`` into an empty schema (a write unit on the target)."""
+    tables = _tables(db)
+    busy = [t for t in tables if db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]  # noqa: S608
+    if busy:
+        raise TargetNotEmptyError(f"the target already holds data (tables: {', '.join(busy)}); give an empty one")
+    missing = sorted(set(data) - set(tables))
+    if missing:
+        raise CopyMismatchError(f"the target has no table(s) {', '.join(missing)}: is it at an older version?")
+    if dialect(db) == "postgresql":
+        db.execute("SET CONSTRAINTS ALL DEFERRED")  # ideas may be merged into a later idea
+    else:
+        db.execute("PRAGMA defer_foreign_keys = ON")
+    for table in tables:
+        if table not in data:
+            continue
+        if table in DERIVED:
+            db.execute(f"DELETE FROM {table}")  # noqa: S608 - filled by the ledger's triggers just now
+        columns, rows = data[table]
+        target_columns = set(_columns(db, table))
+        kept = [i for i, column in enumerate(columns) if column in target_columns]
+        names = ", ".join(columns[i] for i in kept)
+        marks = ", ".join("?" * len(kept))
+        statement = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+        for start in range(0, len(rows), BATCH):
+            db.executemany(statement, [tuple(row[i] for i in kept) for row in rows[start : start + BATCH]])
+        if table == "scores":
+            db.execute("DELETE FROM score_counts")  # the histogram trigger rebuilt it; the source's comes next
+    if dialect(db) == "postgresql":
+        for table in (t for t in tables if "id" in _columns(db, t)):
+            sequence = db.execute("SELECT pg_get_serial_sequence(?, 'id')", (table,)).fetchone()[0]
+            if sequence is not None:  # an identity column: continue after the copied ids
+                db.execute(
+                    f"SELECT setval(?, (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)",  # noqa: S608
+                    (sequence,),
+                )
+
+
+def summary(db: sqlite3.Connection) -> tuple[dict[str, int], int, dict[int, int]]:
+    """Row counts per table, the ledger's total and every member's balance (a read unit)."""
+    counts = {t: int(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in _tables(db)}  # noqa: S608
+    total = int(db.execute("SELECT COALESCE(SUM(delta), 0) FROM ledger").fetchone()[0])
+    balances = {
+        int(row[0]): int(row[1]) for row in db.execute("SELECT user_id, SUM(delta) FROM ledger GROUP BY user_id")
+    }
+    return counts, total, balances
+
+
+async def copy_store(source: Any, target: Any) -> CopyReport:
+    """Copy every row of the open store ``source`` into the open, empty store ``target``, and verify it.
+
+    Raises:
+        TargetNotEmptyError: the target holds data already (nothing was written).
+        CopyMismatchError: counts or sums differ after the copy.
+    """
+    data = await source.read(snapshot)
+    await target.write(lambda db: load(db, data))
+    before = await source.read(summary)
+    after = await target.read(summary)
+    if before != after:
+        differing = sorted(t for t in set(before[0]) | set(after[0]) if before[0].get(t) != after[0].get(t))
+        raise CopyMismatchError(
+            f"after the copy the target differs: tables {differing}, ledger total {before[1]} vs {after[1]},"
+            f" balances equal: {before[2] == after[2]}"
+        )
+    return CopyReport(rows=before[0], ledger_total=before[1], balances=len(before[2]))

@@ -1,0 +1,320 @@
+"""The server store: PostgreSQL behind the same interface as :class:`~bot.store.sqlite.SqliteStore`.
+
+It runs the very units SQLite runs. A unit is a plain function over a connection that looks like the
+part of ``sqlite3.Connection`` units use (:class:`PgConnection`: ``execute(sql, params)`` with ``?``
+placeholders, a cursor with ``fetchone``/``fetchall``/``rowcount``, rows indexable by position and by
+name), so every statement is written once, in SQL both databases accept.
+
+Several bot processes may share one database, so correctness rests on the database alone, never on a
+lock in this process: each write unit runs in its own transaction at SERIALIZABLE isolation (a unit that
+reads and then writes — the daily cap, a badge threshold, a redemption's balance — behaves as if it ran
+alone), and a transaction the server aborts for a serialization failure or a deadlock is run again from
+the start, a bounded number of times. Units that claim queue rows with ``FOR UPDATE SKIP LOCKED`` are
+marked :func:`~bot.store.dialects.read_committed` and run at that level instead. A unit's result is
+returned only after its COMMIT; a unit that raises is rolled back alone, as on SQLite.
+
+Units run on worker threads with psycopg 3's synchronous API, one connection per thread: reads on
+their own threads (REPEATABLE READ READ ONLY for read units, one snapshot), writes on theirs (one writer
+by default, see :class:`PostgresStore`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors
+from psycopg.rows import RowMaker
+from psycopg.types.numeric import NumericLoader
+
+from bot.store import migrations
+from bot.store.base import Store, StoreUnavailableError, Unit
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Aborted by the server to keep transactions serializable: safe to run again from the start.
+_RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
+
+
+# rows ----------------------------------------------------------------------------------------------
+
+
+class Row(tuple[Any, ...]):
+    """A result row like ``sqlite3.Row``: a tuple that also answers ``row["column"]`` and ``keys()``."""
+
+    __slots__ = ()
+    _index: dict[str, int] = {}  # noqa: RUF012 - set on each per-query subclass
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("Row", (Row,), {"__slots__": (), "_index": {name: i for i, name in enumerate(names)}})
+
+
+def _rows(cursor: Any) -> RowMaker[Row]:
+    description = cursor.description
+    if description is None:
+        return tuple  # type: ignore[return-value]
+    cls = _row_class(tuple(column.name for column in description))
+    return cls
+
+
+class _IntegralNumericLoader(NumericLoader):
+    """``SUM`` of an integer column is ``numeric`` on PostgreSQL: give an ``int`` back, as SQLite does."""
+
+    def load(self, data: Any) -> Any:
+        value = super().load(data)
+        if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        return value
+
+
+# placeholders --------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """SQLite's ``?`` placeholders as psycopg's ``%s`` (and a literal ``%`` as ``%%``), outside quotes."""
+    out: list[str] = []
+    quote = ""
+    for char in sql:
+        if quote:
+            if char == quote:
+                quote = ""
+            out.append("%%" if char == "%" else char)
+        elif char in ("'", '"'):
+            quote = char
+            out.append(char)
+        elif char == "?":
+            out.append("%s")
+        elif char == "%":
+            out.append("%%")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class PgConnection:
+    """A psycopg connection seen through the part of ``sqlite3.Connection`` that units use."""
+
+    dialect = "postgresql"
+
+    def __init__(self, raw: psycopg.Connection[Row]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> psycopg.Cursor[Row]:
+        return self.raw.execute(translate(sql), tuple(parameters))
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> psycopg.Cursor[Row]:
+        cursor = self.raw.cursor()
+        cursor.executemany(translate(sql), [tuple(row) for row in rows])
+        return cursor
+
+    def execute_script(self, script: str) -> None:
+        """Several statements in one string (migrations, plpgsql bodies); no parameters."""
+        self.raw.execute(script.encode())
+
+
+def connect(url: str) -> PgConnection:
+    """An autocommit connection (transactions are begun explicitly) with SQLite-like rows and sums."""
+    raw = psycopg.connect(url, autocommit=True, row_factory=_rows)
+    raw.adapters.register_loader("numeric", _IntegralNumericLoader)
+    return PgConnection(raw)
+
+
+# the store -----------------------------------------------------------------------------------------
+
+
+class PostgresStore(Store):
+    """PostgreSQL behind the store interface; use as ``async with PostgresStore(url) as store``."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, writers: int = 1, readers: int = 4, max_attempts: int = 60) -> None:
+        """``writers``: connections running write units at once in this process. One (the default) lets this
+        process's units take turns, as on SQLite, so serialization retries stay rare among them; more
+        processes add write parallelism. Correctness never depends on it: the database arbitrates.
+        """
+        self.url = url
+        self._max_attempts = max_attempts
+        self._writers = writers
+        self._readers = readers
+        self._write_executor: ThreadPoolExecutor | None = None
+        self._read_executor: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._connections: list[PgConnection] = []
+        self._connections_lock = threading.Lock()  # guards the list above, not the data
+        self.commits = 0
+        self.retries = 0
+
+    # lifetime -----------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> PostgresStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Connect, apply pending migrations, start the worker threads. Idempotent."""
+        if self._write_executor is not None:
+            return
+        self._write_executor = ThreadPoolExecutor(self._writers, thread_name_prefix="crowdpulse-pg-writer")
+        self._read_executor = ThreadPoolExecutor(self._readers, thread_name_prefix="crowdpulse-pg-reader")
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._write_executor, self._migrate)
+        except BaseException:
+            await self.close()
+            raise
+
+    def _migrate(self) -> None:
+        try:
+            migrations.apply(self._connection())  # type: ignore[arg-type]
+        except psycopg.OperationalError as error:
+            raise _unavailable(error) from error
+
+    async def close(self) -> None:
+        """Let running units finish, then close every connection. Idempotent."""
+        executors = [e for e in (self._write_executor, self._read_executor) if e is not None]
+        self._write_executor = self._read_executor = None
+        for executor in executors:
+            await asyncio.get_running_loop().run_in_executor(None, executor.shutdown, True)
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.raw.close()
+
+    def _connection(self) -> PgConnection:
+        db: PgConnection | None = getattr(self._local, "db", None)
+        if db is not None and db.raw.closed:
+            db = None
+        if db is None:
+            db = connect(self.url)
+            self._local.db = db
+            with self._connections_lock:
+                self._connections.append(db)
+        return db
+
+    def _forget(self, db: PgConnection) -> None:
+        """Drop a broken connection; the thread connects afresh next time."""
+        self._local.db = None
+        with self._connections_lock:
+            if db in self._connections:
+                self._connections.remove(db)
+        with contextlib.suppress(psycopg.Error):
+            db.raw.close()
+
+    # writes -------------------------------------------------------------------------------------
+
+    async def write(self, unit: Unit[T]) -> T:
+        """Run ``unit`` in its own transaction (retried on serialization failures); return its result
+        once committed.
+
+        Raises:
+            StoreUnavailableError: the server could not be reached or the connection broke.
+            Exception: whatever ``unit`` raised; its changes were rolled back.
+        """
+        if self._write_executor is None:
+            raise RuntimeError("the store is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._write_executor, self._run_write, unit)
+
+    def _run_write(self, unit: Unit[T]) -> T:
+        isolation = str(getattr(unit, "isolation", "serializable")).upper()
+        for attempt in range(1, self._max_attempts + 1):
+            db = self._connection()
+            try:
+                db.raw.execute(f"BEGIN ISOLATION LEVEL {isolation}".encode())
+                result = unit(db)  # type: ignore[arg-type]
+                db.raw.execute(b"COMMIT")
+            except _RETRYABLE as error:
+                self._rollback(db)
+                if attempt == self._max_attempts:
+                    raise _unavailable(error) from error
+                self.retries += 1
+                time.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** min(attempt, 8))))
+                continue
+            except psycopg.OperationalError as error:
+                self._rollback(db)
+                if db.raw.closed or db.raw.broken:
+                    self._forget(db)
+                raise _unavailable(error) from error
+            except BaseException:
+                self._rollback(db)
+                raise
+            self.commits += 1
+            return result
+        raise AssertionError("unreachable")
+
+    def _rollback(self, db: PgConnection) -> None:
+        if db.raw.closed or db.raw.broken:
+            self._forget(db)
+            return
+        try:
+            db.raw.execute(b"ROLLBACK")
+        except psycopg.Error:
+            self._forget(db)
+
+    # reads --------------------------------------------------------------------------------------
+
+    async def read(self, unit: Unit[T]) -> T:
+        """Run a read unit (several queries, one consistent snapshot) on a reader thread."""
+        if self._read_executor is None:
+            raise RuntimeError("the store is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._read_executor, self._run_read, unit)
+
+    def _run_read(self, unit: Unit[T]) -> T:
+        db = self._connection()
+        try:
+            db.raw.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            result = unit(db)  # type: ignore[arg-type]
+            db.raw.execute(b"COMMIT")
+        except psycopg.OperationalError as error:
+            self._rollback(db)
+            raise _unavailable(error) from error
+        except BaseException:
+            self._rollback(db)
+            raise
+        return result
+
+    async def fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
+        if self._read_executor is None:
+            raise RuntimeError("the store is not open")
+        values = tuple(parameters)
+        return await asyncio.get_running_loop().run_in_executor(self._read_executor, self._run_fetchall, sql, values)
+
+    def _run_fetchall(self, sql: str, parameters: tuple[Any, ...]) -> list[Row]:
+        db = self._connection()
+        try:
+            return db.execute(sql, parameters).fetchall()
+        except psycopg.OperationalError as error:
+            if db.raw.closed or db.raw.broken:
+                self._forget(db)
+            raise _unavailable(error) from error
+
+
+def _unavailable(error: Exception) -> StoreUnavailableError:
+    log.error("storage failed: %s (check that the PostgreSQL server is up and reachable)", error)
+    failure = StoreUnavailableError(str(error))
+    failure.__cause__ = error
+    return failure

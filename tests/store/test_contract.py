@@ -1,0 +1,449 @@
+"""The store contract: every invariant the engine relies on, held by SQLite and by PostgreSQL alike.
+
+Each test runs once per store (``[sqlite]``, ``[postgresql]``) on a real database. The PostgreSQL runs
+need a server: ``CROWDPULSE_TEST_POSTGRES_URL=postgresql://user:password@host:5432/database`` (each test
+gets a fresh schema in it, dropped afterwards); without it they are skipped, saying so.
+Concurrency here is real: PostgreSQL runs units on several connections at once, and the "two
+processes" tests open two independent stores on the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from bot.app import make_store, running_engine
+from bot.settings import load_settings
+from bot.store import migrations
+from bot.store.ideas_sql import IdeaPoints, IdeaQueries, IdeaStatus, NewIdea, Proposal, VoteStatus
+from bot.store.outbox_sql import OutboxQueries, enqueue
+from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules
+from bot.store.rewards_sql import CodeLine, RedeemRequest, RedeemStatus, RewardQueries
+from bot.store.rounds_sql import Closing, RoundQueries
+from tests.conftest import REPO, FakeClock
+from tests.helpers import answer_tasks
+
+POSTGRES_URL_ENV = "CROWDPULSE_TEST_POSTGRES_URL"
+NO_SERVER = (
+    f"PostgreSQL store tests need a server: set {POSTGRES_URL_ENV}=postgresql://user:password@host:5432/db"
+    " (.ci/run installs and starts one)"
+)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+RULES = PointRules(daily_cap=100, streak_bonus=0, timezone="UTC")
+
+
+def postgres_url() -> str:
+    """The test server's URL, or a skip that says how to provide one."""
+    url = os.environ.get(POSTGRES_URL_ENV, "")
+    if not url:
+        pytest.skip(NO_SERVER)
+    return url
+
+
+@contextlib.contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    """A fresh, empty schema on the test server; yields a URL whose connections use it."""
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{name}"'.encode())
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options={quote(f'-csearch_path={name}')}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{name}" CASCADE'.encode())
+
+
+@contextlib.contextmanager
+def storage_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    """A storage URL for ``kind`` (``sqlite`` or ``postgresql``) on an empty database."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'contract.db'}"
+    else:
+        with postgres_schema(postgres_url()) as url:
+            yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with storage_url(request.param, tmp_path) as chosen:
+        yield chosen
+
+
+def settings_for(url: str, **overrides: Any) -> Any:
+    return load_settings(catalog_dir=REPO / "tasks_catalog", storage={"url": url}, **overrides)
+
+
+@pytest.fixture
+async def store(url: str) -> AsyncIterator[Any]:
+    async with make_store(settings_for(url)) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def second_store(url: str, store: Any) -> AsyncIterator[Any]:
+    """Another store on the same database, as another process would open it."""
+    async with make_store(settings_for(url)) as opened:
+        yield opened
+
+
+# helpers --------------------------------------------------------------------------------------------
+
+
+async def people(store: Any, count: int, prefix: str = "u") -> list[int]:
+    return [await store.ensure_user("console", f"{prefix}{i}", f"{prefix}{i}", "en", NOW) for i in range(count)]
+
+
+async def a_round(store: Any, kind: str = "tasks") -> tuple[int, int]:
+    space_id = await store.ensure_space("console", "cafe", "Corner Café", False)
+    record, _ = await store.open_round(space_id, kind, f"{kind}-subject", None, None, NOW)
+    return space_id, record.id
+
+
+def an_answer(round_id: int, space_id: int, user_id: int, task_id: str = "t1", quota: int | None = None) -> NewAnswer:
+    award = Award(user_id, space_id, round_id, 5, "answer", task_id, "", capped=True)
+    return NewAnswer(round_id, task_id, user_id, "yes", quota, award)
+
+
+async def value(store: Any, sql: str, *parameters: Any) -> Any:
+    return await store.fetchval(sql, parameters, 0)
+
+
+async def assert_leaderboards_follow_the_ledger(store: Any) -> None:
+    mismatched = await store.fetchall(
+        "SELECT u.id FROM users u LEFT JOIN (SELECT user_id, SUM(delta) AS earned FROM ledger"
+        " WHERE reason != 'redeem' GROUP BY user_id) l ON l.user_id = u.id"
+        " LEFT JOIN scores s ON s.scope = 'all' AND s.user_id = u.id"
+        " WHERE COALESCE(l.earned, 0) != COALESCE(s.points, 0)"
+    )
+    assert mismatched == []
+    histogram = await store.fetchall(
+        "SELECT s.scope FROM (SELECT scope, COUNT(*) AS members FROM scores GROUP BY scope) s"
+        " LEFT JOIN (SELECT scope, SUM(users) AS counted FROM score_counts GROUP BY scope) c ON c.scope = s.scope"
+        " WHERE s.members != COALESCE(c.counted, 0)"
+    )
+    assert histogram == []
+
+
+# the contract ---------------------------------------------------------------------------------------
+
+
+def test_contract_both_dialects_ship_the_same_numbered_migrations() -> None:
+    sqlite_series = [(version, name) for version, name, _ in migrations.available("sqlite")]
+    postgres_series = [(version, name) for version, name, _ in migrations.available("postgresql")]
+    assert sqlite_series == postgres_series
+    assert sqlite_series, "no migrations found"
+
+
+async def test_contract_storage_url_chooses_the_store(url: str) -> None:
+    store = make_store(settings_for(url))
+    assert store.dialect == ("postgresql" if url.startswith("postgresql://") else "sqlite")
+
+
+async def test_contract_migrations_apply_once_when_stores_start_together(url: str) -> None:
+    stores = [make_store(settings_for(url)) for _ in range(4)]
+    await asyncio.gather(*(store.open() for store in stores))
+    try:
+        versions = await stores[0].fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        assert [row[0] for row in versions] == [v for v, _, _ in migrations.available(stores[0].dialect)]
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_contract_rows_answer_by_position_and_by_column_name(store: Any) -> None:
+    user_id = (await people(store, 1))[0]
+    row = await store.fetchone("SELECT id, display_name FROM users WHERE id = ?", (user_id,))
+    assert (row[0], row["display_name"]) == (user_id, "u0")
+    assert dict(row) == {"id": user_id, "display_name": "u0"}
+    assert await store.fetchval("SELECT SUM(id) FROM users") == user_id  # a sum is an int on both
+
+
+async def test_contract_one_answer_per_user_per_task_however_many_arrive_at_once(store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    (user_id,) = await people(store, 1)
+    results = await asyncio.gather(
+        *(store.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW) for _ in range(20))
+    )
+    statuses = sorted(result.status for result in results)
+    assert statuses.count(AnswerStatus.RECORDED) == 1
+    assert statuses.count(AnswerStatus.ALREADY_ANSWERED) == 19
+    assert await value(store, "SELECT COUNT(*) FROM answers") == 1
+    assert await value(store, "SELECT answers FROM task_counts WHERE round_id = ?", round_id) == 1
+    assert await store.balance(user_id) == 5
+    assert await value(store, "SELECT value FROM user_counters WHERE user_id = ?", user_id) == 1
+
+
+async def test_contract_task_counts_are_exact_under_concurrent_answers(store: Any, second_store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    users = await people(store, 40)
+    await asyncio.gather(
+        *(
+            (store if i % 2 else second_store).record_answer(an_answer(round_id, space_id, user_id), RULES, NOW)
+            for i, user_id in enumerate(users)
+        )
+    )
+    assert await value(store, "SELECT answers FROM task_counts WHERE round_id = ? AND task_id = 't1'", round_id) == 40
+    assert await value(store, "SELECT COUNT(*) FROM answers") == 40
+    assert await value(store, "SELECT SUM(delta) FROM ledger") == 200
+    await assert_leaderboards_follow_the_ledger(store)
+
+
+async def test_contract_a_task_quota_is_never_overshot(store: Any, second_store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    users = await people(store, 30)
+    results = await asyncio.gather(
+        *(
+            (store if i % 2 else second_store).record_answer(
+                an_answer(round_id, space_id, user_id, quota=7), RULES, NOW
+            )
+            for i, user_id in enumerate(users)
+        )
+    )
+    assert sum(result.status == AnswerStatus.RECORDED for result in results) == 7
+    assert await value(store, "SELECT COUNT(*) FROM answers") == 7
+
+
+async def test_contract_the_daily_cap_holds_across_concurrent_awards(store: Any, second_store: Any) -> None:
+    (user_id,) = await people(store, 1)
+    awards = [Award(user_id, None, None, 15, "answer", str(i), f"cap:{i}", capped=True) for i in range(20)]
+    await asyncio.gather(*((store if i % 2 else second_store).award(a, RULES, NOW) for i, a in enumerate(awards)))
+    assert await store.balance(user_id) == RULES.daily_cap
+    assert await value(store, "SELECT earned FROM daily_points WHERE user_id = ?", user_id) == RULES.daily_cap
+
+
+async def test_contract_an_award_is_applied_once_per_source_key(store: Any, second_store: Any) -> None:
+    users = await people(store, 3)
+    awards = [Award(user_id, None, None, 3, "bonus", "", f"bonus:{user_id}") for user_id in users]
+    results = await asyncio.gather(
+        *((store if i % 2 else second_store).award(award, RULES, NOW) for i in range(10) for award in awards)
+    )
+    assert sum(result.points for result in results) == 9
+    assert await value(store, "SELECT COUNT(*) FROM ledger") == 3
+    for user_id in users:
+        assert await store.balance(user_id) == 3
+        standing = await store.standing("all", user_id)
+        assert standing is not None
+        assert (standing.points, standing.rank) == (3, 1)
+    await assert_leaderboards_follow_the_ledger(store)
+
+
+async def test_contract_the_ledger_is_append_only(store: Any) -> None:
+    (user_id,) = await people(store, 1)
+    await store.award(Award(user_id, None, None, 4, "bonus", "", "bonus:1"), RULES, NOW)
+    for statement in ("UPDATE ledger SET delta = 100", "DELETE FROM ledger"):
+        with pytest.raises(Exception, match="append-only"):
+            await store.write(lambda db, sql=statement: db.execute(sql))
+    assert await store.balance(user_id) == 4
+
+
+async def test_contract_one_vote_per_user_per_idea(store: Any, second_store: Any) -> None:
+    space_id, round_id = await a_round(store, "ideas")
+    author, voter = await people(store, 2)
+    ideas = IdeaQueries(store)
+    submitted = await ideas.add(NewIdea(Proposal(author, space_id, "Oat milk"), round_id, IdeaStatus.NEW), RULES, NOW)
+    points = IdeaPoints(RULES, per_upvote=2, upvote_cap=50, bonuses={})
+    results = await asyncio.gather(
+        *(
+            IdeaQueries(store if i % 2 else second_store).vote(submitted.idea_id, voter, True, points, NOW)
+            for i in range(12)
+        )
+    )
+    assert sum(result.status == VoteStatus.RECORDED for result in results) == 1
+    assert sum(result.status == VoteStatus.ALREADY_VOTED for result in results) == 11
+    idea = await ideas.idea(submitted.idea_id)
+    assert idea is not None
+    assert idea.votes == 1
+    assert await value(store, "SELECT COUNT(*) FROM vote_events") == 1
+    assert await store.balance(author) == 2
+
+
+async def test_contract_vote_counts_are_exact_when_many_vote_at_once(store: Any, second_store: Any) -> None:
+    space_id, round_id = await a_round(store, "ideas")
+    author, *voters = await people(store, 31)
+    submitted = await IdeaQueries(store).add(
+        NewIdea(Proposal(author, space_id, "Longer hours"), round_id, IdeaStatus.NEW), RULES, NOW
+    )
+    points = IdeaPoints(RULES, per_upvote=1, upvote_cap=20, bonuses={})
+    await asyncio.gather(
+        *(
+            IdeaQueries(store if i % 2 else second_store).vote(submitted.idea_id, voter, True, points, NOW)
+            for i, voter in enumerate(voters)
+        )
+    )
+    assert await value(store, "SELECT votes FROM ideas WHERE id = ?", submitted.idea_id) == 30
+    assert await value(store, "SELECT COUNT(*) FROM votes") == 30
+    assert await store.balance(author) == 20  # the per-idea cap, paid exactly
+    await assert_leaderboards_follow_the_ledger(store)
+
+
+async def test_contract_redemption_is_atomic_and_never_overspends(store: Any, second_store: Any) -> None:
+    (user_id,) = await people(store, 1)
+    space_id = await store.ensure_space("console", "cafe", "Corner Café", False)
+    rewards = RewardQueries(store)
+    await rewards.add_reward("coffee", "Coffee", 10, None, NOW)
+    await rewards.import_codes([CodeLine(i, "coffee", f"CODE-{i}") for i in range(10)], NOW)
+    await store.award(Award(user_id, space_id, None, 35, "bonus", "", "bonus:1"), RULES, NOW)
+    requests = [RedeemRequest(user_id, space_id, "coffee", f"req:{i}", RULES) for i in range(8)]
+    outcomes = await asyncio.gather(
+        *(RewardQueries(store if i % 2 else second_store).redeem(r, NOW) for i, r in enumerate(requests))
+    )
+    redeemed = [o for o in outcomes if o.status == RedeemStatus.REDEEMED]
+    assert len(redeemed) == 3
+    assert all(o.status == RedeemStatus.NOT_ENOUGH_POINTS for o in outcomes if o not in redeemed)
+    assert len({o.code for o in redeemed}) == 3
+    assert None not in {o.code for o in redeemed}
+    assert await store.balance(user_id) == 5
+    reward = await rewards.reward("coffee")
+    assert reward is not None
+    assert (reward.stock, reward.codes_left, reward.redeemed) == (7, 7, 3)
+    assert await store.standing("all", user_id) is not None  # spending never lowers points earned
+    assert (await store.standing("all", user_id)).points == 35
+
+
+async def test_contract_a_retried_redemption_request_redeems_once(store: Any, second_store: Any) -> None:
+    (user_id,) = await people(store, 1)
+    rewards = RewardQueries(store)
+    await rewards.add_reward("mug", "Mug", 10, 5, NOW)
+    await store.award(Award(user_id, None, None, 100, "bonus", "", "bonus:1"), RULES, NOW)
+    request = RedeemRequest(user_id, 0, "mug", "req:same", RULES)
+    request = replace(request, space_id=await store.ensure_space("console", "cafe", "Café", False))
+    outcomes = await asyncio.gather(
+        *(RewardQueries(store if i % 2 else second_store).redeem(request, NOW) for i in range(6))
+    )
+    assert sum(o.status == RedeemStatus.REDEEMED for o in outcomes) == 1
+    assert sum(o.status == RedeemStatus.ALREADY_REDEEMED for o in outcomes) == 5
+    assert await store.balance(user_id) == 90
+    assert await value(store, "SELECT stock FROM rewards WHERE id = 'mug'") == 4
+
+
+async def test_contract_outbox_rows_are_claimed_exactly_once(store: Any, second_store: Any) -> None:
+    for i in range(150):
+        await store.write(
+            lambda db, i=i: enqueue(db, platform="console", target=f"user:{i}", payload={"n": i}, now=NOW)
+        )
+    claimed: list[int] = []
+
+    async def worker(name: str, queries: OutboxQueries) -> None:
+        while rows := await queries.claim("console", name, 7, timedelta(minutes=5), NOW):
+            claimed.extend(row.id for row in rows)
+            for row in rows:
+                await queries.sent(row.id, name, NOW)
+
+    await asyncio.gather(*(worker(f"w{i}", OutboxQueries(store if i % 2 else second_store)) for i in range(8)))
+    assert sorted(claimed) == sorted(set(claimed))
+    assert len(claimed) == 150
+    assert await OutboxQueries(store).pending("console") == 0
+
+
+async def test_contract_an_expired_outbox_lease_is_claimed_again(store: Any) -> None:
+    await store.write(lambda db: enqueue(db, platform="console", target="user:1", payload={}, now=NOW))
+    outbox = OutboxQueries(store)
+    first = await outbox.claim("console", "dead", 10, timedelta(minutes=1), NOW)
+    assert len(first) == 1
+    assert await outbox.claim("console", "live", 10, timedelta(minutes=1), NOW) == []
+    again = await outbox.claim("console", "live", 10, timedelta(minutes=1), NOW + timedelta(minutes=2))
+    assert [(row.id, row.attempts) for row in again] == [(first[0].id, 2)]
+
+
+async def test_contract_a_round_closes_once(store: Any, second_store: Any) -> None:
+    _space_id, round_id = await a_round(store)
+    closing = Closing(round_id, None, "console", (), RULES)
+    closed = await asyncio.gather(
+        *(RoundQueries(store if i % 2 else second_store).close(closing, "cafe", NOW) for i in range(10))
+    )
+    assert closed.count(True) == 1
+    assert await value(store, "SELECT COUNT(*) FROM outbox WHERE dedup_key = ?", f"round-results:{round_id}") == 1
+    assert await value(store, "SELECT COUNT(*) FROM audit WHERE action = 'round_deadline'") == 1
+    assert await store.close_round(round_id, NOW) is False
+
+
+async def test_contract_one_open_round_per_subject(store: Any, second_store: Any) -> None:
+    space_id = await store.ensure_space("console", "cafe", "Corner Café", False)
+    opened = await asyncio.gather(
+        *((store if i % 2 else second_store).open_round(space_id, "tasks", "daily", None, None, NOW) for i in range(10))
+    )
+    assert sum(created for _, created in opened) == 1
+    assert len({record.id for record, _ in opened}) == 1
+
+
+async def test_contract_round_winners_are_paid_once(store: Any, second_store: Any) -> None:
+    space_id, round_id = await a_round(store, "ideas")
+    author, voter = await people(store, 2)
+    idea = await IdeaQueries(store).add(
+        NewIdea(Proposal(author, space_id, "Night shift"), round_id, IdeaStatus.NEW), RULES, NOW
+    )
+    await IdeaQueries(store).vote(idea.idea_id, voter, True, IdeaPoints(RULES, 0, 0, {}), NOW)
+    closing = Closing(round_id, None, "console", (25,), RULES)
+    await asyncio.gather(
+        *(RoundQueries(store if i % 2 else second_store).close(closing, "cafe", NOW) for i in range(6))
+    )
+    assert await store.balance(author) == 25
+    standing = await store.standing(f"r{round_id}", author)
+    assert standing is not None
+    assert standing.points == 25
+
+
+async def test_contract_the_engine_runs_on_the_store(url: str) -> None:
+    """The real engine, end to end: members answer tasks; points, leaderboard and balances follow."""
+    clock = FakeClock()
+    async with running_engine(settings_for(url), clock) as engine:
+        from bot.identity import SpaceRef, UserRef
+
+        cafe = SpaceRef("console", "cafe", "Corner Café")
+        members = [UserRef("console", f"m{i}", f"Member {i}", "en") for i in range(6)]
+        answered = await asyncio.gather(*(answer_tasks(engine, member, cafe, 3) for member in members))
+        assert all(count > 0 for count in answered)
+        rows = await engine.store.fetchall("SELECT COUNT(*), COUNT(DISTINCT user_id) FROM answers")
+        assert tuple(rows[0]) == (sum(answered), len(members))
+        top = await engine.store.top("all", 10)
+        assert len(top) == len(members)
+        for standing in top:
+            assert standing.points == await engine.store.balance(standing.user_id)
+        await assert_leaderboards_follow_the_ledger(engine.store)
+
+
+# PostgreSQL only ------------------------------------------------------------------------------------
+
+
+async def test_postgres_store_with_several_writer_connections_keeps_counts_exact(tmp_path: Path) -> None:
+    """More writer connections in one process (more retries, never a wrong count)."""
+    from bot.store.postgres import PostgresStore
+
+    with storage_url("postgresql", tmp_path) as url:
+        async with PostgresStore(url, writers=6) as store:
+            space_id, round_id = await a_round(store)
+            users = await people(store, 60)
+            results = await asyncio.gather(
+                *(store.record_answer(an_answer(round_id, space_id, u, quota=45), RULES, NOW) for u in users),
+                *(
+                    store.award(Award(users[0], None, None, 15, "x", "", f"cap:{i}", capped=True), RULES, NOW)
+                    for i in range(12)
+                ),
+            )
+            recorded = [r for r in results[:60] if r.status == AnswerStatus.RECORDED]
+            assert len(recorded) == 45
+            assert await value(store, "SELECT answers FROM task_counts WHERE round_id = ?", round_id) == 45
+            assert await value(store, "SELECT earned FROM daily_points WHERE user_id = ?", users[0]) == RULES.daily_cap
+            await assert_leaderboards_follow_the_ledger(store)
+
+
+async def test_postgres_store_reports_an_unreachable_server_as_unavailable() -> None:
+    from bot.store.base import StoreUnavailableError
+    from bot.store.postgres import PostgresStore
+
+    store = PostgresStore("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(StoreUnavailableError):
+        await store.open()

@@ -1,0 +1,75 @@
+"""The benchmark suite runs and reports every figure in the documented shape (values are not checked:
+timings on a shared machine are not test material), and the databases it generates are consistent."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.datagen import build
+from bot.store import migrations
+
+REPO = Path(__file__).resolve().parent.parent
+KEYS = {"name", "value", "unit", "target", "meets"}
+
+
+@pytest.mark.timeout(180)
+def test_quick_run_writes_every_figure_in_the_documented_shape(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["mode"] == "quick" and document["errors"] == []
+    figures = document["figures"]
+    names = [figure["name"] for figure in figures]
+    assert len(names) == len(set(names))
+    for prefix in ("throughput.", "votes.", "telegram.", "discord.", "growth.", "broadcast.", "memory."):
+        assert any(name.startswith(prefix) for name in names), prefix
+    for figure in figures:
+        assert figure.keys() >= KEYS, figure
+        assert isinstance(figure["name"], str) and isinstance(figure["unit"], str)
+        value, target, meets = figure["value"], figure["target"], figure["meets"]
+        assert value is None or (isinstance(value, int | float) and not isinstance(value, bool)), figure
+        assert target is None or isinstance(target, str), figure
+        if target is None or value is None:
+            assert meets is None, figure
+        else:
+            assert isinstance(meets, bool), figure
+    assert "| figure" in run.stdout  # the table
+
+
+def test_generated_scores_match_what_the_ledger_triggers_would_have_kept(tmp_path: Path) -> None:
+    generated = build(tmp_path / "community.db", users=600, answers=2400)
+    source = sqlite3.connect(generated.path)
+    replay = sqlite3.connect(":memory:", isolation_level=None)
+    migrations.apply(replay)
+    replay.execute("BEGIN")
+    replay.executemany(
+        "INSERT INTO ledger (id, user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        source.execute(
+            "SELECT id, user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at"
+            " FROM ledger ORDER BY id"
+        ),
+    )
+    replay.execute("COMMIT")
+    for sql in (
+        "SELECT scope, user_id, points FROM scores ORDER BY 1, 2",
+        "SELECT scope, points, users FROM score_counts WHERE users > 0 ORDER BY 1, 2",
+    ):
+        assert source.execute(sql).fetchall() == replay.execute(sql).fetchall(), sql
+    assert source.execute("SELECT COUNT(*) FROM answers").fetchone() == (2400,)
+    assert source.execute("SELECT SUM(answers) FROM task_counts").fetchone() == (2400,)
+    assert source.execute("PRAGMA integrity_check").fetchone() == ("ok",)
