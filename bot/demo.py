@@ -95,6 +95,7 @@ async def run_demo(out: Path) -> int:
     """Play the demo into ``out`` (emptied first); returns the process exit code."""
     await asyncio.to_thread(_fresh_folder, out)
     settings = load_settings()
+    settings.limits.burst = 10_000  # the scripted members type faster than any person could
     if settings.storage.url:
         print(f"(the demo plays in the store the settings name: {settings.storage.url.split('@')[-1]})")
     else:
