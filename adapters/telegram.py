@@ -8,8 +8,9 @@ Platform limits are respected by construction: text is split at 4096 characters 
 (both after escaping, between lines), every user-supplied text reaches Telegram HTML-escaped, toasts are
 cut to 200 characters (a longer refusal is also sent as a message), and everything said unasked goes
 through the outbox, paced at Telegram's flood limits. PTB's ``AIORateLimiter`` stays in front of every
-request as a safety net: it waits out a 429's ``retry_after`` and retries, so a reply is never lost to
-flood control.
+request: it keeps group chats under 20 messages a minute and waits out a 429's ``retry_after`` and
+retries, so a reply is never lost to flood control. Its overall cap is off: replies to members' own
+taps are not broadcasts, and the broadcasts are already paced by the outbox.
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ class TelegramAdapter:
             .base_url(telegram.base_url)
             .base_file_url(telegram.base_file_url)
             .concurrent_updates(256)
-            .rate_limiter(AIORateLimiter(max_retries=3))
+            .connection_pool_size(64)  # concurrent handlers each need a connection for their replies
+            .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
             .build()
         )
         application.add_handler(MessageHandler(filters.COMMAND, self.on_command))
