@@ -123,7 +123,7 @@ class TelegramAdapter:
             .base_url(telegram.base_url)
             .base_file_url(telegram.base_file_url)
             .concurrent_updates(256)
-            .connection_pool_size(64)  # concurrent handlers each need a connection for their replies
+            .connection_pool_size(16)  # concurrent handlers share a few keep-alive connections
             .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
             .build()
         )
@@ -338,7 +338,7 @@ class TelegramAdapter:
             raise DeliveryRetry(5.0, str(error)) from error
 
     def drainer(self) -> OutboxDrainer:
-        pacer = Pacer(per_second=25.0, per_target_interval=1.0, group_per_minute=20)
+        pacer = Pacer(per_second=29.0, per_target_interval=1.0, group_per_minute=20)
         return OutboxDrainer(
             self.engine,
             PLATFORM,

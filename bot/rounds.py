@@ -22,11 +22,11 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.catalog import text_in
+from bot.catalog import Task, TaskKind, text_in
 from bot.charts import chart_series, render_png_async
 from bot.replies import Attachment, Button, Image, Outcome, Reply
 from bot.store.rounds_sql import Closing, RoundQueries
-from bot.tally import TaskTally, tally_task
+from bot.tally import TEXT_SAMPLES, TaskTally, tally_task
 from bot.texts import Markup, t
 
 if TYPE_CHECKING:
@@ -184,8 +184,12 @@ class Rounds:
         campaign = self.engine.catalog.campaign(record.subject)
         if campaign is None:
             return Reply(Markup("\n".join(lines)))
-        values = await self.queries.values_by_task(record.id)
-        tallies = [tally_task(task, values.get(task.id, []), language) for task in campaign.tasks]
+        text_tasks = [task.id for task in campaign.tasks if task.kind == TaskKind.FREE_TEXT]
+        counts = await self.queries.answer_counts(record.id, text_tasks)
+        tallies = [
+            tally_task(task, counts.get(task.id, []), language, await self._samples(record.id, task))
+            for task in campaign.tasks
+        ]
         lines.append(t("results.participants", language, count=await self.queries.participants(record.id)))
         for tally in tallies:
             lines.extend(self._task_lines(tally, language))
@@ -203,6 +207,15 @@ class Rounds:
             png = await render_png_async(series, f"{title} · #{record.id}")
             image = Image(data=png, filename=f"round-{record.id}.png")
         return Reply(Markup("\n".join(lines)), image=image)
+
+    async def _samples(self, round_id: int, task: Task) -> list[str]:
+        """A few of the latest typed answers (free text, or the words behind "other")."""
+        if task.kind not in (TaskKind.FREE_TEXT, TaskKind.YES_NO_OTHER):
+            return []
+        other_only = task.kind == TaskKind.YES_NO_OTHER
+        stored = await self.queries.latest_texts(round_id, task.id, other_only, TEXT_SAMPLES)
+        decoded = [json.loads(value) for value in stored]
+        return [str(value["other"]) if other_only else str(value) for value in decoded]
 
     def _task_lines(self, tally: TaskTally, language: str) -> list[Markup]:
         prompt = text_in(tally.task.prompt, language)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.catalog import Task, TaskKind, text_in
@@ -36,42 +36,53 @@ class TaskTally:
         return round(100 * self.counts[index] / base)
 
 
-def tally_task(task: Task, values: Iterable[str], language: str) -> TaskTally:
-    """Tally one task's stored values (JSON strings, as recorded)."""
-    decoded = [json.loads(value) for value in values]
-    answers = len(decoded)
+def tally_task(task: Task, counted: Iterable[tuple[str, int]], language: str, samples: Sequence[str] = ()) -> TaskTally:
+    """Tally one task from its distinct stored values (JSON, as recorded) and how often each occurs.
+
+    The store groups the answers (``GROUP BY value``), so a round of a million answers is a few dozen
+    rows here; ``samples`` are the latest typed answers, for the kinds that have text.
+    """
+    pairs = [(json.loads(value), count) for value, count in counted]
+    answers = sum(count for _, count in pairs)
     if task.kind in (TaskKind.SINGLE_CHOICE, TaskKind.IMAGE_LABEL, TaskKind.MULTI_CHOICE):
-        picks = Counter(index for value in decoded for index in (value if isinstance(value, list) else [value]))
+        picks: Counter[int] = Counter()
+        for value, count in pairs:
+            for index in value if isinstance(value, list) else [value]:
+                picks[index] += count
         labels = tuple(text_in(option, language) for option in task.options)
         return TaskTally(task, answers, labels, tuple(picks.get(i, 0) for i in range(len(labels))))
     if task.kind == TaskKind.YES_NO_OTHER:
-        keys = ["other" if isinstance(value, dict) else value for value in decoded]
-        counted = Counter(keys)
-        others = tuple(value["other"] for value in decoded if isinstance(value, dict))[-TEXT_SAMPLES:]
+        keyed: Counter[str] = Counter()
+        for value, count in pairs:
+            keyed["other" if isinstance(value, dict) else value] += count
         labels = tuple(str(t(f"choice.{key}", language)) for key in YES_NO_OTHER)
-        return TaskTally(task, answers, labels, tuple(counted.get(key, 0) for key in YES_NO_OTHER), samples=others)
+        return TaskTally(
+            task, answers, labels, tuple(keyed.get(key, 0) for key in YES_NO_OTHER), samples=tuple(samples)
+        )
+    if task.kind not in (TaskKind.RATING, TaskKind.NPS):
+        return TaskTally(task, answers, samples=tuple(samples))
+    scores: Counter[int] = Counter()
+    for value, count in pairs:
+        scores[int(value)] += count
     if task.kind == TaskKind.RATING:
-        counted = Counter(decoded)
-        mean = sum(decoded) / answers if answers else None
+        mean = sum(score * count for score, count in scores.items()) / answers if answers else None
         return TaskTally(
             task,
             answers,
             tuple(str(n) for n in range(1, 6)),
-            tuple(counted.get(n, 0) for n in range(1, 6)),
+            tuple(scores.get(n, 0) for n in range(1, 6)),
             mean=mean,
         )
     if task.kind == TaskKind.NPS:
-        counted = Counter(decoded)
-        promoters = sum(1 for score in decoded if score >= 9)
-        detractors = sum(1 for score in decoded if score <= 6)
+        promoters = sum(count for score, count in scores.items() if score >= 9)
+        detractors = sum(count for score, count in scores.items() if score <= 6)
         passives = answers - promoters - detractors
         nps = round(100 * (promoters - detractors) / answers) if answers else None
         return TaskTally(
             task,
             answers,
             tuple(str(n) for n in range(11)),
-            tuple(counted.get(n, 0) for n in range(11)),
+            tuple(scores.get(n, 0) for n in range(11)),
             nps=nps,
             nps_split=(detractors, passives, promoters),
         )
-    return TaskTally(task, answers, samples=tuple(str(value) for value in decoded[-TEXT_SAMPLES:]))

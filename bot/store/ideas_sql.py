@@ -491,18 +491,24 @@ def _settle_upvote_points(
 
     An upvote adds, a retraction takes back, both under the cap, as new ledger entries (the ledger is
     append-only); ``ideas.upvote_points`` remembers the running total the cap is measured against.
+    A retraction takes back only what the author still holds, so a balance never goes negative when
+    the points were spent meanwhile; what was not taken back stays paid (a new upvote does not pay it twice).
     """
     idea = db.execute(
         "SELECT space_id, round_id, author_id, votes, upvote_points FROM ideas WHERE id = ?", (idea_id,)
     ).fetchone()
-    worth = points.upvotes_worth(idea["votes"])
-    delta = worth - idea["upvote_points"]
+    delta = points.upvotes_worth(idea["votes"]) - idea["upvote_points"]
+    if delta < 0:
+        balance = db.execute(
+            "SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE user_id = ?", (idea["author_id"],)
+        ).fetchone()[0]
+        delta = max(delta, -max(int(balance), 0))
     if delta == 0:
         return
     reason = "idea_upvote" if delta > 0 else "idea_unvote"
     award = Award(idea["author_id"], idea["space_id"], idea["round_id"], delta, reason, str(idea_id), source_key)
     if apply_award(db, award, points.rules, now).points:
-        db.execute("UPDATE ideas SET upvote_points = ? WHERE id = ?", (worth, idea_id))
+        db.execute("UPDATE ideas SET upvote_points = upvote_points + ? WHERE id = ?", (delta, idea_id))
 
 
 def _move_votes(db: sqlite3.Connection, source_id: int, target_id: int) -> int:

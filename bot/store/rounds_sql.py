@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -138,14 +139,35 @@ class RoundQueries:
         )
         return [(row[0], row[1], row[2]) for row in rows]
 
-    async def values_by_task(self, round_id: int) -> dict[str, list[str]]:
-        rows = await self.store.fetchall(
-            "SELECT task_id, value FROM answers WHERE round_id = ? ORDER BY id", (round_id,)
+    async def answer_counts(self, round_id: int, text_task_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+        """Each task's distinct values and how often each was given (free-text tasks: one total each).
+
+        Grouped in SQL, so tallying a round of a million answers moves a few dozen rows into Python.
+        """
+        marks = ",".join("?" * len(text_task_ids)) or "''"
+        grouped = await self.store.fetchall(
+            f"SELECT task_id, value, COUNT(*) FROM answers WHERE round_id = ? AND task_id NOT IN ({marks})"  # noqa: S608
+            " GROUP BY task_id, value",
+            (round_id, *text_task_ids),
         )
-        found: dict[str, list[str]] = {}
-        for task_id, value in rows:
-            found.setdefault(task_id, []).append(value)
+        totals = await self.store.fetchall(
+            f"SELECT task_id, 'null', COUNT(*) FROM answers WHERE round_id = ? AND task_id IN ({marks})"  # noqa: S608
+            " GROUP BY task_id",
+            (round_id, *text_task_ids),
+        )
+        found: dict[str, list[tuple[str, int]]] = {}
+        for task_id, value, count in [*grouped, *totals]:
+            found.setdefault(task_id, []).append((value, int(count)))
         return found
+
+    async def latest_texts(self, round_id: int, task_id: str, other_only: bool, limit: int) -> list[str]:
+        """The latest typed answers to a task (for yes/no/other: the "other" explanations)."""
+        rows = await self.store.fetchall(
+            "SELECT value FROM answers WHERE round_id = ? AND task_id = ? AND (? = 0 OR value LIKE '{%')"
+            " ORDER BY id DESC LIMIT ?",
+            (round_id, task_id, int(other_only), limit),
+        )
+        return [row[0] for row in reversed(rows)]
 
     async def participants(self, round_id: int) -> int:
         return int(

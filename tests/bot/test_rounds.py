@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+from collections import Counter
 
 from matplotlib.image import imread
 
@@ -119,9 +120,9 @@ def test_the_chart_is_fed_the_tallied_counts() -> None:
     drink, service, recommend = campaign.task("drink"), campaign.task("service"), campaign.task("recommend")
     assert drink and service and recommend
     tallies = [
-        tally_task(drink, ["1", "1", "2", "0"], "en"),
-        tally_task(service, ["5", "4", "4"], "en"),
-        tally_task(recommend, ["10", "9", "7", "3", "0"], "en"),
+        tally_task(drink, Counter(["1", "1", "2", "0"]).items(), "en"),
+        tally_task(service, Counter(["5", "4", "4"]).items(), "en"),
+        tally_task(recommend, Counter(["10", "9", "7", "3", "0"]).items(), "en"),
     ]
     series = chart_series(tallies, ("D", "P", "Pr"), {})
     assert [one.values for one in series] == [(1, 2, 1, 0), (0, 0, 0, 2, 1), (2, 1, 2)]
