@@ -8,8 +8,9 @@ To keep the run short, the fake's clock runs ``1 / TIME_SCALE`` times faster, an
 clocks: the pacer's rates and intervals and PTB's ``AIORateLimiter`` periods are scaled by the same
 factor when the adapter builds them (the pacer's per-group minute is not, and does not apply: every
 subscriber is a private chat). The allowed rate is the fake's overall limit under that same scale, so the
-ratio achieved/allowed is the one an unscaled run would give, unless the bot itself cannot keep up.
-The achieved rate is measured between the first and the last delivery.
+ratio achieved/allowed is the one an unscaled run would give, unless the bot itself cannot keep up at
+the shortened pace (``broadcast.achieved_vs_own_pacer`` below 1 would say so). The achieved rate is
+measured between the first and the last delivery.
 """
 
 from __future__ import annotations

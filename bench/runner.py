@@ -1,9 +1,11 @@
 """What every benchmark shares: figures and targets, interleaved repetitions, medians, the table, the JSON.
 
 The machine is small and shared (2 cores, other test runs), so absolute numbers wander from run to run.
-What stays meaningful is a comparison measured side by side: variants run in turn within one repetition
-(A, B, then B, A in the next, so neither always goes first), and each figure is the median over the
-repetitions. Ratios of such medians are the figures with targets; absolute figures are context.
+What stays meaningful is a comparison measured side by side: variants run in turn (A, B, A, B…), so a
+slow spell of the machine hits both, and each figure is the median over the repetitions. Strict turns
+also mean no variant runs twice in a row: a client's connection pool or a page cache left warm by the
+measurement just before would favour one side. Ratios of such medians are the figures with targets;
+absolute figures are context.
 """
 
 from __future__ import annotations
@@ -109,14 +111,13 @@ class Context:
 async def interleaved(
     variants: Sequence[tuple[str, Callable[[int], Awaitable[T]]]], repetitions: int
 ) -> dict[str, list[T]]:
-    """Run every variant once per repetition, in turn, rotating which goes first; results by variant.
+    """Run every variant once per repetition, always in the same turn (A, B, A, B…); results by variant.
 
     Each variant is called with the repetition number, so it can use fresh users or rows every time.
     """
     results: dict[str, list[T]] = {name: [] for name, _ in variants}
     for repetition in range(repetitions):
-        shift = repetition % len(variants)
-        for name, run in [*variants[shift:], *variants[:shift]]:
+        for name, run in variants:
             results[name].append(await run(repetition))
     return results
 
