@@ -83,11 +83,11 @@ async def _audit(engine: Engine, user: UserRef, space: SpaceRef, argument: str, 
     return await engine.audit_log(user, space)
 
 
-async def _round(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+async def _round(engine: Engine, user: UserRef, space: SpaceRef, argument: str, update_key: str | None) -> Reply:
     ctx = await engine.context(user, space)
     verb, _, rest = argument.strip().partition(" ")
     if verb == "open":
-        return await engine.rounds.open(ctx, rest)
+        return await engine.rounds.open(ctx, rest, update_key)
     if verb == "close":
         return await engine.rounds.close(ctx, rest)
     refusal = await engine.refuse_unless_moderator(ctx, "round")
@@ -164,9 +164,11 @@ def parse(text: str) -> tuple[str, str] | None:
     """
     if not text.startswith("/"):
         return None
-    head, *rest = text[1:].split(maxsplit=1)
-    name = head.split("@", 1)[0].lower()
-    return (name, rest[0].strip() if rest else "") if name else None
+    parts = text[1:].split(maxsplit=1)
+    if not parts:
+        return None
+    name = parts[0].split("@", 1)[0].lower()
+    return (name, parts[1].strip() if len(parts) > 1 else "") if name else None
 
 
 async def dispatch(

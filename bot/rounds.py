@@ -63,8 +63,12 @@ class Rounds:
 
     # opening and closing ------------------------------------------------------------------------
 
-    async def open(self, ctx: Context, argument: str) -> Reply:
-        """``/round open <campaign-or-topic> [duration]``."""
+    async def open(self, ctx: Context, argument: str, update_key: str | None = None) -> Reply:
+        """``/round open <campaign-or-topic> [duration]``.
+
+        ``update_key`` names the platform message: redelivered after the round was closed, it opens
+        nothing new (the round it opened is recorded with it).
+        """
         refusal = await self.engine.refuse_unless_moderator(ctx, "round open")
         if refusal is not None:
             return refusal
@@ -93,6 +97,7 @@ class Rounds:
             ctx.space.external_id,
             {"render": "round_opened"},
             now,
+            update_key=f"round-open:{update_key}" if update_key else None,
         )
         self.engine.forget_rounds(ctx.space_id)
         if not created:

@@ -45,13 +45,20 @@ class RoundQueries:
         space_external_id: str,
         announcement: dict[str, Any],
         now: datetime,
+        update_key: str | None = None,
     ) -> tuple[int, bool]:
         """Open a round, audit it and queue its announcement, in one transaction.
 
         Returns (round id, created); when a round on this subject is already open, nothing is queued.
+        ``update_key`` (the platform message) is recorded with the round: the same message delivered
+        again, even after that round was closed, returns it instead of opening another.
         """
 
         def unit(db: sqlite3.Connection) -> tuple[int, bool]:
+            if update_key is not None:
+                seen = db.execute("SELECT result FROM processed_updates WHERE update_key = ?", (update_key,)).fetchone()
+                if seen is not None:
+                    return int(seen[0]), False
             cursor = db.execute(
                 "INSERT INTO rounds (space_id, kind, subject, title, opened_by, opened_at, closes_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (space_id, subject) WHERE status = 'open' DO NOTHING",
@@ -88,6 +95,11 @@ class RoundQueries:
                 now=now,
                 dedup_key=f"round-open:{round_id}",
             )
+            if update_key is not None:
+                db.execute(
+                    "INSERT INTO processed_updates (update_key, result, created_at) VALUES (?, ?, ?)",
+                    (update_key, str(round_id), to_text(now)),
+                )
             return int(round_id), True
 
         return await self.store.write(unit)

@@ -277,9 +277,7 @@ def _score_violations(db: sqlite3.Connection) -> list[str]:
         if stored.get(key, 0) != expected.get(key, 0)
     ]
     histogram = Counter((scope, points) for (scope, _), points in stored.items())
-    counted = {
-        (scope, points): users for scope, points, users in db.execute("SELECT * FROM score_counts") if users
-    }
+    counted = {(scope, points): users for scope, points, users in db.execute("SELECT * FROM score_counts") if users}
     problems += [
         f"score_counts {key}: stored {counted.get(key, 0)}, scores say {histogram.get(key, 0)}"
         for key in set(histogram) | set(counted)
@@ -291,7 +289,17 @@ def _score_violations(db: sqlite3.Connection) -> list[str]:
 def domain_snapshot(db: sqlite3.Connection) -> dict[str, int]:
     """Row counts of everything a member's action can change (identities aside)."""
     tables = (
-        "answers", "votes", "vote_events", "ideas", "idea_drafts", "redemptions", "ledger", "outbox",
-        "rounds", "bans", "processed_updates", "user_badges",
+        "answers",
+        "votes",
+        "vote_events",
+        "ideas",
+        "idea_drafts",
+        "redemptions",
+        "ledger",
+        "outbox",
+        "rounds",
+        "bans",
+        "processed_updates",
+        "user_badges",
     )
-    return {table: int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]) for table in tables}  # noqa: S608
+    return {table: int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]) for table in tables}

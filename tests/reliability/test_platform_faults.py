@@ -1,0 +1,236 @@
+"""Platform faults end to end: the real adapters against the fake Telegram and Discord servers, misbehaving.
+
+What members see when the platform fails under the bot, and what the database holds afterwards: an
+outage of ``getUpdates``, a dropped long poll, flood control, a reply Telegram takes too long to accept;
+a dropped gateway (RESUME), an invalidated session (a new IDENTIFY), a follow-up refused with 500 and
+429. In every case the bot recovers by itself and every update the platform delivered is processed
+exactly once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from telegram.ext import ApplicationBuilder
+
+from bot.engine import Engine
+from bot.settings import DiscordSettings, Settings
+from tests.adapters.test_telegram import TOKEN as TELEGRAM_TOKEN
+from tests.adapters.test_telegram import count, data_of, last_with_buttons, running_bot, texts
+from tests.fakes.discord_server import FakeDiscordServer
+from tests.fakes.telegram_server import FakeTelegramServer
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from adapters.discord import CrowdPulseClient
+    from tests.adapters.test_discord import (
+        ALICE,
+        APP_ID,
+        BOT_ID,
+        CAROL,
+        CHANNEL,
+        GUILD,
+        Deployment,
+        answers_of,
+        assert_discord_contract,
+        custom_id,
+        next_question,
+        shown,
+    )
+    from tests.adapters.test_discord import TOKEN as DISCORD_TOKEN
+
+JSON = dict[str, Any]
+CLIENT_TIMEOUT = 1.0  # seconds PTB waits for Telegram's answer in the slow-send test (PTB's default: 5)
+APOLOGY = "Sorry, something went wrong on my side"
+
+
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer(token=TELEGRAM_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def dc() -> AsyncIterator[FakeDiscordServer]:
+    async with FakeDiscordServer(app_id=APP_ID, bot_user_id=BOT_ID, token=DISCORD_TOKEN) as server:
+        server.guild(GUILD, "Corner Café", channels=[(CHANNEL, "general")])
+        server.member(GUILD, ALICE, "alice")
+        server.member(GUILD, CAROL, "carol")
+        yield server
+
+
+@pytest.fixture
+async def discord_bot(engine: Engine, settings: Settings, dc: FakeDiscordServer) -> AsyncIterator[Deployment]:
+    """CrowdPulse on the fake Discord; discord.py's process-wide endpoints are restored afterwards."""
+    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    endpoints = DiscordSettings(
+        token=SecretStr(DISCORD_TOKEN), api_base=f"{dc.url}/api/v10", gateway_url=dc.ws_url, guild_ids=[GUILD]
+    )
+    deployment = Deployment(engine, settings.model_copy(update={"discord": endpoints}), dc)
+    try:
+        yield deployment
+    finally:
+        await deployment.stop()  # before the fake closes, or discord.py would reconnect
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+def sent_once(tg: FakeTelegramServer, chat_id: int, words: str) -> bool:
+    return sum(words in text for text in texts(tg, chat_id)) == 1
+
+
+async def tap(tg: FakeTelegramServer, user: JSON, chat_id: int, label: str, within: float = 5.0) -> None:
+    """Tap a button of the latest question and wait (up to ``within`` seconds) until the bot handled it."""
+    message = last_with_buttons(tg, chat_id)
+    tg.click(user, message, data_of(message, label))
+    await tg.wait_until_consumed(within)
+
+
+# Telegram ----------------------------------------------------------------------------------------
+
+
+async def test_a_member_keeps_answering_through_a_telegram_outage_and_each_tap_counts_once(
+    engine: Engine, settings: Settings, tg: FakeTelegramServer
+) -> None:
+    """getUpdates fails with 500 twice and the long poll is cut; then a sendMessage hits flood control.
+
+    PTB's polling loop retries by itself (1 s, then 1.5 s, then 2.25 s apart) and its rate limiter waits
+    out the 429's ``retry_after``: the member only sees their answers take a few seconds longer.
+    """
+    ana = tg.user(301, "Ana")
+    chat = tg.private_chat(ana)
+    async with running_bot(engine, settings, tg):
+        tg.send_text(ana, chat, "/task")
+        await tg.wait_until_consumed()
+        tg.fail_next("getUpdates", status=500, description="Internal Server Error", times=2)
+        assert tg.drop_long_poll(), "the bot was long-polling"
+        await tap(tg, ana, chat["id"], "Latte", within=15)
+        assert sent_once(tg, chat["id"], "Pick up to two extras")
+        assert [error.error_code for error in tg.errors].count(500) == 2
+
+        tg.fail_next("sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1)
+        tg.send_text(ana, chat, "/points")
+        await tg.wait_for(lambda: any("You have" in text for text in texts(tg, chat["id"])), timeout=10)
+        await tg.wait_until_consumed()
+        assert [error.error_code for error in tg.errors].count(429) == 1
+        assert sent_once(tg, chat["id"], "You have 5 points"), texts(tg, chat["id"])
+
+    assert await count(engine, "SELECT COUNT(*) FROM answers") == 1
+    assert await count(engine, "SELECT COUNT(*) FROM ledger WHERE reason = 'answer'") == 1
+    assert len(tg.callback_answers) == 1, "the tap was answered once: no spinner left, no double toast"
+
+
+async def test_a_reply_telegram_is_too_slow_to_accept_loses_no_answer(
+    engine: Engine, settings: Settings, tg: FakeTelegramServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next question's sendMessage outlasts the client's timeout: what the member sees, what is kept.
+
+    The answer was committed before any reply went out, so it stays recorded (once: Telegram got the
+    update confirmed by the next poll and never redelivers it). The member sees the toast, the question
+    marked "Recorded: Latte", then "Sorry, something went wrong…" instead of the next question: PTB's
+    TimedOut reaches the adapter's error handler, and the fake server drops the half-sent message when
+    the client hangs up. /task brings the next question.
+    """
+    build = ApplicationBuilder.build
+
+    def with_short_timeout(self: ApplicationBuilder[Any, Any, Any, Any, Any, Any]) -> Any:
+        return build(self.read_timeout(CLIENT_TIMEOUT))
+
+    monkeypatch.setattr(ApplicationBuilder, "build", with_short_timeout)
+    ana = tg.user(302, "Ana")
+    chat = tg.private_chat(ana)
+    async with running_bot(engine, settings, tg):
+        tg.send_text(ana, chat, "/task")
+        await tg.wait_until_consumed()
+        tg.delay_next("sendMessage", CLIENT_TIMEOUT + 1.5)
+        await tap(tg, ana, chat["id"], "Latte", within=10)
+        await tg.wait_for(lambda: any(APOLOGY in text for text in texts(tg, chat["id"])), timeout=10)
+        await tg.wait_until_consumed(timeout=10)
+
+        assert tg.callback_answers[-1].text == "Thanks! +5 points"
+        assert any("Recorded: Latte" in text for text in texts(tg, chat["id"]))
+        assert not any("Pick up to two extras" in text for text in texts(tg, chat["id"]))
+        assert await count(engine, "SELECT COUNT(*) FROM answers") == 1
+
+        tg.send_text(ana, chat, "/task")
+        await tg.wait_until_consumed()
+        assert sent_once(tg, chat["id"], "Pick up to two extras")
+
+    assert await count(engine, "SELECT COUNT(*) FROM answers") == 1
+    assert await count(engine, "SELECT COUNT(*) FROM ledger WHERE reason = 'answer'") == 1
+
+
+# Discord -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def quick_reidentify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """discord.py sleeps 5 s before every re-IDENTIFY (Discord's identify rate limit); not in tests."""
+
+    async def no_wait(self: CrowdPulseClient, shard_id: int | None, *, initial: bool = False) -> None:
+        return None
+
+    monkeypatch.setattr(CrowdPulseClient, "before_identify_hook", no_wait)
+
+
+def only_injected_errors(dc: FakeDiscordServer, expected: Callable[[int], bool]) -> None:
+    """The errors the test injected, and nothing else, then out of the way of the contract check."""
+    assert all(error.injected and expected(error.status) for error in dc.errors), dc.errors
+    dc.errors.clear()
+
+
+async def test_a_command_sent_while_the_gateway_was_down_is_answered_after_the_bot_resumes(
+    dc: FakeDiscordServer, discord_bot: Deployment, engine: Engine
+) -> None:
+    await discord_bot.start()
+    await dc.drop_gateway()
+    task = await dc.slash(ALICE, GUILD, CHANNEL, "task")  # dispatched while disconnected: replayed on RESUME
+    question = await shown(dc, task, "What do you order most often?")
+    assert (dc.resume_count, dc.identify_count) == (1, 1)
+    await next_question(dc, await dc.click(ALICE, question, custom_id(question, "Latte")), "Pick up to two")
+    assert await answers_of(engine, ALICE) == {"drink": "1"}
+    assert_discord_contract(dc)
+
+
+async def test_an_invalidated_session_identifies_again_and_members_carry_on(
+    dc: FakeDiscordServer, discord_bot: Deployment, engine: Engine, quick_reidentify: None
+) -> None:
+    await discord_bot.start()
+    question = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "What do you order")
+    dc.invalid_session_next = True
+    await dc.drop_gateway()
+    await dc.wait_for(lambda: dc.identify_count == 2)
+    assert dc.resume_count == 0
+    await next_question(dc, await dc.click(ALICE, question, custom_id(question, "Tea")), "Which tea")
+    assert await answers_of(engine, ALICE) == {"drink": "2"}
+    assert_discord_contract(dc)
+
+
+async def test_a_follow_up_refused_with_500_then_429_arrives_once(
+    dc: FakeDiscordServer, discord_bot: Deployment, engine: Engine
+) -> None:
+    """discord.py retries a webhook 500 after 1 s and a 429 after its ``retry_after``; nothing is doubled."""
+    await discord_bot.start()
+    question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
+    follow_ups = rf"/webhooks/{APP_ID}/[^/]+"
+    dc.fail_next("POST", follow_ups, status=500)
+    dc.fail_next("POST", follow_ups, status=429, retry_after=0.05)
+    click = await dc.click(CAROL, question, custom_id(question, "Espresso"))
+    await next_question(dc, click, "Pick up to two extras")
+    assert sum("Pick up to two extras" in message["content"] for message in click.followups) == 1
+    posts = [call for call in dc.calls if call.method == "POST" and call.path.startswith(f"/webhooks/{APP_ID}/")]
+    assert len(posts) == 3, "refused twice, accepted the third time"
+    assert await answers_of(engine, CAROL) == {"drink": "0"}
+    only_injected_errors(dc, lambda status: status in (429, 500))
+    assert_discord_contract(dc)
