@@ -22,6 +22,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -116,7 +117,7 @@ class SqliteStore(Store):
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.row_factory = sqlite3.Row
         db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-        db.execute("PRAGMA journal_mode = WAL")
+        _enter_wal(db, self._busy_timeout_ms / 1000)
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
         db.execute("PRAGMA foreign_keys = ON")
         migrations.apply(db)
@@ -217,6 +218,20 @@ class SqliteStore(Store):
     async def fetchval(self, sql: str, parameters: Iterable[Any] = (), default: Any = None) -> Any:
         row = await self.fetchone(sql, parameters)
         return default if row is None or row[0] is None else row[0]
+
+
+def _enter_wal(db: sqlite3.Connection, patience_seconds: float) -> None:
+    """Switch the file to WAL. The switch needs the file to itself and SQLite does not wait for that
+    (the busy timeout does not apply), so several processes starting on a new file take turns here."""
+    deadline = time.monotonic() + patience_seconds
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _is_storage_fault(error: Exception) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
@@ -29,11 +30,19 @@ from bot.commands import COMMANDS, dispatch, parse
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from bot.outbox import OutboxDrainer, Pacer
-from bot.replies import Outcome, Reply
+from bot.replies import Outcome, Reply, escape, split_markup
 from bot.settings import Settings, load_settings
 from bot.store.rewards_sql import CodeLine, RewardQueries
 from tests.conftest import REPO, FakeClock
-from tests.reliability.invariants import database_violations, domain_snapshot, reply_problems, tokens_in
+from tests.reliability.invariants import (
+    DISCORD_LIMIT,
+    TELEGRAM_LIMIT,
+    database_violations,
+    domain_snapshot,
+    reply_problems,
+    split_problems,
+    tokens_in,
+)
 
 T = TypeVar("T")
 
@@ -206,6 +215,10 @@ def hostile_commands() -> st.SearchStrategy[str]:
             "/TASK",
             "/task@crowdpulse_bot",
             "/ideas@other_bot top",
+            "/",
+            "/ ",
+            "/@crowdpulse_bot",
+            "//task",
         ]
     )
     return st.one_of(
@@ -402,6 +415,15 @@ class EngineMachine(RuleBasedStateMachine):
     def send_a_hostile_command(self, who: str, where: SpaceRef, text: str, twice: bool) -> None:
         """Commands with hostile arguments: huge, numeric beyond any id, markup, control characters."""
         self.command(who, where, text, twice)
+
+    @rule(
+        who=MEMBERS,
+        command=st.sampled_from(["/redeem", "/round open", "/top round", "/idea", "/ban", "/status 1 new", "/idea #"]),
+        text=st.sampled_from(HOSTILE),
+    )
+    def quote_hostile_text(self, who: str, command: str, text: str) -> None:
+        """Commands whose replies quote what was typed: the nasty texts come back escaped and within limits."""
+        self.command(who, CAFE, f"{command} {text}" if not command.endswith("#") else f"{command}{text}", False)
 
     @precondition(lambda self: self.shown)
     @rule(
@@ -601,6 +623,15 @@ def test_members_moderators_and_attackers_never_break_the_engine() -> None:
 
 async def test_a_member_who_types_a_lone_slash_is_not_answered_with_a_crash(engine: Engine) -> None:
     assert await dispatch(engine, PEOPLE["ana"], CAFE, "/") is None
+
+
+@pytest.mark.parametrize("limit", [64, DISCORD_LIMIT, TELEGRAM_LIMIT])
+def test_a_long_line_that_escaping_lengthens_is_split_and_not_looped_on_forever(limit: int) -> None:
+    """Found by the fuzzer: "/redeem <<<<…" made split_markup spin forever, freezing the whole bot."""
+    for unit in ("<", "&", "<b>", "a <"):
+        markup = f"<b>Unknown</b> {escape(unit * 3000)}"
+        assert split_problems(markup) == []
+        assert all(len(chunk) <= limit for chunk in split_markup(markup, limit))
 
 
 async def test_a_retracted_upvote_never_drives_an_author_who_spent_the_points_below_zero(
