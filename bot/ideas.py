@@ -404,7 +404,7 @@ class Ideas:
             lines.append(t("ideas.page_title_category", language, id=idea.id, category=idea.category))
         else:
             lines.append(t("ideas.page_title", language, id=idea.id))
-        lines.append(Markup(escape(idea.text)))
+        lines += [Markup(escape(line)) for line in idea.text.splitlines()]  # the author's lines; no tag on them
         status = self._status_label(language, idea.status)
         lines.append(t("ideas.page_meta", language, author=idea.author_name or "?", votes=idea.votes, status=status))
         if idea.status_note:

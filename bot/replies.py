@@ -16,6 +16,7 @@ from enum import StrEnum
 
 _TAG = re.compile(r"</?(?:b|i|code)>")
 _CODE_SPAN = re.compile(r"<code>(.*?)</code>")
+_LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")  # what str.splitlines() splits on
 _MARKDOWN_SPECIAL = re.compile(r"([\\*_`~|>#\[\]()-])")
 _MARKDOWN_TAGS = {"<b>": "**", "</b>": "**", "<i>": "*", "</i>": "*"}
 
@@ -135,8 +136,12 @@ class Reply:
 
 
 def escape(text: str) -> str:
-    """Escape untrusted text for the markup (and so for Telegram HTML)."""
-    return html.escape(text, quote=False)
+    """Escape untrusted text for the markup (and so for Telegram HTML).
+
+    Line breaks become spaces too: a line is structure in the markup (tags close on the line that opens
+    them, :func:`split_markup` cuts between lines), so a name or an answer cannot carry a tag over one.
+    """
+    return html.escape(_LINE_BREAK.sub(" ", text), quote=False)
 
 
 def to_plain(markup: str) -> str:

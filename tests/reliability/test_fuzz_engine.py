@@ -34,6 +34,7 @@ from bot.replies import Outcome, Reply, escape, split_markup
 from bot.settings import Settings, load_settings
 from bot.store.rewards_sql import CodeLine, RewardQueries
 from tests.conftest import REPO, FakeClock
+from tests.helpers import open_task
 from tests.reliability.invariants import (
     DISCORD_LIMIT,
     TELEGRAM_LIMIT,
@@ -632,6 +633,30 @@ def test_a_long_line_that_escaping_lengthens_is_split_and_not_looped_on_forever(
         markup = f"<b>Unknown</b> {escape(unit * 3000)}"
         assert split_problems(markup) == []
         assert all(len(chunk) <= limit for chunk in split_markup(markup, limit))
+
+
+async def test_a_line_break_in_a_name_or_an_answer_never_leaves_a_tag_open_at_the_end_of_a_line(
+    settings: Settings, clock: FakeClock
+) -> None:
+    """Found by the long fuzz run: "<b>{name}</b>" with a name holding a line break spanned two lines.
+
+    A line is structure in the reply markup (split_markup cuts between lines, Discord converts each
+    chunk on its own), so text from members arrives on one line; an idea keeps its own lines, which
+    hold no tag.
+    """
+    async with running_engine(fuzz_settings(settings.storage.path.parent), clock) as engine:
+        broken = replace(PEOPLE["ana"], display_name="Ana\nMaria\r\n<i>\u2028x")
+        replies = [
+            await dispatch(engine, broken, CAFE, "/me"),
+            await dispatch(engine, broken, CAFE, f"/idea {IDEAS[3]}\nand a second paragraph", "update-1"),
+        ]
+        question = await open_task(engine, broken, CAFE, "change one thing")
+        assert question.text_input is not None
+        replies.append(await engine.act(broken, CAFE, question.text_input.action, text="Two\nlines"))
+        for reply in replies:
+            assert reply is not None
+            assert reply_problems(reply, engine.codec) == []
+        assert "second paragraph" in replies[1].text.split("\n", 2)[-1]
 
 
 async def test_a_retracted_upvote_never_drives_an_author_who_spent_the_points_below_zero(
