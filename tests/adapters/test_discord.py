@@ -12,46 +12,47 @@ import asyncio
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from bot.engine import Engine
 from bot.replies import Button, Reply, Select, SelectOption
 from bot.rewards import add_reward, import_codes
-from bot.settings import DiscordSettings, Settings
+from bot.settings import Settings
 from bot.store.rewards_sql import RewardQueries
-from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer, InteractionHandle
+from tests.adapters.harness import (
+    ALICE,
+    CAROL,
+    CHANNEL,
+    GUILD,
+    JSON,
+    DiscordDeployment,
+    answers_of,
+    assert_discord_contract,
+    custom_id,
+    discord_deployment,
+    fake_discord,
+    next_question,
+    shown,
+)
+from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
-    from discord.gateway import DiscordWebSocket
-    from discord.http import Route
 
-    from adapters.discord import markdown_chunks, render, run_discord
+    from adapters.discord import markdown_chunks, render
 
-JSON = dict[str, Any]
-TOKEN = "crowdpulse-test-token"
-APP_ID = 930_000_000_000_000_001
-BOT_ID = 930_000_000_000_000_002
-GUILD = 940_000_000_000_000_001
-CHANNEL = 940_000_000_000_000_002
 MODERATOR_ROLE = 940_000_000_000_000_003
 MARA = 950_000_000_000_000_001  # has Manage Server
-ALICE = 950_000_000_000_000_002
 BOB = 950_000_000_000_000_003  # has closed their direct messages
-CAROL = 950_000_000_000_000_004
 DAN = 950_000_000_000_000_005  # has the "CrowdPulse Moderator" role
 VOTERS = range(960_000_000_000_000_001, 960_000_000_000_000_051)
-MESSAGE_CALLS = ("/messages", "/callback", "/webhooks/")
 
 
 @pytest.fixture
 async def dc() -> AsyncIterator[FakeDiscordServer]:
-    async with FakeDiscordServer(app_id=APP_ID, bot_user_id=BOT_ID, token=TOKEN) as server:
-        server.guild(GUILD, "Corner Café", channels=[(CHANNEL, "general")])
+    async with fake_discord() as server:
         server.role(GUILD, MODERATOR_ROLE, "CrowdPulse Moderator")
         server.member(GUILD, MARA, "mara", permissions=discord.Permissions(manage_guild=True).value)
         server.member(GUILD, DAN, "dan", roles=[MODERATOR_ROLE])
@@ -62,49 +63,15 @@ async def dc() -> AsyncIterator[FakeDiscordServer]:
         yield server
 
 
-class Deployment:
-    """The bot as an operator runs it (``run_discord`` in a task), stoppable and restartable."""
-
-    def __init__(self, engine: Engine, settings: Settings, dc: FakeDiscordServer) -> None:
-        self.engine, self.settings, self.dc = engine, settings, dc
-        self.stop_event = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self, **knobs: float) -> None:
-        """Start and wait until the client has identified (its servers arrive before any interaction)."""
-        identified = self.dc.identify_count
-        self.stop_event = asyncio.Event()
-        self.task = asyncio.create_task(
-            run_discord(self.engine, self.settings, self.stop_event, guild_ready_timeout=0.05, **knobs)
-        )
-        await self.dc.wait_for(lambda: self.dc.identify_count > identified or self.task.done())
-        if self.task.done():
-            self.task.result()
-
-    async def stop(self) -> None:
-        self.stop_event.set()
-        if self.task is not None:
-            await self.task
-            self.task = None
-
-
 @pytest.fixture
-async def bot(engine: Engine, settings: Settings, dc: FakeDiscordServer) -> AsyncIterator[Deployment]:
-    """CrowdPulse connected to the fake; discord.py's process-wide endpoints are restored afterwards."""
-    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    endpoints = DiscordSettings(
-        token=SecretStr(TOKEN), api_base=f"{dc.url}/api/v10", gateway_url=dc.ws_url, guild_ids=[GUILD]
-    )
-    deployment = Deployment(engine, settings.model_copy(update={"discord": endpoints}), dc)
-    try:
+async def bot(engine: Engine, settings: Settings, dc: FakeDiscordServer) -> AsyncIterator[DiscordDeployment]:
+    """CrowdPulse connected to the fake, not yet started; discord.py's endpoints are restored afterwards."""
+    async with discord_deployment(engine, settings, dc) as deployment:
         yield deployment
-    finally:
-        await deployment.stop()  # before the fake closes, or discord.py would reconnect
-        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
 @pytest.fixture
-async def running(bot: Deployment) -> Deployment:
+async def running(bot: DiscordDeployment) -> DiscordDeployment:
     await bot.start()
     return bot
 
@@ -112,31 +79,8 @@ async def running(bot: Deployment) -> Deployment:
 # what a member sees ----------------------------------------------------------------------------
 
 
-def messages_of(handle: InteractionHandle) -> list[JSON]:
-    """The messages an interaction produced, in order (its response, then its follow-ups)."""
-    return [message for message in (handle.original, *handle.followups) if message is not None]
-
-
-def custom_id(message: JSON, label: str, *, exact: bool = False) -> str:
-    """The custom_id of the button whose label contains (or is) ``label``."""
-    for row in message["components"]:
-        for component in row["components"]:
-            shown = component.get("label", "")
-            if component["type"] == 2 and (shown == label if exact else label in shown):
-                return str(component["custom_id"])
-    raise AssertionError(f"no button {label!r} on {message['content']!r}")
-
-
 def select_id(message: JSON) -> str:
     return next(c["custom_id"] for row in message["components"] for c in row["components"] if c["type"] == 3)
-
-
-async def shown(dc: FakeDiscordServer, handle: InteractionHandle, *words: str) -> JSON:
-    """Waits for the interaction's message that says all of ``words``."""
-    await handle.response()
-    return await dc.wait_for(
-        lambda: next((m for m in messages_of(handle) if all(w in m["content"] for w in words)), None)
-    )
 
 
 async def click(dc: FakeDiscordServer, user: int, message: JSON, label: str, *, exact: bool = False) -> JSON:
@@ -145,51 +89,11 @@ async def click(dc: FakeDiscordServer, user: int, message: JSON, label: str, *, 
     return await handle.response()
 
 
-async def next_question(dc: FakeDiscordServer, handle: InteractionHandle, prompt: str) -> JSON:
-    message = await shown(dc, handle, prompt)
-    assert message["flags"] & EPHEMERAL  # a member's next question is theirs alone
-    return message
-
-
-async def answers_of(engine: Engine, user: int) -> dict[str, str]:
-    rows = await engine.store.fetchall(
-        "SELECT a.task_id, a.value FROM answers a JOIN users u ON u.id = a.user_id "
-        "WHERE u.platform = 'discord' AND u.platform_user_id = ?",
-        (str(user),),
-    )
-    return {row[0]: row[1] for row in rows}
-
-
-def assert_discord_contract(dc: FakeDiscordServer, expected_errors: tuple[int, ...] = ()) -> None:
-    """What Discord demands of every bot, checked over everything this test did.
-
-    Every interaction acknowledged within 3 seconds; every message the bot posted or edited (channel
-    messages, direct messages, interaction responses, follow-ups) within 2000 characters and pinging
-    nobody; and no request Discord refused, but the ``expected_errors`` codes.
-    """
-    assert dc.interactions, "the test made no interaction"
-    late = [(h.id, h.acked_within) for h in dc.interactions if h.acked_within is None or h.acked_within >= 3]
-    assert late == []
-    bodies = []
-    for call in dc.calls:
-        if call.method not in ("POST", "PATCH") or not any(part in call.path for part in MESSAGE_CALLS):
-            continue
-        if not call.path.endswith("/callback"):
-            bodies.append(call.json)
-        elif call.json["type"] in (4, 7):  # not a deferral, a modal or autocomplete choices
-            bodies.append(call.json["data"])
-    assert bodies
-    for body in bodies:
-        assert len(body.get("content") or "") <= 2000
-        assert body.get("allowed_mentions") == {"parse": []}, body
-    assert [error for error in dc.errors if error.code not in expected_errors] == []
-
-
 # stories ---------------------------------------------------------------------------------------
 
 
 async def test_member_answers_a_whole_campaign_with_buttons_a_select_and_a_form(
-    dc: FakeDiscordServer, running: Deployment, engine: Engine
+    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine
 ) -> None:
     task = await dc.slash(ALICE, GUILD, CHANNEL, "task")
     question = await shown(dc, task, "What do you order most often?")
@@ -235,7 +139,7 @@ async def test_member_answers_a_whole_campaign_with_buttons_a_select_and_a_form(
     assert_discord_contract(dc)
 
 
-async def test_double_click_counts_once(dc: FakeDiscordServer, running: Deployment, engine: Engine) -> None:
+async def test_double_click_counts_once(dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine) -> None:
     question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
     first = await dc.click(CAROL, question, custom_id(question, "Espresso"))
     second = await dc.click(CAROL, question, custom_id(question, "Espresso"))
@@ -247,7 +151,7 @@ async def test_double_click_counts_once(dc: FakeDiscordServer, running: Deployme
 
 
 async def test_forged_button_is_refused_and_records_nothing(
-    dc: FakeDiscordServer, running: Deployment, engine: Engine
+    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine
 ) -> None:
     question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
     genuine = custom_id(question, "Latte")
@@ -269,7 +173,7 @@ async def test_forged_button_is_refused_and_records_nothing(
 
 
 async def test_moderators_run_a_round_and_results_with_a_chart_reach_the_channel(
-    dc: FakeDiscordServer, running: Deployment, engine: Engine
+    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine
 ) -> None:
     refused = await dc.slash(CAROL, GUILD, CHANNEL, "round", subcommand="close")
     refusal = (await refused.response())["data"]
@@ -313,7 +217,7 @@ async def test_moderators_run_a_round_and_results_with_a_chart_reach_the_channel
 
 
 async def test_moderator_commands_are_hidden_from_members_by_default(
-    dc: FakeDiscordServer, running: Deployment
+    dc: FakeDiscordServer, running: DiscordDeployment
 ) -> None:
     commands = {command["name"]: command for command in dc.commands(GUILD)}
     manage_server = str(discord.Permissions(manage_guild=True).value)
@@ -329,7 +233,7 @@ async def test_moderator_commands_are_hidden_from_members_by_default(
 
 
 async def test_idea_form_offers_similar_ideas_and_fifty_members_vote(
-    dc: FakeDiscordServer, running: Deployment, engine: Engine
+    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine
 ) -> None:
     await (await dc.slash(MARA, GUILD, CHANNEL, "round", {"subject": "winter-menu"}, subcommand="open")).response()
     opener = await dc.slash(ALICE, GUILD, CHANNEL, "idea")
@@ -393,7 +297,7 @@ async def given_up(engine: Engine, target: str) -> str:
 
 
 async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
-    dc: FakeDiscordServer, running: Deployment, engine: Engine, tmp_path: Path
+    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine, tmp_path: Path
 ) -> None:
     queries = RewardQueries(engine.store)
     await add_reward(queries, "mug", "Café mug", 10, None)
@@ -423,7 +327,9 @@ async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
     assert_discord_contract(dc)
 
 
-async def test_button_from_before_a_restart_still_works(dc: FakeDiscordServer, bot: Deployment, engine: Engine) -> None:
+async def test_button_from_before_a_restart_still_works(
+    dc: FakeDiscordServer, bot: DiscordDeployment, engine: Engine
+) -> None:
     await bot.start()
     question = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "What do you order")
     await bot.stop()
@@ -437,7 +343,7 @@ async def test_button_from_before_a_restart_still_works(dc: FakeDiscordServer, b
 
 
 async def test_slow_replies_are_deferred_and_keep_their_privacy(
-    dc: FakeDiscordServer, bot: Deployment, engine: Engine
+    dc: FakeDiscordServer, bot: DiscordDeployment, engine: Engine
 ) -> None:
     await bot.start(ack_budget=0.0)  # as if the engine were always slow: every interaction is deferred
     points = await dc.slash(ALICE, GUILD, CHANNEL, "points")

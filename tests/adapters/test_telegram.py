@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from adapters.telegram import TelegramAdapter, run_telegram
+from adapters.telegram import TelegramAdapter
 from bot.engine import Engine
 from bot.replies import Image, Reply, escape
 from bot.rewards import add_reward, import_codes
 from bot.settings import Settings
+from tests.adapters.harness import (
+    JSON,
+    TELEGRAM_TOKEN,
+    aim_at_fake_telegram,
+    count,
+    data_of,
+    last_with_buttons,
+    running_telegram_bot,
+    tap,
+    texts,
+)
 from tests.conftest import REPO
 from tests.fakes.telegram_server import FakeTelegramServer
-
-TOKEN = "123456:TEST-TOKEN"
-JSON = dict[str, Any]
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +38,7 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer(token=TOKEN) as server:
+    async with FakeTelegramServer(token=TELEGRAM_TOKEN) as server:
         yield server
 
 
@@ -56,59 +62,10 @@ async def until_listening(port: int) -> None:
     raise AssertionError(f"nothing listens on port {port}")
 
 
-@contextlib.asynccontextmanager
-async def running_bot(engine: Engine, settings: Settings, tg: FakeTelegramServer) -> AsyncIterator[None]:
-    settings.telegram.token = SecretStr(TOKEN)
-    settings.telegram.base_url = tg.base_url
-    settings.telegram.base_file_url = tg.base_file_url
-    settings.telegram.poll_timeout = 1
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_telegram(engine, settings, stop))
-    started = "setWebhook" if settings.telegram.mode == "webhook" else "getUpdates"
-    await tg.wait_for(lambda: bool(tg.calls_to(started)) or task.done(), timeout=10)
-    if task.done():
-        task.result()
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 15)
-
-
 @pytest.fixture
 async def bot(engine: Engine, settings: Settings, tg: FakeTelegramServer) -> AsyncIterator[None]:
-    async with running_bot(engine, settings, tg):
+    async with running_telegram_bot(engine, settings, tg):
         yield
-
-
-def last_with_buttons(tg: FakeTelegramServer, chat_id: int) -> JSON:
-    for message in reversed(tg.messages(chat_id)):
-        if message.get("reply_markup", {}).get("inline_keyboard"):
-            return message
-    raise AssertionError(f"no message with buttons in chat {chat_id}: {[m.get('text') for m in tg.messages(chat_id)]}")
-
-
-def data_of(message: JSON, label: str) -> str:
-    for row in message["reply_markup"]["inline_keyboard"]:
-        for button in row:
-            if label in button["text"]:
-                return str(button["callback_data"])
-    raise AssertionError(f"no button {label!r} in {message['reply_markup']}")
-
-
-def texts(tg: FakeTelegramServer, chat_id: int) -> list[str]:
-    return [m.get("text") or m.get("caption") or "" for m in tg.messages(chat_id)]
-
-
-async def count(engine: Engine, sql: str) -> int:
-    return int(await engine.store.fetchval(sql, (), 0))
-
-
-async def tap(tg: FakeTelegramServer, user: JSON, chat_id: int, label: str) -> None:
-    """Tap a button of the latest question and wait until the bot has handled it."""
-    message = last_with_buttons(tg, chat_id)
-    tg.click(user, message, data_of(message, label))
-    await tg.wait_until_consumed()
 
 
 async def test_a_member_taps_through_the_whole_campaign_in_a_private_chat(
@@ -230,14 +187,14 @@ async def test_a_redelivered_update_after_a_restart_is_processed_once(
 ) -> None:
     ana = tg.user(105, "Ana")
     chat = tg.private_chat(ana)
-    async with running_bot(engine, settings, tg):
+    async with running_telegram_bot(engine, settings, tg):
         tg.send_text(ana, chat, "/task")
         await tg.wait_until_consumed()
         question = last_with_buttons(tg, chat["id"])
         update = tg.click(ana, question, data_of(question, "Latte"))
         await tg.wait_until_consumed()
     tg.redeliver(update)
-    async with running_bot(engine, settings, tg):
+    async with running_telegram_bot(engine, settings, tg):
         await tg.wait_until_consumed()
     assert await count(engine, "SELECT COUNT(*) FROM answers") == 1
     assert await count(engine, "SELECT COUNT(*) FROM ledger WHERE reason = 'answer'") == 1
@@ -272,7 +229,7 @@ async def test_webhook_mode_serves_updates_and_rejects_a_wrong_secret(
     settings.telegram.webhook_secret = SecretStr("s3cret-webhook-token")
     ana = tg.user(106, "Ana")
     chat = tg.private_chat(ana)
-    async with running_bot(engine, settings, tg):
+    async with running_telegram_bot(engine, settings, tg):
         await until_listening(port)
         assert tg.calls_to("setWebhook")[-1]["secret_token"] == "s3cret-webhook-token"
         update = tg.send_text(ana, chat, "/help")
@@ -346,11 +303,11 @@ async def test_a_redelivered_idea_message_stores_one_idea(
 ) -> None:
     ana = tg.user(601, "Ana")
     chat = tg.private_chat(ana)
-    async with running_bot(engine, settings, tg):
+    async with running_telegram_bot(engine, settings, tg):
         update = tg.send_text(ana, chat, "/idea A quiet corner with no music before nine")
         await tg.wait_until_consumed()
     tg.redeliver(update)
-    async with running_bot(engine, settings, tg):
+    async with running_telegram_bot(engine, settings, tg):
         await tg.wait_until_consumed()
     assert await count(engine, "SELECT COUNT(*) FROM ideas") == 1
     assert sum("#1" in text for text in texts(tg, chat["id"])) == 2, "the repeat is answered with the same idea"
@@ -363,7 +320,7 @@ async def test_each_update_is_logged_once_with_outcome_and_latency_and_nothing_s
     chat = tg.private_chat(ana)
     secret_text = "my private opinion about the barista"
     with caplog.at_level(logging.DEBUG):
-        async with running_bot(engine, settings, tg):
+        async with running_telegram_bot(engine, settings, tg):
             tg.send_text(ana, chat, "/task")
             await tg.wait_until_consumed()
             await tap(tg, ana, chat["id"], "Latte")
@@ -373,7 +330,7 @@ async def test_each_update_is_logged_once_with_outcome_and_latency_and_nothing_s
     assert len(handled) == 2, handled  # the command and the tap; chatter nobody asked for is not ours
     assert all("outcome=" in line and "latency_ms=" in line for line in handled)
     for record in caplog.records:
-        assert TOKEN not in record.getMessage() and TOKEN.split(":")[1] not in record.getMessage()
+        assert TELEGRAM_TOKEN not in record.getMessage() and TELEGRAM_TOKEN.split(":")[1] not in record.getMessage()
         if record.levelno >= logging.INFO:
             assert secret_text not in record.getMessage()
 
@@ -381,9 +338,7 @@ async def test_each_update_is_logged_once_with_outcome_and_latency_and_nothing_s
 async def test_a_long_reply_is_split_within_telegram_limits_and_nothing_is_lost(
     engine: Engine, settings: Settings, tg: FakeTelegramServer
 ) -> None:
-    settings.telegram.token = SecretStr(TOKEN)
-    settings.telegram.base_url = tg.base_url
-    settings.telegram.base_file_url = tg.base_file_url
+    aim_at_fake_telegram(settings, tg)
     ana = tg.user(801, "Ana")
     chat = tg.private_chat(ana)
     lines = [f"<b>{number}.</b> {escape('<idea> & more ' * 12)}" for number in range(120)]

@@ -14,39 +14,37 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from telegram.ext import ApplicationBuilder
 
 from bot.engine import Engine
-from bot.settings import DiscordSettings, Settings
-from tests.adapters.test_telegram import TOKEN as TELEGRAM_TOKEN
-from tests.adapters.test_telegram import count, data_of, last_with_buttons, running_bot, texts
+from bot.settings import Settings
+from tests.adapters.harness import (
+    ALICE,
+    APP_ID,
+    CAROL,
+    CHANNEL,
+    GUILD,
+    TELEGRAM_TOKEN,
+    DiscordDeployment,
+    answers_of,
+    assert_discord_contract,
+    count,
+    custom_id,
+    discord_deployment,
+    fake_discord,
+    next_question,
+    running_telegram_bot,
+    shown,
+    tap,
+    texts,
+)
 from tests.fakes.discord_server import FakeDiscordServer
 from tests.fakes.telegram_server import FakeTelegramServer
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    from discord.gateway import DiscordWebSocket
-    from discord.http import Route
-
     from adapters.discord import CrowdPulseClient
-    from tests.adapters.test_discord import (
-        ALICE,
-        APP_ID,
-        BOT_ID,
-        CAROL,
-        CHANNEL,
-        GUILD,
-        Deployment,
-        answers_of,
-        assert_discord_contract,
-        custom_id,
-        next_question,
-        shown,
-    )
-    from tests.adapters.test_discord import TOKEN as DISCORD_TOKEN
 
-JSON = dict[str, Any]
 CLIENT_TIMEOUT = 1.0  # seconds PTB waits for Telegram's answer in the slow-send test (PTB's default: 5)
 APOLOGY = "Sorry, something went wrong on my side"
 
@@ -64,37 +62,21 @@ async def tg() -> AsyncIterator[FakeTelegramServer]:
 
 @pytest.fixture
 async def dc() -> AsyncIterator[FakeDiscordServer]:
-    async with FakeDiscordServer(app_id=APP_ID, bot_user_id=BOT_ID, token=DISCORD_TOKEN) as server:
-        server.guild(GUILD, "Corner Café", channels=[(CHANNEL, "general")])
+    async with fake_discord() as server:
         server.member(GUILD, ALICE, "alice")
         server.member(GUILD, CAROL, "carol")
         yield server
 
 
 @pytest.fixture
-async def discord_bot(engine: Engine, settings: Settings, dc: FakeDiscordServer) -> AsyncIterator[Deployment]:
+async def discord_bot(engine: Engine, settings: Settings, dc: FakeDiscordServer) -> AsyncIterator[DiscordDeployment]:
     """CrowdPulse on the fake Discord; discord.py's process-wide endpoints are restored afterwards."""
-    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    endpoints = DiscordSettings(
-        token=SecretStr(DISCORD_TOKEN), api_base=f"{dc.url}/api/v10", gateway_url=dc.ws_url, guild_ids=[GUILD]
-    )
-    deployment = Deployment(engine, settings.model_copy(update={"discord": endpoints}), dc)
-    try:
+    async with discord_deployment(engine, settings, dc) as deployment:
         yield deployment
-    finally:
-        await deployment.stop()  # before the fake closes, or discord.py would reconnect
-        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
 def sent_once(tg: FakeTelegramServer, chat_id: int, words: str) -> bool:
     return sum(words in text for text in texts(tg, chat_id)) == 1
-
-
-async def tap(tg: FakeTelegramServer, user: JSON, chat_id: int, label: str, within: float = 5.0) -> None:
-    """Tap a button of the latest question and wait (up to ``within`` seconds) until the bot handled it."""
-    message = last_with_buttons(tg, chat_id)
-    tg.click(user, message, data_of(message, label))
-    await tg.wait_until_consumed(within)
 
 
 # Telegram ----------------------------------------------------------------------------------------
@@ -110,7 +92,7 @@ async def test_a_member_keeps_answering_through_a_telegram_outage_and_each_tap_c
     """
     ana = tg.user(301, "Ana")
     chat = tg.private_chat(ana)
-    async with running_bot(engine, settings, tg):
+    async with running_telegram_bot(engine, settings, tg):
         tg.send_text(ana, chat, "/task")
         await tg.wait_until_consumed()
         tg.fail_next("getUpdates", status=500, description="Internal Server Error", times=2)
@@ -150,7 +132,7 @@ async def test_a_reply_telegram_is_too_slow_to_accept_loses_no_answer(
     monkeypatch.setattr(ApplicationBuilder, "build", with_short_timeout)
     ana = tg.user(302, "Ana")
     chat = tg.private_chat(ana)
-    async with running_bot(engine, settings, tg):
+    async with running_telegram_bot(engine, settings, tg):
         tg.send_text(ana, chat, "/task")
         await tg.wait_until_consumed()
         tg.delay_next("sendMessage", CLIENT_TIMEOUT + 1.5)
@@ -191,7 +173,7 @@ def only_injected_errors(dc: FakeDiscordServer, expected: Callable[[int], bool])
 
 
 async def test_a_command_sent_while_the_gateway_was_down_is_answered_after_the_bot_resumes(
-    dc: FakeDiscordServer, discord_bot: Deployment, engine: Engine
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine
 ) -> None:
     await discord_bot.start()
     await dc.drop_gateway()
@@ -204,7 +186,7 @@ async def test_a_command_sent_while_the_gateway_was_down_is_answered_after_the_b
 
 
 async def test_an_invalidated_session_identifies_again_and_members_carry_on(
-    dc: FakeDiscordServer, discord_bot: Deployment, engine: Engine, quick_reidentify: None
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine, quick_reidentify: None
 ) -> None:
     await discord_bot.start()
     question = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "What do you order")
@@ -218,7 +200,7 @@ async def test_an_invalidated_session_identifies_again_and_members_carry_on(
 
 
 async def test_a_follow_up_refused_with_500_then_429_arrives_once(
-    dc: FakeDiscordServer, discord_bot: Deployment, engine: Engine
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine
 ) -> None:
     """discord.py retries a webhook 500 after 1 s and a 429 after its ``retry_after``; nothing is doubled."""
     await discord_bot.start()
