@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
-from bot.store.dialects import dialect, has_table, read_committed
+from bot.store.dialects import dialect, has_table, read_committed, shard
 from bot.store.outbox_sql import audit
 from bot.store.records import (
     AnswerResult,
@@ -256,7 +256,9 @@ class Store(ABC):
             counts = {
                 round_id: {
                     row[0]: int(row[1])
-                    for row in db.execute("SELECT task_id, answers FROM task_counts WHERE round_id = ?", (round_id,))
+                    for row in db.execute(
+                        "SELECT task_id, SUM(answers) FROM task_counts WHERE round_id = ? GROUP BY task_id", (round_id,)
+                    )
                 }
                 for round_id in count_round_ids
             }
@@ -288,10 +290,10 @@ class Store(ABC):
                 return AnswerResult(AnswerStatus.BANNED)
             if answer.quota is not None:
                 counted = db.execute(
-                    "SELECT answers FROM task_counts WHERE round_id = ? AND task_id = ?",
+                    "SELECT SUM(answers) FROM task_counts WHERE round_id = ? AND task_id = ?",
                     (answer.round_id, answer.task_id),
-                ).fetchone()
-                if counted is not None and counted[0] >= answer.quota:
+                ).fetchone()[0]
+                if counted is not None and counted >= answer.quota:
                     return AnswerResult(AnswerStatus.QUOTA_FULL)
             db.execute(
                 "DELETE FROM pending_inputs WHERE user_id = ? AND round_id = ? AND task_id = ?",
@@ -306,9 +308,9 @@ class Store(ABC):
                 return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
             answer_id = int(inserted[0])
             db.execute(
-                "INSERT INTO task_counts (round_id, task_id, answers) VALUES (?, ?, 1)"
-                " ON CONFLICT (round_id, task_id) DO UPDATE SET answers = task_counts.answers + 1",
-                (answer.round_id, answer.task_id),
+                "INSERT INTO task_counts (round_id, task_id, shard, answers) VALUES (?, ?, ?, 1)"
+                " ON CONFLICT (round_id, task_id, shard) DO UPDATE SET answers = task_counts.answers + 1",
+                (answer.round_id, answer.task_id, shard(db)),
             )
             award = replace(answer.award, source_key=f"answer:{answer_id}")
             awarded = after_answer(db, answer.user_id, apply_award(db, award, rules, now), rules, now)  # badges

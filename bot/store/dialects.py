@@ -13,6 +13,15 @@ def dialect(db: Any) -> str:
     return str(getattr(db, "dialect", "sqlite"))
 
 
+def shard(db: Any) -> int:
+    """The writing connection's own row of a sharded counter (migration 0007).
+
+    On PostgreSQL each writer connection claims one, so writers in several processes never update the
+    same counter row; SQLite has a single writer and keeps everything in shard 0.
+    """
+    return int(getattr(db, "shard", None) or 0)
+
+
 def has_table(db: Any, name: str) -> bool:
     """Whether the schema holds table ``name`` (inside a unit)."""
     if dialect(db) == "postgresql":

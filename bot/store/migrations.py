@@ -9,7 +9,9 @@ lock held while migrating).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,50 +50,32 @@ def statements(script: str) -> list[str]:
     return found
 
 
-def apply(db: sqlite3.Connection) -> list[int]:
-    """Apply every migration not yet applied; returns the versions applied now."""
-    if dialect(db) == "postgresql":
-        return _apply_postgres(db)
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations"
-        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    applied_now: list[int] = []
-    for version, name, path in available():
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
-                db.execute("COMMIT")
-                continue
-            for statement in statements(path.read_text(encoding="utf-8")):
-                db.execute(statement)
-            db.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (version, name, datetime.now(UTC).isoformat()),
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        applied_now.append(version)
-    return applied_now
+def apply(db: sqlite3.Connection, upto: int | None = None) -> list[int]:
+    """Apply every migration not yet applied (up to version ``upto``); returns the versions applied now.
 
-
-def _apply_postgres(db: Any) -> list[int]:
-    """PostgreSQL: ``db`` is a :class:`bot.store.postgres.PgConnection` in autocommit mode."""
-    db.execute("SELECT pg_advisory_lock(?)", (_MIGRATION_LOCK,))
-    try:
+    ``db`` is a ``sqlite3.Connection`` in autocommit mode or a :class:`bot.store.postgres.PgConnection`.
+    """
+    postgres = dialect(db) == "postgresql"
+    with _migrating_alone(db) if postgres else contextlib.nullcontext():
         db.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations"
             " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
         applied_now: list[int] = []
-        for version, name, path in available("postgresql"):
-            if db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
-                continue
-            db.execute("BEGIN")
+        for version, name, path in available(dialect(db)):
+            if upto is not None and version > upto:
+                break
+            db.execute("BEGIN" if postgres else "BEGIN IMMEDIATE")
             try:
-                db.execute_script(path.read_text(encoding="utf-8"))
+                if db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
+                    db.execute("COMMIT")
+                    continue
+                script = path.read_text(encoding="utf-8")
+                if postgres:
+                    db.execute_script(script)  # type: ignore[attr-defined]  # plpgsql bodies hold semicolons
+                else:
+                    for statement in statements(script):
+                        db.execute(statement)
                 db.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (version, name, datetime.now(UTC).isoformat()),
@@ -102,5 +86,13 @@ def _apply_postgres(db: Any) -> list[int]:
                 raise
             applied_now.append(version)
         return applied_now
+
+
+@contextlib.contextmanager
+def _migrating_alone(db: Any) -> Iterator[None]:
+    """PostgreSQL: hold the advisory lock that makes other processes wait while this one migrates."""
+    db.execute("SELECT pg_advisory_lock(?)", (_MIGRATION_LOCK,))
+    try:
+        yield
     finally:
         db.execute("SELECT pg_advisory_unlock(?)", (_MIGRATION_LOCK,))

@@ -27,10 +27,12 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import psycopg
 from psycopg import errors
@@ -46,6 +48,9 @@ T = TypeVar("T")
 
 # Aborted by the server to keep transactions serializable: safe to run again from the start.
 _RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
+# Rows per sharded counter that writers can hold alone, and the advisory-lock class that hands them out.
+SHARDS = 64
+_SHARD_LOCKS = 0x43505348
 
 
 # rows ----------------------------------------------------------------------------------------------
@@ -121,6 +126,25 @@ class PgConnection:
 
     def __init__(self, raw: psycopg.Connection[Row]) -> None:
         self.raw = raw
+        self.shard: int | None = None  # this connection's row of the sharded counters, once claimed
+
+    def claim_shard(self) -> None:
+        """Take a shard no other connection holds, for as long as this connection lives.
+
+        Sharded counters (migration 0007) give each writer a row of its own, so writers in several
+        processes never update the same counter row. A session advisory lock per shard says which are
+        taken; past :data:`SHARDS` writers, two share one and the server arbitrates (a retry, no harm).
+        """
+        taken = next(
+            (
+                shard
+                for shard in range(SHARDS)
+                if self.execute("SELECT pg_try_advisory_lock(?, ?) AS free", (_SHARD_LOCKS, shard)).fetchall()[0][0]
+            ),
+            random.randrange(SHARDS),
+        )
+        self.execute("SELECT set_config('crowdpulse.shard', ?, false)", (str(taken),))
+        self.shard = taken
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> psycopg.Cursor[Row]:
         return self.raw.execute(translate(sql), tuple(parameters))
@@ -244,6 +268,8 @@ class PostgresStore(Store):
         for attempt in range(1, self._max_attempts + 1):
             db = self._connection()
             try:
+                if db.shard is None:
+                    db.claim_shard()
                 db.raw.execute(f"BEGIN ISOLATION LEVEL {isolation}".encode())
                 result = unit(db)  # type: ignore[arg-type]
                 db.raw.execute(b"COMMIT")
@@ -311,6 +337,24 @@ class PostgresStore(Store):
             if db.raw.closed or db.raw.broken:
                 self._forget(db)
             raise _unavailable(error) from error
+
+
+@contextlib.contextmanager
+def scratch_schema(url: str, prefix: str = "scratch") -> Iterator[str]:
+    """A new, empty schema on the server at ``url``, dropped on exit; yields a URL whose connections use it.
+
+    Tests and benchmarks share one server and need an empty database each: a schema is that, at the cost
+    of one statement, and leaves the operator's own schemas alone.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{name}"'.encode())
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options={quote(f'-csearch_path={name}')}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{name}" CASCADE'.encode())
 
 
 def _unavailable(error: Exception) -> StoreUnavailableError:

@@ -148,9 +148,10 @@ _VIOLATIONS: dict[str, str] = {
         "SELECT round_id, user_id, task_id, COUNT(*) FROM answers GROUP BY 1, 2, 3 HAVING COUNT(*) > 1"
     ),
     "task_counts differs from the answers it counts": (
-        "SELECT tc.round_id, tc.task_id, tc.answers, COUNT(a.id) FROM task_counts tc"
+        "SELECT tc.round_id, tc.task_id, tc.answers, COUNT(a.id)"
+        " FROM (SELECT round_id, task_id, SUM(answers) AS answers FROM task_counts GROUP BY 1, 2) tc"
         " LEFT JOIN answers a ON a.round_id = tc.round_id AND a.task_id = tc.task_id"
-        " GROUP BY tc.round_id, tc.task_id HAVING tc.answers != COUNT(a.id)"
+        " GROUP BY tc.round_id, tc.task_id, tc.answers HAVING tc.answers != COUNT(a.id)"
     ),
     "answers not counted in task_counts": (
         "SELECT a.round_id, a.task_id FROM answers a WHERE NOT EXISTS (SELECT 1 FROM task_counts tc"
@@ -277,7 +278,13 @@ def _score_violations(db: sqlite3.Connection) -> list[str]:
         if stored.get(key, 0) != expected.get(key, 0)
     ]
     histogram = Counter((scope, points) for (scope, _), points in stored.items())
-    counted = {(scope, points): users for scope, points, users in db.execute("SELECT * FROM score_counts") if users}
+    counted = {
+        (scope, points): users
+        for scope, points, users in db.execute(
+            "SELECT scope, points, SUM(users) FROM score_counts GROUP BY scope, points"
+        )
+        if users
+    }
     problems += [
         f"score_counts {key}: stored {counted.get(key, 0)}, scores say {histogram.get(key, 0)}"
         for key in set(histogram) | set(counted)

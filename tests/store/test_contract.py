@@ -12,19 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import uuid
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from bot.app import make_store, running_engine
 from bot.settings import load_settings
 from bot.store import migrations
+from bot.store.dialects import dialect
 from bot.store.ideas_sql import IdeaPoints, IdeaQueries, IdeaStatus, NewIdea, Proposal, VoteStatus
 from bot.store.outbox_sql import OutboxQueries, enqueue
 from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules
@@ -53,17 +53,10 @@ def postgres_url() -> str:
 @contextlib.contextmanager
 def postgres_schema(url: str) -> Iterator[str]:
     """A fresh, empty schema on the test server; yields a URL whose connections use it."""
-    import psycopg
+    from bot.store.postgres import scratch_schema  # psycopg is needed only when a server is given
 
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{name}"'.encode())
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options={quote(f'-csearch_path={name}')}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA "{name}" CASCADE'.encode())
+    with scratch_schema(url, prefix="test") as scratch:
+        yield scratch
 
 
 @contextlib.contextmanager
@@ -163,6 +156,32 @@ async def test_contract_migrations_apply_once_when_stores_start_together(url: st
             await store.close()
 
 
+def _raw_connection(url: str) -> Any:
+    """A bare connection to the database behind ``url``, as migrations are given one."""
+    if url.startswith("sqlite:///"):
+        return sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    from bot.store.postgres import connect
+
+    return connect(url)
+
+
+def test_contract_counters_written_before_sharding_keep_their_sums(url: str) -> None:
+    """Migration 0007 splits the hot counters into shards: a community's counts from before it survive."""
+    db = _raw_connection(url)
+    try:
+        migrations.apply(db, upto=6)
+        db.execute("INSERT INTO task_counts (round_id, task_id, answers) VALUES (1, 't1', 7), (1, 't2', 3)")
+        db.execute("INSERT INTO score_counts (scope, points, users) VALUES ('all', 10, 4), ('all', 20, 1)")
+        assert migrations.apply(db) == [v for v, _, _ in migrations.available(dialect(db)) if v > 6]
+        db.execute("INSERT INTO task_counts (round_id, task_id, shard, answers) VALUES (1, 't1', 5, 2)")
+        counts = db.execute("SELECT task_id, SUM(answers) FROM task_counts GROUP BY task_id ORDER BY 1").fetchall()
+        histogram = db.execute("SELECT points, SUM(users), MAX(shard) FROM score_counts GROUP BY 1 ORDER BY 1")
+        assert [tuple(row) for row in counts] == [("t1", 9), ("t2", 3)]
+        assert [tuple(row) for row in histogram.fetchall()] == [(10, 4, 0), (20, 1, 0)]
+    finally:
+        (db.raw if hasattr(db, "raw") else db).close()
+
+
 async def test_contract_rows_answer_by_position_and_by_column_name(store: Any) -> None:
     user_id = (await people(store, 1))[0]
     row = await store.fetchone("SELECT id, display_name FROM users WHERE id = ?", (user_id,))
@@ -181,12 +200,14 @@ async def test_contract_one_answer_per_user_per_task_however_many_arrive_at_once
     assert statuses.count(AnswerStatus.RECORDED) == 1
     assert statuses.count(AnswerStatus.ALREADY_ANSWERED) == 19
     assert await value(store, "SELECT COUNT(*) FROM answers") == 1
-    assert await value(store, "SELECT answers FROM task_counts WHERE round_id = ?", round_id) == 1
+    assert await value(store, "SELECT SUM(answers) FROM task_counts WHERE round_id = ?", round_id) == 1
     assert await store.balance(user_id) == 5
     assert await value(store, "SELECT value FROM user_counters WHERE user_id = ?", user_id) == 1
 
 
 async def test_contract_task_counts_are_exact_under_concurrent_answers(store: Any, second_store: Any) -> None:
+    """Exact sums; on PostgreSQL each store's writer also counts on a row of its own (its shard), so two
+    processes never update one counter row, which SERIALIZABLE would abort and retry."""
     space_id, round_id = await a_round(store)
     users = await people(store, 40)
     await asyncio.gather(
@@ -195,7 +216,10 @@ async def test_contract_task_counts_are_exact_under_concurrent_answers(store: An
             for i, user_id in enumerate(users)
         )
     )
-    assert await value(store, "SELECT answers FROM task_counts WHERE round_id = ? AND task_id = 't1'", round_id) == 40
+    counted = "SELECT SUM(answers) FROM task_counts WHERE round_id = ? AND task_id = 't1'"
+    assert await value(store, counted, round_id) == 40
+    writers = 2 if store.dialect == "postgresql" else 1
+    assert await value(store, "SELECT COUNT(DISTINCT shard) FROM task_counts") == writers
     assert await value(store, "SELECT COUNT(*) FROM answers") == 40
     assert await value(store, "SELECT SUM(delta) FROM ledger") == 200
     await assert_leaderboards_follow_the_ledger(store)
@@ -435,7 +459,7 @@ async def test_postgres_store_with_several_writer_connections_keeps_counts_exact
             )
             recorded = [r for r in results[:60] if r.status == AnswerStatus.RECORDED]
             assert len(recorded) == 45
-            assert await value(store, "SELECT answers FROM task_counts WHERE round_id = ?", round_id) == 45
+            assert await value(store, "SELECT SUM(answers) FROM task_counts WHERE round_id = ?", round_id) == 45
             assert await value(store, "SELECT earned FROM daily_points WHERE user_id = ?", users[0]) == RULES.daily_cap
             await assert_leaderboards_follow_the_ledger(store)
 
