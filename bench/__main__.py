@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 import tempfile
 import traceback
@@ -27,27 +28,40 @@ BENCHMARKS = {
     "growth": "bench.growth",
     "broadcast": "bench.broadcast",
     "memory": "bench.memory",
+    "postgres": "bench.postgres",
 }
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"
+POSTGRES_URL_ENV = "CROWDPULSE_TEST_POSTGRES_URL"  # the tests' server
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and fewer repetitions (< 1 minute)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON file to write (default {DEFAULT_OUT})")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get(POSTGRES_URL_ENV, ""),
+        help=f"PostgreSQL server for the postgres benchmark (default ${POSTGRES_URL_ENV}; it uses a schema of its own)",
+    )
     parser.add_argument("--only", action="append", choices=list(BENCHMARKS), help="run only this benchmark")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     arguments = parse_arguments(argv)
-    isolate_environment()
+    isolate_environment()  # after reading the arguments: the PostgreSQL URL's default comes from it
     chosen = arguments.only or list(BENCHMARKS)
     figures: list[Figure] = []
     errors: list[str] = []
     watch = Stopwatch()
     with tempfile.TemporaryDirectory(prefix="crowdpulse-bench-") as scratch:
-        ctx = Context(quick=arguments.quick, workdir=Path(scratch), repetitions=2 if arguments.quick else 5)
+        ctx = Context(
+            quick=arguments.quick,
+            workdir=Path(scratch),
+            repetitions=2 if arguments.quick else 5,
+            postgres_url=arguments.postgres,
+        )
         for name in BENCHMARKS:
             if name not in chosen:
                 continue

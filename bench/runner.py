@@ -105,6 +105,7 @@ class Context:
     quick: bool
     workdir: Path
     repetitions: int
+    postgres_url: str = ""  # a server for the PostgreSQL benchmark; none: its figures are n/a
     log: Callable[[str], None] = field(default=lambda message: print(message, file=sys.stderr, flush=True))
 
 

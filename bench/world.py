@@ -31,9 +31,10 @@ def isolate_environment() -> None:
     os.environ.setdefault("PTB_TIMEDELTA", "true")  # python-telegram-bot's future behaviour, no warning
 
 
-def bench_settings(database: Path, **overrides: Any) -> Settings:
-    """Default settings on ``database``; ``overrides`` as for :func:`bot.settings.load_settings`."""
-    storage = {"path": database, **overrides.pop("storage", {})}
+def bench_settings(database: Path | None, **overrides: Any) -> Settings:
+    """Default settings on the SQLite file ``database`` (or the ``storage`` override's URL); ``overrides``
+    as for :func:`bot.settings.load_settings`."""
+    storage = ({"path": database} if database else {}) | overrides.pop("storage", {})
     return load_settings(catalog_dir=CATALOG, storage=storage, **overrides)
 
 
