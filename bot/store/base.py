@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
-from bot.store.dialects import dialect, has_table, read_committed, shard
+from bot.store.dialects import dialect, has_table, read_committed, shard, share_lock, take_turns
 from bot.store.outbox_sql import audit
 from bot.store.records import (
     AnswerResult,
@@ -278,10 +278,20 @@ class Store(ABC):
         return await self.read(unit)
 
     async def record_answer(self, answer: NewAnswer, rules: PointRules, now: datetime) -> AnswerResult:
-        """Record one answer and its award in one transaction; a duplicate changes nothing."""
+        """Record one answer and its award in one transaction; a duplicate changes nothing.
 
+        The hottest unit, so on PostgreSQL it runs at READ COMMITTED with explicit locks instead of
+        SERIALIZABLE: the round's row is share-locked (closing it waits for answers in flight, and an
+        answer after the close sees it closed), a task with a quota takes turns, the award locks the
+        member, and every count is an atomic upsert or guarded by a UNIQUE constraint.
+        """
+
+        @read_committed
         def unit(db: sqlite3.Connection) -> AnswerResult:
-            status = db.execute("SELECT status, space_id FROM rounds WHERE id = ?", (answer.round_id,)).fetchone()
+            status = db.execute(
+                f"SELECT status, space_id FROM rounds WHERE id = ?{share_lock(db)}",  # noqa: S608 - a fixed clause
+                (answer.round_id,),
+            ).fetchone()
             if status is None or status[0] != "open":
                 return AnswerResult(AnswerStatus.ROUND_CLOSED)
             if db.execute(
@@ -289,6 +299,7 @@ class Store(ABC):
             ).fetchone():
                 return AnswerResult(AnswerStatus.BANNED)
             if answer.quota is not None:
+                take_turns(db, f"quota:{answer.round_id}:{answer.task_id}")
                 counted = db.execute(
                     "SELECT SUM(answers) FROM task_counts WHERE round_id = ? AND task_id = ?",
                     (answer.round_id, answer.task_id),

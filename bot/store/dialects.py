@@ -29,8 +29,32 @@ def has_table(db: Any, name: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
+def lock_member(db: Any, user_id: int) -> None:
+    """Make the rest of the transaction the only one changing this member's points, cap, streak and badges.
+
+    Serializable units would be kept apart by the server anyway; a unit at READ COMMITTED (the answer)
+    relies on this row lock, and every award takes it (:func:`bot.store.scoring.apply_award`). SQLite's
+    single writer needs none.
+    """
+    if dialect(db) == "postgresql":
+        db.execute("SELECT 1 FROM users WHERE id = ? FOR UPDATE", (user_id,))
+
+
+def share_lock(db: Any) -> str:
+    """The clause that keeps a row read by a READ COMMITTED unit from changing until it commits."""
+    return " FOR SHARE" if dialect(db) == "postgresql" else ""
+
+
+def take_turns(db: Any, key: str) -> None:
+    """Transactions naming the same ``key`` run one after the other, each until it commits (PostgreSQL)."""
+    if dialect(db) == "postgresql":
+        db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
+
+
 def read_committed(unit: F) -> F:
-    """Mark a unit that is correct at READ COMMITTED and needs it (``FOR UPDATE SKIP LOCKED`` queues).
+    """Mark a unit that is correct at READ COMMITTED, with the locks it takes, and is better off there:
+    queues (``FOR UPDATE SKIP LOCKED``), and the answer, which at SERIALIZABLE would be aborted by
+    false conflicts between members whose rows share index pages.
 
     PostgreSQL runs other units SERIALIZABLE; SQLite has one writer and ignores the mark.
     """

@@ -9,8 +9,11 @@ Several bot processes may share one database, so correctness rests on the databa
 lock in this process: each write unit runs in its own transaction at SERIALIZABLE isolation (a unit that
 reads and then writes — the daily cap, a badge threshold, a redemption's balance — behaves as if it ran
 alone), and a transaction the server aborts for a serialization failure or a deadlock is run again from
-the start, a bounded number of times. Units that claim queue rows with ``FOR UPDATE SKIP LOCKED`` are
-marked :func:`~bot.store.dialects.read_committed` and run at that level instead. A unit's result is
+the start, a bounded number of times. Units marked :func:`~bot.store.dialects.read_committed` run at
+that level instead, with explicit locks: queue claims (``FOR UPDATE SKIP LOCKED``) and the answer, the
+hottest unit, which at SERIALIZABLE was aborted by false conflicts between members whose rows share an
+index page. Counters every writer bumps are sharded per writer connection (migration 0007), so writers
+in several processes never update the same counter row. A unit's result is
 returned only after its COMMIT; a unit that raises is rolled back alone, as on SQLite.
 
 Units run on worker threads with psycopg 3's synchronous API, one connection per thread: reads on

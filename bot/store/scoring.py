@@ -12,6 +12,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.points import capped_delta, next_streak, week_key
+from bot.store.dialects import lock_member
 from bot.store.records import Award, Awarded, PointRules
 from bot.store.timestamps import to_text
 
@@ -19,8 +20,10 @@ from bot.store.timestamps import to_text
 def apply_award(db: sqlite3.Connection, award: Award, rules: PointRules, now: datetime) -> Awarded:
     """Write ``award`` (idempotent on its source_key) and everything derived from it.
 
-    Days (cap, streak) and weeks (weekly leaderboard) are those of the settings' time zone.
+    Days (cap, streak) and weeks (weekly leaderboard) are those of the settings' time zone. The member's
+    lock comes first, so the cap and the streak read here are still true when written.
     """
+    lock_member(db, award.user_id)
     now = now.astimezone(ZoneInfo(rules.timezone))
     today = now.date()
     delta = award.delta

@@ -248,6 +248,22 @@ async def test_contract_the_daily_cap_holds_across_concurrent_awards(store: Any,
     assert await value(store, "SELECT earned FROM daily_points WHERE user_id = ?", user_id) == RULES.daily_cap
 
 
+async def test_contract_the_daily_cap_holds_when_one_member_answers_many_tasks_at_once(
+    store: Any, second_store: Any
+) -> None:
+    """Answers run at READ COMMITTED on PostgreSQL: the member's lock keeps the cap's read true."""
+    space_id, round_id = await a_round(store)
+    (user_id,) = await people(store, 1)
+    answers = [an_answer(round_id, space_id, user_id, task_id=f"t{i}") for i in range(40)]  # 5 points each
+    results = await asyncio.gather(
+        *((store if i % 2 else second_store).record_answer(a, RULES, NOW) for i, a in enumerate(answers))
+    )
+    assert all(result.status == AnswerStatus.RECORDED for result in results)
+    assert await store.balance(user_id) == RULES.daily_cap
+    assert await value(store, "SELECT earned FROM daily_points WHERE user_id = ?", user_id) == RULES.daily_cap
+    await assert_leaderboards_follow_the_ledger(store)
+
+
 async def test_contract_an_award_is_applied_once_per_source_key(store: Any, second_store: Any) -> None:
     users = await people(store, 3)
     awards = [Award(user_id, None, None, 3, "bonus", "", f"bonus:{user_id}") for user_id in users]
@@ -392,6 +408,36 @@ async def test_contract_a_round_closes_once(store: Any, second_store: Any) -> No
     assert await value(store, "SELECT COUNT(*) FROM outbox WHERE dedup_key = ?", f"round-results:{round_id}") == 1
     assert await value(store, "SELECT COUNT(*) FROM audit WHERE action = 'round_deadline'") == 1
     assert await store.close_round(round_id, NOW) is False
+
+
+async def test_postgres_closing_a_round_waits_for_an_answer_in_flight() -> None:
+    """Answers run at READ COMMITTED on PostgreSQL and share-lock their round: a close that comes while an
+    answer is being written waits for it, so no answer lands in a round after it closed (and results read
+    after the close hold every answer). Here the answer is held mid-way by a lock on its member's row."""
+    from bot.store.postgres import connect
+
+    with postgres_schema(postgres_url()) as url:
+        async with make_store(settings_for(url)) as store, make_store(settings_for(url)) as other_process:
+            space_id, round_id = await a_round(store)
+            (user_id,) = await people(store, 1)
+            holder = connect(url)
+            try:
+                holder.execute("BEGIN")
+                holder.execute("SELECT 1 FROM users WHERE id = ? FOR UPDATE", (user_id,))
+                answering = asyncio.ensure_future(
+                    store.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW)
+                )
+                await asyncio.sleep(0.3)  # the answer has read the round open and waits for the member
+                closing = asyncio.ensure_future(other_process.close_round(round_id, NOW))
+                await asyncio.sleep(0.3)
+                assert not closing.done(), "the round closed under an answer in flight"
+                holder.execute("COMMIT")
+            finally:
+                holder.raw.close()
+            assert (await answering).status == AnswerStatus.RECORDED
+            assert await closing
+            late = await store.record_answer(an_answer(round_id, space_id, user_id, task_id="t2"), RULES, NOW)
+            assert late.status == AnswerStatus.ROUND_CLOSED
 
 
 async def test_contract_one_open_round_per_subject(store: Any, second_store: Any) -> None:
