@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
-from bot.store.dialects import dialect, has_table, read_committed, shard, share_lock, take_turns
+from bot.store.dialects import dialect, for_share, has_table, read_committed, shard, take_turns
 from bot.store.outbox_sql import audit
 from bot.store.records import (
     AnswerResult,
@@ -93,7 +93,17 @@ class Store(ABC):
     async def ensure_user(
         self, platform: str, platform_user_id: str, display_name: str, language: str | None, now: datetime
     ) -> int:
-        """The user's id, creating the user or refreshing name and language as needed."""
+        """The user's id, creating the user or refreshing name and language as needed.
+
+        A known user with nothing to refresh costs one read: no write, no turn in the writer's queue, and
+        no update that would make other processes' transactions on this row start again.
+        """
+        known = await self.fetchone(
+            "SELECT id, display_name, language FROM users WHERE platform = ? AND platform_user_id = ?",
+            (platform, platform_user_id),
+        )
+        if known is not None and (known[1], known[2]) == (display_name, language):
+            return int(known[0])
 
         def unit(db: sqlite3.Connection) -> int:
             row = db.execute(
@@ -107,6 +117,13 @@ class Store(ABC):
         return await self.write(unit)
 
     async def ensure_space(self, platform: str, external_id: str, title: str, is_private: bool) -> int:
+        """The space's id, creating it or refreshing its title as needed (one read when nothing changed)."""
+        known = await self.fetchone(
+            "SELECT id, title FROM spaces WHERE platform = ? AND external_id = ?", (platform, external_id)
+        )
+        if known is not None and known[1] == title:
+            return int(known[0])
+
         def unit(db: sqlite3.Connection) -> int:
             row = db.execute(
                 "INSERT INTO spaces (platform, external_id, title, is_private) VALUES (?, ?, ?, ?)"
@@ -289,8 +306,7 @@ class Store(ABC):
         @read_committed
         def unit(db: sqlite3.Connection) -> AnswerResult:
             status = db.execute(
-                f"SELECT status, space_id FROM rounds WHERE id = ?{share_lock(db)}",  # noqa: S608 - a fixed clause
-                (answer.round_id,),
+                for_share(db, "SELECT status, space_id FROM rounds WHERE id = ?"), (answer.round_id,)
             ).fetchone()
             if status is None or status[0] != "open":
                 return AnswerResult(AnswerStatus.ROUND_CLOSED)

@@ -32,17 +32,24 @@ def has_table(db: Any, name: str) -> bool:
 def lock_member(db: Any, user_id: int) -> None:
     """Make the rest of the transaction the only one changing this member's points, cap, streak and badges.
 
-    Serializable units would be kept apart by the server anyway; a unit at READ COMMITTED (the answer)
-    relies on this row lock, and every award takes it (:func:`bot.store.scoring.apply_award`). SQLite's
-    single writer needs none.
+    Units at READ COMMITTED (the answer, the vote) rely on this row lock, and every award takes it
+    (:func:`bot.store.scoring.apply_award`). It is a write, not only a lock: a SERIALIZABLE unit that read
+    the member's balance before a READ COMMITTED one changed it is then aborted and run again, instead
+    of deciding on the old balance (the server's conflict tracking sees only serializable units).
+    SQLite's single writer needs none of this.
     """
     if dialect(db) == "postgresql":
-        db.execute("SELECT 1 FROM users WHERE id = ? FOR UPDATE", (user_id,))
+        db.execute("UPDATE users SET id = id WHERE id = ?", (user_id,))
 
 
-def share_lock(db: Any) -> str:
-    """The clause that keeps a row read by a READ COMMITTED unit from changing until it commits."""
-    return " FOR SHARE" if dialect(db) == "postgresql" else ""
+def for_share(db: Any, query: str) -> str:
+    """``query`` made to keep the rows it reads from changing until a READ COMMITTED unit commits."""
+    return f"{query} FOR SHARE" if dialect(db) == "postgresql" else query
+
+
+def for_update(db: Any, query: str) -> str:
+    """``query`` made to lock the rows it reads: the unit is the only one changing them until it commits."""
+    return f"{query} FOR UPDATE" if dialect(db) == "postgresql" else query
 
 
 def take_turns(db: Any, key: str) -> None:
@@ -53,8 +60,8 @@ def take_turns(db: Any, key: str) -> None:
 
 def read_committed(unit: F) -> F:
     """Mark a unit that is correct at READ COMMITTED, with the locks it takes, and is better off there:
-    queues (``FOR UPDATE SKIP LOCKED``), and the answer, which at SERIALIZABLE would be aborted by
-    false conflicts between members whose rows share index pages.
+    queues (``FOR UPDATE SKIP LOCKED``), and the answer and the vote, which at SERIALIZABLE would be
+    aborted by false conflicts between members whose rows share index pages, or by the idea's count.
 
     PostgreSQL runs other units SERIALIZABLE; SQLite has one writer and ignores the mark.
     """

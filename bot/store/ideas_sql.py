@@ -19,6 +19,7 @@ from typing import Any
 from bot.outbox import user_target
 from bot.settings import BadgeCounter
 from bot.store.base import Store
+from bot.store.dialects import for_share, for_update, lock_member, read_committed
 from bot.store.outbox_sql import audit, enqueue
 from bot.store.records import Award, PointRules
 from bot.store.rewards_sql import award_badges
@@ -331,12 +332,19 @@ class IdeaQueries:
 
         Refused without a change: a missing or unlisted idea, one's own idea, a closed round, a ban, a
         second upvote, a retraction without an upvote.
+
+        Every vote on an idea changes its row, so on PostgreSQL the unit runs at READ COMMITTED with the
+        idea's row locked first: votes on one idea take turns instead of aborting each other, a status
+        change or a merge waits for them (or they see it), and the round's row is share-locked as an
+        answer's is.
         """
 
+        @read_committed
         def unit(db: sqlite3.Connection) -> VoteResult:
             idea = db.execute(
-                "SELECT i.space_id, i.author_id, i.status, i.merged_into, i.votes, r.status AS round_status"
-                " FROM ideas i LEFT JOIN rounds r ON r.id = i.round_id WHERE i.id = ?",
+                for_update(
+                    db, "SELECT space_id, author_id, status, merged_into, votes, round_id FROM ideas WHERE id = ?"
+                ),
                 (idea_id,),
             ).fetchone()
             if idea is None or idea["status"] in (IdeaStatus.PENDING, IdeaStatus.HIDDEN):
@@ -346,8 +354,12 @@ class IdeaQueries:
                 return VoteResult(VoteStatus.NOT_VOTABLE, idea["votes"], status, idea["merged_into"])
             if idea["author_id"] == user_id:
                 return VoteResult(VoteStatus.OWN_IDEA, idea["votes"], status)
-            if idea["round_status"] not in (None, "open"):
-                return VoteResult(VoteStatus.ROUND_CLOSED, idea["votes"], status)
+            if idea["round_id"] is not None:
+                round_row = db.execute(
+                    for_share(db, "SELECT status FROM rounds WHERE id = ?"), (idea["round_id"],)
+                ).fetchone()
+                if round_row is not None and round_row[0] != "open":
+                    return VoteResult(VoteStatus.ROUND_CLOSED, idea["votes"], status)
             if db.execute(
                 "SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (idea["space_id"], user_id)
             ).fetchone():
@@ -499,6 +511,7 @@ def _settle_upvote_points(
     ).fetchone()
     delta = points.upvotes_worth(idea["votes"]) - idea["upvote_points"]
     if delta < 0:
+        lock_member(db, idea["author_id"])  # the balance read next stays true until the take-back is written
         balance = db.execute(
             "SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE user_id = ?", (idea["author_id"],)
         ).fetchone()[0]
