@@ -30,7 +30,7 @@ from bot.rounds import Rounds
 from bot.settings import Settings
 from bot.store.base import Store, StoreUnavailableError
 from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, RoundRecord, TaskProgress
-from bot.tasks import Accepted, NeedsText, Refused, answer_keys, ask_other_text, parse_answer, render_task
+from bot.tasks import Accepted, NeedsText, Refused, answer_keys, ask_other_text, parse_answer, parse_typed, render_task
 from bot.texts import Markup, pick_language, t
 
 log = logging.getLogger(__name__)
@@ -441,7 +441,7 @@ class Engine:
         record, campaign, index, task = resolved
         if text is None:
             return ask_other_text(task, self.codec, record.id, index, ctx.language)
-        parsed = parse_answer(task, "", text, values, ctx.language)
+        parsed = parse_typed(task, text, ctx.language)
         if isinstance(parsed, Refused):
             return Reply(t(parsed.key, ctx.language, **parsed.variables), Outcome.REFUSED)
         assert isinstance(parsed, Accepted)

@@ -69,6 +69,15 @@ def parse_answer(task: Task, payload: str, text: str | None, values: Sequence[st
     return _free_text(task, text, task.max_length)
 
 
+def parse_typed(task: Task, text: str, language: str) -> Parsed:
+    """Validate text typed into a task's form (``Reply.text_input``): the whole answer, or what "Other" means.
+
+    The form's token names only the task, so on a yes/no/other task the text stands for "Other".
+    """
+    payload = str(YES_NO_OTHER.index("other")) if task.kind == TaskKind.YES_NO_OTHER else ""
+    return parse_answer(task, payload, text, (), language)
+
+
 def _one_option(task: Task, payload: str, language: str) -> Parsed:
     if not payload.isdigit() or int(payload) >= len(task.options):
         return Refused("answer.unknown_option")

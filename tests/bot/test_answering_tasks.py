@@ -100,6 +100,16 @@ async def test_yes_no_other_asks_for_words_after_other(engine: Engine, person, c
     assert json.loads((await answers_of(engine, "wifi"))[0]) == {"other": "Only on Fridays"}
 
 
+async def test_words_after_other_can_come_through_the_form_the_question_offers(engine: Engine, person, cafe) -> None:
+    ana = person("Ana")
+    reply = await open_task(engine, ana, cafe, "work from the café")
+    asked = await engine.act(ana, cafe, button(reply, "Other"))
+    assert asked.text_input is not None
+    typed = await engine.act(ana, cafe, asked.text_input.action, text="Only on Fridays")  # a Discord form
+    assert typed.outcome == Outcome.DONE
+    assert json.loads((await answers_of(engine, "wifi"))[0]) == {"other": "Only on Fridays"}
+
+
 async def test_rating_and_nps_refuse_values_outside_their_scale(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     reply = await open_task(engine, ana, cafe, "rate the service")
