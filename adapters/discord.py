@@ -15,6 +15,8 @@ How Discord's contract is kept:
   works; modal submissions are routed by their custom_id the same way. Views and modals are sent
   *stopped* so discord.py keeps no per-message state: it would otherwise time ephemeral views out after
   15 minutes and, removing them, unregister the dynamic items for the whole client.
+* **Sync slash commands only when they changed.** Each start compares the fingerprint of what would be
+  uploaded with the one remembered in the database (:meth:`DiscordAdapter.sync_commands`).
 * **Stay within limits.** Content is split below 2000 characters between lines, rows are cut to 5
   buttons and messages to 5 rows (more rows go in further messages), selects to 25 options, labels to
   their lengths; images and charts travel as attachments shown in an embed.
@@ -27,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import io
+import json
 import logging
 import re
 import time
@@ -80,6 +84,7 @@ IDEA_FORM = "idea-form"
 IDEA_FIELD, CATEGORY_FIELD = "text", "category"
 IDEA_VIEWS = ("top", "new", "trending")
 EXPORT_FORMATS = ("csv", "json")
+SYNCED_COMMANDS = "discord.commands"  # meta rows ``discord.commands:<application id>:<scope>``: what was synced
 
 MODERATOR_PERMISSIONS = discord.Permissions(manage_guild=True)
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -530,7 +535,7 @@ class DiscordAdapter:
     # start-up -----------------------------------------------------------------------------------
 
     async def setup(self) -> None:
-        """Before the gateway connects: persistent components, translations, commands synced.
+        """Before the gateway connects: persistent components, translations, commands synced if changed.
 
         Commands go to ``discord.guild_ids`` when set (they appear there at once), else globally.
         """
@@ -540,9 +545,33 @@ class DiscordAdapter:
         for guild_id in guild_ids:
             guild = discord.Object(guild_id)
             self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)
+            await self.sync_commands(guild)
         if not guild_ids:
-            await self.tree.sync()
+            await self.sync_commands(None)
+
+    async def sync_commands(self, guild: discord.Object | None) -> None:
+        """Upload one scope's commands (a server's, or the global ones) unless Discord has these already.
+
+        discord.py's maintainers advise against syncing on every start: global command updates are
+        rate limited and slow to reach clients. So the fingerprint of exactly what ``tree.sync`` would
+        upload (:func:`command_payload`, translations included) is remembered in the store's ``meta``
+        table per application and scope once Discord accepted it, and a start with the same fingerprint
+        skips the upload. Any change to a command, option, permission or translation, or to how
+        discord.py serialises them, changes the fingerprint. Commands edited on Discord by hand are not
+        noticed: deleting the ``discord.commands:…`` rows from ``meta`` forces the next start to upload.
+        """
+        application_id = self.client.application_id
+        if application_id is None:
+            raise app_commands.MissingApplicationID
+        scope = "global" if guild is None else f"guild:{guild.id}"
+        name = f"{SYNCED_COMMANDS}:{application_id}:{scope}"
+        fingerprint = commands_fingerprint(await command_payload(self.tree, guild))
+        if await self.engine.store.meta_value(name) == fingerprint:
+            log.info("platform=discord commands for %s unchanged, not synced", scope)
+            return
+        synced = await self.tree.sync(guild=guild)
+        await self.engine.store.set_meta_value(name, fingerprint)
+        log.info("platform=discord synced %d commands to %s", len(synced), scope)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, drain the outbox once ready, and close cleanly when ``stop`` is set.
@@ -819,6 +848,31 @@ class DiscordAdapter:
 
 
 # slash commands ---------------------------------------------------------------------------------
+
+
+async def command_payload(
+    tree: app_commands.CommandTree[Any], guild: discord.abc.Snowflake | None
+) -> list[dict[str, Any]]:
+    """Exactly what ``tree.sync(guild=guild)`` uploads, built with the library's own steps.
+
+    As in discord.py 2.7's ``CommandTree.sync``: the scope's commands (context menus included), each
+    as ``get_translated_payload`` through the tree's translator, or ``to_dict`` without one. Kept
+    step for step with the library, so the fingerprint cannot miss anything the upload would change.
+    """
+    commands = tree.get_commands(guild=guild)
+    translator = tree.translator
+    if translator is None:
+        return [command.to_dict(tree) for command in commands]
+    return [await command.get_translated_payload(tree, translator) for command in commands]
+
+
+def commands_fingerprint(payload: Sequence[dict[str, Any]]) -> bytes:
+    """A stable digest of a command payload: canonical JSON (sorted keys, no spaces), SHA-256 in hex.
+
+    Command and option order is kept: Discord shows options in the order given.
+    """
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest().encode()
 
 
 def _locale(key: str) -> app_commands.locale_str:

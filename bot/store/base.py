@@ -143,6 +143,28 @@ class Store(ABC):
 
         return await self.write(unit)
 
+    async def meta_value(self, name: str) -> bytes | None:
+        """What the instance remembered under ``name`` in ``meta`` (see :meth:`set_meta_value`), or ``None``.
+
+        For small facts about the deployment that every process on this database should share, such
+        as which slash commands a platform was last given; not for domain data.
+        """
+        value = await self.fetchval("SELECT value FROM meta WHERE name = ?", (name,))
+        return None if value is None else bytes(value)
+
+    async def set_meta_value(self, name: str, value: bytes) -> None:
+        """Remember ``value`` under ``name`` in ``meta``, replacing what was there (one portable upsert).
+
+        Last writer wins, which suits facts that any process may refresh; :meth:`secret` is the
+        first-writer-wins variant for values that must never change once created.
+        """
+        await self.write(
+            lambda db: db.execute(
+                "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+        )
+
     async def find_user(self, platform: str, platform_user_id: str) -> int | None:
         value = await self.fetchval(
             "SELECT id FROM users WHERE platform = ? AND platform_user_id = ?", (platform, platform_user_id)

@@ -9,6 +9,7 @@ seconds, no message over 2000 characters, and no message able to ping anyone.
 from __future__ import annotations
 
 import asyncio
+import logging
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,8 +21,10 @@ from bot.replies import Button, Reply, Select, SelectOption
 from bot.rewards import add_reward, import_codes
 from bot.settings import Settings
 from bot.store.rewards_sql import RewardQueries
+from bot.texts import _messages
 from tests.adapters.harness import (
     ALICE,
+    APP_ID,
     CAROL,
     CHANNEL,
     GUILD,
@@ -48,6 +51,8 @@ MARA = 950_000_000_000_000_001  # has Manage Server
 BOB = 950_000_000_000_000_003  # has closed their direct messages
 DAN = 950_000_000_000_000_005  # has the "CrowdPulse Moderator" role
 VOTERS = range(960_000_000_000_000_001, 960_000_000_000_000_051)
+ANNEX = 940_000_000_000_000_011  # a second server, "Corner Café Annex"
+ANNEX_CHANNEL = 940_000_000_000_000_012
 
 
 @pytest.fixture
@@ -87,6 +92,16 @@ async def click(dc: FakeDiscordServer, user: int, message: JSON, label: str, *, 
     """Clicks a button and returns the interaction's initial response."""
     handle = await dc.click(user, message, custom_id(message, label, exact=exact))
     return await handle.response()
+
+
+def command_uploads(dc: FakeDiscordServer) -> list[str]:
+    """Where the bot bulk-overwrote its slash commands, in order: a server's id, or "global"."""
+    prefix = f"/applications/{APP_ID}/"
+    return [
+        call.path.removeprefix(f"{prefix}guilds/").removesuffix("/commands") if "/guilds/" in call.path else "global"
+        for call in dc.calls
+        if call.method == "PUT" and call.path.startswith(prefix) and call.path.endswith("/commands")
+    ]
 
 
 # stories ---------------------------------------------------------------------------------------
@@ -340,6 +355,47 @@ async def test_button_from_before_a_restart_still_works(
     await shown(dc, latte, "Recorded: **Latte**")
     assert await answers_of(engine, ALICE) == {"drink": "1"}
     assert_discord_contract(dc)
+
+
+async def test_commands_are_synced_on_the_first_start_and_not_again_while_unchanged(
+    dc: FakeDiscordServer, bot: DiscordDeployment, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.discord")
+    await bot.start()
+    assert command_uploads(dc) == [str(GUILD)]
+    assert f"synced {len(dc.commands(GUILD))} commands to guild:{GUILD}" in caplog.text
+
+    await bot.stop()
+    await bot.start()  # the same commands, the same database
+    assert dc.identify_count == 2
+    assert command_uploads(dc) == [str(GUILD)]
+    assert f"commands for guild:{GUILD} unchanged, not synced" in caplog.text
+    await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "What do you order")  # still there to run
+    assert_discord_contract(dc)
+
+
+async def test_a_corrected_translation_or_another_server_syncs_again_where_the_commands_changed(
+    dc: FakeDiscordServer, bot: DiscordDeployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dc.guild(ANNEX, "Corner Café Annex", channels=[(ANNEX_CHANNEL, "general")])
+    await bot.start()
+    await bot.stop()
+    corrected = "Răspunde la întrebarea următoare"
+    monkeypatch.setitem(_messages("ro"), "command.task", corrected)  # a release corrects the Romanian
+    await bot.start()
+    assert command_uploads(dc) == [str(GUILD), str(GUILD)]
+    uploaded = next(c.json for c in reversed(dc.calls) if c.method == "PUT" and c.path.endswith("/commands"))
+    task = next(command for command in uploaded if command["name"] == "task")
+    assert task["description_localizations"]["ro"] == corrected
+
+    await bot.stop()
+    bot.settings.discord.guild_ids = [GUILD, ANNEX]  # the operator adds the annex
+    await bot.start()
+    assert command_uploads(dc) == [str(GUILD), str(GUILD), str(ANNEX)]  # the café's commands are as they were
+    await bot.stop()
+    bot.settings.discord.guild_ids = []  # and then goes global
+    await bot.start()
+    assert command_uploads(dc) == [str(GUILD), str(GUILD), str(ANNEX), "global"]
 
 
 async def test_slow_replies_are_deferred_and_keep_their_privacy(
