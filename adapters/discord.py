@@ -12,9 +12,10 @@ How Discord's contract is kept:
   commands, a silent deferred update for components) and the reply follows.
 * **Work after a restart.** Components carry the engine's signed action tokens as their custom_ids and
   are matched by shape (:class:`ActionItem`, :class:`AnswerButton`), so a button from last week still
-  works; modal submissions are routed by their custom_id the same way. Views and modals are sent
-  *stopped* so discord.py keeps no per-message state: it would otherwise time ephemeral views out after
-  15 minutes and, removing them, unregister the dynamic items for the whole client.
+  works; modal submissions are routed by their custom_id the same way, and the answer form's title and
+  placeholder are rebuilt by the engine from the token. Views and modals are sent *stopped* so
+  discord.py keeps no per-message state: it would otherwise time ephemeral views out after 15 minutes
+  and, removing them, unregister the dynamic items for the whole client.
 * **Sync slash commands only when they changed.** Each start compares the fingerprint of what would be
   uploaded with the one remembered in the database (:meth:`DiscordAdapter.sync_commands`).
 * **Stay within limits.** Content is split below 2000 characters between lines, rows are cut to 5
@@ -70,6 +71,7 @@ OPTION_TEXT = 100  # select option labels and values, command and option descrip
 SELECT_PLACEHOLDER = 150
 MODAL_TITLE = 45  # also a modal label's text
 TEXT_INPUT_MAX = 4000
+TEXT_INPUT_PLACEHOLDER = 100
 AUTOCOMPLETE_CHOICES = 25
 REMEMBERED_MEMBERS = 10_000
 RETRY_SECONDS = 5.0
@@ -304,12 +306,16 @@ def _answer_button(text_input: TextInput) -> AnswerButton:
     return AnswerButton(button)
 
 
-def answer_form(token: str, label: str, max_length: int) -> discord.ui.Modal:
+def answer_form(token: str, label: str, max_length: int, placeholder: str = "") -> discord.ui.Modal:
     """The modal a free-text answer is typed in; its custom_id is the token that receives the text."""
     title = _cut(label, MODAL_TITLE) or ANSWER_MARK
     modal = discord.ui.Modal(title=title, custom_id=token)
     text: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        custom_id=ANSWER_FIELD, style=discord.TextStyle.paragraph, max_length=max_length, required=True
+        custom_id=ANSWER_FIELD,
+        style=discord.TextStyle.paragraph,
+        max_length=max(1, min(max_length, TEXT_INPUT_MAX)),
+        placeholder=_plain(placeholder, TEXT_INPUT_PLACEHOLDER) or None,
+        required=True,
     )
     modal.add_item(discord.ui.Label(text=title, component=text))
     modal.stop()  # a form only: its submission is routed by custom_id (on_modal_submit), not kept here
@@ -389,7 +395,12 @@ class AnswerButton(
     discord.ui.DynamicItem[discord.ui.Item[Any]],
     template=rf"{ANSWER_PREFIX}:(?P<limit>\d{{1,4}}):(?P<token>{ACTION_ID})",
 ):
-    """The "✍️" button of a free-text question: opens the form whose submission carries the token."""
+    """The "✍️" button of a free-text question: opens the form whose submission carries the token.
+
+    Like every dynamic item it is rebuilt from the clicked component alone, so all it knows is its
+    label and custom_id; the form's placeholder is asked from the engine when it opens
+    (:meth:`DiscordAdapter.open_answer_form`), and label and limit are what it falls back on.
+    """
 
     def __init__(self, item: discord.ui.Item[Any], match: re.Match[str] | None = None) -> None:
         super().__init__(item)
@@ -662,10 +673,32 @@ class DiscordAdapter:
         )
 
     async def open_answer_form(self, interaction: discord.Interaction, token: str, label: str, limit: int) -> None:
-        """Show the form at once (a modal cannot follow a deferral); the engine sees the submission."""
+        """Show the form the question asked for; the engine sees the submission.
+
+        ``label`` and ``limit`` are what the button knows (its label, its custom_id); the engine rebuilds
+        the question's own form from the token (title, placeholder, limit), also after a restart. A modal
+        cannot follow a deferral, so the engine gets ``ack_budget``; slower, or failing, the form opens
+        as the button describes it, without a placeholder.
+        """
         started = time.perf_counter()
-        await interaction.response.send_modal(answer_form(token, label, limit))
-        self._log(interaction, "form", _verb(token), "form", False, started)
+        wanted = await self._text_input(interaction, token)
+        if wanted is None:
+            form = answer_form(token, label, limit)
+        else:
+            form = answer_form(token, wanted.label, wanted.max_length, wanted.placeholder)
+        await interaction.response.send_modal(form)
+        self._log(interaction, "form", _verb(token), "form" if wanted else "plain-form", False, started)
+
+    async def _text_input(self, interaction: discord.Interaction, token: str) -> TextInput | None:
+        """The engine's form for ``token``, or ``None`` if it has none, is slow or fails: the member's form
+        must open within Discord's three seconds, and its details are not worth an "interaction failed"."""
+        try:
+            return await asyncio.wait_for(self.engine.text_input(user_ref(interaction), token), self.ack_budget)
+        except TimeoutError:
+            return None
+        except Exception:
+            log.exception("platform=discord interaction=%s the answer form's details failed", interaction.id)
+            return None
 
     async def open_idea_form(self, interaction: discord.Interaction) -> None:
         started = time.perf_counter()

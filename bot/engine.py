@@ -24,13 +24,25 @@ from bot.identity import SpaceRef, UserRef
 from bot.outbox import reply_from_payload
 from bot.points import level_for, task_points
 from bot.ratelimit import RateLimiter
-from bot.replies import Outcome, Reply
+from bot.replies import Outcome, Reply, TextInput
 from bot.rewards import Rewards
 from bot.rounds import Rounds
 from bot.settings import Settings
 from bot.store.base import Store, StoreUnavailableError
 from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, RoundRecord, TaskProgress
-from bot.tasks import Accepted, NeedsText, Refused, answer_keys, ask_other_text, parse_answer, parse_typed, render_task
+from bot.tasks import (
+    TEXT_KINDS,
+    TEXT_VERB,
+    Accepted,
+    NeedsText,
+    Refused,
+    answer_input,
+    answer_keys,
+    ask_other_text,
+    parse_answer,
+    parse_typed,
+    render_task,
+)
 from bot.texts import Markup, pick_language, t
 
 log = logging.getLogger(__name__)
@@ -549,7 +561,7 @@ class Engine:
     _actions: ClassVar[dict[str, ActionHandler]] = {
         "a": _on_answer,
         "s": _on_answer,
-        "x": _on_text,
+        TEXT_VERB: _on_text,
         "t": _on_toggle,
         "n": _on_skip,
         "r": _on_round_start,
@@ -599,6 +611,27 @@ class Engine:
     async def reward_choices(self) -> list[tuple[str, str]]:
         """Rewards in stock as ``(id, title)``, cheapest first: Discord's ``/redeem`` autocompletes them."""
         return [(reward.id, reward.title) for reward in await self.rewards.queries.catalog() if reward.available]
+
+    async def text_input(self, user: UserRef, token: str) -> TextInput | None:
+        """The form a free-text token is typed in, as the question that carried it showed it.
+
+        A platform that can keep little more than the token with its button (Discord: a custom_id of
+        at most 100 characters) asks here when the member opens the form, so label, placeholder and
+        limit survive a restart. In ``user``'s language; reads only: nothing is recorded and no rate
+        limit is spent. ``None`` when the token is forged, not a free-text one, or names a round or
+        task that is gone; submitting the text then gets the usual refusal from :meth:`act`.
+        """
+        action = self.codec.parse(token)
+        ids = self._task_of(action) if action is not None and action.verb == TEXT_VERB else None
+        if ids is None:
+            return None
+        round_id, index = ids
+        record = await self.store.round(round_id)
+        campaign = self.catalog.campaign(record.subject) if record is not None else None
+        if campaign is None or index >= len(campaign.tasks) or campaign.tasks[index].kind not in TEXT_KINDS:
+            return None
+        language = pick_language(user.language, self.settings.default_language)
+        return answer_input(campaign.tasks[index], self.codec, round_id, index, language)
 
     async def idea_categories(self, user: UserRef, space: SpaceRef) -> tuple[str, ...]:
         """The categories an idea may be filed under here now: Discord's idea form offers them."""

@@ -20,6 +20,8 @@ from bot.replies import Button, Image, Reply, Select, SelectOption, TextInput
 from bot.texts import Markup, t
 
 YES_NO_OTHER = ("yes", "no", "other")
+TEXT_KINDS = frozenset({TaskKind.FREE_TEXT, TaskKind.YES_NO_OTHER})  # the kinds that take typed text
+TEXT_VERB = "x"  # the action verb whose token receives typed text (Engine._on_text)
 RATING_RANGE = range(1, 6)
 NPS_RANGE = range(11)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -70,7 +72,7 @@ def parse_answer(task: Task, payload: str, text: str | None, values: Sequence[st
 
 
 def parse_typed(task: Task, text: str, language: str) -> Parsed:
-    """Validate text typed into a task's form (``Reply.text_input``): the whole answer, or what "Other" means.
+    """Validate text typed into a task's :func:`answer_input`: the whole answer, or what "Other" means.
 
     The form's token names only the task, so on a yes/no/other task the text stands for "Other".
     """
@@ -174,25 +176,30 @@ def render_task(
     if task.kind == TaskKind.NPS:
         scale = [Button(str(n), answer(n)) for n in NPS_RANGE]
         return Reply(prompt, buttons=(tuple(scale[:6]), tuple(scale[6:]), (skip,)))
-    text_input = TextInput(
-        action=codec.pack("x", round_id, index),
-        label=str(t("task.your_answer", language)),
-        max_length=task.max_length,
-        placeholder=str(t("task.type_answer", language, limit=task.max_length)),
-    )
     hint = t("task.type_hint", language, limit=task.max_length)
+    text_input = answer_input(task, codec, round_id, index, language)
     return Reply(Markup(f"{prompt}\n{hint}"), buttons=((skip,),), text_input=text_input)
 
 
 def ask_other_text(task: Task, codec: ActionCodec, round_id: int, index: int, language: str) -> Reply:
     """After "Other": ask for the few words that explain it."""
-    text_input = TextInput(
-        action=codec.pack("x", round_id, index),
-        label=str(t("choice.other", language)),
+    text_input = answer_input(task, codec, round_id, index, language)
+    return Reply(t("task.other_prompt", language, prompt=text_in(task.prompt, language)), text_input=text_input)
+
+
+def answer_input(task: Task, codec: ActionCodec, round_id: int, index: int, language: str) -> TextInput:
+    """Where a task's typed text goes: the whole answer (free text) or what "Other" means (yes/no/other).
+
+    Built from the task and the token's fields alone, so :meth:`bot.engine.Engine.text_input` can
+    rebuild exactly what the question showed (label, placeholder, limit) from a ``TEXT_VERB`` token.
+    """
+    label = "choice.other" if task.kind == TaskKind.YES_NO_OTHER else "task.your_answer"
+    return TextInput(
+        action=codec.pack(TEXT_VERB, round_id, index),
+        label=str(t(label, language)),
         max_length=task.max_length,
         placeholder=str(t("task.type_answer", language, limit=task.max_length)),
     )
-    return Reply(t("task.other_prompt", language, prompt=text_in(task.prompt, language)), text_input=text_input)
 
 
 def _render_multi(

@@ -140,8 +140,10 @@ async def test_member_answers_a_whole_campaign_with_buttons_a_select_and_a_form(
     question = await next_question(dc, croissant, "change one thing")
     opener = await dc.click(ALICE, question, custom_id(question, "✍️"))
     form = (await opener.response())["data"]
+    assert form["title"] == "Your answer"
     assert form["components"][0]["type"] == 18  # a label around the text input
     assert form["components"][0]["component"]["max_length"] == 280
+    assert form["components"][0]["component"]["placeholder"] == "Up to 280 characters"
     typed = await dc.submit_modal(ALICE, GUILD, CHANNEL, form["custom_id"], {"text": "More seats by the window"})
     await shown(dc, typed, "all caught up")
 
@@ -354,6 +356,30 @@ async def test_button_from_before_a_restart_still_works(
     latte = await dc.click(ALICE, question, custom_id(question, "Latte"))
     await shown(dc, latte, "Recorded: **Latte**")
     assert await answers_of(engine, ALICE) == {"drink": "1"}
+    assert_discord_contract(dc)
+
+
+async def test_answer_form_from_before_a_restart_keeps_its_title_and_placeholder(
+    dc: FakeDiscordServer, bot: DiscordDeployment, engine: Engine
+) -> None:
+    await bot.start()
+    question = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "What do you order")
+    question = await next_question(dc, await dc.click(ALICE, question, custom_id(question, "Espresso")), "extras")
+    question = await next_question(dc, await dc.click(ALICE, question, custom_id(question, "Skip")), "weekdays")
+    other = await next_question(dc, await dc.click(ALICE, question, custom_id(question, "Other")), "few words")
+    await bot.stop()
+    await bot.start()
+    assert dc.identify_count == 2
+
+    opener = await dc.click(ALICE, other, custom_id(other, "✍️"))
+    form = (await opener.response())["data"]
+    text_input = form["components"][0]["component"]
+    assert form["title"] == "Other…"  # as the question named it, not rebuilt from a cut button label
+    assert text_input["placeholder"] == "Up to 280 characters"
+    assert text_input["max_length"] == 280
+    typed = await dc.submit_modal(ALICE, GUILD, CHANNEL, form["custom_id"], {"text": "Only on Fridays"})
+    await shown(dc, typed, "rate the service")
+    assert (await answers_of(engine, ALICE))["wifi"] == '{"other": "Only on Fridays"}'
     assert_discord_contract(dc)
 
 

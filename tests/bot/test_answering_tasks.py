@@ -110,6 +110,25 @@ async def test_words_after_other_can_come_through_the_form_the_question_offers(e
     assert json.loads((await answers_of(engine, "wifi"))[0]) == {"other": "Only on Fridays"}
 
 
+async def test_a_text_form_is_rebuilt_from_its_token_alone_in_the_members_language(
+    engine: Engine, person, cafe
+) -> None:
+    ana, ioana = person("Ana"), person("Ioana", language="ro")
+    free_text = await open_task(engine, ana, cafe, "change one thing")
+    other = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "work from the café"), "Other"))
+    for asked in (free_text.text_input, other.text_input):
+        assert asked is not None
+        assert await engine.text_input(ana, asked.action) == asked
+    assert free_text.text_input is not None
+    romanian = await engine.text_input(ioana, free_text.text_input.action)
+    assert romanian is not None and romanian.placeholder == "Cel mult 280 caractere"
+    genuine = free_text.text_input.action
+    forged = genuine[:-1] + ("B" if genuine.endswith("A") else "A")
+    for not_text in (button(free_text, "⏭"), forged, ""):
+        assert await engine.text_input(ana, not_text) is None  # a skip button, a forged token, nothing
+    assert await answers_of(engine, "one-change") == []  # looking the form up records nothing
+
+
 async def test_rating_and_nps_refuse_values_outside_their_scale(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     reply = await open_task(engine, ana, cafe, "rate the service")
