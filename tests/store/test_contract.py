@@ -190,6 +190,15 @@ async def test_contract_rows_answer_by_position_and_by_column_name(store: Any) -
     assert await store.fetchval("SELECT SUM(id) FROM users") == user_id  # a sum is an int on both
 
 
+async def test_contract_meta_values_are_shared_by_processes_and_the_last_write_wins(
+    store: Any, second_store: Any
+) -> None:
+    assert await store.meta_value("discord.commands:1:global") is None
+    await store.set_meta_value("discord.commands:1:global", b"first")
+    await second_store.set_meta_value("discord.commands:1:global", b"second")
+    assert await store.meta_value("discord.commands:1:global") == b"second"
+
+
 async def test_contract_one_answer_per_user_per_task_however_many_arrive_at_once(store: Any) -> None:
     space_id, round_id = await a_round(store)
     (user_id,) = await people(store, 1)
@@ -438,6 +447,45 @@ async def test_postgres_closing_a_round_waits_for_an_answer_in_flight() -> None:
             assert await closing
             late = await store.record_answer(an_answer(round_id, space_id, user_id, task_id="t2"), RULES, NOW)
             assert late.status == AnswerStatus.ROUND_CLOSED
+
+
+async def test_postgres_a_redemption_never_spends_points_a_concurrent_retraction_took_back() -> None:
+    """Votes run at READ COMMITTED, redemptions SERIALIZABLE, and the server tracks conflicts only among
+    serializable transactions. So an award stamps its member's row: a redemption that read the balance
+    before a retraction took points back is aborted at that row and run again on the new balance. Here
+    the redemption is held between its balance check and its spend by a lock on the reward's codes."""
+    from bot.store.postgres import connect
+
+    with postgres_schema(postgres_url()) as url:
+        async with make_store(settings_for(url)) as store, make_store(settings_for(url)) as other_process:
+            space_id, round_id = await a_round(store, "ideas")
+            author, voter = await people(store, 2)
+            ideas, points = IdeaQueries(store), IdeaPoints(RULES, per_upvote=5, upvote_cap=50, bonuses={})
+            idea = await ideas.add(
+                NewIdea(Proposal(author, space_id, "Oat milk"), round_id, IdeaStatus.NEW), RULES, NOW
+            )
+            await store.award(Award(author, space_id, None, 5, "bonus", "", "bonus:1"), RULES, NOW)
+            assert (await ideas.vote(idea.idea_id, voter, True, points, NOW)).status == VoteStatus.RECORDED
+            rewards = RewardQueries(store)
+            await rewards.add_reward("coffee", "Coffee", 10, None, NOW)
+            await rewards.import_codes([CodeLine(1, "coffee", "CODE-1")], NOW)
+            assert await store.balance(author) == 10
+            holder = connect(url)
+            try:
+                holder.execute("BEGIN")
+                holder.execute("SELECT 1 FROM reward_codes FOR UPDATE")
+                redeeming = asyncio.ensure_future(
+                    rewards.redeem(RedeemRequest(author, space_id, "coffee", "req:1", RULES), NOW)
+                )
+                await asyncio.sleep(0.3)  # the redemption has seen 10 points and waits for a code
+                retracting = IdeaQueries(other_process).vote(idea.idea_id, voter, False, points, NOW)
+                retracted = await asyncio.wait_for(retracting, 30)  # a guard against waiting forever, not a timing
+                assert retracted.status == VoteStatus.RETRACTED
+                holder.execute("COMMIT")
+            finally:
+                holder.raw.close()
+            assert (await redeeming).status == RedeemStatus.NOT_ENOUGH_POINTS
+            assert await store.balance(author) == 5
 
 
 async def test_contract_one_open_round_per_subject(store: Any, second_store: Any) -> None:
