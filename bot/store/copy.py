@@ -1,10 +1,12 @@
 """Copying every row of one store into another, empty one (``crowdpulse copy-store``), then proving it.
 
 Both stores are opened first, so both schemas are at the latest migration. The copy is one write unit on
-the target — all or nothing — reading the source through one read unit (one snapshot), table by table in
-foreign-key order with ids kept. The ledger's triggers derive scores as ledger rows arrive; the derived
-tables (``scores``, ``score_counts``) are then replaced by the source's own rows, so the copy is exact
-even for history older than the triggers. Identity sequences (PostgreSQL) are moved past the copied ids.
+the target — all or nothing — fed by one read unit on the source (one snapshot), table by table in
+foreign-key order with ids kept. The two run at once on their stores' threads and pass rows through a
+short queue of batches, so a community of millions of rows is copied in bounded memory. The ledger's
+triggers derive scores as ledger rows arrive; the derived tables (``scores``, ``score_counts``) are
+then replaced by the source's own rows, so the copy is exact even for history older than the triggers.
+Identity sequences (PostgreSQL) are moved past the copied ids.
 
 Afterwards every table's row count, the ledger's total and every member's balance are compared between
 source and target; any difference raises :class:`CopyMismatchError`.
@@ -12,7 +14,10 @@ source and target; any difference raises :class:`CopyMismatchError`.
 
 from __future__ import annotations
 
+import asyncio
+import queue
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +54,8 @@ ORDER = (
 DERIVED = ("scores", "score_counts")
 NOT_COPIED = ("schema_migrations", "sqlite_sequence")
 BATCH = 2000
+IN_FLIGHT = 8  # batches between the two threads: the copy's memory bound
+_END = object()
 
 
 class CopyMismatchError(RuntimeError):
@@ -90,53 +97,108 @@ def _columns(db: Any, table: str) -> list[str]:
     return [column[0] for column in cursor.description]
 
 
-def snapshot(db: sqlite3.Connection) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
-    """Every table's columns and rows (a read unit on the source)."""
-    found = {}
-    for table in _tables(db):
-        columns = _columns(db, table)
-        order = " ORDER BY id" if "id" in columns else ""
-        rows = [tuple(row) for row in db.execute(f"SELECT {', '.join(columns)} FROM {table}{order}")]  # noqa: S608
-        found[table] = (columns, rows)
-    return found
+class _Abandoned(Exception):
+    """The other end of the pipe stopped; its own error is the one to report."""
 
 
-def load(db: sqlite3.Connection, data: dict[str, tuple[list[str], list[tuple[Any, ...]]]]) -> None:
-    """Write ``data`` into an empty schema (a write unit on the target)."""
-    tables = _tables(db)
-    busy = [t for t in tables if db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]  # noqa: S608
-    if busy:
-        raise TargetNotEmptyError(f"the target already holds data (tables: {', '.join(busy)}); give an empty one")
-    missing = sorted(set(data) - set(tables))
-    if missing:
-        raise CopyMismatchError(f"the target has no table(s) {', '.join(missing)}: is it at an older version?")
-    if dialect(db) == "postgresql":
-        db.execute("SET CONSTRAINTS ALL DEFERRED")  # ideas may be merged into a later idea
-    else:
-        db.execute("PRAGMA defer_foreign_keys = ON")
-    for table in tables:
-        if table not in data:
-            continue
-        if table in DERIVED:
-            db.execute(f"DELETE FROM {table}")  # noqa: S608 - filled by the ledger's triggers just now
-        columns, rows = data[table]
-        target_columns = set(_columns(db, table))
-        kept = [i for i, column in enumerate(columns) if column in target_columns]
-        names = ", ".join(columns[i] for i in kept)
-        marks = ", ".join("?" * len(kept))
-        statement = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
-        for start in range(0, len(rows), BATCH):
-            db.executemany(statement, [tuple(row[i] for i in kept) for row in rows[start : start + BATCH]])
-        if table == "scores":
-            db.execute("DELETE FROM score_counts")  # the histogram trigger rebuilt it; the source's comes next
-    if dialect(db) == "postgresql":
-        for table in (t for t in tables if "id" in _columns(db, t)):
-            sequence = db.execute("SELECT pg_get_serial_sequence(?, 'id')", (table,)).fetchone()[0]
-            if sequence is not None:  # an identity column: continue after the copied ids
-                db.execute(
-                    f"SELECT setval(?, (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)",  # noqa: S608
-                    (sequence,),
-                )
+class _Pipe:
+    """Rows from the source's reader thread to the target's writer thread, :data:`IN_FLIGHT` batches at most.
+
+    Items are a table's header ``(name, columns)``, then lists of rows, then :data:`_END`; a failing
+    source sends its exception instead. Either side closing the pipe frees the other from waiting.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(IN_FLIGHT)
+        self._closed = threading.Event()
+
+    def put(self, item: Any) -> None:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        raise _Abandoned
+
+    def get(self) -> Any:
+        while not self._closed.is_set():
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if isinstance(item, BaseException):
+                raise _Abandoned from item
+            return item
+        raise _Abandoned
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+def send(db: sqlite3.Connection, pipe: _Pipe) -> None:
+    """Every table's header and rows, in batches (a read unit on the source: one snapshot)."""
+    try:
+        for table in _tables(db):
+            columns = _columns(db, table)
+            order = " ORDER BY id" if "id" in columns else ""
+            cursor = db.execute(f"SELECT {', '.join(columns)} FROM {table}{order}")  # noqa: S608
+            pipe.put((table, columns))
+            while rows := cursor.fetchmany(BATCH):
+                pipe.put([tuple(row) for row in rows])
+        pipe.put(_END)
+    except _Abandoned:
+        return
+    except Exception as error:
+        pipe.put(error)
+        raise
+
+
+def receive(db: sqlite3.Connection, pipe: _Pipe) -> None:
+    """Write what the pipe brings into an empty schema (a write unit on the target)."""
+    try:
+        tables = _tables(db)
+        busy = [t for t in tables if db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]  # noqa: S608
+        if busy:
+            raise TargetNotEmptyError(f"the target already holds data (tables: {', '.join(busy)}); give an empty one")
+        if dialect(db) == "postgresql":
+            db.execute("SET CONSTRAINTS ALL DEFERRED")  # ideas may be merged into a later idea
+        else:
+            db.execute("PRAGMA defer_foreign_keys = ON")
+        statement, kept = "", list[int]()
+        while (item := pipe.get()) is not _END:
+            if isinstance(item, tuple):
+                statement, kept = _start_table(db, tables, *item)
+            else:
+                db.executemany(statement, [tuple(row[i] for i in kept) for row in item])
+        if dialect(db) == "postgresql":
+            _continue_sequences(db, tables)
+    finally:
+        pipe.close()
+
+
+def _start_table(db: sqlite3.Connection, tables: list[str], table: str, columns: list[str]) -> tuple[str, list[int]]:
+    """Prepare ``table`` for the source's rows: the INSERT and which of the source's columns it takes."""
+    if table not in tables:
+        raise CopyMismatchError(f"the target has no table {table}: is it at an older version?")
+    if table in DERIVED:
+        db.execute(f"DELETE FROM {table}")  # noqa: S608 - filled by the ledger's triggers just now
+    target_columns = set(_columns(db, table))
+    kept = [i for i, column in enumerate(columns) if column in target_columns]
+    names = ", ".join(columns[i] for i in kept)
+    marks = ", ".join("?" * len(kept))
+    return f"INSERT INTO {table} ({names}) VALUES ({marks})", kept  # noqa: S608
+
+
+def _continue_sequences(db: sqlite3.Connection, tables: list[str]) -> None:
+    """Identity columns (PostgreSQL) continue after the copied ids."""
+    for table in (t for t in tables if "id" in _columns(db, t)):
+        sequence = db.execute("SELECT pg_get_serial_sequence(?, 'id')", (table,)).fetchone()[0]
+        if sequence is not None:
+            db.execute(
+                f"SELECT setval(?, (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)",  # noqa: S608
+                (sequence,),
+            )
 
 
 def summary(db: sqlite3.Connection) -> tuple[dict[str, int], int, dict[int, int]]:
@@ -156,8 +218,13 @@ async def copy_store(source: Any, target: Any) -> CopyReport:
         TargetNotEmptyError: the target holds data already (nothing was written).
         CopyMismatchError: counts or sums differ after the copy.
     """
-    data = await source.read(snapshot)
-    await target.write(lambda db: load(db, data))
+    pipe = _Pipe()
+    outcomes: list[object] = await asyncio.gather(
+        source.read(lambda db: send(db, pipe)), target.write(lambda db: receive(db, pipe)), return_exceptions=True
+    )
+    for outcome in reversed(outcomes):  # the target's refusal explains more than the source's stop
+        if isinstance(outcome, BaseException) and not isinstance(outcome, _Abandoned):
+            raise outcome
     before = await source.read(summary)
     after = await target.read(summary)
     if before != after:

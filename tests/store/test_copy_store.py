@@ -18,7 +18,7 @@ import pytest
 from bot.app import running_engine, store_for_url
 from bot.cli import main
 from bot.identity import SpaceRef, UserRef
-from bot.store import migrations
+from bot.store import copy, migrations
 from bot.store.copy import TargetNotEmptyError, copy_store
 from bot.store.ideas_sql import ChangeOutcome, IdeaPoints, IdeaQueries, IdeaStatus, NewIdea, Proposal, StatusChange
 from bot.store.records import Award
@@ -98,6 +98,33 @@ async def test_copy_store_moves_everything_and_checks_counts_and_ledger_sums(
         highest = await target.fetchval("SELECT MAX(id) FROM users")
         newcomer = await target.ensure_user("console", "newcomer", "New", "en", FakeClock()())
         assert newcomer > highest  # ids continue after the copied ones
+
+
+async def test_copy_store_streams_in_small_batches_and_a_failure_half_way_leaves_the_target_empty(
+    tmp_path: Path, target_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows pass between the two stores' threads a few batches at a time (memory stays bounded); the
+    target is written in one transaction, so a copy stopped half-way leaves nothing behind."""
+    source_url = f"sqlite:///{tmp_path / 'source.db'}"
+    await a_busy_community(source_url)
+    monkeypatch.setattr(copy, "BATCH", 3)
+    monkeypatch.setattr(copy, "IN_FLIGHT", 2)
+    start_table = copy._start_table
+
+    def failing_at_ideas(db: Any, tables: list[str], table: str, columns: list[str]) -> tuple[str, list[int]]:
+        if table == "ideas":
+            raise copy.CopyMismatchError("stopped half-way on purpose")
+        return start_table(db, tables, table, columns)
+
+    async with store_for_url(source_url) as source, store_for_url(target_url) as target:
+        monkeypatch.setattr(copy, "_start_table", failing_at_ideas)
+        with pytest.raises(copy.CopyMismatchError, match="half-way"):
+            await copy_store(source, target)
+        assert await target.fetchval("SELECT COUNT(*) FROM users") == 0
+        assert await target.fetchval("SELECT COUNT(*) FROM ledger") == 0
+        monkeypatch.setattr(copy, "_start_table", start_table)
+        report = await copy_store(source, target)
+        assert report.rows["answers"] == await source.fetchval("SELECT COUNT(*) FROM answers") > copy.BATCH
 
 
 async def test_copy_store_refuses_a_target_that_holds_data(tmp_path: Path, target_url: str) -> None:
