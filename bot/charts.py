@@ -2,7 +2,8 @@
 
 ``chart_series`` decides *what* is drawn (tested directly); ``render_png`` only draws it, on a bare
 ``Figure`` (no pyplot, so no global state and no GUI backend), in a worker thread, so drawing never
-blocks the event loop.
+blocks the event loop. matplotlib itself is imported the first time a chart is drawn: a bot that has
+not closed a round yet does not pay its start-up time and memory.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 from dataclasses import dataclass
-
-from matplotlib.figure import Figure
 
 from bot.catalog import TaskKind
 from bot.tally import TaskTally
@@ -50,6 +49,8 @@ def chart_series(tallies: list[TaskTally], nps_labels: tuple[str, str, str], tit
 
 def render_png(series: list[Series], heading: str) -> bytes:
     """Draw every series in one image (two columns), return the PNG bytes."""
+    from matplotlib.figure import Figure  # here, not at the top: see the module docstring
+
     columns = 2 if len(series) > 1 else 1
     rows = (len(series) + columns - 1) // columns
     figure = Figure(figsize=(5.2 * columns, 2.9 * rows + 0.6), dpi=100)
