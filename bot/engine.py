@@ -420,9 +420,19 @@ class Engine:
         round_id, index = action.int_field(0), action.int_field(1)
         return None if round_id is None or index is None else (round_id, index)
 
+    async def _round(self, ctx: Context, round_id: int) -> RoundRecord | None:
+        """The round a button names: from the space's cached open rounds when it is one (as it is for
+        almost every tap), else read. A round closed meanwhile is refused by the write that follows."""
+        cached = self._open_rounds.get(ctx.space_id)
+        if cached is not None and time.monotonic() - cached[0] < ROUND_CACHE_SECONDS:
+            for record in cached[1]:
+                if record.id == round_id:
+                    return record
+        return await self.store.round(round_id)
+
     async def _resolve(self, ctx: Context, action: Action) -> tuple[RoundRecord, Campaign, int, Task] | Reply:
         ids = self._task_of(action)
-        record = await self.store.round(ids[0]) if ids else None
+        record = await self._round(ctx, ids[0]) if ids else None
         campaign = self.catalog.campaign(record.subject) if record else None
         if ids is None or record is None or campaign is None or ids[1] >= len(campaign.tasks):
             return self._stale(ctx)
