@@ -13,7 +13,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -29,7 +29,7 @@ from bot.rewards import Rewards
 from bot.rounds import Rounds
 from bot.settings import Settings
 from bot.store.base import Store, StoreUnavailableError
-from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, RoundRecord, TaskProgress
+from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, ProgressQuery, RoundRecord, TaskProgress
 from bot.tasks import (
     TEXT_KINDS,
     TEXT_VERB,
@@ -71,6 +71,15 @@ class Context:
     user_id: int
     space_id: int
     language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """The open task rounds a member is offered, in order, and their progress through them once read."""
+
+    rounds: tuple[tuple[RoundRecord, Campaign], ...]
+    query: ProgressQuery
+    progress: TaskProgress | None = None
 
 
 class Engine:
@@ -245,34 +254,27 @@ class Engine:
         """The next task this user may answer here, or a friendly "all done"."""
         return await self._next_task(await self.context(user, space), campaign_id)
 
-    async def _next_task(self, ctx: Context, campaign_id: str | None = None, after: tuple[int, int] = (0, -1)) -> Reply:
+    async def _next_task(
+        self,
+        ctx: Context,
+        campaign_id: str | None = None,
+        after: tuple[int, int] = (0, -1),
+        upcoming: Upcoming | None = None,
+    ) -> Reply:
         """Pick the next task: open rounds in order (a named campaign first), tasks in catalog order.
 
         One read gathers what the choice needs (bans, answers, quotas, the member's profile), so
-        serving a task costs one thread hop however many rounds are open.
+        serving a task costs one thread hop however many rounds are open; after an answer, the
+        answer's own transaction brought it back (``upcoming``) and it costs none.
         """
-        rounds = [
-            (record, campaign)
-            for record in await self._task_rounds(ctx)
-            if (campaign := self.catalog.campaign(record.subject)) is not None
-        ]
-        if campaign_id is not None:
-            rounds.sort(key=lambda pair: pair[0].subject != campaign_id)
-        progress = await self.store.task_progress(
-            ctx.space_id,
-            ctx.user_id,
-            [record.id for record, _ in rounds],
-            [record.id for record, campaign in rounds if any(task.quota for task in campaign.tasks)],
-            {
-                task.audience.answered.task
-                for _, campaign in rounds
-                for task in campaign.tasks
-                if task.audience.answered
-            },
-        )
+        if upcoming is None or upcoming.progress is None:
+            upcoming = await self._upcoming(ctx, campaign_id)
+            upcoming = replace(upcoming, progress=await self.store.task_progress(upcoming.query))
+        progress = upcoming.progress
+        assert progress is not None
         if progress.banned:
             return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
-        for record, campaign in rounds:
+        for record, campaign in upcoming.rounds:
             start = after[1] + 1 if record.id == after[0] else 0
             found = self._first_open_task(ctx, record, campaign, start, progress)
             if found is not None:
@@ -285,6 +287,34 @@ class Engine:
                 return reply
         balance = await self.store.balance(ctx.user_id)
         return Reply(t("task.all_done", ctx.language, points=balance))
+
+    async def _upcoming(self, ctx: Context, campaign_id: str | None = None) -> Upcoming:
+        """The open task rounds here with their campaigns, in the order they are offered, and the query
+        that reads the member's progress through them."""
+        rounds = [
+            (record, campaign)
+            for record in await self._task_rounds(ctx)
+            if (campaign := self.catalog.campaign(record.subject)) is not None
+        ]
+        if campaign_id is not None:
+            rounds.sort(key=lambda pair: pair[0].subject != campaign_id)
+        query = ProgressQuery(
+            ctx.space_id,
+            ctx.user_id,
+            tuple(record.id for record, _ in rounds),
+            tuple(record.id for record, campaign in rounds if any(task.quota for task in campaign.tasks)),
+            tuple(
+                sorted(
+                    {
+                        task.audience.answered.task
+                        for _, campaign in rounds
+                        for task in campaign.tasks
+                        if task.audience.answered
+                    }
+                )
+            ),
+        )
+        return Upcoming(tuple(rounds), query)
 
     def _show_task(
         self, ctx: Context, record: RoundRecord, campaign: Campaign, index: int, task: Task, mask: int = 0
@@ -500,8 +530,9 @@ class Engine:
             points += self.settings.points.known_answer_bonus
         award = Award(ctx.user_id, record.space_id, record.id, points, "answer", task.id, "", capped=True)
         answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award)
+        upcoming = await self._upcoming(ctx)
         try:
-            result = await self.store.record_answer(answer, self.rules, self.clock())
+            result = await self.store.record_answer(answer, self.rules, self.clock(), follow_up=upcoming.query)
         except StoreUnavailableError:
             return Reply(t("error.storage", ctx.language), Outcome.REFUSED)
         log.info(
@@ -537,7 +568,9 @@ class Engine:
             text,
             Outcome.DONE,
             notice=str(t("answer.toast", ctx.language, points=gained)),
-            follow_up=await self._next_task(ctx, after=(record.id, index)),
+            follow_up=await self._next_task(
+                ctx, after=(record.id, index), upcoming=replace(upcoming, progress=result.progress)
+            ),
         )
 
     async def _on_round_start(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:

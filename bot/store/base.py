@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Self, TypeVar
@@ -27,6 +27,7 @@ from bot.store.records import (
     LedgerEntry,
     NewAnswer,
     PointRules,
+    ProgressQuery,
     RoundRecord,
     Standing,
     TaskProgress,
@@ -268,56 +269,17 @@ class Store(ABC):
 
     # answers ------------------------------------------------------------------------------------
 
-    async def task_progress(
-        self,
-        space_id: int,
-        user_id: int,
-        round_ids: Sequence[int],
-        count_round_ids: Sequence[int],
-        condition_task_ids: Iterable[str],
-    ) -> TaskProgress:
+    async def task_progress(self, query: ProgressQuery) -> TaskProgress:
         """Everything choosing the user's next task needs, read in one snapshot."""
-        conditions = sorted(set(condition_task_ids))
+        return await self.read(lambda db: _progress(db, query))
 
-        def unit(db: sqlite3.Connection) -> TaskProgress:
-            banned = (
-                db.execute("SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id)).fetchone()
-                is not None
-            )
-            answered: dict[int, set[str]] = {round_id: set() for round_id in round_ids}
-            for round_id in round_ids:
-                answered[round_id] = {
-                    row[0]
-                    for row in db.execute(
-                        "SELECT task_id FROM answers WHERE round_id = ? AND user_id = ?", (round_id, user_id)
-                    )
-                }
-            counts = {
-                round_id: {
-                    row[0]: int(row[1])
-                    for row in db.execute(
-                        "SELECT task_id, SUM(answers) FROM task_counts WHERE round_id = ? GROUP BY task_id", (round_id,)
-                    )
-                }
-                for round_id in count_round_ids
-            }
-            profile: dict[str, str] = {}
-            if conditions:
-                marks = ",".join("?" * len(conditions))
-                profile = {
-                    row[0]: row[1]
-                    for row in db.execute(
-                        f"SELECT task_id, value FROM answers WHERE user_id = ? AND task_id IN ({marks})"  # noqa: S608
-                        " ORDER BY id",
-                        (user_id, *conditions),
-                    )
-                }
-            return TaskProgress(banned, answered, counts, profile)
-
-        return await self.read(unit)
-
-    async def record_answer(self, answer: NewAnswer, rules: PointRules, now: datetime) -> AnswerResult:
+    async def record_answer(
+        self, answer: NewAnswer, rules: PointRules, now: datetime, follow_up: ProgressQuery | None = None
+    ) -> AnswerResult:
         """Record one answer and its award in one transaction; a duplicate changes nothing.
+
+        With ``follow_up``, a recorded answer also brings back the member's progress, read in the same
+        transaction, so that choosing the next question costs no further trip to the database.
 
         The hottest unit, so on PostgreSQL it runs at READ COMMITTED with explicit locks instead of
         SERIALIZABLE: the round's row is share-locked (closing it waits for answers in flight, and an
@@ -363,7 +325,8 @@ class Store(ABC):
             )
             award = replace(answer.award, source_key=f"answer:{answer_id}")
             awarded = after_answer(db, answer.user_id, apply_award(db, award, rules, now), rules, now)  # badges
-            return AnswerResult(AnswerStatus.RECORDED, answer_id, awarded)
+            progress = _progress(db, follow_up) if follow_up is not None else None
+            return AnswerResult(AnswerStatus.RECORDED, answer_id, awarded, progress)
 
         return await self.write(unit)
 
@@ -430,6 +393,43 @@ class Store(ABC):
             "SELECT action FROM pending_inputs WHERE user_id = ? AND space_id = ?", (user_id, space_id)
         )
         return str(value) if value is not None else None
+
+
+def _progress(db: sqlite3.Connection, query: ProgressQuery) -> TaskProgress:
+    banned = (
+        db.execute("SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (query.space_id, query.user_id)).fetchone()
+        is not None
+    )
+    answered = {
+        round_id: {
+            row[0]
+            for row in db.execute(
+                "SELECT task_id FROM answers WHERE round_id = ? AND user_id = ?", (round_id, query.user_id)
+            )
+        }
+        for round_id in query.round_ids
+    }
+    counts = {
+        round_id: {
+            row[0]: int(row[1])
+            for row in db.execute(
+                "SELECT task_id, SUM(answers) FROM task_counts WHERE round_id = ? GROUP BY task_id", (round_id,)
+            )
+        }
+        for round_id in query.count_round_ids
+    }
+    profile: dict[str, str] = {}
+    if query.condition_task_ids:
+        marks = ",".join("?" * len(query.condition_task_ids))
+        profile = {
+            row[0]: row[1]
+            for row in db.execute(
+                f"SELECT task_id, value FROM answers WHERE user_id = ? AND task_id IN ({marks})"  # noqa: S608
+                " ORDER BY id",
+                (query.user_id, *query.condition_task_ids),
+            )
+        }
+    return TaskProgress(banned, answered, counts, profile)
 
 
 def _round(row: Any) -> RoundRecord:

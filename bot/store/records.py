@@ -88,6 +88,7 @@ class AnswerResult:
     status: AnswerStatus
     answer_id: int = 0
     awarded: Awarded | None = None
+    progress: TaskProgress | None = None  # after a recorded answer, when the caller asked for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,17 @@ class Standing:
     display_name: str
     points: int
     rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressQuery:
+    """What choosing a member's next task in a space needs to know (see :class:`TaskProgress`)."""
+
+    space_id: int
+    user_id: int
+    round_ids: tuple[int, ...]
+    count_round_ids: tuple[int, ...]  # rounds with quotas: their answer counts
+    condition_task_ids: tuple[str, ...]  # tasks whose answer decides who sees a later task
 
 
 @dataclass(frozen=True, slots=True)

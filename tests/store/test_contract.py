@@ -27,7 +27,7 @@ from bot.store import migrations
 from bot.store.dialects import dialect
 from bot.store.ideas_sql import IdeaPoints, IdeaQueries, IdeaStatus, NewIdea, Proposal, VoteStatus
 from bot.store.outbox_sql import OutboxQueries, enqueue
-from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules
+from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, ProgressQuery
 from bot.store.rewards_sql import CodeLine, RedeemRequest, RedeemStatus, RewardQueries
 from bot.store.rounds_sql import Closing, RoundQueries
 from tests.conftest import REPO, FakeClock
@@ -212,6 +212,21 @@ async def test_contract_one_answer_per_user_per_task_however_many_arrive_at_once
     assert await value(store, "SELECT SUM(answers) FROM task_counts WHERE round_id = ?", round_id) == 1
     assert await store.balance(user_id) == 5
     assert await value(store, "SELECT value FROM user_counters WHERE user_id = ?", user_id) == 1
+
+
+async def test_contract_an_answer_brings_back_the_progress_a_read_would_give(store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    user_id, other = await people(store, 2)
+    await store.record_answer(an_answer(round_id, space_id, other, task_id="t2"), RULES, NOW)
+    query = ProgressQuery(space_id, user_id, (round_id,), (round_id,), ("t1",))
+    result = await store.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)
+    assert result.progress is not None
+    assert result.progress == await store.task_progress(query)
+    assert result.progress.answered == {round_id: {"t1"}}
+    assert result.progress.counts == {round_id: {"t1": 1, "t2": 1}}
+    assert result.progress.profile == {"t1": "yes"}
+    again = await store.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)
+    assert (again.status, again.progress) == (AnswerStatus.ALREADY_ANSWERED, None)
 
 
 async def test_contract_task_counts_are_exact_under_concurrent_answers(store: Any, second_store: Any) -> None:
