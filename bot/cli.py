@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -16,6 +17,7 @@ from bot import rewards
 from bot.app import make_store, run_deadlines, running_engine, store_for_url
 from bot.catalog import CatalogError, load_catalog
 from bot.settings import Settings, load_settings
+from bot.store.base import StoreUnavailableError
 from bot.store.rewards_sql import RewardQueries
 
 log = logging.getLogger("crowdpulse")
@@ -60,13 +62,8 @@ async def _run(settings: Settings) -> None:
 def _command_run(args: argparse.Namespace) -> int:
     settings = _settings()
     configure_logging("WARNING" if settings.telegram.token is None and settings.discord.token is None else "INFO")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(settings))
-    except CatalogError as error:
-        print(f"crowdpulse: the catalog has problems, not starting:\n{error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -243,8 +240,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A bad catalog or an unreachable database ends any command with a short
+    explanation and exit status 2, not a traceback."""
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except CatalogError as error:
+        print(f"crowdpulse: the catalog has problems:\n{error}", file=sys.stderr)
+    except StoreUnavailableError as error:
+        print(f"crowdpulse: the database is not available ({error}); `crowdpulse doctor` checks why", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

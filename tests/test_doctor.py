@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from bot.app import running_engine
 from bot.doctor import run_doctor
 from bot.engine import Engine
 from tests.conftest import REPO
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.helpers import answer_tasks
+from tests.store.test_contract import postgres_schema, postgres_url, settings_for
 
 TOKEN = "123456:DOCTOR-TOKEN"
 
@@ -70,12 +71,14 @@ async def test_bad_catalog_and_rejected_token_are_named_with_the_fix(
 
 
 async def test_the_doctor_checks_a_postgresql_database_too(
-    engine: Engine, person, cafe, monkeypatch: pytest.MonkeyPatch, operator_env: Path
+    person, cafe, monkeypatch: pytest.MonkeyPatch, operator_env: Path
 ) -> None:
-    url = os.environ.get("CROWDPULSE_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("needs a PostgreSQL server: set CROWDPULSE_TEST_POSTGRES_URL (.ci/run starts one)")
-    monkeypatch.setenv("CROWDPULSE_STORAGE__URL", url)
-    _, report = await doctor()
+    with postgres_schema(postgres_url()) as url:
+        async with running_engine(settings_for(url)) as engine:
+            for name in ("Ana", "Bob"):
+                await answer_tasks(engine, person(name), cafe, 4)
+        monkeypatch.setenv("CROWDPULSE_STORAGE__URL", url)
+        code, report = await doctor()
+    assert code == 0, report
     assert "✓ PostgreSQL accepts the connection" in report
-    assert "leaderboards match the points ledger" in report or "crowdpulse migrate" in report
+    assert "✓ leaderboards match the points ledger" in report

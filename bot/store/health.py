@@ -41,7 +41,7 @@ def ledger_mismatches(db: sqlite3.Connection, limit: int = 10) -> list[tuple[int
 def negative_balances(db: sqlite3.Connection) -> int:
     return int(
         db.execute(
-            "SELECT COUNT(*) FROM (SELECT user_id FROM ledger GROUP BY user_id HAVING SUM(delta) < 0)"
+            "SELECT COUNT(*) FROM (SELECT user_id FROM ledger GROUP BY user_id HAVING SUM(delta) < 0) negative"
         ).fetchone()[0]
     )
 

@@ -80,3 +80,17 @@ def test_catalog_check_command_reports_problems_and_exit_code(tmp_path: Path, ca
     assert "task 'q1': field prompt" in capsys.readouterr().err
     assert main(["catalog", "check", str(REPO / "tasks_catalog")]) == 0
     assert "1 campaign(s), 9 task(s), 1 topic(s)" in capsys.readouterr().out
+
+
+def test_every_command_explains_a_bad_catalog_or_an_unreachable_database_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROWDPULSE_SETTINGS_FILE", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CROWDPULSE_STORAGE__PATH", str(tmp_path / "crowdpulse.db"))
+    monkeypatch.setenv("CROWDPULSE_CATALOG_DIR", str(tmp_path / "no-catalog-here"))
+    assert main(["export", "--round", "1"]) == 2
+    assert "the catalog has problems" in capsys.readouterr().err
+    monkeypatch.setenv("CROWDPULSE_CATALOG_DIR", str(REPO / "tasks_catalog"))
+    monkeypatch.setenv("CROWDPULSE_STORAGE__URL", "postgresql://nobody:wrong@127.0.0.1:1/nothing")
+    assert main(["rewards", "list"]) == 2
+    assert "crowdpulse doctor" in capsys.readouterr().err
