@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from adapters.telegram import TelegramAdapter
+from bot.app import running_engine
 from bot.engine import Engine
 from bot.replies import Image, Reply, escape
 from bot.rewards import add_reward, import_codes
@@ -29,6 +30,7 @@ from tests.adapters.harness import (
 )
 from tests.conftest import REPO
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.store.test_contract import settings_for, storage_url
 
 
 @pytest.fixture(autouse=True)
@@ -296,6 +298,42 @@ async def test_a_redeemed_code_goes_by_private_message_never_to_the_group(
     assert any("CAFE-TG-2" in text for text in texts(tg, ana["id"]))
     assert not any("CAFE-TG" in text for text in texts(tg, group["id"]))
     assert any("sent you a private message" in text for text in texts(tg, group["id"]))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_two_webhook_workers_on_one_database_process_an_update_the_balancer_retried_once(
+    kind: str, tmp_path: Path, tg: FakeTelegramServer
+) -> None:
+    """Behind a load balancer any worker may get any update, and a retry may go to the other one:
+    the shared database, not either process, makes each effect happen once."""
+    ana = tg.user(311, "Ana")
+    chat = tg.private_chat(ana)
+    ports = [free_port(), free_port()]
+    workers = [f"http://127.0.0.1:{port}/telegram" for port in ports]
+    with storage_url(kind, tmp_path) as url:
+        async with running_engine(settings_for(url)) as first, running_engine(settings_for(url)) as second:
+            for engine, port in zip((first, second), ports, strict=True):
+                webhook = engine.settings.telegram
+                webhook.mode, webhook.webhook_listen, webhook.webhook_port = "webhook", "127.0.0.1", port
+                webhook.webhook_url = workers[0]  # the balancer's address; each worker listens on its own port
+                webhook.webhook_secret = SecretStr("shared-webhook-secret")
+            async with (
+                running_telegram_bot(first, first.settings, tg),
+                running_telegram_bot(second, second.settings, tg),
+            ):
+                for port in ports:
+                    await until_listening(port)
+                assert await tg.push_webhook(tg.send_text(ana, chat, "/task"), url=workers[1]) == 200
+                await tg.wait_for(lambda: any(m.get("reply_markup") for m in tg.messages(chat["id"])))
+                question = last_with_buttons(tg, chat["id"])
+                tapped = tg.click(ana, question, data_of(question, "Latte"))
+                idea = tg.send_text(ana, chat, "/idea Board games on Thursday nights")
+                pushes = [tg.push_webhook(update, url=worker) for update in (tapped, idea) for worker in workers]
+                assert await asyncio.gather(*pushes) == [200, 200, 200, 200]
+                await tg.wait_for(lambda: sum("#1" in text for text in texts(tg, chat["id"])) == 2)
+            assert await count(first, "SELECT COUNT(*) FROM answers") == 1
+            assert await count(second, "SELECT COUNT(*) FROM ledger WHERE reason = 'answer'") == 1
+            assert await count(first, "SELECT COUNT(*) FROM ideas") == 1
 
 
 async def test_a_redelivered_idea_message_stores_one_idea(

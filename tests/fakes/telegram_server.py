@@ -1101,11 +1101,14 @@ class FakeTelegramServer:
 
     # ---------------------------------------------------------------- driver: webhook
 
-    async def push_webhook(self, update: JSON, secret_token: str | _Secret | None = CONFIGURED_SECRET) -> int:
+    async def push_webhook(
+        self, update: JSON, secret_token: str | _Secret | None = CONFIGURED_SECRET, url: str | None = None
+    ) -> int:
         """POST ``update`` to the URL given to setWebhook and return the HTTP status.
 
         The secret header carries the configured secret by default; pass a string to send a
-        different one or None to omit it. A 2xx removes the update from the pending queue.
+        different one or None to omit it. ``url`` sends it to one worker behind the webhook's address
+        instead, as a load balancer does. A 2xx removes the update from the pending queue.
         """
         if self._webhook is None:
             raise RuntimeError("no webhook is set")
@@ -1113,7 +1116,7 @@ class FakeTelegramServer:
         headers = {SECRET_HEADER: secret} if isinstance(secret, str) else {}
         async with (
             aiohttp.ClientSession() as session,
-            session.post(self._webhook["url"], json=update, headers=headers) as response,
+            session.post(url or self._webhook["url"], json=update, headers=headers) as response,
         ):
             status = response.status
         if 200 <= status < 300:
