@@ -14,6 +14,13 @@ Point discord.py at it (both are read at call time, so patch before ``login``/``
 The gateway serves JSON; when the client asks for ``compress=zlib-stream`` (discord.py's default without
 zstd installed) frames are zlib-stream compressed exactly like Discord's. For ``zstd-stream`` it falls back
 to plain text frames, which discord.py also accepts.
+
+Sharding works as on Discord, so several clients (processes) can share one bot: every IDENTIFY opens a
+session on the ``shard: [id, count]`` it names (``[0, 1]`` when it names none), and each session gets the
+events of the guilds with ``(guild_id >> 22) % count == id`` (:func:`shard_for`, computed per session with
+its own count) — their GUILD_CREATE, the interactions in them — while events outside any guild (direct
+messages) go to shard 0. ``GET /gateway/bot`` recommends ``recommended_shards``. Two sessions on the same
+shard both get its events, exactly what Discord does to two processes that both run it.
 """
 
 from __future__ import annotations
@@ -637,11 +644,26 @@ class _Guild:
         return ALL_PERMISSIONS if value & ADMINISTRATOR else value
 
 
+def shard_for(guild_id: int, shard_count: int) -> int:
+    """The shard Discord sends a guild's events to: ``(guild_id >> 22) % shard_count``."""
+    return (guild_id >> 22) % shard_count
+
+
 @dataclass(slots=True)
 class _Session:
+    """One IDENTIFYed gateway session: its shard, its socket (``None`` while dropped) and its numbered
+    events, kept for RESUME."""
+
     session_id: str
+    shard: tuple[int, int] = (0, 1)
+    conn: _Connection | None = None
     seq: int = 0
     history: list[JSON] = field(default_factory=list)
+
+    def receives(self, guild_id: int | None) -> bool:
+        """Whether Discord sends this session an event of ``guild_id`` (``None``: outside a guild, a DM)."""
+        shard_id, shard_count = self.shard
+        return shard_id == (0 if guild_id is None else shard_for(guild_id, shard_count))
 
 
 class _Connection:
@@ -686,6 +708,9 @@ class InteractionHandle:
         self.original_id: int | None = None
         self.followup_ids: list[int] = []
         self.modal_open = False
+        # ``(shard_id, shard_count)`` of each gateway session INTERACTION_CREATE went to: one for a client
+        # running the guild's shard, none when no client does (nobody can answer, as on Discord).
+        self.shards: list[tuple[int, int]] = []
         self._messages = messages
         self._answered: asyncio.Future[JSON] = asyncio.get_running_loop().create_future()
 
@@ -741,7 +766,8 @@ class FakeDiscordServer:
     Configure guilds/users/members before the client connects (they go out in GUILD_CREATE at IDENTIFY),
     then drive interactions with :meth:`slash`, :meth:`click`, :meth:`select`, :meth:`submit_modal` and
     :meth:`autocomplete`. ``time_scale`` shrinks Discord's clocks (3 s response window, 15 min token life)
-    so lateness can be tested quickly.
+    so lateness can be tested quickly. Several clients may connect at once, each on its own shards (see
+    the module docstring); ``recommended_shards`` is the count ``GET /gateway/bot`` recommends.
     """
 
     def __init__(
@@ -755,9 +781,11 @@ class FakeDiscordServer:
         rate_limit: int = 50,
         rate_window: float = 1.0,
         heartbeat_interval_ms: int = 41_250,
+        recommended_shards: int = 1,
     ) -> None:
         self.app_id, self.bot_user_id, self.token = app_id, bot_user_id, token
         self.time_scale = time_scale
+        self.recommended_shards = recommended_shards
         self.calls: list[Call] = []
         self.errors: list[ErrorRecord] = []
         self.crashes: list[Exception] = []
@@ -784,8 +812,7 @@ class FakeDiscordServer:
         self._by_token: dict[str, InteractionHandle] = {}
         self._faults: list[_Fault] = []
         self._limiter = _RateLimiter(rate_limit, rate_window)
-        self._session: _Session | None = None
-        self._conn: _Connection | None = None
+        self._sessions: dict[str, _Session] = {}  # by session id, in IDENTIFY order
         self._sockets: set[web.WebSocketResponse] = set()
         self._dispatch_lock = asyncio.Lock()
         self._changed = asyncio.Condition()
@@ -896,7 +923,7 @@ class FakeDiscordServer:
         return guild.roles[role_id]
 
     def _require_offline(self, what: str) -> None:
-        if self._session is not None:
+        if self._sessions:
             raise RuntimeError(f"configure {what} before the client connects (they are sent at IDENTIFY)")
 
     def member(
@@ -969,8 +996,13 @@ class FakeDiscordServer:
         """The commands last bulk-overwritten for a guild (or globally with ``None``)."""
         return self._commands.get(guild_id, [])
 
+    def shards(self) -> list[tuple[int, int]]:
+        """``(shard_id, shard_count)`` of every gateway session open now, in IDENTIFY order: connected, or
+        dropped and still resumable. Only a close with 1000 or 1001 ends one (discord.py closes with 4000)."""
+        return [session.shard for session in self._sessions.values()]
+
     async def wait_ready(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - the driver API asks for it
-        """Waits until a client IDENTIFYed and was sent READY and every GUILD_CREATE.
+        """Waits until a client IDENTIFYed and was sent READY and the GUILD_CREATE of every guild on its shard.
 
         discord.py fires ``on_ready`` only ``guild_ready_timeout`` (default 2 s) after the last GUILD_CREATE;
         pass ``guild_ready_timeout=0.1`` to the client and ``await client.wait_until_ready()`` if it matters.
@@ -1091,7 +1123,7 @@ class FakeDiscordServer:
         data: JSON,
         message: JSON | None = None,
     ) -> InteractionHandle:
-        if self._session is None:
+        if not self._sessions:
             raise RuntimeError("no client has IDENTIFYed yet; await dc.wait_ready() first")
         if user not in self._users:
             raise LookupError(f"unknown user {user}; register it with dc.user() or dc.member()")
@@ -1099,7 +1131,8 @@ class FakeDiscordServer:
         handle = InteractionHandle(payload, self._clock(), self._messages)
         self._by_id[handle.id], self._by_token[handle.token] = handle, handle
         self.interactions.append(handle)
-        await self._dispatch("INTERACTION_CREATE", payload)
+        delivered = await self._dispatch("INTERACTION_CREATE", payload, guild_id=guild_id)
+        handle.shards = [session.shard for session in delivered]
         return handle
 
     def _interaction_payload(
@@ -1314,7 +1347,7 @@ class FakeDiscordServer:
 
     async def _get_gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
-        return _json({"url": self.ws_url, "shards": 1, "session_start_limit": limit})
+        return _json({"url": self.ws_url, "shards": self.recommended_shards, "session_start_limit": limit})
 
     # ----------------------------------------------------------------- REST: application commands
 
@@ -1708,14 +1741,14 @@ class FakeDiscordServer:
         channel = self._channels[int(message["channel_id"])]
         guild_id = channel.get("guild_id")
         wanted = INTENT_GUILD_MESSAGES if guild_id else INTENT_DIRECT_MESSAGES
-        if message["flags"] & EPHEMERAL or not self.intents & wanted or self._session is None:
+        if message["flags"] & EPHEMERAL or not self.intents & wanted or not self._sessions:
             return
         event = dict(message)
         if guild_id:
             member = self._member_payload(self._guilds[int(guild_id)], self.bot_user_id)
             member.pop("user")
             event.update(guild_id=guild_id, member=member)
-        await self._dispatch("MESSAGE_CREATE", event)
+        await self._dispatch("MESSAGE_CREATE", event, guild_id=_int_or_none(guild_id))
 
     # ----------------------------------------------------------------- payload builders
 
@@ -1827,12 +1860,12 @@ class FakeDiscordServer:
             "soundboard_sounds": [],
         }
 
-    def _ready_payload(self, identify: JSON, session_id: str) -> JSON:
+    def _ready_payload(self, identify: JSON, session: _Session) -> JSON:
         ready: JSON = {
             "v": 10,
             "user": {**self._bot, "verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self._guilds],
-            "session_id": session_id,
+            "guilds": [{"id": str(g), "unavailable": True} for g in self._guilds if session.receives(g)],
+            "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.ws_url,
             "application": {"id": str(self.app_id), "flags": 0},
@@ -1868,8 +1901,11 @@ class FakeDiscordServer:
             await ws.close(code=1011, message=b"fake gateway crashed")
         finally:
             self._sockets.discard(ws)
-            if self._conn is conn:
-                self._conn = None
+            for session in list(self._sessions.values()):
+                if session.conn is conn:
+                    session.conn = None
+                    if ws.close_code in (1000, 1001):  # closed for good (a client shutting down): no RESUME
+                        del self._sessions[session.session_id]
         return ws
 
     async def _on_op(self, conn: _Connection, frame: JSON) -> None:
@@ -1894,29 +1930,43 @@ class FakeDiscordServer:
         self.presence = data
 
     async def _on_identify(self, conn: _Connection, data: JSON) -> None:
+        """A new session on the shard IDENTIFY names; it replaces a session of that shard whose socket is
+        gone (a restarted client), not one still connected (another client running the same shard)."""
         if data.get("token") != self.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
+        shard = data.get("shard", [0, 1])
+        valid = isinstance(shard, list) and len(shard) == 2 and all(type(n) is int for n in shard)
+        if not valid or not 0 <= shard[0] < shard[1]:
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
         self.identify_count += 1
         self.intents = data.get("intents", 0)
-        self._session, self._conn = _Session(secrets.token_hex(16)), conn
-        await self._dispatch("READY", self._ready_payload(data, self._session.session_id))
+        for old in list(self._sessions.values()):
+            gone = old.conn is None or old.conn.ws.closed
+            if old.conn is conn or (gone and old.shard[0] == shard[0]):
+                del self._sessions[old.session_id]
+        session = _Session(secrets.token_hex(16), (shard[0], shard[1]), conn)
+        self._sessions[session.session_id] = session
+        await self._dispatch("READY", self._ready_payload(data, session), to=session)
         for guild in self._guilds.values():
-            await self._dispatch("GUILD_CREATE", self._guild_payload(guild))
+            if session.receives(guild.id):
+                await self._dispatch("GUILD_CREATE", self._guild_payload(guild), to=session)
         self._ready.set()
 
     async def _on_resume(self, conn: _Connection, data: JSON) -> None:
         """Replays what the client missed, then RESUMED; a stale session (or ``invalid_session_next``)
         gets op 9 with ``d: false`` so the client starts over with IDENTIFY."""
-        session = self._session
-        fresh = session is not None and data.get("session_id") == session.session_id and data.get("token") == self.token
-        if self.invalid_session_next or not fresh or session is None:
-            self.invalid_session_next, self._session = False, None
+        session = self._sessions.get(str(data.get("session_id")))
+        if self.invalid_session_next or session is None or data.get("token") != self.token:
+            self.invalid_session_next = False
+            if session is not None:
+                del self._sessions[session.session_id]
             await conn.send({"op": 9, "d": False})
             return
         self.resume_count += 1
         async with self._dispatch_lock:
-            self._conn = conn
+            session.conn = conn
             for frame in session.history:
                 if frame["s"] > (data.get("seq") or 0):
                     await conn.send(frame)
@@ -1924,7 +1974,8 @@ class FakeDiscordServer:
 
     async def _on_request_members(self, conn: _Connection, data: JSON) -> None:
         guild = self._guilds.get(int(data["guild_id"]))
-        if guild is None:
+        session = next((s for s in self._sessions.values() if s.conn is conn), None)
+        if guild is None or session is None:
             return
         wanted = {int(u) for u in data.get("user_ids") or []}
         prefix = (data.get("query") or "").lower()
@@ -1940,26 +1991,38 @@ class FakeDiscordServer:
             "chunk_count": 1,
             "not_found": [],
         }
-        await self._dispatch("GUILD_MEMBERS_CHUNK", {**chunk, "nonce": data.get("nonce")})
+        await self._dispatch("GUILD_MEMBERS_CHUNK", {**chunk, "nonce": data.get("nonce")}, to=session)
 
-    async def _dispatch(self, event: str, data: JSON) -> None:
-        """Sends a numbered dispatch; while the socket is down it only lands in the history for RESUME."""
+    async def _dispatch(
+        self, event: str, data: JSON, *, guild_id: int | None = None, to: _Session | None = None
+    ) -> list[_Session]:
+        """Sends a numbered dispatch to ``to``, else to every session on the shard of ``guild_id`` (shard 0
+        for ``None``); while a session's socket is down it only lands in its history for RESUME.
+
+        Returns the sessions it went to (none when no client runs that shard).
+        """
         async with self._dispatch_lock:
-            session = self._session
-            if session is None:
-                raise RuntimeError(f"cannot dispatch {event}: no gateway session")
-            session.seq += 1
-            frame = {"op": 0, "t": event, "s": session.seq, "d": copy.deepcopy(data)}  # replay as sent
-            session.history.append(frame)
-            if self._conn is not None:
-                await self._conn.send(frame)
+            sessions = [to] if to is not None else [s for s in self._sessions.values() if s.receives(guild_id)]
+            for session in sessions:
+                session.seq += 1
+                frame = {"op": 0, "t": event, "s": session.seq, "d": copy.deepcopy(data)}  # replay as sent
+                session.history.append(frame)
+                if session.conn is not None:
+                    await session.conn.send(frame)
+            return sessions
 
-    async def drop_gateway(self, code: int = 4000) -> None:
-        """Closes the client's socket like a network blip; discord.py reconnects and RESUMEs (set
-        ``invalid_session_next`` first to force a fresh IDENTIFY instead)."""
-        conn, self._conn = self._conn, None
-        if conn is None:
+    async def drop_gateway(self, code: int = 4000, *, shard_id: int | None = None) -> None:
+        """Closes a client's socket like a network blip; discord.py reconnects and RESUMEs (set
+        ``invalid_session_next`` first to force a fresh IDENTIFY instead). With several sessions
+        connected, ``shard_id`` says whose."""
+        connected = [s for s in self._sessions.values() if s.conn is not None and shard_id in (None, s.shard[0])]
+        if not connected:
             raise RuntimeError("no gateway connection to drop")
+        if len(connected) > 1:
+            raise RuntimeError(f"{len(connected)} gateway connections: pass the shard_id of the one to drop")
+        session = connected[0]
+        conn, session.conn = session.conn, None
+        assert conn is not None
         await conn.ws.close(code=code, message=b"dropped by the test")
 
 

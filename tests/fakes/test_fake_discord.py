@@ -9,15 +9,17 @@ replies to the same exceptions as Discord's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import re
 import warnings
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import yarl
 
-from .discord_server import EPHEMERAL, LOADING, FakeDiscordServer
+from .discord_server import EPHEMERAL, LOADING, FakeDiscordServer, shard_for
 
 with warnings.catch_warnings():
     # discord.py 2.7 imports the stdlib ``audioop`` (voice), deprecated on 3.11+; under
@@ -35,6 +37,8 @@ GUILD = 910_000_000_000_000_001
 CHANNEL = 910_000_000_000_000_002
 ALICE = 920_000_000_000_000_001
 BOB = 920_000_000_000_000_002  # has DMs closed
+ANNEX = GUILD + (1 << 22)  # the next guild id's timestamp: GUILD is on shard 0 of 2, the annex on shard 1
+ANNEX_CHANNEL = 910_000_000_000_000_012
 FRUITS = ("apple", "apricot", "banana")
 GUILD_COMMANDS = {"echo", "poll", "slow", "think", "feedback", "pick", "fruit", "report"}
 
@@ -86,9 +90,9 @@ class PickView(discord.ui.View):
 class Bot(discord.Client):
     """A bare client: just enough commands to exercise every interaction path the fake serves."""
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
         # guild_ready_timeout: discord.py waits this long after the last GUILD_CREATE before on_ready.
-        super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.05, **options)
         self.tree = app_commands.CommandTree(self)
         self.failures: list[discord.HTTPException] = []
         self.seen: list[discord.Interaction] = []
@@ -159,6 +163,27 @@ class Bot(discord.Client):
             return [app_commands.Choice(name=f, value=f) for f in FRUITS if f.startswith(current)]
 
 
+class ShardBot(Bot):
+    """One process of a sharded bot: a bare client running shard ``shard_id`` of two."""
+
+    def __init__(self, shard_id: int) -> None:
+        super().__init__(shard_id=shard_id, shard_count=2)
+        self.received: list[discord.Interaction] = []
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        self.received.append(interaction)
+
+
+class AutoBot(discord.AutoShardedClient):
+    """discord.py's sharded client left to ask ``/gateway/bot`` how many shards to run."""
+
+    def __init__(self) -> None:
+        super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py waits 5 s before each shard after the first (Discord's identify rate limit); not here."""
+
+
 @pytest.fixture
 async def dc() -> AsyncIterator[FakeDiscordServer]:
     async with FakeDiscordServer(app_id=APP_ID, bot_user_id=BOT_ID, token=TOKEN) as server:
@@ -168,25 +193,32 @@ async def dc() -> AsyncIterator[FakeDiscordServer]:
         yield server
 
 
-@pytest.fixture
-async def bot(dc: FakeDiscordServer) -> AsyncIterator[Bot]:
-    """A connected client; discord.py's module-level endpoints are pointed at the fake and restored."""
+@contextlib.asynccontextmanager
+async def connected(dc: FakeDiscordServer, client: discord.Client) -> AsyncIterator[None]:
+    """``client`` logged in and ready; discord.py's module-level endpoints are pointed at the fake and restored."""
     saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
     Route.BASE = f"{dc.url}/api/v10"
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(dc.ws_url)
-    client = Bot()
     runner: asyncio.Task[None] | None = None
     try:
         await client.login(TOKEN)
         runner = asyncio.create_task(client.connect())
         await dc.wait_ready()
         await asyncio.wait_for(client.wait_until_ready(), 5)
-        yield client
+        yield
     finally:
         await client.close()  # before the fake stops, or discord.py would try to reconnect
         if runner is not None:
             await runner
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+@pytest.fixture
+async def bot(dc: FakeDiscordServer) -> AsyncIterator[Bot]:
+    """A connected client."""
+    client = Bot()
+    async with connected(dc, client):
+        yield client
 
 
 def channel_of(bot: Bot) -> discord.TextChannel:
@@ -409,3 +441,71 @@ async def test_invalid_session_forces_a_new_identify(dc: FakeDiscordServer, bot:
     assert dc.resume_count == 0
     handle = await dc.slash(ALICE, GUILD, CHANNEL, "echo", {"word": "fresh"})
     assert (await handle.response())["data"]["content"] == "fresh"
+
+
+# sharding ----------------------------------------------------------------------------------------
+
+
+def test_the_shard_formula_is_discords() -> None:
+    assert shard_for(81_384_788_765_712_384, 17) == 7  # the example of serenity's shard_id helper
+    assert (shard_for(GUILD, 2), shard_for(ANNEX, 2), shard_for(GUILD, 1)) == (0, 1, 0)
+
+
+async def test_each_guilds_events_reach_only_the_client_running_its_shard(dc: FakeDiscordServer) -> None:
+    """Two clients share the bot, one shard of two each: guilds and interactions go by (guild_id >> 22) % 2,
+    direct messages to shard 0, and each interaction to one client only."""
+    dc.guild(ANNEX, "Pulse Annex", channels=[(ANNEX_CHANNEL, "annex")])
+    dc.member(ANNEX, ALICE)
+    first, second = ShardBot(0), ShardBot(1)
+    async with connected(dc, first), connected(dc, second):
+        assert dc.shards() == [(0, 2), (1, 2)]
+        assert [guild.id for guild in first.guilds] == [GUILD]  # in READY and GUILD_CREATE: its shard's only
+        assert [guild.id for guild in second.guilds] == [ANNEX]
+
+        here = await dc.slash(ALICE, GUILD, CHANNEL, "whoami")
+        there = await dc.slash(ALICE, ANNEX, ANNEX_CHANNEL, "whoami")
+        direct = await dc.slash(ALICE, None, None, "whoami")
+        assert (await here.response())["data"]["content"] == "alice in Pulse HQ"
+        assert (await there.response())["data"]["content"] == "alice in Pulse Annex"  # its client knows the annex
+        assert (await direct.response())["data"]["content"] == "alice in a DM"
+        assert [handle.shards for handle in (here, there, direct)] == [[(0, 2)], [(1, 2)], [(0, 2)]]
+        assert [interaction.id for interaction in first.received] == [here.id, direct.id]
+        assert [interaction.id for interaction in second.received] == [there.id]
+    assert dc.errors == []  # a second answer to any of them would have been refused with 40060
+
+
+async def test_two_clients_on_the_same_shard_both_get_its_interactions(dc: FakeDiscordServer) -> None:
+    """What happens when two processes run every shard: Discord sends each event to both."""
+    first, second = ShardBot(0), ShardBot(0)
+    async with connected(dc, first), connected(dc, second):
+        handle = await dc.slash(ALICE, GUILD, CHANNEL, "echo", {"word": "twice"})
+        await dc.wait_for(lambda: first.received and second.received)
+        assert handle.shards == [(0, 2), (0, 2)]
+        await dc.wait_for(lambda: [error.code for error in dc.errors] == [40060])  # the slower one is refused
+    assert handle.callback is not None
+
+
+async def test_an_auto_sharded_client_runs_the_shards_gateway_bot_recommends(dc: FakeDiscordServer) -> None:
+    dc.guild(ANNEX, "Pulse Annex", channels=[(ANNEX_CHANNEL, "annex")])
+    dc.recommended_shards = 2
+    client = AutoBot()
+    async with connected(dc, client):
+        assert client.shard_count == 2
+        assert sorted(dc.shards()) == [(0, 2), (1, 2)]
+        placed = {guild.id: guild.shard_id for guild in client.guilds}
+        assert placed == {GUILD: 0, ANNEX: 1}
+
+
+async def test_an_identify_for_a_shard_outside_its_count_is_closed_with_4010(dc: FakeDiscordServer) -> None:
+    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = f"{dc.url}/api/v10", yarl.URL(dc.ws_url)
+    client = Bot(shard_id=2, shard_count=2)
+    try:
+        await client.login(TOKEN)
+        with pytest.raises(discord.ConnectionClosed) as closed:
+            await asyncio.wait_for(client.connect(), 5)
+        assert closed.value.code == 4010
+        assert (dc.identify_count, dc.shards()) == (0, [])
+    finally:
+        await client.close()
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
