@@ -24,6 +24,10 @@ How Discord's contract is kept:
 * **Ping nobody.** The client's default and every send use ``AllowedMentions.none()``.
 * **Private things stay private.** Replies that concern one member (``Reply.private``, refusals, the
   answers to their clicks) are ephemeral; reward codes only ever go ephemerally or by direct message.
+* **Share the gateway with other processes.** With ``discord.shard_ids`` a process runs only those
+  shards of ``discord.shard_count``: Discord sends each server's interactions to the one process holding
+  its shard, and all of them use the same database. The outbox is shared too, so a process hands a
+  server's announcement back when another process's shard holds that server (:func:`shard_of`).
 """
 
 from __future__ import annotations
@@ -75,6 +79,8 @@ TEXT_INPUT_PLACEHOLDER = 100
 AUTOCOMPLETE_CHOICES = 25
 REMEMBERED_MEMBERS = 10_000
 RETRY_SECONDS = 5.0
+IDENTIFY_INTERVAL = 5.0  # seconds between a process's shard launches (Discord's identify rate limit)
+ELSEWHERE_SECONDS = 1.0  # an outbox message for a server another process's shard holds goes back this long
 
 # The custom_id shape of an engine action token (bot/actions.py): a verb, dot-separated fields, a signature.
 ACTION_ID = r"[a-z]\.[A-Za-z0-9_.-]{1,98}"
@@ -90,6 +96,15 @@ SYNCED_COMMANDS = "discord.commands"  # meta rows ``discord.commands:<applicatio
 
 MODERATOR_PERMISSIONS = discord.Permissions(manage_guild=True)
 NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard Discord sends a server's events to: ``(guild_id >> 22) % shard_count``.
+
+    The top bits of a snowflake are its creation time, so a server stays on its shard while the count
+    stays the same.
+    """
+    return (guild_id >> 22) % shard_count
 
 
 def configure_endpoints(api_base: str, gateway_url: str) -> None:
@@ -493,20 +508,66 @@ class CrowdPulseClient(discord.AutoShardedClient):
     """discord.py's client as CrowdPulse needs it: the guilds intent only (no message content), no
     mentions, the command tree, and the adapter behind setup and modal submissions."""
 
-    def __init__(self, adapter: DiscordAdapter, *, shard_count: int | None, guild_ready_timeout: float) -> None:
+    def __init__(
+        self,
+        adapter: DiscordAdapter,
+        *,
+        shard_count: int | None,
+        shard_ids: Sequence[int] | None,
+        guild_ready_timeout: float,
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
+        # Without shard_ids the client runs every shard; with them, only those (the others are run by
+        # other processes on the same database).
+        sharding: dict[str, Any] = {} if shard_ids is None else {"shard_ids": list(shard_ids)}
         super().__init__(
             intents=intents,
             shard_count=shard_count,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=NO_MENTIONS,
+            **sharding,
         )
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
+        self._closing = asyncio.Event()
+        self._waited: set[int] = set()  # shards being launched whose identify wait is already over
 
     async def setup_hook(self) -> None:
         await self.adapter.setup()
+
+    async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False) -> None:
+        """Launch a shard, waiting for Discord's identify rate limit *before* its socket opens.
+
+        discord.py 2.7 waits in :meth:`before_identify_hook`, with the socket open; a process stopped
+        then (its shards launch 5 s apart, so for a while after every start) never exited: the closed
+        client retried launching that shard forever on its closed HTTP session, leaving a socket and a
+        heartbeat thread behind each time. Waiting here, cut short by :meth:`close`, a stop while
+        launching opens nothing more; a shard that still came up after ``close()`` is disconnected.
+        """
+        if not initial:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), IDENTIFY_INTERVAL)
+        if self.is_closed():
+            return
+        self._waited.add(shard_id)
+        try:
+            await super().launch_shard(gateway, shard_id, initial=initial)
+        finally:
+            self._waited.discard(shard_id)
+        late = self.get_shard(shard_id) if self.is_closed() else None
+        if late is not None:
+            await late.disconnect()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py's wait before an IDENTIFY, except in a launch that has waited already."""
+        if shard_id not in self._waited:
+            await super().before_identify_hook(shard_id, initial=initial)
+
+    async def close(self) -> None:
+        """Close, and wake a shard launch waiting its turn so that it gives up (see :meth:`launch_shard`)."""
+        self._closing.set()
+        await super().close()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type == discord.InteractionType.modal_submit:
@@ -534,7 +595,10 @@ class DiscordAdapter:
         self.settings = settings
         self.ack_budget = ack_budget
         self.client = CrowdPulseClient(
-            self, shard_count=settings.discord.shard_count, guild_ready_timeout=guild_ready_timeout
+            self,
+            shard_count=settings.discord.shard_count,
+            shard_ids=settings.discord.shard_ids,
+            guild_ready_timeout=guild_ready_timeout,
         )
         self.tree = self.client.tree
         self.tree.error(self.on_command_error)
@@ -618,6 +682,21 @@ class DiscordAdapter:
                 helper.cancel()
             await asyncio.gather(ready, stopping, return_exceptions=True)
             await connection  # re-raises what ended the gateway (a refused token, say)
+
+    def shard_elsewhere(self, guild_id: int) -> int | None:
+        """The shard of a server this process does not run, or ``None`` when it runs that shard.
+
+        The outbox is shared by every process on the database, and only the process whose shard holds
+        a server has it (its channels, the bot's permissions there) in its cache: another process would
+        give the announcement up as undeliverable. A direct message's channel id is no server id, but
+        every shard is run by some process, so it still reaches one that can send it.
+        """
+        discord_settings = self.settings.discord
+        shard_ids, shard_count = discord_settings.shard_ids, discord_settings.shard_count
+        if shard_ids is None or shard_count is None:
+            return None  # this process runs every shard
+        shard = shard_of(guild_id, shard_count)
+        return None if shard in shard_ids else shard
 
     # moderators ---------------------------------------------------------------------------------
 
@@ -849,7 +928,8 @@ class DiscordAdapter:
 
         Raises:
             DeliveryFailed: Discord will never take it (DMs closed: 50007, no channel, missing access).
-            DeliveryRetry: Discord is failing (5xx) or unreachable; the drainer tries again later.
+            DeliveryRetry: Discord is failing (5xx) or unreachable, or the server is on a shard another
+                process runs; the drainer (of whichever process claims it next) tries again later.
         """
         kind, _, raw_id = target.partition(":")
         try:
@@ -874,6 +954,9 @@ class DiscordAdapter:
             if channel is None:
                 raise DeliveryFailed(f"no channel in server {ident} takes the bot's messages")
             return channel
+        elsewhere = self.shard_elsewhere(ident)
+        if elsewhere is not None:
+            raise DeliveryRetry(ELSEWHERE_SECONDS, f"shard {elsewhere} (another process's) holds {kind} {ident}")
         found = self.client.get_channel(ident) or await self.client.fetch_channel(ident)  # a direct message
         if not isinstance(found, discord.abc.Messageable):
             raise DeliveryFailed(f"channel {ident} takes no messages")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -55,13 +55,45 @@ class TelegramSettings(BaseModel):
 
 
 class DiscordSettings(BaseModel):
+    """Discord: the bot's token and endpoints, where commands are synced, who moderates, and sharding.
+
+    ``shard_count`` and ``shard_ids`` let a big community run several processes on one database: every
+    process gets the same ``shard_count`` and its own ``shard_ids``, so Discord sends each server's
+    events (``(server id >> 22) % shard_count``) to exactly one of them. Neither set: one process runs
+    every shard, as many as Discord recommends.
+    """
+
     token: SecretStr | None = None
     api_base: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
     guild_ids: list[int] = Field(default_factory=list)
     moderator_role: str = "CrowdPulse Moderator"
     moderators: list[str] = Field(default_factory=list)
-    shard_count: int | None = None
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: list[int] | None = None
+
+    @model_validator(mode="after")
+    def _shard_ids_fit_the_count(self) -> Self:
+        """Refuse at start-up what would otherwise fail later or silently: discord.py raises only once
+        the client is built, runs *every* shard for an empty list, and Discord closes the gateway for an
+        id outside the count; a shard named twice, or by two processes, answers each interaction twice."""
+        ids, count = self.shard_ids, self.shard_count
+        if ids is None:
+            return self
+        if count is None:
+            raise ValueError(
+                "discord.shard_ids needs discord.shard_count (CROWDPULSE_DISCORD__SHARD_COUNT): "
+                "the same total in every process"
+            )
+        if not ids:
+            raise ValueError("discord.shard_ids is empty: name this process's shards, or leave it out to run all")
+        outside = sorted({shard for shard in ids if not 0 <= shard < count})
+        if outside:
+            raise ValueError(f"discord.shard_ids {outside} outside 0..{count - 1}: discord.shard_count is {count}")
+        twice = sorted({shard for shard in ids if ids.count(shard) > 1})
+        if twice:
+            raise ValueError(f"discord.shard_ids names shards {twice} more than once: {ids}")
+        return self
 
 
 class ConsoleSettings(BaseModel):

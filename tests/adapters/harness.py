@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from pydantic import SecretStr
@@ -132,18 +132,28 @@ class DiscordDeployment:
         self.stop_event = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
+    @property
+    def own_shards(self) -> int:
+        """How many gateway sessions this process opens: its ``shard_ids``, else every shard."""
+        discord_settings = self.settings.discord
+        if discord_settings.shard_ids is not None:
+            return len(discord_settings.shard_ids)
+        return discord_settings.shard_count or self.dc.recommended_shards
+
     async def start(self, **knobs: float) -> None:
-        """Start and wait until the client has identified (its servers arrive before any interaction).
+        """Start and wait until the client has identified every shard it runs (its servers arrive before
+        any interaction).
 
         ``knobs`` are ``run_discord``'s keyword arguments (``ack_budget``, ...).
         """
-        identified = self.dc.identify_count
+        identified, shards = self.dc.identify_count, self.own_shards
         self.stop_event = asyncio.Event()
         task = asyncio.create_task(
             run_discord(self.engine, self.settings, self.stop_event, guild_ready_timeout=0.05, **knobs)
         )
         self.task = task
-        await self.dc.wait_for(lambda: self.dc.identify_count > identified or task.done())
+        # a process launches its shards 5 s apart (Discord's identify rate limit, IDENTIFY_INTERVAL)
+        await self.dc.wait_for(lambda: self.dc.identify_count >= identified + shards or task.done(), 5.0 + 6 * shards)
         if task.done():
             task.result()
 
@@ -156,12 +166,27 @@ class DiscordDeployment:
 
 @contextlib.asynccontextmanager
 async def discord_deployment(
-    engine: Engine, settings: Settings, dc: FakeDiscordServer
+    engine: Engine,
+    settings: Settings,
+    dc: FakeDiscordServer,
+    *,
+    guild_ids: Sequence[int] = (GUILD,),
+    shard_count: int | None = None,
+    shard_ids: Sequence[int] | None = None,
 ) -> AsyncIterator[DiscordDeployment]:
-    """CrowdPulse aimed at ``dc``, not yet started; discord.py's process-wide endpoints are restored afterwards."""
+    """CrowdPulse aimed at ``dc``, not yet started; discord.py's process-wide endpoints are restored afterwards.
+
+    ``guild_ids`` are where commands are synced (none: globally); ``shard_count`` and ``shard_ids`` make it
+    one of several processes, each with its own engine on the same database (validated like settings).
+    """
     saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
     endpoints = DiscordSettings(
-        token=SecretStr(DISCORD_TOKEN), api_base=f"{dc.url}/api/v10", gateway_url=dc.ws_url, guild_ids=[GUILD]
+        token=SecretStr(DISCORD_TOKEN),
+        api_base=f"{dc.url}/api/v10",
+        gateway_url=dc.ws_url,
+        guild_ids=list(guild_ids),
+        shard_count=shard_count,
+        shard_ids=None if shard_ids is None else list(shard_ids),
     )
     deployment = DiscordDeployment(engine, settings.model_copy(update={"discord": endpoints}), dc)
     try:

@@ -35,3 +35,25 @@ def test_the_shipped_settings_file_is_valid(monkeypatch) -> None:
     monkeypatch.setenv(SETTINGS_FILE_ENV, str(Path(__file__).resolve().parents[2] / "settings.toml"))
     settings = load_settings()
     assert settings.telegram.token is None and settings.discord.token is None
+
+
+def test_discord_shard_ids_come_from_the_environment_as_a_list(monkeypatch) -> None:
+    monkeypatch.setenv("CROWDPULSE_DISCORD__SHARD_COUNT", "4")
+    monkeypatch.setenv("CROWDPULSE_DISCORD__SHARD_IDS", "[0,1]")
+    settings = load_settings()
+    assert (settings.discord.shard_count, settings.discord.shard_ids) == (4, [0, 1])
+
+
+@pytest.mark.parametrize(
+    ("discord", "complaint"),
+    [
+        ({"shard_ids": [0]}, "discord.shard_ids needs discord.shard_count"),
+        ({"shard_count": 2, "shard_ids": []}, "discord.shard_ids is empty"),
+        ({"shard_count": 2, "shard_ids": [0, 2, -1]}, r"discord.shard_ids \[-1, 2\] outside 0..1"),
+        ({"shard_count": 2, "shard_ids": [1, 0, 1]}, r"discord.shard_ids names shards \[1\] more than once"),
+        ({"shard_count": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_discord_shard_ids_that_cannot_work_stop_the_bot_at_start_up(discord: dict, complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        load_settings(discord=discord)
