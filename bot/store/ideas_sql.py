@@ -2,9 +2,9 @@
 
 A vote, the idea's vote count, the vote's log entry and the author's points commit together, so counts
 stay exact however many members tap at once (SQLite's single writer serialises the units; on
-PostgreSQL a vote locks its idea's row first, and other units run SERIALIZABLE). A status change, its audit row, its bonus and the outbox messages to the
-author and every voter commit together too, so nobody is told about a change that was rolled back, and
-the outbox's dedup key tells each of them once.
+PostgreSQL a vote locks its idea's row first, and other units run SERIALIZABLE). A status change, its
+audit row, its bonus and the outbox messages to the author and every voter commit together too, so
+nobody is told about a change that was rolled back, and the outbox's dedup key tells each of them once.
 """
 
 from __future__ import annotations
