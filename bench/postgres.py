@@ -8,9 +8,10 @@ button once (``engine.act``, as in :mod:`bench.throughput`); an answer counts on
 The same number of members tap at once in every variant, split evenly among the processes, so
 ``p4_vs_p1`` says what the three extra processes buy for the same offered load. The processes start
 their engines first, wait at a barrier, then answer; the rate is every answer over the span from the
-first process's start to the last one's end. For scale, the same run measures one process on SQLite
-(``p1_vs_sqlite``). ``retries_per_answer`` counts transactions the server aborted to keep them
-serializable and that the store ran again.
+first process's start to the last one's end. Each process runs the default number of writer
+connections (``storage.writers``); ``p1_vs_one_writer`` says what they buy over a single one. For scale,
+the same run measures one process on SQLite (``p1_vs_sqlite``). ``retries_per_answer`` counts
+transactions the server aborted to keep them serializable and that the store ran again.
 
 The server comes from ``--postgres URL`` or ``CROWDPULSE_TEST_POSTGRES_URL`` (the one the tests use);
 each run works in a schema of its own, dropped at the end. Without a server the figures are ``n/a``.
@@ -34,12 +35,14 @@ from bench.throughput import closed_loop
 from bench.world import bench_settings, isolate_environment, person, space
 from bot.app import running_engine
 from bot.replies import Outcome
+from bot.settings import StorageSettings
 from bot.store.postgres import PostgresStore, scratch_schema
 
 PROCESSES = (1, 4)
 CONCURRENCY = 200  # members tapping at once, in all processes together
 FULL_ANSWERS = 4000  # per measurement, in all processes together
 QUICK_ANSWERS = 800
+DEFAULT_WRITERS = StorageSettings().writers
 NO_SERVER = "no PostgreSQL server: pass --postgres URL or set CROWDPULSE_TEST_POSTGRES_URL"
 
 
@@ -61,14 +64,14 @@ class Sample:
     retries_per_answer: float
 
 
-def answer_in_a_process(url: str, tag: str, answers: int, concurrency: int, barrier: Barrier) -> Share:
+def answer_in_a_process(url: str, writers: int, tag: str, answers: int, concurrency: int, barrier: Barrier) -> Share:
     """A bot process: open an engine on ``url``, wait for the others, then have ``answers`` members answer."""
     isolate_environment()
-    return asyncio.run(_answer(url, tag, answers, concurrency, barrier))
+    return asyncio.run(_answer(url, writers, tag, answers, concurrency, barrier))
 
 
-async def _answer(url: str, tag: str, answers: int, concurrency: int, barrier: Barrier) -> Share:
-    settings = bench_settings(database=None, storage={"url": url})
+async def _answer(url: str, writers: int, tag: str, answers: int, concurrency: int, barrier: Barrier) -> Share:
+    settings = bench_settings(database=None, storage={"url": url, "writers": writers})
     async with running_engine(settings) as engine:
         where = space("throughput")
         first = await engine.next_task(person(0, prefix=f"{tag}-probe-"), where)
@@ -95,14 +98,24 @@ async def _answer(url: str, tag: str, answers: int, concurrency: int, barrier: B
 
 
 class Deployment:
-    """``processes`` bot processes on one database, measured together."""
+    """``processes`` bot processes on one database, measured together, each with ``writers`` connections
+    running write transactions (on PostgreSQL)."""
 
-    def __init__(self, pool: ProcessPoolExecutor, manager: Any, url: str, processes: int, answers: int) -> None:
+    def __init__(
+        self,
+        pool: ProcessPoolExecutor,
+        manager: Any,
+        url: str,
+        processes: int,
+        answers: int,
+        writers: int = DEFAULT_WRITERS,
+    ) -> None:
         self.pool = pool
         self.manager = manager
         self.url = url
         self.processes = processes
         self.answers = answers
+        self.writers = writers
 
     async def measure(self, repetition: int) -> Sample:
         barrier = self.manager.Barrier(self.processes)
@@ -113,7 +126,8 @@ class Deployment:
                     self.pool,
                     answer_in_a_process,
                     self.url,
-                    f"r{repetition}p{self.processes}w{worker}",
+                    self.writers,
+                    f"r{repetition}p{self.processes}x{self.writers}w{worker}",
                     self.answers // self.processes,
                     CONCURRENCY // self.processes,
                     barrier,
@@ -141,6 +155,7 @@ async def run(ctx: Context) -> list[Figure]:
         variants: list[tuple[str, Callable[[int], Awaitable[Sample]]]] = [
             (f"p{n}", Deployment(pool, manager, url, n, answers).measure) for n in PROCESSES
         ]
+        variants.append(("p1_one_writer", Deployment(pool, manager, url, 1, answers, writers=1).measure))
         variants.append(("sqlite", Deployment(pool, manager, sqlite_url, 1, answers).measure))
         await Deployment(pool, manager, url, max(PROCESSES), max(PROCESSES)).measure(-1)  # migrate, warm up
         results = await interleaved(variants, ctx.repetitions)
@@ -151,12 +166,19 @@ def figures(results: dict[str, list[Sample]], answers: int) -> list[Figure]:
     rates = {name: [sample.per_second for sample in samples] for name, samples in results.items()}
     note = f"{answers} answers, {CONCURRENCY} members at once in all, {os.cpu_count()} cores"
     found = [measured(f"postgres.p{n}.engine", rates[f"p{n}"], "answers/s", note=note) for n in PROCESSES]
+    found.append(measured("postgres.p1_one_writer.engine", rates["p1_one_writer"], "answers/s", note=note))
     found += [
         measured(f"postgres.p{n}.retries_per_answer", [s.retries_per_answer for s in results[f"p{n}"]], "retries")
         for n in PROCESSES
     ]
     found += [
         compared("postgres.p4_vs_p1", rates["p4"], rates["p1"], note="same offered load, split among 4 processes"),
+        compared(
+            "postgres.p1_vs_one_writer",
+            rates["p1"],
+            rates["p1_one_writer"],
+            note=f"one process, {DEFAULT_WRITERS} writer connections against one",
+        ),
         compared("postgres.p1_vs_sqlite", rates["p1"], rates["sqlite"], note="one process each, same load"),
     ]
     return found

@@ -29,17 +29,18 @@ def make_store(settings: Settings) -> Store:
 def store_for_url(url: str, settings: Settings | None = None) -> Store:
     """A store for ``sqlite:///path/to/file.db`` or ``postgresql://user:password@host:port/database``.
 
-    SQLite's tuning (synchronous, busy timeout, batch size) comes from ``settings`` when given.
+    The tuning (SQLite's synchronous, busy timeout and batch size; PostgreSQL's writers) comes from
+    ``settings`` when given.
     """
+    storage = (settings or Settings()).storage
     if url.startswith(POSTGRES_SCHEMES):
         from bot.store.postgres import PostgresStore  # psycopg is loaded only when PostgreSQL is used
 
-        return PostgresStore(url)
+        return PostgresStore(url, writers=storage.writers)
     if not url.startswith("sqlite:///"):
         raise ValueError(
             f"unsupported storage URL {url!r}: use sqlite:///path/to/file.db or postgresql://user@host/database"
         )
-    storage = (settings or Settings()).storage
     return SqliteStore(
         Path(url.removeprefix("sqlite:///")),
         synchronous=storage.synchronous,

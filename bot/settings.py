@@ -38,6 +38,7 @@ class StorageSettings(BaseModel):
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     busy_timeout_ms: int = Field(default=5000, ge=0)
     max_batch: int = Field(default=512, ge=1)
+    writers: int = Field(default=4, ge=1, le=64)  # PostgreSQL: write transactions at once per process
 
 
 class TelegramSettings(BaseModel):

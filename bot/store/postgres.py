@@ -17,8 +17,8 @@ in several processes never update the same counter row. A unit's result is
 returned only after its COMMIT; a unit that raises is rolled back alone, as on SQLite.
 
 Units run on worker threads with psycopg 3's synchronous API, one connection per thread: reads on
-their own threads (REPEATABLE READ READ ONLY for read units, one snapshot), writes on theirs (one writer
-by default, see :class:`PostgresStore`).
+their own threads (REPEATABLE READ READ ONLY for read units, one snapshot), writes on theirs (four
+writers by default, see :class:`PostgresStore`).
 """
 
 from __future__ import annotations
@@ -177,10 +177,13 @@ class PostgresStore(Store):
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, writers: int = 1, readers: int = 4, max_attempts: int = 60) -> None:
-        """``writers``: connections running write units at once in this process. One (the default) lets this
-        process's units take turns, as on SQLite, so serialization retries stay rare among them; more
-        processes add write parallelism. Correctness never depends on it: the database arbitrates.
+    def __init__(self, url: str, *, writers: int = 4, readers: int = 4, max_attempts: int = 60) -> None:
+        """``writers``: connections running write units at once in this process (``storage.writers``).
+
+        Each write is a round trip per statement, so one connection leaves the process waiting on the
+        network; four overlap them (one process on 2 cores: 1 → 4 writers took answers from about 300/s
+        to 450–550/s, with no aborted transactions, since the hot units lock rather than conflict).
+        Correctness never depends on the number: the database arbitrates, as between processes.
         """
         self.url = url
         self._max_attempts = max_attempts

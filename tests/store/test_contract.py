@@ -230,8 +230,8 @@ async def test_contract_an_answer_brings_back_the_progress_a_read_would_give(sto
 
 
 async def test_contract_task_counts_are_exact_under_concurrent_answers(store: Any, second_store: Any) -> None:
-    """Exact sums; on PostgreSQL each store's writer also counts on a row of its own (its shard), so two
-    processes never update one counter row, which SERIALIZABLE would abort and retry."""
+    """Exact sums; on PostgreSQL each writer connection also counts on a row of its own (its shard), so
+    two writers never update one counter row."""
     space_id, round_id = await a_round(store)
     users = await people(store, 40)
     await asyncio.gather(
@@ -242,8 +242,11 @@ async def test_contract_task_counts_are_exact_under_concurrent_answers(store: An
     )
     counted = "SELECT SUM(answers) FROM task_counts WHERE round_id = ? AND task_id = 't1'"
     assert await value(store, counted, round_id) == 40
-    writers = 2 if store.dialect == "postgresql" else 1
-    assert await value(store, "SELECT COUNT(DISTINCT shard) FROM task_counts") == writers
+    shards = await value(store, "SELECT COUNT(DISTINCT shard) FROM task_counts")
+    if store.dialect == "postgresql":  # a shard per writer connection that answered, up to 4 per store
+        assert 2 <= shards <= 8
+    else:
+        assert shards == 1
     assert await value(store, "SELECT COUNT(*) FROM answers") == 40
     assert await value(store, "SELECT SUM(delta) FROM ledger") == 200
     await assert_leaderboards_follow_the_ledger(store)
@@ -552,7 +555,7 @@ async def test_contract_the_engine_runs_on_the_store(url: str) -> None:
 
 
 async def test_postgres_store_with_several_writer_connections_keeps_counts_exact(tmp_path: Path) -> None:
-    """More writer connections in one process (more retries, never a wrong count)."""
+    """Six writer connections in one process: the quota, the daily cap and every count stay exact."""
     from bot.store.postgres import PostgresStore
 
     with storage_url("postgresql", tmp_path) as url:
