@@ -212,11 +212,13 @@ class Ideas:
         same answer. ``force`` skips the similar-idea check.
         """
         ctx = await self.engine.context(user, space)
+        key = f"idea:{update_key}" if update_key is not None else None
+        if key is not None and (existing := await self.queries.processed(key)) is not None:
+            return self._already_saved(ctx, existing)  # a redelivery is answered, not counted as a new try
         if not self.engine.idea_submissions.allow(ctx.user_id):
             limit = self.engine.settings.limits.ideas_per_hour
             return Reply(t("ideas.too_many", ctx.language, limit=limit), Outcome.REFUSED)
         proposal = Proposal(ctx.user_id, ctx.space_id, text, category, parent_id)
-        key = f"idea:{update_key}" if update_key is not None else None
         return await self._submit(ctx, proposal, update_key=key, force=force)
 
     async def _submit(
@@ -228,10 +230,11 @@ class Ideas:
         force: bool,
         draft_id: int | None = None,
     ) -> Reply:
-        if update_key is not None:
-            existing = await self.queries.processed(update_key)
-            if existing is not None:
-                return self._already_saved(ctx, existing)
+        """Check and store ``proposal``; ``update_key``: the message or draft it comes from, stored once.
+
+        Copies of one message may run at once (a webhook retry reaching another process): a copy that
+        finds the first one's idea among the similar ones is told it is saved instead.
+        """
         invitation = await self._invitation(proposal.space_id)
         checked = await self._check(ctx, proposal, invitation)
         if isinstance(checked, Reply):
@@ -240,6 +243,8 @@ class Ideas:
         if not force:
             listed = await self.queries.listed(checked.space_id)
             similar = similar_ideas(checked.text, listed, self.settings.similarity_threshold)
+            if similar and update_key is not None and (existing := await self.queries.processed(update_key)):
+                return self._already_saved(ctx, existing)
             if similar:
                 draft = await self.queries.save_draft(checked, now)
                 log.info(

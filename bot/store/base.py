@@ -290,13 +290,16 @@ class Store(ABC):
         @read_committed
         def unit(db: sqlite3.Connection) -> AnswerResult:
             status = db.execute(
-                for_share(db, "SELECT status, space_id FROM rounds WHERE id = ?"), (answer.round_id,)
+                for_share(
+                    db,
+                    "SELECT status, space_id, EXISTS (SELECT 1 FROM bans WHERE bans.space_id = rounds.space_id"
+                    " AND bans.user_id = ?) FROM rounds WHERE id = ?",
+                ),
+                (answer.user_id, answer.round_id),
             ).fetchone()
             if status is None or status[0] != "open":
                 return AnswerResult(AnswerStatus.ROUND_CLOSED)
-            if db.execute(
-                "SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (status[1], answer.user_id)
-            ).fetchone():
+            if status[2]:
                 return AnswerResult(AnswerStatus.BANNED)
             if answer.quota is not None:
                 take_turns(db, f"quota:{answer.round_id}:{answer.task_id}")
@@ -325,7 +328,7 @@ class Store(ABC):
             )
             award = replace(answer.award, source_key=f"answer:{answer_id}")
             awarded = after_answer(db, answer.user_id, apply_award(db, award, rules, now), rules, now)  # badges
-            progress = _progress(db, follow_up) if follow_up is not None else None
+            progress = _progress(db, follow_up, unbanned_in=status[1]) if follow_up is not None else None
             return AnswerResult(AnswerStatus.RECORDED, answer_id, awarded, progress)
 
         return await self.write(unit)
@@ -395,8 +398,9 @@ class Store(ABC):
         return str(value) if value is not None else None
 
 
-def _progress(db: sqlite3.Connection, query: ProgressQuery) -> TaskProgress:
-    banned = (
+def _progress(db: sqlite3.Connection, query: ProgressQuery, unbanned_in: int | None = None) -> TaskProgress:
+    """The member's progress; ``unbanned_in``: a space the caller's transaction found them not banned in."""
+    banned = query.space_id != unbanned_in and (
         db.execute("SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (query.space_id, query.user_id)).fetchone()
         is not None
     )

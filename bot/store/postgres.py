@@ -9,7 +9,8 @@ Several bot processes may share one database, so correctness rests on the databa
 lock in this process: each write unit runs in its own transaction at SERIALIZABLE isolation (a unit that
 reads and then writes — the daily cap, a badge threshold, a redemption's balance — behaves as if it ran
 alone), and a transaction the server aborts for a serialization failure or a deadlock is run again from
-the start, a bounded number of times. Units marked :func:`~bot.store.dialects.read_committed` run at
+the start, a bounded number of times (so is one that met, in a unique index, a row another process
+committed after the unit looked for it). Units marked :func:`~bot.store.dialects.read_committed` run at
 that level instead, with explicit locks: queue claims (``FOR UPDATE SKIP LOCKED``) and the answer, the
 hottest unit, which at SERIALIZABLE was aborted by false conflicts between members whose rows share an
 index page. Counters every writer bumps are sharded per writer connection (migration 0007), so writers
@@ -51,6 +52,10 @@ T = TypeVar("T")
 
 # Aborted by the server to keep transactions serializable: safe to run again from the start.
 _RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
+# A unit that looked for a row, found none and then met it in a unique index (another process committed
+# it in between) gets a unique violation, not a serialization failure: run again, its second look sees
+# the row. A violation that survives a fresh start is the unit's own and is raised.
+_UNIQUE_RERUNS = 2
 # Rows per sharded counter that writers can hold alone, and the advisory-lock class that hands them out.
 SHARDS = 64
 _SHARD_LOCKS = 0x43505348
@@ -271,6 +276,7 @@ class PostgresStore(Store):
 
     def _run_write(self, unit: Unit[T]) -> T:
         isolation = str(getattr(unit, "isolation", "serializable")).upper()
+        unique_reruns = 0
         for attempt in range(1, self._max_attempts + 1):
             db = self._connection()
             try:
@@ -285,6 +291,13 @@ class PostgresStore(Store):
                     raise _unavailable(error) from error
                 self.retries += 1
                 time.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** min(attempt, 8))))
+                continue
+            except errors.UniqueViolation:
+                self._rollback(db)
+                if unique_reruns == _UNIQUE_RERUNS:
+                    raise
+                unique_reruns += 1
+                self.retries += 1
                 continue
             except psycopg.OperationalError as error:
                 self._rollback(db)
