@@ -16,6 +16,7 @@ taps are not broadcasts, and the broadcasts are already paced by the outbox.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -70,6 +71,7 @@ TOAST_LIMIT = 200
 ANONYMOUS_ADMIN_ID = 1087968824  # GroupAnonymousBot: an admin posting as the group
 ADMIN_CACHE_SECONDS = 60.0
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+FOLLOW_UP_PATIENCE = 1.0  # seconds a tap's follow-up messages wait for other taps to be answered first
 
 
 def user_ref(user: User, chat: Chat | None = None, sender_chat: Chat | None = None) -> UserRef:
@@ -110,6 +112,9 @@ class TelegramAdapter:
         for chatty, level in (("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO)):
             logging.getLogger(chatty).setLevel(level)
         self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
+        self._unanswered = 0  # taps being handled whose callback query is not answered yet
+        self._all_answered = asyncio.Event()
+        self._all_answered.set()
         self.bot_username = settings.telegram.bot_username
         engine.register_moderator_check(PLATFORM, self.is_chat_admin)
         self.application = self._build()
@@ -200,11 +205,31 @@ class TelegramAdapter:
         chat = message.chat if message is not None else None
         space = space_ref(chat) if chat is not None else SpaceRef(PLATFORM, str(query.from_user.id), "", True)
         user = user_ref(query.from_user)
-        reply = await self.engine.act(user, space, query.data or "")
-        await self._answer_query(query, reply)
+        self._unanswered += 1
+        self._all_answered.clear()
+        try:
+            reply = await self.engine.act(user, space, query.data or "")
+            await self._answer_query(query, reply)
+        finally:
+            self._unanswered -= 1
+            if self._unanswered == 0:
+                self._all_answered.set()
         if message is not None and chat is not None:
+            await self._taps_answered_first()
             await self._after_tap(message, query.from_user, reply)
         self._log(update, "callback", reply, started)
+
+    async def _taps_answered_first(self) -> None:
+        """Wait (a little) until every tap in hand has its callback answered.
+
+        Telegram shows a spinner until a tap is answered and gives up on the answer after a few seconds;
+        the edited question and the next one can come a moment later. So in a burst of taps the answers
+        go out first and the follow-ups (two or three requests per tap) after them, instead of every
+        answer queuing behind earlier taps' follow-ups.
+        """
+        if not self._all_answered.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_answered.wait(), FOLLOW_UP_PATIENCE)
 
     async def _answer_query(self, query: CallbackQuery, reply: Reply) -> None:
         """Answer first (the spinner stops) with a toast; a refusal is an alert the user must close."""

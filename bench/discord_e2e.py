@@ -157,7 +157,9 @@ async def run(ctx: Context) -> list[Figure]:
             async with bare(gateway, configure_endpoints):
                 return await clicks_per_second(fake, members, "bare-button", "ack")
 
-        results = await interleaved([("ours", measure_ours), ("bare", measure_bare)], min(ctx.repetitions, REPETITIONS))
+        results = await interleaved(
+            [("ours", measure_ours), ("bare", measure_bare)], min(ctx.repetitions, REPETITIONS), warmup=1
+        )
     note = f"{clicks} members click one shared message at once"
     return [
         measured("discord.ours", results["ours"], "clicks/s", note=note),

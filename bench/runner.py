@@ -110,12 +110,17 @@ class Context:
 
 
 async def interleaved(
-    variants: Sequence[tuple[str, Callable[[int], Awaitable[T]]]], repetitions: int
+    variants: Sequence[tuple[str, Callable[[int], Awaitable[T]]]], repetitions: int, *, warmup: int = 0
 ) -> dict[str, list[T]]:
     """Run every variant once per repetition, always in the same turn (A, B, A, B…); results by variant.
 
     Each variant is called with the repetition number, so it can use fresh users or rows every time.
+    ``warmup`` rounds run first and are dropped (numbered -1, -2, …): an HTTP client opens its pooled
+    connections in its first bursts, which would otherwise be timed as part of one variant only.
     """
+    for repetition in range(-warmup, 0):
+        for _, run in variants:
+            await run(repetition)
     results: dict[str, list[T]] = {name: [] for name, _ in variants}
     for repetition in range(repetitions):
         for name, run in variants:

@@ -148,7 +148,7 @@ async def run(ctx: Context) -> list[Figure]:
             members = fresh()
             return await taps_per_second(bare_fake, members, [[member, "bare"] for member in members])
 
-        results = await interleaved([("ours", measure_ours), ("bare", measure_bare)], ctx.repetitions)
+        results = await interleaved([("ours", measure_ours), ("bare", measure_bare)], ctx.repetitions, warmup=3)
     note = f"{taps} members tap at once, in private chats"
     return [
         measured("telegram.ours", results["ours"], "taps/s", note=note),

@@ -104,6 +104,31 @@ async def test_a_member_taps_through_the_whole_campaign_in_a_private_chat(
     assert len(tg.callback_answers) == 9, "every tap is answered once, so no spinner is left turning"
 
 
+async def test_in_a_burst_of_taps_every_tap_is_answered_before_any_follow_up(
+    engine: Engine, tg: FakeTelegramServer, bot: None
+) -> None:
+    """Telegram gives up on a callback answer after a few seconds: answers go out ahead of the edited
+    questions and next questions, which would otherwise queue in front of later taps' answers."""
+    members = [tg.user(1300 + n, f"Member {n}") for n in range(20)]
+    questions = []
+    for member in members:
+        chat = tg.private_chat(member)
+        tg.send_text(member, chat, "/task")
+        await tg.wait_until_consumed()
+        questions.append((member, last_with_buttons(tg, chat["id"])))
+    first_tap = len(tg.calls)
+    for member, question in questions:
+        tg.click(member, question, data_of(question, "Latte"))
+    await tg.wait_for(lambda: len(tg.messages(questions[-1][1]["chat"]["id"])) == 2)
+    await tg.wait_until_consumed()
+    methods = [call.method for call in tg.calls[first_tap:] if call.method != "getUpdates"]
+    answers = [i for i, method in enumerate(methods) if method == "answerCallbackQuery"]
+    follow_ups = [i for i, method in enumerate(methods) if method in ("editMessageText", "sendMessage")]
+    assert len(answers) == 20 and len(follow_ups) == 40
+    assert max(answers) < min(follow_ups)
+    assert await count(engine, "SELECT COUNT(*) FROM answers") == 20
+
+
 def data_labels(message: JSON) -> str:
     return " ".join(button["text"] for row in message["reply_markup"]["inline_keyboard"] for button in row)
 
