@@ -37,7 +37,7 @@ import secrets
 import socket
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
@@ -1266,7 +1266,9 @@ class FakeDiscordServer:
     # ----------------------------------------------------------------- REST plumbing
 
     @web.middleware
-    async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         """Records the call, checks auth, applies injected faults and rate limits, renders ApiError."""
         if not request.path.startswith(API_PREFIX + "/"):
             return await handler(request)
@@ -1406,7 +1408,7 @@ class FakeDiscordServer:
         if self._clock() - handle.dispatched_at > RESPONSE_WINDOW * self.time_scale:
             raise ApiError(404, 10062, "Unknown interaction")
         body = request[_BODY] or {}
-        kind = body.get("type")
+        kind = body.get("type", 0)  # 0: no such response type, refused below
         self._check_response_type(handle, kind)
         message = await self._apply_response(handle, kind, body.get("data") or {}, request[_FILES])
         original_id = handle.message_id if kind == 6 else None if message is None else int(message["id"])
@@ -1712,7 +1714,8 @@ class FakeDiscordServer:
         if "attachments" in data or files:
             edited["attachments"] = self._attachments(int(message["channel_id"]), data, files, message["attachments"])
         settable = SUPPRESS_EMBEDS | COMPONENTS_V2
-        edited["flags"] = (message["flags"] & ~(settable | LOADING)) | (data.get("flags", message["flags"]) & settable)
+        requested = data["flags"] if "flags" in data else message["flags"]
+        edited["flags"] = (message["flags"] & ~(settable | LOADING)) | (requested & settable)
         self._validate(edited, path)
         edited["edited_timestamp"] = _now()
         message.update(edited)
@@ -1916,7 +1919,7 @@ class FakeDiscordServer:
             6: self._on_resume,
             8: self._on_request_members,
         }
-        handler = handlers.get(frame.get("op"))
+        handler = handlers.get(frame.get("op", -1))
         if handler is None:
             await conn.ws.close(code=4001, message=b"Unknown opcode")
             return
