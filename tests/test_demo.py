@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 from tests.conftest import REPO
+from tests.store.test_contract import postgres_schema, postgres_url
 
 
-def test_the_demo_plays_a_round_ideas_points_and_rewards_and_writes_the_chart(tmp_path: Path) -> None:
+def play_demo(tmp_path: Path, **environment: str) -> str:
+    """Run ``crowdpulse demo`` as an operator would (no settings file), check every scene; its output."""
     out = tmp_path / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--out", str(out)],
@@ -19,7 +21,7 @@ def test_the_demo_plays_a_round_ideas_points_and_rewards_and_writes_the_chart(tm
         text=True,
         timeout=180,
         check=True,
-        env={"PATH": "/usr/bin:/bin", "CROWDPULSE_SETTINGS_FILE": str(tmp_path / "none.toml")},
+        env={"PATH": "/usr/bin:/bin", "CROWDPULSE_SETTINGS_FILE": str(tmp_path / "none.toml"), **environment},
     )
     shown = result.stdout
     for scene in ("opens this week's coffee round", "Ideas:", "closes the round", "Leaderboard", "Rewards:"):
@@ -30,3 +32,16 @@ def test_the_demo_plays_a_round_ideas_points_and_rewards_and_writes_the_chart(tm
     assert "slow down" not in shown and "Sorry" not in shown
     chart = Path(re.search(r"results chart written to (\S+)\)", shown).group(1))  # type: ignore[union-attr]
     assert chart.read_bytes().startswith(b"\x89PNG")
+    return shown
+
+
+def test_the_demo_plays_a_round_ideas_points_and_rewards_and_writes_the_chart(tmp_path: Path) -> None:
+    shown = play_demo(tmp_path)
+    assert f"demo database: {tmp_path / 'demo' / 'demo.db'}" in shown
+
+
+def test_the_demo_plays_on_the_postgresql_database_the_settings_name(tmp_path: Path) -> None:
+    with postgres_schema(postgres_url()) as url:
+        shown = play_demo(tmp_path, CROWDPULSE_STORAGE__URL=url)
+    assert "the demo plays in the store the settings name" in shown
+    assert "password" not in shown and "crowdpulse:crowdpulse@" not in shown, "the URL's credentials stay hidden"
