@@ -77,10 +77,18 @@ def texts(tg: FakeTelegramServer, chat_id: int) -> list[str]:
 
 def last_with_buttons(tg: FakeTelegramServer, chat_id: int) -> JSON:
     """The latest message in the chat that still has buttons to tap."""
+    message = _latest_with_buttons(tg, chat_id)
+    if message is None:
+        shown = [m.get("text") for m in tg.messages(chat_id)]
+        raise AssertionError(f"no message with buttons in chat {chat_id}: {shown}")
+    return message
+
+
+def _latest_with_buttons(tg: FakeTelegramServer, chat_id: int) -> JSON | None:
     for message in reversed(tg.messages(chat_id)):
         if message.get("reply_markup", {}).get("inline_keyboard"):
             return message
-    raise AssertionError(f"no message with buttons in chat {chat_id}: {[m.get('text') for m in tg.messages(chat_id)]}")
+    return None
 
 
 def data_of(message: JSON, label: str) -> str:
@@ -93,7 +101,12 @@ def data_of(message: JSON, label: str) -> str:
 
 
 async def tap(tg: FakeTelegramServer, user: JSON, chat_id: int, label: str, within: float = 5.0) -> None:
-    """Tap a button of the latest question and wait (up to ``within`` seconds) until the bot handled it."""
+    """Tap a button of the latest question and wait (up to ``within`` seconds) until the bot handled it.
+
+    The question may still be on its way (on a busy machine a reply can come after the fake server
+    deemed the bot quiet), so it is awaited first.
+    """
+    await tg.wait_for(lambda: _latest_with_buttons(tg, chat_id) is not None, within)
     message = last_with_buttons(tg, chat_id)
     tg.click(user, message, data_of(message, label))
     await tg.wait_until_consumed(within)
