@@ -71,6 +71,8 @@ TOAST_LIMIT = 200
 ANONYMOUS_ADMIN_ID = 1087968824  # GroupAnonymousBot: an admin posting as the group
 ADMIN_CACHE_SECONDS = 60.0
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+CONCURRENT_UPDATES = 256  # updates handled at once
+CONNECTION_POOL = 16  # concurrent handlers share a few keep-alive connections
 FOLLOW_UP_PATIENCE = 1.0  # seconds a tap's follow-up messages wait for other taps to be answered first
 
 
@@ -127,8 +129,8 @@ class TelegramAdapter:
             .token(telegram.token.get_secret_value())
             .base_url(telegram.base_url)
             .base_file_url(telegram.base_file_url)
-            .concurrent_updates(256)
-            .connection_pool_size(16)  # concurrent handlers share a few keep-alive connections
+            .concurrent_updates(CONCURRENT_UPDATES)
+            .connection_pool_size(CONNECTION_POOL)
             .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
             .build()
         )

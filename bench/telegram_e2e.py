@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from telegram import Chat, Update, User
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
-from adapters.telegram import run_telegram, space_ref, user_ref
+from adapters.telegram import CONCURRENT_UPDATES, CONNECTION_POOL, run_telegram, space_ref, user_ref
 from bench.fakes import FakeProcess
 from bench.runner import Context, Figure, Target, compared, interleaved, measured
 from bench.world import engine_on
@@ -35,8 +35,6 @@ from bot.settings import Settings, TelegramSettings
 
 FULL_TAPS = 150
 QUICK_TAPS = 50
-CONCURRENT_UPDATES = 256  # what the adapter configures; the bare bot gets the same
-CONNECTION_POOL = 16  # likewise: with PTB's default (256) the bare bot reopened ~150 connections a burst
 TAP_TIMEOUT = 120.0
 SETTLE_TIMEOUT = 180.0
 START_TIMEOUT = 20.0
@@ -85,8 +83,8 @@ async def bare(fake: FakeProcess) -> AsyncIterator[None]:
         .token(fake.info["token"])
         .base_url(fake.info["base_url"])
         .base_file_url(fake.info["base_file_url"])
-        .concurrent_updates(CONCURRENT_UPDATES)
-        .connection_pool_size(CONNECTION_POOL)
+        .concurrent_updates(CONCURRENT_UPDATES)  # the adapter's, as is its pool: with PTB's default pool (256)
+        .connection_pool_size(CONNECTION_POOL)  # the bare bot reopened ~150 connections a burst
         .build()
     )
 

@@ -243,9 +243,9 @@ class Ideas:
         if not force:
             listed = await self.queries.listed(checked.space_id)
             similar = similar_ideas(checked.text, listed, self.settings.similarity_threshold)
-            if similar and update_key is not None and (existing := await self.queries.processed(update_key)):
-                return self._already_saved(ctx, existing)
             if similar:
+                if update_key is not None and (existing := await self.queries.processed(update_key)) is not None:
+                    return self._already_saved(ctx, existing)
                 draft = await self.queries.save_draft(checked, now)
                 log.info(
                     "action=idea_similar user=%s space=%s similar=%s",

@@ -91,6 +91,13 @@ def _latest_with_buttons(tg: FakeTelegramServer, chat_id: int) -> JSON | None:
     return None
 
 
+async def wait_for_question(tg: FakeTelegramServer, chat_id: int, within: float = 5.0) -> JSON:
+    """The latest message with buttons, awaited: on a busy machine a reply can come after the fake
+    server deemed the bot quiet."""
+    await tg.wait_for(lambda: _latest_with_buttons(tg, chat_id) is not None, within)
+    return last_with_buttons(tg, chat_id)
+
+
 def data_of(message: JSON, label: str) -> str:
     """The callback data of the button whose label contains ``label``."""
     for row in message["reply_markup"]["inline_keyboard"]:
@@ -101,13 +108,8 @@ def data_of(message: JSON, label: str) -> str:
 
 
 async def tap(tg: FakeTelegramServer, user: JSON, chat_id: int, label: str, within: float = 5.0) -> None:
-    """Tap a button of the latest question and wait (up to ``within`` seconds) until the bot handled it.
-
-    The question may still be on its way (on a busy machine a reply can come after the fake server
-    deemed the bot quiet), so it is awaited first.
-    """
-    await tg.wait_for(lambda: _latest_with_buttons(tg, chat_id) is not None, within)
-    message = last_with_buttons(tg, chat_id)
+    """Tap a button of the latest question and wait (up to ``within`` seconds) until the bot handled it."""
+    message = await wait_for_question(tg, chat_id, within)
     tg.click(user, message, data_of(message, label))
     await tg.wait_until_consumed(within)
 

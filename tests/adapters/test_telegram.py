@@ -27,6 +27,7 @@ from tests.adapters.harness import (
     running_telegram_bot,
     tap,
     texts,
+    wait_for_question,
 )
 from tests.conftest import REPO
 from tests.fakes.telegram_server import FakeTelegramServer
@@ -115,7 +116,7 @@ async def test_in_a_burst_of_taps_every_tap_is_answered_before_any_follow_up(
         chat = tg.private_chat(member)
         tg.send_text(member, chat, "/task")
         await tg.wait_until_consumed()
-        questions.append((member, last_with_buttons(tg, chat["id"])))
+        questions.append((member, await wait_for_question(tg, chat["id"])))
     first_tap = len(tg.calls)
     for member, question in questions:
         tg.click(member, question, data_of(question, "Latte"))

@@ -164,9 +164,9 @@ async def test_a_redelivered_message_stores_one_idea(engine: Engine, person, caf
 
 @pytest.mark.parametrize("force", [True, False])
 async def test_redelivered_at_the_same_moment_still_stores_one_idea(engine: Engine, person, cafe, force) -> None:
-    """Copies that find the first one's idea among similar ones are told it is saved, not offered it as
-    someone else's similar idea (``force``: "Submit anyway" tapped, no similarity check). Eight copies:
-    more at the very same moment would also meet the hourly idea limit."""
+    """One idea, the other copies told it is saved, with and without the similarity check (``force``:
+    "Submit anyway" tapped); no draft left behind. Eight copies: more at the very same moment would also
+    meet the hourly idea limit."""
     ana = person("Ana")
     replies = await asyncio.gather(
         *(engine.ideas.submit_idea(ana, cafe, MUSIC, update_key="telegram:7002", force=force) for _ in range(8))
