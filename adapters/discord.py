@@ -605,7 +605,7 @@ class DiscordAdapter:
         for command in slash_commands(self):
             self.tree.add_command(command)
         self._members: OrderedDict[tuple[int, int], discord.Member] = OrderedDict()
-        engine.register_moderator_check(PLATFORM, self.is_moderator)
+        engine.moderation.register_check(PLATFORM, self.is_moderator)
 
     # start-up -----------------------------------------------------------------------------------
 
@@ -641,11 +641,11 @@ class DiscordAdapter:
         scope = "global" if guild is None else f"guild:{guild.id}"
         name = f"{SYNCED_COMMANDS}:{application_id}:{scope}"
         fingerprint = commands_fingerprint(await command_payload(self.tree, guild))
-        if await self.engine.store.meta_value(name) == fingerprint:
+        if await self.engine.services.store.meta_value(name) == fingerprint:
             log.info("platform=discord commands for %s unchanged, not synced", scope)
             return
         synced = await self.tree.sync(guild=guild)
-        await self.engine.store.set_meta_value(name, fingerprint)
+        await self.engine.services.store.set_meta_value(name, fingerprint)
         log.info("platform=discord synced %d commands to %s", len(synced), scope)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -905,7 +905,7 @@ class DiscordAdapter:
     def subject_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Campaigns and idea topics a round can be opened on, from the catalog."""
         language, wanted = self._language(interaction), current.strip().casefold()
-        catalog = self.engine.catalog
+        catalog = self.engine.services.catalog
         subjects: list[Campaign | Topic] = [*catalog.campaigns.values(), *catalog.topics.values()]
         return [
             app_commands.Choice(

@@ -118,7 +118,7 @@ class TelegramAdapter:
         self._all_answered = asyncio.Event()
         self._all_answered.set()
         self.bot_username = settings.telegram.bot_username
-        engine.register_moderator_check(PLATFORM, self.is_chat_admin)
+        engine.moderation.register_check(PLATFORM, self.is_chat_admin)
         self.application = self._build()
 
     def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:

@@ -104,9 +104,9 @@ async def run(ctx: Context) -> list[Figure]:
         engine_on(ctx.workdir / "broadcast.db") as engine,
     ):
         await fake.call("members", ids=subscribers)
-        now = engine.clock()
+        now = engine.services.clock()
         payload = reply_payload(Reply(MESSAGE))
-        await engine.store.write(
+        await engine.services.store.write(
             lambda db: [
                 enqueue(
                     db,
@@ -120,7 +120,7 @@ async def run(ctx: Context) -> list[Figure]:
             ]
         )
         with shortened_clocks(TIME_SCALE, paced):
-            adapter = TelegramAdapter(engine, settings_for(engine.settings, fake.info))
+            adapter = TelegramAdapter(engine, settings_for(engine.services.settings, fake.info))
             drainer = adapter.drainer()
         deliveries = Deliveries(drainer.send, count)
         drainer.send = deliveries.send
@@ -132,7 +132,7 @@ async def run(ctx: Context) -> list[Figure]:
             stop.set()
             finished.cancel()
             await draining
-        unsent = int(await engine.store.fetchval("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL", (), 0))
+        unsent = int(await engine.services.store.fetchval("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL", (), 0))
         seen = await fake.call("delivered", ids=subscribers)
     achieved = deliveries.rate
     allowed = GLOBAL_MESSAGES_PER_SECOND / TIME_SCALE

@@ -26,11 +26,11 @@ from pathlib import Path
 
 from bench.world import CATALOG, PLATFORM
 from bot.catalog import Task, TaskKind, load_catalog
+from bot.features.tasks.kinds import Accepted, parse_answer
 from bot.points import capped_delta, task_points, week_key
 from bot.settings import Settings, load_settings
 from bot.store import migrations
 from bot.store.timestamps import to_text
-from bot.tasks import Accepted, parse_answer
 
 CAMPAIGN = "coffee"
 DEFERRED_TABLES = ("answers", "ledger", "scores")

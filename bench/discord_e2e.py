@@ -80,7 +80,7 @@ async def ours(engine: Engine, gateway: Gateway, run_discord: Any) -> AsyncItera
         guild_ids=[info["guild"]],
     )
     stop = asyncio.Event()
-    settings = engine.settings.model_copy(update={"discord": endpoints})
+    settings = engine.services.settings.model_copy(update={"discord": endpoints})
     task = asyncio.create_task(run_discord(engine, settings, stop, guild_ready_timeout=0.05))
     await gateway.wait_identified(task)
     try:
@@ -148,7 +148,7 @@ async def run(ctx: Context) -> list[Figure]:
             # Known members (as after an earlier command): cached identities, the click is the work.
             users = [UserRef("discord", str(member), f"member{member}", "en-US") for member in members]
             await asyncio.gather(*(engine.context(user, where) for user in users))
-            first = await engine.next_task(users[0], where)
+            first = await engine.tasks.next_task(await engine.context(users[0], where))
             async with ours(engine, gateway, run_discord):
                 return await clicks_per_second(fake, members, first.buttons[0][0].action, "reply")
 

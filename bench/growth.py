@@ -32,7 +32,7 @@ from bench.world import PLATFORM, engine_on, moderator
 from bot.commands import dispatch
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
-from bot.replies import Outcome
+from bot.replies import Outcome, Reply
 
 FULL_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
@@ -76,7 +76,14 @@ async def measure(community: Community, samples: int, repetition: int) -> dict[s
     viewers = [member(number) for number in chooser.sample(everyone, samples)]
     answerers = [member(community.fresh.pop()) for _ in range(samples)]
     await asyncio.gather(*(engine.context(user, where) for user in [*askers, *viewers, *answerers]))
-    tokens = [(await engine.next_task(user, where)).buttons[0][0].action for user in answerers]
+
+    async def next_task(user: UserRef) -> Reply:
+        return await engine.tasks.next_task(await engine.context(user, where))
+
+    async def top(user: UserRef) -> Reply:
+        return await engine.points.leaderboard(await engine.context(user, where))
+
+    tokens = [(await next_task(user)).buttons[0][0].action for user in answerers]
 
     async def answer(user: UserRef, token: str) -> None:
         reply = await engine.act(user, where, token)
@@ -84,9 +91,9 @@ async def measure(community: Community, samples: int, repetition: int) -> dict[s
             raise RuntimeError(f"an answer was refused: {reply.outcome}")
 
     results = {
-        "next_task": await timed([partial(engine.next_task, user, where) for user in askers]),
+        "next_task": await timed([partial(next_task, user) for user in askers]),
         "answer": await timed([partial(answer, user, token) for user, token in zip(answerers, tokens, strict=True)]),
-        "top": await timed([partial(engine.leaderboard, user, where) for user in viewers]),
+        "top": await timed([partial(top, user) for user in viewers]),
     }
     round_id = community.population.open_round
     results["close"] = await timed([partial(close, engine, where, round_id)])
@@ -109,7 +116,7 @@ def reopen(community: Community, round_id: int) -> None:
         db.commit()
     finally:
         db.close()
-    community.engine.forget_rounds_everywhere()
+    community.engine.open_rounds.forget_everywhere()
 
 
 async def run(ctx: Context) -> list[Figure]:

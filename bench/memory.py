@@ -55,10 +55,10 @@ async def serve(database: Path, members: int) -> dict[str, float]:
             await asyncio.gather(*(engine.context(user, where) for user in users[start : start + CHUNK]))
         readings["after_identities"] = status_mib("VmRSS")
         for user in users[:: max(1, members // SAMPLES)]:
-            reply = await engine.next_task(user, where)
+            reply = await engine.tasks.next_task(await engine.context(user, where))
             if reply.buttons:
                 await engine.act(user, where, reply.buttons[0][0].action)
-            await engine.leaderboard(user, where)
+            await engine.points.leaderboard(await engine.context(user, where))
         readings["peak_serving"] = status_mib("VmHWM")
         await dispatch(engine, moderator(), where, "/round close 1")
         await engine.render_outbox({"render": "round_results", "round_id": 1})

@@ -74,7 +74,7 @@ async def _answer(url: str, writers: int, tag: str, answers: int, concurrency: i
     settings = bench_settings(database=None, storage={"url": url, "writers": writers})
     async with running_engine(settings) as engine:
         where = space("throughput")
-        first = await engine.next_task(person(0, prefix=f"{tag}-probe-"), where)
+        first = await engine.tasks.next_task(await engine.context(person(0, prefix=f"{tag}-probe-"), where))
         token = first.buttons[0][0].action
         members = [person(number, prefix=f"{tag}-") for number in range(answers)]
         await asyncio.gather(*(engine.context(member, where) for member in members))
@@ -85,15 +85,15 @@ async def _answer(url: str, writers: int, tag: str, answers: int, concurrency: i
             if reply.outcome != Outcome.DONE:
                 refused.append(reply.outcome)
 
-        retries = engine.store.retries if isinstance(engine.store, PostgresStore) else 0
+        retries = engine.services.store.retries if isinstance(engine.services.store, PostgresStore) else 0
         await asyncio.to_thread(barrier.wait)
         started = time.monotonic()
         await closed_loop(members, concurrency, answer)
         finished = time.monotonic()
         if refused:
             raise RuntimeError(f"{len(refused)} answers were not recorded: {set(refused)}")
-        if isinstance(engine.store, PostgresStore):
-            retries = engine.store.retries - retries
+        if isinstance(engine.services.store, PostgresStore):
+            retries = engine.services.store.retries - retries
         return Share(started, finished, answers, retries)
 
 

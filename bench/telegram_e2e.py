@@ -66,7 +66,7 @@ async def wait_polling(fake: FakeProcess, task: asyncio.Task[None]) -> None:
 async def ours(engine: Engine, fake: FakeProcess) -> AsyncIterator[None]:
     """``run_telegram`` against the fake, until the block ends."""
     stop = asyncio.Event()
-    task = asyncio.create_task(run_telegram(engine, settings_for(engine.settings, fake.info), stop))
+    task = asyncio.create_task(run_telegram(engine, settings_for(engine.services.settings, fake.info), stop))
     await wait_polling(fake, task)
     try:
         yield
@@ -107,9 +107,9 @@ async def bare(fake: FakeProcess) -> AsyncIterator[None]:
 async def first_task_button(engine: Engine, member: int) -> list[int | str]:
     """The member's first task in their private chat, as the adapter would resolve them; its first button."""
     name = f"Member {member}"
-    reply = await engine.next_task(
-        user_ref(User(member, name, False, language_code="en")), space_ref(Chat(member, Chat.PRIVATE, first_name=name))
-    )
+    user = user_ref(User(member, name, False, language_code="en"))
+    ctx = await engine.context(user, space_ref(Chat(member, Chat.PRIVATE, first_name=name)))
+    reply = await engine.tasks.next_task(ctx)
     return [member, reply.buttons[0][0].action]
 
 

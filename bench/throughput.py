@@ -92,7 +92,7 @@ class EngineVariant:
         self.token = ""
 
     async def prepare(self) -> None:
-        first = await self.engine.next_task(person(next(self.numbers)), self.space)
+        first = await self.engine.tasks.next_task(await self.engine.context(person(next(self.numbers)), self.space))
         self.token = first.buttons[0][0].action
 
     async def measure(self, answers: int, concurrency: int) -> Sample:
@@ -113,7 +113,7 @@ class EngineVariant:
 
     def commits(self) -> int:
         """Group commits so far (the SQLite store counts them)."""
-        store = self.engine.store
+        store = self.engine.services.store
         return store.commits if isinstance(store, SqliteStore) else 0
 
 

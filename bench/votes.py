@@ -40,8 +40,8 @@ async def submit_ideas(engine: Engine, where: SpaceRef, repetition: int) -> list
     ids = []
     for number, topic in enumerate(TOPICS[:IDEAS]):
         author = person(number, prefix=f"author{repetition}-")
-        await engine.ideas.submit_idea(author, where, f"Round {repetition}: {topic}", force=True)
-        ids.append(int(await engine.store.fetchval("SELECT MAX(id) FROM ideas")))
+        await engine.ideas.submit(await engine.context(author, where), f"Round {repetition}: {topic}", force=True)
+        ids.append(int(await engine.services.store.fetchval("SELECT MAX(id) FROM ideas")))
     return ids
 
 
@@ -59,7 +59,7 @@ async def vote_all(engine: Engine, where: SpaceRef, voters: list[UserRef], ideas
     async def member(voter: UserRef, order: list[int]) -> None:
         nonlocal recorded
         for idea in order:
-            reply = await engine.ideas.vote(voter, where, idea, True)
+            reply = await engine.ideas.vote(await engine.context(voter, where), idea, True)
             recorded += reply.outcome == Outcome.DONE
 
     await asyncio.gather(*(member(voter, order) for voter, order in plans))
@@ -68,7 +68,7 @@ async def vote_all(engine: Engine, where: SpaceRef, voters: list[UserRef], ideas
 
 async def exact(engine: Engine, ideas: list[int], voters: int) -> bool:
     marks = ",".join("?" * len(ideas))
-    counts = await engine.store.fetchall(
+    counts = await engine.services.store.fetchall(
         f"SELECT i.votes, (SELECT COUNT(*) FROM votes v WHERE v.idea_id = i.id),"
         f" (SELECT COUNT(*) FROM vote_events e WHERE e.idea_id = i.id) FROM ideas i WHERE i.id IN ({marks})",
         ideas,

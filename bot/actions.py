@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 MAX_TOKEN_BYTES = 64
 _SIGNATURE_CACHE = 65_536
@@ -22,11 +23,37 @@ _SEPARATOR = "."
 _PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,24}(?:\.[A-Za-z0-9_-]{1,24})*")
 
 
+class Verb(StrEnum):
+    """What a token asks for: every button, select and form the engine makes names one of these.
+
+    The values are what tokens carry (one character each, to leave room for fields within 64 bytes);
+    they are stored in messages members already hold, so a value never changes meaning. Each feature
+    declares the verbs it handles, and the engine refuses to start if two claim the same one.
+    """
+
+    ANSWER = "a"  # round, task, payload: an option, a rating, "m<mask>" for a multiple choice
+    SELECT = "s"  # round, task: a multiple choice answered with a select menu
+    TEXT = "x"  # round, task: typed text (free text, or what "Other" means)
+    TOGGLE = "t"  # round, task, mask: tick or untick an option of a multiple choice
+    SKIP = "n"  # round, task
+    ROUND_START = "r"  # round: the Start button of a round announcement
+    REWARD_CONFIRM = "w"  # reward: ask to confirm a redemption
+    REDEEM = "q"  # reward, nonce: redeem (the nonce makes a double tap redeem once)
+    UPVOTE = "v"  # idea
+    RETRACT = "u"  # idea
+    IDEA_PAGE = "i"  # idea
+    IDEA_LIST = "p"  # view, page
+    SUBMIT_DRAFT = "d"  # draft: "Submit anyway" for an idea held back as similar
+
+
+_VERBS = {verb.value: verb for verb in Verb}
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     """A parsed, authentic token: a verb and its fields."""
 
-    verb: str
+    verb: Verb
     fields: tuple[str, ...]
 
     def int_field(self, index: int) -> int | None:
@@ -46,7 +73,7 @@ class ActionCodec:
         # The same buttons are shown to many members: remember recent signatures (bounded).
         self._signatures: dict[str, str] = {}
 
-    def pack(self, verb: str, *fields: object) -> str:
+    def pack(self, verb: Verb, *fields: object) -> str:
         """Build a signed token.
 
         Raises:
@@ -62,14 +89,15 @@ class ActionCodec:
         return token
 
     def parse(self, token: str) -> Action | None:
-        """The action a token names, or ``None`` for anything malformed, oversized or forged."""
+        """The action a token names, or ``None`` for anything malformed, oversized, forged or of no known verb."""
         if not token or len(token.encode("utf-8", "replace")) > MAX_TOKEN_BYTES:
             return None
         payload, _, signature = token.rpartition(_SEPARATOR)
         if not _PAYLOAD.fullmatch(payload) or not hmac.compare_digest(signature, self._sign(payload)):
             return None
-        verb, *fields = payload.split(_SEPARATOR)
-        return Action(verb=verb, fields=tuple(fields))
+        letter, *fields = payload.split(_SEPARATOR)
+        verb = _VERBS.get(letter)
+        return None if verb is None else Action(verb=verb, fields=tuple(fields))
 
     def _sign(self, payload: str) -> str:
         signature = self._signatures.get(payload)

@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.catalog import load_catalog
-from bot.engine import Clock, Engine, utc_now
+from bot.context import Clock, utc_now
+from bot.engine import Engine
 from bot.settings import Settings
 from bot.store.base import Store
 from bot.store.sqlite import SqliteStore
@@ -65,4 +66,4 @@ async def run_deadlines(engine: Engine, stop: asyncio.Event) -> None:
         except Exception:
             log.exception("deadline check failed; trying again later")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), engine.settings.rounds.deadline_check_seconds)
+            await asyncio.wait_for(stop.wait(), engine.services.settings.rounds.deadline_check_seconds)

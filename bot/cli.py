@@ -13,9 +13,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot import rewards
 from bot.app import make_store, run_deadlines, running_engine, store_for_url
 from bot.catalog import CatalogError, load_catalog
+from bot.features import rewards
 from bot.settings import Settings, load_settings
 from bot.store.base import StoreUnavailableError
 from bot.store.rewards_sql import RewardQueries
@@ -76,7 +76,7 @@ def _command_demo(args: argparse.Namespace) -> int:
 
 async def _export(settings: Settings, round_id: int, fmt: str) -> tuple[str, bytes]:
     async with running_engine(settings) as engine:
-        return await engine.rounds.export(round_id, fmt)
+        return await engine.exports.export(round_id, fmt)
 
 
 def _command_export(args: argparse.Namespace) -> int:

@@ -1,22 +1,42 @@
-"""Text commands (``/task``, ``/top``…): one table shared by every adapter.
+"""Text commands (``/task``, ``/top``…): one table shared by every adapter, and the only place that parses.
 
+Each command turns its argument text into typed values once (ids, durations, a board, a status) and calls
+one typed use case of a feature; a malformed argument gets the command's usage, after the moderator
+check for moderator commands (a member is told the command is not theirs, not how to type it).
 Reply-based platforms (Telegram, the console) pass the raw text to :func:`dispatch`; platforms with
-structured commands (Discord's slash commands) read :data:`COMMANDS` to register the same set and pass
-their options as the argument string.
+structured commands (Discord's slash commands) read :data:`COMMANDS` to register the same set and call
+the typed use cases with their options directly, through :meth:`bot.engine.Engine.run`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
+from bot.context import Context
 from bot.engine import Engine
+from bot.features.ideas import SETTABLE, VIEWS
+from bot.features.points import Board
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply
-from bot.store.sqlite import StoreUnavailableError
+from bot.store.ideas_sql import IdeaStatus
 from bot.texts import Markup, t
 
-Handler = Callable[[Engine, UserRef, SpaceRef, str, str | None], Awaitable[Reply]]
+Handler = Callable[[Engine, Context, str, str | None], Awaitable[Reply]]
+
+MAX_ID_DIGITS = 18  # a longer number is no id (and does not fit SQLite's 64-bit integers)
+NO_SUCH_ID = 0  # what a number too long for any id parses to: no row has it, so it is refused as unknown
+_LAST_PAGE = 10**9  # a page number past any listing's end: the listing shows its last page
+_DURATION = re.compile(r"^(\d{1,4})([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# "/idea +12 #drinks text": builds on #12, in category drinks (a hashtag that is not a number).
+_SUBMISSION = re.compile(
+    r"(?:\+(?P<parent>\d+)(?:\s+|$))?(?:#(?P<category>(?!\d+(?:\s|$))[^\s#]+)(?:\s+|$))?(?P<text>.*)",
+    re.DOTALL,
+)
+_EXPORT_FORMATS = ("csv", "json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +50,58 @@ class Command:
     takes_argument: bool = False
 
 
-async def _start(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.start(user, space, argument.strip())
+# parsers ------------------------------------------------------------------------------------------
 
 
-async def _help(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
+def parse_id(word: str) -> int | None:
+    """``12`` or ``#12`` → 12; ``None`` for anything else; a number too long for any id → :data:`NO_SUCH_ID`."""
+    digits = word.strip().removeprefix("#")
+    if not digits.isdecimal():  # not isdigit(): int() refuses "²"
+        return None
+    return int(digits) if len(digits) <= MAX_ID_DIGITS else NO_SUCH_ID
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``30m``, ``2h``, ``3d``, ``1w`` → a timedelta; anything else → ``None``."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if match is None or int(match.group(1)) == 0:
+        return None
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def parse(text: str) -> tuple[str, str] | None:
+    """``"/round open coffee 2d"`` → ``("round", "open coffee 2d")``; ``None`` for non-commands.
+
+    A ``@botname`` suffix on the command (Telegram groups) is dropped.
+    """
+    if not text.startswith("/"):
+        return None
+    parts = text[1:].split(maxsplit=1)
+    if not parts:
+        return None
+    name = parts[0].split("@", 1)[0].lower()
+    return (name, parts[1].strip() if len(parts) > 1 else "") if name else None
+
+
+async def _usage(engine: Engine, ctx: Context, command: str, usage: Reply) -> Reply:
+    """A moderator command typed wrong: not theirs for a member, the usage for a moderator."""
+    return await engine.moderation.refuse_unless_moderator(ctx, command) or usage
+
+
+def _refused(key: str, ctx: Context, **variables: object) -> Reply:
+    return Reply(t(key, ctx.language, **variables), Outcome.REFUSED)
+
+
+# members ------------------------------------------------------------------------------------------
+
+
+async def _start(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await engine.tasks.start(ctx, argument.strip() or None)
+
+
+async def _help(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
     """Every command this person may use here, described in their language, from the one table."""
-    ctx = await engine.context(user, space)
-    moderator = await engine.is_moderator(ctx)
+    moderator = await engine.moderation.is_moderator(ctx)
     lines = [t("help.title", ctx.language)]
     lines += [
         t("help.line", ctx.language, name=command.name, description=t(command.description_key, ctx.language))
@@ -47,87 +111,179 @@ async def _help(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _
     return Reply(Markup("\n".join(lines)))
 
 
-async def _task(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.next_task(user, space, argument.strip() or None)
+async def _task(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await engine.tasks.next_task(ctx, argument.strip() or None)
 
 
-async def _points(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.points(user, space)
+async def _points(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await engine.points.points(ctx)
 
 
-async def _top(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.leaderboard(user, space, argument)
+async def _top(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    """``/top [week|all|round <id>|global]``."""
+    match argument.lower().split():
+        case []:
+            return await engine.points.leaderboard(ctx)
+        case [("all" | "week" | "global") as board]:
+            chosen: Board = board
+            return await engine.points.leaderboard(ctx, chosen)
+        case ["round", number]:
+            round_id = parse_id(number)
+            if round_id is None:
+                return _refused("top.unknown_round", ctx, round=number)
+            return await engine.points.leaderboard(ctx, "round", round_id)
+    return _refused("top.usage", ctx)
 
 
-async def _me(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.rewards.profile(await engine.context(user, space))
+async def _me(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await engine.points.profile(ctx)
 
 
-async def _rewards(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.rewards.catalog(await engine.context(user, space))
+async def _rewards(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await engine.rewards.catalog(ctx)
 
 
-async def _redeem(engine: Engine, user: UserRef, space: SpaceRef, argument: str, update: str | None) -> Reply:
-    return await engine.rewards.redeem(await engine.context(user, space), argument, update)
+async def _redeem(engine: Engine, ctx: Context, argument: str, update_key: str | None) -> Reply:
+    return await engine.rewards.redeem(ctx, argument, update_key)
 
 
-async def _ban(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.ban(user, space, argument)
+# moderation ---------------------------------------------------------------------------------------
 
 
-async def _unban(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.ban(user, space, argument, banned=False)
+async def _ban(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await _ban_or_unban(engine, ctx, argument, banned=True)
 
 
-async def _audit(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.audit_log(user, space)
+async def _unban(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await _ban_or_unban(engine, ctx, argument, banned=False)
 
 
-async def _round(engine: Engine, user: UserRef, space: SpaceRef, argument: str, update_key: str | None) -> Reply:
-    ctx = await engine.context(user, space)
+async def _ban_or_unban(engine: Engine, ctx: Context, argument: str, *, banned: bool) -> Reply:
+    target = argument.strip().lstrip("@")
+    if not target:
+        return await _usage(engine, ctx, "ban" if banned else "unban", _refused("moderation.ban_usage", ctx))
+    return await engine.moderation.ban(ctx, target, banned)
+
+
+async def _audit(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await engine.moderation.audit_log(ctx)
+
+
+# rounds -------------------------------------------------------------------------------------------
+
+
+async def _round(engine: Engine, ctx: Context, argument: str, update_key: str | None) -> Reply:
+    """``/round open <campaign-or-topic> [duration]``, ``/round close [id]``, ``/round [list]``."""
     verb, _, rest = argument.strip().partition(" ")
     if verb == "open":
-        return await engine.rounds.open(ctx, rest, update_key)
+        subject, _, duration_text = rest.strip().partition(" ")
+        duration = parse_duration(duration_text) if duration_text.strip() else None
+        if duration_text.strip() and duration is None:
+            bad = _refused("round.bad_duration", ctx, duration=duration_text.strip())
+            return await _usage(engine, ctx, "round open", bad)
+        return await engine.rounds.open(ctx, subject, duration, update_key)
     if verb == "close":
-        return await engine.rounds.close(ctx, rest)
-    refusal = await engine.refuse_unless_moderator(ctx, "round")
-    if refusal is not None:
-        return refusal
+        return await _about_round(engine, ctx, rest, "round close", engine.rounds.close)
     if verb in ("", "list"):
         return await engine.rounds.listing(ctx)
-    return Reply(t("round.usage", ctx.language), Outcome.REFUSED)
+    return await _usage(engine, ctx, "round", _refused("round.usage", ctx))
 
 
-async def _results(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.rounds.results(await engine.context(user, space), argument)
+async def _about_round(
+    engine: Engine,
+    ctx: Context,
+    argument: str,
+    command: str,
+    use_case: Callable[[Context, int | None], Awaitable[Reply]],
+) -> Reply:
+    """A moderator's round command with an optional round id (``12`` or ``#12``)."""
+    text = argument.strip()
+    round_id = parse_id(text) if text else None
+    if text and round_id is None:
+        return await _usage(engine, ctx, command, _refused("round.bad_id", ctx, id=text.lstrip("#")))
+    return await use_case(ctx, round_id)
 
 
-async def _export(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.rounds.export_reply(await engine.context(user, space), argument)
+async def _results(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await _about_round(engine, ctx, argument, "results", engine.results.results)
 
 
-async def _idea(engine: Engine, user: UserRef, space: SpaceRef, argument: str, update: str | None) -> Reply:
-    return await engine.ideas.idea_command(user, space, argument, update)
+async def _export(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    """``/export [id] [csv|json]``."""
+    words = argument.split()
+    fmt = "json" if "json" in words else "csv"
+    rest = " ".join(word for word in words if word not in _EXPORT_FORMATS)
+
+    async def export(ctx: Context, round_id: int | None) -> Reply:
+        return await engine.exports.export_reply(ctx, round_id, fmt)
+
+    return await _about_round(engine, ctx, rest, "export", export)
 
 
-async def _ideas(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.ideas.browse_command(user, space, argument)
+# ideas --------------------------------------------------------------------------------------------
 
 
-async def _launched(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.ideas.browse_command(user, space, f"launched {argument}")
+async def _idea(engine: Engine, ctx: Context, argument: str, update_key: str | None) -> Reply:
+    """``/idea`` (how to, and the open topic), ``/idea 12`` (show), ``/idea [+12] [#category] text``."""
+    shown = parse_id(argument)
+    if shown is not None:
+        return await engine.ideas.show(ctx, shown)
+    match = _SUBMISSION.fullmatch(argument.strip())
+    assert match is not None  # every part is optional
+    if not match["text"]:
+        return await engine.ideas.usage(ctx)
+    parent_id = parse_id(match["parent"]) if match["parent"] else None
+    return await engine.ideas.submit(
+        ctx, match["text"], category=match["category"], parent_id=parent_id, update_key=update_key
+    )
 
 
-async def _status(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.ideas.status_command(user, space, argument)
+async def _ideas(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    """``/ideas [top|new|trending|launched|pending] [page]``."""
+    view, page = "top", 1
+    for word in argument.lower().split():
+        if word in VIEWS:
+            view = word
+        elif word.isdecimal():
+            page = int(word) if len(word) <= MAX_ID_DIGITS // 2 else _LAST_PAGE
+        else:
+            return _refused("ideas.browse_usage", ctx)
+    return await engine.ideas.browse(ctx, view, page)
 
 
-async def _approve(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.ideas.moderate_command(user, space, argument, "approve")
+async def _launched(engine: Engine, ctx: Context, argument: str, update_key: str | None) -> Reply:
+    return await _ideas(engine, ctx, f"launched {argument}", update_key)
 
 
-async def _hide(engine: Engine, user: UserRef, space: SpaceRef, argument: str, _: str | None) -> Reply:
-    return await engine.ideas.moderate_command(user, space, argument, "hide")
+async def _status(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    """``/status <id> <status> [note]`` or ``/status <id> merged <target id>``."""
+    words = argument.split(maxsplit=2)
+    idea_id = parse_id(words[0]) if words else None
+    name = words[1].lower().replace("-", "_") if len(words) > 1 else ""
+    rest = words[2] if len(words) > 2 else ""
+    if idea_id is None or name not in {status.value for status in SETTABLE}:
+        return await _usage(engine, ctx, "status", engine.ideas.status_usage(ctx))
+    status = IdeaStatus(name)
+    if status != IdeaStatus.MERGED:
+        return await engine.ideas.set_status(ctx, idea_id, status, rest)
+    target = parse_id(rest)
+    if target is None:
+        return await _usage(engine, ctx, "status", engine.ideas.status_usage(ctx))
+    return await engine.ideas.set_status(ctx, idea_id, status, merged_into=target)
+
+
+async def _approve(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    idea_id = parse_id(argument)
+    if idea_id is None:
+        return await _usage(engine, ctx, "approve", _refused("ideas.moderate_usage", ctx, command="approve"))
+    return await engine.ideas.approve(ctx, idea_id)
+
+
+async def _hide(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    idea_id = parse_id(argument)
+    if idea_id is None:
+        return await _usage(engine, ctx, "hide", _refused("ideas.moderate_usage", ctx, command="hide"))
+    return await engine.ideas.hide(ctx, idea_id)
 
 
 COMMANDS: dict[str, Command] = {
@@ -157,20 +313,6 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def parse(text: str) -> tuple[str, str] | None:
-    """``"/round open coffee 2d"`` → ``("round", "open coffee 2d")``; ``None`` for non-commands.
-
-    A ``@botname`` suffix on the command (Telegram groups) is dropped.
-    """
-    if not text.startswith("/"):
-        return None
-    parts = text[1:].split(maxsplit=1)
-    if not parts:
-        return None
-    name = parts[0].split("@", 1)[0].lower()
-    return (name, parts[1].strip() if len(parts) > 1 else "") if name else None
-
-
 async def dispatch(
     engine: Engine, user: UserRef, space: SpaceRef, text: str, update_key: str | None = None
 ) -> Reply | None:
@@ -179,7 +321,5 @@ async def dispatch(
     if parsed is None or parsed[0] not in COMMANDS:
         return None
     name, argument = parsed
-    try:
-        return engine.admit(user) or await COMMANDS[name].handler(engine, user, space, argument, update_key)
-    except StoreUnavailableError:
-        return engine.storage_refusal(user)
+    handler = COMMANDS[name].handler
+    return await engine.run(user, space, lambda ctx: handler(engine, ctx, argument, update_key))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from adapters.console import ConsoleSession
 from bot.app import running_engine
-from bot.rewards import add_reward
+from bot.features.rewards import add_reward
 from bot.settings import load_settings
 from bot.store.rewards_sql import CodeLine
 

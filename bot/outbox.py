@@ -159,7 +159,7 @@ class OutboxDrainer:
     ) -> None:
         self.engine = engine
         self.platform = platform
-        self.queries = OutboxQueries(engine.store)
+        self.queries = OutboxQueries(engine.services.store)
         self.send = send
         self.pacer = pacer
         self.worker = worker or f"{platform}-{uuid.uuid4().hex[:8]}"
@@ -171,7 +171,9 @@ class OutboxDrainer:
 
     async def drain_once(self) -> int:
         """Claim and send what is due now; targets are served in parallel, each in order."""
-        rows = await self.queries.claim(self.platform, self.worker, self.batch, self.lease, self.engine.clock())
+        rows = await self.queries.claim(
+            self.platform, self.worker, self.batch, self.lease, self.engine.services.clock()
+        )
         by_target: dict[str, list[OutboxRow]] = {}
         for row in rows:
             by_target.setdefault(row.target, []).append(row)
@@ -193,20 +195,22 @@ class OutboxDrainer:
                     retry.after_seconds,
                     retry,
                 )
-                later = self.engine.clock() + timedelta(seconds=retry.after_seconds)
+                later = self.engine.services.clock() + timedelta(seconds=retry.after_seconds)
                 for waiting in rows[position:]:
                     await self.queries.retry_later(waiting.id, str(retry), later)
                 return delivered
             except DeliveryFailed as failure:
                 log.warning("outbox=gave_up id=%s target=%s reason=%s", row.id, row.target, failure)
-                await self.queries.give_up(row.id, str(failure), self.engine.clock())
+                await self.queries.give_up(row.id, str(failure), self.engine.services.clock())
                 continue
             except Exception as error:
                 backoff = min(600.0, 2.0 ** min(row.attempts, 9))
                 log.exception("outbox=error id=%s target=%s retry_in=%.0fs", row.id, row.target, backoff)
-                await self.queries.retry_later(row.id, repr(error), self.engine.clock() + timedelta(seconds=backoff))
+                await self.queries.retry_later(
+                    row.id, repr(error), self.engine.services.clock() + timedelta(seconds=backoff)
+                )
                 continue
-            await self.queries.sent(row.id, self.worker, self.engine.clock())
+            await self.queries.sent(row.id, self.worker, self.engine.services.clock())
             delivered += 1
             self.sent += 1
         return delivered

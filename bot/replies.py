@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+BUTTONS_PER_ROW = 5  # the most buttons a row may hold on every platform (Discord's limit; Telegram allows 8)
 _TAG = re.compile(r"</?(?:b|i|code)>")
 _CODE_SPAN = re.compile(r"<code>(.*?)</code>")
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")  # what str.splitlines() splits on

@@ -10,7 +10,9 @@ display name or an idea can never inject a tag.
 
 from __future__ import annotations
 
+import re
 import tomllib
+import unicodedata
 from functools import cache
 from pathlib import Path
 from string import Formatter
@@ -20,6 +22,7 @@ from bot.replies import escape
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 FALLBACK = "en"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class Markup(str):
@@ -82,3 +85,8 @@ def template_fields(key: str, language: str = FALLBACK) -> set[str]:
 
 def keys(language: str) -> set[str]:
     return set(_messages(language))
+
+
+def clean_text(text: str) -> str:
+    """Normalise what a member typed: NFC, no control or bidi-override characters, trimmed."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()

@@ -22,7 +22,7 @@ def last(reply: Reply) -> Reply:
 
 async def open_task(engine: Engine, user: UserRef, space: SpaceRef, prompt_part: str) -> Reply:
     """Ask for tasks, skipping until the one whose prompt contains ``prompt_part`` shows."""
-    reply = await engine.next_task(user, space)
+    reply = await engine.tasks.next_task(await engine.context(user, space))
     for _ in range(30):
         if prompt_part in to_plain(reply.text):
             return reply
@@ -33,13 +33,15 @@ async def open_task(engine: Engine, user: UserRef, space: SpaceRef, prompt_part:
 
 
 async def ledger_rows(engine: Engine, user_id: int) -> list[tuple[int, str, str]]:
-    rows = await engine.store.fetchall("SELECT delta, reason, source_key FROM ledger WHERE user_id = ?", (user_id,))
+    rows = await engine.services.store.fetchall(
+        "SELECT delta, reason, source_key FROM ledger WHERE user_id = ?", (user_id,)
+    )
     return [(row[0], row[1], row[2]) for row in rows]
 
 
 async def answer_tasks(engine: Engine, user: UserRef, space: SpaceRef, count: int) -> int:
     """Answer up to ``count`` tasks the way a hurried member would (first option, a short text)."""
-    reply = await engine.next_task(user, space)
+    reply = await engine.tasks.next_task(await engine.context(user, space))
     answered = 0
     while answered < count:
         if reply.text_input is not None:

@@ -116,7 +116,7 @@ async def tap(tg: FakeTelegramServer, user: JSON, chat_id: int, label: str, with
 
 async def count(engine: Engine, sql: str) -> int:
     """The single number ``sql`` selects (0 when it selects no row)."""
-    return int(await engine.store.fetchval(sql, (), 0))
+    return int(await engine.services.store.fetchval(sql, (), 0))
 
 
 # Discord -----------------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ async def next_question(dc: FakeDiscordServer, handle: InteractionHandle, prompt
 
 async def answers_of(engine: Engine, user: int) -> dict[str, str]:
     """The Discord member's recorded answers: task id to stored value."""
-    rows = await engine.store.fetchall(
+    rows = await engine.services.store.fetchall(
         "SELECT a.task_id, a.value FROM answers a JOIN users u ON u.id = a.user_id "
         "WHERE u.platform = 'discord' AND u.platform_user_id = ?",
         (str(user),),

@@ -20,10 +20,10 @@ import pytest
 
 from bot.app import running_engine
 from bot.engine import Context, Engine
+from bot.features.rewards import add_reward, import_codes
 from bot.identity import SpaceRef, UserRef
 from bot.outbox import reply_payload
 from bot.replies import Button, Reply, Select, SelectOption
-from bot.rewards import add_reward, import_codes
 from bot.settings import Settings
 from bot.store.outbox_sql import enqueue
 from bot.store.rewards_sql import RewardQueries
@@ -159,7 +159,7 @@ async def test_member_answers_a_whole_campaign_with_buttons_a_select_and_a_form(
     await shown(dc, typed, "all caught up")
 
     answers = await answers_of(engine, ALICE)
-    campaign = engine.catalog.campaign("coffee")
+    campaign = engine.services.catalog.campaign("coffee")
     assert campaign is not None
     assert sorted(answers) == sorted(task.id for task in campaign.tasks if task.id != "ro-hours")  # en member
     assert answers["extras"] == "[0, 1]"
@@ -297,9 +297,9 @@ async def test_idea_form_offers_similar_ideas_and_fifty_members_vote(
 
     newest = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "ideas", {"order": "new"}), "Newest ideas")
     assert "Pumpkin spice latte" in newest["content"]
-    idea = await engine.store.fetchone("SELECT category, votes FROM ideas WHERE id = 1")
+    idea = await engine.services.store.fetchone("SELECT category, votes FROM ideas WHERE id = 1")
     assert tuple(idea) == ("drinks", 51)
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas", (), 0) == 1  # Bob upvoted instead
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM ideas", (), 0) == 1  # Bob upvoted instead
 
     accepted = await dc.slash(MARA, GUILD, CHANNEL, "status", {"text": "1 accepted On the menu from December"})
     await shown(dc, accepted, "is now **accepted**")
@@ -315,7 +315,7 @@ async def test_idea_form_offers_similar_ideas_and_fifty_members_vote(
 async def given_up(engine: Engine, target: str) -> str:
     """The error an outbox row for ``target`` was given up with, once the drainer got to it."""
     for _ in range(250):
-        error = await engine.store.fetchval(
+        error = await engine.services.store.fetchval(
             "SELECT last_error FROM outbox WHERE target = ? AND sent_at IS NOT NULL", (target,)
         )
         if error:
@@ -327,7 +327,7 @@ async def given_up(engine: Engine, target: str) -> str:
 async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
     dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine, tmp_path: Path
 ) -> None:
-    queries = RewardQueries(engine.store)
+    queries = RewardQueries(engine.services.store)
     await add_reward(queries, "mug", "Café mug", 10, None)
     codes = tmp_path / "codes.csv"
     codes.write_text("reward_id,code\nmug,MUG-7Q2X\nmug,MUG-9K4P\n", encoding="utf-8")
@@ -349,7 +349,7 @@ async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
     assert "Your code" in question["content"]  # the confirmation became Bob's code, for his eyes only
     assert question["components"] == []
 
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM redemptions", (), 0) == 2
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM redemptions", (), 0) == 2
     public = " ".join(m["content"] for m in dc.channel_messages(CHANNEL))
     assert "MUG" not in public
     assert_discord_contract(dc)
@@ -560,7 +560,7 @@ async def test_two_processes_on_one_database_each_answer_the_servers_on_their_ow
 async def outbox_row(engine: Engine, target: str, until: Callable[[Any], bool]) -> Any:
     """The outbox row for ``target`` (attempts, last_error, sent_at) once ``until`` holds for it."""
     for _ in range(500):
-        row = await engine.store.fetchone(
+        row = await engine.services.store.fetchone(
             "SELECT attempts, last_error, sent_at FROM outbox WHERE target = ?", (target,)
         )
         if row is not None and until(row):
@@ -584,7 +584,7 @@ async def test_an_announcement_for_a_server_on_another_processs_shard_is_left_to
         discord_deployment(other_engine, settings, dc, guild_ids=(), shard_count=2, shard_ids=[1]) as second,
     ):
         await first.start()
-        await engine.store.write(
+        await engine.services.store.write(
             lambda db: enqueue(db, platform="discord", target=target, payload=announcement, now=clock())
         )
         handed_back = await outbox_row(engine, target, lambda row: row[0] >= 1 and row[1])

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from adapters.telegram import TelegramAdapter
 from bot.app import running_engine
 from bot.engine import Engine
+from bot.features.rewards import add_reward, import_codes
 from bot.replies import Image, Reply, escape
-from bot.rewards import add_reward, import_codes
 from bot.settings import Settings
 from tests.adapters.harness import (
     JSON,
@@ -182,7 +182,7 @@ async def test_only_chat_admins_close_rounds_and_results_arrive_as_text_and_char
     tg.send_text(member, group, "/round close")
     await tg.wait_until_consumed()
     assert any("Only moderators" in text for text in texts(tg, group["id"]))
-    assert (await engine.store.round(1)).is_open  # type: ignore[union-attr]
+    assert (await engine.services.store.round(1)).is_open  # type: ignore[union-attr]
     tg.send_text(admin, group, "/round close")
     await tg.wait_for(lambda: bool(tg.photos(group["id"])), timeout=10)
     results = [text for text in texts(tg, group["id"]) if "Results" in text]
@@ -339,13 +339,13 @@ async def test_two_webhook_workers_on_one_database_process_an_update_the_balance
     with storage_url(kind, tmp_path) as url:
         async with running_engine(settings_for(url)) as first, running_engine(settings_for(url)) as second:
             for engine, port in zip((first, second), ports, strict=True):
-                webhook = engine.settings.telegram
+                webhook = engine.services.settings.telegram
                 webhook.mode, webhook.webhook_listen, webhook.webhook_port = "webhook", "127.0.0.1", port
                 webhook.webhook_url = workers[0]  # the balancer's address; each worker listens on its own port
                 webhook.webhook_secret = SecretStr("shared-webhook-secret")
             async with (
-                running_telegram_bot(first, first.settings, tg),
-                running_telegram_bot(second, second.settings, tg),
+                running_telegram_bot(first, first.services.settings, tg),
+                running_telegram_bot(second, second.services.settings, tg),
             ):
                 for port in ports:
                     await until_listening(port)

@@ -11,7 +11,7 @@ from tests.helpers import answer_tasks, button, last, open_task
 
 
 async def answers_of(engine: Engine, task_id: str) -> list[str]:
-    rows = await engine.store.fetchall("SELECT value FROM answers WHERE task_id = ?", (task_id,))
+    rows = await engine.services.store.fetchall("SELECT value FROM answers WHERE task_id = ?", (task_id,))
     return [row[0] for row in rows]
 
 
@@ -22,7 +22,7 @@ async def test_member_answers_a_single_choice_and_earns_its_points(engine: Engin
     assert answered.outcome == Outcome.DONE
     assert "Latte" in to_plain(answered.text) and "+5" in to_plain(answered.text)
     assert await answers_of(engine, "drink") == ["1"]
-    assert await engine.balance(ana, cafe) == 5
+    assert await engine.points.balance(await engine.context(ana, cafe)) == 5
     assert answered.follow_up is not None and "Skip" in str(answered.follow_up.buttons)
 
 
@@ -36,7 +36,7 @@ async def test_tapping_the_same_answer_twice_counts_once(engine: Engine, person,
     assert second.outcome == Outcome.ALREADY_DONE
     assert "already answered" in to_plain(second.text)
     assert await answers_of(engine, "drink") == ["0"]
-    assert await engine.balance(ana, cafe) == 5
+    assert await engine.points.balance(await engine.context(ana, cafe)) == 5
 
 
 async def test_tea_drinkers_get_the_tea_follow_up_and_others_do_not(engine: Engine, person, cafe: SpaceRef) -> None:
@@ -50,11 +50,11 @@ async def test_tea_drinkers_get_the_tea_follow_up_and_others_do_not(engine: Engi
 
 async def test_romanian_speakers_see_romanian_and_their_own_task(engine: Engine, person, cafe: SpaceRef) -> None:
     mihai = person("Mihai", "ro-RO")
-    reply = await engine.next_task(mihai, cafe)
+    reply = await engine.tasks.next_task(await engine.context(mihai, cafe))
     assert "Ce comanzi cel mai des?" in to_plain(reply.text)
     await open_task(engine, mihai, cafe, "Ce program")
     ana = person("Ana")
-    for_ana = await engine.next_task(ana, cafe)
+    for_ana = await engine.tasks.next_task(await engine.context(ana, cafe))
     for _ in range(12):
         assert "opening hours" not in to_plain(for_ana.text)
         if not for_ana.buttons:
@@ -133,13 +133,13 @@ async def test_rating_and_nps_refuse_values_outside_their_scale(engine: Engine, 
     ana = person("Ana")
     reply = await open_task(engine, ana, cafe, "rate the service")
     round_id, index = reply.buttons[0][0].action.split(".")[1:3]
-    forged_scale = engine.codec.pack("a", round_id, index, 6)  # a signed token, but 6 is not a rating
+    forged_scale = engine.services.codec.pack("a", round_id, index, 6)  # a signed token, but 6 is not a rating
     refused = await engine.act(ana, cafe, forged_scale)
     assert refused.outcome == Outcome.REFUSED and "from 1 to 5" in to_plain(refused.text)
     assert (await engine.act(ana, cafe, button(reply, "4★"))).outcome == Outcome.DONE
     nps = await open_task(engine, ana, cafe, "recommend")
     round_id, index = nps.buttons[0][0].action.split(".")[1:3]
-    refused = await engine.act(ana, cafe, engine.codec.pack("a", round_id, index, 11))
+    refused = await engine.act(ana, cafe, engine.services.codec.pack("a", round_id, index, 11))
     assert "from 0 to 10" in to_plain(refused.text)
     assert (await engine.act(ana, cafe, button(nps, "10"))).outcome == Outcome.DONE
     assert await answers_of(engine, "service") == ["4"] and await answers_of(engine, "recommend") == ["10"]
@@ -187,8 +187,8 @@ async def test_answering_a_task_of_a_closed_round_is_refused(engine: Engine, per
     ana = person("Ana")
     reply = await open_task(engine, ana, cafe, "What do you order")
     ctx = await engine.context(ana, cafe)
-    (record,) = await engine.store.open_rounds(ctx.space_id, "tasks")
-    await engine.store.close_round(record.id, engine.clock())
+    (record,) = await engine.services.store.open_rounds(ctx.space_id, "tasks")
+    await engine.services.store.close_round(record.id, engine.services.clock())
     late = await engine.act(ana, cafe, button(reply, "Latte"))
     assert late.outcome == Outcome.REFUSED and "round is closed" in to_plain(late.text)
     assert await answers_of(engine, "drink") == []
@@ -196,14 +196,14 @@ async def test_answering_a_task_of_a_closed_round_is_refused(engine: Engine, per
 
 async def test_a_task_stops_being_served_when_its_quota_is_full(engine: Engine, person, cafe, settings) -> None:
     users = [person(f"Ro{i}", "ro") for i in range(2)]
-    campaign = engine.catalog.campaign("coffee")
+    campaign = engine.services.catalog.campaign("coffee")
     assert campaign is not None
     hours = campaign.task("ro-hours")
     assert hours is not None
     object.__setattr__(hours, "quota", 1)
     first = await open_task(engine, users[0], cafe, "Ce program")
     assert (await engine.act(users[0], cafe, button(first, "7:00"))).outcome == Outcome.DONE
-    with_quota_reached = await engine.next_task(users[1], cafe)
+    with_quota_reached = await engine.tasks.next_task(await engine.context(users[1], cafe))
     for _ in range(12):
         assert "Ce program" not in to_plain(with_quota_reached.text)
         if not with_quota_reached.buttons:
@@ -217,7 +217,7 @@ async def test_leaderboard_shows_the_top_and_the_callers_own_rank(engine: Engine
     players = [person(f"P{i:02d}") for i in range(12)]
     for rank, player in enumerate(players):
         await answer_tasks(engine, player, cafe, max(1, 8 - rank))
-    board = await engine.leaderboard(players[-1], cafe)
+    board = await engine.points.leaderboard(await engine.context(players[-1], cafe))
     text = to_plain(board.text)
     assert text.splitlines()[1].startswith("1. P00")
     assert "P11" not in text.splitlines()[-2]
@@ -226,16 +226,16 @@ async def test_leaderboard_shows_the_top_and_the_callers_own_rank(engine: Engine
 
 async def test_welcome_bonus_is_given_once(engine: Engine, person: UserRef, cafe) -> None:
     ana = person("Ana")
-    first = await engine.start(ana, cafe)
-    again = await engine.start(ana, cafe)
+    first = await engine.tasks.start(await engine.context(ana, cafe))
+    again = await engine.tasks.start(await engine.context(ana, cafe))
     assert "Welcome bonus" in to_plain(first.text)
     assert "Welcome bonus" not in to_plain(again.text)
-    assert await engine.balance(ana, cafe) == 10
+    assert await engine.points.balance(await engine.context(ana, cafe)) == 10
 
 
 async def test_points_show_each_award_with_a_reason_the_member_can_read(engine: Engine, person, cafe) -> None:
     mihai = person("Mihai", "ro")
     reply = await open_task(engine, mihai, cafe, "Ce comanzi")
     await engine.act(mihai, cafe, button(reply, "Latte"))
-    points = to_plain((await engine.points(mihai, cafe)).text)
+    points = to_plain((await engine.points.points(await engine.context(mihai, cafe))).text)
     assert "+5 · ai răspuns la „Ce comanzi cel mai des?”" in points

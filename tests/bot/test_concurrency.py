@@ -19,10 +19,10 @@ async def test_two_hundred_simultaneous_taps_record_one_answer_and_one_award(eng
     replies = await asyncio.gather(*(engine.act(ana, cafe, tokens[i % 4]) for i in range(200)))
     outcomes = Counter(reply.outcome for reply in replies)
     assert outcomes == {Outcome.DONE: 1, Outcome.ALREADY_DONE: 199}
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM answers") == 1
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM answers") == 1
     ctx = await engine.context(ana, cafe)
     assert [row[1] for row in await ledger_rows(engine, ctx.user_id)] == ["answer"]
-    assert await engine.store.fetchval("SELECT SUM(answers) FROM task_counts") == 1
+    assert await engine.services.store.fetchval("SELECT SUM(answers) FROM task_counts") == 1
 
 
 async def test_hundreds_of_members_answering_at_once_are_all_recorded(engine: Engine, person, cafe) -> None:
@@ -32,8 +32,8 @@ async def test_hundreds_of_members_answering_at_once_are_all_recorded(engine: En
         *(engine.act(member, cafe, button(first, "Latte")) for member, first in zip(members, firsts, strict=True))
     )
     assert all(reply.outcome == Outcome.DONE for reply in replies)
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM answers") == 300
-    assert await engine.store.fetchval("SELECT SUM(answers) FROM task_counts WHERE task_id = 'drink'") == 300
-    total = await engine.store.fetchval("SELECT SUM(points) FROM scores WHERE scope = 'all'")
-    assert total == await engine.store.fetchval("SELECT SUM(delta) FROM ledger") == 300 * 5
-    assert engine.store.commits < 300, "answers waiting together share a commit"
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM answers") == 300
+    assert await engine.services.store.fetchval("SELECT SUM(answers) FROM task_counts WHERE task_id = 'drink'") == 300
+    total = await engine.services.store.fetchval("SELECT SUM(points) FROM scores WHERE scope = 'all'")
+    assert total == await engine.services.store.fetchval("SELECT SUM(delta) FROM ledger") == 300 * 5
+    assert engine.services.store.commits < 300, "answers waiting together share a commit"

@@ -18,14 +18,14 @@ async def test_a_thousand_commands_in_a_second_are_slowed_down_and_others_are_se
     flooder, neighbour = person("Flood"), person("Nina")
     replies = await asyncio.gather(*(dispatch(engine, flooder, cafe, "/points") for _ in range(1000)))
     outcomes = Counter(reply.outcome for reply in replies if reply is not None)
-    burst = engine.settings.limits.burst
+    burst = engine.services.settings.limits.burst
     assert outcomes[Outcome.REFUSED] >= 1000 - burst - 5
     refused = next(reply for reply in replies if reply is not None and reply.outcome == Outcome.REFUSED)
     assert "slow down" in to_plain(refused.text)
     question = await open_task(engine, neighbour, cafe, "What do you order")
     answered = await engine.act(neighbour, cafe, button(question, "Latte"))
     assert answered.outcome == Outcome.DONE, "the neighbour is not slowed by the flood"
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM users WHERE display_name = 'Flood'") == 1
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM users WHERE display_name = 'Flood'") == 1
 
 
 async def test_buttons_and_typed_answers_count_against_the_same_limit(engine: Engine, person, cafe) -> None:
@@ -34,12 +34,12 @@ async def test_buttons_and_typed_answers_count_against_the_same_limit(engine: En
     taps = await asyncio.gather(*(engine.act(ana, cafe, button(question, "Latte")) for _ in range(200)))
     outcomes = Counter(reply.outcome for reply in taps)
     assert outcomes[Outcome.DONE] == 1 and outcomes[Outcome.REFUSED] > 150
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM answers") == 1
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM answers") == 1
 
 
 async def test_idea_submissions_have_their_own_hourly_limit(engine: Engine, person, cafe, clock) -> None:
     ana = person("Ana")
-    limit = engine.settings.limits.ideas_per_hour
+    limit = engine.services.settings.limits.ideas_per_hour
     topics = [
         "espresso",
         "pastries",

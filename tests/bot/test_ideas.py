@@ -13,7 +13,7 @@ import pytest
 from bot.app import running_engine
 from bot.commands import dispatch
 from bot.engine import Engine
-from bot.ideas import normalise, similarity
+from bot.features.ideas.similarity import normalise, similarity
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply, to_markdown, to_plain
 from bot.settings import Settings
@@ -70,13 +70,13 @@ async def submit(engine: Engine, user: UserRef, space: SpaceRef, text: str) -> i
     if reply.outcome == Outcome.INFO:
         reply = await engine.act(user, space, button(reply, "Submit anyway"))
     assert reply.outcome == Outcome.DONE, to_plain(reply.text)
-    return int(await engine.store.fetchval("SELECT MAX(id) FROM ideas"))
+    return int(await engine.services.store.fetchval("SELECT MAX(id) FROM ideas"))
 
 
 async def votes_of(engine: Engine, idea_id: int) -> tuple[int, int]:
     """The idea's kept count and its vote rows, which must agree."""
-    kept = await engine.store.fetchval("SELECT votes FROM ideas WHERE id = ?", (idea_id,))
-    rows = await engine.store.fetchval("SELECT COUNT(*) FROM votes WHERE idea_id = ?", (idea_id,))
+    kept = await engine.services.store.fetchval("SELECT votes FROM ideas WHERE id = ?", (idea_id,))
+    rows = await engine.services.store.fetchval("SELECT COUNT(*) FROM votes WHERE idea_id = ?", (idea_id,))
     return int(kept), int(rows)
 
 
@@ -110,7 +110,7 @@ async def test_a_member_with_a_near_duplicate_upvotes_the_existing_idea_instead(
     assert prompt.private
     assert "Similar ideas already exist" in to_plain(prompt.text)
     assert OUTLETS in to_plain(prompt.text)
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas") == 1
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM ideas") == 1
     upvoted = await engine.act(bob, cafe, button(prompt, f"👍 #{outlets}"))
     assert upvoted.outcome == Outcome.DONE
     assert "It has 1 now" in to_plain(upvoted.text)
@@ -138,8 +138,8 @@ async def test_submitting_anyway_stores_the_draft_once_however_often_it_is_tappe
     assert "#1" in to_plain(first.text), "the new idea's page links the similar one"
     assert again.outcome == Outcome.ALREADY_DONE
     assert "already saved as #2" in to_plain(again.text)
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas") == 2
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM idea_drafts") == 0
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM ideas") == 2
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM idea_drafts") == 0
     assert (await engine.act(ana, cafe, anyway)).outcome == Outcome.ALREADY_DONE
 
 
@@ -148,7 +148,7 @@ async def test_someone_elses_draft_cannot_be_submitted(engine: Engine, person, c
     await submit(engine, ana, cafe, OUTLETS)
     prompt = await say(engine, bob, cafe, f"/idea {OUTLETS_REWORDED}")
     assert (await engine.act(eve, cafe, button(prompt, "Submit anyway"))).outcome == Outcome.STALE
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas") == 1
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM ideas") == 1
 
 
 async def test_a_redelivered_message_stores_one_idea(engine: Engine, person, cafe) -> None:
@@ -158,8 +158,8 @@ async def test_a_redelivered_message_stores_one_idea(engine: Engine, person, caf
     assert first.outcome == Outcome.DONE
     assert again.outcome == Outcome.ALREADY_DONE
     assert "#1" in to_plain(again.text)
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas") == 1
-    assert await engine.store.fetchval("SELECT result FROM processed_updates") == "1"
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM ideas") == 1
+    assert await engine.services.store.fetchval("SELECT result FROM processed_updates") == "1"
 
 
 @pytest.mark.parametrize("force", [True, False])
@@ -167,14 +167,14 @@ async def test_redelivered_at_the_same_moment_still_stores_one_idea(engine: Engi
     """One idea, the other copies told it is saved, with and without the similarity check (``force``:
     "Submit anyway" tapped); no draft left behind. Eight copies: more at the very same moment would also
     meet the hourly idea limit."""
-    ana = person("Ana")
+    ctx = await engine.context(person("Ana"), cafe)
     replies = await asyncio.gather(
-        *(engine.ideas.submit_idea(ana, cafe, MUSIC, update_key="telegram:7002", force=force) for _ in range(8))
+        *(engine.ideas.submit(ctx, MUSIC, update_key="telegram:7002", force=force) for _ in range(8))
     )
     outcomes = [reply.outcome for reply in replies]
     assert (outcomes.count(Outcome.DONE), outcomes.count(Outcome.ALREADY_DONE)) == (1, 7)
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas") == 1
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM idea_drafts") == 0
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM ideas") == 1
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM idea_drafts") == 0
 
 
 async def test_too_short_and_too_long_ideas_are_refused_with_the_limits(engine: Engine, person, cafe) -> None:
@@ -185,13 +185,13 @@ async def test_too_short_and_too_long_ideas_are_refused_with_the_limits(engine: 
     assert "at least 15" in to_plain(short.text)
     assert long.outcome == Outcome.REFUSED
     assert "the limit is 500" in to_plain(long.text)
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM ideas") == 0
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM ideas") == 0
 
 
 async def test_an_idea_without_text_shows_how_and_what_the_open_round_asks(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     ctx = await engine.context(ana, cafe)
-    await engine.store.open_round(ctx.space_id, "ideas", "winter-menu", None, None, engine.clock())
+    await engine.services.store.open_round(ctx.space_id, "ideas", "winter-menu", None, None, engine.services.clock())
     usage = await say(engine, ana, cafe, "/idea")
     plain = to_plain(usage.text)
     assert "What should Corner Café serve this winter?" in plain
@@ -205,24 +205,28 @@ async def test_an_idea_without_text_shows_how_and_what_the_open_round_asks(engin
 async def test_an_idea_in_an_open_round_takes_a_category_of_its_topic(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     ctx = await engine.context(ana, cafe)
-    record, _ = await engine.store.open_round(ctx.space_id, "ideas", "winter-menu", None, None, engine.clock())
+    record, _ = await engine.services.store.open_round(
+        ctx.space_id, "ideas", "winter-menu", None, None, engine.services.clock()
+    )
     unknown = await say(engine, ana, cafe, "/idea #toys A kids corner with board games")
     assert unknown.outcome == Outcome.REFUSED
     assert "#drinks" in to_plain(unknown.text)
     saved = await say(engine, ana, cafe, "/idea #Drinks Gingerbread latte with oat milk")
     assert saved.outcome == Outcome.DONE
     assert "drinks" in to_plain(saved.text)
-    row = await engine.store.fetchone("SELECT category, round_id, text FROM ideas")
+    row = await engine.services.store.fetchone("SELECT category, round_id, text FROM ideas")
     assert tuple(row) == ("drinks", record.id, "Gingerbread latte with oat milk")
 
 
 async def test_votes_stop_when_the_ideas_round_closes(engine: Engine, person, cafe) -> None:
     ana, bob = person("Ana"), person("Bob")
     ctx = await engine.context(ana, cafe)
-    record, _ = await engine.store.open_round(ctx.space_id, "ideas", "winter-menu", None, None, engine.clock())
+    record, _ = await engine.services.store.open_round(
+        ctx.space_id, "ideas", "winter-menu", None, None, engine.services.clock()
+    )
     idea = await submit(engine, ana, cafe, "Gingerbread latte with oat milk")
-    await engine.store.close_round(record.id, engine.clock())
-    refused = await engine.ideas.vote(bob, cafe, idea, up=True)
+    await engine.services.store.close_round(record.id, engine.services.clock())
+    refused = await engine.ideas.vote(await engine.context(bob, cafe), idea, up=True)
     assert refused.outcome == Outcome.REFUSED
     assert "round" in to_plain(refused.text)
     assert await votes_of(engine, idea) == (0, 0)
@@ -245,7 +249,7 @@ async def test_an_idea_that_builds_on_another_is_listed_on_its_parents_page(engi
 async def test_a_member_cannot_vote_for_their_own_idea(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     idea = await submit(engine, ana, cafe, MUSIC)
-    reply = await engine.ideas.vote(ana, cafe, idea, up=True)
+    reply = await engine.ideas.vote(await engine.context(ana, cafe), idea, up=True)
     assert reply.outcome == Outcome.REFUSED
     assert "your own idea" in to_plain(reply.text)
     assert await votes_of(engine, idea) == (0, 0)
@@ -278,7 +282,7 @@ async def test_retracting_and_voting_again_keeps_the_authors_ledger_balanced(eng
         (2, "idea_upvote", f"idea-upvote:1:{bob_ctx.user_id}:3"),
     ]
     assert await votes_of(engine, 1) == (1, 1)
-    points = await engine.points(ana, cafe)
+    points = await engine.points.points(await engine.context(ana, cafe))
     assert "upvotes on your idea #1" in to_plain(points.text)
     assert "an upvote taken back from your idea #1" in to_plain(points.text)
 
@@ -288,8 +292,8 @@ async def test_upvote_points_stop_at_the_cap_per_idea(engine_with: EngineWith, p
     ana = person("Ana")
     idea = await submit(engine, ana, cafe, MUSIC)
     for name in ("B", "C", "D", "E"):
-        await engine.ideas.vote(person(name), cafe, idea, up=True)
-    await engine.ideas.vote(person("B"), cafe, idea, up=False)
+        await engine.ideas.vote(await engine.context(person(name), cafe), idea, up=True)
+    await engine.ideas.vote(await engine.context(person("B"), cafe), idea, up=False)
     ctx = await engine.context(ana, cafe)
     earned = [row[0] for row in await ledger_rows(engine, ctx.user_id) if row[1].startswith("idea")]
     assert earned == [2, 2, 1], "three votes reach the cap; the fourth and the retraction stay within it"
@@ -299,19 +303,23 @@ async def test_five_hundred_members_voting_at_once_count_exactly_five_hundred(en
     ana = person("Ana")
     idea = await submit(engine, ana, cafe, OUTLETS)
     members = [person(f"Voter{i}") for i in range(500)]
-    replies = await asyncio.gather(*(engine.ideas.vote(member, cafe, idea, up=True) for member in members))
+    replies = await asyncio.gather(
+        *(engine.ideas.vote(ctx, idea, up=True) for ctx in [await engine.context(member, cafe) for member in members])
+    )
     assert all(reply.outcome == Outcome.DONE for reply in replies)
     assert await votes_of(engine, idea) == (500, 500)
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM vote_events") == 500
-    assert await engine.balance(ana, cafe) == engine.settings.ideas.upvote_points_cap
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM vote_events") == 500
+    assert (
+        await engine.points.balance(await engine.context(ana, cafe)) == engine.services.settings.ideas.upvote_points_cap
+    )
 
 
 async def test_a_banned_member_cannot_vote(engine: Engine, person, cafe) -> None:
     mod, ana, bob = person("Mod"), person("Ana"), person("Bob")
     idea = await submit(engine, ana, cafe, MUSIC)
-    await engine.start(bob, cafe)
+    await engine.tasks.start(await engine.context(bob, cafe))
     await say(engine, mod, cafe, "/ban bob")
-    refused = await engine.ideas.vote(bob, cafe, idea, up=True)
+    refused = await engine.ideas.vote(await engine.context(bob, cafe), idea, up=True)
     assert refused.outcome == Outcome.REFUSED
     assert "paused" in to_plain(refused.text)
     refused_idea = await say(engine, bob, cafe, f"/idea {LOYALTY}")
@@ -360,10 +368,10 @@ async def test_trending_favours_fresh_votes_and_top_counts_all_votes(
     ana, bob = person("Ana"), person("Bob")
     old = await submit(engine, ana, cafe, OUTLETS)
     for name in ("B", "C", "D"):
-        await engine.ideas.vote(person(name), cafe, old, up=True)
+        await engine.ideas.vote(await engine.context(person(name), cafe), old, up=True)
     clock.advance(hours=48)
     fresh = await submit(engine, bob, cafe, MUSIC)
-    await engine.ideas.vote(person("C"), cafe, fresh, up=True)
+    await engine.ideas.vote(await engine.context(person("C"), cafe), fresh, up=True)
     top = await say(engine, ana, cafe, "/ideas top")
     trending = await say(engine, ana, cafe, "/ideas trending")
     assert [b.label for b in top.buttons[0]] == [f"#{old}", f"#{fresh}"]
@@ -380,7 +388,7 @@ async def test_pending_and_hidden_ideas_never_show_in_listings_or_suggestions(
     assert "moderator" in to_plain(waiting.text)
     assert await listed_ids(engine, bob, cafe) == set()
     assert (await say(engine, bob, cafe, f"/idea {OUTLETS_REWORDED}")).outcome == Outcome.DONE
-    assert (await engine.ideas.vote(bob, cafe, 1, up=True)).outcome == Outcome.REFUSED
+    assert (await engine.ideas.vote(await engine.context(bob, cafe), 1, up=True)).outcome == Outcome.REFUSED
     assert (await say(engine, bob, cafe, "/idea 1")).outcome == Outcome.REFUSED
     assert (await say(engine, ana, cafe, "/idea 1")).outcome == Outcome.INFO, "authors see their own"
     queue = await say(engine, mod, cafe, "/ideas pending")
@@ -395,7 +403,7 @@ async def test_pending_and_hidden_ideas_never_show_in_listings_or_suggestions(
     await say(engine, mod, cafe, "/approve 2")
     third = await say(engine, person("Chloe"), cafe, f"/idea {OUTLETS}")
     assert "#1" not in to_plain(third.text), "a hidden idea is never suggested"
-    actions = [row[0] for row in await engine.store.fetchall("SELECT action FROM audit ORDER BY id")]
+    actions = [row[0] for row in await engine.services.store.fetchall("SELECT action FROM audit ORDER BY id")]
     assert actions == ["approve", "hide", "approve"]
 
 
@@ -409,8 +417,8 @@ async def test_a_member_cannot_set_statuses_approve_or_hide(engine: Engine, pers
         reply = await say(engine, bob, cafe, command)
         assert reply.outcome == Outcome.REFUSED, command
         assert "Only moderators" in to_plain(reply.text)
-    assert await engine.store.fetchval("SELECT status FROM ideas") == "new"
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM audit") == 0
+    assert await engine.services.store.fetchval("SELECT status FROM ideas") == "new"
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM audit") == 0
 
 
 async def test_author_and_voters_are_told_once_about_a_status(engine: Engine, person, cafe) -> None:
@@ -418,7 +426,7 @@ async def test_author_and_voters_are_told_once_about_a_status(engine: Engine, pe
     idea = await submit(engine, ana, cafe, OUTLETS)
     voters = [person(name, "ro" if name == "Mihai" else "en") for name in ("Bob", "Mihai")]
     for voter in voters:
-        await engine.ideas.vote(voter, cafe, idea, up=True)
+        await engine.ideas.vote(await engine.context(voter, cafe), idea, up=True)
     done = await say(engine, mod, cafe, f"/status {idea} accepted Outlets arrive in March")
     again = await say(engine, mod, cafe, f"/status {idea} accepted Outlets arrive in March")
     renoted = await say(engine, mod, cafe, f"/status {idea} accepted Outlets arrive in April")
@@ -426,7 +434,7 @@ async def test_author_and_voters_are_told_once_about_a_status(engine: Engine, pe
     assert "accepted" in to_plain(done.text)
     assert again.outcome == Outcome.ALREADY_DONE
     assert renoted.outcome == Outcome.DONE
-    rows = await engine.store.fetchall("SELECT target, payload, dedup_key FROM outbox ORDER BY id")
+    rows = await engine.services.store.fetchall("SELECT target, payload, dedup_key FROM outbox ORDER BY id")
     assert sorted(row["target"] for row in rows) == ["user:ana", "user:bob", "user:mihai"]
     messages = {row["target"]: to_plain(json.loads(row["payload"])["text"]) for row in rows}
     assert "Your idea #1" in messages["user:ana"]
@@ -437,7 +445,7 @@ async def test_author_and_voters_are_told_once_about_a_status(engine: Engine, pe
     ctx = await engine.context(ana, cafe)
     bonuses = [row for row in await ledger_rows(engine, ctx.user_id) if row[1] == "idea_accepted"]
     assert bonuses == [(50, "idea_accepted", f"idea-accepted:{idea}")]
-    audit = await engine.store.fetchall("SELECT action, target, detail FROM audit ORDER BY id")
+    audit = await engine.services.store.fetchall("SELECT action, target, detail FROM audit ORDER BY id")
     assert [tuple(row) for row in audit] == [
         ("status", "#1", "accepted Outlets arrive in March"),
         ("status", "#1", "accepted Outlets arrive in April"),
@@ -451,9 +459,9 @@ async def test_merging_ideas_that_share_voters_keeps_the_exact_union(engine: Eng
     duplicate = await submit(engine, ana, cafe, OUTLETS)
     target = await submit(engine, bea, cafe, OUTLETS_REWORDED)
     for name in ("U1", "U2", "U3", "Bea"):
-        await engine.ideas.vote(person(name), cafe, duplicate, up=True)
+        await engine.ideas.vote(await engine.context(person(name), cafe), duplicate, up=True)
     for name in ("U2", "U4"):
-        await engine.ideas.vote(person(name), cafe, target, up=True)
+        await engine.ideas.vote(await engine.context(person(name), cafe), target, up=True)
     merged = await say(engine, mod, cafe, f"/status {duplicate} merged {target}")
     assert merged.outcome == Outcome.DONE
     assert "4 in all" in to_plain(merged.text)
@@ -462,12 +470,12 @@ async def test_merging_ideas_that_share_voters_keeps_the_exact_union(engine: Eng
     assert await listed_ids(engine, ana, cafe) == {target}
     page = await say(engine, ana, cafe, f"/idea {duplicate}")
     assert f"Merged into #{target}" in to_plain(page.text)
-    vote = await engine.ideas.vote(person("U5"), cafe, duplicate, up=True)
+    vote = await engine.ideas.vote(await engine.context(person("U5"), cafe), duplicate, up=True)
     assert vote.outcome == Outcome.REFUSED
     assert f"vote for #{target}" in to_plain(vote.text)
     again = await say(engine, mod, cafe, f"/status {duplicate} accepted")
     assert again.outcome == Outcome.REFUSED
-    targets = [row[0] for row in await engine.store.fetchall("SELECT target FROM outbox")]
+    targets = [row[0] for row in await engine.services.store.fetchall("SELECT target FROM outbox")]
     assert sorted(targets) == ["user:ana", "user:bea", "user:u1", "user:u2", "user:u3"]
 
 
@@ -509,7 +517,7 @@ async def test_romanian_members_are_refused_in_romanian(engine: Engine, person, 
     short = await say(engine, mihai, cafe, "/idea Mai mult ceai")
     assert "scrie cel puțin 15" in to_plain(short.text)
     idea = await submit(engine, mihai, cafe, "Mai multe prize pentru laptopuri")
-    own = await engine.ideas.vote(mihai, cafe, idea, up=True)
+    own = await engine.ideas.vote(await engine.context(mihai, cafe), idea, up=True)
     assert own.outcome == Outcome.REFUSED
     assert "este ideea ta" in to_plain(own.text)
     not_mod = await say(engine, mihai, cafe, f"/status {idea} accepted")
@@ -522,7 +530,7 @@ async def test_a_forged_or_unknown_token_changes_nothing(engine: Engine, person,
     ana, bob = person("Ana"), person("Bob")
     idea = await submit(engine, ana, cafe, MUSIC)
     forged = await engine.act(bob, cafe, f"v.{idea}.AAAAAAAA")
-    missing = await engine.act(bob, cafe, engine.codec.pack("v", 404))
+    missing = await engine.act(bob, cafe, engine.services.codec.pack("v", 404))
     assert forged.outcome == Outcome.STALE
     assert missing.outcome == Outcome.REFUSED
     assert "no idea #404" in to_plain(missing.text)

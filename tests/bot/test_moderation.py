@@ -11,12 +11,12 @@ from tests.helpers import button, open_task
 
 async def test_a_member_running_a_moderator_command_is_refused(engine: Engine, person, cafe) -> None:
     ana, bob = person("Ana"), person("Bob")
-    await engine.start(bob, cafe)
+    await engine.tasks.start(await engine.context(bob, cafe))
     for command in ("/ban bob", "/unban bob", "/audit"):
         reply = await dispatch(engine, ana, cafe, command)
         assert reply is not None and reply.outcome == Outcome.REFUSED, command
         assert "Only moderators" in to_plain(reply.text)
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM bans") == 0
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM bans") == 0
 
 
 async def test_a_banned_member_cannot_answer_until_unbanned(engine: Engine, person, cafe) -> None:
@@ -26,7 +26,7 @@ async def test_a_banned_member_cannot_answer_until_unbanned(engine: Engine, pers
     assert banned is not None and banned.outcome == Outcome.DONE
     refused = await engine.act(bob, cafe, button(question, "Latte"))
     assert refused.outcome == Outcome.REFUSED and "paused" in to_plain(refused.text)
-    assert (await engine.next_task(bob, cafe)).outcome == Outcome.REFUSED
+    assert (await engine.tasks.next_task(await engine.context(bob, cafe))).outcome == Outcome.REFUSED
     await dispatch(engine, mod, cafe, "/unban bob")
     assert (await engine.act(bob, cafe, button(question, "Latte"))).outcome == Outcome.DONE
     audit = await dispatch(engine, mod, cafe, "/audit")
@@ -43,6 +43,6 @@ async def test_a_platform_admin_is_a_moderator_through_the_adapters_check(engine
     async def chat_admins(user: UserRef, space) -> bool:
         return user.platform_user_id == "42"
 
-    assert (await engine.audit_log(admin, cafe)).outcome == Outcome.REFUSED
-    engine.register_moderator_check("telegram", chat_admins)
-    assert (await engine.audit_log(admin, cafe)).outcome == Outcome.INFO
+    assert (await engine.moderation.audit_log(await engine.context(admin, cafe))).outcome == Outcome.REFUSED
+    engine.moderation.register_check("telegram", chat_admins)
+    assert (await engine.moderation.audit_log(await engine.context(admin, cafe))).outcome == Outcome.INFO

@@ -18,11 +18,11 @@ from bot.app import running_engine
 from bot.cli import main
 from bot.commands import dispatch
 from bot.engine import Engine
+from bot.features.rewards import add_reward, import_codes
 from bot.identity import SpaceRef, UserRef
 from bot.points import level_for
 from bot.ratelimit import RateLimiter
 from bot.replies import Outcome, Reply, to_plain
-from bot.rewards import add_reward, import_codes
 from bot.settings import load_settings
 from bot.store.records import Award
 from bot.store.rewards_sql import award_badges
@@ -73,7 +73,9 @@ async def shown_balance(engine: Engine, user: UserRef, space: SpaceRef) -> int:
 
 async def ledger_sum(engine: Engine, user: UserRef, space: SpaceRef) -> int:
     ctx = await engine.context(user, space)
-    return int(await engine.store.fetchval("SELECT SUM(delta) FROM ledger WHERE user_id = ?", (ctx.user_id,), 0))
+    return int(
+        await engine.services.store.fetchval("SELECT SUM(delta) FROM ledger WHERE user_id = ?", (ctx.user_id,), 0)
+    )
 
 
 # earning ----------------------------------------------------------------------------------------
@@ -106,7 +108,7 @@ async def test_the_daily_cap_and_the_streak_follow_the_local_day_of_the_settings
         assert "streak" not in to_plain(pastry.text)
 
         ctx = await engine.context(ana, cafe)
-        rows = await engine.store.fetchall(
+        rows = await engine.services.store.fetchall(
             "SELECT delta, reason FROM ledger WHERE user_id = ? ORDER BY id", (ctx.user_id,)
         )
         assert [(row[0], row[1]) for row in rows] == [
@@ -122,8 +124,8 @@ async def test_the_daily_cap_and_the_streak_follow_the_local_day_of_the_settings
 
 async def test_the_welcome_bonus_is_given_once(engine: Engine, person, cafe: SpaceRef) -> None:
     ana = person("Ana")
-    assert "Welcome bonus: +10" in seen(await engine.start(ana, cafe))
-    assert "Welcome bonus" not in seen(await engine.start(ana, cafe))
+    assert "Welcome bonus: +10" in seen(await engine.tasks.start(await engine.context(ana, cafe)))
+    assert "Welcome bonus" not in seen(await engine.tasks.start(await engine.context(ana, cafe)))
     points = to_plain((await say(engine, ana, cafe, "/points")).text)
     assert "You have 10 points" in points
     assert "+10 · welcome bonus" in points
@@ -135,7 +137,7 @@ async def test_the_first_answer_names_the_new_badge_and_the_level_reached(
     almost_level_two = level_for(0)[1] - 1
     async with engine_with(tmp_path, clock, points={"welcome_bonus": almost_level_two}) as engine:
         ana = person("Ana")
-        await engine.start(ana, cafe)
+        await engine.tasks.start(await engine.context(ana, cafe))
         first = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "What do you order"), "Latte"))
         assert "New badge: First answer" in to_plain(first.text)
         assert "Level 2!" in to_plain(first.text)
@@ -152,7 +154,7 @@ async def test_the_first_answer_names_the_new_badge_and_the_level_reached(
 async def test_answers_arriving_together_earn_the_first_answer_badge_once(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     taps: list[tuple[str, tuple[str, ...]]] = []
-    reply = await engine.next_task(ana, cafe)
+    reply = await engine.tasks.next_task(await engine.context(ana, cafe))
     while reply.buttons:
         if reply.select is not None:
             taps.append((reply.select.action, ("0",)))
@@ -164,7 +166,7 @@ async def test_answers_arriving_together_earn_the_first_answer_badge_once(engine
     assert all(reply.outcome == Outcome.DONE for reply in replies)
     assert sum("New badge: First answer" in to_plain(reply.text) for reply in replies) == 1
     ctx = await engine.context(ana, cafe)
-    badges = await engine.store.fetchall("SELECT badge FROM user_badges WHERE user_id = ?", (ctx.user_id,))
+    badges = await engine.services.store.fetchall("SELECT badge FROM user_badges WHERE user_id = ?", (ctx.user_id,))
     assert [row[0] for row in badges] == ["first_answer"]
 
 
@@ -173,13 +175,15 @@ async def test_votes_counted_in_many_units_at_once_make_a_top_voter_once(engine:
     ctx = await engine.context(person("Bob"), cafe)
     results = await asyncio.gather(
         *(
-            engine.store.write(lambda db: award_badges(db, ctx.user_id, "votes", engine.rules, clock()))
+            engine.services.store.write(
+                lambda db: award_badges(db, ctx.user_id, "votes", engine.services.rules, clock())
+            )
             for _ in range(100)
         )
     )
     assert [result for result in results if result] == [("top_voter",)]
-    assert await engine.store.fetchval("SELECT value FROM user_counters WHERE counter = 'votes'") == 100
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM user_badges") == 1
+    assert await engine.services.store.fetchval("SELECT value FROM user_counters WHERE counter = 'votes'") == 100
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM user_badges") == 1
 
 
 async def test_answering_seven_days_in_a_row_earns_the_streak_badge(engine: Engine, clock, person, cafe) -> None:
@@ -209,7 +213,7 @@ async def test_a_member_far_down_the_leaderboard_sees_their_own_rank(engine: Eng
     for place, member in enumerate(members):
         ctx = await engine.context(member, cafe)
         award = Award(ctx.user_id, ctx.space_id, None, 100 - place, "welcome", "", f"welcome:{ctx.user_id}")
-        await engine.store.award(award, engine.rules, clock())
+        await engine.services.store.award(award, engine.services.rules, clock())
     top = to_plain((await say(engine, members[36], cafe, "/top")).text).splitlines()
     assert top[1] == "1. Member00: 100"
     assert top[10] == "10. Member09: 91"
@@ -240,7 +244,7 @@ async def test_round_and_global_leaderboards(engine: Engine, person, cafe) -> No
     await answer_tasks(engine, ana, cafe, 1)
     await answer_tasks(engine, bob, bar, 2)
     ctx = await engine.context(ana, cafe)
-    round_id = (await engine.store.open_rounds(ctx.space_id, "tasks"))[0].id
+    round_id = (await engine.services.store.open_rounds(ctx.space_id, "tasks"))[0].id
     in_round = seen(await say(engine, ana, cafe, f"/top round {round_id}"))
     assert f"Round #{round_id}" in in_round
     assert "Ana: 5" in in_round
@@ -248,7 +252,7 @@ async def test_round_and_global_leaderboards(engine: Engine, person, cafe) -> No
     everywhere = seen(await say(engine, ana, cafe, "/top global"))
     assert "1. Bob: 10" in everywhere
     assert "2. Ana: 5" in everywhere
-    bar_round = (await engine.store.open_rounds((await engine.context(bob, bar)).space_id, "tasks"))[0].id
+    bar_round = (await engine.services.store.open_rounds((await engine.context(bob, bar)).space_id, "tasks"))[0].id
     elsewhere = await say(engine, ana, cafe, f"/top round {bar_round}")
     assert elsewhere.outcome == Outcome.REFUSED
     assert f"no round #{bar_round} here" in seen(elsewhere)
@@ -263,26 +267,28 @@ async def test_a_hundred_simultaneous_redeems_with_points_for_one_spend_them_onc
 ) -> None:
     engine.interactions = RateLimiter(1e6, 10**6)  # the flood limit would refuse most first: test the database
     ana = person("Ana")
-    await engine.start(ana, cafe)
+    await engine.tasks.start(await engine.context(ana, cafe))
     await answer_tasks(engine, ana, cafe, 3)
-    balance = await engine.balance(ana, cafe)
+    balance = await engine.points.balance(await engine.context(ana, cafe))
     await offer(engine, tmp_path, "coffee", "Free coffee", cost=balance, codes=["CAFE-1", "CAFE-2", "CAFE-3"])
     replies = await asyncio.gather(*(say(engine, ana, cafe, "/redeem coffee") for _ in range(100)))
     assert Counter(reply.outcome for reply in replies) == {Outcome.DONE: 1, Outcome.REFUSED: 99}
     assert all(f"costs {balance} points and you have 0" in seen(r) for r in replies if r.outcome == Outcome.REFUSED)
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM reward_codes WHERE redeemed_by IS NOT NULL") == 1
-    assert await engine.store.fetchval("SELECT stock FROM rewards WHERE id = 'coffee'") == 2
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM reward_codes WHERE redeemed_by IS NOT NULL") == 1
+    assert await engine.services.store.fetchval("SELECT stock FROM rewards WHERE id = 'coffee'") == 2
     ctx = await engine.context(ana, cafe)
     deltas = [
         row[0]
-        for row in await engine.store.fetchall("SELECT delta FROM ledger WHERE user_id = ? ORDER BY id", (ctx.user_id,))
+        for row in await engine.services.store.fetchall(
+            "SELECT delta FROM ledger WHERE user_id = ? ORDER BY id", (ctx.user_id,)
+        )
     ]
     running = [sum(deltas[: i + 1]) for i in range(len(deltas))]
     assert min(running) >= 0
     assert running[-1] == 0
     assert await shown_balance(engine, ana, cafe) == 0
     with pytest.raises(sqlite3.IntegrityError, match="handed out once"):  # even a buggy unit cannot take it back
-        await engine.store.write(
+        await engine.services.store.write(
             lambda db: db.execute("UPDATE reward_codes SET redeemed_by = NULL, redemption_id = NULL")
         )
 
@@ -291,7 +297,7 @@ async def test_redeeming_with_buttons_delivers_the_code_privately_and_once(
     engine: Engine, tmp_path: Path, person, cafe
 ) -> None:
     ana, mod = person("Ana"), person("Mod")
-    await engine.start(ana, cafe)
+    await engine.tasks.start(await engine.context(ana, cafe))
     await answer_tasks(engine, ana, cafe, 2)
     await offer(engine, tmp_path, "coffee", "Free coffee", cost=15, codes=["CAFE-SECRET-1", "CAFE-SECRET-2"])
     catalog = await say(engine, ana, cafe, "/rewards")
@@ -307,7 +313,7 @@ async def test_redeeming_with_buttons_delivers_the_code_privately_and_once(
     assert again.outcome == Outcome.ALREADY_DONE
     assert "CAFE-SECRET-1" in seen(again)
     assert await shown_balance(engine, ana, cafe) == await ledger_sum(engine, ana, cafe) == 5
-    assert await engine.store.fetchval("SELECT value FROM user_counters WHERE counter = 'redemptions'") == 1
+    assert await engine.services.store.fetchval("SELECT value FROM user_counters WHERE counter = 'redemptions'") == 1
 
     points = seen(await say(engine, ana, cafe, "/points"))
     assert "-15 · redeemed “Free coffee”" in points
@@ -340,7 +346,7 @@ async def test_out_of_stock_and_not_enough_points_are_clear_and_change_nothing(
 ) -> None:
     ana, mihai, bob = person("Ana"), person("Mihai", "ro"), person("Bob")
     for member in (ana, mihai, bob):
-        await engine.start(member, cafe)
+        await engine.tasks.start(await engine.context(member, cafe))
     await offer(engine, tmp_path, "mug", "Mug", cost=1000)
     await offer(engine, tmp_path, "sticker", "Sticker", cost=5, stock=0)
     await offer(engine, tmp_path, "tote", "Tote bag", cost=5, codes=["TOTE-1"], stock=3)  # more stock than codes
@@ -359,9 +365,9 @@ async def test_out_of_stock_and_not_enough_points_are_clear_and_change_nothing(
     assert (await say(engine, ana, cafe, "/redeem tote")).outcome == Outcome.DONE
     no_code_left = await say(engine, bob, cafe, "/redeem tote")
     assert "Sorry, Tote bag is out of stock" in seen(no_code_left)
-    assert await engine.store.fetchval("SELECT stock FROM rewards WHERE id = 'tote'") == 3
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM ledger WHERE reason = 'redeem'") == 1
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM redemptions") == 1
+    assert await engine.services.store.fetchval("SELECT stock FROM rewards WHERE id = 'tote'") == 3
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM ledger WHERE reason = 'redeem'") == 1
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM redemptions") == 1
     assert await shown_balance(engine, bob, cafe) == 10
 
 
@@ -399,7 +405,7 @@ async def test_idea_badges_come_with_the_first_idea_and_its_acceptance_once(engi
     for status in ("accepted", "under_review", "accepted"):
         reply = await dispatch(engine, mod, cafe, f"/status 1 {status} sounds great")
         assert reply is not None and reply.outcome == Outcome.DONE, to_plain(reply.text)
-    badges = await engine.store.fetchall(
+    badges = await engine.services.store.fetchall(
         "SELECT u.display_name, b.badge FROM user_badges b JOIN users u ON u.id = b.user_id ORDER BY 1, 2"
     )
     assert [tuple(row) for row in badges] == [
@@ -407,7 +413,7 @@ async def test_idea_badges_come_with_the_first_idea_and_its_acceptance_once(engi
         ("Ana", "idea_accepted"),
         ("Bob", "first_idea"),
     ]
-    counted = await engine.store.fetchval(
+    counted = await engine.services.store.fetchval(
         "SELECT value FROM user_counters c JOIN users u ON u.id = c.user_id"
         " WHERE u.display_name = 'Ana' AND counter = 'ideas_accepted'"
     )

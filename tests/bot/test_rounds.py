@@ -10,12 +10,12 @@ from collections import Counter
 
 from matplotlib.image import imread
 
-from bot.charts import chart_series
 from bot.commands import dispatch
 from bot.engine import Engine
+from bot.features.rounds.charts import chart_series
+from bot.features.rounds.tally import tally_task
 from bot.outbox import DeliveryRetry, OutboxDrainer, Pacer
 from bot.replies import Outcome, Reply, to_plain
-from bot.tally import tally_task
 from tests.conftest import FakeClock
 from tests.helpers import answer_tasks, button, open_task
 
@@ -49,7 +49,7 @@ async def test_every_moderator_command_is_refused_to_a_member(engine: Engine, pe
     ):
         reply = await say(engine, ana, cafe, command)
         assert reply.outcome == Outcome.REFUSED and "Only moderators" in to_plain(reply.text), command
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM rounds") == 0
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM rounds") == 0
 
 
 async def test_opening_a_round_announces_it_once_with_a_start_button(engine: Engine, person, cafe) -> None:
@@ -87,13 +87,15 @@ async def test_closing_a_round_tallies_announces_and_refuses_late_answers(engine
 
 async def test_two_moderators_closing_at_once_announce_once(engine: Engine, person, cafe) -> None:
     mods = [person("Mod"), person("Mod2")]
-    engine.settings.console.moderators.append("mod2")
+    engine.services.settings.console.moderators.append("mod2")
     await say(engine, mods[0], cafe, "/round open coffee")
     replies = await asyncio.gather(*(say(engine, mods[i % 2], cafe, "/round close 1") for i in range(10)))
     assert sorted(reply.outcome for reply in replies).count(Outcome.DONE) == 1
-    close_rows = await engine.store.fetchval("SELECT COUNT(*) FROM outbox WHERE dedup_key LIKE 'round-results:%'")
+    close_rows = await engine.services.store.fetchval(
+        "SELECT COUNT(*) FROM outbox WHERE dedup_key LIKE 'round-results:%'"
+    )
     assert close_rows == 1
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM audit WHERE action = 'round_close'") == 1
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM audit WHERE action = 'round_close'") == 1
 
 
 async def test_a_deadline_passed_during_downtime_closes_the_round_at_the_next_start(
@@ -107,7 +109,7 @@ async def test_a_deadline_passed_during_downtime_closes_the_round_at_the_next_st
         engine.rounds.close_due(), say(engine, person("Mod"), cafe, "/round close 1")
     )
     assert deadline_and_command[0] + (deadline_and_command[1].outcome == Outcome.DONE) == 1
-    assert (await engine.store.round(1)).status == "closed"  # type: ignore[union-attr]
+    assert (await engine.services.store.round(1)).status == "closed"  # type: ignore[union-attr]
     assert await engine.rounds.close_due() == 0
 
 
@@ -136,9 +138,9 @@ async def test_export_round_trips_every_answer_once(engine: Engine, person, cafe
     await say(engine, mod, cafe, "/round open coffee")
     for i in range(5):
         await answer_tasks(engine, person(f"E{i}"), cafe, 9)
-    stored = await engine.store.fetchall("SELECT id, task_id, value FROM answers WHERE round_id = 1")
-    _, as_csv = await engine.rounds.export(1, "csv")
-    _, as_json = await engine.rounds.export(1, "json")
+    stored = await engine.services.store.fetchall("SELECT id, task_id, value FROM answers WHERE round_id = 1")
+    _, as_csv = await engine.exports.export(1, "csv")
+    _, as_json = await engine.exports.export(1, "json")
     rows = list(csv.DictReader(io.StringIO(as_csv.decode())))
     document = json.loads(as_json)
     records = document["answers"]

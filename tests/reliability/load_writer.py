@@ -120,8 +120,8 @@ def place(where: str) -> SpaceRef:
 
 async def tasks_round(engine: Engine) -> int:
     """The standing round of the load's campaign (opened on first use, the same one after a restart)."""
-    question = await engine.next_task(MODERATOR, LOAD)
-    action = engine.codec.parse(question.buttons[0][0].action)
+    question = await engine.tasks.next_task(await engine.context(MODERATOR, LOAD))
+    action = engine.services.codec.parse(question.buttons[0][0].action)
     assert action is not None and action.int_field(0) is not None, question
     return int(action.fields[0])
 
@@ -135,14 +135,14 @@ async def perform(engine: Engine, round_id: int, action: Action) -> bool:
         return reply is not None and not reply.is_refusal
     if action.kind == "answer":
         index, payload = action.what.split(":")
-        reply = await engine.act(user, space, engine.codec.pack("a", round_id, index, payload))
+        reply = await engine.act(user, space, engine.services.codec.pack("a", round_id, index, payload))
     elif action.kind == "idea":
         reply = await dispatch(engine, user, space, f"/idea {action.what}", action.key)
     elif action.kind == "vote":
         idea_id = await engine.ideas.queries.processed(f"idea:{action.what}")
         if idea_id is None:
             return False  # the idea is not there (yet): nothing to vote for
-        reply = await engine.ideas.vote(user, space, idea_id, up=True)
+        reply = await engine.ideas.vote(await engine.context(user, space), idea_id, up=True)
     elif action.kind == "redeem":
         reply = await dispatch(engine, user, space, f"/redeem {action.what}", action.key)
     elif action.kind == "open":

@@ -26,9 +26,9 @@ import pytest
 
 from bot.app import running_engine
 from bot.commands import dispatch
+from bot.features.rewards import add_reward
 from bot.outbox import OutboxDrainer, Pacer
 from bot.replies import Reply
-from bot.rewards import add_reward
 from bot.store.rewards_sql import CodeLine, RewardQueries
 from tests.conftest import REPO
 from tests.reliability.invariants import database_violations
@@ -51,7 +51,7 @@ SEEDS = range(1, 1 + int(os.environ.get("CROWDPULSE_TEST_CRASH_SEEDS", "3")))
 async def prepare(db_path: Path) -> None:
     """The operator's part before the load: rewards, one of them with one-time codes."""
     async with running_engine(settings_for(db_path)) as engine:
-        queries = RewardQueries(engine.store)
+        queries = RewardQueries(engine.services.store)
         for reward, (cost, codes) in REWARDS.items():
             await add_reward(queries, reward, reward.title(), cost, None)
             if codes:
@@ -237,7 +237,7 @@ async def test_a_crash_under_load_loses_no_acknowledged_action_and_redelivery_ap
                     "SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE user_id = ?",
                     (user_id(db, member.platform_user_id),),
                 ).fetchone()[0]
-                assert await engine.balance(member, place("load")) == ledger >= 0
+                assert await engine.points.balance(await engine.context(member, place("load"))) == ledger >= 0
 
 
 async def test_a_redelivered_round_open_after_its_close_opens_nothing(tmp_path: Path) -> None:
@@ -245,5 +245,5 @@ async def test_a_redelivered_round_open_after_its_close_opens_nothing(tmp_path: 
         moderator, space = person("mod"), IDEA_SPACES[0]
         for text, key in (("/round open winter-menu", "u1"), ("/round close", "u2"), ("/round open winter-menu", "u1")):
             await dispatch(engine, moderator, space, text, key)
-        rounds = await engine.store.fetchval("SELECT COUNT(*) FROM rounds", (), 0)
+        rounds = await engine.services.store.fetchval("SELECT COUNT(*) FROM rounds", (), 0)
     assert rounds == 1

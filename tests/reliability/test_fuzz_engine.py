@@ -290,7 +290,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     async def _set_the_scene(self) -> None:
         """Rewards with codes, without and out of stock; the banned member, banned by the moderator."""
-        queries = RewardQueries(self.engine.store)
+        queries = RewardQueries(self.engine.services.store)
         now = self.clock()
         await queries.add_reward("mug", "Mug <b>&</b> `cup`", 12, None, now)
         await queries.add_reward("sticker", "Sticker", 4, None, now)
@@ -330,7 +330,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     def look_at(self, reply: Reply, who: str | None = None, where: SpaceRef | None = None) -> Reply:
         """Check a reply the way an adapter would meet it and remember the tokens it offers (and to whom)."""
-        problems = reply_problems(reply, self.engine.codec)
+        problems = reply_problems(reply, self.engine.services.codec)
         assert not problems, "\n".join(problems)
         offered = tokens_in(reply)
         self.tokens = (self.tokens + offered)[-TOKEN_POOL:]
@@ -586,7 +586,7 @@ class EngineMachine(RuleBasedStateMachine):
             ledger = self.db.execute(
                 "SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE user_id = ?", user_id
             ).fetchone()[0]
-            balance = self.run(self.engine.balance(user, CAFE))
+            balance = self.run(self.engine.points.balance(self.run(self.engine.context(user, CAFE))))
             assert balance == ledger >= 0, (user.platform_user_id, balance, ledger)
 
     @invariant()
@@ -655,7 +655,7 @@ async def test_a_line_break_in_a_name_or_an_answer_never_leaves_a_tag_open_at_th
         replies.append(await engine.act(broken, CAFE, question.text_input.action, text="Two\nlines"))
         for reply in replies:
             assert reply is not None
-            assert reply_problems(reply, engine.codec) == []
+            assert reply_problems(reply, engine.services.codec) == []
         assert "second paragraph" in replies[1].text.split("\n", 2)[-1]
 
 
@@ -665,7 +665,7 @@ async def test_a_retracted_upvote_never_drives_an_author_who_spent_the_points_be
     """Found by the fuzzer's balance invariant: upvote, the author redeems, the voter retracts."""
     settings = fuzz_settings(settings.storage.path.parent)
     async with running_engine(settings, clock) as engine:
-        await RewardQueries(engine.store).add_reward("mug", "Mug", 12, None, clock())
+        await RewardQueries(engine.services.store).add_reward("mug", "Mug", 12, None, clock())
         ana, bob = PEOPLE["ana"], PEOPLE["bob"]
         await dispatch(engine, ana, CAFE, "/start")  # +10
         page = await dispatch(engine, ana, CAFE, f"/idea {IDEAS[1]}", "update-1")
@@ -675,6 +675,6 @@ async def test_a_retracted_upvote_never_drives_an_author_who_spent_the_points_be
         redeemed = await dispatch(engine, ana, CAFE, "/redeem mug", "update-2")  # ana -12
         assert redeemed is not None and redeemed.outcome == Outcome.DONE
         assert (await engine.act(bob, CAFE, retract)).outcome == Outcome.DONE
-        assert await engine.balance(ana, CAFE) == 0
+        assert await engine.points.balance(await engine.context(ana, CAFE)) == 0
         again = await engine.act(bob, CAFE, upvote)  # voting again pays nothing twice
-        assert again.outcome == Outcome.DONE and await engine.balance(ana, CAFE) == 0
+        assert again.outcome == Outcome.DONE and await engine.points.balance(await engine.context(ana, CAFE)) == 0

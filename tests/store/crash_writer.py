@@ -23,7 +23,9 @@ async def main(db_path: Path, catalog_dir: Path) -> None:
         while True:
             batch = [UserRef("console", f"u{number + i}", f"U{number + i}", "en") for i in range(50)]
             number += len(batch)
-            firsts = await asyncio.gather(*(engine.next_task(user, space) for user in batch))
+            firsts = await asyncio.gather(
+                *(engine.tasks.next_task(ctx) for ctx in [await engine.context(user, space) for user in batch])
+            )
             replies = await asyncio.gather(
                 *(
                     engine.act(user, space, first.buttons[0][0].action)

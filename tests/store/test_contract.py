@@ -593,13 +593,13 @@ async def test_contract_the_engine_runs_on_the_store(url: str) -> None:
         members = [UserRef("console", f"m{i}", f"Member {i}", "en") for i in range(6)]
         answered = await asyncio.gather(*(answer_tasks(engine, member, cafe, 3) for member in members))
         assert all(count > 0 for count in answered)
-        rows = await engine.store.fetchall("SELECT COUNT(*), COUNT(DISTINCT user_id) FROM answers")
+        rows = await engine.services.store.fetchall("SELECT COUNT(*), COUNT(DISTINCT user_id) FROM answers")
         assert tuple(rows[0]) == (sum(answered), len(members))
-        top = await engine.store.top("all", 10)
+        top = await engine.services.store.top("all", 10)
         assert len(top) == len(members)
         for standing in top:
-            assert standing.points == await engine.store.balance(standing.user_id)
-        await assert_leaderboards_follow_the_ledger(engine.store)
+            assert standing.points == await engine.services.store.balance(standing.user_id)
+        await assert_leaderboards_follow_the_ledger(engine.services.store)
 
 
 # PostgreSQL only ------------------------------------------------------------------------------------

@@ -50,17 +50,17 @@ async def a_busy_community(url: str) -> None:
         clock.advance(days=1)
         for member in members[:3]:
             await answer_tasks(engine, member, cafe, 2)  # streaks, a second day of daily points
-        store = engine.store
+        store = engine.services.store
         ideas = IdeaQueries(store)
         ids = [await store.find_user("console", member.platform_user_id) for member in members]
         space_id = await store.ensure_space("console", "cafe", "Corner Café", False)
         first = await ideas.add(
-            NewIdea(Proposal(ids[0], space_id, "Oat milk"), None, IdeaStatus.NEW), engine.rules, clock()
+            NewIdea(Proposal(ids[0], space_id, "Oat milk"), None, IdeaStatus.NEW), engine.services.rules, clock()
         )
         later = await ideas.add(
-            NewIdea(Proposal(ids[1], space_id, "Plant milks"), None, IdeaStatus.NEW), engine.rules, clock()
+            NewIdea(Proposal(ids[1], space_id, "Plant milks"), None, IdeaStatus.NEW), engine.services.rules, clock()
         )
-        points = IdeaPoints(engine.rules, per_upvote=1, upvote_cap=10, bonuses={})
+        points = IdeaPoints(engine.services.rules, per_upvote=1, upvote_cap=10, bonuses={})
         for voter in ids[2:]:
             await ideas.vote(first.idea_id, voter, True, points, clock())
         change = StatusChange(first.idea_id, space_id, ids[1], IdeaStatus.MERGED, "status", merged_into=later.idea_id)
@@ -69,8 +69,10 @@ async def a_busy_community(url: str) -> None:
         rewards = RewardQueries(store)
         await rewards.add_reward("coffee", "Coffee", 5, None, clock())
         await rewards.import_codes([CodeLine(1, "coffee", "C-1"), CodeLine(2, "coffee", "C-2")], clock())
-        await store.award(Award(ids[0], space_id, None, 20, "bonus", "", "bonus:gift"), engine.rules, clock())
-        outcome = await rewards.redeem(RedeemRequest(ids[0], space_id, "coffee", "req:1", engine.rules), clock())
+        await store.award(Award(ids[0], space_id, None, 20, "bonus", "", "bonus:gift"), engine.services.rules, clock())
+        outcome = await rewards.redeem(
+            RedeemRequest(ids[0], space_id, "coffee", "req:1", engine.services.rules), clock()
+        )
         assert outcome.status == RedeemStatus.REDEEMED
 
 

@@ -33,7 +33,8 @@ CRASHING_MODERATOR = textwrap.dedent(
             print(reply.outcome, flush=True)
             if sys.argv[3] == "claimed":
                 drainer = OutboxDrainer(engine, "console", None, Pacer(per_second=1))
-                await drainer.queries.claim("console", drainer.worker, 10, timedelta(minutes=2), engine.clock())
+                now = engine.services.clock()
+                await drainer.queries.claim("console", drainer.worker, 10, timedelta(minutes=2), now)
             os.kill(os.getpid(), signal.SIGKILL)
 
     asyncio.run(main())

@@ -44,7 +44,7 @@ async def _members_answer_and_vote(url: str, process: int, idea_ids: list[int]) 
             user = UserRef("console", f"p{process}m{index}", f"P{process} M{index}", "en")
             answered = await answer_tasks(engine, user, CAFE, TASKS_EACH)
             for idea_id in idea_ids:
-                await engine.ideas.vote(user, CAFE, idea_id, True)
+                await engine.ideas.vote(await engine.context(user, CAFE), idea_id, True)
             return answered
 
         answered = 0
@@ -79,8 +79,10 @@ async def test_four_processes_keep_answers_votes_ledger_and_outbox_exact() -> No
     with postgres_schema(postgres_url()) as url:
         async with running_engine(_settings(url)) as engine:
             for i, author in enumerate(AUTHORS):
-                await engine.ideas.submit_idea(author, CAFE, f"Idea number {i}: {'more ' * i}seating", force=True)
-            idea_ids = [row[0] for row in await engine.store.fetchall("SELECT id FROM ideas ORDER BY id")]
+                await engine.ideas.submit(
+                    await engine.context(author, CAFE), f"Idea number {i}: {'more ' * i}seating", force=True
+                )
+            idea_ids = [row[0] for row in await engine.services.store.fetchall("SELECT id FROM ideas ORDER BY id")]
             assert len(idea_ids) == len(AUTHORS)
 
         loop = asyncio.get_running_loop()
@@ -91,7 +93,7 @@ async def test_four_processes_keep_answers_votes_ledger_and_outbox_exact() -> No
 
         members = PROCESSES * MEMBERS_PER_PROCESS
         async with running_engine(_settings(url)) as engine:
-            store = engine.store
+            store = engine.services.store
             assert await store.fetchval("SELECT COUNT(*) FROM users WHERE platform_user_id LIKE 'p%'") == members
             assert await store.fetchval("SELECT COUNT(*) FROM answers") == sum(answered) == members * TASKS_EACH
             assert await store.fetchval("SELECT SUM(answers) FROM task_counts") == sum(answered)
@@ -100,7 +102,7 @@ async def test_four_processes_keep_answers_votes_ledger_and_outbox_exact() -> No
             assert await store.fetchval("SELECT COUNT(*) FROM vote_events") == members * len(idea_ids)
             votes = await store.fetchall("SELECT votes FROM ideas ORDER BY id")
             assert [row[0] for row in votes] == [members] * len(idea_ids)
-            per_upvote_cap = engine.settings.ideas.upvote_points_cap
+            per_upvote_cap = engine.services.settings.ideas.upvote_points_cap
             for author in AUTHORS:
                 author_id = await store.find_user("console", author.platform_user_id)
                 assert author_id is not None
@@ -113,13 +115,15 @@ async def test_four_processes_keep_answers_votes_ledger_and_outbox_exact() -> No
             for user_id, points in answer_points:
                 assert await store.balance(user_id) == points  # voters earn nothing for voting here
             over_cap = await store.fetchval(
-                "SELECT COUNT(*) FROM daily_points WHERE earned > ?", (engine.settings.points.daily_cap,)
+                "SELECT COUNT(*) FROM daily_points WHERE earned > ?", (engine.services.settings.points.daily_cap,)
             )
             assert over_cap == 0
             await assert_leaderboards_follow_the_ledger(store)
 
             for idea_id in idea_ids:
-                await engine.ideas.set_status(MODERATOR, CAFE, idea_id, IdeaStatus.ACCEPTED, "thanks")
+                await engine.ideas.set_status(
+                    await engine.context(MODERATOR, CAFE), idea_id, IdeaStatus.ACCEPTED, "thanks"
+                )
             queued = await store.fetchval("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
             assert await store.fetchval("SELECT COUNT(*) FROM outbox WHERE target LIKE 'user:%'") == len(idea_ids) * (
                 members + 1
@@ -136,9 +140,12 @@ async def test_four_processes_keep_answers_votes_ledger_and_outbox_exact() -> No
         assert len(per_target) == members
         assert set(per_target.values()) == {len(idea_ids)}  # each voter told once per idea
         async with running_engine(_settings(url)) as engine:
-            assert await engine.store.fetchval("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0
-            assert await engine.store.fetchval("SELECT COUNT(*) FROM outbox WHERE attempts != 1") == 0
+            assert await engine.services.store.fetchval("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0
+            assert await engine.services.store.fetchval("SELECT COUNT(*) FROM outbox WHERE attempts != 1") == 0
             for author in AUTHORS:
-                author_id = await engine.store.find_user("console", author.platform_user_id)
-                bonus = engine.settings.ideas.accepted_bonus
-                assert await engine.store.balance(author_id) == engine.settings.ideas.upvote_points_cap + bonus
+                author_id = await engine.services.store.find_user("console", author.platform_user_id)
+                bonus = engine.services.settings.ideas.accepted_bonus
+                assert (
+                    await engine.services.store.balance(author_id)
+                    == engine.services.settings.ideas.upvote_points_cap + bonus
+                )

@@ -25,7 +25,7 @@ async def test_a_read_only_database_is_told_to_the_user_and_logged_for_the_opera
 ) -> None:
     ana = person("Ana")
     question = await open_task(engine, ana, cafe, "What do you order")
-    await engine.store.write(lambda db: db.execute("PRAGMA query_only = ON"))
+    await engine.services.store.write(lambda db: db.execute("PRAGMA query_only = ON"))
     with caplog.at_level(logging.ERROR, logger="bot.store.sqlite"):
         tapped = await engine.act(ana, cafe, button(question, "Latte"))
         newcomer = await dispatch(engine, person("Newcomer"), cafe, "/start")
@@ -34,15 +34,17 @@ async def test_a_read_only_database_is_told_to_the_user_and_logged_for_the_opera
         assert reply is not None and reply.outcome == Outcome.REFUSED
         assert STORAGE_TEXT in to_plain(reply.text)
     assert _logged_for_the_operator(caplog)
-    assert await engine.store.fetchval("SELECT COUNT(*) FROM answers") == 0
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM answers") == 0
 
 
 async def test_a_full_disk_refuses_politely_and_keeps_every_member_whole(
     engine: Engine, person, cafe, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await engine.start(person("Ana"), cafe)
-    pages = await engine.store.fetchval("PRAGMA page_count")
-    await engine.store.write(lambda db: db.execute(f"PRAGMA max_page_count = {int(pages)}"))  # the disk is full
+    await engine.tasks.start(await engine.context(person("Ana"), cafe))
+    pages = await engine.services.store.fetchval("PRAGMA page_count")
+    await engine.services.store.write(
+        lambda db: db.execute(f"PRAGMA max_page_count = {int(pages)}")
+    )  # the disk is full
     refused = None
     with caplog.at_level(logging.ERROR, logger="bot.store.sqlite"):
         for number in range(2000):
@@ -54,15 +56,17 @@ async def test_a_full_disk_refuses_politely_and_keeps_every_member_whole(
                 break
     assert refused is not None and STORAGE_TEXT in to_plain(refused.text)
     assert _logged_for_the_operator(caplog)
-    await engine.store.write(lambda db: db.execute("PRAGMA max_page_count = 1073741823"))  # the operator frees space
+    await engine.services.store.write(
+        lambda db: db.execute("PRAGMA max_page_count = 1073741823")
+    )  # the operator frees space
     again = await dispatch(engine, member, cafe, "/start")
     assert again is not None and "Welcome bonus" in to_plain(again.text)
-    welcomes = await engine.store.fetchall(
+    welcomes = await engine.services.store.fetchall(
         "SELECT user_id, COUNT(*) FROM ledger WHERE reason = 'welcome' GROUP BY user_id HAVING COUNT(*) > 1"
     )
     assert (
         welcomes == []
-        and await engine.store.fetchval(
+        and await engine.services.store.fetchval(
             "SELECT COUNT(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.user_id = u.id)"
         )
         == 0

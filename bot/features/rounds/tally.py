@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.catalog import Task, TaskKind, text_in
-from bot.tasks import YES_NO_OTHER
+from bot.features.tasks.kinds import YES_NO_OTHER
 from bot.texts import t
 
 TEXT_SAMPLES = 3

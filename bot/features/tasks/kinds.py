@@ -8,23 +8,20 @@ own rules and either returns the canonical value to store (JSON) or a refusal na
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.actions import ActionCodec
+from bot.actions import ActionCodec, Verb
 from bot.catalog import CHOICE_KINDS, Task, TaskKind, text_in
 from bot.replies import Button, Image, Reply, Select, SelectOption, TextInput
-from bot.texts import Markup, t
+from bot.texts import Markup, clean_text, t
 
 YES_NO_OTHER = ("yes", "no", "other")
 TEXT_KINDS = frozenset({TaskKind.FREE_TEXT, TaskKind.YES_NO_OTHER})  # the kinds that take typed text
-TEXT_VERB = "x"  # the action verb whose token receives typed text (Engine._on_text)
 RATING_RANGE = range(1, 6)
 NPS_RANGE = range(11)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +45,6 @@ class NeedsText:
 
 
 Parsed = Accepted | Refused | NeedsText
-
-
-def clean_text(text: str) -> str:
-    """Normalise typed text: NFC, no control or bidi-override characters, trimmed."""
-    return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
 
 
 def parse_answer(task: Task, payload: str, text: str | None, values: Sequence[str], language: str) -> Parsed:
@@ -153,10 +145,10 @@ def render_task(
 ) -> Reply:
     """Show a task with its native controls; every control carries a signed action token."""
     prompt = t("task.prompt", language, header=header, prompt=text_in(task.prompt, language))
-    skip = Button(str(t("button.skip", language)), codec.pack("n", round_id, index))
+    skip = Button(str(t("button.skip", language)), codec.pack(Verb.SKIP, round_id, index))
 
     def answer(payload: object) -> str:
-        return codec.pack("a", round_id, index, payload)
+        return codec.pack(Verb.ANSWER, round_id, index, payload)
 
     image = None
     if task.kind == TaskKind.IMAGE_LABEL:
@@ -190,12 +182,12 @@ def ask_other_text(task: Task, codec: ActionCodec, round_id: int, index: int, la
 def answer_input(task: Task, codec: ActionCodec, round_id: int, index: int, language: str) -> TextInput:
     """Where a task's typed text goes: the whole answer (free text) or what "Other" means (yes/no/other).
 
-    Built from the task and the token's fields alone, so :meth:`bot.engine.Engine.text_input` can
-    rebuild exactly what the question showed (label, placeholder, limit) from a ``TEXT_VERB`` token.
+    Built from the task and the token's fields alone, so :meth:`bot.features.tasks.Tasks.text_input` can
+    rebuild exactly what the question showed (label, placeholder, limit) from a ``Verb.TEXT`` token.
     """
     label = "choice.other" if task.kind == TaskKind.YES_NO_OTHER else "task.your_answer"
     return TextInput(
-        action=codec.pack(TEXT_VERB, round_id, index),
+        action=codec.pack(Verb.TEXT, round_id, index),
         label=str(t(label, language)),
         max_length=task.max_length,
         placeholder=str(t("task.type_answer", language, limit=task.max_length)),
@@ -216,7 +208,7 @@ def _render_multi(
     toggles = [
         Button(
             f"{'☑' if mask >> i & 1 else '☐'} {label}",
-            codec.pack("t", round_id, index, mask ^ (1 << i)),
+            codec.pack(Verb.TOGGLE, round_id, index, mask ^ (1 << i)),
             selected=bool(mask >> i & 1),
             select_stand_in=True,
         )
@@ -225,11 +217,11 @@ def _render_multi(
     count = bin(mask).count("1")
     submit = Button(
         str(t("button.submit", language, count=count)),
-        codec.pack("a", round_id, index, f"m{mask}"),
+        codec.pack(Verb.ANSWER, round_id, index, f"m{mask}"),
         select_stand_in=True,
     )
     select = Select(
-        action=codec.pack("s", round_id, index),
+        action=codec.pack(Verb.SELECT, round_id, index),
         options=tuple(SelectOption(label, str(i)) for i, label in enumerate(task.option_labels(language))),
         min_values=low,
         max_values=high,

@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 
 from bot.catalog import TaskKind
-from bot.tally import TaskTally
+from bot.features.rounds.tally import TaskTally
 
 _MAX_LABEL = 18
 _BAR = "#c0703a"

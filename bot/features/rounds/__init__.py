@@ -1,0 +1,8 @@
+"""Rounds: opening and closing them, their results (tally, charts) and their exports."""
+
+from bot.features.rounds.cache import OpenRounds
+from bot.features.rounds.export import RoundExports
+from bot.features.rounds.lifecycle import Rounds
+from bot.features.rounds.results import RoundResults
+
+__all__ = ["OpenRounds", "RoundExports", "RoundResults", "Rounds"]

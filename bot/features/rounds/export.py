@@ -1,0 +1,128 @@
+"""A round's answers as a file for the business: CSV of the answers, or JSON with the round and audit log.
+
+Members are stable pseudonyms unless ``export.include_names`` is set, so the same member is the same
+row owner in every file without the file naming anyone.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+from typing import Any
+
+from bot.context import Context, Services
+from bot.features.moderation import Moderation
+from bot.features.rounds.lookup import pick_round
+from bot.replies import Attachment, Outcome, Reply
+from bot.store.rounds_sql import RoundQueries
+from bot.texts import t
+
+FORMATS = ("csv", "json")
+
+
+def pseudonym(key: bytes, user_id: int) -> str:
+    """A stable, non-reversible id for exports: the same member is the same row owner in every file."""
+    return "u-" + hmac.new(key, f"user:{user_id}".encode(), hashlib.sha256).hexdigest()[:12]
+
+
+class RoundExports:
+    """Exports of rounds, for moderators in chat and operators on the command line."""
+
+    def __init__(self, services: Services, moderation: Moderation) -> None:
+        self.services = services
+        self.moderation = moderation
+        self.queries = RoundQueries(services.store)
+
+    async def export(self, round_id: int, fmt: str) -> tuple[str, bytes]:
+        """The round's answers, one row each: answer id, member, task, value, time.
+
+        CSV holds the answers; JSON also holds the round and the space's audit log (moderator actions
+        and redemptions), so what the moderators did travels with what the members said.
+        """
+        rows = await self.queries.export_rows(round_id)
+        include_names = self.services.settings.export.include_names
+        key = self.services.codec_key
+        records: list[dict[str, Any]] = [
+            {
+                "answer_id": row["id"],
+                "round_id": round_id,
+                "user": pseudonym(key, row["user_id"]),
+                **({"name": row["display_name"], "platform": row["platform"]} if include_names else {}),
+                "task_id": row["task_id"],
+                "value": json.loads(row["value"]),
+                "answered_at": row["created_at"],
+            }
+            for row in rows
+        ]
+        if fmt == "json":
+            document = {
+                "round": await self._round_summary(round_id),
+                "answers": records,
+                "audit": await self._audit_export(round_id, include_names),
+            }
+            return f"round-{round_id}.json", json.dumps(document, ensure_ascii=False, indent=1).encode()
+        buffer = io.StringIO()
+        columns = [
+            "answer_id",
+            "round_id",
+            "user",
+            *(["name", "platform"] if include_names else []),
+            "task_id",
+            "value",
+            "answered_at",
+        ]
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        for record in records:
+            writer.writerow({**record, "value": json.dumps(record["value"], ensure_ascii=False)})
+        return f"round-{round_id}.csv", buffer.getvalue().encode()
+
+    async def _round_summary(self, round_id: int) -> dict[str, Any]:
+        record = await self.services.store.round(round_id)
+        if record is None:
+            return {"id": round_id}
+        return {
+            "id": record.id,
+            "kind": record.kind,
+            "subject": record.subject,
+            "status": record.status,
+            "opened_at": record.opened_at.isoformat(),
+            "closed_at": record.closed_at.isoformat() if record.closed_at else None,
+        }
+
+    async def _audit_export(self, round_id: int, include_names: bool) -> list[dict[str, Any]]:
+        key = self.services.codec_key
+        return [
+            {
+                "at": row["created_at"],
+                "by": "deadline"
+                if row["moderator_id"] is None
+                else row["display_name"]
+                if include_names
+                else pseudonym(key, row["moderator_id"]),
+                "action": row["action"],
+                "target": row["target"],
+                "detail": row["detail"],
+            }
+            for row in await self.queries.audit_of_round_space(round_id)
+        ]
+
+    async def export_reply(self, ctx: Context, round_id: int | None = None, fmt: str = "csv") -> Reply:
+        """The file, privately, to a moderator: ``round_id`` or the latest round here; audited."""
+        refusal = await self.moderation.refuse_unless_moderator(ctx, "export")
+        if refusal is not None:
+            return refusal
+        record = await pick_round(self.services, ctx, round_id, only_open=False)
+        if isinstance(record, Reply):
+            return record
+        filename, data = await self.export(record.id, fmt)
+        await self.queries.audit(ctx.space_id, ctx.user_id, "export", str(record.id), self.services.clock())
+        return Reply(
+            t("export.ready", ctx.language, id=record.id, filename=filename),
+            Outcome.DONE,
+            private=True,
+            attachment=Attachment(filename, data),
+        )

@@ -1,0 +1,176 @@
+"""A round's results as members and moderators read them: counts, bars, NPS, samples and a chart.
+
+Results are rendered when they are shown or sent, from the answers in the store: the outbox holds only
+markers (``{"render": "round_results", "round_id": 12}``), turned into replies here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.actions import Verb
+from bot.catalog import Task, TaskKind, text_in
+from bot.context import Context, Services
+from bot.features.moderation import Moderation
+from bot.features.rounds.charts import chart_series, render_png_async
+from bot.features.rounds.lookup import pick_round, round_title, when
+from bot.features.rounds.tally import TEXT_SAMPLES, TaskTally, tally_task
+from bot.replies import Button, Image, Outcome, Reply
+from bot.store.rounds_sql import RoundQueries
+from bot.texts import Markup, t
+
+_IDEAS_IN_RESULTS = 10
+_BAR_WIDTH = 10
+_SAMPLE_LENGTH = 120
+_IDEA_LENGTH = 100
+
+
+class RoundResults:
+    """Results of rounds, and the announcements the outbox sends for them."""
+
+    def __init__(self, services: Services, moderation: Moderation) -> None:
+        self.services = services
+        self.moderation = moderation
+        self.queries = RoundQueries(services.store)
+
+    async def results(self, ctx: Context, round_id: int | None = None) -> Reply:
+        """Moderators see a round's results at any time (the latest round here by default)."""
+        refusal = await self.moderation.refuse_unless_moderator(ctx, "results")
+        if refusal is not None:
+            return refusal
+        record = await pick_round(self.services, ctx, round_id, only_open=False)
+        if isinstance(record, Reply):
+            return record
+        return await self.render_results(record.id, ctx.language)
+
+    async def render_results(self, round_id: int, language: str) -> Reply:
+        """Results as text within any platform's reach (adapters split it) plus a chart image."""
+        record = await self.services.store.round(round_id)
+        if record is None:
+            return Reply(t("round.unknown", language, id=round_id), Outcome.REFUSED)
+        title = round_title(self.services, record.subject, language)
+        status = t(f"round.status_{record.status}", language)
+        lines = [t("results.title", language, title=title, id=record.id, status=status)]
+        if record.kind == "ideas":
+            lines += await self._idea_lines(record.id, language)
+            return Reply(Markup("\n".join(lines)))
+        campaign = self.services.catalog.campaign(record.subject)
+        if campaign is None:
+            return Reply(Markup("\n".join(lines)))
+        text_tasks = [task.id for task in campaign.tasks if task.kind == TaskKind.FREE_TEXT]
+        counts = await self.queries.answer_counts(record.id, text_tasks)
+        tallies = [
+            tally_task(task, counts.get(task.id, []), language, await self._samples(record.id, task))
+            for task in campaign.tasks
+        ]
+        lines.append(t("results.participants", language, count=await self.queries.participants(record.id)))
+        for tally in tallies:
+            lines.extend(self._task_lines(tally, language))
+        series = chart_series(
+            tallies,
+            (
+                str(t("results.detractors", language)),
+                str(t("results.passives", language)),
+                str(t("results.promoters", language)),
+            ),
+            {task.id: text_in(task.prompt, language) for task in campaign.tasks},
+        )
+        image = None
+        if series:
+            png = await render_png_async(series, f"{title} · #{record.id}")
+            image = Image(data=png, filename=f"round-{record.id}.png")
+        return Reply(Markup("\n".join(lines)), image=image)
+
+    async def _samples(self, round_id: int, task: Task) -> list[str]:
+        """A few of the latest typed answers (free text, or the words behind "other")."""
+        if task.kind not in (TaskKind.FREE_TEXT, TaskKind.YES_NO_OTHER):
+            return []
+        other_only = task.kind == TaskKind.YES_NO_OTHER
+        stored = await self.queries.latest_texts(round_id, task.id, other_only, TEXT_SAMPLES)
+        decoded = [json.loads(value) for value in stored]
+        return [str(value["other"]) if other_only else str(value) for value in decoded]
+
+    def _task_lines(self, tally: TaskTally, language: str) -> list[Markup]:
+        prompt = text_in(tally.task.prompt, language)
+        lines = [t("results.task", language, prompt=prompt, count=tally.answers)]
+        if not tally.answers:
+            return lines
+        if tally.nps is not None:
+            detractors, passives, promoters = tally.nps_split
+            lines.append(
+                t(
+                    "results.nps",
+                    language,
+                    score=f"{tally.nps:+d}",
+                    promoters=promoters,
+                    passives=passives,
+                    detractors=detractors,
+                )
+            )
+        elif tally.mean is not None:
+            lines.append(t("results.mean", language, mean=f"{tally.mean:.2f}"))
+        if tally.counts and tally.nps is None:
+            top = max(tally.counts) or 1
+            for index, label in enumerate(tally.labels):
+                bar = "▇" * round(_BAR_WIDTH * tally.counts[index] / top)
+                lines.append(
+                    t(
+                        "results.option",
+                        language,
+                        label=label,
+                        bar=bar,
+                        percent=tally.percent(index),
+                        count=tally.counts[index],
+                    )
+                )
+        lines += [t("results.sample", language, text=_shortened(sample, _SAMPLE_LENGTH)) for sample in tally.samples]
+        return lines
+
+    async def _idea_lines(self, round_id: int, language: str) -> list[Markup]:
+        ranking = await self.queries.idea_ranking(round_id, _IDEAS_IN_RESULTS)
+        if not ranking:
+            return [t("results.no_ideas", language)]
+        return [
+            t(
+                "results.idea",
+                language,
+                place=place,
+                id=row["id"],
+                votes=row["votes"],
+                author=row["author"] or "?",
+                text=_shortened(row["text"], _IDEA_LENGTH),
+            )
+            for place, row in enumerate(ranking, 1)
+        ]
+
+    async def render_payload(self, payload: dict[str, Any]) -> Reply:
+        """Turn an outbox marker (a round opened, a round's results) into the reply to send."""
+        language = self.services.settings.default_language
+        round_id = int(payload["round_id"])
+        if payload["render"] == "round_results":
+            results = await self.render_results(round_id, language)
+            return Reply(Markup(f"{t('results.closed_banner', language)}\n{results.text}"), image=results.image)
+        record = await self.services.store.round(round_id)
+        if record is None:
+            return Reply(t("round.unknown", language, id=round_id))
+        title = round_title(self.services, record.subject, language)
+        closes = (
+            t("round.closes_at", language, closes=when(self.services, record.closes_at)) if record.closes_at else ""
+        )
+        catalog = self.services.catalog
+        if record.kind == "ideas":
+            topic = catalog.topic(record.subject)
+            prompt = text_in(topic.prompt, language) if topic else ""
+            return Reply(t("round.announce_ideas", language, title=title, prompt=prompt, closes=closes))
+        campaign = catalog.campaign(record.subject)
+        objective = text_in(campaign.objective, language) if campaign else ""
+        start = Button(str(t("round.start_button", language)), self.services.codec.pack(Verb.ROUND_START, record.id))
+        return Reply(
+            t("round.announce_tasks", language, title=title, objective=objective, closes=closes),
+            buttons=((start,),),
+        )
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

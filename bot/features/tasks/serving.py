@@ -1,0 +1,350 @@
+"""Serving and answering micro-tasks: the next question for a member, and what a tap or typed text does.
+
+The next task is the first one a member may answer in the open task rounds here (a named campaign
+first, tasks in catalog order): not answered yet, quota not full, audience matching. One read gathers
+what the choice needs (bans, answers, quotas, the member's profile); after an answer, the answer's own
+transaction brought it back, so the follow-up question costs no second read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from bot.actions import Action, Verb
+from bot.catalog import Campaign, Task, text_in
+from bot.context import Context, Services, stale, storage_refusal
+from bot.features.points import Points
+from bot.features.rounds.cache import OpenRounds
+from bot.features.tasks.kinds import (
+    TEXT_KINDS,
+    Accepted,
+    NeedsText,
+    Refused,
+    answer_input,
+    answer_keys,
+    ask_other_text,
+    parse_answer,
+    parse_typed,
+    render_task,
+)
+from bot.identity import UserRef
+from bot.points import task_points
+from bot.replies import Outcome, Reply, TextInput
+from bot.store.base import StoreUnavailableError
+from bot.store.records import AnswerStatus, Award, NewAnswer, ProgressQuery, RoundRecord, TaskProgress
+from bot.texts import Markup, t
+
+log = logging.getLogger(__name__)
+
+TASK_VIEW_CACHE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """The open task rounds a member is offered, in order, and their progress through them once read."""
+
+    rounds: tuple[tuple[RoundRecord, Campaign], ...]
+    query: ProgressQuery
+    progress: TaskProgress | None = None
+
+
+class Tasks:
+    """The task use cases: welcome, next task, answers, skips, multi-choice toggles, typed text."""
+
+    verbs = frozenset({Verb.ANSWER, Verb.SELECT, Verb.TEXT, Verb.TOGGLE, Verb.SKIP, Verb.ROUND_START})
+
+    def __init__(self, services: Services, open_rounds: OpenRounds, points: Points) -> None:
+        self.services = services
+        self.open_rounds = open_rounds
+        self.points = points
+        self._views: dict[tuple[int, int, str, int], Reply] = {}
+
+    async def start(self, ctx: Context, campaign_id: str | None = None) -> Reply:
+        """Greet the member, give the welcome bonus once, and hand out the first task.
+
+        ``campaign_id`` comes from a deep link (``t.me/<bot>?start=coffee``): that campaign comes first.
+        """
+        services = self.services
+        bonus = services.settings.points.welcome_bonus
+        awarded = await services.store.award(
+            Award(ctx.user_id, ctx.space_id, None, bonus, "welcome", "", f"welcome:{ctx.user_id}"),
+            services.rules,
+            services.clock(),
+        )
+        greeting = t("start.greeting", ctx.language, name=ctx.user.display_name or "👋")
+        if awarded.points:
+            greeting = Markup(f"{greeting}\n{t('start.welcome_bonus', ctx.language, points=awarded.points)}")
+        known = campaign_id if campaign_id and services.catalog.campaign(campaign_id) else None
+        return Reply(greeting, follow_up=await self.next_task(ctx, known))
+
+    async def next_task(
+        self,
+        ctx: Context,
+        campaign_id: str | None = None,
+        after: tuple[int, int] = (0, -1),
+        upcoming: Upcoming | None = None,
+    ) -> Reply:
+        """The next task this member may answer here (after task ``after`` = (round, index)), or "all done"."""
+        store = self.services.store
+        if upcoming is None or upcoming.progress is None:
+            upcoming = await self._upcoming(ctx, campaign_id)
+            upcoming = replace(upcoming, progress=await store.task_progress(upcoming.query))
+        progress = upcoming.progress
+        assert progress is not None
+        if progress.banned:
+            return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
+        for record, campaign in upcoming.rounds:
+            start = after[1] + 1 if record.id == after[0] else 0
+            found = self._first_open_task(ctx, record, campaign, start, progress)
+            if found is not None:
+                index, task = found
+                reply = self._show_task(ctx, record, campaign, index, task)
+                if reply.text_input is not None:
+                    await store.expect_input(
+                        ctx.user_id, ctx.space_id, reply.text_input.action, record.id, task.id, self.services.clock()
+                    )
+                return reply
+        balance = await store.balance(ctx.user_id)
+        return Reply(t("task.all_done", ctx.language, points=balance))
+
+    async def _upcoming(self, ctx: Context, campaign_id: str | None = None) -> Upcoming:
+        """The open task rounds here with their campaigns, in the order they are offered, and the query
+        that reads the member's progress through them."""
+        catalog = self.services.catalog
+        rounds = [
+            (record, campaign)
+            for record in await self.open_rounds.of_space(ctx.space_id)
+            if (campaign := catalog.campaign(record.subject)) is not None
+        ]
+        if campaign_id is not None:
+            rounds.sort(key=lambda pair: pair[0].subject != campaign_id)
+        conditions = {
+            task.audience.answered.task for _, campaign in rounds for task in campaign.tasks if task.audience.answered
+        }
+        query = ProgressQuery(
+            ctx.space_id,
+            ctx.user_id,
+            tuple(record.id for record, _ in rounds),
+            tuple(record.id for record, campaign in rounds if any(task.quota for task in campaign.tasks)),
+            tuple(sorted(conditions)),
+        )
+        return Upcoming(tuple(rounds), query)
+
+    def _show_task(
+        self, ctx: Context, record: RoundRecord, campaign: Campaign, index: int, task: Task, mask: int = 0
+    ) -> Reply:
+        """A task with its campaign and position ("Corner Café feedback · 3/9") above the prompt.
+
+        The view is the same for every member who gets this task in this language, and replies are
+        immutable, so recent views are kept (bounded) instead of being rendered and signed again.
+        """
+        key = (record.id, index, ctx.language, mask)
+        cached = self._views.get(key)
+        if cached is not None:
+            return cached
+        if len(self._views) >= TASK_VIEW_CACHE:
+            self._views.clear()
+        header = t(
+            "task.header",
+            ctx.language,
+            campaign=text_in(campaign.title, ctx.language),
+            number=index + 1,
+            total=len(campaign.tasks),
+        )
+        view = render_task(
+            task,
+            codec=self.services.codec,
+            round_id=record.id,
+            index=index,
+            header=header,
+            language=ctx.language,
+            mask=mask,
+        )
+        self._views[key] = view
+        return view
+
+    def _first_open_task(
+        self, ctx: Context, record: RoundRecord, campaign: Campaign, start: int, progress: TaskProgress
+    ) -> tuple[int, Task] | None:
+        answered = progress.answered.get(record.id, set())
+        counts = progress.counts.get(record.id, {})
+        for index, task in enumerate(campaign.tasks[start:], start):
+            if task.id in answered:
+                continue
+            if task.quota is not None and counts.get(task.id, 0) >= task.quota:
+                continue
+            if task.audience.languages and ctx.language not in task.audience.languages:
+                continue
+            condition = task.audience.answered
+            if condition is not None:
+                earlier = campaign.task(condition.task)
+                value = progress.profile.get(condition.task)
+                if earlier is None or value is None or not answer_keys(earlier, value) & set(condition.is_any):
+                    continue
+            return index, task
+        return None
+
+    # buttons and typed text ---------------------------------------------------------------------
+
+    async def handle(self, ctx: Context, action: Action, text: str | None, values: Sequence[str]) -> Reply:
+        """A tapped answer, a select, typed text, a toggle, a skip or a round's Start button."""
+        if action.verb == Verb.ROUND_START:
+            return await self._round_start(ctx, action)
+        if action.verb == Verb.SKIP:
+            return await self._skip(ctx, action)
+        resolved = await self._resolve(ctx, action)
+        if isinstance(resolved, Reply):
+            return resolved
+        if action.verb == Verb.TOGGLE:
+            return self._toggle(ctx, action, *resolved)
+        if action.verb == Verb.TEXT:
+            return await self._typed(ctx, text, *resolved)
+        return await self._answer(ctx, action, text, values, *resolved)
+
+    @staticmethod
+    def _task_of(action: Action) -> tuple[int, int] | None:
+        round_id, index = action.int_field(0), action.int_field(1)
+        return None if round_id is None or index is None else (round_id, index)
+
+    async def _resolve(self, ctx: Context, action: Action) -> tuple[RoundRecord, Campaign, int, Task] | Reply:
+        ids = self._task_of(action)
+        record = await self.open_rounds.round(ctx.space_id, ids[0]) if ids else None
+        campaign = self.services.catalog.campaign(record.subject) if record else None
+        if ids is None or record is None or campaign is None or ids[1] >= len(campaign.tasks):
+            return stale(ctx)
+        if not record.is_open:
+            return Reply(t("round.closed", ctx.language), Outcome.REFUSED)
+        return record, campaign, ids[1], campaign.tasks[ids[1]]
+
+    async def _answer(
+        self,
+        ctx: Context,
+        action: Action,
+        text: str | None,
+        values: Sequence[str],
+        record: RoundRecord,
+        campaign: Campaign,
+        index: int,
+        task: Task,
+    ) -> Reply:
+        payload = action.fields[2] if len(action.fields) > 2 else ""
+        parsed = parse_answer(task, payload, text, values, ctx.language)
+        if isinstance(parsed, NeedsText):
+            codec = self.services.codec
+            other = ask_other_text(task, codec, record.id, index, ctx.language)
+            other_token = codec.pack(Verb.ANSWER, record.id, index, 2)
+            await self.services.store.expect_input(
+                ctx.user_id, ctx.space_id, other_token, record.id, task.id, self.services.clock()
+            )
+            return other
+        if isinstance(parsed, Refused):
+            return Reply(t(parsed.key, ctx.language, **parsed.variables), Outcome.REFUSED)
+        return await self._record(ctx, record, campaign, index, task, parsed)
+
+    async def _typed(
+        self, ctx: Context, text: str | None, record: RoundRecord, campaign: Campaign, index: int, task: Task
+    ) -> Reply:
+        if text is None:
+            return ask_other_text(task, self.services.codec, record.id, index, ctx.language)
+        parsed = parse_typed(task, text, ctx.language)
+        if isinstance(parsed, Refused):
+            return Reply(t(parsed.key, ctx.language, **parsed.variables), Outcome.REFUSED)
+        assert isinstance(parsed, Accepted)
+        return await self._record(ctx, record, campaign, index, task, parsed)
+
+    def _toggle(
+        self, ctx: Context, action: Action, record: RoundRecord, campaign: Campaign, index: int, task: Task
+    ) -> Reply:
+        mask = action.int_field(2)
+        if mask is None or mask >= 1 << len(task.options):
+            return stale(ctx)
+        view = self._show_task(ctx, record, campaign, index, task, mask)
+        return Reply(view.text, Outcome.INFO, buttons=view.buttons, select=view.select, edit=True, notice="✓")
+
+    async def _skip(self, ctx: Context, action: Action) -> Reply:
+        ids = self._task_of(action)
+        if ids is None:
+            return stale(ctx)
+        following = await self.next_task(ctx, after=ids)
+        skipped = t("task.skipped", ctx.language)
+        return Reply(skipped, Outcome.DONE, notice=str(skipped), follow_up=following)
+
+    async def _round_start(self, ctx: Context, action: Action) -> Reply:
+        """The Start button of a round announcement: that round's next task for whoever tapped."""
+        round_id = action.int_field(0)
+        record = await self.services.store.round(round_id) if round_id is not None else None
+        if record is None:
+            return stale(ctx)
+        if not record.is_open:
+            return Reply(t("round.closed", ctx.language), Outcome.REFUSED)
+        return await self.next_task(ctx, record.subject)
+
+    async def _record(
+        self, ctx: Context, record: RoundRecord, campaign: Campaign, index: int, task: Task, parsed: Accepted
+    ) -> Reply:
+        services = self.services
+        points = task_points(task, services.settings.points)
+        if parsed.correct:
+            points += services.settings.points.known_answer_bonus
+        award = Award(ctx.user_id, record.space_id, record.id, points, "answer", task.id, "", capped=True)
+        answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award)
+        upcoming = await self._upcoming(ctx)
+        try:
+            result = await services.store.record_answer(answer, services.rules, services.clock(), upcoming.query)
+        except StoreUnavailableError:
+            return storage_refusal(ctx.language)
+        log.info("action=answer task=%s round=%s user=%s outcome=%s", task.id, record.id, ctx.user_id, result.status)
+        if result.status == AnswerStatus.ALREADY_ANSWERED:
+            text = t("answer.already", ctx.language)
+            return Reply(text, Outcome.ALREADY_DONE, notice=str(text))
+        if result.status == AnswerStatus.ROUND_CLOSED:
+            return Reply(t("round.closed", ctx.language), Outcome.REFUSED)
+        if result.status == AnswerStatus.BANNED:
+            return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
+        if result.status == AnswerStatus.QUOTA_FULL:
+            return Reply(
+                t("answer.quota_full", ctx.language),
+                Outcome.REFUSED,
+                follow_up=await self.next_task(ctx, after=(record.id, index)),
+            )
+        awarded = result.awarded
+        gained = awarded.points if awarded else 0
+        lines = [t("answer.recorded", ctx.language, choice=parsed.summary, points=gained)]
+        if awarded and awarded.streak_bonus:
+            lines.append(t("answer.streak", ctx.language, days=awarded.streak_days, points=awarded.streak_bonus))
+        if awarded and awarded.capped:
+            lines.append(t("answer.daily_cap", ctx.language, cap=services.settings.points.daily_cap))
+        lines += self.points.celebrations(awarded, ctx.language)
+        return Reply(
+            Markup("\n".join(lines)),
+            Outcome.DONE,
+            notice=str(t("answer.toast", ctx.language, points=gained)),
+            follow_up=await self.next_task(
+                ctx, after=(record.id, index), upcoming=replace(upcoming, progress=result.progress)
+            ),
+        )
+
+    # what a platform asks before the member acts (reads only) -----------------------------------
+
+    async def text_input(self, user: UserRef, token: str) -> TextInput | None:
+        """The form a free-text token is typed in, as the question that carried it showed it.
+
+        A platform that can keep little more than the token with its button (Discord: a custom_id of
+        at most 100 characters) asks here when the member opens the form, so label, placeholder and
+        limit survive a restart. In ``user``'s language; reads only: nothing is recorded and no rate
+        limit is spent. ``None`` when the token is forged, not a free-text one, or names a round or
+        task that is gone; submitting the text then gets the usual refusal.
+        """
+        action = self.services.codec.parse(token)
+        ids = self._task_of(action) if action is not None and action.verb == Verb.TEXT else None
+        if ids is None:
+            return None
+        round_id, index = ids
+        record = await self.services.store.round(round_id)
+        campaign = self.services.catalog.campaign(record.subject) if record is not None else None
+        if campaign is None or index >= len(campaign.tasks) or campaign.tasks[index].kind not in TEXT_KINDS:
+            return None
+        task = campaign.tasks[index]
+        return answer_input(task, self.services.codec, round_id, index, self.services.language_of(user))
