@@ -15,7 +15,7 @@ def play_demo(tmp_path: Path, **environment: str) -> str:
     """Run ``crowdpulse demo`` as an operator would (no settings file), check every scene; its output."""
     out = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "demo", "--out", str(out)],
+        [sys.executable, "-m", "adapters.cli", "demo", "--out", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,

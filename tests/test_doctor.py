@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import running_engine
-from bot.doctor import run_doctor
+from adapters.doctor import run_doctor
 from bot.engine import Engine
 from tests.conftest import REPO
 from tests.fakes.telegram_server import FakeTelegramServer

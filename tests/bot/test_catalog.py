@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.catalog import CatalogError, TaskKind, load_catalog
-from bot.cli import main
+from adapters.cli import main
 from tests.conftest import REPO
 
 GOOD_TASK = """

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bot.app import running_engine, store_for_url
-from bot.cli import main
+from adapters.cli import main
 from bot.identity import SpaceRef, UserRef
 from bot.store import copy, migrations
 from bot.store.copy import TargetNotEmptyError, copy_store

@@ -68,7 +68,7 @@ def _command_run(args: argparse.Namespace) -> int:
 
 
 def _command_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from adapters.demo import run_demo
 
     configure_logging("WARNING")
     return asyncio.run(run_demo(Path(args.out)))
@@ -135,7 +135,7 @@ def _command_catalog_check(args: argparse.Namespace) -> int:
 
 
 def _command_doctor(args: argparse.Namespace) -> int:
-    from bot.doctor import run_doctor
+    from adapters.doctor import run_doctor
 
     return run_doctor()
 
