@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import running_engine
 from adapters.doctor import run_doctor
+from bot.app import running_engine
 from bot.engine import Engine
 from tests.conftest import REPO
 from tests.fakes.telegram_server import FakeTelegramServer

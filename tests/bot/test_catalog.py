@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import CatalogError, TaskKind, load_catalog
 from adapters.cli import main
+from bot.catalog import CatalogError, TaskKind, load_catalog
 from tests.conftest import REPO
 
 GOOD_TASK = """

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.app import running_engine
 from adapters.cli import main
+from bot.app import running_engine
 from bot.commands import dispatch
 from bot.engine import Engine
 from bot.features.rewards import add_reward, import_codes

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from bot.app import running_engine, store_for_url
 from adapters.cli import main
+from bot.app import running_engine, store_for_url
 from bot.identity import SpaceRef, UserRef
 from bot.store import copy, migrations
 from bot.store.copy import TargetNotEmptyError, copy_store
