@@ -93,7 +93,10 @@ class ActionCodec:
         if not token or len(token.encode("utf-8", "replace")) > MAX_TOKEN_BYTES:
             return None
         payload, _, signature = token.rpartition(_SEPARATOR)
-        if not _PAYLOAD.fullmatch(payload) or not hmac.compare_digest(signature, self._sign(payload)):
+        if not _PAYLOAD.fullmatch(payload):
+            return None
+        # Bytes, not str: compare_digest refuses non-ASCII strings, and a forged token may carry any.
+        if not hmac.compare_digest(signature.encode("utf-8", "replace"), self._sign(payload).encode()):
             return None
         letter, *fields = payload.split(_SEPARATOR)
         verb = _VERBS.get(letter)

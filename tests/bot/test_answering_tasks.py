@@ -176,7 +176,8 @@ async def test_forged_and_malformed_tokens_are_refused_and_record_nothing(engine
     genuine = button(reply, "Latte")
     forged = genuine[:-8] + ("A" * 8 if not genuine.endswith("A" * 8) else "B" * 8)
     other_option = genuine.replace(".1.", ".3.", 1)
-    for token in (forged, other_option, "", "a.1.0.0", "x" * 500, "a..", "🙂" * 20):
+    non_ascii_signature = genuine.rpartition(".")[0] + ".\x80" + "A" * 7
+    for token in (forged, other_option, non_ascii_signature, "", "a.1.0.0", "x" * 500, "a..", "🙂" * 20, "0.\x80"):
         refused = await engine.act(ana, cafe, token)
         assert refused.outcome == Outcome.STALE, token
         assert "expired" in to_plain(refused.text)
