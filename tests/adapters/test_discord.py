@@ -334,6 +334,38 @@ async def given_up(engine: Engine, target: str) -> str:
     raise AssertionError(f"the outbox never gave up on {target}")
 
 
+async def test_slash_options_reach_the_use_cases_typed(
+    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine
+) -> None:
+    """Each option arrives as what it is (a number, a member, a choice), never as text parsed again: an
+    idea that reads like a command stays an idea, a number shows an idea, a bad duration is refused."""
+
+    async def says(user: int, name: str, options: dict[str, Any], *words: str, subcommand: str | None = None) -> JSON:
+        return await shown(dc, await dc.slash(user, GUILD, CHANNEL, name, options, subcommand=subcommand), *words)
+
+    await says(MARA, "round", {"subject": "winter-menu", "duration": "2x"}, "isn't a duration", subcommand="open")
+    await says(MARA, "round", {"subject": "winter-menu", "duration": "2d"}, "is open until", subcommand="open")
+    await says(ALICE, "idea", {"text": "+5 #food Pumpkin spice latte", "category": "drinks"}, "saved as")
+    await says(CAROL, "idea", {"text": "Cinnamon rolls on Sundays", "builds_on": 1}, "saved as")
+    ideas = await engine.services.store.fetchall("SELECT id, text, category, parent_id FROM ideas ORDER BY id", ())
+    assert [tuple(row) for row in ideas] == [
+        (1, "+5 #food Pumpkin spice latte", "drinks", None),
+        (2, "Cinnamon rolls on Sundays", None, 1),
+    ]
+    shown_idea = await says(BOB, "idea", {"show": 2}, "Cinnamon rolls")
+    assert "Builds on" in shown_idea["content"]
+
+    await says(MARA, "status", {"idea": 2, "status": "merged"}, "to merge a duplicate")  # merging names a target
+    await says(MARA, "status", {"idea": 2, "status": "merged", "merged_into": 1}, "is merged into")
+    await says(DAN, "approve", {"idea": 1}, "isn't waiting for approval")
+    await says(MARA, "hide", {"idea": 1}, "is hidden")
+    await says(CAROL, "launched", {"page": 3}, "No idea has been launched yet")
+    await says(CAROL, "start", {}, "What do you order")  # the welcome bonus puts her on this week's board
+    await says(CAROL, "top", {"board": "week"}, "This week")
+    await says(CAROL, "top", {"board": "global", "round": 9}, "There is no round")  # a number picks a round's board
+    assert_discord_contract(dc)
+
+
 async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
     dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine, tmp_path: Path
 ) -> None:
