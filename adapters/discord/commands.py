@@ -9,17 +9,18 @@ Descriptions and choice names come from ``bot/locales`` (:class:`CatalogTranslat
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
 import discord
 from discord import app_commands
 
 from adapters.discord.interactions import Interactions, space_ref, update_key, user_ref
-from adapters.discord.limits import AUTOCOMPLETE_CHOICES, OPTION_TEXT, cut, plain
+from adapters.discord.limits import AUTOCOMPLETE_BUDGET, AUTOCOMPLETE_CHOICES, OPTION_TEXT, cut, plain
 from bot.catalog import Campaign, Topic, text_in
 from bot.commands import COMMANDS, Command, bad_duration, help_reply, parse_duration
 from bot.context import Context
@@ -50,6 +51,29 @@ def locale(key: str) -> app_commands.locale_str:
 def _choices(values: tuple[str, ...] | list[str], prefix: str) -> list[app_commands.Choice[str]]:
     """Fixed choices, each named by the key ``<prefix><value>`` in ``bot/locales``."""
     return [app_commands.Choice(name=locale(f"{prefix}{value}"), value=value) for value in values]
+
+
+def _matching(current: str, offered: Iterable[tuple[str, str]]) -> list[app_commands.Choice[str]]:
+    """The ``(name, value)`` pairs whose name holds what is typed, as autocomplete choices."""
+    wanted = current.strip().casefold()
+    return [
+        app_commands.Choice(name=cut(name, OPTION_TEXT), value=value)
+        for name, value in offered
+        if wanted in name.casefold()
+    ][:AUTOCOMPLETE_CHOICES]
+
+
+async def _offer(
+    current: str, read: Callable[[], Awaitable[Iterable[tuple[str, str]]]]
+) -> list[app_commands.Choice[str]]:
+    """Choices from what ``read`` finds in the database, or none when that fails or is slow: autocomplete
+    cannot be deferred, and an answer with no choices is better than none."""
+    try:
+        offered = await asyncio.wait_for(read(), AUTOCOMPLETE_BUDGET)
+    except Exception:
+        log.warning("platform=discord autocomplete choices failed", exc_info=True)
+        return []
+    return _matching(current, offered)
 
 
 def _command(spec: Command, callback: Callable[..., Coroutine[Any, Any, None]]) -> app_commands.Command[Any, ..., None]:
@@ -159,12 +183,12 @@ class SlashCommands:
 
         @command.autocomplete("reward")
         async def rewards(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-            wanted = current.strip().casefold()
-            return [
-                app_commands.Choice(name=cut(f"{title} ({reward_id})", OPTION_TEXT), value=reward_id)
-                for reward_id, title in await self.engine.reward_choices()
-                if wanted in reward_id or wanted in title.casefold()
-            ][:AUTOCOMPLETE_CHOICES]
+            async def in_stock() -> list[tuple[str, str]]:
+                return [
+                    (f"{title} ({reward_id})", reward_id) for reward_id, title in await self.engine.reward_choices()
+                ]
+
+            return await _offer(current, in_stock)
 
         return command
 
@@ -172,14 +196,10 @@ class SlashCommands:
         self, interaction: discord.Interaction, current: str, subjects: list[Campaign | Topic]
     ) -> list[app_commands.Choice[str]]:
         """Campaigns (and idea topics) from the catalog whose id or title holds what is typed."""
-        language, wanted = self.interactions.language(interaction), current.strip().casefold()
-        return [
-            app_commands.Choice(
-                name=cut(f"{text_in(subject.title, language)} ({subject.id})", OPTION_TEXT), value=subject.id
-            )
-            for subject in subjects
-            if wanted in subject.id or wanted in text_in(subject.title, language).casefold()
-        ][:AUTOCOMPLETE_CHOICES]
+        language = self.interactions.language(interaction)
+        return _matching(
+            current, [(f"{text_in(subject.title, language)} ({subject.id})", subject.id) for subject in subjects]
+        )
 
     # moderators ---------------------------------------------------------------------------------
 
@@ -288,13 +308,11 @@ class SlashCommands:
 
         @command.autocomplete("category")
         async def categories(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-            user, space = user_ref(interaction), space_ref(interaction)
-            wanted = current.strip().casefold()
-            return [
-                app_commands.Choice(name=cut(name, OPTION_TEXT), value=name)
-                for name in await self.engine.idea_categories(user, space)
-                if wanted in name.casefold()
-            ][:AUTOCOMPLETE_CHOICES]
+            async def here() -> list[tuple[str, str]]:
+                names = await self.engine.idea_categories(user_ref(interaction), space_ref(interaction))
+                return [(name, name) for name in names]
+
+            return await _offer(current, here)
 
         return command
 

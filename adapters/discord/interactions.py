@@ -123,7 +123,9 @@ class Interactions:
         ack_budget: seconds the engine may take before an interaction is deferred; 0 defers every one.
     """
 
-    def __init__(self, engine: Engine, settings: Settings, client: discord.Client, *, ack_budget: float = ACK_BUDGET):
+    def __init__(
+        self, engine: Engine, settings: Settings, client: discord.Client, *, ack_budget: float = ACK_BUDGET
+    ) -> None:
         self.engine = engine
         self.settings = settings
         self.client = client

@@ -11,6 +11,7 @@ from bot.replies import BUTTONS_PER_ROW, to_plain
 
 __all__ = [
     "ACK_BUDGET",
+    "AUTOCOMPLETE_BUDGET",
     "AUTOCOMPLETE_CHOICES",
     "BUTTONS_PER_ROW",
     "BUTTON_LABEL",
@@ -43,6 +44,7 @@ AUTOCOMPLETE_CHOICES = 25
 
 # time
 ACK_BUDGET = 1.5  # seconds the engine may take before the interaction is deferred (Discord allows 3)
+AUTOCOMPLETE_BUDGET = 2.0  # seconds autocomplete may take to find its choices (Discord allows 3, no deferral)
 IDENTIFY_INTERVAL = 5.0  # seconds between a process's shard launches (Discord's identify rate limit)
 
 # pacing of unsolicited messages: Discord allows ~50 requests a second, ~5 messages per 5 s in a channel

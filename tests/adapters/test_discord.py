@@ -26,6 +26,7 @@ from bot.identity import SpaceRef, UserRef
 from bot.outbox import reply_payload
 from bot.replies import Button, Reply, Select, SelectOption
 from bot.settings import Settings
+from bot.store.base import StoreUnavailableError
 from bot.store.outbox_sql import enqueue
 from bot.store.rewards_sql import RewardQueries
 from bot.texts import _messages
@@ -345,6 +346,8 @@ async def test_slash_options_reach_the_use_cases_typed(
 
     await says(MARA, "round", {"subject": "winter-menu", "duration": "2x"}, "isn't a duration", subcommand="open")
     await says(MARA, "round", {"subject": "winter-menu", "duration": "2d"}, "is open until", subcommand="open")
+    typed = await dc.autocomplete(ALICE, GUILD, CHANNEL, "idea", focused="category", options={"category": "DRI"})
+    assert [choice["value"] for choice in (await typed.response())["data"]["choices"]] == ["drinks"]
     await says(ALICE, "idea", {"text": "+5 #food Pumpkin spice latte", "category": "drinks"}, "saved as")
     await says(CAROL, "idea", {"text": "Cinnamon rolls on Sundays", "builds_on": 1}, "saved as")
     ideas = await engine.services.store.fetchall("SELECT id, text, category, parent_id FROM ideas ORDER BY id", ())
@@ -395,6 +398,17 @@ async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
     public = " ".join(m["content"] for m in dc.channel_messages(CHANNEL))
     assert "MUG" not in public
     assert_discord_contract(dc)
+
+
+async def test_autocomplete_that_cannot_read_its_choices_still_answers(
+    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unavailable() -> list[tuple[str, str]]:
+        raise StoreUnavailableError("the database is away")
+
+    monkeypatch.setattr(engine, "reward_choices", unavailable)
+    typed = await dc.autocomplete(ALICE, GUILD, CHANNEL, "redeem", focused="reward", options={"reward": "mu"})
+    assert (await typed.response())["data"]["choices"] == []  # no choices, rather than no answer
 
 
 async def test_button_from_before_a_restart_still_works(
