@@ -126,16 +126,13 @@ class SlashCommands:
             commands.append(command)
         return commands
 
-    async def _run(self, interaction: discord.Interaction, spec: Command | str, use_case: UseCase) -> None:
-        await self.interactions.run(interaction, spec if isinstance(spec, str) else spec.name, use_case)
-
     # members ------------------------------------------------------------------------------------
 
     def _without_options(self, spec: Command) -> SlashCommand:
         use_case = self._bare[spec.name]
 
         async def bare(interaction: discord.Interaction) -> None:
-            await self._run(interaction, spec, use_case)
+            await self.interactions.run(interaction, spec.name, use_case)
 
         return _command(spec, bare)
 
@@ -147,7 +144,7 @@ class SlashCommands:
         @app_commands.describe(campaign=locale("discord.option_campaign"))
         async def with_campaign(interaction: discord.Interaction, campaign: str | None = None) -> None:
             wanted = campaign.strip() if campaign else None
-            await self._run(interaction, spec, lambda ctx: begin(ctx, wanted or None))
+            await self.interactions.run(interaction, spec.name, lambda ctx: begin(ctx, wanted or None))
 
         command = _command(spec, with_campaign)
 
@@ -169,7 +166,9 @@ class SlashCommands:
             round_id: Id | None = None,
         ) -> None:
             chosen: Board = "round" if round_id is not None else BOARDS[board.value] if board else "all"
-            await self._run(interaction, spec, lambda ctx: self.engine.points.leaderboard(ctx, chosen, round_id))
+            await self.interactions.run(
+                interaction, spec.name, lambda ctx: self.engine.points.leaderboard(ctx, chosen, round_id)
+            )
 
         return _command(spec, top)
 
@@ -177,7 +176,9 @@ class SlashCommands:
         @app_commands.describe(reward=locale("discord.option_reward"))
         async def redeem(interaction: discord.Interaction, reward: str) -> None:
             key = update_key(interaction)
-            await self._run(interaction, spec, lambda ctx: self.engine.rewards.redeem(ctx, reward, key))
+            await self.interactions.run(
+                interaction, spec.name, lambda ctx: self.engine.rewards.redeem(ctx, reward, key)
+            )
 
         command = _command(spec, redeem)
 
@@ -210,7 +211,9 @@ class SlashCommands:
         @app_commands.describe(member=locale("discord.option_member"))
         async def about_member(interaction: discord.Interaction, member: discord.User) -> None:
             target = str(member.id)
-            await self._run(interaction, spec, lambda ctx: self.engine.moderation.ban(ctx, target, banned))
+            await self.interactions.run(
+                interaction, spec.name, lambda ctx: self.engine.moderation.ban(ctx, target, banned)
+            )
 
         return _command(spec, about_member)
 
@@ -225,10 +228,14 @@ class SlashCommands:
             given = (duration or "").strip()
             length = parse_duration(given) if given else None
             if given and length is None:
-                await self._run(interaction, "round open", lambda ctx: bad_duration(self.engine, ctx, given))
+                await self.interactions.run(
+                    interaction, "round open", lambda ctx: bad_duration(self.engine, ctx, given)
+                )
                 return
             key = update_key(interaction)
-            await self._run(interaction, "round open", lambda ctx: rounds.open(ctx, subject.strip(), length, key))
+            await self.interactions.run(
+                interaction, "round open", lambda ctx: rounds.open(ctx, subject.strip(), length, key)
+            )
 
         @open_round.autocomplete("subject")
         async def subjects(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -239,11 +246,11 @@ class SlashCommands:
         @app_commands.rename(round_id="round")
         @app_commands.describe(round_id=locale("discord.option_round"))
         async def close_round(interaction: discord.Interaction, round_id: Id | None = None) -> None:
-            await self._run(interaction, "round close", lambda ctx: rounds.close(ctx, round_id))
+            await self.interactions.run(interaction, "round close", lambda ctx: rounds.close(ctx, round_id))
 
         @group.command(name="list", description=locale("discord.round_list"))
         async def list_rounds(interaction: discord.Interaction) -> None:
-            await self._run(interaction, "round list", rounds.listing)
+            await self.interactions.run(interaction, "round list", rounds.listing)
 
         return group
 
@@ -253,7 +260,7 @@ class SlashCommands:
         @app_commands.rename(round_id="round")
         @app_commands.describe(round_id=locale("discord.option_round"))
         async def results(interaction: discord.Interaction, round_id: Id | None = None) -> None:
-            await self._run(interaction, spec, lambda ctx: self.engine.results.results(ctx, round_id))
+            await self.interactions.run(interaction, spec.name, lambda ctx: self.engine.results.results(ctx, round_id))
 
         return _command(spec, results)
 
@@ -269,7 +276,9 @@ class SlashCommands:
             file_format: app_commands.Choice[str] | None = None,
         ) -> None:
             fmt = file_format.value if file_format else EXPORT_FORMATS[0]
-            await self._run(interaction, spec, lambda ctx: self.engine.exports.export_reply(ctx, round_id, fmt))
+            await self.interactions.run(
+                interaction, spec.name, lambda ctx: self.engine.exports.export_reply(ctx, round_id, fmt)
+            )
 
         return _command(spec, export)
 
@@ -293,12 +302,12 @@ class SlashCommands:
             show: Id | None = None,
         ) -> None:
             if show is not None:
-                await self._run(interaction, spec, lambda ctx: ideas.show(ctx, show))
+                await self.interactions.run(interaction, spec.name, lambda ctx: ideas.show(ctx, show))
             elif text and text.strip():
                 key, kind = update_key(interaction), (category or "").strip() or None
-                await self._run(
+                await self.interactions.run(
                     interaction,
-                    spec,
+                    spec.name,
                     lambda ctx: ideas.submit(ctx, text, category=kind, parent_id=builds_on, update_key=key),
                 )
             else:
@@ -325,14 +334,18 @@ class SlashCommands:
             page: Id | None = None,
         ) -> None:
             view = order.value if order else IDEA_VIEWS[0]
-            await self._run(interaction, spec, lambda ctx: self.engine.ideas.browse(ctx, view, page or 1))
+            await self.interactions.run(
+                interaction, spec.name, lambda ctx: self.engine.ideas.browse(ctx, view, page or 1)
+            )
 
         return _command(spec, ideas)
 
     def _launched(self, spec: Command) -> SlashCommand:
         @app_commands.describe(page=locale("discord.option_page"))
         async def launched(interaction: discord.Interaction, page: Id | None = None) -> None:
-            await self._run(interaction, spec, lambda ctx: self.engine.ideas.browse(ctx, "launched", page or 1))
+            await self.interactions.run(
+                interaction, spec.name, lambda ctx: self.engine.ideas.browse(ctx, "launched", page or 1)
+            )
 
         return _command(spec, launched)
 
@@ -354,9 +367,9 @@ class SlashCommands:
             merged_into: Id | None = None,
         ) -> None:
             chosen = STATUSES[status.value]
-            await self._run(
+            await self.interactions.run(
                 interaction,
-                spec,
+                spec.name,
                 lambda ctx: self.engine.ideas.set_status(ctx, idea, chosen, note or "", merged_into=merged_into),
             )
 
@@ -371,7 +384,7 @@ class SlashCommands:
 
         @app_commands.describe(idea=locale("discord.option_idea_number"))
         async def about_idea(interaction: discord.Interaction, idea: Id) -> None:
-            await self._run(interaction, spec, lambda ctx: use_case(ctx, idea))
+            await self.interactions.run(interaction, spec.name, lambda ctx: use_case(ctx, idea))
 
         return _command(spec, about_idea)
 
