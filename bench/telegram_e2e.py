@@ -8,10 +8,9 @@ token (ours: their first task, from the engine), then all tap at once; the serve
 tap to the last callback answered. The bot then finishes its follow-ups (the edit, the next question)
 before anything else is measured.
 
-A burst stays below the 256 updates the adapter handles at once. Each tap's edit and next question name a
-chat, so python-telegram-bot's ``AIORateLimiter`` holds them to 30 requests/s, after the tap was answered;
-a longer stream of taps would fill those 256 slots with waiting handlers, and further taps would then be
-answered at that pace (15 taps/s) whatever the CPU.
+A burst stays below the 256 updates the adapter handles at once. Each tap's edit and next question go to
+the member's chat queue (:mod:`adapters.send_queue`) after the tap was answered; the handler does not wait
+for them, so a longer stream of taps does not fill those 256 slots with handlers waiting to send.
 """
 
 from __future__ import annotations
