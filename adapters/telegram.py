@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import time
 from collections.abc import Hashable
 from typing import Any
@@ -68,9 +67,6 @@ from bot.outbox import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
 from bot.replies import Button, Outcome, Reply, to_plain
 from bot.settings import Settings
 from bot.texts import Markup, available_languages, t
-
-# Opt in to python-telegram-bot's future behaviour (time periods as timedelta) instead of a warning.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ Platform limits are respected by construction: text is split at 4096 characters 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -24,6 +25,10 @@ from telegram.error import BadRequest, RetryAfter
 
 from adapters.send_queue import RateLimited
 from bot.replies import Button, Image, Reply, split_markup
+
+# Opt in to python-telegram-bot's future behaviour (time periods as timedelta, as in a 429's
+# retry_after) instead of a warning.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
