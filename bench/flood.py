@@ -21,12 +21,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from telegram import Update
-from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
+from telegram.ext import CommandHandler, ContextTypes
 
-from adapters.telegram import CONCURRENT_UPDATES, CONNECTION_POOL
 from bench.fakes import FakeProcess
 from bench.runner import Context, Figure, Target, compared, interleaved, measured
-from bench.telegram_e2e import ours
+from bench.telegram_e2e import bare_bot, ours
 from bench.world import engine_on
 
 FLOOD = 300
@@ -38,15 +37,6 @@ RATIO_TARGET = Target("<=", 2.0)  # 61 before the fix (7.2 s against 117 ms)
 async def bare(fake: FakeProcess) -> AsyncIterator[None]:
     """A python-telegram-bot Application that answers ``/help`` with one line and ignores ``/points``:
     the cost of the library and the protocol getting through the flood's updates, and nothing else."""
-    application = (
-        ApplicationBuilder()
-        .token(fake.info["token"])
-        .base_url(fake.info["base_url"])
-        .base_file_url(fake.info["base_file_url"])
-        .concurrent_updates(CONCURRENT_UPDATES)
-        .connection_pool_size(CONNECTION_POOL)
-        .build()
-    )
 
     async def help_line(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_chat is not None
@@ -55,17 +45,8 @@ async def bare(fake: FakeProcess) -> AsyncIterator[None]:
     async def ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return None
 
-    application.add_handler(CommandHandler("help", help_line))
-    application.add_handler(CommandHandler("points", ignore))
-    async with application:
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(timeout=1, allowed_updates=["message"])
-        try:
-            yield
-        finally:
-            await application.updater.stop()
-            await application.stop()
+    async with bare_bot(fake, [CommandHandler("help", help_line), CommandHandler("points", ignore)], "message"):
+        yield
 
 
 async def help_latency(fake: FakeProcess, neighbour: int, flooder: int, flood: int) -> float:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from pydantic import SecretStr
 from telegram import Chat, Update, User
-from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
+from telegram.ext import ApplicationBuilder, BaseHandler, CallbackQueryHandler, ContextTypes
 
 from adapters.telegram import CONCURRENT_UPDATES, CONNECTION_POOL, run_telegram, space_ref, user_ref
 from bench.fakes import FakeProcess
@@ -75,32 +75,43 @@ async def ours(engine: Engine, fake: FakeProcess) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def bare(fake: FakeProcess) -> AsyncIterator[None]:
-    """A python-telegram-bot Application that answers every callback query and does nothing else."""
+async def bare_bot(
+    fake: FakeProcess, handlers: Sequence[BaseHandler[Any, Any, Any]], updates: str
+) -> AsyncIterator[None]:
+    """A python-telegram-bot Application with only ``handlers``, polling ``updates`` from the fake, with the
+    adapter's update concurrency and connection pool (with PTB's default pool of 256 the bare bot reopened
+    ~150 connections a burst)."""
     application = (
         ApplicationBuilder()
         .token(fake.info["token"])
         .base_url(fake.info["base_url"])
         .base_file_url(fake.info["base_file_url"])
-        .concurrent_updates(CONCURRENT_UPDATES)  # the adapter's, as is its pool: with PTB's default pool (256)
-        .connection_pool_size(CONNECTION_POOL)  # the bare bot reopened ~150 connections a burst
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .connection_pool_size(CONNECTION_POOL)
         .build()
     )
-
-    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.callback_query is not None
-        await update.callback_query.answer()
-
-    application.add_handler(CallbackQueryHandler(answer))
+    application.add_handlers(handlers)
     async with application:
         await application.start()
         assert application.updater is not None
-        await application.updater.start_polling(timeout=1, allowed_updates=["callback_query"])
+        await application.updater.start_polling(timeout=1, allowed_updates=[updates])
         try:
             yield
         finally:
             await application.updater.stop()
             await application.stop()
+
+
+@asynccontextmanager
+async def bare(fake: FakeProcess) -> AsyncIterator[None]:
+    """A python-telegram-bot Application that answers every callback query and does nothing else."""
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.callback_query is not None
+        await update.callback_query.answer()
+
+    async with bare_bot(fake, [CallbackQueryHandler(answer)], "callback_query"):
+        yield
 
 
 async def first_task_button(engine: Engine, member: int) -> list[int | str]:
