@@ -1,4 +1,4 @@
-"""Benchmark 7: another member's ``/help`` while one member floods the bot, next to the same ``/help`` calm.
+"""Benchmark 9: another member's ``/help`` while one member floods the bot, next to the same ``/help`` calm.
 
 The problem this guards against (issue 17): 300 ``/points`` from one member in a second used to stall
 everyone else on Telegram for about 8 s, because every "slow down" was a message into a chat Telegram
