@@ -27,6 +27,7 @@ BENCHMARKS = {
     "discord": "bench.discord_e2e",
     "growth": "bench.growth",
     "broadcast": "bench.broadcast",
+    "flood": "bench.flood",
     "memory": "bench.memory",
     "postgres": "bench.postgres",
 }
