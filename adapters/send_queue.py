@@ -13,9 +13,10 @@ Contract, platform-neutral (Telegram uses it; Discord can, with a channel id as 
   put; the chat's worker exists only while the chat has pending sends.
 * A send is an async callable. It raises :class:`RateLimited` when the platform says "wait": the worker
   waits that long and calls the *same* send again, so a send of several requests must resume with the
-  request that was refused (never repeat one that went out). After ``max_waits`` waits for one send
-  it is given up. Any other exception is the send's own business to handle (it knows what it was
-  for); one that escapes anyway is logged and the worker goes on with the next send.
+  request that was refused (never repeat one that went out): :class:`Requests` does that for any
+  platform, told how to read a "retry after" from the platform library's errors. After ``max_waits``
+  waits for one send it is given up. Any other exception is the send's own business to handle (it
+  knows what it was for); one that escapes anyway is logged and the worker goes on with the next send.
 * Bounded: at most ``max_per_chat`` pending sends per chat and ``max_total`` in all. A chat that far
   behind is being flooded, so a further send is dropped (``put`` says so) rather than queued for
   minutes; what waits already was asked first. A send put with a ``coalesce`` key equal to that of a
@@ -34,7 +35,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 Send = Callable[[], Awaitable[None]]
+Request = tuple[str, Callable[[], Awaitable[object]]]  # a platform method's (or route's) name and the call
 
 MAX_PER_CHAT = 50  # about a minute of Telegram's per-chat pace: more is a flood, not a conversation
 MAX_TOTAL = 50_000
@@ -55,6 +57,50 @@ class RateLimited(Exception):
         super().__init__(f"{method}: retry after {seconds:g} s")
         self.seconds = seconds
         self.method = method
+
+
+class Requests:
+    """Requests to one chat, run in order by the chat's worker; after a "retry after" it resumes with the
+    request that was refused, so no message of a multi-message reply is ever sent twice.
+
+    ``retry_after`` reads the platform library's error: the seconds to wait when it is the platform's
+    "retry after", else ``None``. ``pace`` is awaited before each request (a Telegram group's 20 messages
+    a minute); ``failed`` gets any other error (the request's name and the error) and ends the send;
+    ``sent`` runs once everything went out.
+    """
+
+    def __init__(
+        self,
+        requests: Sequence[Request],
+        failed: Callable[[str, Exception], Awaitable[None]],
+        *,
+        retry_after: Callable[[Exception], float | None],
+        pace: Callable[[], Awaitable[None]] | None = None,
+        sent: Callable[[], None] | None = None,
+    ) -> None:
+        self._left = deque(requests)
+        self._failed = failed
+        self._retry_after = retry_after
+        self._pace = pace
+        self._sent = sent
+
+    async def __call__(self) -> None:
+        while self._left:
+            method, request = self._left[0]
+            if self._pace is not None:
+                await self._pace()
+            try:
+                await request()
+            except Exception as error:
+                seconds = self._retry_after(error)
+                if seconds is not None:
+                    raise RateLimited(seconds, method) from error
+                self._left.clear()
+                await self._failed(method, error)
+                return
+            self._left.popleft()
+        if self._sent is not None:
+            self._sent()
 
 
 @dataclass(slots=True, eq=False)

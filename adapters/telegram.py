@@ -52,10 +52,9 @@ from telegram.ext import (
 
 from adapters import send_queue
 from adapters.log_repeats import folding_repeats
-from adapters.send_queue import SendQueue
+from adapters.send_queue import Request, SendQueue
 from adapters.telegram_rendering import (
     Delivery,
-    Request,
     edit_requests,
     message_requests,
     retry_seconds,

@@ -3,8 +3,9 @@
 Rendering is kept apart from the handlers (:mod:`adapters.telegram`) because a reply is no longer sent
 where it is made: the handler builds the requests and hands them to the chat's queue
 (:mod:`adapters.send_queue`), whose worker runs them later. So a request here is a method name and a
-call, built up front and run in order; :class:`Delivery` runs them and, after a 429, resumes with the
-request Telegram refused, so no message of a multi-message reply is ever sent twice.
+call (:data:`adapters.send_queue.Request`), built up front and run in order; :class:`Delivery` runs
+them and, after a 429, resumes with the request Telegram refused, so no message of a multi-message
+reply is ever sent twice.
 
 Platform limits are respected by construction: text is split at 4096 characters and captions at 1024
 (both after escaping, between lines), every user-supplied text reaches Telegram HTML-escaped.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +23,7 @@ from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 
-from adapters.send_queue import RateLimited
+from adapters.send_queue import Request, Requests
 from bot.replies import Button, Image, Reply, split_markup
 
 # Opt in to python-telegram-bot's future behaviour (time periods as timedelta, as in a 429's
@@ -33,8 +33,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PLACEHOLDER_LIMIT = 64
-
-Request = tuple[str, Callable[[], Awaitable[object]]]  # a Bot API method's name and the call itself
 
 
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
@@ -144,8 +142,13 @@ def retry_seconds(error: RetryAfter) -> float:
     return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
 
 
-class Delivery:
-    """Requests to one chat, run in order by the chat's send-queue worker; resumable after a 429.
+def retry_after(error: Exception) -> float | None:
+    """The seconds a 429 asks for, or ``None`` when ``error`` is no 429 (what :class:`Delivery` resumes after)."""
+    return retry_seconds(error) if isinstance(error, RetryAfter) else None
+
+
+class Delivery(Requests):
+    """Bot API requests to one chat, run in order by the chat's send-queue worker; resumable after a 429.
 
     ``pace`` is awaited before each request (a group's 20 messages a minute); ``failed`` gets any error
     but a 429 (the request's method and the error), ``sent`` runs once everything went out.
@@ -159,27 +162,7 @@ class Delivery:
         pace: Callable[[], Awaitable[None]] | None = None,
         sent: Callable[[], None] | None = None,
     ) -> None:
-        self._left = deque(requests)
-        self._failed = failed
-        self._pace = pace
-        self._sent = sent
-
-    async def __call__(self) -> None:
-        while self._left:
-            method, request = self._left[0]
-            if self._pace is not None:
-                await self._pace()
-            try:
-                await request()
-            except RetryAfter as error:
-                raise RateLimited(retry_seconds(error), method) from error
-            except Exception as error:
-                self._left.clear()
-                await self._failed(method, error)
-                return
-            self._left.popleft()
-        if self._sent is not None:
-            self._sent()
+        super().__init__(requests, failed, retry_after=retry_after, pace=pace, sent=sent)
 
 
 async def send_now(requests: Sequence[Request]) -> None:

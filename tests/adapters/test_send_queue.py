@@ -14,8 +14,8 @@ from datetime import timedelta
 import pytest
 from telegram.error import RetryAfter
 
-from adapters.send_queue import RateLimited, SendQueue
-from adapters.telegram_rendering import Delivery, Request
+from adapters.send_queue import RateLimited, Request, SendQueue
+from adapters.telegram_rendering import Delivery
 
 
 def noting(
