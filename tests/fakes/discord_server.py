@@ -21,6 +21,12 @@ events of the guilds with ``(guild_id >> 22) % count == id`` (:func:`shard_for`,
 its own count) — their GUILD_CREATE, the interactions in them — while events outside any guild (direct
 messages) go to shard 0. ``GET /gateway/bot`` recommends ``recommended_shards``. Two sessions on the same
 shard both get its events, exactly what Discord does to two processes that both run it.
+
+Rate limits: every route has a fixed-window bucket per major parameter (channel, guild, webhook token),
+announced in ``X-RateLimit-*`` headers as discord.py expects (``rate_limit`` per ``rate_window``).
+``flood_limits`` (off by default, like the fake Telegram's) adds a channel's own limits on the messages
+posted into it, follow-ups included (:class:`FloodLimits`): 429s scoped ``shared``, noted in
+``flood_errors``.
 """
 
 from __future__ import annotations
@@ -149,9 +155,18 @@ class ApiError(Exception):
 
 
 def _rate_limited(
-    retry_after: float, *, is_global: bool, headers: Mapping[str, str] | None = None, injected: bool = False
+    retry_after: float,
+    *,
+    is_global: bool,
+    headers: Mapping[str, str] | None = None,
+    injected: bool = False,
+    scope: str = "user",
 ) -> ApiError:
-    """A 429 as Discord sends it; the ``Via`` header is what tells discord.py it is not a Cloudflare ban."""
+    """A 429 as Discord sends it; the ``Via`` header is what tells discord.py it is not a Cloudflare ban.
+
+    ``scope`` is ``user`` for the bot's own bucket on a route, ``shared`` for a resource's limit that
+    every request into it shares (a channel's); a global 429 says ``global`` whatever ``scope`` is.
+    """
     return ApiError(
         429,
         None,
@@ -161,11 +176,36 @@ def _rate_limited(
             **(headers or {}),
             "Via": "1.1 google",
             "Retry-After": str(math.ceil(retry_after)),
-            "X-RateLimit-Scope": "global" if is_global else "user",
+            "X-RateLimit-Scope": "global" if is_global else scope,
             **({"X-RateLimit-Global": "true"} if is_global else {}),
         },
         injected=injected,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FloodLimits:
+    """Discord's limits on what a bot posts into one channel, on top of each route's own bucket.
+
+    Each is ``(messages, seconds)``: a fixed window per channel, as Discord counts. Discord does not
+    publish them; the defaults are what bot developers measured (discord-api-docs #2701, #3763): 5
+    channel messages per 5 s, and 30 webhook messages per 60 s, interaction follow-ups (ephemeral ones
+    too) included. Interaction responses are not counted. Beyond a limit the request gets a 429 with
+    ``X-RateLimit-Scope: shared`` and the route's own headers, which discord.py cannot foresee: it waits
+    ``retry_after`` and tries again, up to five times. Tests pass smaller windows to keep a flood short.
+    """
+
+    channel_messages: tuple[int, float] = (5, 5.0)
+    channel_followups: tuple[int, float] = (30, 60.0)
+
+
+class FloodError(NamedTuple):
+    """One 429 given for a channel's limit (:class:`FloodLimits`), in the order they were given."""
+
+    method: str
+    path: str
+    channel_id: int
+    retry_after: float
 
 
 class Call(NamedTuple):
@@ -585,6 +625,22 @@ class _Snowflakes:
         return self._last
 
 
+class _Windows:
+    """Fixed windows of ``limit`` requests per ``window`` seconds, one per key, as Discord counts them."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self._window = limit, window
+        self._counts: dict[str, tuple[float, int]] = {}
+
+    def hit(self, key: str, now: float) -> tuple[int, float]:
+        """Count a request; the requests in the key's window with it, and the seconds until it resets."""
+        started, used = self._counts.get(key, (now, 0))
+        if now - started >= self._window:
+            started, used = now, 0
+        self._counts[key] = (started, used + 1)
+        return used + 1, max(self._window - (now - started), 0.001)
+
+
 class _RateLimiter:
     """Fixed-window per-route buckets reported in ``X-RateLimit-*`` headers.
 
@@ -593,25 +649,20 @@ class _RateLimiter:
     """
 
     def __init__(self, limit: int, window: float) -> None:
-        self._limit, self._window = limit, window
-        self._buckets: dict[str, tuple[float, int]] = {}
+        self._windows = _Windows(limit, window)
 
     def hit(self, route: str, major: str) -> dict[str, str]:
         now = time.time()
-        started, used = self._buckets.get(f"{route}:{major}", (now, 0))
-        if now - started >= self._window:
-            started, used = now, 0
-        used += 1
-        self._buckets[f"{route}:{major}"] = (started, used)
-        reset_after = max(self._window - (now - started), 0.001)
+        used, reset_after = self._windows.hit(f"{route}:{major}", now)
+        limit = self._windows.limit
         headers = {
-            "X-RateLimit-Limit": str(self._limit),
-            "X-RateLimit-Remaining": str(max(self._limit - used, 0)),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(limit - used, 0)),
             "X-RateLimit-Reset": f"{now + reset_after:.3f}",
             "X-RateLimit-Reset-After": f"{reset_after:.3f}",
             "X-RateLimit-Bucket": hashlib.sha1(route.encode()).hexdigest()[:16],
         }
-        if used > self._limit:
+        if used > limit:
             raise _rate_limited(round(reset_after, 3), is_global=False, headers=headers)
         return headers
 
@@ -787,6 +838,7 @@ class FakeDiscordServer:
         rate_window: float = 1.0,
         heartbeat_interval_ms: int = 41_250,
         recommended_shards: int = 1,
+        flood_limits: FloodLimits | None = None,
     ) -> None:
         self.app_id, self.bot_user_id, self.token = app_id, bot_user_id, token
         self.time_scale = time_scale
@@ -817,6 +869,13 @@ class FakeDiscordServer:
         self._by_token: dict[str, InteractionHandle] = {}
         self._faults: list[_Fault] = []
         self._limiter = _RateLimiter(rate_limit, rate_window)
+        self.flood_errors: list[FloodError] = []
+        self._flood: dict[str, _Windows] = {}
+        if flood_limits is not None:
+            self._flood = {
+                "messages": _Windows(*flood_limits.channel_messages),
+                "followups": _Windows(*flood_limits.channel_followups),
+            }
         self._sessions: dict[str, _Session] = {}  # by session id, in IDENTIFY order
         self._sockets: set[web.WebSocketResponse] = set()
         self._dispatch_lock = asyncio.Lock()
@@ -831,7 +890,7 @@ class FakeDiscordServer:
     async def __aenter__(self) -> FakeDiscordServer:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         self._add_routes(app.router)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)  # a line a request buries the bot's
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
@@ -1303,6 +1362,7 @@ class FakeDiscordServer:
             if fault is not None:
                 raise fault
             rate_headers = self._rate_headers(request)
+            self._check_flood(request, path, rate_headers)
             response = await handler(request)
         except ApiError as exc:
             self.errors.append(ErrorRecord(request.method, path, exc.status, exc.code, exc.message, exc.injected))
@@ -1328,6 +1388,24 @@ class FakeDiscordServer:
         major = "+".join(info.get(k, "") for k in ("channel_id", "guild_id", "app_id", "token"))
         route = f"{request.method} {info.route.resource.canonical if info.route.resource else request.path}"
         return self._limiter.hit(route, major)
+
+    def _check_flood(self, request: web.Request, path: str, rate_headers: Mapping[str, str]) -> None:
+        """A message into a channel beyond the channel's limit (:class:`FloodLimits`) gets a shared 429."""
+        if not self._flood or request.method != "POST":
+            return
+        info = request.match_info
+        if "channel_id" in info and path.endswith("/messages"):
+            kind, channel_id = "messages", int(info["channel_id"])
+        elif "token" in info and path.startswith("/webhooks/") and info["token"] in self._by_token:
+            kind, channel_id = "followups", int(self._by_token[info["token"]].payload["channel_id"])
+        else:
+            return
+        windows = self._flood[kind]
+        used, reset_after = windows.hit(str(channel_id), time.time())
+        if used > windows.limit:
+            retry_after = round(reset_after, 3)
+            self.flood_errors.append(FloodError(request.method, path, channel_id, retry_after))
+            raise _rate_limited(retry_after, is_global=False, headers=rate_headers, scope="shared")
 
     def _clock(self) -> float:
         return asyncio.get_running_loop().time()

@@ -23,7 +23,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import MultipartParameters, Route
 
-from .discord_server import EPHEMERAL, LOADING, NEVER_ACKNOWLEDGED, FakeDiscordServer, shard_for
+from .discord_server import EPHEMERAL, LOADING, NEVER_ACKNOWLEDGED, FakeDiscordServer, FloodLimits, shard_for
 
 TOKEN = "test-bot-token"
 APP_ID = 900_000_000_000_000_001
@@ -450,6 +450,29 @@ async def test_injected_429_is_retried_transparently(dc: FakeDiscordServer, bot:
     posts = [c for c in dc.calls if c.method == "POST" and c.path == f"/channels/{CHANNEL}/messages"]
     assert len(posts) == 2
     assert [(e.status, e.injected) for e in dc.errors] == [(429, True)]
+
+
+async def test_a_channels_own_limits_give_shared_429s_that_discord_py_waits_out() -> None:
+    """Beyond a channel's messages (or follow-ups) per window, a 429 scoped ``shared``; discord.py waits
+    and sends again, so every message arrives, the refused one after the window."""
+    limits = FloodLimits(channel_messages=(2, 0.2), channel_followups=(1, 0.2))
+    async with FakeDiscordServer(app_id=APP_ID, bot_user_id=BOT_ID, token=TOKEN, flood_limits=limits) as server:
+        server.guild(GUILD, "Pulse HQ", channels=[(CHANNEL, "general")])
+        server.member(GUILD, ALICE, "alice")
+        client = Bot()
+        async with connected(server, client):
+            for word in ("one", "two", "three"):
+                await channel_of(client).send(word)
+            handle = await server.slash(ALICE, GUILD, CHANNEL, "think")  # a deferral, then two follow-ups
+            await server.wait_for(lambda: handle.followups)
+    assert [m["content"] for m in server.channel_messages(CHANNEL)][:3] == ["one", "two", "three"]
+    assert [m["content"] for m in [handle.original, *handle.followups] if m] == ["done", "and more"]
+    assert [(e.path.split("/")[1], e.channel_id) for e in server.flood_errors] == [
+        ("channels", CHANNEL),
+        ("webhooks", CHANNEL),
+    ]
+    refused = [e for e in server.errors if e.status == 429]
+    assert len(refused) == 2 and not any(e.injected for e in refused)
 
 
 async def test_dropped_gateway_is_resumed_and_missed_events_replayed(dc: FakeDiscordServer, bot: Bot) -> None:
