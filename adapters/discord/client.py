@@ -1,8 +1,9 @@
 """The sharded client and its start: intents, components, commands synced if changed, the gateway, the outbox.
 
 :class:`DiscordAdapter` composes the pieces of :mod:`adapters.discord` around one engine: the interactions
-(:mod:`~adapters.discord.interactions`), the slash commands (:mod:`~adapters.discord.commands`) and the
-outbox's delivery (:mod:`~adapters.discord.delivery`).
+(:mod:`~adapters.discord.interactions`), the slash commands (:mod:`~adapters.discord.commands`), the
+outbox's delivery (:mod:`~adapters.discord.delivery`) and the per-channel queue of follow-ups
+(:mod:`~adapters.discord.responding`), which gets :data:`SEND_GRACE` seconds when the bot stops.
 """
 
 from __future__ import annotations
@@ -19,16 +20,32 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from adapters import send_queue
 from adapters.discord.commands import CatalogTranslator, SlashCommands, sync_commands
 from adapters.discord.components import ActionItem, AnswerButton, claimed
 from adapters.discord.delivery import Delivery
 from adapters.discord.interactions import PLATFORM, Interactions
 from adapters.discord.limits import ACK_BUDGET, IDENTIFY_INTERVAL
 from adapters.discord.rendering import NO_MENTIONS
+from adapters.discord.responding import log as follow_up_log
+from adapters.log_repeats import folding_repeats
+from adapters.send_queue import SendQueue
 from bot.engine import Engine
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+SEND_GRACE = 5.0  # seconds queued follow-ups get to go out when the bot stops
+# Loggers whose warnings repeat under load (discord.py's one per 429, ours one per failed send): folded.
+REPEATING_LOGGERS = (
+    "discord.http",
+    "discord.webhook.async_",
+    send_queue.__name__,
+    follow_up_log.name,
+    Interactions.__module__,
+    SlashCommands.__module__,
+    __name__,
+)
 
 
 def configure_endpoints(api_base: str, gateway_url: str) -> None:
@@ -149,7 +166,8 @@ class DiscordAdapter:
             shard_ids=settings.discord.shard_ids,
             guild_ready_timeout=guild_ready_timeout,
         )
-        self.interactions = Interactions(engine, settings, self.client, ack_budget=ack_budget)
+        self.sends: SendQueue[int] = SendQueue(PLATFORM)  # follow-ups, one worker per busy channel
+        self.interactions = Interactions(engine, settings, self.client, self.sends, ack_budget=ack_budget)
         self.delivery = Delivery(engine, settings.discord, self.client)
         self.tree = self.client.tree
         self.tree.error(self.interactions.on_command_error)
@@ -208,6 +226,7 @@ class DiscordAdapter:
             halt.set()
             if drain is not None:
                 await drain
+            await self.sends.close(SEND_GRACE)
             await self.client.close()
             for helper in (ready, stopping):
                 helper.cancel()
@@ -226,8 +245,10 @@ async def run_discord(
     """Run CrowdPulse on Discord, and drain its outbox, until ``stop`` is set.
 
     The endpoints come from ``discord.api_base`` and ``discord.gateway_url`` (Discord's by default); the
-    keyword arguments are :class:`DiscordAdapter`'s knobs, which tests turn.
+    keyword arguments are :class:`DiscordAdapter`'s knobs, which tests turn. Repeated warnings (a 429
+    each, from discord.py and from the send queue) are folded while it runs.
     """
     configure_endpoints(settings.discord.api_base, settings.discord.gateway_url)
     adapter = DiscordAdapter(engine, settings, guild_ready_timeout=guild_ready_timeout, ack_budget=ack_budget)
-    await adapter.run(stop)
+    with folding_repeats(*REPEATING_LOGGERS):
+        await adapter.run(stop)

@@ -8,7 +8,9 @@ components) and the reply follows. What CrowdPulse does not claim (a forged or r
 answered too, privately (:meth:`Interactions.refuse_retired`).
 
 Replies that concern one member (``Reply.private``, refusals, the answers to their clicks) are
-ephemeral; reward codes only ever go ephemerally or by direct message.
+ephemeral; reward codes only ever go ephemerally or by direct message. The first message of a reply is
+the interaction's own answer; what follows it goes through the channel's send queue, and a flood's
+repeated refusal is acknowledged without a word (:mod:`~adapters.discord.responding`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from adapters.discord.components import (
     modal_values,
 )
 from adapters.discord.limits import ACK_BUDGET
-from adapters.discord.rendering import NO_MENTIONS, Outgoing, answered, render, text_message
+from adapters.discord.rendering import answered, render, text_message
+from adapters.discord.responding import Message, Responder
+from adapters.send_queue import SendQueue
 from bot.engine import Engine, UseCase
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Reply, TextInput
@@ -73,67 +77,36 @@ def _verb(token: str) -> str:
     return token.split(".", 1)[0]
 
 
-class Responder:
-    """Answers one interaction: once by its response, then by follow-ups (a second response is 40060).
-
-    After a "thinking…" deferral the first follow-up replaces the placeholder, which is ephemeral: a
-    public reply deletes it and posts anew, so nothing private is shown and nothing public is hidden.
-    """
-
-    def __init__(self, interaction: discord.Interaction) -> None:
-        self.interaction = interaction
-        self.deferred = False
-        self._placeholder = False
-
-    async def defer(self, *, thinking: bool) -> None:
-        await self.interaction.response.defer(thinking=thinking, ephemeral=thinking)
-        self.deferred, self._placeholder = True, thinking
-
-    async def send(self, message: Outgoing, *, ephemeral: bool) -> None:
-        response = self.interaction.response
-        if not response.is_done():
-            await response.send_message(ephemeral=ephemeral, **message.send_kwargs())
-            return
-        if self._placeholder:
-            self._placeholder = False
-            if not ephemeral:
-                await self.interaction.delete_original_response()
-        await self.interaction.followup.send(ephemeral=ephemeral, **message.send_kwargs())
-
-    async def edit(self, message: Outgoing) -> None:
-        """Replace the message the component was on (UPDATE_MESSAGE, or an edit after deferring)."""
-        await self._edit(**message.edit_kwargs())
-
-    async def close(self, content: str) -> None:
-        """Rewrite the component's message and take its components away, keeping image and files."""
-        await self._edit(content=content, view=None, allowed_mentions=NO_MENTIONS)
-
-    async def _edit(self, **changes: Any) -> None:
-        if not self.interaction.response.is_done():
-            await self.interaction.response.edit_message(**changes)
-        else:
-            await self.interaction.edit_original_response(**changes)
-
-
 class Interactions:
     """The engine behind Discord's interactions, and the members they carry.
 
     Args:
         client: the client the interactions arrive on; its cached servers answer :meth:`is_moderator`.
+        sends: the per-channel queue follow-ups go through.
         ack_budget: seconds the engine may take before an interaction is deferred; 0 defers every one.
     """
 
     def __init__(
-        self, engine: Engine, settings: Settings, client: discord.Client, *, ack_budget: float = ACK_BUDGET
+        self,
+        engine: Engine,
+        settings: Settings,
+        client: discord.Client,
+        sends: SendQueue[int],
+        *,
+        ack_budget: float = ACK_BUDGET,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.client = client
+        self.sends = sends
         self.ack_budget = ack_budget
         self._members: OrderedDict[tuple[int, int], discord.Member] = OrderedDict()
 
     def language(self, interaction: discord.Interaction) -> str:
         return pick_language(interaction.locale.value, self.settings.default_language)
+
+    def responder(self, interaction: discord.Interaction) -> Responder:
+        return Responder(interaction, self.sends, self.language(interaction))
 
     # moderators ---------------------------------------------------------------------------------
 
@@ -189,7 +162,7 @@ class Interactions:
         kind = "form" if interaction.type == discord.InteractionType.modal_submit else "component"
         text = t("discord.retired_component", self.language(interaction))
         try:
-            await Responder(interaction).send(text_message(text), ephemeral=True)
+            await self.responder(interaction).send(text_message(text), ephemeral=True)
         except (discord.HTTPException, aiohttp.ClientError):
             log.warning("platform=discord interaction=%s could not refuse a retired %s", interaction.id, kind)
         self._log(interaction, kind, "retired", "stale", False, started)
@@ -255,7 +228,7 @@ class Interactions:
     async def on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """The tree's one fallback (an option that did not convert, say): logged, and the member told."""
         log.error("platform=discord interaction=%s command failed: %s", interaction.id, error, exc_info=error)
-        await self._apologise(Responder(interaction), self.language(interaction))
+        await self.responder(interaction).apologise()
 
     # answering ----------------------------------------------------------------------------------
 
@@ -269,20 +242,24 @@ class Interactions:
         """Run the engine call, deferring if it outlasts the budget, then deliver the reply.
 
         Interactions that came from a message (clicks, forms opened by a button) answer the member
-        privately or update that message; commands (and forms opened by one) post their reply.
+        privately or update that message; commands (and forms opened by one) post their reply. A quiet
+        reply (a flood's repeated refusal) is acknowledged and shows nothing.
         """
         started = time.perf_counter()
         self._remember(interaction)
-        responder = Responder(interaction)
+        responder = self.responder(interaction)
         message = interaction.message if kind != "command" else None
-        outcome = "error"
+        outcome, quiet = "error", False
         pending: asyncio.Task[Reply] = asyncio.create_task(work(), name=f"discord-{kind}-{interaction.id}")
         try:
             done, _ = await asyncio.wait({pending}, timeout=self.ack_budget)
             if not done:
                 await responder.defer(thinking=message is None)
             reply = await pending
-            if message is None:
+            quiet = reply.quiet
+            if quiet:
+                await responder.hush()
+            elif message is None:
                 await self._post(responder, reply)
             else:
                 await self._answer_on(responder, reply, message)
@@ -291,36 +268,31 @@ class Interactions:
             log.exception("platform=discord interaction=%s kind=%s name=%s failed", interaction.id, kind, name)
             with contextlib.suppress(Exception):
                 await pending  # the engine finishes what it started; its own error is logged above
-            await self._apologise(responder, self.language(interaction))
+            await responder.apologise()
         finally:
-            self._log(interaction, kind, name, outcome, responder.deferred, started)
+            self._log(interaction, kind, name, outcome, responder.deferred, started, quiet=quiet)
 
     async def _post(self, responder: Responder, reply: Reply) -> None:
+        messages: list[Message] = []
         for part in reply.chain():
-            for message in await render(part):
-                await responder.send(message, ephemeral=part.private or part.is_refusal)
+            messages += [(message, part.private or part.is_refusal) for message in await render(part)]
+        await responder.answer(messages)
 
     async def _answer_on(self, responder: Responder, reply: Reply, message: discord.Message) -> None:
         """After a click: update the message when the reply says so, else tell the member privately."""
         first, *rest = reply.chain()
+        later: list[Message] = []
         if first.edit:
             edited, *extra = await render(first)
             await responder.edit(edited)
-            for part in extra:
-                await responder.send(part, ephemeral=True)
+            later += [(part, True) for part in extra]
         elif (closing := answered(first, message)) is not None:
             await responder.close(closing)
         else:
             rest.insert(0, first)
         for follow_up in rest:
-            for part in await render(follow_up):
-                await responder.send(part, ephemeral=True)
-
-    async def _apologise(self, responder: Responder, language: str) -> None:
-        try:
-            await responder.send(text_message(t("error.unexpected", language)), ephemeral=True)
-        except (discord.HTTPException, aiohttp.ClientError):
-            log.warning("platform=discord could not tell the member about the error")
+            later += [(part, True) for part in await render(follow_up)]
+        await responder.answer(later)
 
     def _log(
         self,
@@ -330,8 +302,13 @@ class Interactions:
         outcome: str,
         deferred: bool,
         started: float,
+        *,
+        quiet: bool = False,
     ) -> None:
-        log.info(
+        """One line per interaction; a flood's quiet refusals only at DEBUG, so a flood does not flood
+        the log either."""
+        log.log(
+            logging.DEBUG if quiet else logging.INFO,
             "platform=discord interaction=%s kind=%s name=%s outcome=%s deferred=%s latency_ms=%.1f",
             interaction.id,
             kind,

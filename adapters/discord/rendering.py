@@ -48,14 +48,24 @@ def markdown_chunks(markup: str, limit: int = CONTENT_LIMIT) -> list[str]:
         budget = max(1, min(budget - 1, budget * limit // longest))
 
 
+Upload = tuple[bytes, str]  # a file's bytes and its name
+
+
 @dataclass
 class Outgoing:
-    """One Discord message to send or to edit into place."""
+    """One Discord message to send or to edit into place.
+
+    Its files are kept as bytes and made into :class:`discord.File` afresh for every request: discord.py
+    reads a file to its end and then closes it, and a queued send may be tried again after a 429.
+    """
 
     content: str | None = None
     embeds: list[discord.Embed] = field(default_factory=list)
-    files: list[discord.File] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)
     view: discord.ui.View | None = None
+
+    def files(self) -> list[discord.File]:
+        return [discord.File(io.BytesIO(data), name) for data, name in self.uploads]
 
     def send_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
@@ -63,8 +73,8 @@ class Outgoing:
             kwargs["content"] = self.content
         if self.embeds:
             kwargs["embeds"] = self.embeds
-        if self.files:
-            kwargs["files"] = self.files
+        if self.uploads:
+            kwargs["files"] = self.files()
         if self.view is not None:
             kwargs["view"] = self.view
         return kwargs
@@ -74,7 +84,7 @@ class Outgoing:
         return {
             "content": self.content or None,
             "embeds": self.embeds,
-            "attachments": self.files,
+            "attachments": self.files(),
             "view": self.view,
             "allowed_mentions": NO_MENTIONS,
         }
@@ -93,7 +103,7 @@ async def render(reply: Reply) -> list[Outgoing]:
     """
     messages = [Outgoing(content=chunk) for chunk in markdown_chunks(reply.text)] if reply.text else [Outgoing()]
     last = messages[-1]
-    last.embeds, last.files = await _media(reply)
+    last.embeds, last.uploads = await _media(reply)
     pages = _pages(_rows(reply))
     if pages:
         last.view = pages[0]
@@ -106,22 +116,22 @@ def _filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "file"
 
 
-async def _media(reply: Reply) -> tuple[list[discord.Embed], list[discord.File]]:
+async def _media(reply: Reply) -> tuple[list[discord.Embed], list[Upload]]:
     embeds: list[discord.Embed] = []
-    files: list[discord.File] = []
+    files: list[Upload] = []
     image = reply.image
     if image is not None:
         embed = discord.Embed()
         if image.data or image.path:
             name = _filename(image.filename)
             data = image.data or await asyncio.to_thread(Path(image.path).read_bytes)
-            files.append(discord.File(io.BytesIO(data), name))
+            files.append((data, name))
             embed.set_image(url=f"attachment://{name}")
         else:
             embed.set_image(url=image.url)
         embeds.append(embed)
     if reply.attachment is not None:
-        files.append(discord.File(io.BytesIO(reply.attachment.data), _filename(reply.attachment.filename)))
+        files.append((reply.attachment.data, _filename(reply.attachment.filename)))
     return embeds, files
 
 

@@ -28,7 +28,7 @@ from adapters.discord import run_discord
 from adapters.telegram import run_telegram
 from bot.engine import Engine
 from bot.settings import DiscordSettings, Settings
-from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer, InteractionHandle
+from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer, FloodLimits, InteractionHandle
 from tests.fakes.telegram_server import FakeTelegramServer
 
 JSON = dict[str, Any]
@@ -133,9 +133,14 @@ MESSAGE_CALLS = ("/messages", "/callback", "/webhooks/")
 
 
 @contextlib.asynccontextmanager
-async def fake_discord() -> AsyncIterator[FakeDiscordServer]:
-    """The fake Discord with the "Corner Café" server and its #general channel; the caller seats members."""
-    async with FakeDiscordServer(app_id=APP_ID, bot_user_id=BOT_ID, token=DISCORD_TOKEN) as server:
+async def fake_discord(*, flood_limits: FloodLimits | None = None) -> AsyncIterator[FakeDiscordServer]:
+    """The fake Discord with the "Corner Café" server and its #general channel; the caller seats members.
+
+    ``flood_limits`` turns on a channel's own limits on the messages posted into it.
+    """
+    async with FakeDiscordServer(
+        app_id=APP_ID, bot_user_id=BOT_ID, token=DISCORD_TOKEN, flood_limits=flood_limits
+    ) as server:
         server.guild(GUILD, "Corner Café", channels=[(CHANNEL, "general")])
         yield server
 

@@ -2,9 +2,8 @@
 
 The fake Bot API server enforces Telegram's flood control here (one message a second per chat after a
 burst of three, a 429 with ``retry_after`` beyond it), so the flooder's own replies have to wait for
-their chat. The engine's limiter runs on a stopped clock: the whole flood falls into one instant of it,
-so exactly ``FLOOD_BURST`` actions are let through and one "slow down" is due, whatever the machine's
-speed. Everything is asserted as an order of events on the server, never as a duration.
+their chat. The engine's limiter runs on a stopped clock (:mod:`tests.reliability.floods`, shared with
+the Discord flood test). Everything is asserted as an order of events on the server, never as a duration.
 """
 
 from __future__ import annotations
@@ -15,16 +14,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.engine import Engine
-from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from tests.adapters.harness import TELEGRAM_TOKEN, count, data_of, running_telegram_bot, texts, wait_for_question
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.reliability.floods import FLOOD, FLOOD_BURST, SLOW_DOWN, calm_log, ledger
 
-FLOOD = 300
 READ_ONLY = ("/points", "/me", "/top", "/rewards")  # distinct replies: identical ones waiting are sent once
-FLOOD_BURST = 4  # actions the engine lets through before it refuses (the default is 15: a longer drain)
-SLOW_DOWN = "slow down"
-LOG_LINES_PER_FLOOD = 100  # INFO and above, for 300 updates: a flood must not flood the log
 
 
 @pytest.fixture(autouse=True)
@@ -38,12 +33,6 @@ async def tg() -> AsyncIterator[FakeTelegramServer]:
         yield server
 
 
-@pytest.fixture
-def stopped_clock_limits(engine: Engine) -> None:
-    """The engine's per-member limiter with ``FLOOD_BURST`` tokens and a clock that never moves."""
-    engine.interactions = RateLimiter(engine.services.settings.limits.per_second, FLOOD_BURST, clock=lambda: 0.0)
-
-
 def sends_to(tg: FakeTelegramServer, chat_id: int) -> list[int]:
     """Positions in the server's request log of every sendMessage to ``chat_id`` (refused ones too)."""
     return [
@@ -51,11 +40,6 @@ def sends_to(tg: FakeTelegramServer, chat_id: int) -> list[int]:
         for position, call in enumerate(tg.calls)
         if call.method == "sendMessage" and int(call.params["chat_id"]) == chat_id
     ]
-
-
-async def ledger(engine: Engine) -> tuple[int, int]:
-    rows = await count(engine, "SELECT COUNT(*) FROM ledger")
-    return rows, await count(engine, "SELECT COALESCE(SUM(delta), 0) FROM ledger")
 
 
 @pytest.mark.usefixtures("stopped_clock_limits")
@@ -89,10 +73,7 @@ async def test_a_member_flooding_a_private_chat_never_holds_up_another_members_h
     assert await ledger(engine) == before
     assert await count(engine, "SELECT COUNT(*) FROM users WHERE display_name = 'Flo'") == 1
 
-    logged = [record for record in caplog.records if record.levelno >= logging.INFO]
-    assert len(logged) < LOG_LINES_PER_FLOOD, [record.getMessage() for record in logged]
-    assert not [record for record in caplog.records if record.exc_info], "no traceback for a flood"
-    waits = [r.getMessage() for r in logged if r.levelno == logging.WARNING and "send=rate_limited" in r.getMessage()]
+    waits = [line for line in calm_log(caplog) if "send=rate_limited" in line]
     assert waits and all(f"chat={flooder['id']} method=sendMessage wait=" in line for line in waits), waits
 
 

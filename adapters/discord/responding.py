@@ -1,0 +1,178 @@
+"""Answering one interaction: its own answer at once, what follows it through the channel's send queue.
+
+The member waits for the answer, and Discord for the acknowledgement (3 seconds), so the first message
+(or the edit, or the deferral) is made by the handler itself: an interaction's response has a
+rate-limit bucket of its own and never waits for anyone. What follows it (the next question after an
+answer, the rest of a long reply, an apology for a follow-up that failed) is a follow-up, and Discord
+counts follow-ups against the channel they appear in (about 30 a minute, ephemeral ones too).
+discord.py waits out such a 429 inside the call and cannot see it coming (the headers speak of the
+interaction's own bucket), so handlers sending their own follow-ups during a flood would each wait
+there, and each retry into the same full channel. Follow-ups therefore go to the channel's queue
+(:mod:`adapters.send_queue`): one worker per channel sends them in order, alone meets the channel's
+429s (discord.py waits those out in the worker; a 429 it gives up on is waited out by the queue and the
+follow-up resumed), and the handler is done. The price: in one channel, follow-ups wait for each other,
+a flooder's (bounded by the engine's limiter and the queue) included.
+
+A flood's repeated refusal (``Reply.quiet``) is acknowledged and shows nothing (:meth:`Responder.hush`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import aiohttp
+import discord
+
+from adapters.discord.rendering import NO_MENTIONS, Outgoing, text_message
+from adapters.send_queue import Request, Requests, SendQueue
+from bot.texts import t
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_WEBHOOK, INVALID_WEBHOOK_TOKEN = 10015, 50027  # the interaction's token is gone (15 minutes)
+DEFAULT_WAIT = 1.0  # seconds to wait after a 429 that says nothing about how long
+
+Message = tuple[Outgoing, bool]  # a message and whether only the member sees it (ephemeral)
+
+
+def retry_after(error: Exception) -> float | None:
+    """The wait a 429 asks for, once discord.py has given up waiting on its own; ``None`` for other errors."""
+    if isinstance(error, discord.RateLimited):
+        return error.retry_after
+    if isinstance(error, discord.HTTPException) and error.status == 429:
+        header = error.response.headers.get("Retry-After")
+        return float(header) if header else DEFAULT_WAIT
+    return None
+
+
+class Responder:
+    """Answers one interaction: once by its response, then by follow-ups (a second response is 40060).
+
+    After a "thinking…" deferral the first follow-up replaces the placeholder, which is ephemeral: a
+    public reply deletes it and posts anew, so nothing private is shown and nothing public is hidden.
+    Those are the interaction's own answer and sent here; later follow-ups go to the queue of the
+    channel the interaction came from (:meth:`follow_up`).
+    """
+
+    def __init__(self, interaction: discord.Interaction, sends: SendQueue[int], language: str) -> None:
+        self.interaction = interaction
+        self.sends = sends
+        self.language = language
+        self.deferred = False
+        self.answered = False  # the interaction's own answer (a message, an edit, silence) was given
+        self._placeholder = False
+
+    @property
+    def channel(self) -> int:
+        """The queue's key: the channel the interaction came from (Discord counts follow-ups there)."""
+        return self.interaction.channel_id or self.interaction.id
+
+    async def defer(self, *, thinking: bool) -> None:
+        await self.interaction.response.defer(thinking=thinking, ephemeral=thinking)
+        self.deferred, self._placeholder = True, thinking
+
+    async def hush(self) -> None:
+        """Acknowledge and show nothing (a flood's repeated refusal).
+
+        A button or select gets a silent deferred update. A slash command (or a form it opened) cannot:
+        it is deferred privately and the "thinking…" placeholder deleted at once, which leaves the
+        member nothing to read, where even the shortest private reply would pile up in their view.
+        """
+        response = self.interaction.response
+        if not response.is_done():
+            if self.interaction.message is not None:
+                await response.defer()
+            else:
+                await response.defer(thinking=True, ephemeral=True)
+                self._placeholder = True
+        if self._placeholder:
+            self._placeholder = False
+            await self.interaction.delete_original_response()
+        self.answered = True
+
+    async def send(self, message: Outgoing, *, ephemeral: bool) -> None:
+        """The interaction's own answer: its response, or after a deferral its first follow-up."""
+        response = self.interaction.response
+        if not response.is_done():
+            await response.send_message(ephemeral=ephemeral, **message.send_kwargs())
+        else:
+            if self._placeholder:
+                self._placeholder = False
+                if not ephemeral:
+                    await self.interaction.delete_original_response()
+            await self.interaction.followup.send(ephemeral=ephemeral, **message.send_kwargs())
+        self.answered = True
+
+    async def edit(self, message: Outgoing) -> None:
+        """Replace the message the component was on (UPDATE_MESSAGE, or an edit after deferring)."""
+        await self._edit(**message.edit_kwargs())
+
+    async def close(self, content: str) -> None:
+        """Rewrite the component's message and take its components away, keeping image and files."""
+        await self._edit(content=content, view=None, allowed_mentions=NO_MENTIONS)
+
+    async def _edit(self, **changes: Any) -> None:
+        if not self.interaction.response.is_done():
+            await self.interaction.response.edit_message(**changes)
+        else:
+            await self.interaction.edit_original_response(**changes)
+        self.answered = True
+
+    async def answer(self, messages: Sequence[Message]) -> None:
+        """The first message as the interaction's own answer (unless it has one already), the rest queued."""
+        rest = list(messages)
+        if rest and not self.answered:
+            message, ephemeral = rest.pop(0)
+            await self.send(message, ephemeral=ephemeral)
+        self.follow_up(rest)
+
+    def follow_up(self, messages: Sequence[Message]) -> None:
+        """Queue ``messages`` as follow-ups, in order, for the channel's worker."""
+        if messages:
+            requests = [self._request(message, ephemeral) for message, ephemeral in messages]
+            self.sends.put(self.channel, Requests(requests, self._failed, retry_after=retry_after))
+
+    async def apologise(self) -> None:
+        """Tell the member something went wrong: as the answer if none was given yet, else as a follow-up."""
+        if self.answered:
+            self._apologise_later()
+            return
+        try:
+            await self.send(self._apology(), ephemeral=True)
+        except (discord.HTTPException, aiohttp.ClientError):
+            log.warning("platform=discord could not tell the member about the error")
+
+    def _request(self, message: Outgoing, ephemeral: bool) -> Request:
+        followup = self.interaction.followup
+        return ("followup", lambda: followup.send(ephemeral=ephemeral, **message.send_kwargs()))
+
+    def _apology(self) -> Outgoing:
+        return text_message(t("error.unexpected", self.language))
+
+    def _apologise_later(self) -> None:
+        """One apology waiting per member and channel, however many of their follow-ups failed."""
+
+        async def unheard(method: str, error: Exception) -> None:
+            log.warning("send=failed channel=%s method=%s reason=%s (the apology)", self.channel, method, error)
+
+        requests = [self._request(self._apology(), True)]
+        apology: Hashable = ("apology", self.interaction.user.id)
+        self.sends.put(self.channel, Requests(requests, unheard, retry_after=retry_after), coalesce=apology)
+
+    async def _failed(self, method: str, error: Exception) -> None:
+        """A queued follow-up failed for good: one log line (a traceback only for what looks like our bug)
+        and, unless the interaction's token is gone, an apology in its place."""
+        channel = self.channel
+        if isinstance(error, discord.HTTPException):
+            if error.code in (UNKNOWN_WEBHOOK, INVALID_WEBHOOK_TOKEN):
+                log.warning("send=expired channel=%s method=%s reason=%s", channel, method, error)
+                return
+            level = logging.WARNING if error.status >= 500 else logging.ERROR
+            log.log(level, "send=failed channel=%s method=%s reason=%s", channel, method, error)
+        elif isinstance(error, aiohttp.ClientError | OSError):
+            log.warning("send=failed channel=%s method=%s reason=%r", channel, method, error)
+        else:
+            log.error("send=failed channel=%s method=%s", channel, method, exc_info=error)
+        self._apologise_later()
