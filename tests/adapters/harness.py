@@ -257,12 +257,15 @@ async def answers_of(engine: Engine, user: int) -> dict[str, str]:
     return {row[0]: row[1] for row in rows}
 
 
-def assert_discord_contract(dc: FakeDiscordServer, expected_errors: tuple[int, ...] = ()) -> None:
+def assert_discord_contract(
+    dc: FakeDiscordServer, expected_errors: tuple[int, ...] = (), *, rate_limited: bool = False
+) -> None:
     """What Discord demands of every bot, checked over everything this test did.
 
     Every interaction acknowledged within 3 seconds; every message the bot posted or edited (channel
     messages, direct messages, interaction responses, follow-ups) within 2000 characters and pinging
-    nobody; and no request Discord refused, but the ``expected_errors`` codes.
+    nobody; and no request Discord refused, but the ``expected_errors`` codes (and 429s, when the test
+    is about being ``rate_limited``).
     """
     assert dc.interactions, "the test made no interaction"
     late = [(h.id, h.acked_within) for h in dc.interactions if h.acked_within is None or h.acked_within >= 3]
@@ -279,5 +282,5 @@ def assert_discord_contract(dc: FakeDiscordServer, expected_errors: tuple[int, .
     for body in bodies:
         assert len(body.get("content") or "") <= 2000, body
         assert body.get("allowed_mentions") == {"parse": []}, body
-    refused = [error for error in dc.errors if error.code not in expected_errors]
+    refused = [e for e in dc.errors if e.code not in expected_errors and not (rate_limited and e.status == 429)]
     assert refused == [], f"requests Discord refused: {refused}"
