@@ -3,8 +3,8 @@
 What members see when the platform fails under the bot, and what the database holds afterwards: an
 outage of ``getUpdates``, a dropped long poll, flood control, a reply Telegram takes too long to accept;
 a dropped gateway (RESUME), an invalidated session (a new IDENTIFY), a follow-up refused with 500 and
-429. In every case the bot recovers by itself and every update the platform delivered is processed
-exactly once.
+429, one refused more often than discord.py retries, one refused for good. In every case the bot
+recovers by itself and every update the platform delivered is processed exactly once.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from tests.adapters.harness import (
     tap,
     texts,
 )
-from tests.fakes.discord_server import FakeDiscordServer
+from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer
 from tests.fakes.telegram_server import FakeTelegramServer
 
 CLIENT_TIMEOUT = 1.0  # seconds PTB waits for Telegram's answer in the slow-send test (PTB's default: 5)
@@ -182,4 +182,42 @@ async def test_a_follow_up_refused_with_500_then_429_arrives_once(
     assert len(posts) == 3, "refused twice, accepted the third time"
     assert await answers_of(engine, CAROL) == {"drink": "0"}
     only_injected_errors(dc, lambda status: status in (429, 500))
+    assert_discord_contract(dc)
+
+
+async def test_a_follow_up_discord_py_gives_up_on_is_waited_out_by_its_channel_and_arrives_once(
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """discord.py tries a follow-up five times and then raises the 429; the channel's queue waits the
+    ``Retry-After`` and sends it again, so the member still gets it, once, and the log one line."""
+    await discord_bot.start()
+    question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
+    dc.fail_next("POST", rf"/webhooks/{APP_ID}/[^/]+", status=429, retry_after=0.01, times=5)
+    click = await dc.click(CAROL, question, custom_id(question, "Espresso"))
+    await next_question(dc, click, "Pick up to two extras")
+    assert sum("Pick up to two extras" in message["content"] for message in click.followups) == 1
+    waits = [r.getMessage() for r in caplog.records if "send=rate_limited" in r.getMessage()]
+    assert waits == [f"send=rate_limited queue=discord chat={CHANNEL} method=followup wait=1.0s"], waits
+    assert not [record for record in caplog.records if record.exc_info]
+    only_injected_errors(dc, lambda status: status == 429)
+    assert_discord_contract(dc)
+
+
+async def test_a_follow_up_discord_refuses_is_replaced_by_an_apology(
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A follow-up refused for good (a 400 here) is logged in one line without a traceback, and the
+    member is told, privately, that something went wrong instead of waiting for a question."""
+    await discord_bot.start()
+    question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
+    dc.fail_next("POST", rf"/webhooks/{APP_ID}/[^/]+", status=400)
+    click = await dc.click(CAROL, question, custom_id(question, "Espresso"))
+    apology = await shown(dc, click, APOLOGY)
+    assert apology["flags"] & EPHEMERAL
+    assert not any("Pick up to two extras" in message["content"] for message in click.followups)
+    failures = [r.getMessage() for r in caplog.records if "send=failed" in r.getMessage()]
+    assert len(failures) == 1 and f"channel={CHANNEL} method=followup" in failures[0], failures
+    assert not [record for record in caplog.records if record.exc_info]
+    assert await answers_of(engine, CAROL) == {"drink": "0"}, "the answer itself was recorded"
+    only_injected_errors(dc, lambda status: status == 400)
     assert_discord_contract(dc)
