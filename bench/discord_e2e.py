@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -91,26 +91,37 @@ async def ours(engine: Engine, gateway: Gateway, run_discord: Any) -> AsyncItera
 
 
 @asynccontextmanager
-async def bare(gateway: Gateway, configure_endpoints: Any) -> AsyncIterator[None]:
-    """A discord.py client that answers every interaction with a deferral and nothing else."""
+async def bare_client(
+    gateway: Gateway, configure_endpoints: Any, setup: Callable[[discord.Client], None]
+) -> AsyncIterator[discord.Client]:
+    """A discord.py client (the guilds intent only), given its handlers by ``setup``, connected for the block."""
     info = gateway.fake.info
     configure_endpoints(info["api_base"], info["gateway_url"])
     intents = discord.Intents.none()
     intents.guilds = True
     client = discord.Client(intents=intents)
-
-    @client.event
-    async def on_interaction(interaction: discord.Interaction) -> None:
-        await interaction.response.defer()
-
+    setup(client)
     await client.login(info["token"])
     task = asyncio.create_task(client.connect())
     await gateway.wait_identified(task)
     try:
-        yield
+        yield client
     finally:
         await client.close()
         await task
+
+
+@asynccontextmanager
+async def bare(gateway: Gateway, configure_endpoints: Any) -> AsyncIterator[None]:
+    """A discord.py client that answers every interaction with a deferral and nothing else."""
+
+    def setup(client: discord.Client) -> None:
+        @client.event
+        async def on_interaction(interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+
+    async with bare_client(gateway, configure_endpoints, setup):
+        yield
 
 
 async def clicks_per_second(fake: FakeProcess, members: list[int], custom_id: str, until: str) -> float:

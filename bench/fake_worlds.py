@@ -16,7 +16,8 @@ from typing import Any
 
 import aiohttp
 
-from tests.fakes.discord_server import FakeDiscordServer, InteractionHandle
+from tests.fakes.discord_server import RESPONSE_WINDOW as DISCORD_RESPONSE_WINDOW
+from tests.fakes.discord_server import FakeDiscordServer, FloodLimits, InteractionHandle
 from tests.fakes.telegram_server import FakeTelegramServer
 
 JSON = dict[str, Any]
@@ -164,14 +165,20 @@ class TelegramWorld:
 
 
 class DiscordWorld:
-    """The fake Discord with one server and channel; members click the button of one shared question."""
+    """The fake Discord with one server and channel; members click the button of one shared question, or
+    run slash commands there (``flood_limits``: with a channel's own limits on follow-ups, as Discord's)."""
 
-    def __init__(self, *, time_scale: float = 1.0) -> None:
+    def __init__(self, *, time_scale: float = 1.0, flood_limits: bool = False) -> None:
         self.server = FakeDiscordServer(
-            app_id=DISCORD_APP, bot_user_id=DISCORD_BOT, token=DISCORD_TOKEN, time_scale=time_scale
+            app_id=DISCORD_APP,
+            bot_user_id=DISCORD_BOT,
+            token=DISCORD_TOKEN,
+            time_scale=time_scale,
+            flood_limits=FloodLimits() if flood_limits else None,
         )
         self.http: aiohttp.ClientSession | None = None
         self.info: JSON = {}
+        self.flood: list[InteractionHandle] = []
 
     async def __aenter__(self) -> DiscordWorld:
         await self.server.__aenter__()
@@ -231,10 +238,7 @@ class DiscordWorld:
         handles = [await self.server.click(member, message, custom_id) for member in ids]
 
         def answered(handle: InteractionHandle) -> bool:
-            callback = handle.callback
-            if callback is None:
-                return False
-            return until == "ack" or callback.get("type") in (4, 7) or bool(handle.followup_ids)
+            return handle.callback is not None if until == "ack" else _shown(handle)
 
         position = 0
 
@@ -255,6 +259,34 @@ class DiscordWorld:
     async def op_settle(self, quiet: float, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until the bot has made no request for ``quiet`` seconds."""
         return await _quiet(lambda: len(self.server.calls), quiet, timeout)
+
+    async def op_flood(self, member: int, command: str, times: int) -> int:
+        """``member`` runs ``/command`` ``times`` times in the channel, all at once (for :meth:`op_flood_acked`)."""
+        self.flood = [await self.server.slash(member, DISCORD_GUILD, DISCORD_CHANNEL, command) for _ in range(times)]
+        return times
+
+    async def op_ask(self, member: int, command: str, timeout: float) -> float | None:  # noqa: ASYNC109
+        """``member`` runs ``/command``; seconds until they see its answer: the response, or after a
+        deferral its first follow-up (None: never)."""
+        started = time.perf_counter()
+        handle = await self.server.slash(member, DISCORD_GUILD, DISCORD_CHANNEL, command)
+        if not await _until(lambda: _shown(handle), timeout):
+            return None
+        return time.perf_counter() - started
+
+    async def op_flood_acked(self, timeout: float) -> int | None:  # noqa: ASYNC109
+        """Once every interaction of the last flood is acknowledged: how many were not within Discord's
+        3 seconds (None: some were never acknowledged)."""
+        flood = self.flood
+        if not await _until(lambda: all(handle.acked_at is not None for handle in flood), timeout):
+            return None
+        return sum((handle.acked_within or 0.0) >= DISCORD_RESPONSE_WINDOW for handle in flood)
+
+
+def _shown(handle: InteractionHandle) -> bool:
+    """Whether the member sees the bot's answer: a response with a message, or a follow-up after a deferral."""
+    callback = handle.callback
+    return callback is not None and (callback.get("type") in (4, 7) or bool(handle.followup_ids))
 
 
 WORLDS: dict[str, Callable[..., Any]] = {"telegram": TelegramWorld, "discord": DiscordWorld}

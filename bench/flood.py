@@ -1,5 +1,8 @@
 """Benchmark 9: another member's ``/help`` while one member floods the bot, next to the same ``/help`` calm.
 
+Telegram here; Discord in :mod:`bench.discord_flood`, whose figures this benchmark reports too
+(``flood.discord_*``).
+
 The problem this guards against (issue 17): 300 ``/points`` from one member in a second used to stall
 everyone else on Telegram for about 8 s, because every "slow down" was a message into a chat Telegram
 limits to about one a second, and the 429s were waited out inside the update handlers (and, by PTB's
@@ -23,6 +26,7 @@ from contextlib import asynccontextmanager
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
+from bench import discord_flood
 from bench.fakes import FakeProcess
 from bench.runner import Context, Figure, Target, compared, interleaved, measured
 from bench.telegram_e2e import bare_bot, ours
@@ -84,10 +88,11 @@ async def run(ctx: Context) -> list[Figure]:
             [("calm", calm), ("flooded", flooded), ("bare", flooded_bare)], ctx.repetitions, warmup=1
         )
     note = f"one member sends {FLOOD} /points at once, then another /help; Telegram's real per-chat pace"
-    return [
+    telegram = [
         measured("flood.help_calm", results["calm"], "ms", note="another member's /help, no flood"),
         measured("flood.help_flooded", results["flooded"], "ms", note=note),
         measured("flood.help_flooded_bare_ptb", results["bare"], "ms", note="a bare PTB bot that ignores /points"),
         compared("flood.flooded_vs_calm", results["flooded"], results["calm"]),
         compared("flood.flooded_vs_bare_ptb", results["flooded"], results["bare"], RATIO_TARGET),
     ]
+    return telegram + await discord_flood.run(ctx)
