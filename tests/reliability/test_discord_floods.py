@@ -18,7 +18,6 @@ import pytest
 from bot.engine import Engine
 from tests.adapters.harness import (
     ALICE,
-    APP_ID,
     CAROL,
     CHANNEL,
     GUILD,
@@ -53,7 +52,7 @@ def position(dc: FakeDiscordServer, path: str) -> list[int]:
 
 def follow_ups(dc: FakeDiscordServer, handles: list[InteractionHandle]) -> list[int]:
     """Positions of every follow-up request made for ``handles``, in order."""
-    return sorted(index for handle in handles for index in position(dc, f"/webhooks/{APP_ID}/{handle.token}"))
+    return sorted(index for handle in handles for index in position(dc, f"/webhooks/{dc.app_id}/{handle.token}"))
 
 
 async def start(dc: FakeDiscordServer, *members: int) -> None:
