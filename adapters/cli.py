@@ -17,7 +17,7 @@ from bot.app import make_store, run_deadlines, running_engine, store_for_url
 from bot.catalog import CatalogError, load_catalog
 from bot.features import rewards
 from bot.settings import Settings, load_settings
-from bot.store.base import StoreUnavailableError
+from bot.store.database import StoreUnavailableError
 from bot.store.rewards_sql import RewardQueries
 
 log = logging.getLogger("crowdpulse")
@@ -97,7 +97,7 @@ def _rewards_command(use: Callable[[RewardQueries], Awaitable[list[str]]]) -> in
 
     async def run() -> list[str]:
         async with make_store(settings) as store:
-            return await use(RewardQueries(store))
+            return await use(store.rewards)
 
     try:
         report = asyncio.run(run())

@@ -57,7 +57,7 @@ from bot.catalog import Campaign, Topic, text_in
 from bot.commands import COMMANDS, Command, dispatch
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
-from bot.outbox import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
+from bot.outbox.drainer import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
 from bot.replies import Button, Outcome, Reply, Select, TextInput, split_markup, to_markdown, to_plain
 from bot.settings import Settings
 from bot.texts import FALLBACK, available_languages, pick_language, t

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from bot.catalog import CatalogError, load_catalog
 from bot.settings import Settings, load_settings
 from bot.store import health
+from bot.store.database import Connection
 from bot.store.dialects import has_table
 
 LOW_DISK_BYTES = 200 * 1024 * 1024
@@ -130,7 +131,7 @@ def check_postgres(url: str) -> list[Finding]:
             )
         ]
     try:
-        consistency = _consistency_findings(db, "postgresql")  # type: ignore[arg-type]  # a sqlite3-like wrapper
+        consistency = _consistency_findings(db, "postgresql")
         return [Finding(True, "PostgreSQL accepts the connection"), *consistency]
     finally:
         db.raw.close()
@@ -148,7 +149,7 @@ def _database_findings(db: sqlite3.Connection) -> list[Finding]:
     return findings + _consistency_findings(db, "sqlite")
 
 
-def _consistency_findings(db: sqlite3.Connection, for_dialect: str) -> list[Finding]:
+def _consistency_findings(db: Connection, for_dialect: str) -> list[Finding]:
     if not has_table(db, "schema_migrations"):
         return [
             Finding(

@@ -54,7 +54,7 @@ from telegram.ext import (
 from bot.commands import COMMANDS, dispatch
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
-from bot.outbox import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
+from bot.outbox.drainer import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
 from bot.replies import Button, Image, Outcome, Reply, split_markup, to_plain
 from bot.settings import Settings
 from bot.texts import available_languages, t

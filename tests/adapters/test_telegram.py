@@ -182,7 +182,7 @@ async def test_only_chat_admins_close_rounds_and_results_arrive_as_text_and_char
     tg.send_text(member, group, "/round close")
     await tg.wait_until_consumed()
     assert any("Only moderators" in text for text in texts(tg, group["id"]))
-    assert (await engine.services.store.round(1)).is_open  # type: ignore[union-attr]
+    assert (await engine.services.store.rounds.round(1)).is_open  # type: ignore[union-attr]
     tg.send_text(admin, group, "/round close")
     await tg.wait_for(lambda: bool(tg.photos(group["id"])), timeout=10)
     results = [text for text in texts(tg, group["id"]) if "Results" in text]

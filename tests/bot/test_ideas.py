@@ -80,6 +80,14 @@ async def votes_of(engine: Engine, idea_id: int) -> tuple[int, int]:
     return int(kept), int(rows)
 
 
+async def open_winter_menu(engine: Engine, person: Callable[..., UserRef], space: SpaceRef) -> int:
+    """A moderator opens the ideas round on the winter menu, as in production; its id."""
+    mod = await engine.context(person("Mod"), space)
+    assert (await engine.rounds.open(mod, "winter-menu")).outcome == Outcome.DONE
+    (record,) = await engine.services.store.rounds.open_in(mod.space_id, "ideas")
+    return record.id
+
+
 async def listed_ids(engine: Engine, user: UserRef, space: SpaceRef) -> set[int]:
     """Every idea number shown in the top, new and trending listings."""
     shown: set[int] = set()
@@ -190,8 +198,7 @@ async def test_too_short_and_too_long_ideas_are_refused_with_the_limits(engine: 
 
 async def test_an_idea_without_text_shows_how_and_what_the_open_round_asks(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
-    ctx = await engine.context(ana, cafe)
-    await engine.services.store.open_round(ctx.space_id, "ideas", "winter-menu", None, None, engine.services.clock())
+    await open_winter_menu(engine, person, cafe)
     usage = await say(engine, ana, cafe, "/idea")
     plain = to_plain(usage.text)
     assert "What should Corner Café serve this winter?" in plain
@@ -204,10 +211,7 @@ async def test_an_idea_without_text_shows_how_and_what_the_open_round_asks(engin
 
 async def test_an_idea_in_an_open_round_takes_a_category_of_its_topic(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
-    ctx = await engine.context(ana, cafe)
-    record, _ = await engine.services.store.open_round(
-        ctx.space_id, "ideas", "winter-menu", None, None, engine.services.clock()
-    )
+    round_id = await open_winter_menu(engine, person, cafe)
     unknown = await say(engine, ana, cafe, "/idea #toys A kids corner with board games")
     assert unknown.outcome == Outcome.REFUSED
     assert "#drinks" in to_plain(unknown.text)
@@ -215,17 +219,14 @@ async def test_an_idea_in_an_open_round_takes_a_category_of_its_topic(engine: En
     assert saved.outcome == Outcome.DONE
     assert "drinks" in to_plain(saved.text)
     row = await engine.services.store.fetchone("SELECT category, round_id, text FROM ideas")
-    assert tuple(row) == ("drinks", record.id, "Gingerbread latte with oat milk")
+    assert tuple(row) == ("drinks", round_id, "Gingerbread latte with oat milk")
 
 
 async def test_votes_stop_when_the_ideas_round_closes(engine: Engine, person, cafe) -> None:
     ana, bob = person("Ana"), person("Bob")
-    ctx = await engine.context(ana, cafe)
-    record, _ = await engine.services.store.open_round(
-        ctx.space_id, "ideas", "winter-menu", None, None, engine.services.clock()
-    )
+    round_id = await open_winter_menu(engine, person, cafe)
     idea = await submit(engine, ana, cafe, "Gingerbread latte with oat milk")
-    await engine.services.store.close_round(record.id, engine.services.clock())
+    assert (await engine.rounds.close(await engine.context(person("Mod"), cafe), round_id)).outcome == Outcome.DONE
     refused = await engine.ideas.vote(await engine.context(bob, cafe), idea, up=True)
     assert refused.outcome == Outcome.REFUSED
     assert "round" in to_plain(refused.text)

@@ -20,12 +20,12 @@ from bot.commands import dispatch
 from bot.engine import Engine
 from bot.features.rewards import add_reward, import_codes
 from bot.identity import SpaceRef, UserRef
-from bot.points import level_for
+from bot.point_rules import level_for
 from bot.ratelimit import RateLimiter
 from bot.replies import Outcome, Reply, to_plain
 from bot.settings import load_settings
+from bot.store.effects import award_badges
 from bot.store.records import Award
-from bot.store.rewards_sql import award_badges
 from tests.conftest import REPO, FakeClock
 from tests.helpers import answer_tasks, button, last, open_task
 
@@ -213,7 +213,7 @@ async def test_a_member_far_down_the_leaderboard_sees_their_own_rank(engine: Eng
     for place, member in enumerate(members):
         ctx = await engine.context(member, cafe)
         award = Award(ctx.user_id, ctx.space_id, None, 100 - place, "welcome", "", f"welcome:{ctx.user_id}")
-        await engine.services.store.award(award, engine.services.rules, clock())
+        await engine.services.store.points.award(award, engine.services.rules, clock())
     top = to_plain((await say(engine, members[36], cafe, "/top")).text).splitlines()
     assert top[1] == "1. Member00: 100"
     assert top[10] == "10. Member09: 91"
@@ -244,7 +244,7 @@ async def test_round_and_global_leaderboards(engine: Engine, person, cafe) -> No
     await answer_tasks(engine, ana, cafe, 1)
     await answer_tasks(engine, bob, bar, 2)
     ctx = await engine.context(ana, cafe)
-    round_id = (await engine.services.store.open_rounds(ctx.space_id, "tasks"))[0].id
+    round_id = (await engine.services.store.rounds.open_in(ctx.space_id, "tasks"))[0].id
     in_round = seen(await say(engine, ana, cafe, f"/top round {round_id}"))
     assert f"Round #{round_id}" in in_round
     assert "Ana: 5" in in_round
@@ -252,7 +252,7 @@ async def test_round_and_global_leaderboards(engine: Engine, person, cafe) -> No
     everywhere = seen(await say(engine, ana, cafe, "/top global"))
     assert "1. Bob: 10" in everywhere
     assert "2. Ana: 5" in everywhere
-    bar_round = (await engine.services.store.open_rounds((await engine.context(bob, bar)).space_id, "tasks"))[0].id
+    bar_round = (await engine.services.store.rounds.open_in((await engine.context(bob, bar)).space_id, "tasks"))[0].id
     elsewhere = await say(engine, ana, cafe, f"/top round {bar_round}")
     assert elsewhere.outcome == Outcome.REFUSED
     assert f"no round #{bar_round} here" in seen(elsewhere)

@@ -29,10 +29,10 @@ from bot.app import running_engine
 from bot.commands import COMMANDS, dispatch, parse
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
-from bot.outbox import OutboxDrainer, Pacer
+from bot.outbox.drainer import OutboxDrainer, Pacer
 from bot.replies import Outcome, Reply, escape, split_markup
 from bot.settings import Settings, load_settings
-from bot.store.rewards_sql import CodeLine, RewardQueries
+from bot.store.records import CodeLine
 from tests.conftest import REPO, FakeClock
 from tests.helpers import open_task
 from tests.reliability.invariants import (
@@ -290,7 +290,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     async def _set_the_scene(self) -> None:
         """Rewards with codes, without and out of stock; the banned member, banned by the moderator."""
-        queries = RewardQueries(self.engine.services.store)
+        queries = self.engine.services.store.rewards
         now = self.clock()
         await queries.add_reward("mug", "Mug <b>&</b> `cup`", 12, None, now)
         await queries.add_reward("sticker", "Sticker", 4, None, now)
@@ -665,7 +665,7 @@ async def test_a_retracted_upvote_never_drives_an_author_who_spent_the_points_be
     """Found by the fuzzer's balance invariant: upvote, the author redeems, the voter retracts."""
     settings = fuzz_settings(settings.storage.path.parent)
     async with running_engine(settings, clock) as engine:
-        await RewardQueries(engine.services.store).add_reward("mug", "Mug", 12, None, clock())
+        await engine.services.store.rewards.add_reward("mug", "Mug", 12, None, clock())
         ana, bob = PEOPLE["ana"], PEOPLE["bob"]
         await dispatch(engine, ana, CAFE, "/start")  # +10
         page = await dispatch(engine, ana, CAFE, f"/idea {IDEAS[1]}", "update-1")

@@ -25,11 +25,25 @@ from bot.app import make_store, running_engine
 from bot.settings import load_settings
 from bot.store import migrations
 from bot.store.dialects import dialect
-from bot.store.ideas_sql import IdeaPoints, IdeaQueries, IdeaStatus, NewIdea, Proposal, VoteStatus
-from bot.store.outbox_sql import OutboxQueries, enqueue
-from bot.store.records import AnswerStatus, Award, NewAnswer, PointRules, ProgressQuery
-from bot.store.rewards_sql import CodeLine, RedeemRequest, RedeemStatus, RewardQueries
-from bot.store.rounds_sql import Closing, RoundQueries
+from bot.store.effects import enqueue
+from bot.store.outbox_sql import OutboxQueries
+from bot.store.records import (
+    AnswerStatus,
+    Award,
+    Closing,
+    CodeLine,
+    IdeaPoints,
+    IdeaStatus,
+    NewAnswer,
+    NewIdea,
+    NewRound,
+    PointRules,
+    ProgressQuery,
+    Proposal,
+    RedeemRequest,
+    RedeemStatus,
+    VoteStatus,
+)
 from tests.conftest import REPO, FakeClock
 from tests.helpers import answer_tasks
 
@@ -96,13 +110,13 @@ async def second_store(url: str, store: Any) -> AsyncIterator[Any]:
 
 
 async def people(store: Any, count: int, prefix: str = "u") -> list[int]:
-    return [await store.ensure_user("console", f"{prefix}{i}", f"{prefix}{i}", "en", NOW) for i in range(count)]
+    return [await store.members.ensure_user("console", f"{prefix}{i}", f"{prefix}{i}", "en", NOW) for i in range(count)]
 
 
 async def a_round(store: Any, kind: str = "tasks") -> tuple[int, int]:
-    space_id = await store.ensure_space("console", "cafe", "Corner Café", False)
-    record, _ = await store.open_round(space_id, kind, f"{kind}-subject", None, None, NOW)
-    return space_id, record.id
+    space_id = await store.members.ensure_space("console", "cafe", "Corner Café", False)
+    round_id, _ = await store.rounds.open(NewRound(space_id, kind, f"{kind}-subject"), NOW)
+    return space_id, round_id
 
 
 def an_answer(round_id: int, space_id: int, user_id: int, task_id: str = "t1", quota: int | None = None) -> NewAnswer:
@@ -203,29 +217,29 @@ async def test_contract_one_answer_per_user_per_task_however_many_arrive_at_once
     space_id, round_id = await a_round(store)
     (user_id,) = await people(store, 1)
     results = await asyncio.gather(
-        *(store.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW) for _ in range(20))
+        *(store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW) for _ in range(20))
     )
     statuses = sorted(result.status for result in results)
     assert statuses.count(AnswerStatus.RECORDED) == 1
     assert statuses.count(AnswerStatus.ALREADY_ANSWERED) == 19
     assert await value(store, "SELECT COUNT(*) FROM answers") == 1
     assert await value(store, "SELECT SUM(answers) FROM task_counts WHERE round_id = ?", round_id) == 1
-    assert await store.balance(user_id) == 5
+    assert await store.points.balance(user_id) == 5
     assert await value(store, "SELECT value FROM user_counters WHERE user_id = ?", user_id) == 1
 
 
 async def test_contract_an_answer_brings_back_the_progress_a_read_would_give(store: Any) -> None:
     space_id, round_id = await a_round(store)
     user_id, other = await people(store, 2)
-    await store.record_answer(an_answer(round_id, space_id, other, task_id="t2"), RULES, NOW)
+    await store.tasks.record_answer(an_answer(round_id, space_id, other, task_id="t2"), RULES, NOW)
     query = ProgressQuery(space_id, user_id, (round_id,), (round_id,), ("t1",))
-    result = await store.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)
+    result = await store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)
     assert result.progress is not None
-    assert result.progress == await store.task_progress(query)
+    assert result.progress == await store.tasks.progress(query)
     assert result.progress.answered == {round_id: {"t1"}}
     assert result.progress.counts == {round_id: {"t1": 1, "t2": 1}}
     assert result.progress.profile == {"t1": "yes"}
-    again = await store.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)
+    again = await store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)
     assert (again.status, again.progress) == (AnswerStatus.ALREADY_ANSWERED, None)
 
 
@@ -236,7 +250,7 @@ async def test_contract_task_counts_are_exact_under_concurrent_answers(store: An
     users = await people(store, 40)
     await asyncio.gather(
         *(
-            (store if i % 2 else second_store).record_answer(an_answer(round_id, space_id, user_id), RULES, NOW)
+            (store if i % 2 else second_store).tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW)
             for i, user_id in enumerate(users)
         )
     )
@@ -257,7 +271,7 @@ async def test_contract_a_task_quota_is_never_overshot(store: Any, second_store:
     users = await people(store, 30)
     results = await asyncio.gather(
         *(
-            (store if i % 2 else second_store).record_answer(
+            (store if i % 2 else second_store).tasks.record_answer(
                 an_answer(round_id, space_id, user_id, quota=7), RULES, NOW
             )
             for i, user_id in enumerate(users)
@@ -270,8 +284,10 @@ async def test_contract_a_task_quota_is_never_overshot(store: Any, second_store:
 async def test_contract_the_daily_cap_holds_across_concurrent_awards(store: Any, second_store: Any) -> None:
     (user_id,) = await people(store, 1)
     awards = [Award(user_id, None, None, 15, "answer", str(i), f"cap:{i}", capped=True) for i in range(20)]
-    await asyncio.gather(*((store if i % 2 else second_store).award(a, RULES, NOW) for i, a in enumerate(awards)))
-    assert await store.balance(user_id) == RULES.daily_cap
+    await asyncio.gather(
+        *((store if i % 2 else second_store).points.award(a, RULES, NOW) for i, a in enumerate(awards))
+    )
+    assert await store.points.balance(user_id) == RULES.daily_cap
     assert await value(store, "SELECT earned FROM daily_points WHERE user_id = ?", user_id) == RULES.daily_cap
 
 
@@ -283,10 +299,10 @@ async def test_contract_the_daily_cap_holds_when_one_member_answers_many_tasks_a
     (user_id,) = await people(store, 1)
     answers = [an_answer(round_id, space_id, user_id, task_id=f"t{i}") for i in range(40)]  # 5 points each
     results = await asyncio.gather(
-        *((store if i % 2 else second_store).record_answer(a, RULES, NOW) for i, a in enumerate(answers))
+        *((store if i % 2 else second_store).tasks.record_answer(a, RULES, NOW) for i, a in enumerate(answers))
     )
     assert all(result.status == AnswerStatus.RECORDED for result in results)
-    assert await store.balance(user_id) == RULES.daily_cap
+    assert await store.points.balance(user_id) == RULES.daily_cap
     assert await value(store, "SELECT earned FROM daily_points WHERE user_id = ?", user_id) == RULES.daily_cap
     await assert_leaderboards_follow_the_ledger(store)
 
@@ -295,13 +311,13 @@ async def test_contract_an_award_is_applied_once_per_source_key(store: Any, seco
     users = await people(store, 3)
     awards = [Award(user_id, None, None, 3, "bonus", "", f"bonus:{user_id}") for user_id in users]
     results = await asyncio.gather(
-        *((store if i % 2 else second_store).award(award, RULES, NOW) for i in range(10) for award in awards)
+        *((store if i % 2 else second_store).points.award(award, RULES, NOW) for i in range(10) for award in awards)
     )
     assert sum(result.points for result in results) == 9
     assert await value(store, "SELECT COUNT(*) FROM ledger") == 3
     for user_id in users:
-        assert await store.balance(user_id) == 3
-        standing = await store.standing("all", user_id)
+        assert await store.points.balance(user_id) == 3
+        standing = await store.points.standing("all", user_id)
         assert standing is not None
         assert (standing.points, standing.rank) == (3, 1)
     await assert_leaderboards_follow_the_ledger(store)
@@ -309,24 +325,21 @@ async def test_contract_an_award_is_applied_once_per_source_key(store: Any, seco
 
 async def test_contract_the_ledger_is_append_only(store: Any) -> None:
     (user_id,) = await people(store, 1)
-    await store.award(Award(user_id, None, None, 4, "bonus", "", "bonus:1"), RULES, NOW)
+    await store.points.award(Award(user_id, None, None, 4, "bonus", "", "bonus:1"), RULES, NOW)
     for statement in ("UPDATE ledger SET delta = 100", "DELETE FROM ledger"):
         with pytest.raises(Exception, match="append-only"):
             await store.write(lambda db, sql=statement: db.execute(sql))
-    assert await store.balance(user_id) == 4
+    assert await store.points.balance(user_id) == 4
 
 
 async def test_contract_one_vote_per_user_per_idea(store: Any, second_store: Any) -> None:
     space_id, round_id = await a_round(store, "ideas")
     author, voter = await people(store, 2)
-    ideas = IdeaQueries(store)
+    ideas = store.ideas
     submitted = await ideas.add(NewIdea(Proposal(author, space_id, "Oat milk"), round_id, IdeaStatus.NEW), RULES, NOW)
     points = IdeaPoints(RULES, per_upvote=2, upvote_cap=50, bonuses={})
     results = await asyncio.gather(
-        *(
-            IdeaQueries(store if i % 2 else second_store).vote(submitted.idea_id, voter, True, points, NOW)
-            for i in range(12)
-        )
+        *((store if i % 2 else second_store).ideas.vote(submitted.idea_id, voter, True, points, NOW) for i in range(12))
     )
     assert sum(result.status == VoteStatus.RECORDED for result in results) == 1
     assert sum(result.status == VoteStatus.ALREADY_VOTED for result in results) == 11
@@ -334,7 +347,7 @@ async def test_contract_one_vote_per_user_per_idea(store: Any, second_store: Any
     assert idea is not None
     assert idea.votes == 1
     assert await value(store, "SELECT COUNT(*) FROM vote_events") == 1
-    assert await store.balance(author) == 2
+    assert await store.points.balance(author) == 2
 
 
 async def test_contract_a_message_delivered_to_two_processes_at_once_stores_one_idea(
@@ -345,7 +358,7 @@ async def test_contract_a_message_delivered_to_two_processes_at_once_stores_one_
     (author,) = await people(store, 1)
     ideas = [NewIdea(Proposal(author, space_id, f"Idea {n}"), round_id, IdeaStatus.NEW, f"tg:{n}") for n in range(30)]
     deliveries = [(idea, opened) for idea in ideas for opened in (store, second_store, store, second_store)]
-    results = await asyncio.gather(*(IdeaQueries(opened).add(idea, RULES, NOW) for idea, opened in deliveries))
+    results = await asyncio.gather(*(opened.ideas.add(idea, RULES, NOW) for idea, opened in deliveries))
     for n in range(len(ideas)):
         per_idea = results[4 * n : 4 * n + 4]
         assert sorted(result.duplicate for result in per_idea) == [False, True, True, True]
@@ -357,59 +370,59 @@ async def test_contract_a_message_delivered_to_two_processes_at_once_stores_one_
 async def test_contract_vote_counts_are_exact_when_many_vote_at_once(store: Any, second_store: Any) -> None:
     space_id, round_id = await a_round(store, "ideas")
     author, *voters = await people(store, 31)
-    submitted = await IdeaQueries(store).add(
+    submitted = await store.ideas.add(
         NewIdea(Proposal(author, space_id, "Longer hours"), round_id, IdeaStatus.NEW), RULES, NOW
     )
     points = IdeaPoints(RULES, per_upvote=1, upvote_cap=20, bonuses={})
     await asyncio.gather(
         *(
-            IdeaQueries(store if i % 2 else second_store).vote(submitted.idea_id, voter, True, points, NOW)
+            (store if i % 2 else second_store).ideas.vote(submitted.idea_id, voter, True, points, NOW)
             for i, voter in enumerate(voters)
         )
     )
     assert await value(store, "SELECT votes FROM ideas WHERE id = ?", submitted.idea_id) == 30
     assert await value(store, "SELECT COUNT(*) FROM votes") == 30
-    assert await store.balance(author) == 20  # the per-idea cap, paid exactly
+    assert await store.points.balance(author) == 20  # the per-idea cap, paid exactly
     await assert_leaderboards_follow_the_ledger(store)
 
 
 async def test_contract_redemption_is_atomic_and_never_overspends(store: Any, second_store: Any) -> None:
     (user_id,) = await people(store, 1)
-    space_id = await store.ensure_space("console", "cafe", "Corner Café", False)
-    rewards = RewardQueries(store)
+    space_id = await store.members.ensure_space("console", "cafe", "Corner Café", False)
+    rewards = store.rewards
     await rewards.add_reward("coffee", "Coffee", 10, None, NOW)
     await rewards.import_codes([CodeLine(i, "coffee", f"CODE-{i}") for i in range(10)], NOW)
-    await store.award(Award(user_id, space_id, None, 35, "bonus", "", "bonus:1"), RULES, NOW)
+    await store.points.award(Award(user_id, space_id, None, 35, "bonus", "", "bonus:1"), RULES, NOW)
     requests = [RedeemRequest(user_id, space_id, "coffee", f"req:{i}", RULES) for i in range(8)]
     outcomes = await asyncio.gather(
-        *(RewardQueries(store if i % 2 else second_store).redeem(r, NOW) for i, r in enumerate(requests))
+        *((store if i % 2 else second_store).rewards.redeem(r, NOW) for i, r in enumerate(requests))
     )
     redeemed = [o for o in outcomes if o.status == RedeemStatus.REDEEMED]
     assert len(redeemed) == 3
     assert all(o.status == RedeemStatus.NOT_ENOUGH_POINTS for o in outcomes if o not in redeemed)
     assert len({o.code for o in redeemed}) == 3
     assert None not in {o.code for o in redeemed}
-    assert await store.balance(user_id) == 5
+    assert await store.points.balance(user_id) == 5
     reward = await rewards.reward("coffee")
     assert reward is not None
     assert (reward.stock, reward.codes_left, reward.redeemed) == (7, 7, 3)
-    assert await store.standing("all", user_id) is not None  # spending never lowers points earned
-    assert (await store.standing("all", user_id)).points == 35
+    assert await store.points.standing("all", user_id) is not None  # spending never lowers points earned
+    assert (await store.points.standing("all", user_id)).points == 35
 
 
 async def test_contract_a_retried_redemption_request_redeems_once(store: Any, second_store: Any) -> None:
     (user_id,) = await people(store, 1)
-    rewards = RewardQueries(store)
+    rewards = store.rewards
     await rewards.add_reward("mug", "Mug", 10, 5, NOW)
-    await store.award(Award(user_id, None, None, 100, "bonus", "", "bonus:1"), RULES, NOW)
+    await store.points.award(Award(user_id, None, None, 100, "bonus", "", "bonus:1"), RULES, NOW)
     request = RedeemRequest(user_id, 0, "mug", "req:same", RULES)
-    request = replace(request, space_id=await store.ensure_space("console", "cafe", "Café", False))
+    request = replace(request, space_id=await store.members.ensure_space("console", "cafe", "Café", False))
     outcomes = await asyncio.gather(
-        *(RewardQueries(store if i % 2 else second_store).redeem(request, NOW) for i in range(6))
+        *((store if i % 2 else second_store).rewards.redeem(request, NOW) for i in range(6))
     )
     assert sum(o.status == RedeemStatus.REDEEMED for o in outcomes) == 1
     assert sum(o.status == RedeemStatus.ALREADY_REDEEMED for o in outcomes) == 5
-    assert await store.balance(user_id) == 90
+    assert await store.points.balance(user_id) == 90
     assert await value(store, "SELECT stock FROM rewards WHERE id = 'mug'") == 4
 
 
@@ -426,15 +439,15 @@ async def test_contract_outbox_rows_are_claimed_exactly_once(store: Any, second_
             for row in rows:
                 await queries.sent(row.id, name, NOW)
 
-    await asyncio.gather(*(worker(f"w{i}", OutboxQueries(store if i % 2 else second_store)) for i in range(8)))
+    await asyncio.gather(*(worker(f"w{i}", (store if i % 2 else second_store).outbox) for i in range(8)))
     assert sorted(claimed) == sorted(set(claimed))
     assert len(claimed) == 150
-    assert await OutboxQueries(store).pending("console") == 0
+    assert await store.outbox.pending("console") == 0
 
 
 async def test_contract_an_expired_outbox_lease_is_claimed_again(store: Any) -> None:
     await store.write(lambda db: enqueue(db, platform="console", target="user:1", payload={}, now=NOW))
-    outbox = OutboxQueries(store)
+    outbox = store.outbox
     first = await outbox.claim("console", "dead", 10, timedelta(minutes=1), NOW)
     assert len(first) == 1
     assert await outbox.claim("console", "live", 10, timedelta(minutes=1), NOW) == []
@@ -446,12 +459,12 @@ async def test_contract_a_round_closes_once(store: Any, second_store: Any) -> No
     _space_id, round_id = await a_round(store)
     closing = Closing(round_id, None, "console", (), RULES)
     closed = await asyncio.gather(
-        *(RoundQueries(store if i % 2 else second_store).close(closing, "cafe", NOW) for i in range(10))
+        *((store if i % 2 else second_store).rounds.close(closing, "cafe", NOW) for i in range(10))
     )
     assert closed.count(True) == 1
     assert await value(store, "SELECT COUNT(*) FROM outbox WHERE dedup_key = ?", f"round-results:{round_id}") == 1
     assert await value(store, "SELECT COUNT(*) FROM audit WHERE action = 'round_deadline'") == 1
-    assert await store.close_round(round_id, NOW) is False
+    assert await store.rounds.close(closing, "cafe", NOW) is False
 
 
 async def test_postgres_closing_a_round_waits_for_an_answer_in_flight() -> None:
@@ -469,10 +482,12 @@ async def test_postgres_closing_a_round_waits_for_an_answer_in_flight() -> None:
                 holder.execute("BEGIN")
                 holder.execute("SELECT 1 FROM users WHERE id = ? FOR UPDATE", (user_id,))
                 answering = asyncio.ensure_future(
-                    store.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW)
+                    store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW)
                 )
                 await asyncio.sleep(0.3)  # the answer has read the round open and waits for the member
-                closing = asyncio.ensure_future(other_process.close_round(round_id, NOW))
+                closing = asyncio.ensure_future(
+                    other_process.rounds.close(Closing(round_id, None, "console", (), RULES), "cafe", NOW)
+                )
                 await asyncio.sleep(0.3)
                 assert not closing.done(), "the round closed under an answer in flight"
                 holder.execute("COMMIT")
@@ -480,7 +495,7 @@ async def test_postgres_closing_a_round_waits_for_an_answer_in_flight() -> None:
                 holder.raw.close()
             assert (await answering).status == AnswerStatus.RECORDED
             assert await closing
-            late = await store.record_answer(an_answer(round_id, space_id, user_id, task_id="t2"), RULES, NOW)
+            late = await store.tasks.record_answer(an_answer(round_id, space_id, user_id, task_id="t2"), RULES, NOW)
             assert late.status == AnswerStatus.ROUND_CLOSED
 
 
@@ -508,7 +523,7 @@ async def test_postgres_an_idea_that_meets_a_key_committed_meanwhile_is_a_duplic
                     (str(theirs), NOW.isoformat()),
                 )
                 idea = NewIdea(Proposal(author, space_id, "Board games"), round_id, IdeaStatus.NEW, "idea:tg:7")
-                adding = asyncio.ensure_future(IdeaQueries(store).add(idea, RULES, NOW))
+                adding = asyncio.ensure_future(store.ideas.add(idea, RULES, NOW))
                 await asyncio.sleep(0.3)  # it found no idea for the key, stored its own and waits on the key
                 holder.execute("COMMIT")
             finally:
@@ -529,16 +544,16 @@ async def test_postgres_a_redemption_never_spends_points_a_concurrent_retraction
         async with make_store(settings_for(url)) as store, make_store(settings_for(url)) as other_process:
             space_id, round_id = await a_round(store, "ideas")
             author, voter = await people(store, 2)
-            ideas, points = IdeaQueries(store), IdeaPoints(RULES, per_upvote=5, upvote_cap=50, bonuses={})
+            ideas, points = store.ideas, IdeaPoints(RULES, per_upvote=5, upvote_cap=50, bonuses={})
             idea = await ideas.add(
                 NewIdea(Proposal(author, space_id, "Oat milk"), round_id, IdeaStatus.NEW), RULES, NOW
             )
-            await store.award(Award(author, space_id, None, 5, "bonus", "", "bonus:1"), RULES, NOW)
+            await store.points.award(Award(author, space_id, None, 5, "bonus", "", "bonus:1"), RULES, NOW)
             assert (await ideas.vote(idea.idea_id, voter, True, points, NOW)).status == VoteStatus.RECORDED
-            rewards = RewardQueries(store)
+            rewards = store.rewards
             await rewards.add_reward("coffee", "Coffee", 10, None, NOW)
             await rewards.import_codes([CodeLine(1, "coffee", "CODE-1")], NOW)
-            assert await store.balance(author) == 10
+            assert await store.points.balance(author) == 10
             holder = connect(url)
             try:
                 holder.execute("BEGIN")
@@ -547,38 +562,35 @@ async def test_postgres_a_redemption_never_spends_points_a_concurrent_retraction
                     rewards.redeem(RedeemRequest(author, space_id, "coffee", "req:1", RULES), NOW)
                 )
                 await asyncio.sleep(0.3)  # the redemption has seen 10 points and waits for a code
-                retracting = IdeaQueries(other_process).vote(idea.idea_id, voter, False, points, NOW)
+                retracting = other_process.ideas.vote(idea.idea_id, voter, False, points, NOW)
                 retracted = await asyncio.wait_for(retracting, 30)  # a guard against waiting forever, not a timing
                 assert retracted.status == VoteStatus.RETRACTED
                 holder.execute("COMMIT")
             finally:
                 holder.raw.close()
             assert (await redeeming).status == RedeemStatus.NOT_ENOUGH_POINTS
-            assert await store.balance(author) == 5
+            assert await store.points.balance(author) == 5
 
 
 async def test_contract_one_open_round_per_subject(store: Any, second_store: Any) -> None:
-    space_id = await store.ensure_space("console", "cafe", "Corner Café", False)
-    opened = await asyncio.gather(
-        *((store if i % 2 else second_store).open_round(space_id, "tasks", "daily", None, None, NOW) for i in range(10))
-    )
+    space_id = await store.members.ensure_space("console", "cafe", "Corner Café", False)
+    daily = NewRound(space_id, "tasks", "daily")
+    opened = await asyncio.gather(*((store if i % 2 else second_store).rounds.open(daily, NOW) for i in range(10)))
     assert sum(created for _, created in opened) == 1
-    assert len({record.id for record, _ in opened}) == 1
+    assert len({round_id for round_id, _ in opened}) == 1
 
 
 async def test_contract_round_winners_are_paid_once(store: Any, second_store: Any) -> None:
     space_id, round_id = await a_round(store, "ideas")
     author, voter = await people(store, 2)
-    idea = await IdeaQueries(store).add(
+    idea = await store.ideas.add(
         NewIdea(Proposal(author, space_id, "Night shift"), round_id, IdeaStatus.NEW), RULES, NOW
     )
-    await IdeaQueries(store).vote(idea.idea_id, voter, True, IdeaPoints(RULES, 0, 0, {}), NOW)
+    await store.ideas.vote(idea.idea_id, voter, True, IdeaPoints(RULES, 0, 0, {}), NOW)
     closing = Closing(round_id, None, "console", (25,), RULES)
-    await asyncio.gather(
-        *(RoundQueries(store if i % 2 else second_store).close(closing, "cafe", NOW) for i in range(6))
-    )
-    assert await store.balance(author) == 25
-    standing = await store.standing(f"r{round_id}", author)
+    await asyncio.gather(*((store if i % 2 else second_store).rounds.close(closing, "cafe", NOW) for i in range(6)))
+    assert await store.points.balance(author) == 25
+    standing = await store.points.standing(f"r{round_id}", author)
     assert standing is not None
     assert standing.points == 25
 
@@ -595,10 +607,10 @@ async def test_contract_the_engine_runs_on_the_store(url: str) -> None:
         assert all(count > 0 for count in answered)
         rows = await engine.services.store.fetchall("SELECT COUNT(*), COUNT(DISTINCT user_id) FROM answers")
         assert tuple(rows[0]) == (sum(answered), len(members))
-        top = await engine.services.store.top("all", 10)
+        top = await engine.services.store.points.top("all", 10)
         assert len(top) == len(members)
         for standing in top:
-            assert standing.points == await engine.services.store.balance(standing.user_id)
+            assert standing.points == await engine.services.store.points.balance(standing.user_id)
         await assert_leaderboards_follow_the_ledger(engine.services.store)
 
 
@@ -614,9 +626,9 @@ async def test_postgres_store_with_several_writer_connections_keeps_counts_exact
             space_id, round_id = await a_round(store)
             users = await people(store, 60)
             results = await asyncio.gather(
-                *(store.record_answer(an_answer(round_id, space_id, u, quota=45), RULES, NOW) for u in users),
+                *(store.tasks.record_answer(an_answer(round_id, space_id, u, quota=45), RULES, NOW) for u in users),
                 *(
-                    store.award(Award(users[0], None, None, 15, "x", "", f"cap:{i}", capped=True), RULES, NOW)
+                    store.points.award(Award(users[0], None, None, 15, "x", "", f"cap:{i}", capped=True), RULES, NOW)
                     for i in range(12)
                 ),
             )
@@ -628,7 +640,7 @@ async def test_postgres_store_with_several_writer_connections_keeps_counts_exact
 
 
 async def test_postgres_store_reports_an_unreachable_server_as_unavailable() -> None:
-    from bot.store.base import StoreUnavailableError
+    from bot.store.database import StoreUnavailableError
     from bot.store.postgres import PostgresStore
 
     store = PostgresStore("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2")

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.features.rewards.redeeming import REWARD_ID
-from bot.store.rewards_sql import CodeLine, RewardQueries, UnknownRewardError
+from bot.store.records import CodeLine, UnknownRewardError
+from bot.store.rewards_sql import RewardQueries
 
 MAX_TITLE = 60  # a button label with the cost stays within Discord's 80 characters
 MAX_CODE = 200

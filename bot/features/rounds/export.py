@@ -17,7 +17,6 @@ from bot.context import Context, Services
 from bot.features.moderation import Moderation
 from bot.features.rounds.lookup import pick_round
 from bot.replies import Attachment, Outcome, Reply
-from bot.store.rounds_sql import RoundQueries
 from bot.texts import t
 
 FORMATS = ("csv", "json")
@@ -34,7 +33,7 @@ class RoundExports:
     def __init__(self, services: Services, moderation: Moderation) -> None:
         self.services = services
         self.moderation = moderation
-        self.queries = RoundQueries(services.store)
+        self.queries = services.store.rounds
 
     async def export(self, round_id: int, fmt: str) -> tuple[str, bytes]:
         """The round's answers, one row each: answer id, member, task, value, time.
@@ -81,7 +80,7 @@ class RoundExports:
         return f"round-{round_id}.csv", buffer.getvalue().encode()
 
     async def _round_summary(self, round_id: int) -> dict[str, Any]:
-        record = await self.services.store.round(round_id)
+        record = await self.services.store.rounds.round(round_id)
         if record is None:
             return {"id": round_id}
         return {

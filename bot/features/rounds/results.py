@@ -17,7 +17,6 @@ from bot.features.rounds.charts import chart_series, render_png_async
 from bot.features.rounds.lookup import pick_round, round_title, when
 from bot.features.rounds.tally import TEXT_SAMPLES, TaskTally, tally_task
 from bot.replies import Button, Image, Outcome, Reply
-from bot.store.rounds_sql import RoundQueries
 from bot.texts import Markup, t
 
 _IDEAS_IN_RESULTS = 10
@@ -32,7 +31,7 @@ class RoundResults:
     def __init__(self, services: Services, moderation: Moderation) -> None:
         self.services = services
         self.moderation = moderation
-        self.queries = RoundQueries(services.store)
+        self.queries = services.store.rounds
 
     async def results(self, ctx: Context, round_id: int | None = None) -> Reply:
         """Moderators see a round's results at any time (the latest round here by default)."""
@@ -46,7 +45,7 @@ class RoundResults:
 
     async def render_results(self, round_id: int, language: str) -> Reply:
         """Results as text within any platform's reach (adapters split it) plus a chart image."""
-        record = await self.services.store.round(round_id)
+        record = await self.services.store.rounds.round(round_id)
         if record is None:
             return Reply(t("round.unknown", language, id=round_id), Outcome.REFUSED)
         title = round_title(self.services, record.subject, language)
@@ -151,7 +150,7 @@ class RoundResults:
         if payload["render"] == "round_results":
             results = await self.render_results(round_id, language)
             return Reply(Markup(f"{t('results.closed_banner', language)}\n{results.text}"), image=results.image)
-        record = await self.services.store.round(round_id)
+        record = await self.services.store.rounds.round(round_id)
         if record is None:
             return Reply(t("round.unknown", language, id=round_id))
         title = round_title(self.services, record.subject, language)

@@ -30,9 +30,9 @@ from bot.features.tasks.kinds import (
     render_task,
 )
 from bot.identity import UserRef
-from bot.points import task_points
+from bot.point_rules import task_points
 from bot.replies import Outcome, Reply, TextInput
-from bot.store.base import StoreUnavailableError
+from bot.store.database import StoreUnavailableError
 from bot.store.records import AnswerStatus, Award, NewAnswer, ProgressQuery, RoundRecord, TaskProgress
 from bot.texts import Markup, t
 
@@ -68,7 +68,7 @@ class Tasks:
         """
         services = self.services
         bonus = services.settings.points.welcome_bonus
-        awarded = await services.store.award(
+        awarded = await services.store.points.award(
             Award(ctx.user_id, ctx.space_id, None, bonus, "welcome", "", f"welcome:{ctx.user_id}"),
             services.rules,
             services.clock(),
@@ -90,7 +90,7 @@ class Tasks:
         store = self.services.store
         if upcoming is None or upcoming.progress is None:
             upcoming = await self._upcoming(ctx, campaign_id)
-            upcoming = replace(upcoming, progress=await store.task_progress(upcoming.query))
+            upcoming = replace(upcoming, progress=await store.tasks.progress(upcoming.query))
         progress = upcoming.progress
         assert progress is not None
         if progress.banned:
@@ -102,11 +102,11 @@ class Tasks:
                 index, task = found
                 reply = self._show_task(ctx, record, campaign, index, task)
                 if reply.text_input is not None:
-                    await store.expect_input(
+                    await store.tasks.expect_input(
                         ctx.user_id, ctx.space_id, reply.text_input.action, record.id, task.id, self.services.clock()
                     )
                 return reply
-        balance = await store.balance(ctx.user_id)
+        balance = await store.points.balance(ctx.user_id)
         return Reply(t("task.all_done", ctx.language, points=balance))
 
     async def _upcoming(self, ctx: Context, campaign_id: str | None = None) -> Upcoming:
@@ -235,7 +235,7 @@ class Tasks:
             codec = self.services.codec
             other = ask_other_text(task, codec, record.id, index, ctx.language)
             other_token = codec.pack(Verb.ANSWER, record.id, index, 2)
-            await self.services.store.expect_input(
+            await self.services.store.tasks.expect_input(
                 ctx.user_id, ctx.space_id, other_token, record.id, task.id, self.services.clock()
             )
             return other
@@ -274,7 +274,7 @@ class Tasks:
     async def _round_start(self, ctx: Context, action: Action) -> Reply:
         """The Start button of a round announcement: that round's next task for whoever tapped."""
         round_id = action.int_field(0)
-        record = await self.services.store.round(round_id) if round_id is not None else None
+        record = await self.services.store.rounds.round(round_id) if round_id is not None else None
         if record is None:
             return stale(ctx)
         if not record.is_open:
@@ -292,7 +292,7 @@ class Tasks:
         answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award)
         upcoming = await self._upcoming(ctx)
         try:
-            result = await services.store.record_answer(answer, services.rules, services.clock(), upcoming.query)
+            result = await services.store.tasks.record_answer(answer, services.rules, services.clock(), upcoming.query)
         except StoreUnavailableError:
             return storage_refusal(ctx.language)
         log.info("action=answer task=%s round=%s user=%s outcome=%s", task.id, record.id, ctx.user_id, result.status)
@@ -342,7 +342,7 @@ class Tasks:
         if ids is None:
             return None
         round_id, index = ids
-        record = await self.services.store.round(round_id)
+        record = await self.services.store.rounds.round(round_id)
         campaign = self.services.catalog.campaign(record.subject) if record is not None else None
         if campaign is None or index >= len(campaign.tasks) or campaign.tasks[index].kind not in TEXT_KINDS:
             return None
