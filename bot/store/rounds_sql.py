@@ -11,6 +11,12 @@ from bot.store.effects import apply_award, audit, enqueue
 from bot.store.records import Award, Closing, DueRound, NewRound, RoundRecord
 from bot.store.timestamps import from_text, to_text
 
+# A skip stands unless the member answered the task after all.
+_SKIP_STANDS = (
+    "NOT EXISTS (SELECT 1 FROM answers a WHERE a.round_id = s.round_id AND a.user_id = s.user_id"
+    " AND a.task_id = s.task_id)"
+)
+
 
 class RoundQueries:
     """Rounds over a :class:`Database`."""
@@ -179,6 +185,15 @@ class RoundQueries:
             await self.store.fetchval("SELECT COUNT(DISTINCT user_id) FROM answers WHERE round_id = ?", (round_id,), 0)
         )
 
+    async def skip_counts(self, round_id: int) -> dict[str, int]:
+        """How many members skipped each task and did not answer it after all."""
+        rows = await self.store.fetchall(
+            f"SELECT s.task_id, COUNT(*) FROM skips s WHERE s.round_id = ? AND {_SKIP_STANDS}"  # noqa: S608
+            " GROUP BY s.task_id",
+            (round_id,),
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
     async def idea_ranking(self, round_id: int, limit: int) -> list[Any]:
         """Ideas of an ideas round by votes."""
         return await self.store.fetchall(
@@ -192,6 +207,14 @@ class RoundQueries:
         return await self.store.fetchall(
             "SELECT a.id, a.task_id, a.user_id, u.platform, u.display_name, a.value, a.created_at"
             " FROM answers a JOIN users u ON u.id = a.user_id WHERE a.round_id = ? ORDER BY a.id",
+            (round_id,),
+        )
+
+    async def skip_rows(self, round_id: int) -> list[Any]:
+        """The skips that stand (no answer came after), oldest first, for exports."""
+        return await self.store.fetchall(
+            "SELECT s.id, s.task_id, s.user_id, u.platform, u.display_name, s.created_at FROM skips s"  # noqa: S608
+            f" JOIN users u ON u.id = s.user_id WHERE s.round_id = ? AND {_SKIP_STANDS} ORDER BY s.id",
             (round_id,),
         )
 

@@ -1,4 +1,4 @@
-"""SQL for tasks: a member's progress through the open rounds, recording an answer, pending free-text inputs.
+"""SQL for tasks: a member's progress through the open rounds, answers and skips, pending free-text inputs.
 
 Recording an answer is the hottest unit of all; see :meth:`TaskQueries.record_answer` for how it stays
 correct at READ COMMITTED on PostgreSQL.
@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from bot.store.database import Connection, Database
 from bot.store.dialects import for_share, read_committed, shard, take_turns
 from bot.store.effects import after_answer, apply_award
-from bot.store.records import AnswerResult, AnswerStatus, NewAnswer, PointRules, ProgressQuery, TaskProgress
+from bot.store.records import (
+    AnswerResult,
+    AnswerStatus,
+    NewAnswer,
+    PointRules,
+    ProgressQuery,
+    SkipStatus,
+    TaskProgress,
+)
 from bot.store.timestamps import to_text
 
 
@@ -44,14 +53,7 @@ class TaskQueries:
 
         @read_committed
         def unit(db: Connection) -> AnswerResult:
-            status = db.execute(
-                for_share(
-                    db,
-                    "SELECT status, space_id, EXISTS (SELECT 1 FROM bans WHERE bans.space_id = rounds.space_id"
-                    " AND bans.user_id = ?) FROM rounds WHERE id = ?",
-                ),
-                (answer.user_id, answer.round_id),
-            ).fetchone()
+            status = _round_gate(db, answer.round_id, answer.user_id)
             if status is None or status[0] != "open":
                 return AnswerResult(AnswerStatus.ROUND_CLOSED)
             if status[2]:
@@ -88,6 +90,34 @@ class TaskQueries:
 
         return await self.store.write(unit)
 
+    async def skip(self, round_id: int, task_id: str, user_id: int, now: datetime) -> SkipStatus:
+        """Record that the member passed on a task: no answer, no points, and not asked again this round.
+
+        Idempotent: the UNIQUE constraint keeps one skip per member per task per round, so a double tap
+        or a redelivered update gives ``ALREADY_SKIPPED``. A task already answered is not skipped; an
+        answer after a skip is still taken (results then count the answer, not the skip). The round is
+        share-locked as for an answer, and a free-text question skipped no longer takes the next text.
+        """
+
+        @read_committed
+        def unit(db: Connection) -> SkipStatus:
+            status = _round_gate(db, round_id, user_id)
+            if status is None or status[0] != "open":
+                return SkipStatus.ROUND_CLOSED
+            if status[2]:
+                return SkipStatus.BANNED
+            mine = (round_id, user_id, task_id)
+            if db.execute("SELECT 1 FROM answers WHERE round_id = ? AND user_id = ? AND task_id = ?", mine).fetchone():
+                return SkipStatus.ALREADY_ANSWERED
+            db.execute("DELETE FROM pending_inputs WHERE round_id = ? AND user_id = ? AND task_id = ?", mine)
+            inserted = db.execute(
+                "INSERT INTO skips (round_id, user_id, task_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (*mine, to_text(now)),
+            ).rowcount
+            return SkipStatus.SKIPPED if inserted else SkipStatus.ALREADY_SKIPPED
+
+        return await self.store.write(unit)
+
     # free-text inputs ---------------------------------------------------------------------------
 
     async def expect_input(
@@ -110,17 +140,32 @@ class TaskQueries:
         return str(value) if value is not None else None
 
 
+def _round_gate(db: Connection, round_id: int, user_id: int) -> Any:
+    """The round's (status, space id, member banned there), its row share-locked until the unit commits:
+    closing the round waits for the unit, and a unit after the close sees it closed."""
+    return db.execute(
+        for_share(
+            db,
+            "SELECT status, space_id, EXISTS (SELECT 1 FROM bans WHERE bans.space_id = rounds.space_id"
+            " AND bans.user_id = ?) FROM rounds WHERE id = ?",
+        ),
+        (user_id, round_id),
+    ).fetchone()
+
+
 def _progress(db: Connection, query: ProgressQuery, unbanned_in: int | None = None) -> TaskProgress:
     """The member's progress; ``unbanned_in``: a space the caller's transaction found them not banned in."""
     banned = query.space_id != unbanned_in and (
         db.execute("SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (query.space_id, query.user_id)).fetchone()
         is not None
     )
-    answered = {
+    done = {
         round_id: {
             row[0]
             for row in db.execute(
-                "SELECT task_id FROM answers WHERE round_id = ? AND user_id = ?", (round_id, query.user_id)
+                "SELECT task_id FROM answers WHERE round_id = ? AND user_id = ?"
+                " UNION SELECT task_id FROM skips WHERE round_id = ? AND user_id = ?",
+                (round_id, query.user_id, round_id, query.user_id),
             )
         }
         for round_id in query.round_ids
@@ -145,4 +190,4 @@ def _progress(db: Connection, query: ProgressQuery, unbanned_in: int | None = No
                 (query.user_id, *query.condition_task_ids),
             )
         }
-    return TaskProgress(banned, answered, counts, profile)
+    return TaskProgress(banned, done, counts, profile)

@@ -114,8 +114,8 @@ async def test_a_text_form_is_rebuilt_from_its_token_alone_in_the_members_langua
     engine: Engine, person, cafe
 ) -> None:
     ana, ioana = person("Ana"), person("Ioana", language="ro")
-    free_text = await open_task(engine, ana, cafe, "change one thing")
     other = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "work from the café"), "Other"))
+    free_text = await open_task(engine, ana, cafe, "change one thing")
     for asked in (free_text.text_input, other.text_input):
         assert asked is not None
         assert await engine.text_input(ana, asked.action) == asked

@@ -92,20 +92,23 @@ async def test_the_daily_cap_and_the_streak_follow_the_local_day_of_the_settings
         ten = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "recommend"), "10"))
         assert "+7 points" in to_plain(ten.text)
         assert "today's limit of 12 points" in to_plain(ten.text)
-        yes = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "work from the café"), "Yes"))
-        assert yes.outcome == Outcome.DONE
-        assert "+0 points" in to_plain(yes.text)
+        pastry = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "pastry"), "Croissant"))
+        assert pastry.outcome == Outcome.DONE
+        assert "+0 points" in to_plain(pastry.text)
 
         clock.advance(minutes=2)  # 00:01 in Bucharest: a new day there, the same day in UTC
-        rated = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "rate the service"), "4★"))
-        assert "+8 points" in to_plain(rated.text)
-        assert "2-day streak! +5 bonus" in to_plain(rated.text)
-        assert "limit" not in to_plain(rated.text)
+        await open_task(engine, ana, cafe, "change one thing")
+        typed = await engine.text_message(ana, cafe, "Longer opening hours")
+        assert typed is not None
+        assert "+17 points" in to_plain(typed.text)  # 12, the whole day's cap, and the bonus
+        assert "2-day streak! +5 bonus" in to_plain(typed.text)
+        assert "limit" not in to_plain(typed.text)
 
         clock.advance(days=2)  # a whole day without answering ends the streak
-        pastry = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "pastry"), "Croissant"))
-        assert "+5 points" in to_plain(pastry.text)
-        assert "streak" not in to_plain(pastry.text)
+        bar = SpaceRef("console", "bar", "Corner Bar")  # every question in the café was answered or skipped
+        rated = await engine.act(ana, bar, button(await open_task(engine, ana, bar, "rate the service"), "4★"))
+        assert "+3 points" in to_plain(rated.text)
+        assert "streak" not in to_plain(rated.text)
 
         ctx = await engine.context(ana, cafe)
         rows = await engine.services.store.fetchall(
@@ -115,11 +118,11 @@ async def test_the_daily_cap_and_the_streak_follow_the_local_day_of_the_settings
             (5, "answer"),
             (7, "answer"),
             (0, "answer"),
-            (3, "answer"),
+            (12, "answer"),
             (5, "streak"),
-            (5, "answer"),
+            (3, "answer"),
         ]
-        assert await shown_balance(engine, ana, cafe) == await ledger_sum(engine, ana, cafe) == 25
+        assert await shown_balance(engine, ana, cafe) == await ledger_sum(engine, ana, cafe) == 32
 
 
 async def test_the_welcome_bonus_is_given_once(engine: Engine, person, cafe: SpaceRef) -> None:

@@ -236,7 +236,7 @@ async def test_contract_an_answer_brings_back_the_progress_a_read_would_give(sto
     result = await store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)
     assert result.progress is not None
     assert result.progress == await store.tasks.progress(query)
-    assert result.progress.answered == {round_id: {"t1"}}
+    assert result.progress.done == {round_id: {"t1"}}
     assert result.progress.counts == {round_id: {"t1": 1, "t2": 1}}
     assert result.progress.profile == {"t1": "yes"}
     again = await store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)

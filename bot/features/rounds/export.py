@@ -36,30 +36,32 @@ class RoundExports:
         self.queries = services.store.rounds
 
     async def export(self, round_id: int, fmt: str) -> tuple[str, bytes]:
-        """The round's answers, one row each: answer id, member, task, value, time.
+        """The round's answers, one row each: answer id, member, task, value, time; and its skips.
 
-        CSV holds the answers; JSON also holds the round and the space's audit log (moderator actions
-        and redemptions), so what the moderators did travels with what the members said.
+        CSV holds the answers, then a row per skip (``skipped`` true, no answer id, value or time);
+        JSON holds the answers, the skips (``skips``), the round and the space's audit log (moderator
+        actions and redemptions), so what the moderators did travels with what the members said. A
+        skip the member made up for with an answer is not listed: the answer is.
         """
-        rows = await self.queries.export_rows(round_id)
         include_names = self.services.settings.export.include_names
-        key = self.services.codec_key
-        records: list[dict[str, Any]] = [
+        answers: list[dict[str, Any]] = [
             {
                 "answer_id": row["id"],
-                "round_id": round_id,
-                "user": pseudonym(key, row["user_id"]),
-                **({"name": row["display_name"], "platform": row["platform"]} if include_names else {}),
-                "task_id": row["task_id"],
+                **self._whose(round_id, row, include_names),
                 "value": json.loads(row["value"]),
                 "answered_at": row["created_at"],
             }
-            for row in rows
+            for row in await self.queries.export_rows(round_id)
+        ]
+        skips = [
+            {**self._whose(round_id, row, include_names), "skipped_at": row["created_at"]}
+            for row in await self.queries.skip_rows(round_id)
         ]
         if fmt == "json":
             document = {
                 "round": await self._round_summary(round_id),
-                "answers": records,
+                "answers": answers,
+                "skips": skips,
                 "audit": await self._audit_export(round_id, include_names),
             }
             return f"round-{round_id}.json", json.dumps(document, ensure_ascii=False, indent=1).encode()
@@ -72,12 +74,25 @@ class RoundExports:
             "task_id",
             "value",
             "answered_at",
+            "skipped",
         ]
         writer = csv.DictWriter(buffer, fieldnames=columns)
         writer.writeheader()
-        for record in records:
-            writer.writerow({**record, "value": json.dumps(record["value"], ensure_ascii=False)})
+        for answer in answers:
+            writer.writerow({**answer, "value": json.dumps(answer["value"], ensure_ascii=False), "skipped": "false"})
+        for skip in skips:
+            writer.writerow({**{k: v for k, v in skip.items() if k != "skipped_at"}, "skipped": "true"})
         return f"round-{round_id}.csv", buffer.getvalue().encode()
+
+    def _whose(self, round_id: int, row: Any, include_names: bool) -> dict[str, Any]:
+        """The fields an answer and a skip share: the round, the member (a pseudonym unless names are
+        included) and the task."""
+        return {
+            "round_id": round_id,
+            "user": pseudonym(self.services.codec_key, row["user_id"]),
+            **({"name": row["display_name"], "platform": row["platform"]} if include_names else {}),
+            "task_id": row["task_id"],
+        }
 
     async def _round_summary(self, round_id: int) -> dict[str, Any]:
         record = await self.services.store.rounds.round(round_id)

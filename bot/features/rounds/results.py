@@ -59,8 +59,11 @@ class RoundResults:
             return Reply(Markup("\n".join(lines)))
         text_tasks = [task.id for task in campaign.tasks if task.kind == TaskKind.FREE_TEXT]
         counts = await self.queries.answer_counts(record.id, text_tasks)
+        skips = await self.queries.skip_counts(record.id)
         tallies = [
-            tally_task(task, counts.get(task.id, []), language, await self._samples(record.id, task))
+            tally_task(
+                task, counts.get(task.id, []), language, await self._samples(record.id, task), skips.get(task.id, 0)
+            )
             for task in campaign.tasks
         ]
         lines.append(t("results.participants", language, count=await self.queries.participants(record.id)))
@@ -93,6 +96,8 @@ class RoundResults:
     def _task_lines(self, tally: TaskTally, language: str) -> list[Markup]:
         prompt = text_in(tally.task.prompt, language)
         lines = [t("results.task", language, prompt=prompt, count=tally.answers)]
+        if tally.skips:
+            lines.append(t("results.skipped", language, count=tally.skips, percent=tally.skip_percent()))
         if not tally.answers:
             return lines
         if tally.nps is not None:

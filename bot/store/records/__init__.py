@@ -33,7 +33,7 @@ from bot.store.records.rewards import (
     UnknownRewardError,
 )
 from bot.store.records.rounds import Announcement, Closing, DueRound, NewRound, RoundRecord
-from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, TaskProgress
+from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
 
 __all__ = [
     "LISTED",
@@ -67,6 +67,7 @@ __all__ = [
     "RedemptionRecord",
     "RewardRecord",
     "RoundRecord",
+    "SkipStatus",
     "Standing",
     "StatusChange",
     "Streak",

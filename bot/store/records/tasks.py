@@ -1,4 +1,4 @@
-"""Tasks: an answer to record, what recording it came to, and a member's progress through open rounds."""
+"""Tasks: an answer or a skip to record, what it came to, and a member's progress through open rounds."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ class AnswerStatus(StrEnum):
     ALREADY_ANSWERED = "already_answered"
     ROUND_CLOSED = "round_closed"
     QUOTA_FULL = "quota_full"
+    BANNED = "banned"
+
+
+class SkipStatus(StrEnum):
+    SKIPPED = "skipped"
+    ALREADY_SKIPPED = "already_skipped"
+    ALREADY_ANSWERED = "already_answered"
+    ROUND_CLOSED = "round_closed"
     BANNED = "banned"
 
 
@@ -39,10 +47,13 @@ class ProgressQuery:
 
 @dataclass(frozen=True, slots=True)
 class TaskProgress:
-    """A member's progress through the open rounds of a space, read in one snapshot."""
+    """A member's progress through the open rounds of a space, read in one snapshot.
+
+    ``done`` holds, per round, the tasks the member answered or skipped: neither is asked again.
+    """
 
     banned: bool
-    answered: dict[int, set[str]]
+    done: dict[int, set[str]]
     counts: dict[int, dict[str, int]]
     profile: dict[str, str]
 
