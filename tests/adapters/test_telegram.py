@@ -415,3 +415,30 @@ async def test_a_long_reply_is_split_within_telegram_limits_and_nothing_is_lost(
     received = "\n".join(m.get("text") or "" for m in sent)
     assert all(f"{number}. " in received for number in range(120)) and "<idea> & more" in received
     assert not tg.errors
+
+
+async def test_a_member_who_skips_the_first_question_is_caught_up_after_the_rest_and_results_count_it(
+    engine: Engine, settings: Settings, tg: FakeTelegramServer, bot: None
+) -> None:
+    ana = tg.user(104, "Ana", language_code="en")
+    settings.telegram.moderators.append("104")  # she runs this community too, so /results is hers to see
+    chat = tg.private_chat(ana)
+    tg.send_text(ana, chat, "/start")
+    await tg.wait_until_consumed()
+    await tap(tg, ana, chat["id"], "Skip")
+    assert any(text.endswith("What do you order most often?\nSkipped.") for text in texts(tg, chat["id"]))
+    await tap(tg, ana, chat["id"], "Oat milk")
+    await tap(tg, ana, chat["id"], "Submit (1)")
+    for label in ("Yes", "5★", "9", "Croissant"):
+        await tap(tg, ana, chat["id"], label)
+    tg.send_text(ana, chat, "More plugs by the window")
+    await tg.wait_until_consumed()
+    tg.send_text(ana, chat, "/task")
+    await tg.wait_until_consumed()
+    assert "all caught up" in texts(tg, chat["id"])[-1]
+    assert not any("What do you order" in text for text in texts(tg, chat["id"])[2:]), "never asked again"
+    tg.send_text(ana, chat, "/results")
+    skip_rate = "⏭ Skipped: 1 (100% of those asked)"
+    await tg.wait_for(lambda: any(skip_rate in text for text in texts(tg, chat["id"])), timeout=10)
+    assert await count(engine, "SELECT COUNT(*) FROM skips WHERE task_id = 'drink'") == 1
+    assert await count(engine, "SELECT COUNT(*) FROM answers") == 6

@@ -42,6 +42,7 @@ from bot.store.records import (
     Proposal,
     RedeemRequest,
     RedeemStatus,
+    SkipStatus,
     VoteStatus,
 )
 from tests.conftest import REPO, FakeClock
@@ -241,6 +242,43 @@ async def test_contract_an_answer_brings_back_the_progress_a_read_would_give(sto
     assert result.progress.profile == {"t1": "yes"}
     again = await store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)
     assert (again.status, again.progress) == (AnswerStatus.ALREADY_ANSWERED, None)
+
+
+async def test_contract_a_skip_is_recorded_once_and_never_asked_again(store: Any, second_store: Any) -> None:
+    """Skips race like double taps: one is recorded, the rest find it; no answer, no points; the
+    member's progress has the task done, and the database refuses a second row for it outright."""
+    space_id, round_id = await a_round(store)
+    (user_id,) = await people(store, 1)
+    skipped = await asyncio.gather(
+        *((store if i % 2 else second_store).tasks.skip(round_id, "t1", user_id, NOW) for i in range(10))
+    )
+    assert skipped.count(SkipStatus.SKIPPED) == 1
+    assert skipped.count(SkipStatus.ALREADY_SKIPPED) == 9
+    assert await value(store, "SELECT COUNT(*) FROM skips") == 1
+    assert await value(store, "SELECT COUNT(*) FROM answers") + await value(store, "SELECT COUNT(*) FROM ledger") == 0
+    progress = await store.tasks.progress(ProgressQuery(space_id, user_id, (round_id,), (), ()))
+    assert progress.done == {round_id: {"t1"}}
+    with pytest.raises(Exception, match=r"(?i)unique"):
+        await store.write(
+            lambda db: db.execute(
+                "INSERT INTO skips (round_id, user_id, task_id, created_at) VALUES (?, ?, 't1', ?)",
+                (round_id, user_id, NOW.isoformat()),
+            )
+        )
+
+
+async def test_contract_a_skip_stands_only_until_an_answer_and_only_in_an_open_round(store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    ana, bob, cleo = await people(store, 3)
+    await store.tasks.record_answer(an_answer(round_id, space_id, ana), RULES, NOW)
+    assert await store.tasks.skip(round_id, "t1", ana, NOW) == SkipStatus.ALREADY_ANSWERED
+    for member in (bob, cleo):
+        assert await store.tasks.skip(round_id, "t1", member, NOW) == SkipStatus.SKIPPED
+    await store.tasks.record_answer(an_answer(round_id, space_id, cleo), RULES, NOW)  # she changed her mind
+    assert await store.rounds.skip_counts(round_id) == {"t1": 1}
+    assert [row["user_id"] for row in await store.rounds.skip_rows(round_id)] == [bob]
+    await store.rounds.close(Closing(round_id, None, "console", (), RULES), "cafe", NOW)
+    assert await store.tasks.skip(round_id, "t2", bob, NOW) == SkipStatus.ROUND_CLOSED
 
 
 async def test_contract_task_counts_are_exact_under_concurrent_answers(store: Any, second_store: Any) -> None:
