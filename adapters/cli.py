@@ -19,6 +19,7 @@ from bot.features import rewards
 from bot.settings import Settings, load_settings
 from bot.store.database import StoreUnavailableError
 from bot.store.rewards_sql import RewardQueries
+from bot.texts import operator_text
 
 log = logging.getLogger("crowdpulse")
 
@@ -84,7 +85,7 @@ def _command_export(args: argparse.Namespace) -> int:
     filename, data = asyncio.run(_export(settings, args.round, args.format))
     target = Path(args.out or filename)
     target.write_bytes(data)
-    print(f"wrote {target} ({len(data)} bytes)")
+    print(f"wrote {target} ({operator_text('bytes', count=len(data))})")
     return 0
 
 
@@ -125,12 +126,11 @@ def _command_catalog_check(args: argparse.Namespace) -> int:
     try:
         catalog = load_catalog(directory)
     except CatalogError as error:
-        print(f"{directory}: {len(error.problems)} problem(s)", file=sys.stderr)
+        print(f"{directory}: {operator_text('problems', count=len(error.problems))}", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    tasks = sum(len(campaign.tasks) for campaign in catalog.campaigns.values())
-    print(f"{directory}: OK: {len(catalog.campaigns)} campaign(s), {tasks} task(s), {len(catalog.topics)} topic(s)")
+    print(f"{directory}: OK: {catalog.summary()}")
     return 0
 
 
@@ -164,7 +164,8 @@ def _command_migrate(args: argparse.Namespace) -> int:
     except Exception as error:
         print(f"crowdpulse: migrating {_redacted(url)} failed: {error}", file=sys.stderr)
         return 1
-    print(f"{_redacted(url)}: schema at version {versions[-1] if versions else 0} ({len(versions)} migrations)")
+    version = versions[-1] if versions else 0
+    print(f"{_redacted(url)}: schema at version {version} ({operator_text('migrations', count=len(versions))})")
     return 0
 
 

@@ -16,6 +16,7 @@ from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from bot.outbox.drainer import OutboxDrainer, Pacer
 from bot.replies import Button, Reply, to_plain
+from bot.texts import operator_text
 
 PLATFORM = "console"
 SPACE = SpaceRef(PLATFORM, "terminal", "Console")
@@ -28,7 +29,7 @@ def render(reply: Reply) -> tuple[str, list[Button]]:
     if reply.image is not None:
         lines.append(f"[image: {reply.image.path or reply.image.url or reply.image.filename}]")
     if reply.attachment is not None:
-        lines.append(f"[file: {reply.attachment.filename}, {len(reply.attachment.data)} bytes]")
+        lines.append(f"[file: {reply.attachment.filename}, {operator_text('bytes', count=len(reply.attachment.data))}]")
     lines.append(to_plain(reply.text))
     row_texts = []
     number = 1

@@ -22,6 +22,7 @@ from bot.settings import Settings, load_settings
 from bot.store import health
 from bot.store.database import Connection
 from bot.store.dialects import has_table
+from bot.texts import operator_text
 
 LOW_DISK_BYTES = 200 * 1024 * 1024
 PLATFORM_TIMEOUT_SECONDS = 10.0
@@ -69,17 +70,11 @@ def check_catalog(settings: Settings) -> list[Finding]:
         return [
             Finding(
                 False,
-                f"the catalog in {settings.catalog_dir} has {len(error.problems)} problem(s)",
+                f"the catalog in {settings.catalog_dir} has {operator_text('problems', count=len(error.problems))}",
                 "; ".join(error.problems[:5]),
             )
         ]
-    tasks = sum(len(campaign.tasks) for campaign in catalog.campaigns.values())
-    return [
-        Finding(
-            True,
-            f"catalog: {len(catalog.campaigns)} campaign(s), {tasks} task(s), {len(catalog.topics)} topic(s)",
-        )
-    ]
+    return [Finding(True, f"catalog: {catalog.summary()}")]
 
 
 def check_database(path: Path) -> list[Finding]:
@@ -180,7 +175,7 @@ def _consistency_findings(db: Connection, for_dialect: str) -> list[Finding]:
         Finding(
             not negative,
             "no balance below zero",
-            f"{negative} member(s) have spent more than they had: report a bug",
+            operator_text("negative_balances", count=negative),
         )
     )
     histogram = health.histogram_mismatches(db)
@@ -188,11 +183,11 @@ def _consistency_findings(db: Connection, for_dialect: str) -> list[Finding]:
         Finding(
             not histogram,
             "rank histograms match the scores",
-            f"{histogram} leaderboard(s) disagree: report a bug",
+            operator_text("histogram_mismatches", count=histogram),
         )
     )
     unsent = health.unsent_messages(db)
-    findings.append(Finding(True, f"outbox: {unsent} message(s) waiting to be sent"))
+    findings.append(Finding(True, operator_text("outbox_unsent", count=unsent)))
     return findings
 
 

@@ -59,9 +59,6 @@ from bot.replies import Button, Image, Outcome, Reply, split_markup, to_plain
 from bot.settings import Settings
 from bot.texts import available_languages, t
 
-# Opt in to python-telegram-bot's future behaviour (time periods as timedelta) instead of a warning.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
-
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
@@ -423,6 +420,9 @@ def _with_line(message: Message, line: str) -> str:
 
 async def run_telegram(engine: Engine, settings: Settings, stop: asyncio.Event) -> None:
     """Run the bot (polling, or webhook when configured) and its outbox drainer until ``stop``."""
+    # Opt in to python-telegram-bot's future behaviour (time periods as timedelta) instead of a warning
+    # each time a RetryAfter is built; PTB reads it when it builds one, so setting it here is in time.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     adapter = TelegramAdapter(engine, settings)
     application = adapter.application
     telegram = settings.telegram

@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.texts import operator_text
+
 MAX_OPTIONS = 25  # Discord select menus and our 64-byte tokens both stay comfortable below this
 
 
@@ -201,6 +203,12 @@ class Catalog:
 
     def topic(self, topic_id: str) -> Topic | None:
         return self.topics.get(topic_id)
+
+    def summary(self) -> str:
+        """What the catalog holds ("2 campaigns, 9 tasks, 1 topic"), as the CLI and the doctor report it."""
+        tasks = sum(len(campaign.tasks) for campaign in self.campaigns.values())
+        counts = {"campaigns": len(self.campaigns), "tasks": tasks, "topics": len(self.topics)}
+        return ", ".join(operator_text(what, count=count) for what, count in counts.items())
 
 
 def load_catalog(directory: Path) -> Catalog:

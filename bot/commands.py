@@ -100,6 +100,10 @@ async def _start(engine: Engine, ctx: Context, argument: str, _: str | None) -> 
 
 
 async def _help(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await help_reply(engine, ctx)
+
+
+async def help_reply(engine: Engine, ctx: Context) -> Reply:
     """Every command this person may use here, described in their language, from the one table."""
     moderator = await engine.moderation.is_moderator(ctx)
     lines = [t("help.title", ctx.language)]
@@ -179,14 +183,18 @@ async def _round(engine: Engine, ctx: Context, argument: str, update_key: str | 
         subject, _, duration_text = rest.strip().partition(" ")
         duration = parse_duration(duration_text) if duration_text.strip() else None
         if duration_text.strip() and duration is None:
-            bad = _refused("round.bad_duration", ctx, duration=duration_text.strip())
-            return await _usage(engine, ctx, "round open", bad)
+            return await bad_duration(engine, ctx, duration_text)
         return await engine.rounds.open(ctx, subject, duration, update_key)
     if verb == "close":
         return await _about_round(engine, ctx, rest, "round close", engine.rounds.close)
     if verb in ("", "list"):
         return await engine.rounds.listing(ctx)
     return await _usage(engine, ctx, "round", _refused("round.usage", ctx))
+
+
+async def bad_duration(engine: Engine, ctx: Context, text: str) -> Reply:
+    """``/round open`` with a duration :func:`parse_duration` refuses: its usage for a moderator."""
+    return await _usage(engine, ctx, "round open", _refused("round.bad_duration", ctx, duration=text.strip()))
 
 
 async def _about_round(

@@ -1,9 +1,14 @@
-"""Shared fixtures: a real engine on a real SQLite file in a temporary folder, and people to play."""
+"""Shared fixtures: a real engine on a real SQLite file in a temporary folder, people to play, and the fake
+Telegram and Discord servers the adapters (and the fakes' own proofs) run against.
+
+discord.py imports the standard library's deprecated ``audioop``; ``pyproject.toml``'s ``filterwarnings``
+ignores that one warning (it applies while test modules are imported too), so no module needs its own.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +20,22 @@ from bot.app import running_engine
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from bot.settings import SETTINGS_FILE_ENV, Settings, load_settings
+from tests.adapters.harness import (
+    ALICE,
+    BOB,
+    CAROL,
+    DAN,
+    GUILD,
+    MANAGE_SERVER,
+    MARA,
+    MODERATOR_ROLE,
+    TELEGRAM_TOKEN,
+    DiscordDeployment,
+    discord_deployment,
+    fake_discord,
+)
+from tests.fakes.discord_server import NEVER_ACKNOWLEDGED, FakeDiscordServer
+from tests.fakes.telegram_server import FakeTelegramServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -81,3 +102,52 @@ def person() -> Callable[..., UserRef]:
 @pytest.fixture
 def cafe() -> SpaceRef:
     return SpaceRef("console", "cafe", "Corner Café")
+
+
+# --- the fake platforms --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ptb_timedelta() -> Iterator[None]:
+    """Durations as ``timedelta``, as the bot opts in when it starts (:func:`adapters.telegram.run_telegram`):
+    otherwise python-telegram-bot 22 warns (an error here) whenever a ``RetryAfter`` is built, also in the
+    fake's own tests and in tests that build the adapter without running it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PTB_TIMEDELTA", "true")
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _every_discord_interaction_acknowledged() -> Iterator[None]:
+    """No interaction of the whole session was left unanswered: on Discord its member would see "This
+    interaction failed". Each fake Discord notes its own as it closes (:data:`NEVER_ACKNOWLEDGED`)."""
+    yield
+    assert NEVER_ACKNOWLEDGED == [], "interactions never acknowledged:\n" + "\n".join(NEVER_ACKNOWLEDGED)
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer(token=TELEGRAM_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def dc() -> AsyncIterator[FakeDiscordServer]:
+    """The fake Discord's "Corner Café" with its cast: a moderator by permission (Mara), one by role (Dan),
+    members Alice and Carol, and Bob, whose direct messages are closed."""
+    async with fake_discord() as server:
+        server.role(GUILD, MODERATOR_ROLE, "CrowdPulse Moderator")
+        server.member(GUILD, MARA, "mara", permissions=MANAGE_SERVER)
+        server.member(GUILD, DAN, "dan", roles=[MODERATOR_ROLE])
+        server.member(GUILD, ALICE, "alice")
+        server.user(BOB, "bob", dms_closed=True)
+        server.member(GUILD, BOB)
+        server.member(GUILD, CAROL, "carol")
+        yield server
+
+
+@pytest.fixture
+async def discord_bot(engine: Engine, settings: Settings, dc: FakeDiscordServer) -> AsyncIterator[DiscordDeployment]:
+    """CrowdPulse connected to the fake, not yet started; discord.py's endpoints are restored afterwards."""
+    async with discord_deployment(engine, settings, dc) as deployment:
+        yield deployment

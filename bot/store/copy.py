@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.store.dialects import dialect
+from bot.texts import operator_text
 
 # Foreign-key order. Tables a future migration adds go last (see _tables).
 ORDER = (
@@ -76,7 +77,9 @@ class CopyReport:
         found = [f"{table}: {count}" for table, count in self.rows.items()]
         return [
             *found,
-            f"ledger total {self.ledger_total}, {self.balances} member balance(s): identical in source and target",
+            f"ledger total {self.ledger_total},"
+            f" {operator_text('balances_compared', count=self.balances)}:"
+            " identical in source and target",
         ]
 
 

@@ -7,33 +7,29 @@ That wiring (the settings that aim a client at a fake, starting and stopping it 
 restoring discord.py's process-wide endpoints) and those member's-eye helpers are kept here, once, so
 that the suites cannot drift apart and a change to how the bot is run is made in one place.
 
-The pytest fixtures stay in the test modules (each seats its own members); they are thin wrappers around
-:func:`running_telegram_bot`, :func:`fake_discord` and :func:`discord_deployment`. This module is not a
-test module, so pytest does not rewrite its ``assert`` statements: each one names what it saw.
+The pytest fixtures (``tg``, ``dc``, ``discord_bot``) are in ``tests/conftest.py``, thin wrappers around
+:func:`fake_discord` and :func:`discord_deployment`. This module is not a test module, so pytest does not
+rewrite its ``assert`` statements: each one names what it saw.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import warnings
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import discord
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
 from pydantic import SecretStr
 
+from adapters.discord import run_discord
 from adapters.telegram import run_telegram
 from bot.engine import Engine
 from bot.settings import DiscordSettings, Settings
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer, InteractionHandle
 from tests.fakes.telegram_server import FakeTelegramServer
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    from discord.gateway import DiscordWebSocket
-    from discord.http import Route
-
-    from adapters.discord import run_discord
 
 JSON = dict[str, Any]
 
@@ -126,8 +122,13 @@ APP_ID = 930_000_000_000_000_001
 BOT_ID = 930_000_000_000_000_002
 GUILD = 940_000_000_000_000_001
 CHANNEL = 940_000_000_000_000_002
+MODERATOR_ROLE = 940_000_000_000_000_003
+MARA = 950_000_000_000_000_001  # has Manage Server
 ALICE = 950_000_000_000_000_002
+BOB = 950_000_000_000_000_003  # has closed their direct messages
 CAROL = 950_000_000_000_000_004
+DAN = 950_000_000_000_000_005  # has the "CrowdPulse Moderator" role
+MANAGE_SERVER = discord.Permissions(manage_guild=True).value
 MESSAGE_CALLS = ("/messages", "/callback", "/webhooks/")
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import adapters.discord.client
+from adapters.discord import ELSEWHERE_SECONDS, markdown_chunks, render, run_discord
 from bot.app import running_engine
 from bot.engine import Context, Engine
 from bot.features.rewards import add_reward, import_codes
@@ -25,39 +26,32 @@ from bot.identity import SpaceRef, UserRef
 from bot.outbox.payloads import reply_payload
 from bot.replies import Button, Reply, Select, SelectOption
 from bot.settings import Settings
+from bot.store.database import StoreUnavailableError
 from bot.store.effects import enqueue
 from bot.texts import _messages
 from tests.adapters.harness import (
     ALICE,
     APP_ID,
+    BOB,
     CAROL,
     CHANNEL,
+    DAN,
     GUILD,
     JSON,
+    MANAGE_SERVER,
+    MARA,
     DiscordDeployment,
     answers_of,
     assert_discord_contract,
     count,
     custom_id,
     discord_deployment,
-    fake_discord,
     next_question,
     shown,
 )
 from tests.conftest import FakeClock
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer, shard_for
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord
-
-    import adapters.discord
-    from adapters.discord import ELSEWHERE_SECONDS, markdown_chunks, render, run_discord
-
-MODERATOR_ROLE = 940_000_000_000_000_003
-MARA = 950_000_000_000_000_001  # has Manage Server
-BOB = 950_000_000_000_000_003  # has closed their direct messages
-DAN = 950_000_000_000_000_005  # has the "CrowdPulse Moderator" role
 VOTERS = range(960_000_000_000_000_001, 960_000_000_000_000_051)
 ANNEX = 940_000_000_000_000_011  # a second server, "Corner Café Annex"
 ANNEX_CHANNEL = 940_000_000_000_000_012
@@ -66,29 +60,9 @@ ROASTERY_CHANNEL = ROASTERY + 1
 
 
 @pytest.fixture
-async def dc() -> AsyncIterator[FakeDiscordServer]:
-    async with fake_discord() as server:
-        server.role(GUILD, MODERATOR_ROLE, "CrowdPulse Moderator")
-        server.member(GUILD, MARA, "mara", permissions=discord.Permissions(manage_guild=True).value)
-        server.member(GUILD, DAN, "dan", roles=[MODERATOR_ROLE])
-        server.member(GUILD, ALICE, "alice")
-        server.user(BOB, "bob", dms_closed=True)
-        server.member(GUILD, BOB)
-        server.member(GUILD, CAROL, "carol")
-        yield server
-
-
-@pytest.fixture
-async def bot(engine: Engine, settings: Settings, dc: FakeDiscordServer) -> AsyncIterator[DiscordDeployment]:
-    """CrowdPulse connected to the fake, not yet started; discord.py's endpoints are restored afterwards."""
-    async with discord_deployment(engine, settings, dc) as deployment:
-        yield deployment
-
-
-@pytest.fixture
-async def running(bot: DiscordDeployment) -> DiscordDeployment:
-    await bot.start()
-    return bot
+async def running(discord_bot: DiscordDeployment) -> DiscordDeployment:
+    await discord_bot.start()
+    return discord_bot
 
 
 # what a member sees ----------------------------------------------------------------------------
@@ -177,25 +151,61 @@ async def test_double_click_counts_once(dc: FakeDiscordServer, running: DiscordD
     assert_discord_contract(dc)
 
 
-async def test_forged_button_is_refused_and_records_nothing(
-    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine
+RETIRED = "This button is from an older message; use /task for a fresh one."
+
+
+def bad_signature(token: str) -> str:
+    """``token`` with another signature: the right shape, but not one the engine signed."""
+    return token[:-8] + ("A" * 8 if not token.endswith("A" * 8) else "B" * 8)
+
+
+TAMPERED: dict[str, Callable[[str], str]] = {
+    "forged": lambda genuine: "give-me-all-the-points",
+    "right shape, bad signature": bad_signature,
+    "retired": lambda genuine: "poll:1:3",  # the custom_id of a kind of component no release makes now
+    "answer button, bad signature": lambda genuine: f"answer:280:{bad_signature(genuine)}",
+}
+
+
+def tamper(dc: FakeDiscordServer, message: JSON, genuine: str, forged: str) -> None:
+    """What a tampering client (or an old message) sends: the stored button carries ``forged``."""
+    for row in dc.message(int(message["id"]))["components"]:
+        for component in row["components"]:
+            if component.get("custom_id") == genuine:
+                component["custom_id"] = forged
+
+
+@pytest.mark.parametrize("forge", TAMPERED.values(), ids=list(TAMPERED))
+async def test_a_button_crowdpulse_does_not_claim_is_answered_privately_and_records_nothing(
+    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine, forge: Callable[[str], str]
 ) -> None:
     question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
     genuine = custom_id(question, "Latte")
-    forged = genuine[:-8] + ("A" * 8 if not genuine.endswith("A" * 8) else "B" * 8)
-    button = next(
-        c
-        for row in dc.message(int(question["id"]))["components"]
-        for c in row["components"]
-        if c.get("custom_id") == genuine
-    )
-    button["custom_id"] = forged  # what a tampering client would send
+    forged = forge(genuine)
+    tamper(dc, question, genuine, forged)
 
-    refused = await dc.click(CAROL, question, forged)
-    answer = await refused.response()
-    assert answer["data"]["flags"] & EPHEMERAL
-    assert "expired" in answer["data"]["content"]
+    refused = await (await dc.click(CAROL, question, forged)).response()
+    assert refused["type"] == 4  # a message of its own: the question stays as it was
+    assert refused["data"]["flags"] & EPHEMERAL
+    assert refused["data"]["content"] == RETIRED
     assert await answers_of(engine, CAROL) == {}
+    assert_discord_contract(dc)
+
+
+@pytest.mark.parametrize(
+    "forged", ["give-me-all-the-points", "x.1.2.AAAAAAAA", "feedback-form"], ids=["forged", "bad signature", "retired"]
+)
+async def test_a_form_crowdpulse_does_not_claim_is_answered_privately_and_records_nothing(
+    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine, forged: str
+) -> None:
+    opener = await dc.slash(ALICE, GUILD, CHANNEL, "idea")
+    form = (await opener.response())["data"]
+    form["custom_id"] = forged  # the form a tampering client submits
+
+    refused = await (await dc.submit_modal(ALICE, GUILD, CHANNEL, forged, {"text": "Free croissants"})).response()
+    assert refused["data"]["flags"] & EPHEMERAL
+    assert refused["data"]["content"] == RETIRED
+    assert await count(engine, "SELECT COUNT(*) FROM ideas") == 0
     assert_discord_contract(dc)
 
 
@@ -247,9 +257,8 @@ async def test_moderator_commands_are_hidden_from_members_by_default(
     dc: FakeDiscordServer, running: DiscordDeployment
 ) -> None:
     commands = {command["name"]: command for command in dc.commands(GUILD)}
-    manage_server = str(discord.Permissions(manage_guild=True).value)
     for name in ("round", "results", "export", "ban", "audit", "status"):
-        assert str(commands[name]["default_member_permissions"]) == manage_server
+        assert str(commands[name]["default_member_permissions"]) == str(MANAGE_SERVER)
     assert commands["task"]["default_member_permissions"] is None
     synced = next(c.json for c in reversed(dc.calls) if c.method == "PUT" and c.path.endswith("/commands"))
     task = next(command for command in synced if command["name"] == "task")
@@ -300,7 +309,9 @@ async def test_idea_form_offers_similar_ideas_and_fifty_members_vote(
     assert tuple(idea) == ("drinks", 51)
     assert await engine.services.store.fetchval("SELECT COUNT(*) FROM ideas", (), 0) == 1  # Bob upvoted instead
 
-    accepted = await dc.slash(MARA, GUILD, CHANNEL, "status", {"text": "1 accepted On the menu from December"})
+    accepted = await dc.slash(
+        MARA, GUILD, CHANNEL, "status", {"idea": 1, "status": "accepted", "note": "On the menu from December"}
+    )
     await shown(dc, accepted, "is now **accepted**")
     # the author hears it privately, through the outbox
     told = await dc.wait_for(lambda: dc.dm_messages(ALICE))
@@ -321,6 +332,40 @@ async def given_up(engine: Engine, target: str) -> str:
             return str(error)
         await asyncio.sleep(0.02)
     raise AssertionError(f"the outbox never gave up on {target}")
+
+
+async def test_slash_options_reach_the_use_cases_typed(
+    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine
+) -> None:
+    """Each option arrives as what it is (a number, a member, a choice), never as text parsed again: an
+    idea that reads like a command stays an idea, a number shows an idea, a bad duration is refused."""
+
+    async def says(user: int, name: str, options: dict[str, Any], *words: str, subcommand: str | None = None) -> JSON:
+        return await shown(dc, await dc.slash(user, GUILD, CHANNEL, name, options, subcommand=subcommand), *words)
+
+    await says(MARA, "round", {"subject": "winter-menu", "duration": "2x"}, "isn't a duration", subcommand="open")
+    await says(MARA, "round", {"subject": "winter-menu", "duration": "2d"}, "is open until", subcommand="open")
+    typed = await dc.autocomplete(ALICE, GUILD, CHANNEL, "idea", focused="category", options={"category": "DRI"})
+    assert [choice["value"] for choice in (await typed.response())["data"]["choices"]] == ["drinks"]
+    await says(ALICE, "idea", {"text": "+5 #food Pumpkin spice latte", "category": "drinks"}, "saved as")
+    await says(CAROL, "idea", {"text": "Cinnamon rolls on Sundays", "builds_on": 1}, "saved as")
+    ideas = await engine.services.store.fetchall("SELECT id, text, category, parent_id FROM ideas ORDER BY id", ())
+    assert [tuple(row) for row in ideas] == [
+        (1, "+5 #food Pumpkin spice latte", "drinks", None),
+        (2, "Cinnamon rolls on Sundays", None, 1),
+    ]
+    shown_idea = await says(BOB, "idea", {"show": 2}, "Cinnamon rolls")
+    assert "Builds on" in shown_idea["content"]
+
+    await says(MARA, "status", {"idea": 2, "status": "merged"}, "to merge a duplicate")  # merging names a target
+    await says(MARA, "status", {"idea": 2, "status": "merged", "merged_into": 1}, "is merged into")
+    await says(DAN, "approve", {"idea": 1}, "isn't waiting for approval")
+    await says(MARA, "hide", {"idea": 1}, "is hidden")
+    await says(CAROL, "launched", {"page": 3}, "No idea has been launched yet")
+    await says(CAROL, "start", {}, "What do you order")  # the welcome bonus puts her on this week's board
+    await says(CAROL, "top", {"board": "week"}, "This week")
+    await says(CAROL, "top", {"board": "global", "round": 9}, "There is no round")  # a number picks a round's board
+    assert_discord_contract(dc)
 
 
 async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
@@ -354,13 +399,24 @@ async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
     assert_discord_contract(dc)
 
 
-async def test_button_from_before_a_restart_still_works(
-    dc: FakeDiscordServer, bot: DiscordDeployment, engine: Engine
+async def test_autocomplete_that_cannot_read_its_choices_still_answers(
+    dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await bot.start()
+    async def unavailable() -> list[tuple[str, str]]:
+        raise StoreUnavailableError("the database is away")
+
+    monkeypatch.setattr(engine, "reward_choices", unavailable)
+    typed = await dc.autocomplete(ALICE, GUILD, CHANNEL, "redeem", focused="reward", options={"reward": "mu"})
+    assert (await typed.response())["data"]["choices"] == []  # no choices, rather than no answer
+
+
+async def test_button_from_before_a_restart_still_works(
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine
+) -> None:
+    await discord_bot.start()
     question = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "What do you order")
-    await bot.stop()
-    await bot.start()
+    await discord_bot.stop()
+    await discord_bot.start()
     assert dc.identify_count == 2
 
     latte = await dc.click(ALICE, question, custom_id(question, "Latte"))
@@ -370,15 +426,15 @@ async def test_button_from_before_a_restart_still_works(
 
 
 async def test_answer_form_from_before_a_restart_keeps_its_title_and_placeholder(
-    dc: FakeDiscordServer, bot: DiscordDeployment, engine: Engine
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine
 ) -> None:
-    await bot.start()
+    await discord_bot.start()
     question = await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "What do you order")
     question = await next_question(dc, await dc.click(ALICE, question, custom_id(question, "Espresso")), "extras")
     question = await next_question(dc, await dc.click(ALICE, question, custom_id(question, "Skip")), "weekdays")
     other = await next_question(dc, await dc.click(ALICE, question, custom_id(question, "Other")), "few words")
-    await bot.stop()
-    await bot.start()
+    await discord_bot.stop()
+    await discord_bot.start()
     assert dc.identify_count == 2
 
     opener = await dc.click(ALICE, other, custom_id(other, "✍️"))
@@ -394,15 +450,15 @@ async def test_answer_form_from_before_a_restart_keeps_its_title_and_placeholder
 
 
 async def test_commands_are_synced_on_the_first_start_and_not_again_while_unchanged(
-    dc: FakeDiscordServer, bot: DiscordDeployment, caplog: pytest.LogCaptureFixture
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="adapters.discord")
-    await bot.start()
+    await discord_bot.start()
     assert command_uploads(dc) == [str(GUILD)]
     assert f"synced {len(dc.commands(GUILD))} commands to guild:{GUILD}" in caplog.text
 
-    await bot.stop()
-    await bot.start()  # the same commands, the same database
+    await discord_bot.stop()
+    await discord_bot.start()  # the same commands, the same database
     assert dc.identify_count == 2
     assert command_uploads(dc) == [str(GUILD)]
     assert f"commands for guild:{GUILD} unchanged, not synced" in caplog.text
@@ -411,33 +467,33 @@ async def test_commands_are_synced_on_the_first_start_and_not_again_while_unchan
 
 
 async def test_a_corrected_translation_or_another_server_syncs_again_where_the_commands_changed(
-    dc: FakeDiscordServer, bot: DiscordDeployment, monkeypatch: pytest.MonkeyPatch
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dc.guild(ANNEX, "Corner Café Annex", channels=[(ANNEX_CHANNEL, "general")])
-    await bot.start()
-    await bot.stop()
+    await discord_bot.start()
+    await discord_bot.stop()
     corrected = "Răspunde la întrebarea următoare"
     monkeypatch.setitem(_messages("ro"), "command.task", corrected)  # a release corrects the Romanian
-    await bot.start()
+    await discord_bot.start()
     assert command_uploads(dc) == [str(GUILD), str(GUILD)]
     uploaded = next(c.json for c in reversed(dc.calls) if c.method == "PUT" and c.path.endswith("/commands"))
     task = next(command for command in uploaded if command["name"] == "task")
     assert task["description_localizations"]["ro"] == corrected
 
-    await bot.stop()
-    bot.settings.discord.guild_ids = [GUILD, ANNEX]  # the operator adds the annex
-    await bot.start()
+    await discord_bot.stop()
+    discord_bot.settings.discord.guild_ids = [GUILD, ANNEX]  # the operator adds the annex
+    await discord_bot.start()
     assert command_uploads(dc) == [str(GUILD), str(GUILD), str(ANNEX)]  # the café's commands are as they were
-    await bot.stop()
-    bot.settings.discord.guild_ids = []  # and then goes global
-    await bot.start()
+    await discord_bot.stop()
+    discord_bot.settings.discord.guild_ids = []  # and then goes global
+    await discord_bot.start()
     assert command_uploads(dc) == [str(GUILD), str(GUILD), str(ANNEX), "global"]
 
 
 async def test_slow_replies_are_deferred_and_keep_their_privacy(
-    dc: FakeDiscordServer, bot: DiscordDeployment, engine: Engine
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine
 ) -> None:
-    await bot.start(ack_budget=0.0)  # as if the engine were always slow: every interaction is deferred
+    await discord_bot.start(ack_budget=0.0)  # as if the engine were always slow: every interaction is deferred
     points = await dc.slash(ALICE, GUILD, CHANNEL, "points")
     assert (await points.response())["type"] == 5
     private = await dc.wait_for(lambda: points.original and "points" in points.original["content"] and points.original)
@@ -605,7 +661,7 @@ async def test_one_process_can_run_every_shard(
     dc: FakeDiscordServer, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``shard_count`` without ``shard_ids``: one process launches both shards and serves both servers."""
-    monkeypatch.setattr(adapters.discord, "IDENTIFY_INTERVAL", 0.0)  # Discord's 5 s between shards
+    monkeypatch.setattr(adapters.discord.client, "IDENTIFY_INTERVAL", 0.0)  # Discord's 5 s between shards
     dc.guild(ROASTERY, "Roastery", channels=[(ROASTERY_CHANNEL, "general")])
     dc.member(ROASTERY, CAROL)
     async with discord_deployment(engine, settings, dc, guild_ids=(), shard_count=2) as bot:

@@ -34,17 +34,6 @@ from tests.fakes.telegram_server import FakeTelegramServer
 from tests.store.test_contract import settings_for, storage_url
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer(token=TELEGRAM_TOKEN) as server:
-        yield server
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -121,7 +121,7 @@ async def test_a_text_form_is_rebuilt_from_its_token_alone_in_the_members_langua
         assert await engine.text_input(ana, asked.action) == asked
     assert free_text.text_input is not None
     romanian = await engine.text_input(ioana, free_text.text_input.action)
-    assert romanian is not None and romanian.placeholder == "Cel mult 280 caractere"
+    assert romanian is not None and romanian.placeholder == "Cel mult 280 de caractere"
     genuine = free_text.text_input.action
     forged = genuine[:-1] + ("B" if genuine.endswith("A") else "A")
     for not_text in (button(free_text, "⏭"), forged, ""):

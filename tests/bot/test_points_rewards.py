@@ -195,10 +195,10 @@ async def test_answering_seven_days_in_a_row_earns_the_streak_badge(engine: Engi
         assert await answer_tasks(engine, ana, cafe, 1) == 1
         clock.advance(days=1)
     me = to_plain((await say(engine, ana, cafe, "/me")).text)
-    assert "Streak: 7 day(s) (best 7)" in me
+    assert "Streak: 7 days (best 7)" in me
     assert "7-day streak" in me
     clock.advance(days=1)
-    assert "Streak: 0 day(s) (best 7)" in to_plain((await say(engine, ana, cafe, "/me")).text)
+    assert "Streak: 0 days (best 7)" in to_plain((await say(engine, ana, cafe, "/me")).text)
 
 
 async def test_a_badge_whose_title_has_no_text_stops_the_engine_at_start(tmp_path: Path, clock) -> None:
@@ -358,7 +358,7 @@ async def test_out_of_stock_and_not_enough_points_are_clear_and_change_nothing(
     assert poor.outcome == Outcome.REFUSED
     assert poor.private
     assert "Mug costs 1000 points and you have 10" in seen(poor)
-    assert "Mug costă 1000 puncte și tu ai 10" in seen(await say(engine, mihai, cafe, "/redeem mug"))
+    assert "Mug costă 1000 de puncte și tu ai 10" in seen(await say(engine, mihai, cafe, "/redeem mug"))
     assert "Sorry, Sticker is out of stock" in seen(await say(engine, ana, cafe, "/redeem sticker"))
     assert "Sticker nu mai este în stoc" in seen(await say(engine, mihai, cafe, "/redeem sticker"))
     assert "There is no reward “unicorn”" in seen(await say(engine, ana, cafe, "/redeem unicorn"))
@@ -382,7 +382,7 @@ def test_operators_import_codes_and_a_file_naming_an_unknown_reward_imports_noth
     codes = tmp_path / "codes.csv"
     codes.write_text("reward_id,code\ncoffee,CAFE-1\ncoffee,CAFE-2\n", encoding="utf-8")
     assert main(["rewards", "import", str(codes)]) == 0
-    assert "imported 2 code(s) for coffee" in capsys.readouterr().out
+    assert "imported 2 codes for coffee" in capsys.readouterr().out
 
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("coffee,CAFE-3\ntea,TEA-1\n", encoding="utf-8")
@@ -391,14 +391,18 @@ def test_operators_import_codes_and_a_file_naming_an_unknown_reward_imports_noth
     assert "line 2: 'tea'" in refusal
     assert "nothing imported" in refusal
     assert main(["rewards", "import", str(codes)]) == 0
-    assert "skipped 2 code(s) already loaded" in capsys.readouterr().out
+    assert "skipped 2 codes already loaded" in capsys.readouterr().out
     assert main(["rewards", "add", "--id", "Bad Id", "--title", "x", "--cost", "1"]) == 1
     capsys.readouterr()
 
     assert main(["rewards", "list"]) == 0
     assert capsys.readouterr().out.strip() == (
-        "coffee: Free coffee · cost 100 · stock 2 · 2 unused code(s) · redeemed 0 time(s)"
+        "coffee: Free coffee · cost 100 · stock 2 · 2 unused codes · redeemed 0 times"
     )
+    one = tmp_path / "one.csv"
+    one.write_text("coffee,CAFE-4\n", encoding="utf-8")
+    assert main(["rewards", "import", str(one)]) == 0
+    assert capsys.readouterr().out.strip() == "imported 1 code for coffee"
 
 
 async def test_idea_badges_come_with_the_first_idea_and_its_acceptance_once(engine: Engine, person, cafe) -> None:

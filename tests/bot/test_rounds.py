@@ -80,6 +80,7 @@ async def test_closing_a_round_tallies_announces_and_refuses_late_answers(engine
     assert len(results) == 1
     text = to_plain(results[0].text)
     assert "6 participants" in text and "Espresso ▇▇▇▇▇▇▇▇▇▇ 100% (6)" in text
+    assert "NPS -100: 0 promoters, 0 passives, 6 detractors" in text  # each count worded by its own number
     assert results[0].image is not None and results[0].image.data.startswith(b"\x89PNG")
     pixels = imread(io.BytesIO(results[0].image.data), format="png")
     assert pixels.shape[0] > 100 and pixels.shape[1] > 100

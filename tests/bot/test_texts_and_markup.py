@@ -8,7 +8,7 @@ from typing import ClassVar
 import pytest
 
 from bot.replies import escape, split_markup, to_markdown, to_plain
-from bot.texts import keys, pick_language, t, template_fields
+from bot.texts import keys, pick_language, plurals, t, template_fields
 
 
 def test_romanian_translates_every_english_message_with_the_same_variables() -> None:
@@ -46,13 +46,20 @@ class _TagChecker(HTMLParser):
 @pytest.mark.parametrize("language", ["en", "ro"])
 def test_every_message_renders_as_valid_markup_even_with_hostile_variables(language: str) -> None:
     hostile = "<script>&amp;</b><b>"
+    counted = plurals(language)
     for key in keys(language):
-        rendered = t(key, language, **dict.fromkeys(template_fields(key, language), hostile))
-        checker = _TagChecker()
-        checker.feed(rendered)
-        checker.close()
-        assert checker.stack == [], key
-        assert "<script>" not in rendered, key
+        variables = dict.fromkeys(template_fields(key, language), hostile)
+        # a counted message is rendered in each of its forms (and with a count that is no number)
+        counts = (hostile, 0, 1, 2, 20) if key in counted else (hostile,)
+        for count in counts:
+            if key in counted:
+                variables[counted[key].by] = count
+            rendered = t(key, language, **variables)
+            checker = _TagChecker()
+            checker.feed(rendered)
+            checker.close()
+            assert checker.stack == [], (key, count)
+            assert "<script>" not in rendered, (key, count)
 
 
 @pytest.mark.parametrize("limit", [20, 64, 200, 4096])

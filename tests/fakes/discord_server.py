@@ -32,6 +32,7 @@ import hashlib
 import json
 import math
 import mimetypes
+import os
 import re
 import secrets
 import socket
@@ -51,6 +52,9 @@ T = TypeVar("T")
 API_PREFIX = "/api/v10"
 DISCORD_EPOCH_MS = 1_420_070_400_000
 RESPONSE_WINDOW = 3.0  # seconds Discord waits for the initial interaction response
+# Every fake server's interactions that nobody acknowledged in time, noted as each server closes, so one
+# check over the whole test session (tests/conftest.py) finds a member left with "This interaction failed".
+NEVER_ACKNOWLEDGED: list[str] = []
 TOKEN_LIFETIME = 15 * 60.0  # seconds an interaction token stays usable for follow-ups
 
 # Message flags.
@@ -708,6 +712,7 @@ class InteractionHandle:
         self.original_id: int | None = None
         self.followup_ids: list[int] = []
         self.modal_open = False
+        self.lapse_expected = False  # set by :meth:`FakeDiscordServer.expect_unacknowledged`
         # ``(shard_id, shard_count)`` of each gateway session INTERACTION_CREATE went to: one for a client
         # running the guild's shard, none when no client does (nobody can answer, as on Discord).
         self.shards: list[tuple[int, int]] = []
@@ -837,7 +842,12 @@ class FakeDiscordServer:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         """Closes sockets (code 1001) and the server, then re-raises the fake's own crashes, which
-        discord.py would otherwise hide behind retries. Close the discord.py client first."""
+        discord.py would otherwise hide behind retries. Close the discord.py client first.
+
+        The interactions left unacknowledged are noted in :data:`NEVER_ACKNOWLEDGED` for the session's check.
+        """
+        test = os.environ.get("PYTEST_CURRENT_TEST", "outside pytest").rsplit(" (", 1)[0]  # less its phase
+        NEVER_ACKNOWLEDGED.extend(f"{test}: {handle!r}" for handle in self.unacknowledged)
         for ws in list(self._sockets):
             await ws.close(code=1001, message=b"server shutting down")
         if self._runner is not None:
@@ -1027,6 +1037,17 @@ class FakeDiscordServer:
             self._changed.notify_all()
 
     # ----------------------------------------------------------------- interactions (driver API)
+
+    @property
+    def unacknowledged(self) -> list[InteractionHandle]:
+        """Interactions not acknowledged within the response window (a late answer is refused with 10062,
+        so these never were): on Discord the member sees "This interaction failed". Those a test lets
+        lapse on purpose (:meth:`expect_unacknowledged`) are left out."""
+        return [handle for handle in self.interactions if handle.acked_at is None and not handle.lapse_expected]
+
+    def expect_unacknowledged(self, handle: InteractionHandle) -> None:
+        """This interaction is meant to go unanswered (a test of the fake's 10062, say)."""
+        handle.lapse_expected = True
 
     async def slash(
         self,

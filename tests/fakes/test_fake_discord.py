@@ -11,24 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import re
-import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
+import discord
 import pytest
 import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import MultipartParameters, Route
 
-from .discord_server import EPHEMERAL, LOADING, FakeDiscordServer, shard_for
-
-with warnings.catch_warnings():
-    # discord.py 2.7 imports the stdlib ``audioop`` (voice), deprecated on 3.11+; under
-    # ``filterwarnings=error`` that import would fail collection. Nothing here uses voice.
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord
-    from discord import app_commands
-    from discord.gateway import DiscordWebSocket
-    from discord.http import MultipartParameters, Route
+from .discord_server import EPHEMERAL, LOADING, NEVER_ACKNOWLEDGED, FakeDiscordServer, shard_for
 
 TOKEN = "test-bot-token"
 APP_ID = 900_000_000_000_000_001
@@ -77,6 +72,14 @@ class FeedbackModal(discord.ui.Modal, title="Feedback"):
         assert isinstance(self.idea.component, discord.ui.TextInput)
         assert isinstance(self.mood.component, discord.ui.Select)
         await interaction.response.send_message(f"idea={self.idea.component.value} mood={self.mood.component.values}")
+
+
+class Mute(discord.ui.View):
+    """A button whose callback does nothing, so its click is never acknowledged."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+        self.add_item(discord.ui.Button(label="Mute", custom_id="mute"))
 
 
 class PickView(discord.ui.View):
@@ -311,6 +314,29 @@ async def test_late_response_is_unknown_interaction(dc: FakeDiscordServer, bot: 
     assert failure.code == 10062
     assert handle.callback is None
     assert dc.errors[-1].code == 10062
+    assert dc.unacknowledged == [handle]
+    dc.expect_unacknowledged(handle)  # on purpose: the session's check (tests/conftest.py) lets it be
+    assert dc.unacknowledged == []
+
+
+async def test_an_interaction_left_unanswered_is_noted_for_the_session_check() -> None:
+    """Unanswered within the window or by the end of the test, an interaction is noted as the fake closes;
+    tests/conftest.py fails the session for each one noted."""
+    before = len(NEVER_ACKNOWLEDGED)
+    async with FakeDiscordServer(app_id=APP_ID, bot_user_id=BOT_ID, token=TOKEN) as dc:
+        dc.guild(GUILD, "Pulse HQ", channels=[(CHANNEL, "general")])
+        dc.member(GUILD, ALICE, "alice")
+        client = Bot()
+        async with connected(dc, client):
+            message = await channel_of(client).send("a button whose callback answers nothing", view=Mute())
+            ignored = await dc.click(ALICE, message.id, "mute")
+            await (await dc.slash(ALICE, GUILD, CHANNEL, "echo", {"word": "hi"})).response()  # after the click
+        assert dc.unacknowledged == [ignored]
+    test = os.environ["PYTEST_CURRENT_TEST"].rsplit(" (", 1)[0]
+    try:
+        assert NEVER_ACKNOWLEDGED[before:] == [f"{test}: {ignored!r}"]
+    finally:
+        del NEVER_ACKNOWLEDGED[before:]  # noted as it should be; the session goes on clean
 
 
 async def test_deferred_reply_is_completed_by_the_first_followup(dc: FakeDiscordServer, bot: Bot) -> None:

@@ -23,23 +23,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from tests.adapters.harness import TELEGRAM_TOKEN
+
 from .telegram_server import ANONYMOUS_ADMIN_ID, CHAT_BURST, FakeTelegramServer
 
-TOKEN = "123456:TEST-TOKEN"
+TOKEN = TELEGRAM_TOKEN  # the ``tg`` fixture's (tests/conftest.py)
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    """PTB 22 warns (an error under ``filterwarnings=error``) whenever a ``RetryAfter`` is built
-    unless durations are opted in to ``timedelta``; any test that can meet a 429 needs this."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer(token=TOKEN) as server:
-        yield server
 
 
 def build_app(tg: FakeTelegramServer, token: str = TOKEN) -> Application:  # type: ignore[type-arg]

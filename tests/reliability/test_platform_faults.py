@@ -9,13 +9,13 @@ exactly once.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from telegram.ext import ApplicationBuilder
 
+from adapters.discord import CrowdPulseClient
 from bot.engine import Engine
 from bot.settings import Settings
 from tests.adapters.harness import (
@@ -24,14 +24,11 @@ from tests.adapters.harness import (
     CAROL,
     CHANNEL,
     GUILD,
-    TELEGRAM_TOKEN,
     DiscordDeployment,
     answers_of,
     assert_discord_contract,
     count,
     custom_id,
-    discord_deployment,
-    fake_discord,
     next_question,
     running_telegram_bot,
     shown,
@@ -41,38 +38,8 @@ from tests.adapters.harness import (
 from tests.fakes.discord_server import FakeDiscordServer
 from tests.fakes.telegram_server import FakeTelegramServer
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    from adapters.discord import CrowdPulseClient
-
 CLIENT_TIMEOUT = 1.0  # seconds PTB waits for Telegram's answer in the slow-send test (PTB's default: 5)
 APOLOGY = "Sorry, something went wrong on my side"
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer(token=TELEGRAM_TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-async def dc() -> AsyncIterator[FakeDiscordServer]:
-    async with fake_discord() as server:
-        server.member(GUILD, ALICE, "alice")
-        server.member(GUILD, CAROL, "carol")
-        yield server
-
-
-@pytest.fixture
-async def discord_bot(engine: Engine, settings: Settings, dc: FakeDiscordServer) -> AsyncIterator[DiscordDeployment]:
-    """CrowdPulse on the fake Discord; discord.py's process-wide endpoints are restored afterwards."""
-    async with discord_deployment(engine, settings, dc) as deployment:
-        yield deployment
 
 
 def sent_once(tg: FakeTelegramServer, chat_id: int, words: str) -> bool:

@@ -85,9 +85,10 @@ class Points:
         streak = await store.points.streak(ctx.user_id)
         today = self.services.clock().astimezone(settings.zone).date()
         badges = [self.badge_title(badge, language) for badge in await store.points.badges(ctx.user_id)]
+        next_level = t("me.next_level", language, next=next_at)
         lines = [
             t("me.title", language, name=ctx.user.display_name or "?"),
-            t("me.points", language, points=balance, level=level, next=next_at),
+            t("me.points", language, points=balance, level=level, next_level=next_level),
             t("me.rank", language, rank=standing.rank, space=ctx.space.title, points=standing.points)
             if standing
             else t("me.unranked", language),

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.features.rewards.redeeming import REWARD_ID
 from bot.store.records import CodeLine, UnknownRewardError
 from bot.store.rewards_sql import RewardQueries
+from bot.texts import operator_text
 
 MAX_TITLE = 60  # a button label with the cost stays within Discord's 80 characters
 MAX_CODE = 200
@@ -56,8 +57,12 @@ async def import_codes(queries: RewardQueries, path: Path) -> list[str]:
     except UnknownRewardError as error:
         raise RewardError(f"{path}: unknown reward id(s), nothing imported: {error}") from error
     skipped = len(lines) - sum(added.values())
-    report = [f"imported {count} code(s) for {reward_id}" for reward_id, count in sorted(added.items())]
-    return [*report, f"skipped {skipped} code(s) already loaded"] if skipped else report or ["no codes in the file"]
+    report = [
+        operator_text("codes_imported", count=count, reward=reward_id) for reward_id, count in sorted(added.items())
+    ]
+    if skipped:
+        return [*report, operator_text("codes_skipped", count=skipped)]
+    return report or ["no codes in the file"]
 
 
 def read_codes(path: Path) -> list[CodeLine]:
@@ -85,6 +90,7 @@ async def list_rewards(queries: RewardQueries) -> list[str]:
     return [
         f"{reward.id}: {reward.title} · cost {reward.cost}"
         f" · stock {'unlimited' if reward.stock is None else reward.stock}"
-        f" · {reward.codes_left} unused code(s) · redeemed {reward.redeemed} time(s)"
+        f" · {operator_text('unused_codes', count=reward.codes_left)}"
+        f" · {operator_text('redeemed_times', count=reward.redeemed)}"
         for reward in rewards
     ]

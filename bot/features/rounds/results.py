@@ -107,9 +107,9 @@ class RoundResults:
                     "results.nps",
                     language,
                     score=f"{tally.nps:+d}",
-                    promoters=promoters,
-                    passives=passives,
-                    detractors=detractors,
+                    promoters=t("results.nps_promoters", language, count=promoters),
+                    passives=t("results.nps_passives", language, count=passives),
+                    detractors=t("results.nps_detractors", language, count=detractors),
                 )
             )
         elif tally.mean is not None:

@@ -313,7 +313,8 @@ class Tasks:
         gained = awarded.points if awarded else 0
         lines = [t("answer.recorded", ctx.language, choice=parsed.summary, points=gained)]
         if awarded and awarded.streak_bonus:
-            lines.append(t("answer.streak", ctx.language, days=awarded.streak_days, points=awarded.streak_bonus))
+            bonus = t("answer.streak_bonus", ctx.language, points=awarded.streak_bonus)
+            lines.append(t("answer.streak", ctx.language, days=awarded.streak_days, bonus=bonus))
         if awarded and awarded.capped:
             lines.append(t("answer.daily_cap", ctx.language, cap=services.settings.points.daily_cap))
         lines += self.points.celebrations(awarded, ctx.language)

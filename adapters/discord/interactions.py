@@ -1,0 +1,342 @@
+"""Answering interactions: every command, click and form gets exactly one acknowledgement in time.
+
+Discord drops an interaction not acknowledged within 3 seconds ("This interaction failed"). The engine
+call runs as a task; nearly always it answers within ``ack_budget`` and the reply goes out as the
+interaction's response, with the right type. When it has not (a chart, an export, a slow disk), the
+interaction is deferred first (a private "thinking…" for commands, a silent deferred update for
+components) and the reply follows. What CrowdPulse does not claim (a forged or retired custom_id) is
+answered too, privately (:meth:`Interactions.refuse_retired`).
+
+Replies that concern one member (``Reply.private``, refusals, the answers to their clicks) are
+ephemeral; reward codes only ever go ephemerally or by direct message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import aiohttp
+import discord
+from discord import app_commands
+
+from adapters.discord.components import (
+    ACTION_ID_PATTERN,
+    ANSWER_FIELD,
+    CATEGORY_FIELD,
+    IDEA_FIELD,
+    IDEA_FORM,
+    answer_form,
+    idea_form,
+    modal_values,
+)
+from adapters.discord.limits import ACK_BUDGET
+from adapters.discord.rendering import NO_MENTIONS, Outgoing, answered, render, text_message
+from bot.engine import Engine, UseCase
+from bot.identity import SpaceRef, UserRef
+from bot.replies import Reply, TextInput
+from bot.settings import Settings
+from bot.texts import pick_language, t
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+REMEMBERED_MEMBERS = 10_000
+
+
+def user_ref(interaction: discord.Interaction) -> UserRef:
+    user = interaction.user
+    return UserRef(PLATFORM, str(user.id), user.display_name, interaction.locale.value)
+
+
+def space_ref(interaction: discord.Interaction) -> SpaceRef:
+    """A server is the space (rounds, leaderboards, bans are per server); a direct message is its channel."""
+    if interaction.guild_id is not None:
+        guild = interaction.guild
+        title = guild.name if isinstance(guild, discord.Guild) else ""
+        return SpaceRef(PLATFORM, str(interaction.guild_id), title, False)
+    return SpaceRef(PLATFORM, str(interaction.channel_id), "", True)
+
+
+def update_key(interaction: discord.Interaction) -> str:
+    """What makes a redelivered interaction change nothing twice (an idea, a round, a redemption)."""
+    return f"dc:{interaction.id}"
+
+
+def _verb(token: str) -> str:
+    """What a token does, for the log; the token itself is never logged."""
+    return token.split(".", 1)[0]
+
+
+class Responder:
+    """Answers one interaction: once by its response, then by follow-ups (a second response is 40060).
+
+    After a "thinking…" deferral the first follow-up replaces the placeholder, which is ephemeral: a
+    public reply deletes it and posts anew, so nothing private is shown and nothing public is hidden.
+    """
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self.interaction = interaction
+        self.deferred = False
+        self._placeholder = False
+
+    async def defer(self, *, thinking: bool) -> None:
+        await self.interaction.response.defer(thinking=thinking, ephemeral=thinking)
+        self.deferred, self._placeholder = True, thinking
+
+    async def send(self, message: Outgoing, *, ephemeral: bool) -> None:
+        response = self.interaction.response
+        if not response.is_done():
+            await response.send_message(ephemeral=ephemeral, **message.send_kwargs())
+            return
+        if self._placeholder:
+            self._placeholder = False
+            if not ephemeral:
+                await self.interaction.delete_original_response()
+        await self.interaction.followup.send(ephemeral=ephemeral, **message.send_kwargs())
+
+    async def edit(self, message: Outgoing) -> None:
+        """Replace the message the component was on (UPDATE_MESSAGE, or an edit after deferring)."""
+        await self._edit(**message.edit_kwargs())
+
+    async def close(self, content: str) -> None:
+        """Rewrite the component's message and take its components away, keeping image and files."""
+        await self._edit(content=content, view=None, allowed_mentions=NO_MENTIONS)
+
+    async def _edit(self, **changes: Any) -> None:
+        if not self.interaction.response.is_done():
+            await self.interaction.response.edit_message(**changes)
+        else:
+            await self.interaction.edit_original_response(**changes)
+
+
+class Interactions:
+    """The engine behind Discord's interactions, and the members they carry.
+
+    Args:
+        client: the client the interactions arrive on; its cached servers answer :meth:`is_moderator`.
+        ack_budget: seconds the engine may take before an interaction is deferred; 0 defers every one.
+    """
+
+    def __init__(
+        self, engine: Engine, settings: Settings, client: discord.Client, *, ack_budget: float = ACK_BUDGET
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.client = client
+        self.ack_budget = ack_budget
+        self._members: OrderedDict[tuple[int, int], discord.Member] = OrderedDict()
+
+    def language(self, interaction: discord.Interaction) -> str:
+        return pick_language(interaction.locale.value, self.settings.default_language)
+
+    # moderators ---------------------------------------------------------------------------------
+
+    def _remember(self, interaction: discord.Interaction) -> None:
+        """Keep the member an interaction carries (roles, permissions) for the engine's moderator check."""
+        member = interaction.user
+        if isinstance(member, discord.Member) and interaction.guild_id is not None:
+            key = (interaction.guild_id, member.id)
+            self._members[key] = member
+            self._members.move_to_end(key)
+            if len(self._members) > REMEMBERED_MEMBERS:
+                self._members.popitem(last=False)
+
+    async def is_moderator(self, user: UserRef, space: SpaceRef) -> bool:
+        """Manage Server, or a role named ``discord.moderator_role``; nobody moderates a direct message."""
+        if space.is_private:
+            return False
+        guild_id, user_id = int(space.external_id), int(user.platform_user_id)
+        member = self._members.get((guild_id, user_id))
+        if member is None:
+            guild = self.client.get_guild(guild_id)
+            if guild is None:
+                return False
+            try:
+                member = await guild.fetch_member(user_id)
+            except discord.NotFound:
+                return False
+        role = self.settings.discord.moderator_role
+        return member.guild_permissions.manage_guild or any(r.name == role for r in member.roles)
+
+    # what arrives -------------------------------------------------------------------------------
+
+    async def run(self, interaction: discord.Interaction, name: str, use_case: UseCase) -> None:
+        """A slash command: its typed use case, for the member who ran it where they ran it."""
+        user, space = user_ref(interaction), space_ref(interaction)
+        await self._serve(interaction, "command", name, lambda: self.engine.run(user, space, use_case))
+
+    def authentic(self, token: str) -> bool:
+        """Whether the engine signed ``token`` (it re-checks everything the token names when it runs)."""
+        return self.engine.services.codec.parse(token) is not None
+
+    async def on_action(self, interaction: discord.Interaction, token: str, values: Sequence[str]) -> None:
+        """A button or select carrying an engine token."""
+        user, space = user_ref(interaction), space_ref(interaction)
+        await self._serve(
+            interaction, "component", _verb(token), lambda: self.engine.act(user, space, token, values=values)
+        )
+
+    async def refuse_retired(self, interaction: discord.Interaction) -> None:
+        """A component or form CrowdPulse does not claim (forged, or from a retired kind of message): the
+        member is told privately where to get a fresh one, and nothing else happens."""
+        started = time.perf_counter()
+        kind = "form" if interaction.type == discord.InteractionType.modal_submit else "component"
+        text = t("discord.retired_component", self.language(interaction))
+        try:
+            await Responder(interaction).send(text_message(text), ephemeral=True)
+        except (discord.HTTPException, aiohttp.ClientError):
+            log.warning("platform=discord interaction=%s could not refuse a retired %s", interaction.id, kind)
+        self._log(interaction, kind, "retired", "stale", False, started)
+
+    async def open_answer_form(self, interaction: discord.Interaction, token: str, label: str, limit: int) -> None:
+        """Show the form the question asked for; the engine sees the submission.
+
+        ``label`` and ``limit`` are what the button knows (its label, its custom_id); the engine rebuilds
+        the question's own form from the token (title, placeholder, limit), also after a restart. A modal
+        cannot follow a deferral, so the engine gets ``ack_budget``; slower, or failing, the form opens
+        as the button describes it, without a placeholder.
+        """
+        started = time.perf_counter()
+        wanted = await self._text_input(interaction, token)
+        if wanted is None:
+            form = answer_form(token, label, limit)
+        else:
+            form = answer_form(token, wanted.label, wanted.max_length, wanted.placeholder)
+        await interaction.response.send_modal(form)
+        self._log(interaction, "form", _verb(token), "form" if wanted else "plain-form", False, started)
+
+    async def _text_input(self, interaction: discord.Interaction, token: str) -> TextInput | None:
+        """The engine's form for ``token``, or ``None`` if it has none, is slow or fails: the member's form
+        must open within Discord's three seconds, and its details are not worth an "interaction failed"."""
+        try:
+            return await asyncio.wait_for(self.engine.text_input(user_ref(interaction), token), self.ack_budget)
+        except TimeoutError:
+            return None
+        except Exception:
+            log.exception("platform=discord interaction=%s the answer form's details failed", interaction.id)
+            return None
+
+    async def open_idea_form(self, interaction: discord.Interaction) -> None:
+        started = time.perf_counter()
+        categories = await self.engine.idea_categories(user_ref(interaction), space_ref(interaction))
+        form = idea_form(self.language(interaction), categories, self.settings.ideas.max_length)
+        await interaction.response.send_modal(form)
+        self._log(interaction, "form", "idea", "form", False, started)
+
+    async def on_modal_submit(self, interaction: discord.Interaction) -> None:
+        """A submitted form: a new idea, an answer for the token it is named after, or nothing of ours."""
+        data: Any = interaction.data or {}
+        custom_id: str = data.get("custom_id", "")
+        values = modal_values(data.get("components", []))
+        user, space = user_ref(interaction), space_ref(interaction)
+        if custom_id == IDEA_FORM:
+            text, category = str(values.get(IDEA_FIELD, "")), next(iter(values.get(CATEGORY_FIELD) or []), None)
+            key = update_key(interaction)
+            await self.run(
+                interaction, "idea", lambda ctx: self.engine.ideas.submit(ctx, text, category=category, update_key=key)
+            )
+        elif ACTION_ID_PATTERN.fullmatch(custom_id) and self.authentic(custom_id):
+            text = str(values.get(ANSWER_FIELD, ""))
+            await self._serve(
+                interaction,
+                "form",
+                _verb(custom_id),
+                lambda: self.engine.act(user, space, custom_id, text=text),
+            )
+        else:
+            await self.refuse_retired(interaction)
+
+    async def on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """The tree's one fallback (an option that did not convert, say): logged, and the member told."""
+        log.error("platform=discord interaction=%s command failed: %s", interaction.id, error, exc_info=error)
+        await self._apologise(Responder(interaction), self.language(interaction))
+
+    # answering ----------------------------------------------------------------------------------
+
+    async def _serve(
+        self,
+        interaction: discord.Interaction,
+        kind: str,
+        name: str,
+        work: Callable[[], Coroutine[Any, Any, Reply]],
+    ) -> None:
+        """Run the engine call, deferring if it outlasts the budget, then deliver the reply.
+
+        Interactions that came from a message (clicks, forms opened by a button) answer the member
+        privately or update that message; commands (and forms opened by one) post their reply.
+        """
+        started = time.perf_counter()
+        self._remember(interaction)
+        responder = Responder(interaction)
+        message = interaction.message if kind != "command" else None
+        outcome = "error"
+        pending: asyncio.Task[Reply] = asyncio.create_task(work(), name=f"discord-{kind}-{interaction.id}")
+        try:
+            done, _ = await asyncio.wait({pending}, timeout=self.ack_budget)
+            if not done:
+                await responder.defer(thinking=message is None)
+            reply = await pending
+            if message is None:
+                await self._post(responder, reply)
+            else:
+                await self._answer_on(responder, reply, message)
+            outcome = reply.outcome.value
+        except Exception:
+            log.exception("platform=discord interaction=%s kind=%s name=%s failed", interaction.id, kind, name)
+            with contextlib.suppress(Exception):
+                await pending  # the engine finishes what it started; its own error is logged above
+            await self._apologise(responder, self.language(interaction))
+        finally:
+            self._log(interaction, kind, name, outcome, responder.deferred, started)
+
+    async def _post(self, responder: Responder, reply: Reply) -> None:
+        for part in reply.chain():
+            for message in await render(part):
+                await responder.send(message, ephemeral=part.private or part.is_refusal)
+
+    async def _answer_on(self, responder: Responder, reply: Reply, message: discord.Message) -> None:
+        """After a click: update the message when the reply says so, else tell the member privately."""
+        first, *rest = reply.chain()
+        if first.edit:
+            edited, *extra = await render(first)
+            await responder.edit(edited)
+            for part in extra:
+                await responder.send(part, ephemeral=True)
+        elif (closing := answered(first, message)) is not None:
+            await responder.close(closing)
+        else:
+            rest.insert(0, first)
+        for follow_up in rest:
+            for part in await render(follow_up):
+                await responder.send(part, ephemeral=True)
+
+    async def _apologise(self, responder: Responder, language: str) -> None:
+        try:
+            await responder.send(text_message(t("error.unexpected", language)), ephemeral=True)
+        except (discord.HTTPException, aiohttp.ClientError):
+            log.warning("platform=discord could not tell the member about the error")
+
+    def _log(
+        self,
+        interaction: discord.Interaction,
+        kind: str,
+        name: str,
+        outcome: str,
+        deferred: bool,
+        started: float,
+    ) -> None:
+        log.info(
+            "platform=discord interaction=%s kind=%s name=%s outcome=%s deferred=%s latency_ms=%.1f",
+            interaction.id,
+            kind,
+            name,
+            outcome,
+            deferred,
+            (time.perf_counter() - started) * 1000,
+        )

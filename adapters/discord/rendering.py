@@ -1,0 +1,206 @@
+"""Engine replies as Discord messages: Markdown chunks, embeds and files, and rows of components.
+
+Content is split below 2000 characters between lines, rows are cut to five buttons and messages to five
+rows (more rows go in further messages), selects to 25 options, labels to their lengths; images and
+charts travel as attachments shown in an embed. Nothing pings: every message is sent with
+``AllowedMentions.none()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from adapters.discord.components import ActionItem, answer_button
+from adapters.discord.limits import (
+    BUTTON_LABEL,
+    BUTTONS_PER_ROW,
+    CONTENT_LIMIT,
+    OPTION_TEXT,
+    ROWS_PER_MESSAGE,
+    SELECT_OPTIONS,
+    SELECT_PLACEHOLDER,
+    cut,
+)
+from bot.replies import Button, Outcome, Reply, Select, split_markup, to_markdown
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def markdown_chunks(markup: str, limit: int = CONTENT_LIMIT) -> list[str]:
+    """Reply markup as Discord Markdown, in chunks of at most ``limit`` characters cut between lines.
+
+    Escaping for Markdown lengthens text (``*`` becomes ``\\*``), so the markup is split with a smaller
+    budget until every converted chunk fits; tags never span lines, so each chunk converts on its own.
+    """
+    budget = limit
+    while True:
+        chunks = [to_markdown(part) for part in split_markup(markup, budget)]
+        longest = max(len(chunk) for chunk in chunks)
+        if longest <= limit:
+            return chunks
+        budget = max(1, min(budget - 1, budget * limit // longest))
+
+
+@dataclass
+class Outgoing:
+    """One Discord message to send or to edit into place."""
+
+    content: str | None = None
+    embeds: list[discord.Embed] = field(default_factory=list)
+    files: list[discord.File] = field(default_factory=list)
+    view: discord.ui.View | None = None
+
+    def send_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+        if self.content:
+            kwargs["content"] = self.content
+        if self.embeds:
+            kwargs["embeds"] = self.embeds
+        if self.files:
+            kwargs["files"] = self.files
+        if self.view is not None:
+            kwargs["view"] = self.view
+        return kwargs
+
+    def edit_kwargs(self) -> dict[str, Any]:
+        """The whole message replaced: what the reply does not show (an old image, buttons) goes."""
+        return {
+            "content": self.content or None,
+            "embeds": self.embeds,
+            "attachments": self.files,
+            "view": self.view,
+            "allowed_mentions": NO_MENTIONS,
+        }
+
+
+def text_message(markup: str) -> Outgoing:
+    """A message of one short sentence (an apology, a refusal), as Markdown."""
+    return Outgoing(content=to_markdown(markup))
+
+
+async def render(reply: Reply) -> list[Outgoing]:
+    """One reply (not its follow-ups) as Discord messages: text chunks, then media and components.
+
+    The image or file and the first five rows of components ride on the last text chunk; further rows
+    (the engine's replies have at most four) go in messages of their own.
+    """
+    messages = [Outgoing(content=chunk) for chunk in markdown_chunks(reply.text)] if reply.text else [Outgoing()]
+    last = messages[-1]
+    last.embeds, last.files = await _media(reply)
+    pages = _pages(_rows(reply))
+    if pages:
+        last.view = pages[0]
+    messages += [Outgoing(view=page) for page in pages[1:]]
+    return messages
+
+
+def _filename(name: str) -> str:
+    """A name ``attachment://`` can refer to."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "file"
+
+
+async def _media(reply: Reply) -> tuple[list[discord.Embed], list[discord.File]]:
+    embeds: list[discord.Embed] = []
+    files: list[discord.File] = []
+    image = reply.image
+    if image is not None:
+        embed = discord.Embed()
+        if image.data or image.path:
+            name = _filename(image.filename)
+            data = image.data or await asyncio.to_thread(Path(image.path).read_bytes)
+            files.append(discord.File(io.BytesIO(data), name))
+            embed.set_image(url=f"attachment://{name}")
+        else:
+            embed.set_image(url=image.url)
+        embeds.append(embed)
+    if reply.attachment is not None:
+        files.append(discord.File(io.BytesIO(reply.attachment.data), _filename(reply.attachment.filename)))
+    return embeds, files
+
+
+def _rows(reply: Reply) -> list[list[discord.ui.Item[Any]]]:
+    """Component rows: the select first, then the buttons five to a row, the answer button in front."""
+    rows: list[list[discord.ui.Item[Any]]] = []
+    seen: set[str] = set()  # Discord refuses a message with a custom_id twice
+    if reply.select is not None:
+        rows.append([_select(reply.select)])
+        seen.add(reply.select.action)
+    for row in reply.buttons:
+        items = []
+        for button in row:
+            if button.select_stand_in and reply.select is not None:
+                continue  # the native select replaces the toggle buttons and their Submit
+            if button.url or button.action not in seen:
+                items.append(_button(button))
+                seen.add(button.action)
+        rows += [items[i : i + BUTTONS_PER_ROW] for i in range(0, len(items), BUTTONS_PER_ROW)]
+    if reply.text_input is not None:
+        answer = answer_button(reply.text_input)
+        roomy = next((row for row in rows if len(row) < BUTTONS_PER_ROW and not _is_select_row(row)), None)
+        if roomy is None:
+            rows.append([answer])
+        else:
+            roomy.insert(0, answer)
+    return rows
+
+
+def _is_select_row(row: list[discord.ui.Item[Any]]) -> bool:
+    return any(item.type == discord.ComponentType.select for item in row)
+
+
+def _pages(rows: list[list[discord.ui.Item[Any]]]) -> list[discord.ui.View]:
+    pages = []
+    for start in range(0, len(rows), ROWS_PER_MESSAGE):
+        view = discord.ui.View(timeout=None)
+        for number, row in enumerate(rows[start : start + ROWS_PER_MESSAGE]):
+            for item in row:
+                item.row = number
+                view.add_item(item)
+        view.stop()  # see adapters.discord.components: dispatch goes through the dynamic items alone
+        pages.append(view)
+    return pages
+
+
+def _button(button: Button) -> discord.ui.Item[Any]:
+    label = cut(button.label, BUTTON_LABEL)
+    if button.url:
+        return discord.ui.Button(style=discord.ButtonStyle.link, label=label, url=button.url)
+    style = discord.ButtonStyle.success if button.selected else discord.ButtonStyle.primary
+    return ActionItem(discord.ui.Button(style=style, label=label, custom_id=button.action))
+
+
+def _select(select: Select) -> ActionItem:
+    options = [
+        discord.SelectOption(label=cut(option.label, OPTION_TEXT), value=option.value[:OPTION_TEXT])
+        for option in select.options[:SELECT_OPTIONS]
+    ]
+    high = max(1, min(select.max_values, len(options)))
+    menu: discord.ui.Select[Any] = discord.ui.Select(
+        custom_id=select.action,
+        placeholder=cut(select.placeholder, SELECT_PLACEHOLDER) or None,
+        min_values=min(select.min_values, high),
+        max_values=high,
+        options=options,
+    )
+    return ActionItem(menu)
+
+
+def answered(reply: Reply, message: discord.Message) -> str | None:
+    """A question only this member sees, with the confirmation below it and no buttons left to tap twice.
+
+    ``None`` when that does not apply: a shared message, something else than a plain "done", or too long.
+    """
+    if reply.outcome != Outcome.DONE or not message.flags.ephemeral:
+        return None
+    if reply.buttons or reply.select or reply.text_input or reply.image or reply.attachment:
+        return None
+    line = "\n".join(markdown_chunks(reply.text))
+    content = f"{message.content}\n{line}" if message.content else line
+    return content if len(content) <= CONTENT_LIMIT else None
