@@ -67,12 +67,12 @@ class FakeClock:
 
 
 @pytest.fixture(autouse=True)
-def _defaults_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _defaults_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests start from the built-in defaults, not from whatever settings.toml the checkout holds."""
-    monkeypatch.setenv(SETTINGS_FILE_ENV, str(tmp_path / "no-settings.toml"))
     for name in list(os.environ):
         if name.startswith("CROWDPULSE_") and name != "CROWDPULSE_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
+    monkeypatch.setenv(SETTINGS_FILE_ENV, os.devnull)  # after the loop, which would forget it
 
 
 @pytest.fixture
