@@ -58,7 +58,7 @@ def settings_file(environ: Mapping[str, str] = os.environ) -> Chosen:
     if named:
         path = Path(named).expanduser()
         if not path.exists():
-            raise ValueError(f"{SETTINGS_FILE_ENV} names {path}, which does not exist")
+            raise ValueError(f"{SETTINGS_FILE_ENV} names {path}, which does not exist ({os.devnull}: no file)")
         return Chosen(path, SETTINGS_FILE_ENV)
     here = Path(SETTINGS_NAME)
     if here.is_file():
