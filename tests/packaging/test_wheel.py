@@ -19,7 +19,9 @@ def first_question() -> str:
 
 
 def test_the_wheel_carries_the_starter_kit_byte_for_byte(wheel: Path) -> None:
-    shipped = sorted(path.relative_to(REPO).as_posix() for path in (REPO / "tasks_catalog").rglob("*") if path.is_file())
+    shipped = sorted(
+        path.relative_to(REPO).as_posix() for path in (REPO / "tasks_catalog").rglob("*") if path.is_file()
+    )
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         for name in ["settings.toml", *shipped]:
@@ -74,4 +76,3 @@ def test_init_writes_an_editable_copy_that_the_bot_then_prefers(installed: Insta
     forced = installed.run("crowdpulse", "init", "--force", "site", cwd=empty_folder)
     assert forced.returncode == 0, forced.stderr
     assert first_question() in catalog.read_text(encoding="utf-8")
-
