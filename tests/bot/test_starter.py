@@ -67,5 +67,5 @@ def test_catalog_dir_is_still_read_as_the_old_name_of_catalog_path(monkeypatch: 
     monkeypatch.setenv("CROWDPULSE_CATALOG_DIR", "old-place")
     assert str(load_settings().catalog_location) == "old-place (catalog.path)"
     assert load_settings(catalog={"path": "old-place"}).catalog.path == Path("old-place"), "agreeing is fine"
-    with pytest.raises(ValueError, match="catalog_dir is the old name of catalog.path"):
+    with pytest.raises(ValueError, match=r"catalog_dir is the old name of catalog\.path"):
         load_settings(catalog={"path": "new-place"})
