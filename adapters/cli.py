@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from adapters.progress import Progress, progress
 from bot.app import make_store, run_deadlines, running_engine, store_for_url
 from bot.catalog import CatalogError, load_catalog
 from bot.features import rewards
@@ -76,14 +77,15 @@ def _command_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(Path(args.out)))
 
 
-async def _export(settings: Settings, round_id: int, fmt: str) -> tuple[str, bytes]:
+async def _export(settings: Settings, round_id: int, fmt: str, shown: Progress) -> tuple[str, bytes]:
     async with running_engine(settings) as engine:
-        return await engine.exports.export(round_id, fmt)
+        return await engine.exports.export(round_id, fmt, shown.update)
 
 
 def _command_export(args: argparse.Namespace) -> int:
     settings = _settings()
-    filename, data = asyncio.run(_export(settings, args.round, args.format))
+    with progress(f"export round {args.round}", unit="answers") as shown:
+        filename, data = asyncio.run(_export(settings, args.round, args.format, shown))
     target = Path(args.out or filename)
     target.write_bytes(data)
     print(f"wrote {target} ({operator_text('bytes', count=len(data))})")
@@ -115,7 +117,8 @@ def _command_rewards_add(args: argparse.Namespace) -> int:
 
 
 def _command_rewards_import(args: argparse.Namespace) -> int:
-    return _rewards_command(lambda queries: rewards.import_codes(queries, Path(args.file)))
+    with progress("rewards import", unit="codes") as shown:
+        return _rewards_command(lambda queries: rewards.import_codes(queries, Path(args.file), shown.update))
 
 
 def _command_rewards_list(args: argparse.Namespace) -> int:
@@ -188,12 +191,13 @@ def _command_copy_store(args: argparse.Namespace) -> int:
     """Copy every row from one store into another, empty one, and verify counts and ledger sums."""
     from bot.store.copy import CopyMismatchError, TargetNotEmptyError, copy_store
 
-    async def run() -> list[str]:
+    async def run(shown: Progress) -> list[str]:
         async with store_for_url(args.source) as source, store_for_url(args.target) as target:
-            return (await copy_store(source, target)).lines()
+            return (await copy_store(source, target, shown.update)).lines()
 
     try:
-        report = asyncio.run(run())
+        with progress("copy-store", unit="rows") as shown:
+            report = asyncio.run(run(shown))
     except (CopyMismatchError, TargetNotEmptyError, ValueError) as error:
         print(f"crowdpulse: copy-store: {error}", file=sys.stderr)
         return 1
