@@ -49,7 +49,45 @@ hypothesis_settings.register_profile(
 hypothesis_settings.register_profile(
     "long", max_examples=500, stateful_step_count=100, deadline=None, suppress_health_check=_FUZZ_HEALTH
 )
-hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+hypothesis_settings.load_profile(PROFILE)
+
+# pytest-timeout's limit per test follows the profile: pyproject's 120 s suits "ci", but the long
+# profile's stateful fuzzer runs up to 500 sessions of 100 steps. A step took 3.6 ms on average in a long
+# run on 2 busy cores (178 s for the whole fuzzer): the budget allows 20 ms, more than five times that.
+FUZZ_STEP_SECONDS = 0.02
+
+
+def profile_timeout(profile: str, configured: float) -> float:
+    """Seconds per test for ``profile``: ``configured`` (pyproject), or what the profile's longest
+    stateful run may need when that is more."""
+    chosen = hypothesis_settings.get_profile(profile)
+    return max(configured, chosen.max_examples * chosen.stateful_step_count * FUZZ_STEP_SECONDS)
+
+
+def _raised_timeout(config: pytest.Config) -> float | None:
+    """The profile's timeout when it exceeds pyproject's and nobody chose one (``--timeout``,
+    ``PYTEST_TIMEOUT``); else None."""
+    configured = float(config.getini("timeout") or 0)
+    if not configured or config.getoption("timeout") is not None or os.environ.get("PYTEST_TIMEOUT"):
+        return None
+    limit = profile_timeout(PROFILE, configured)
+    return limit if limit > configured else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    limit = _raised_timeout(config)
+    if limit is not None:
+        for item in items:
+            if item.get_closest_marker("timeout") is None:  # a test's own limit stays its own
+                item.add_marker(pytest.mark.timeout(limit))
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    limit = _raised_timeout(config)
+    return [f"hypothesis profile {PROFILE}: {limit:.0f} s per test (pytest-timeout)"] if limit else []
+
+
 # --- end of hypothesis profiles ------------------------------------------------------------------
 
 
