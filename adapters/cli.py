@@ -84,7 +84,7 @@ async def _export(settings: Settings, round_id: int, fmt: str, shown: Progress) 
 
 def _command_export(args: argparse.Namespace) -> int:
     settings = _settings()
-    with progress(f"export round {args.round}", unit="answers") as shown:
+    with progress(f"export round {args.round}", "progress_answers") as shown:
         filename, data = asyncio.run(_export(settings, args.round, args.format, shown))
     target = Path(args.out or filename)
     target.write_bytes(data)
@@ -117,7 +117,7 @@ def _command_rewards_add(args: argparse.Namespace) -> int:
 
 
 def _command_rewards_import(args: argparse.Namespace) -> int:
-    with progress("rewards import", unit="codes") as shown:
+    with progress("rewards import", "progress_codes") as shown:
         return _rewards_command(lambda queries: rewards.import_codes(queries, Path(args.file), shown.update))
 
 
@@ -196,7 +196,7 @@ def _command_copy_store(args: argparse.Namespace) -> int:
             return (await copy_store(source, target, shown.update)).lines()
 
     try:
-        with progress("copy-store", unit="rows") as shown:
+        with progress("copy-store", "progress_rows") as shown:
             report = asyncio.run(run(shown))
     except (CopyMismatchError, TargetNotEmptyError, ValueError) as error:
         print(f"crowdpulse: copy-store: {error}", file=sys.stderr)

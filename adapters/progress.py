@@ -2,7 +2,8 @@
 
 On a terminal: a rich progress bar. Anywhere else (a log file, CI, a pipe): plain lines, one at each
 tenth of the way and one at the end, so a log shows the work moving without a line per row. Either
-goes to stderr, leaving stdout to the command's report.
+goes to stderr, leaving stdout to the command's report. The unit is a counted phrase of the operator
+catalog (``operator.progress_rows``…), so "1 row" and "2 rows" follow the plural rules.
 
 The engine never prints: ``bot/`` functions take an ``on_progress(done, total)`` callback and
 :meth:`Progress.update` is one. It may be called from any thread (the store's writer reports from its
@@ -20,6 +21,8 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
+
+from bot.texts import operator_text
 
 PLAIN_STEPS = 10  # plain lines per piece of work: one at each tenth
 
@@ -68,17 +71,17 @@ class Progress:
                 self._line()
 
     def _line(self) -> None:
-        counted = f"{self.done:,}/{self.total:,}" if self.total else f"{self.done:,}"
-        percent = f" ({100 * self.done // self.total}%)" if self.total else ""
-        print(f"{self.what}: {counted} {self.unit}{percent}".rstrip(), file=self._stream, flush=True)
+        if self.total:
+            counted = f"{self.done} of {operator_text(self.unit, count=self.total)} ({100 * self.done // self.total}%)"
+        else:
+            counted = operator_text(self.unit, count=self.done)
+        print(f"{self.what}: {counted}", file=self._stream, flush=True)
 
 
 @contextmanager
-def progress(
-    what: str, total: int | None = None, *, unit: str = "", stream: TextIO | None = None
-) -> Iterator[Progress]:
-    """Show ``what`` advancing (see :class:`Progress`) while the block runs; a bar when ``stream`` (stderr
-    by default) is a terminal, plain lines otherwise."""
+def progress(what: str, unit: str, total: int | None = None, *, stream: TextIO | None = None) -> Iterator[Progress]:
+    """Show ``what`` advancing in ``unit`` (an ``operator.progress_*`` key: ``progress_rows``) while the
+    block runs; a bar when ``stream`` (stderr by default) is a terminal, plain lines otherwise."""
     stream = sys.stderr if stream is None else stream
     if not stream.isatty():
         shown = Progress(what, total, unit, stream, None)

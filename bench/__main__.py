@@ -58,7 +58,7 @@ def main(argv: list[str]) -> int:
     watch = Stopwatch()
     with (
         tempfile.TemporaryDirectory(prefix="crowdpulse-bench-") as scratch,
-        progress("benchmarks", len(chosen), unit="benchmarks") as shown,
+        progress("benchmarks", "progress_benchmarks", len(chosen)) as shown,
     ):
         ctx = Context(
             quick=arguments.quick,
