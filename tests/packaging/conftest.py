@@ -19,9 +19,9 @@ import pytest
 
 from tests.conftest import REPO
 
-# What a clean clone holds that the build must not see: caches, virtual environments, earlier builds.
+# What a clean clone lacks and the build must not see: caches, virtual environments, earlier builds, secrets.
 NOT_SOURCE = shutil.ignore_patterns(
-    ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "*.db*"
+    ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "*.db*", ".env"
 )
 COMMAND_SECONDS = 120  # a guard against a hung subprocess, not a measurement
 
