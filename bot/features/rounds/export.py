@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from bot.context import Context, Services
@@ -21,6 +22,7 @@ from bot.store.rounds_sql import RoundQueries
 from bot.texts import t
 
 FORMATS = ("csv", "json")
+PROGRESS_EVERY = 1000  # rows between two progress reports of a large export
 
 
 def pseudonym(key: bytes, user_id: int) -> str:
@@ -36,27 +38,33 @@ class RoundExports:
         self.moderation = moderation
         self.queries = RoundQueries(services.store)
 
-    async def export(self, round_id: int, fmt: str) -> tuple[str, bytes]:
+    async def export(
+        self, round_id: int, fmt: str, on_progress: Callable[[int, int], None] | None = None
+    ) -> tuple[str, bytes]:
         """The round's answers, one row each: answer id, member, task, value, time.
 
         CSV holds the answers; JSON also holds the round and the space's audit log (moderator actions
         and redemptions), so what the moderators did travels with what the members said.
+        ``on_progress(rows done, rows in all)`` follows a large export (the command line's progress bar).
         """
         rows = await self.queries.export_rows(round_id)
         include_names = self.services.settings.export.include_names
         key = self.services.codec_key
-        records: list[dict[str, Any]] = [
-            {
-                "answer_id": row["id"],
-                "round_id": round_id,
-                "user": pseudonym(key, row["user_id"]),
-                **({"name": row["display_name"], "platform": row["platform"]} if include_names else {}),
-                "task_id": row["task_id"],
-                "value": json.loads(row["value"]),
-                "answered_at": row["created_at"],
-            }
-            for row in rows
-        ]
+        records: list[dict[str, Any]] = []
+        for row in rows:
+            records.append(
+                {
+                    "answer_id": row["id"],
+                    "round_id": round_id,
+                    "user": pseudonym(key, row["user_id"]),
+                    **({"name": row["display_name"], "platform": row["platform"]} if include_names else {}),
+                    "task_id": row["task_id"],
+                    "value": json.loads(row["value"]),
+                    "answered_at": row["created_at"],
+                }
+            )
+            if on_progress is not None and (len(records) % PROGRESS_EVERY == 0 or len(records) == len(rows)):
+                on_progress(len(records), len(rows))
         if fmt == "json":
             document = {
                 "round": await self._round_summary(round_id),
