@@ -2,15 +2,19 @@
 
 It only speaks Telegram: an update becomes a ``UserRef``/``SpaceRef`` and one engine call; a ``Reply``
 becomes messages with inline keyboards (callback data = the engine's signed action token), a photo, a
-document or a ForceReply prompt. Rules, texts and storage stay in the engine.
+document or a ForceReply prompt (:mod:`adapters.telegram_rendering`). Rules, texts and storage stay in
+the engine.
 
-Platform limits are respected by construction: text is split at 4096 characters and captions at 1024
-(both after escaping, between lines), every user-supplied text reaches Telegram HTML-escaped, toasts are
-cut to 200 characters (a longer refusal is also sent as a message), and everything said unasked goes
-through the outbox, paced at Telegram's flood limits. PTB's ``AIORateLimiter`` stays in front of every
-request: it keeps group chats under 20 messages a minute and waits out a 429's ``retry_after`` and
-retries, so a reply is never lost to flood control. Its overall cap is off: replies to members' own
-taps are not broadcasts, and the broadcasts are already paced by the outbox.
+Toasts are cut to 200 characters (a longer refusal is also sent as a message), and everything said
+unasked goes through the outbox, paced at Telegram's flood limits.
+
+A handler never waits for Telegram's flood control. It answers a tap's callback query itself (that is
+not a chat message, and Telegram wants it within seconds) and hands every message and edit to the
+chat's queue (:mod:`adapters.send_queue`), whose worker keeps group chats under 20 messages a minute,
+waits out a 429's ``retry_after`` and resumes with the refused request, so a reply is never lost to
+flood control and a flooded chat never holds up anyone else's updates. A flood's repeated "slow down"
+is a ``quiet`` reply: nothing is sent for it at all. PTB's ``AIORateLimiter`` is not used: on a 429
+it pauses *every* request of the bot until the wait is over, and logs a traceback per give-up.
 """
 
 from __future__ import annotations
@@ -18,11 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import time
-from collections.abc import Sequence
-from datetime import timedelta
-from pathlib import Path
+from collections.abc import Hashable
 from typing import Any
 
 from telegram import (
@@ -32,17 +35,13 @@ from telegram import (
     BotCommandScopeDefault,
     CallbackQuery,
     Chat,
-    ForceReply,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
     Update,
     User,
 )
-from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -51,19 +50,28 @@ from telegram.ext import (
     filters,
 )
 
+from adapters import send_queue
+from adapters.log_repeats import folding_repeats
+from adapters.send_queue import SendQueue
+from adapters.telegram_rendering import (
+    Delivery,
+    Request,
+    edit_requests,
+    message_requests,
+    retry_seconds,
+    send_now,
+)
 from bot.commands import COMMANDS, dispatch
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from bot.outbox.drainer import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
-from bot.replies import Button, Image, Outcome, Reply, split_markup, to_plain
+from bot.replies import Button, Outcome, Reply, to_plain
 from bot.settings import Settings
-from bot.texts import available_languages, t
+from bot.texts import Markup, available_languages, t
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
-MESSAGE_LIMIT = 4096
-CAPTION_LIMIT = 1024
 TOAST_LIMIT = 200
 ANONYMOUS_ADMIN_ID = 1087968824  # GroupAnonymousBot: an admin posting as the group
 ADMIN_CACHE_SECONDS = 60.0
@@ -71,6 +79,9 @@ ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 CONCURRENT_UPDATES = 256  # updates handled at once
 CONNECTION_POOL = 16  # concurrent handlers share a few keep-alive connections
 FOLLOW_UP_PATIENCE = 1.0  # seconds a tap's follow-up messages wait for other taps to be answered first
+GROUP_MESSAGES_PER_MINUTE = 20
+SEND_GRACE = 5.0  # seconds pending sends get to go out when the bot stops
+APOLOGY: Hashable = "apology"  # coalescing key: one "something went wrong" waiting per chat is enough
 
 
 def user_ref(user: User, chat: Chat | None = None, sender_chat: Chat | None = None) -> UserRef:
@@ -83,22 +94,6 @@ def user_ref(user: User, chat: Chat | None = None, sender_chat: Chat | None = No
 
 def space_ref(chat: Chat) -> SpaceRef:
     return SpaceRef(PLATFORM, str(chat.id), chat.title or chat.full_name or "", chat.type == Chat.PRIVATE)
-
-
-def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(b.label, url=b.url)
-                if b.url
-                else InlineKeyboardButton(b.label, callback_data=b.action)
-                for b in row
-            ]
-            for row in rows
-        ]
-    )
 
 
 class TelegramAdapter:
@@ -115,6 +110,10 @@ class TelegramAdapter:
         self._all_answered = asyncio.Event()
         self._all_answered.set()
         self.bot_username = settings.telegram.bot_username
+        self.sends: SendQueue[int] = SendQueue(PLATFORM)  # messages and edits, one worker per busy chat
+        # Only groups are paced ahead (replies to members are not broadcasts); a private chat's ~1/s is
+        # met by waiting out the 429 in its own queue, which holds up no one else.
+        self._group_pace = Pacer(math.inf, group_per_minute=GROUP_MESSAGES_PER_MINUTE)
         engine.moderation.register_check(PLATFORM, self.is_chat_admin)
         self.application = self._build()
 
@@ -128,7 +127,6 @@ class TelegramAdapter:
             .base_file_url(telegram.base_file_url)
             .concurrent_updates(CONCURRENT_UPDATES)
             .connection_pool_size(CONNECTION_POOL)
-            .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
             .build()
         )
         application.add_handler(MessageHandler(filters.COMMAND, self.on_command))
@@ -180,7 +178,7 @@ class TelegramAdapter:
                 return  # another bot's command in a group
             reply = await dispatch(self.engine, user, space_ref(message.chat), "/help")
             assert reply is not None
-        await self.deliver(message.chat, message.from_user, reply, reply_to=message)
+        self.deliver(message.chat, message.from_user, reply, reply_to=message)
         self._log(update, "command", reply, started)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -192,7 +190,7 @@ class TelegramAdapter:
         reply = await self.engine.text_message(user, space_ref(message.chat), message.text)
         if reply is None:
             return
-        await self.deliver(message.chat, message.from_user, reply, reply_to=message)
+        self.deliver(message.chat, message.from_user, reply, reply_to=message)
         self._log(update, "text", reply, started)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -213,9 +211,9 @@ class TelegramAdapter:
             self._unanswered -= 1
             if self._unanswered == 0:
                 self._all_answered.set()
-        if message is not None and chat is not None:
+        if message is not None and chat is not None and not reply.quiet:
             await self._taps_answered_first()
-            await self._after_tap(message, query.from_user, reply)
+            self._after_tap(message, query.from_user, reply)
         self._log(update, "callback", reply, started)
 
     async def _taps_answered_first(self) -> None:
@@ -231,8 +229,13 @@ class TelegramAdapter:
                 await asyncio.wait_for(self._all_answered.wait(), FOLLOW_UP_PATIENCE)
 
     async def _answer_query(self, query: CallbackQuery, reply: Reply) -> None:
-        """Answer first (the spinner stops) with a toast; a refusal is an alert the user must close."""
+        """Answer first (the spinner stops) with a toast; a refusal is an alert the user must close.
+
+        A quiet refusal (a flood's repeats) is answered too, as Telegram requires, but with no text.
+        """
         toast = to_plain(reply.notice or reply.text) if reply.outcome != Outcome.INFO or reply.notice else ""
+        if reply.quiet:
+            toast = ""
         if len(toast) > TOAST_LIMIT:
             toast = toast[: TOAST_LIMIT - 1] + "…"  # the whole text follows as a message
         try:
@@ -240,7 +243,7 @@ class TelegramAdapter:
         except BadRequest as error:  # too old: the tap was long ago or answered elsewhere
             log.info("callback answer refused by Telegram: %s", error)
 
-    async def _after_tap(self, message: Message, tapper: User, reply: Reply) -> None:
+    def _after_tap(self, message: Message, tapper: User, reply: Reply) -> None:
         """After the toast: update the tapped message and show what follows.
 
         In a private chat everything goes there. In a group the question stays for everyone else, and
@@ -248,93 +251,106 @@ class TelegramAdapter:
         """
         chat = message.chat
         private = chat.type == Chat.PRIVATE
+        language = self._language(tapper)
         parts = reply.chain()
         if reply.edit:
-            await self._edit(message, reply)
+            self._post(chat.id, edit_requests(message, reply), language)
             parts = parts[1:]
         elif reply.outcome == Outcome.DONE or reply.notice:
             if private and reply.outcome == Outcome.DONE and message.reply_markup is not None:
-                await self._edit(message, Reply(_with_line(message, reply.text)))
+                self._post(chat.id, edit_requests(message, Reply(_with_line(message, reply.text))), language)
             parts = parts[1:]
         elif reply.is_refusal and len(to_plain(reply.text)) <= TOAST_LIMIT:
             parts = parts[1:]
         for part in parts:
             if private:
-                await self.send(chat.id, part, in_group=False)
+                self._post_reply(chat.id, part, language, in_group=False)
             else:
-                await self._deliver_privately(chat, tapper, part)
+                self._deliver_privately(chat, tapper, part)
 
-    async def _edit(self, message: Message, reply: Reply) -> None:
-        text = reply.text if len(reply.text) <= (CAPTION_LIMIT if message.photo else MESSAGE_LIMIT) else None
-        try:
-            if message.photo:
-                if text is not None:
-                    await message.edit_caption(text, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply.buttons))
-                else:
-                    await message.edit_reply_markup(keyboard(reply.buttons))
-            elif text is not None:
-                await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply.buttons))
-            else:
-                await message.edit_reply_markup(keyboard(reply.buttons))
-        except BadRequest as error:
-            if "not modified" not in str(error):
-                raise
+    # sending ------------------------------------------------------------------------------------
 
-    # rendering ----------------------------------------------------------------------------------
+    def deliver(self, chat: Chat, user: User | None, reply: Reply, reply_to: Message | None = None) -> None:
+        """Queue a reply and its follow-ups; private replies from a group go by direct message.
 
-    async def deliver(self, chat: Chat, user: User | None, reply: Reply, reply_to: Message | None = None) -> None:
-        """Send a reply and its follow-ups; private replies from a group go by direct message."""
+        A quiet reply (a flood's repeated refusal) sends nothing.
+        """
+        if reply.quiet:
+            return
+        language = self._language(user) if user is not None else self.settings.default_language
+        in_group = chat.type != Chat.PRIVATE
         for part in reply.chain():
-            if part.private and chat.type != Chat.PRIVATE and user is not None:
-                await self._deliver_privately(chat, user, part)
+            if part.private and in_group and user is not None:
+                self._deliver_privately(chat, user, part)
             else:
-                await self.send(chat.id, part, in_group=chat.type != Chat.PRIVATE, reply_to=reply_to)
+                self._post_reply(chat.id, part, language, in_group=in_group, reply_to=reply_to)
 
-    async def _deliver_privately(self, group: Chat, user: User, reply: Reply) -> None:
+    def _deliver_privately(self, group: Chat, user: User, reply: Reply) -> None:
+        """To the member's private chat; the group is told it went there, or that the member must press
+        Start first (Telegram refuses a bot's first word in a private chat with 403)."""
         language = self._language(user)
-        try:
-            await self.send(user.id, reply, in_group=False)
-        except Forbidden:
+
+        def tell_group(text: Markup, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+            self._post_reply(group.id, Reply(text, buttons=buttons), language, in_group=True)
+
+        async def failed(method: str, error: Exception) -> None:
+            if not isinstance(error, Forbidden):
+                await self._send_failed(user.id, language, method, error)
+                return
             link = f"https://t.me/{self.bot_username}?start=private" if self.bot_username else ""
             buttons = ((Button(str(t("telegram.open_private", language)), url=link),),) if link else ()
-            await self.send(
-                group.id,
-                Reply(t("telegram.need_private", language, name=user.full_name), buttons=buttons),
-                in_group=True,
-            )
+            tell_group(t("telegram.need_private", language, name=user.full_name), buttons)
+
+        requests = message_requests(self.bot, user.id, reply, in_group=False, reply_id=None)
+        delivery = Delivery(
+            requests, failed, sent=lambda: tell_group(t("telegram.sent_privately", language, name=user.full_name))
+        )
+        self.sends.put(user.id, delivery, coalesce=("private", reply))
+
+    def _post_reply(
+        self, chat_id: int, reply: Reply, language: str, *, in_group: bool, reply_to: Message | None = None
+    ) -> None:
+        reply_id = reply_to.message_id if reply_to is not None and in_group else None
+        requests = message_requests(self.bot, chat_id, reply, in_group=in_group, reply_id=reply_id)
+        self._post(chat_id, requests, language, coalesce=(reply, reply_id))
+
+    def _post(self, chat_id: int, requests: list[Request], language: str, coalesce: Hashable | None = None) -> None:
+        """Queue requests for the chat's worker; in a group each waits for the group's per-minute pace."""
+
+        async def failed(method: str, error: Exception) -> None:
+            await self._send_failed(chat_id, language, method, error)
+
+        pace = (lambda: self._group_pace.wait(str(chat_id), is_group=True)) if chat_id < 0 else None
+        self.sends.put(chat_id, Delivery(requests, failed, pace=pace), coalesce=coalesce)
+
+    async def _send_failed(self, chat_id: int, language: str, method: str, error: Exception) -> None:
+        """A queued send failed for good: one log line (a traceback only for what looks like our bug),
+        and, unless Telegram refuses the chat itself, an apology in its place."""
+        if isinstance(error, Forbidden):
+            log.warning("send=refused chat=%s method=%s reason=%s", chat_id, method, error)
             return
-        await self.send(group.id, Reply(t("telegram.sent_privately", language, name=user.full_name)), in_group=True)
+        if isinstance(error, BadRequest):
+            log.error("send=failed chat=%s method=%s reason=%s", chat_id, method, error)
+        elif isinstance(error, NetworkError):
+            log.warning("send=failed chat=%s method=%s reason=%s", chat_id, method, error)
+        else:
+            log.error("send=failed chat=%s method=%s", chat_id, method, exc_info=error)
+        self._apologise(chat_id, language)
+
+    def _apologise(self, chat_id: int, language: str) -> None:
+        """ "Sorry, something went wrong", once per chat however many sends failed (it fails silently)."""
+
+        async def unheard(method: str, error: Exception) -> None:
+            log.warning("send=failed chat=%s method=%s reason=%s (the apology)", chat_id, method, error)
+
+        text = str(t("error.unexpected", language))
+        requests: list[Request] = [("sendMessage", lambda: self.bot.send_message(chat_id, text))]
+        self.sends.put(chat_id, Delivery(requests, unheard), coalesce=APOLOGY)
 
     async def send(self, chat_id: int | str, reply: Reply, *, in_group: bool, reply_to: Message | None = None) -> None:
-        """One reply as Telegram messages: photo with caption, text chunks, a document, a prompt."""
-        markup: InlineKeyboardMarkup | ForceReply | None = keyboard(reply.buttons)
-        if reply.text_input is not None and in_group:
-            markup = ForceReply(selective=True, input_field_placeholder=reply.text_input.placeholder[:64])
-        chunks = split_markup(reply.text, MESSAGE_LIMIT) if reply.text else []
+        """One reply sent now, not queued: the outbox's drainer paces and retries by itself."""
         reply_id = reply_to.message_id if reply_to is not None and in_group else None
-        if reply.image is not None:
-            caption_fits = len(reply.text) <= CAPTION_LIMIT
-            await self.bot.send_photo(
-                chat_id,
-                await _photo(reply.image),
-                caption=reply.text if caption_fits else None,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup if caption_fits else None,
-                reply_to_message_id=reply_id,
-            )
-            if caption_fits:
-                chunks = []
-        for position, chunk in enumerate(chunks):
-            last = position == len(chunks) - 1
-            await self.bot.send_message(
-                chat_id,
-                chunk,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup if last else None,
-                reply_to_message_id=reply_id if position == 0 else None,
-            )
-        if reply.attachment is not None:
-            await self.bot.send_document(chat_id, reply.attachment.data, filename=reply.attachment.filename)
+        await send_now(message_requests(self.bot, chat_id, reply, in_group=in_group, reply_id=reply_id))
 
     def _language(self, user: User) -> str:
         code = (user.language_code or "").split("-")[0]
@@ -348,10 +364,7 @@ class TelegramAdapter:
         try:
             await self.send(int(chat_id), reply, in_group=kind == "space" and int(chat_id) < 0)
         except RetryAfter as error:
-            delay = error.retry_after
-            raise DeliveryRetry(
-                delay.total_seconds() if isinstance(delay, timedelta) else float(delay), str(error)
-            ) from error
+            raise DeliveryRetry(retry_seconds(error), str(error)) from error
         except Forbidden as error:
             raise DeliveryFailed(str(error)) from error
         except BadRequest as error:
@@ -362,7 +375,7 @@ class TelegramAdapter:
             raise DeliveryRetry(5.0, str(error)) from error
 
     def drainer(self) -> OutboxDrainer:
-        pacer = Pacer(per_second=29.0, per_target_interval=1.0, group_per_minute=20)
+        pacer = Pacer(per_second=29.0, per_target_interval=1.0, group_per_minute=GROUP_MESSAGES_PER_MINUTE)
         return OutboxDrainer(
             self.engine,
             PLATFORM,
@@ -387,29 +400,20 @@ class TelegramAdapter:
         """The one place unexpected errors land: logged (no secrets, no message text), user told."""
         log.error("update handling failed: %s", context.error, exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
-            language = self._language(update.effective_user) if update.effective_user else "en"
-            try:
-                await self.bot.send_message(update.effective_chat.id, str(t("error.unexpected", language)))
-            except Exception:
-                log.warning("could not tell the user about the error")
+            user = update.effective_user
+            self._apologise(update.effective_chat.id, self._language(user) if user else self.settings.default_language)
 
     def _log(self, update: Update, kind: str, reply: Reply, started: float) -> None:
-        log.info(
+        """One line per update handled (the sends it queued are not waited for); a flood's quiet
+        refusals only at DEBUG, so a flood does not flood the log either."""
+        log.log(
+            logging.DEBUG if reply.quiet else logging.INFO,
             "platform=telegram update=%s kind=%s outcome=%s latency_ms=%.1f",
             update.update_id,
             kind,
             reply.outcome.value,
             (time.perf_counter() - started) * 1000,
         )
-
-
-async def _photo(image: Image) -> bytes | str:
-    """Photo input for PTB: generated bytes, a catalog file (read off the event loop), or a URL."""
-    if image.data:
-        return image.data
-    if image.path:
-        return await asyncio.to_thread(Path(image.path).read_bytes)
-    return image.url
 
 
 def _with_line(message: Message, line: str) -> str:
@@ -419,38 +423,49 @@ def _with_line(message: Message, line: str) -> str:
 
 
 async def run_telegram(engine: Engine, settings: Settings, stop: asyncio.Event) -> None:
-    """Run the bot (polling, or webhook when configured) and its outbox drainer until ``stop``."""
+    """Run the bot (polling, or webhook when configured) and its outbox drainer until ``stop``.
+
+    On the way out the updates in hand are finished, then queued sends get :data:`SEND_GRACE` seconds.
+    Repeated warnings of the adapter and its send queues are folded while it runs.
+    """
     # Opt in to python-telegram-bot's future behaviour (time periods as timedelta) instead of a warning
     # each time a RetryAfter is built; PTB reads it when it builds one, so setting it here is in time.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     adapter = TelegramAdapter(engine, settings)
-    application = adapter.application
-    telegram = settings.telegram
-    async with application:
-        me = await application.bot.get_me()
-        adapter.bot_username = adapter.bot_username or me.username
-        await adapter.register_commands()
-        await application.start()
-        assert application.updater is not None
-        if telegram.mode == "webhook":
-            secret = telegram.webhook_secret.get_secret_value() if telegram.webhook_secret else None
-            await application.updater.start_webhook(
-                listen=telegram.webhook_listen,
-                port=telegram.webhook_port,
-                url_path="telegram",
-                webhook_url=telegram.webhook_url,
-                secret_token=secret,
-                allowed_updates=["message", "callback_query"],
-            )
-        else:
-            await application.updater.start_polling(
-                timeout=telegram.poll_timeout, allowed_updates=["message", "callback_query"]
-            )
-        log.info("platform=telegram started mode=%s bot=@%s", telegram.mode, adapter.bot_username)
-        drain = asyncio.create_task(adapter.drainer().run(stop), name="telegram-outbox")
-        try:
-            await stop.wait()
-        finally:
-            await drain
-            await application.updater.stop()
-            await application.stop()
+    with folding_repeats(log.name, send_queue.__name__):
+        async with adapter.application:
+            await _serve(adapter, stop)
+
+
+async def _serve(adapter: TelegramAdapter, stop: asyncio.Event) -> None:
+    application, telegram = adapter.application, adapter.settings.telegram
+    me = await application.bot.get_me()
+    adapter.bot_username = adapter.bot_username or me.username
+    await adapter.register_commands()
+    await application.start()
+    assert application.updater is not None
+    if telegram.mode == "webhook":
+        secret = telegram.webhook_secret.get_secret_value() if telegram.webhook_secret else None
+        await application.updater.start_webhook(
+            listen=telegram.webhook_listen,
+            port=telegram.webhook_port,
+            url_path="telegram",
+            webhook_url=telegram.webhook_url,
+            secret_token=secret,
+            allowed_updates=["message", "callback_query"],
+        )
+    else:
+        await application.updater.start_polling(
+            timeout=telegram.poll_timeout, allowed_updates=["message", "callback_query"]
+        )
+    log.info("platform=telegram started mode=%s bot=@%s", telegram.mode, adapter.bot_username)
+    drain = asyncio.create_task(adapter.drainer().run(stop), name="telegram-outbox")
+    try:
+        await stop.wait()
+    finally:
+        await drain
+        await application.updater.stop()
+        await application.stop()
+        abandoned = await adapter.sends.close(SEND_GRACE)
+        if abandoned:
+            log.warning("platform=telegram stopped with %d sends abandoned", abandoned)

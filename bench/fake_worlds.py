@@ -133,6 +133,25 @@ class TelegramWorld:
             return False
         return True
 
+    async def op_flood(self, member: int, text: str, times: int) -> int:
+        """Queue ``times`` messages ``text`` from ``member`` in their private chat, all at once."""
+        user = self.users[member]
+        chat = self.server.private_chat(user)
+        for _ in range(times):
+            self.server.send_text(user, chat, text)
+        return times
+
+    async def op_ask(self, member: int, text: str, timeout: float) -> float | None:  # noqa: ASYNC109
+        """Queue ``text`` from ``member``; seconds until the bot's next message in their chat (None: never)."""
+        user = self.users[member]
+        chat = self.server.private_chat(user)
+        before = len(self.server.messages(chat["id"]))
+        started = time.perf_counter()
+        self.server.send_text(user, chat, text)
+        if not await _until(lambda: len(self.server.messages(chat["id"])) > before, timeout):
+            return None
+        return time.perf_counter() - started
+
     async def op_delivered(self, ids: list[int]) -> JSON:
         """What the members' private chats hold: how many got nothing, how many extra copies, 429s given."""
         counts = [len(self.server.messages(member)) for member in ids]

@@ -28,7 +28,7 @@ from bot.features.rounds import OpenRounds, RoundExports, RoundResults, Rounds
 from bot.features.tasks import Tasks
 from bot.identity import SpaceRef, UserRef
 from bot.outbox.payloads import reply_from_payload
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Admission, RateLimiter
 from bot.replies import Outcome, Reply, TextInput
 from bot.settings import Settings
 from bot.store.base import Store
@@ -104,12 +104,20 @@ class Engine:
         return Context(user, space, self._users[user_key][0], space_id, self.services.language_of(user))
 
     def admit(self, user: UserRef) -> Reply | None:
-        """``None`` when the member may go on; a friendly "slow down" when they are flooding."""
-        if self.interactions.allow((user.platform, user.platform_user_id)):
+        """``None`` when the member may go on; a friendly "slow down" when they are flooding.
+
+        Only the window's first refusal is for showing; the rest are ``quiet`` replies, so that a flood
+        costs the platform (and the flooder's chat, limited to about a message a second) nothing.
+        """
+        admission = self.interactions.admit((user.platform, user.platform_user_id))
+        if admission is Admission.ALLOWED:
             return None
-        log.debug("action=refused reason=rate_limit platform=%s user=%s", user.platform, user.platform_user_id)
+        quiet = admission is Admission.REFUSED_QUIETLY
+        log.debug(
+            "action=refused reason=rate_limit platform=%s user=%s quiet=%s", user.platform, user.platform_user_id, quiet
+        )
         text = t("error.slow_down", self.services.language_of(user))
-        return Reply(text, Outcome.REFUSED, notice=str(text))
+        return Reply(text, Outcome.REFUSED, notice=str(text), quiet=quiet)
 
     # calling use cases --------------------------------------------------------------------------
 

@@ -108,6 +108,10 @@ class Reply:
         private: concerns only this user (Telegram: direct message; Discord: ephemeral).
         edit: replaces the message the action came from instead of posting a new one.
         follow_up: a further reply to post after this one (the next task after an answer).
+        quiet: nothing new to show: the member was refused like this moments ago (a flood's repeated
+            "slow down"). Adapters send nothing; what the platform requires acknowledged (a tap's
+            spinner) is acknowledged without text. ``text`` still holds the refusal, for adapters
+            that cannot stay silent.
     """
 
     text: str
@@ -121,6 +125,7 @@ class Reply:
     private: bool = False
     edit: bool = False
     follow_up: Reply | None = field(default=None)
+    quiet: bool = False
 
     @property
     def is_refusal(self) -> bool:

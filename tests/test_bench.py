@@ -35,7 +35,17 @@ def test_quick_run_writes_every_figure_in_the_documented_shape(tmp_path: Path) -
     figures = document["figures"]
     names = [figure["name"] for figure in figures]
     assert len(names) == len(set(names))
-    for prefix in ("throughput.", "votes.", "telegram.", "discord.", "growth.", "broadcast.", "memory.", "postgres."):
+    for prefix in (
+        "throughput.",
+        "votes.",
+        "telegram.",
+        "discord.",
+        "growth.",
+        "broadcast.",
+        "flood.",
+        "memory.",
+        "postgres.",
+    ):
         assert any(name.startswith(prefix) for name in names), prefix
     for figure in figures:
         assert figure.keys() >= KEYS, figure

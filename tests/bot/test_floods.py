@@ -7,7 +7,7 @@ from collections import Counter
 
 from bot.commands import dispatch
 from bot.engine import Engine
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Admission, RateLimiter
 from bot.replies import Outcome, to_plain
 from tests.helpers import button, open_task
 
@@ -20,8 +20,9 @@ async def test_a_thousand_commands_in_a_second_are_slowed_down_and_others_are_se
     outcomes = Counter(reply.outcome for reply in replies if reply is not None)
     burst = engine.services.settings.limits.burst
     assert outcomes[Outcome.REFUSED] >= 1000 - burst - 5
-    refused = next(reply for reply in replies if reply is not None and reply.outcome == Outcome.REFUSED)
-    assert "slow down" in to_plain(refused.text)
+    refused = [reply for reply in replies if reply is not None and reply.outcome == Outcome.REFUSED]
+    assert "slow down" in to_plain(refused[0].text)
+    assert sum(not reply.quiet for reply in refused) == 1, "told once; the rest are quiet, for adapters to drop"
     question = await open_task(engine, neighbour, cafe, "What do you order")
     answered = await engine.act(neighbour, cafe, button(question, "Latte"))
     assert answered.outcome == Outcome.DONE, "the neighbour is not slowed by the flood"
@@ -71,3 +72,19 @@ def test_the_limiter_forgets_the_least_recent_members_so_memory_stays_bounded() 
     assert limiter.allow("fresh") and limiter.allow("fresh") and not limiter.allow("fresh")
     now[0] += 1.0
     assert limiter.allow("fresh")
+
+
+def test_a_flooder_is_told_to_slow_down_once_per_window_whatever_they_send_in_between() -> None:
+    now = [0.0]
+    limiter = RateLimiter(1.0, 2, clock=lambda: now[0])  # the window: 2 s, what an empty bucket takes to fill
+    said = [limiter.admit("flo") for _ in range(6)]
+    assert said == [Admission.ALLOWED] * 2 + [Admission.REFUSED] + [Admission.REFUSED_QUIETLY] * 3
+    now[0] = 1.0
+    assert [limiter.admit("flo") for _ in range(2)] == [Admission.ALLOWED, Admission.REFUSED_QUIETLY]
+    now[0] = 2.5
+    assert [limiter.admit("flo") for _ in range(3)] == [
+        Admission.ALLOWED,
+        Admission.REFUSED,
+        Admission.REFUSED_QUIETLY,
+    ]
+    assert limiter.admit("nina") is Admission.ALLOWED, "everyone else has a bucket of their own"

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from bot.context import Context, Services
@@ -20,6 +21,7 @@ from bot.replies import Attachment, Outcome, Reply
 from bot.texts import t
 
 FORMATS = ("csv", "json")
+PROGRESS_EVERY = 1000  # rows between two progress reports of a large export
 
 
 def pseudonym(key: bytes, user_id: int) -> str:
@@ -35,24 +37,31 @@ class RoundExports:
         self.moderation = moderation
         self.queries = services.store.rounds
 
-    async def export(self, round_id: int, fmt: str) -> tuple[str, bytes]:
+    async def export(
+        self, round_id: int, fmt: str, on_progress: Callable[[int, int], None] | None = None
+    ) -> tuple[str, bytes]:
         """The round's answers, one row each: answer id, member, task, value, time; and its skips.
 
         CSV holds the answers, then a row per skip (``skipped`` true, no answer id, value or time);
         JSON holds the answers, the skips (``skips``), the round and the space's audit log (moderator
         actions and redemptions), so what the moderators did travels with what the members said. A
         skip the member made up for with an answer is not listed: the answer is.
+        ``on_progress(rows done, rows in all)`` follows a large export (the command line's progress bar).
         """
+        rows = await self.queries.export_rows(round_id)
         include_names = self.services.settings.export.include_names
-        answers: list[dict[str, Any]] = [
-            {
-                "answer_id": row["id"],
-                **self._whose(round_id, row, include_names),
-                "value": json.loads(row["value"]),
-                "answered_at": row["created_at"],
-            }
-            for row in await self.queries.export_rows(round_id)
-        ]
+        answers: list[dict[str, Any]] = []
+        for row in rows:
+            answers.append(
+                {
+                    "answer_id": row["id"],
+                    **self._whose(round_id, row, include_names),
+                    "value": json.loads(row["value"]),
+                    "answered_at": row["created_at"],
+                }
+            )
+            if on_progress is not None and (len(answers) % PROGRESS_EVERY == 0 or len(answers) == len(rows)):
+                on_progress(len(answers), len(rows))
         skips = [
             {**self._whose(round_id, row, include_names), "skipped_at": row["created_at"]}
             for row in await self.queries.skip_rows(round_id)

@@ -1,0 +1,197 @@
+"""A ``Reply`` as Bot API requests, and the resumable send that runs them from a chat's send queue.
+
+Rendering is kept apart from the handlers (:mod:`adapters.telegram`) because a reply is no longer sent
+where it is made: the handler builds the requests and hands them to the chat's queue
+(:mod:`adapters.send_queue`), whose worker runs them later. So a request here is a method name and a
+call, built up front and run in order; :class:`Delivery` runs them and, after a 429, resumes with the
+request Telegram refused, so no message of a multi-message reply is ever sent twice.
+
+Platform limits are respected by construction: text is split at 4096 characters and captions at 1024
+(both after escaping, between lines), every user-supplied text reaches Telegram HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, RetryAfter
+
+from adapters.send_queue import RateLimited
+from bot.replies import Button, Image, Reply, split_markup
+
+# Opt in to python-telegram-bot's future behaviour (time periods as timedelta, as in a 429's
+# retry_after) instead of a warning.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+PLACEHOLDER_LIMIT = 64
+
+Request = tuple[str, Callable[[], Awaitable[object]]]  # a Bot API method's name and the call itself
+
+
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.label, callback_data=b.action)
+                for b in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+def message_requests(
+    bot: Bot, chat_id: int | str, reply: Reply, *, in_group: bool, reply_id: int | None
+) -> list[Request]:
+    """One reply as Telegram messages: photo with caption, text chunks, a document, a prompt.
+
+    ``reply_id`` quotes the member's message (groups only: in a private chat it is plain what is
+    answered).
+    """
+    markup: InlineKeyboardMarkup | ForceReply | None = keyboard(reply.buttons)
+    if reply.text_input is not None and in_group:
+        markup = ForceReply(selective=True, input_field_placeholder=reply.text_input.placeholder[:PLACEHOLDER_LIMIT])
+    chunks = split_markup(reply.text, MESSAGE_LIMIT) if reply.text else []
+    requests: list[Request] = []
+    image = reply.image
+    if image is not None:
+        caption_fits = len(reply.text) <= CAPTION_LIMIT
+
+        async def photo() -> object:
+            return await bot.send_photo(
+                chat_id,
+                await _photo(image),
+                caption=reply.text if caption_fits else None,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if caption_fits else None,
+                reply_to_message_id=reply_id,
+            )
+
+        requests.append(("sendPhoto", photo))
+        if caption_fits:
+            chunks = []
+    for position, chunk in enumerate(chunks):
+        requests.append(("sendMessage", _text(bot, chat_id, chunk, markup, reply_id, position, len(chunks))))
+    attachment = reply.attachment
+    if attachment is not None:
+        requests.append(
+            ("sendDocument", lambda: bot.send_document(chat_id, attachment.data, filename=attachment.filename))
+        )
+    return requests
+
+
+def _text(
+    bot: Bot,
+    chat_id: int | str,
+    chunk: str,
+    markup: InlineKeyboardMarkup | ForceReply | None,
+    reply_id: int | None,
+    position: int,
+    count: int,
+) -> Callable[[], Awaitable[object]]:
+    """Chunk ``position`` of ``count``: the first quotes the member's message, the last has the buttons."""
+    return lambda: bot.send_message(
+        chat_id,
+        chunk,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup if position == count - 1 else None,
+        reply_to_message_id=reply_id if position == 0 else None,
+    )
+
+
+def edit_requests(message: Message, reply: Reply) -> list[Request]:
+    """The tapped message changed to ``reply``: its text or caption and buttons, or only the buttons when
+    the text would not fit. Telegram's "message is not modified" is success: the message already shows it."""
+    fits = len(reply.text) <= (CAPTION_LIMIT if message.photo else MESSAGE_LIMIT)
+    markup = keyboard(reply.buttons)
+    change: Callable[[], Awaitable[object]]
+    if not fits:
+        method, change = "editMessageReplyMarkup", lambda: message.edit_reply_markup(markup)
+    elif message.photo:
+        method = "editMessageCaption"
+        change = lambda: message.edit_caption(reply.text, parse_mode=ParseMode.HTML, reply_markup=markup)  # noqa: E731
+    else:
+        method = "editMessageText"
+        change = lambda: message.edit_text(reply.text, parse_mode=ParseMode.HTML, reply_markup=markup)  # noqa: E731
+
+    async def edit() -> object:
+        try:
+            return await change()
+        except BadRequest as error:
+            if "not modified" not in str(error):
+                raise
+            return None
+
+    return [(method, edit)]
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """A 429's ``retry_after`` in seconds, whichever way PTB gives it."""
+    delay = error.retry_after
+    return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+
+
+class Delivery:
+    """Requests to one chat, run in order by the chat's send-queue worker; resumable after a 429.
+
+    ``pace`` is awaited before each request (a group's 20 messages a minute); ``failed`` gets any error
+    but a 429 (the request's method and the error), ``sent`` runs once everything went out.
+    """
+
+    def __init__(
+        self,
+        requests: Sequence[Request],
+        failed: Callable[[str, Exception], Awaitable[None]],
+        *,
+        pace: Callable[[], Awaitable[None]] | None = None,
+        sent: Callable[[], None] | None = None,
+    ) -> None:
+        self._left = deque(requests)
+        self._failed = failed
+        self._pace = pace
+        self._sent = sent
+
+    async def __call__(self) -> None:
+        while self._left:
+            method, request = self._left[0]
+            if self._pace is not None:
+                await self._pace()
+            try:
+                await request()
+            except RetryAfter as error:
+                raise RateLimited(retry_seconds(error), method) from error
+            except Exception as error:
+                self._left.clear()
+                await self._failed(method, error)
+                return
+            self._left.popleft()
+        if self._sent is not None:
+            self._sent()
+
+
+async def send_now(requests: Sequence[Request]) -> None:
+    """Run the requests here and now, in order (the outbox's drainer paces and retries by itself)."""
+    for _, request in requests:
+        await request()
+
+
+async def _photo(image: Image) -> bytes | str:
+    """Photo input for PTB: generated bytes, a catalog file (read off the event loop), or a URL."""
+    if image.data:
+        return image.data
+    if image.path:
+        return await asyncio.to_thread(Path(image.path).read_bytes)
+    return image.url
