@@ -182,22 +182,11 @@ def _consistency_findings(db: Connection, for_dialect: str, *, quick: bool) -> l
             f"members (id, ledger, score) {mismatches} disagree: report a bug, with this output",
         )
     )
-    negative = health.negative_balances(db)
-    findings.append(
-        Finding(
-            not negative,
-            "no balance below zero",
-            operator_text("negative_balances", count=negative),
-        )
-    )
-    histogram = health.histogram_mismatches(db)
-    findings.append(
-        Finding(
-            not histogram,
-            "rank histograms match the scores",
-            operator_text("histogram_mismatches", count=histogram),
-        )
-    )
+    for count, fine, key in (
+        (health.negative_balances(db), "no balance below zero", "negative_balances"),
+        (health.histogram_mismatches(db), "rank histograms match the scores", "histogram_mismatches"),
+    ):
+        findings.append(Finding(not count, fine, operator_text(key, count=count)))
     unsent = health.unsent_messages(db)
     findings.append(Finding(True, operator_text("outbox_unsent", count=unsent)))
     return findings

@@ -135,10 +135,7 @@ class RoundExports:
 
     async def export_reply(self, ctx: Context, round_id: int | None = None, fmt: str = "csv") -> Reply:
         """The file, privately, to a moderator: ``round_id`` or the latest round here; audited."""
-        refusal = await self.moderation.refuse_unless_moderator(ctx, "export")
-        if refusal is not None:
-            return refusal
-        record = await pick_round(self.services, ctx, round_id, only_open=False)
+        record = await pick_round(self.services, self.moderation, ctx, "export", round_id, only_open=False)
         if isinstance(record, Reply):
             return record
         filename, data = await self.export(record.id, fmt)

@@ -82,10 +82,7 @@ class Rounds:
 
     async def close(self, ctx: Context, round_id: int | None = None) -> Reply:
         """Close a round now: ``round_id``, or the only open round here when none is given."""
-        refusal = await self.moderation.refuse_unless_moderator(ctx, "round close")
-        if refusal is not None:
-            return refusal
-        record = await pick_round(self.services, ctx, round_id, only_open=True)
+        record = await pick_round(self.services, self.moderation, ctx, "round close", round_id, only_open=True)
         if isinstance(record, Reply):
             return record
         closed = await self._close(record.id, ctx.user_id, ctx.space.platform, ctx.space.external_id)

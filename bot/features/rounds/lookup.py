@@ -6,6 +6,7 @@ from datetime import datetime
 
 from bot.catalog import text_in
 from bot.context import Context, Services
+from bot.features.moderation import Moderation
 from bot.replies import Outcome, Reply
 from bot.store.records import RoundRecord
 from bot.texts import t
@@ -30,9 +31,21 @@ def when(services: Services, moment: datetime | None) -> str:
     return moment.astimezone(services.settings.zone).strftime("%a %d %b %H:%M")
 
 
-async def pick_round(services: Services, ctx: Context, round_id: int | None, *, only_open: bool) -> RoundRecord | Reply:
-    """The round a moderator means: ``round_id`` when it is one of this space's, else the only open
-    one (``only_open``) or the latest; a refusal that says which ids to choose from otherwise."""
+async def pick_round(
+    services: Services,
+    moderation: Moderation,
+    ctx: Context,
+    command: str,
+    round_id: int | None,
+    *,
+    only_open: bool,
+) -> RoundRecord | Reply:
+    """The round a moderator means by ``command``: ``round_id`` when it is one of this space's, else the
+    only open one (``only_open``) or the latest; a refusal for a non-moderator, or one that says which ids
+    to choose from."""
+    refusal = await moderation.refuse_unless_moderator(ctx, command)
+    if refusal is not None:
+        return refusal
     if round_id is not None:
         record = await services.store.rounds.round(round_id)
         if record is None or record.space_id != ctx.space_id:

@@ -35,10 +35,7 @@ class RoundResults:
 
     async def results(self, ctx: Context, round_id: int | None = None) -> Reply:
         """Moderators see a round's results at any time (the latest round here by default)."""
-        refusal = await self.moderation.refuse_unless_moderator(ctx, "results")
-        if refusal is not None:
-            return refusal
-        record = await pick_round(self.services, ctx, round_id, only_open=False)
+        record = await pick_round(self.services, self.moderation, ctx, "results", round_id, only_open=False)
         if isinstance(record, Reply):
             return record
         return await self.render_results(record.id, ctx.language)
