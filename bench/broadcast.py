@@ -32,7 +32,7 @@ from bot.outbox import Pacer, reply_payload, user_target
 from bot.replies import Reply
 from bot.store.outbox_sql import enqueue
 from bot.texts import Markup
-from tests.fakes.telegram_server import GLOBAL_MESSAGES_PER_SECOND
+from tests.fakes.telegram.limits import GLOBAL_MESSAGES_PER_SECOND
 
 FULL_SUBSCRIBERS = 10_000
 QUICK_SUBSCRIBERS = 200
