@@ -11,7 +11,7 @@ import copy
 import time
 from collections.abc import Callable
 
-from .content import api_view, caption_text, inline_keyboard, message_text, set_markup, set_text
+from .content import Text, api_view, caption_text, inline_keyboard, message_text, set_markup, set_text
 from .params import Handler, Params
 from .protocol import JSON, ApiError
 from .sending import Sender
@@ -42,17 +42,18 @@ class MessageMethods:
         message = self._editable(params)
         if "text" not in message:
             raise ApiError.bad_request("there is no text in the message to edit")
-        text = message_text(params)
-        markup = inline_keyboard(params.get("reply_markup"))
-        return self._apply_edit(message, markup, lambda edited: set_text(edited, text, "text"))
+        return self._edit_text(message, params, message_text(params), "text")
 
     async def _edit_message_caption(self, params: Params) -> JSON:
         message = self._editable(params)
         if not {"photo", "document"} & message.keys():
             raise ApiError.bad_request("there is no caption in the message to edit")
-        caption = caption_text(params)
+        return self._edit_text(message, params, caption_text(params), "caption")
+
+    def _edit_text(self, message: JSON, params: Params, text: Text | None, key: str) -> JSON:
+        """Both text edits replace the ``key`` (text or caption) and the keyboard in one go."""
         markup = inline_keyboard(params.get("reply_markup"))
-        return self._apply_edit(message, markup, lambda edited: set_text(edited, caption, "caption"))
+        return self._apply_edit(message, markup, lambda edited: set_text(edited, text, key))
 
     async def _edit_message_reply_markup(self, params: Params) -> JSON:
         message = self._editable(params)
