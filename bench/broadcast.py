@@ -33,7 +33,7 @@ from bot.outbox.payloads import reply_payload, user_target
 from bot.replies import Reply
 from bot.store.effects import enqueue
 from bot.texts import Markup
-from tests.fakes.telegram_server import GLOBAL_MESSAGES_PER_SECOND
+from tests.fakes.telegram.limits import GLOBAL_MESSAGES_PER_SECOND
 
 FULL_SUBSCRIBERS = 10_000
 QUICK_SUBSCRIBERS = 200

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 
 from tests.fakes.discord_server import FakeDiscordServer, InteractionHandle
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram.server import FakeTelegramServer
 
 JSON = dict[str, Any]
 TELEGRAM_TOKEN = "424242:BENCH-TOKEN"

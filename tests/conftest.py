@@ -35,7 +35,7 @@ from tests.adapters.harness import (
     fake_discord,
 )
 from tests.fakes.discord_server import NEVER_ACKNOWLEDGED, FakeDiscordServer
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram.server import FakeTelegramServer
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ from adapters.doctor import run_doctor
 from bot.app import running_engine
 from bot.engine import Engine
 from tests.conftest import REPO
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram.server import FakeTelegramServer
 from tests.helpers import answer_tasks
 from tests.store.test_contract import postgres_schema, postgres_url, settings_for
 

@@ -30,7 +30,7 @@ from tests.adapters.harness import (
     wait_for_question,
 )
 from tests.conftest import REPO
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram.server import FakeTelegramServer
 from tests.store.test_contract import settings_for, storage_url
 
 
@@ -134,7 +134,7 @@ async def test_forged_callback_data_is_refused_and_records_nothing(
     genuine = data_of(question, "Latte")
     forged = genuine.rsplit(".", 1)[0] + ".AAAAAAAA"
     question["reply_markup"]["inline_keyboard"][0][0]["callback_data"] = forged
-    tg._messages[chat["id"]][question["message_id"]]["reply_markup"] = question["reply_markup"]  # a tampered client
+    tg.chat_messages[chat["id"]][question["message_id"]]["reply_markup"] = question["reply_markup"]  # a tampered client
     tg.click(ana, question, forged)
     await tg.wait_until_consumed()
     answer = tg.callback_answers[-1]

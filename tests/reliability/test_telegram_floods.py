@@ -18,7 +18,7 @@ from bot.engine import Engine
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from tests.adapters.harness import TELEGRAM_TOKEN, count, data_of, running_telegram_bot, texts, wait_for_question
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram.server import FakeTelegramServer
 
 FLOOD = 300
 READ_ONLY = ("/points", "/me", "/top", "/rewards")  # distinct replies: identical ones waiting are sent once
