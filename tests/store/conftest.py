@@ -64,16 +64,19 @@ def storage_url(kind: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind in turn: the one fixture that runs the contract on both stores."""
     with storage_url(request.param, tmp_path) as chosen:
         yield chosen
 
 
 def settings_for(url: str, **overrides: Any) -> Any:
+    """The built-in defaults (and ``overrides``) on the database at ``url``."""
     return load_settings(catalog_dir=REPO / "tasks_catalog", storage={"url": url}, **overrides)
 
 
 @pytest.fixture
 async def store(url: str) -> AsyncIterator[Any]:
+    """The store on ``url``'s database, opened (migrated) and closed afterwards."""
     async with make_store(settings_for(url)) as opened:
         yield opened
 
@@ -89,25 +92,30 @@ async def second_store(url: str, store: Any) -> AsyncIterator[Any]:
 
 
 async def people(store: Any, count: int, prefix: str = "u") -> list[int]:
+    """``count`` new console members; their user ids."""
     return [await store.members.ensure_user("console", f"{prefix}{i}", f"{prefix}{i}", "en", NOW) for i in range(count)]
 
 
 async def a_round(store: Any, kind: str = "tasks") -> tuple[int, int]:
+    """An open round of ``kind`` in the café; the café's and the round's ids."""
     space_id = await store.members.ensure_space("console", "cafe", "Corner Café", False)
     round_id, _ = await store.rounds.open(NewRound(space_id, kind, f"{kind}-subject"), NOW)
     return space_id, round_id
 
 
 def an_answer(round_id: int, space_id: int, user_id: int, task_id: str = "t1", quota: int | None = None) -> NewAnswer:
+    """A member's "yes" to a task, worth 5 points under the daily cap."""
     award = Award(user_id, space_id, round_id, 5, "answer", task_id, "", capped=True)
     return NewAnswer(round_id, task_id, user_id, "yes", quota, award)
 
 
 async def value(store: Any, sql: str, *parameters: Any) -> Any:
+    """The first column of the first row (0 when there is none or it is NULL), for counts and sums."""
     return await store.fetchval(sql, parameters, 0)
 
 
 async def assert_leaderboards_follow_the_ledger(store: Any) -> None:
+    """Every member's all-time score is what the ledger earned them, and the histogram counts them all."""
     mismatched = await store.fetchall(
         "SELECT u.id FROM users u LEFT JOIN (SELECT user_id, SUM(delta) AS earned FROM ledger"
         " WHERE reason != 'redeem' GROUP BY user_id) l ON l.user_id = u.id"
