@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import REPO
-from tests.store.test_contract import postgres_schema, postgres_url
+from tests.store.conftest import postgres_schema, postgres_url
 
 
 def play_demo(tmp_path: Path, **environment: str) -> str:

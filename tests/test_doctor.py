@@ -14,7 +14,7 @@ from bot.engine import Engine
 from tests.conftest import REPO
 from tests.fakes.telegram.server import FakeTelegramServer
 from tests.helpers import answer_tasks
-from tests.store.test_contract import postgres_schema, postgres_url, settings_for
+from tests.store.conftest import postgres_schema, postgres_url, settings_for
 
 TOKEN = "123456:DOCTOR-TOKEN"
 

@@ -31,7 +31,7 @@ from tests.adapters.harness import (
 )
 from tests.conftest import REPO
 from tests.fakes.telegram.server import FakeTelegramServer
-from tests.store.test_contract import settings_for, storage_url
+from tests.store.conftest import settings_for, storage_url
 
 
 def free_port() -> int:

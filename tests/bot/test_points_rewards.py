@@ -27,7 +27,7 @@ from bot.settings import load_settings
 from bot.store.effects import award_badges
 from bot.store.records import Award
 from tests.conftest import REPO, FakeClock
-from tests.helpers import answer_tasks, button, last, open_task
+from tests.helpers import answer_tasks, button, last, open_task, say
 
 
 @asynccontextmanager
@@ -53,12 +53,6 @@ async def offer(
         file = tmp_path / f"{reward_id}-codes.csv"
         file.write_text("reward_id,code\n" + "".join(f"{reward_id},{code}\n" for code in codes), encoding="utf-8")
         await import_codes(engine.rewards.queries, file)
-
-
-async def say(engine: Engine, user: UserRef, space: SpaceRef, command: str) -> Reply:
-    reply = await dispatch(engine, user, space, command)
-    assert reply is not None, command
-    return reply
 
 
 def seen(reply: Reply) -> str:

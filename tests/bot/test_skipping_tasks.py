@@ -7,17 +7,9 @@ import csv
 import io
 import json
 
-from bot.commands import dispatch
 from bot.engine import Engine
-from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply, to_plain
-from tests.helpers import answer_tasks, button, last
-
-
-async def say(engine: Engine, user: UserRef, space: SpaceRef, text: str) -> Reply:
-    reply = await dispatch(engine, user, space, text)
-    assert reply is not None, text
-    return reply
+from tests.helpers import answer_tasks, button, last, say
 
 
 async def skips_of(engine: Engine, task_id: str) -> int:

@@ -34,7 +34,7 @@ from bot.store.records import (
 )
 from tests.conftest import FakeClock
 from tests.helpers import answer_tasks
-from tests.store.test_contract import settings_for, storage_url
+from tests.store.conftest import settings_for, storage_url
 
 
 async def crowdpulse(*argv: str) -> int:

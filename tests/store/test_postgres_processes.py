@@ -22,7 +22,7 @@ from bot.outbox.drainer import OutboxDrainer, Pacer
 from bot.replies import Reply
 from bot.store.records import IdeaStatus
 from tests.helpers import answer_tasks
-from tests.store.test_contract import assert_leaderboards_follow_the_ledger, postgres_schema, postgres_url, settings_for
+from tests.store.conftest import assert_leaderboards_follow_the_ledger, postgres_schema, postgres_url, settings_for
 
 PROCESSES = 4
 MEMBERS_PER_PROCESS = 500
