@@ -13,11 +13,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from adapters.progress import Progress, progress
 from bot.app import make_store, run_deadlines, running_engine, store_for_url
 from bot.catalog import CatalogError, load_catalog
 from bot.features import rewards
 from bot.settings import Settings, load_settings
-from bot.store.base import StoreUnavailableError
+from bot.starter import StarterExistsError, write_starter
+from bot.store.database import StoreUnavailableError
 from bot.store.rewards_sql import RewardQueries
 from bot.texts import operator_text
 
@@ -75,14 +77,15 @@ def _command_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(Path(args.out)))
 
 
-async def _export(settings: Settings, round_id: int, fmt: str) -> tuple[str, bytes]:
+async def _export(settings: Settings, round_id: int, fmt: str, shown: Progress) -> tuple[str, bytes]:
     async with running_engine(settings) as engine:
-        return await engine.exports.export(round_id, fmt)
+        return await engine.exports.export(round_id, fmt, shown.update)
 
 
 def _command_export(args: argparse.Namespace) -> int:
     settings = _settings()
-    filename, data = asyncio.run(_export(settings, args.round, args.format))
+    with progress(f"export round {args.round}", "progress_answers") as shown:
+        filename, data = asyncio.run(_export(settings, args.round, args.format, shown))
     target = Path(args.out or filename)
     target.write_bytes(data)
     print(f"wrote {target} ({operator_text('bytes', count=len(data))})")
@@ -98,7 +101,7 @@ def _rewards_command(use: Callable[[RewardQueries], Awaitable[list[str]]]) -> in
 
     async def run() -> list[str]:
         async with make_store(settings) as store:
-            return await use(RewardQueries(store))
+            return await use(store.rewards)
 
     try:
         report = asyncio.run(run())
@@ -114,7 +117,8 @@ def _command_rewards_add(args: argparse.Namespace) -> int:
 
 
 def _command_rewards_import(args: argparse.Namespace) -> int:
-    return _rewards_command(lambda queries: rewards.import_codes(queries, Path(args.file)))
+    with progress("rewards import", "progress_codes") as shown:
+        return _rewards_command(lambda queries: rewards.import_codes(queries, Path(args.file), shown.update))
 
 
 def _command_rewards_list(args: argparse.Namespace) -> int:
@@ -122,7 +126,7 @@ def _command_rewards_list(args: argparse.Namespace) -> int:
 
 
 def _command_catalog_check(args: argparse.Namespace) -> int:
-    directory = Path(args.path) if args.path else _settings().catalog_dir
+    directory = Path(args.path) if args.path else _settings().catalog_location.path
     try:
         catalog = load_catalog(directory)
     except CatalogError as error:
@@ -137,7 +141,21 @@ def _command_catalog_check(args: argparse.Namespace) -> int:
 def _command_doctor(args: argparse.Namespace) -> int:
     from adapters.doctor import run_doctor
 
-    return run_doctor()
+    return run_doctor(quick=args.quick)
+
+
+def _command_init(args: argparse.Namespace) -> int:
+    """Write an editable copy of the packaged settings and starter catalog for an operator."""
+    folder = Path(args.folder)
+    try:
+        written = write_starter(folder, force=args.force)
+    except StarterExistsError as error:
+        print(f"crowdpulse: init: {error}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}{'/' if path.is_dir() else ''}")
+    print(f"next: edit them, then `crowdpulse catalog check` and `crowdpulse run` in {folder.resolve()}")
+    return 0
 
 
 # storage (operators) ------------------------------------------------------------------------------
@@ -173,12 +191,13 @@ def _command_copy_store(args: argparse.Namespace) -> int:
     """Copy every row from one store into another, empty one, and verify counts and ledger sums."""
     from bot.store.copy import CopyMismatchError, TargetNotEmptyError, copy_store
 
-    async def run() -> list[str]:
+    async def run(shown: Progress) -> list[str]:
         async with store_for_url(args.source) as source, store_for_url(args.target) as target:
-            return (await copy_store(source, target)).lines()
+            return (await copy_store(source, target, shown.update)).lines()
 
     try:
-        report = asyncio.run(run())
+        with progress("copy-store", "progress_rows") as shown:
+            report = asyncio.run(run(shown))
     except (CopyMismatchError, TargetNotEmptyError, ValueError) as error:
         print(f"crowdpulse: copy-store: {error}", file=sys.stderr)
         return 1
@@ -203,9 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="play a scripted session of a small community and show what each saw")
     demo.add_argument("--out", default="crowdpulse-demo", help="folder for the demo's database and files")
     demo.set_defaults(handler=_command_demo)
-    commands.add_parser("doctor", help="check settings, catalog, database and platform tokens").set_defaults(
-        handler=_command_doctor
+    doctor = commands.add_parser("doctor", help="check settings, catalog, database and platform tokens")
+    doctor.add_argument(
+        "--quick", action="store_true", help="settings, catalog and a database connection only (a health check)"
     )
+    doctor.set_defaults(handler=_command_doctor)
+    init = commands.add_parser("init", help="write settings.toml and tasks_catalog/ to edit (the packaged starter)")
+    init.add_argument("folder", nargs="?", default=".", help="where to write them (default: here)")
+    init.add_argument("--force", action="store_true", help="overwrite a settings.toml or tasks_catalog/ there")
+    init.set_defaults(handler=_command_init)
     export = commands.add_parser("export", help="write a round's answers to a CSV or JSON file")
     export.add_argument("--round", type=int, required=True, help="round id (see /round list)")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
@@ -234,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("--to", dest="target", required=True, help="an empty database: postgresql://… or sqlite:///…")
     copy.set_defaults(handler=_command_copy_store)
     catalog = commands.add_parser("catalog", help="catalog tools").add_subparsers(dest="catalog_command", required=True)
-    check = catalog.add_parser("check", help="validate tasks_catalog/*.toml")
+    check = catalog.add_parser("check", help="validate the catalog's *.toml files")
     check.add_argument("path", nargs="?", help="catalog folder (default: from settings)")
     check.set_defaults(handler=_command_catalog_check)
     return parser

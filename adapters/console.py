@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from bot.commands import dispatch
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
-from bot.outbox import OutboxDrainer, Pacer
+from bot.outbox.drainer import OutboxDrainer, Pacer
 from bot.replies import Button, Reply, to_plain
 from bot.texts import operator_text
 

@@ -16,7 +16,7 @@ from adapters.console import ConsoleSession
 from bot.app import running_engine
 from bot.features.rewards import add_reward
 from bot.settings import load_settings
-from bot.store.rewards_sql import CodeLine
+from bot.store.records import CodeLine
 
 COMMUNITY = [("Ana", "en"), ("Mihai", "ro"), ("Bogdan", "ro"), ("Chloe", "en"), ("Dev", "en")]
 FREE_TEXT = {

@@ -1,8 +1,12 @@
 """``crowdpulse doctor``: check what an operator can get wrong, and say how to fix it.
 
-Settings, catalog, the database (SQLite's integrity check, migrations, the ledger against the
-leaderboards and balances, free disk space) and the platforms (the bot tokens are accepted). Read-only:
-it never changes the database. Tokens are used, never printed.
+Which settings file and catalog it uses (and why: ``bot/starter.py``'s lookup order), settings,
+catalog, the database (SQLite's integrity check, migrations, the ledger against the leaderboards and
+balances, free disk space) and the platforms (the bot tokens are accepted). Read-only: it never changes
+the database. Tokens are used, never printed.
+
+``--quick`` is the container's health check: settings, catalog and the database's schema, without the
+scans (integrity, ledger sums) that grow with the data and without a request to the platforms.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from pydantic import ValidationError
 
 from bot.catalog import CatalogError, load_catalog
 from bot.settings import Settings, load_settings
+from bot.starter import settings_file
 from bot.store import health
+from bot.store.database import Connection
 from bot.store.dialects import has_table
 from bot.texts import operator_text
 
@@ -37,46 +43,50 @@ class Finding:
         return f"✓ {self.what}" if self.ok else f"✗ {self.what}\n    → {self.fix}"
 
 
-def run_doctor(print_line: Callable[[str], None] = print) -> int:
-    """Print every finding; exit code 0 when all is well, 1 otherwise."""
+def run_doctor(print_line: Callable[[str], None] = print, *, quick: bool = False) -> int:
+    """Print every finding; exit code 0 when all is well, 1 otherwise. ``quick``: no platform request and
+    no scan of the data, so it stays fast however big the community grows."""
     findings: list[Finding] = []
     try:
         settings = load_settings()
     except (ValidationError, ValueError) as error:
         findings.append(
-            Finding(False, "settings are not valid", f"fix settings.toml / CROWDPULSE_* variables: {error}")
+            Finding(False, "settings are not valid", f"fix the settings file / CROWDPULSE_* variables: {error}")
         )
         settings = None
     else:
-        findings.append(Finding(True, "settings load"))
+        findings.append(Finding(True, f"settings: {settings_file()}"))
     if settings is not None:
         findings += check_catalog(settings)
         url = settings.storage.url
         if url.startswith(("postgresql://", "postgres://")):
-            findings += check_postgres(url)
+            findings += check_postgres(url, quick=quick)
         else:
-            findings += check_database(Path(url.removeprefix("sqlite:///") or settings.storage.path))
-        findings += check_platforms(settings)
+            findings += check_database(Path(url.removeprefix("sqlite:///") or settings.storage.path), quick=quick)
+        if not quick:
+            findings += check_platforms(settings)
     for finding in findings:
         print_line(str(finding))
     return 0 if all(finding.ok for finding in findings) else 1
 
 
 def check_catalog(settings: Settings) -> list[Finding]:
+    location = settings.catalog_location
     try:
-        catalog = load_catalog(settings.catalog_dir)
+        catalog = load_catalog(location.path)
     except CatalogError as error:
         return [
             Finding(
                 False,
-                f"the catalog in {settings.catalog_dir} has {operator_text('problems', count=len(error.problems))}",
+                f"the catalog {location} has {operator_text('problems', count=len(error.problems))}",
                 "; ".join(error.problems[:5]),
             )
         ]
-    return [Finding(True, f"catalog: {catalog.summary()}")]
+    renamed = " (set as catalog_dir, the old name: write [catalog] path instead)" if settings.catalog_dir else ""
+    return [Finding(True, f"catalog: {location}{renamed}: {catalog.summary()}")]
 
 
-def check_database(path: Path) -> list[Finding]:
+def check_database(path: Path, *, quick: bool = False) -> list[Finding]:
     folder = path.resolve().parent
     findings = [_disk_space(folder)]
     if not path.exists():
@@ -98,7 +108,7 @@ def check_database(path: Path) -> list[Finding]:
     )
     try:
         with health.open_read_only(path) as db:
-            findings += _database_findings(db)
+            findings += _database_findings(db, quick=quick)
     except sqlite3.DatabaseError as error:
         findings.append(
             Finding(
@@ -110,7 +120,7 @@ def check_database(path: Path) -> list[Finding]:
     return findings
 
 
-def check_postgres(url: str) -> list[Finding]:
+def check_postgres(url: str, *, quick: bool = False) -> list[Finding]:
     """The same ledger checks on a PostgreSQL database (which guards its own page integrity)."""
     from bot.store.postgres import connect
 
@@ -125,13 +135,15 @@ def check_postgres(url: str) -> list[Finding]:
             )
         ]
     try:
-        consistency = _consistency_findings(db, "postgresql")  # type: ignore[arg-type]  # a sqlite3-like wrapper
+        consistency = _consistency_findings(db, "postgresql", quick=quick)
         return [Finding(True, "PostgreSQL accepts the connection"), *consistency]
     finally:
         db.raw.close()
 
 
-def _database_findings(db: sqlite3.Connection) -> list[Finding]:
+def _database_findings(db: sqlite3.Connection, *, quick: bool) -> list[Finding]:
+    if quick:
+        return _consistency_findings(db, "sqlite", quick=True)
     complaints = health.integrity(db)
     findings = [
         Finding(
@@ -140,10 +152,11 @@ def _database_findings(db: sqlite3.Connection) -> list[Finding]:
             "restore from a backup; SQLite reports: " + "; ".join(complaints[:3]),
         )
     ]
-    return findings + _consistency_findings(db, "sqlite")
+    return findings + _consistency_findings(db, "sqlite", quick=False)
 
 
-def _consistency_findings(db: sqlite3.Connection, for_dialect: str) -> list[Finding]:
+def _consistency_findings(db: Connection, for_dialect: str, *, quick: bool) -> list[Finding]:
+    """The schema, then (unless ``quick``) the ledger against what is derived from it."""
     if not has_table(db, "schema_migrations"):
         return [
             Finding(
@@ -159,7 +172,7 @@ def _consistency_findings(db: sqlite3.Connection, for_dialect: str) -> list[Find
             f"migrations {pending} are pending: start the bot once (or `crowdpulse run`) to apply them",
         )
     )
-    if pending:
+    if pending or quick:
         return findings
     mismatches = health.ledger_mismatches(db)
     findings.append(
@@ -169,22 +182,11 @@ def _consistency_findings(db: sqlite3.Connection, for_dialect: str) -> list[Find
             f"members (id, ledger, score) {mismatches} disagree: report a bug, with this output",
         )
     )
-    negative = health.negative_balances(db)
-    findings.append(
-        Finding(
-            not negative,
-            "no balance below zero",
-            operator_text("negative_balances", count=negative),
-        )
-    )
-    histogram = health.histogram_mismatches(db)
-    findings.append(
-        Finding(
-            not histogram,
-            "rank histograms match the scores",
-            operator_text("histogram_mismatches", count=histogram),
-        )
-    )
+    for count, fine, key in (
+        (health.negative_balances(db), "no balance below zero", "negative_balances"),
+        (health.histogram_mismatches(db), "rank histograms match the scores", "histogram_mismatches"),
+    ):
+        findings.append(Finding(not count, fine, operator_text(key, count=count)))
     unsent = health.unsent_messages(db)
     findings.append(Finding(True, operator_text("outbox_unsent", count=unsent)))
     return findings

@@ -63,7 +63,7 @@ from adapters.telegram_rendering import (
 from bot.commands import COMMANDS, dispatch
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
-from bot.outbox import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
+from bot.outbox.drainer import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
 from bot.replies import Button, Outcome, Reply, to_plain
 from bot.settings import Settings
 from bot.texts import Markup, available_languages, t

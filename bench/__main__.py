@@ -16,6 +16,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from adapters.progress import progress
 from bench.runner import Context, Figure, Stopwatch, table, write_json
 from bench.world import REPO, isolate_environment
 
@@ -52,20 +53,22 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     arguments = parse_arguments(argv)
     isolate_environment()  # after reading the arguments: the PostgreSQL URL's default comes from it
-    chosen = arguments.only or list(BENCHMARKS)
+    chosen = [name for name in BENCHMARKS if name in (arguments.only or BENCHMARKS)]
     figures: list[Figure] = []
     errors: list[str] = []
     watch = Stopwatch()
-    with tempfile.TemporaryDirectory(prefix="crowdpulse-bench-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="crowdpulse-bench-") as scratch,
+        progress("benchmarks", "progress_benchmarks", len(chosen)) as shown,
+    ):
         ctx = Context(
             quick=arguments.quick,
             workdir=Path(scratch),
             repetitions=2 if arguments.quick else 5,
             postgres_url=arguments.postgres,
+            log=shown.note,
         )
-        for name in BENCHMARKS:
-            if name not in chosen:
-                continue
+        for name in chosen:
             ctx.log(f"[{watch.elapsed:6.1f}s] {name} …")
             try:
                 module = importlib.import_module(BENCHMARKS[name])
@@ -74,6 +77,8 @@ def main(argv: list[str]) -> int:
                 errors.append(f"{name}: {traceback.format_exc(limit=8)}")
                 ctx.log(f"{name} failed:\n{errors[-1]}")
                 continue
+            finally:
+                shown.advance()
             figures += found
             ctx.log(f"[{watch.elapsed:6.1f}s] {name}: {len(found)} figures")
     print(table(figures))

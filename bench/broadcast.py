@@ -28,11 +28,12 @@ from bench.fakes import FakeProcess
 from bench.runner import Context, Figure, Target, ratio
 from bench.telegram_e2e import settings_for
 from bench.world import engine_on
-from bot.outbox import Pacer, reply_payload, user_target
+from bot.outbox.drainer import Pacer
+from bot.outbox.payloads import reply_payload, user_target
 from bot.replies import Reply
-from bot.store.outbox_sql import enqueue
+from bot.store.effects import enqueue
 from bot.texts import Markup
-from tests.fakes.telegram_server import GLOBAL_MESSAGES_PER_SECOND
+from tests.fakes.telegram.limits import GLOBAL_MESSAGES_PER_SECOND
 
 FULL_SUBSCRIBERS = 10_000
 QUICK_SUBSCRIBERS = 200

@@ -27,7 +27,7 @@ from pathlib import Path
 from bench.world import CATALOG, PLATFORM
 from bot.catalog import Task, TaskKind, load_catalog
 from bot.features.tasks.kinds import Accepted, parse_answer
-from bot.points import capped_delta, task_points, week_key
+from bot.point_rules import capped_delta, task_points, week_key
 from bot.settings import Settings, load_settings
 from bot.store import migrations
 from bot.store.timestamps import to_text

@@ -18,7 +18,7 @@ import aiohttp
 
 from tests.fakes.discord_server import RESPONSE_WINDOW as DISCORD_RESPONSE_WINDOW
 from tests.fakes.discord_server import FakeDiscordServer, FloodLimits, InteractionHandle
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram.server import FakeTelegramServer
 
 JSON = dict[str, Any]
 TELEGRAM_TOKEN = "424242:BENCH-TOKEN"

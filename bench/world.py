@@ -27,7 +27,7 @@ def isolate_environment() -> None:
     """Forget ``CROWDPULSE_*`` variables and point the settings file at nothing (children inherit it)."""
     for name in [name for name in os.environ if name.startswith("CROWDPULSE_")]:
         del os.environ[name]
-    os.environ["CROWDPULSE_SETTINGS_FILE"] = str(REPO / "bench" / "no-settings.toml")
+    os.environ["CROWDPULSE_SETTINGS_FILE"] = os.devnull
     os.environ.setdefault("PTB_TIMEDELTA", "true")  # python-telegram-bot's future behaviour, no warning
 
 

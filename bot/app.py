@@ -53,7 +53,7 @@ def store_for_url(url: str, settings: Settings | None = None) -> Store:
 @asynccontextmanager
 async def running_engine(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Engine]:
     """Load the catalog (refusing a bad one), open the store and yield a ready engine."""
-    catalog = load_catalog(settings.catalog_dir)
+    catalog = load_catalog(settings.catalog_location.path)
     async with make_store(settings) as store:
         yield await Engine.create(store, catalog, settings, clock)
 

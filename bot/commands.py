@@ -21,7 +21,7 @@ from bot.features.ideas import SETTABLE, VIEWS
 from bot.features.points import Board
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply
-from bot.store.ideas_sql import IdeaStatus
+from bot.store.records import IdeaStatus
 from bot.texts import Markup, t
 
 Handler = Callable[[Engine, Context, str, str | None], Awaitable[Reply]]

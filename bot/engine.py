@@ -27,11 +27,12 @@ from bot.features.rewards import Rewards
 from bot.features.rounds import OpenRounds, RoundExports, RoundResults, Rounds
 from bot.features.tasks import Tasks
 from bot.identity import SpaceRef, UserRef
-from bot.outbox import reply_from_payload
+from bot.outbox.payloads import reply_from_payload
 from bot.ratelimit import Admission, RateLimiter
 from bot.replies import Outcome, Reply, TextInput
 from bot.settings import Settings
-from bot.store.base import Store, StoreUnavailableError
+from bot.store.base import Store
+from bot.store.database import StoreUnavailableError
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class Engine:
         user_key = (user.platform, user.platform_user_id)
         cached = self._users.get(user_key)
         if cached is None or cached[1:] != (user.display_name, user.language):
-            user_id = await store.ensure_user(
+            user_id = await store.members.ensure_user(
                 user.platform, user.platform_user_id, user.display_name, user.language, clock()
             )
             self._users[user_key] = (user_id, user.display_name, user.language)
@@ -96,7 +97,9 @@ class Engine:
         space_key = (space.platform, space.external_id)
         space_id = self._spaces.get(space_key)
         if space_id is None:
-            space_id = await store.ensure_space(space.platform, space.external_id, space.title, space.is_private)
+            space_id = await store.members.ensure_space(
+                space.platform, space.external_id, space.title, space.is_private
+            )
             self._spaces[space_key] = space_id
         return Context(user, space, self._users[user_key][0], space_id, self.services.language_of(user))
 
@@ -155,7 +158,7 @@ class Engine:
         """Plain text from a user: an answer when a free-text task awaits one here, else not ours (``None``)."""
         try:
             ctx = await self.context(user, space)
-            token = await self.services.store.expected_input(ctx.user_id, ctx.space_id)
+            token = await self.services.store.tasks.expected_input(ctx.user_id, ctx.space_id)
             if token is None:
                 return None
             return self.admit(user) or await self._route(ctx, token, text, ())

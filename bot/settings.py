@@ -1,5 +1,7 @@
 """Settings: ``settings.toml`` for defaults, ``CROWDPULSE_*`` environment variables for overrides.
 
+Which file is read, and which catalog folder is used, is :mod:`bot.starter`'s lookup order.
+
 Nested fields use ``__`` (``CROWDPULSE_STORAGE__PATH``). Secrets (bot tokens, the webhook secret, the
 action signing key) are accepted only from the environment: a secret found in the TOML file is refused
 at start-up, so nobody commits one by accident. Secrets are :class:`pydantic.SecretStr`, which never
@@ -8,7 +10,6 @@ prints its value.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo
@@ -21,7 +22,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-SETTINGS_FILE_ENV = "CROWDPULSE_SETTINGS_FILE"
+from bot.starter import SETTINGS_FILE_ENV as SETTINGS_FILE_ENV  # re-exported: where tests and tools look
+from bot.starter import Chosen, catalog_folder, settings_file
+
 _SECRET_FIELDS = {
     ("telegram", "token"),
     ("telegram", "webhook_secret"),
@@ -196,6 +199,12 @@ class LimitSettings(BaseModel):
     tracked_members: int = Field(default=100_000, ge=100)
 
 
+class CatalogSettings(BaseModel):
+    """Where the campaigns and topics are; unset: ``./tasks_catalog``, else the packaged starter."""
+
+    path: Path | None = None
+
+
 class ExportSettings(BaseModel):
     include_names: bool = False
 
@@ -207,7 +216,8 @@ class Settings(BaseSettings):
         env_prefix="CROWDPULSE_", env_nested_delimiter="__", extra="forbid", validate_default=True
     )
 
-    catalog_dir: Path = Path("tasks_catalog")
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    catalog_dir: Path | None = None  # the old name of catalog.path, still read
     default_language: str = "en"
     timezone: str = "UTC"
     secret_key: SecretStr | None = None
@@ -220,6 +230,26 @@ class Settings(BaseSettings):
     rounds: RoundSettings = Field(default_factory=RoundSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+
+    @model_validator(mode="after")
+    def _catalog_dir_is_catalog_path(self) -> Self:
+        """``catalog_dir`` (before ``[catalog] path``) keeps working, as another name for the same setting.
+
+        No DeprecationWarning: operators do not read warnings; ``crowdpulse doctor`` tells them instead."""
+        if self.catalog_dir is None:
+            return self
+        if self.catalog.path is not None and self.catalog.path != self.catalog_dir:
+            raise ValueError(
+                f"catalog_dir ({self.catalog_dir}) and catalog.path ({self.catalog.path}) disagree: "
+                "catalog_dir is the old name of catalog.path, keep only catalog.path"
+            )
+        self.catalog.path = self.catalog_dir
+        return self
+
+    @property
+    def catalog_location(self) -> Chosen:
+        """The catalog folder in use and why (``catalog.path``, ``./tasks_catalog`` or the packaged one)."""
+        return catalog_folder(self.catalog.path)
 
     @field_validator("timezone")
     @classmethod
@@ -257,7 +287,7 @@ class _SecretFreeToml(TomlConfigSettingsSource):
     """The TOML file source, refusing any secret written into the file."""
 
     def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls, toml_file=Path(os.environ.get(SETTINGS_FILE_ENV, "settings.toml")))
+        super().__init__(settings_cls, toml_file=settings_file().path)
 
     def __call__(self) -> dict[str, Any]:
         values = super().__call__()

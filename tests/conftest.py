@@ -35,7 +35,7 @@ from tests.adapters.harness import (
     fake_discord,
 )
 from tests.fakes.discord_server import NEVER_ACKNOWLEDGED, FakeDiscordServer
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram.server import FakeTelegramServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,45 @@ hypothesis_settings.register_profile(
 hypothesis_settings.register_profile(
     "long", max_examples=500, stateful_step_count=100, deadline=None, suppress_health_check=_FUZZ_HEALTH
 )
-hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+hypothesis_settings.load_profile(PROFILE)
+
+# pytest-timeout's limit per test follows the profile: pyproject's 120 s suits "ci", but the long
+# profile's stateful fuzzer runs up to 500 sessions of 100 steps. Two long runs on 2 busy cores took 178 s
+# and 277 s for the whole fuzzer (3.6 and 5.5 ms a step); the budget allows 20 ms a step: 1,000 s.
+FUZZ_STEP_SECONDS = 0.02
+
+
+def profile_timeout(profile: str, configured: float) -> float:
+    """Seconds per test for ``profile``: ``configured`` (pyproject), or what the profile's longest
+    stateful run may need when that is more."""
+    chosen = hypothesis_settings.get_profile(profile)
+    return max(configured, chosen.max_examples * chosen.stateful_step_count * FUZZ_STEP_SECONDS)
+
+
+def _raised_timeout(config: pytest.Config) -> float | None:
+    """The profile's timeout when it exceeds pyproject's and nobody chose one (``--timeout``,
+    ``PYTEST_TIMEOUT``); else None."""
+    configured = float(config.getini("timeout") or 0)
+    if not configured or config.getoption("timeout") is not None or os.environ.get("PYTEST_TIMEOUT"):
+        return None
+    limit = profile_timeout(PROFILE, configured)
+    return limit if limit > configured else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    limit = _raised_timeout(config)
+    if limit is not None:
+        for item in items:
+            if item.get_closest_marker("timeout") is None:  # a test's own limit stays its own
+                item.add_marker(pytest.mark.timeout(limit))
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    limit = _raised_timeout(config)
+    return [f"hypothesis profile {PROFILE}: {limit:.0f} s per test (pytest-timeout)"] if limit else []
+
+
 # --- end of hypothesis profiles ------------------------------------------------------------------
 
 
@@ -67,12 +105,12 @@ class FakeClock:
 
 
 @pytest.fixture(autouse=True)
-def _defaults_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _defaults_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests start from the built-in defaults, not from whatever settings.toml the checkout holds."""
-    monkeypatch.setenv(SETTINGS_FILE_ENV, str(tmp_path / "no-settings.toml"))
     for name in list(os.environ):
         if name.startswith("CROWDPULSE_") and name != "CROWDPULSE_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
+    monkeypatch.setenv(SETTINGS_FILE_ENV, os.devnull)  # after the loop, which would forget it
 
 
 @pytest.fixture

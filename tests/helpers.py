@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.commands import dispatch
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Reply, to_plain
@@ -18,6 +19,13 @@ def button(reply: Reply, label: str) -> str:
 
 def last(reply: Reply) -> Reply:
     return reply.chain()[-1]
+
+
+async def say(engine: Engine, user: UserRef, space: SpaceRef, text: str, update_key: str | None = None) -> Reply:
+    """What ``user`` sees after typing a command."""
+    reply = await dispatch(engine, user, space, text, update_key)
+    assert reply is not None, text
+    return reply
 
 
 async def open_task(engine: Engine, user: UserRef, space: SpaceRef, prompt_part: str) -> Reply:

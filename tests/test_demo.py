@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.conftest import REPO
-from tests.store.test_contract import postgres_schema, postgres_url
+from tests.store.conftest import postgres_schema, postgres_url
 
 
 def play_demo(tmp_path: Path, **environment: str) -> str:
@@ -21,7 +22,7 @@ def play_demo(tmp_path: Path, **environment: str) -> str:
         text=True,
         timeout=180,
         check=True,
-        env={"PATH": "/usr/bin:/bin", "CROWDPULSE_SETTINGS_FILE": str(tmp_path / "none.toml"), **environment},
+        env={"PATH": "/usr/bin:/bin", "CROWDPULSE_SETTINGS_FILE": os.devnull, **environment},
     )
     shown = result.stdout
     for scene in ("opens this week's coffee round", "Ideas:", "closes the round", "Leaderboard", "Rewards:"):

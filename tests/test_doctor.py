@@ -12,9 +12,9 @@ from adapters.doctor import run_doctor
 from bot.app import running_engine
 from bot.engine import Engine
 from tests.conftest import REPO
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram.server import FakeTelegramServer
 from tests.helpers import answer_tasks
-from tests.store.test_contract import postgres_schema, postgres_url, settings_for
+from tests.store.conftest import postgres_schema, postgres_url, settings_for
 
 TOKEN = "123456:DOCTOR-TOKEN"
 
@@ -38,6 +38,35 @@ async def test_a_healthy_instance_passes_every_check(engine: Engine, person, caf
     code, report = await doctor()
     assert code == 0, report
     assert "✓ SQLite integrity check" in report and "✓ leaderboards match the points ledger" in report
+
+
+async def test_the_doctor_names_the_files_it_uses_and_the_old_name_of_a_setting(
+    operator_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, report = await doctor()
+    assert code == 0, report
+    assert "✓ settings: /dev/null (CROWDPULSE_SETTINGS_FILE)" in report
+    assert f"✓ catalog: {REPO / 'tasks_catalog'} (catalog.path) (set as catalog_dir, the old name" in report
+    monkeypatch.delenv("CROWDPULSE_CATALOG_DIR")
+    monkeypatch.setenv("CROWDPULSE_CATALOG__PATH", str(REPO / "tasks_catalog"))
+    _, report = await doctor()
+    assert "old name" not in report
+
+
+async def test_the_quick_check_skips_the_scans_and_the_platforms(
+    engine: Engine, person, cafe, operator_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await answer_tasks(engine, person("Ana"), cafe, 2)
+    monkeypatch.setenv("CROWDPULSE_TELEGRAM__BASE_URL", "http://127.0.0.1:9/bot")
+    monkeypatch.setenv("CROWDPULSE_TELEGRAM__TOKEN", "123:UNREACHABLE")
+    lines: list[str] = []
+    code = await asyncio.to_thread(run_doctor, lines.append, quick=True)
+    assert code == 0, lines
+    assert "✓ schema is up to date" in lines
+    assert not any("integrity" in line or "ledger" in line or "Telegram" in line for line in lines)
+    with sqlite3.connect(operator_env) as db:
+        db.execute("DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)")
+    assert await asyncio.to_thread(run_doctor, lines.append, quick=True) == 1, "a pending migration fails it"
 
 
 async def test_a_leaderboard_that_disagrees_with_the_ledger_is_reported(

@@ -16,7 +16,7 @@ from adapters.discord.interactions import PLATFORM
 from adapters.discord.limits import CHANNEL_INTERVAL, REQUESTS_PER_SECOND
 from adapters.discord.rendering import render
 from bot.engine import Engine
-from bot.outbox import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
+from bot.outbox.drainer import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
 from bot.replies import Reply
 from bot.settings import DiscordSettings
 

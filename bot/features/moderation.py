@@ -58,12 +58,12 @@ class Moderation:
         if refusal is not None:
             return refusal
         store = self.services.store
-        target_user = await store.find_user(ctx.user.platform, target)
+        target_user = await store.members.find_user(ctx.user.platform, target)
         if target_user is None:
             return Reply(t("moderation.unknown_user", ctx.language, user=target), Outcome.REFUSED)
         if banned and target == ctx.user.platform_user_id:
             return Reply(t("moderation.not_yourself", ctx.language), Outcome.REFUSED)
-        changed = await store.set_ban(ctx.space_id, target_user, ctx.user_id, banned, self.services.clock())
+        changed = await store.members.set_ban(ctx.space_id, target_user, ctx.user_id, banned, self.services.clock())
         key = ("moderation.banned" if banned else "moderation.unbanned") if changed else "moderation.no_change"
         return Reply(t(key, ctx.language, user=target), Outcome.DONE)
 
@@ -72,7 +72,7 @@ class Moderation:
         refusal = await self.refuse_unless_moderator(ctx, "audit")
         if refusal is not None:
             return refusal
-        entries = await self.services.store.audit_entries(ctx.space_id, limit)
+        entries = await self.services.store.members.audit_entries(ctx.space_id, limit)
         if not entries:
             return Reply(t("moderation.audit_empty", ctx.language), private=True)
         lines = [t("moderation.audit_title", ctx.language)]

@@ -18,6 +18,7 @@ import asyncio
 import queue
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,8 +158,9 @@ def send(db: sqlite3.Connection, pipe: _Pipe) -> None:
         raise
 
 
-def receive(db: sqlite3.Connection, pipe: _Pipe) -> None:
-    """Write what the pipe brings into an empty schema (a write unit on the target)."""
+def receive(db: sqlite3.Connection, pipe: _Pipe, on_rows: Callable[[int], None] | None = None) -> None:
+    """Write what the pipe brings into an empty schema (a write unit on the target); ``on_rows(copied)``
+    after each batch."""
     try:
         tables = _tables(db)
         busy = [t for t in tables if db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]  # noqa: S608
@@ -168,12 +170,15 @@ def receive(db: sqlite3.Connection, pipe: _Pipe) -> None:
             db.execute("SET CONSTRAINTS ALL DEFERRED")  # ideas may be merged into a later idea
         else:
             db.execute("PRAGMA defer_foreign_keys = ON")
-        statement, kept = "", list[int]()
+        statement, kept, copied = "", list[int](), 0
         while (item := pipe.get()) is not _END:
             if isinstance(item, tuple):
                 statement, kept = _start_table(db, tables, *item)
             else:
                 db.executemany(statement, [tuple(row[i] for i in kept) for row in item])
+                copied += len(item)
+                if on_rows is not None:
+                    on_rows(copied)
         if dialect(db) == "postgresql":
             _continue_sequences(db, tables)
     finally:
@@ -214,16 +219,27 @@ def summary(db: sqlite3.Connection) -> tuple[dict[str, int], int, dict[int, int]
     return counts, total, balances
 
 
-async def copy_store(source: Any, target: Any) -> CopyReport:
+async def copy_store(source: Any, target: Any, on_progress: Callable[[int, int], None] | None = None) -> CopyReport:
     """Copy every row of the open store ``source`` into the open, empty store ``target``, and verify it.
+
+    ``on_progress(rows copied, rows in all)`` is called after each batch, on the target's writer thread
+    (a progress bar's update: the engine never prints).
 
     Raises:
         TargetNotEmptyError: the target holds data already (nothing was written).
         CopyMismatchError: counts or sums differ after the copy.
     """
     pipe = _Pipe()
+    total = sum((await source.read(summary))[0].values()) if on_progress is not None else 0
+
+    def on_rows(copied: int) -> None:
+        if on_progress is not None:
+            on_progress(copied, total)
+
     outcomes: list[object] = await asyncio.gather(
-        source.read(lambda db: send(db, pipe)), target.write(lambda db: receive(db, pipe)), return_exceptions=True
+        source.read(lambda db: send(db, pipe)),
+        target.write(lambda db: receive(db, pipe, on_rows)),
+        return_exceptions=True,
     )
     for outcome in reversed(outcomes):  # the target's refusal explains more than the source's stop
         if isinstance(outcome, BaseException) and not isinstance(outcome, _Abandoned):

@@ -1,4 +1,4 @@
-"""Read-only health checks of a database file, for ``crowdpulse doctor``."""
+"""Read-only health checks of a database (a SQLite file or a PostgreSQL server), for ``crowdpulse doctor``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from bot.store import migrations
+from bot.store.database import Connection
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
@@ -18,12 +19,12 @@ def integrity(db: sqlite3.Connection) -> list[str]:
     return [] if rows == ["ok"] else rows
 
 
-def pending_migrations(db: sqlite3.Connection, for_dialect: str = "sqlite") -> list[int]:
+def pending_migrations(db: Connection, for_dialect: str = "sqlite") -> list[int]:
     applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
     return [version for version, _, _ in migrations.available(for_dialect) if version not in applied]
 
 
-def ledger_mismatches(db: sqlite3.Connection, limit: int = 10) -> list[tuple[int, int, int]]:
+def ledger_mismatches(db: Connection, limit: int = 10) -> list[tuple[int, int, int]]:
     """Members whose overall score differs from what their ledger earned: (user id, ledger, score)."""
     return [
         (row[0], row[1], row[2])
@@ -38,7 +39,7 @@ def ledger_mismatches(db: sqlite3.Connection, limit: int = 10) -> list[tuple[int
     ]
 
 
-def negative_balances(db: sqlite3.Connection) -> int:
+def negative_balances(db: Connection) -> int:
     return int(
         db.execute(
             "SELECT COUNT(*) FROM (SELECT user_id FROM ledger GROUP BY user_id HAVING SUM(delta) < 0) negative"
@@ -46,7 +47,7 @@ def negative_balances(db: sqlite3.Connection) -> int:
     )
 
 
-def histogram_mismatches(db: sqlite3.Connection) -> int:
+def histogram_mismatches(db: Connection) -> int:
     """Scopes whose score histogram does not count the same members as their scores."""
     return int(
         db.execute(
@@ -57,5 +58,5 @@ def histogram_mismatches(db: sqlite3.Connection) -> int:
     )
 
 
-def unsent_messages(db: sqlite3.Connection) -> int:
+def unsent_messages(db: Connection) -> int:
     return int(db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])

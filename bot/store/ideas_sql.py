@@ -9,40 +9,36 @@ nobody is told about a change that was rolled back, and the outbox's dedup key t
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from bot.outbox import user_target
-from bot.settings import BadgeCounter
-from bot.store.base import Store
+from bot.outbox.payloads import user_target
+from bot.store.database import Connection, Database
 from bot.store.dialects import for_share, for_update, lock_member, read_committed
-from bot.store.outbox_sql import audit, enqueue
-from bot.store.records import Award, PointRules
-from bot.store.rewards_sql import award_badges
-from bot.store.scoring import apply_award
+from bot.store.effects import apply_award, audit, award_badges, enqueue
+from bot.store.records import (
+    LISTED,
+    STATUS_BADGE_COUNTERS,
+    Award,
+    ChangeOutcome,
+    ChangeResult,
+    IdeaPoints,
+    IdeaRecord,
+    IdeaStatus,
+    NewIdea,
+    PointRules,
+    Proposal,
+    Recipient,
+    StatusChange,
+    Submitted,
+    VoteResult,
+    VoteStatus,
+)
 from bot.store.timestamps import to_text
 
-
-class IdeaStatus(StrEnum):
-    """Where an idea stands. ``pending`` waits for a moderator; ``hidden`` and ``merged`` leave the lists."""
-
-    PENDING = "pending"
-    NEW = "new"
-    UNDER_REVIEW = "under_review"
-    ACCEPTED = "accepted"
-    LAUNCHED = "launched"
-    DECLINED = "declined"
-    MERGED = "merged"
-    HIDDEN = "hidden"
-
-
-# Ideas that are listed, suggested as similar, and take votes. Keep LISTED_SQL identical to the WHERE of
-# the partial indexes in migrations/0003_ideas.sql.
-LISTED = (IdeaStatus.NEW, IdeaStatus.UNDER_REVIEW, IdeaStatus.ACCEPTED, IdeaStatus.LAUNCHED)
+# Keep LISTED_SQL identical to LISTED (bot.store.records) and to the WHERE of the partial indexes in
+# migrations/0003_ideas.sql.
 LISTED_SQL = "status IN ('new', 'under_review', 'accepted', 'launched')"
 _IDEA_COLUMNS = (
     "i.id, i.space_id, i.round_id, i.author_id, u.display_name AS author_name, i.text, i.category,"
@@ -56,151 +52,10 @@ _VIEWS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Proposal:
-    """An idea as its author proposed it; checked and cleaned before it is stored or kept as a draft."""
-
-    user_id: int
-    space_id: int
-    text: str
-    category: str | None = None
-    parent_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NewIdea:
-    """What storing an idea needs besides the proposal.
-
-    ``update_key`` is recorded in ``processed_updates`` with the idea, so a redelivered message (or a
-    second tap on "Submit anyway") finds the idea instead of storing another; ``draft_id`` is consumed.
-    """
-
-    proposal: Proposal
-    round_id: int | None
-    status: IdeaStatus
-    update_key: str | None = None
-    draft_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Submitted:
-    idea_id: int
-    duplicate: bool
-
-
-@dataclass(frozen=True, slots=True)
-class IdeaRecord:
-    id: int
-    space_id: int
-    round_id: int | None
-    author_id: int
-    author_name: str
-    text: str
-    category: str | None
-    parent_id: int | None
-    status: IdeaStatus
-    status_note: str
-    merged_into: int | None
-    votes: int
-    created_at: datetime
-
-
-STATUS_BADGE_COUNTERS: dict[IdeaStatus, BadgeCounter] = {
-    IdeaStatus.ACCEPTED: "ideas_accepted",
-    IdeaStatus.LAUNCHED: "ideas_launched",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class IdeaPoints:
-    """The point rules of ideas, applied in the transaction of the vote or status that earns them."""
-
-    rules: PointRules
-    per_upvote: int
-    upvote_cap: int
-    bonuses: dict[IdeaStatus, int]
-
-    def upvotes_worth(self, votes: int) -> int:
-        """What ``votes`` upvotes pay the author in all: per upvote, up to the per-idea cap."""
-        return max(0, min(votes * self.per_upvote, self.upvote_cap))
-
-
-class VoteStatus(StrEnum):
-    RECORDED = "recorded"
-    RETRACTED = "retracted"
-    ALREADY_VOTED = "already_voted"
-    NOT_VOTED = "not_voted"
-    NOT_FOUND = "not_found"
-    NOT_VOTABLE = "not_votable"
-    OWN_IDEA = "own_idea"
-    ROUND_CLOSED = "round_closed"
-    BANNED = "banned"
-
-
-@dataclass(frozen=True, slots=True)
-class VoteResult:
-    status: VoteStatus
-    votes: int = 0
-    idea_status: IdeaStatus | None = None
-    merged_into: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """Someone told about a status change: the author or a voter."""
-
-    user_id: int
-    platform: str
-    platform_user_id: str
-    language: str | None
-    is_author: bool
-
-
-Compose = Callable[[Recipient], dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    """A moderator's change to one idea.
-
-    Attributes:
-        action: the audit log's name for it (``status``, ``approve``, ``hide``).
-        merged_into: the target, for ``merged``.
-        only_from: refuse unless the idea has this status now (approving needs ``pending``).
-        compose: the outbox payload for each recipient; ``None`` tells nobody.
-    """
-
-    idea_id: int
-    space_id: int
-    moderator_id: int
-    status: IdeaStatus
-    action: str
-    note: str = ""
-    merged_into: int | None = None
-    only_from: IdeaStatus | None = None
-    compose: Compose | None = None
-
-
-class ChangeOutcome(StrEnum):
-    CHANGED = "changed"
-    UNCHANGED = "unchanged"
-    NOT_FOUND = "not_found"
-    ALREADY_MERGED = "already_merged"
-    NOT_PENDING = "not_pending"
-    BAD_TARGET = "bad_target"
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeResult:
-    outcome: ChangeOutcome
-    votes: int = 0
-    merged_into: int | None = None
-
-
 class IdeaQueries:
-    """The ideas tables over a :class:`Store`: writes as units, reads as single queries."""
+    """The ideas tables over a :class:`Database`: writes as units, reads as single queries."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Database) -> None:
         self.store = store
 
     # submissions --------------------------------------------------------------------------------
@@ -216,7 +71,7 @@ class IdeaQueries:
         The author's idea count (badges) moves in the same transaction.
         """
 
-        def unit(db: sqlite3.Connection) -> Submitted:
+        def unit(db: Connection) -> Submitted:
             if idea.update_key is not None:
                 seen = db.execute(
                     "SELECT result FROM processed_updates WHERE update_key = ?", (idea.update_key,)
@@ -256,7 +111,7 @@ class IdeaQueries:
     async def save_draft(self, proposal: Proposal, now: datetime) -> int:
         """Keep a held-back idea as the member's one draft in this space (replacing an older one)."""
 
-        def unit(db: sqlite3.Connection) -> int:
+        def unit(db: Connection) -> int:
             db.execute(
                 "DELETE FROM idea_drafts WHERE user_id = ? AND space_id = ?",
                 (proposal.user_id, proposal.space_id),
@@ -340,7 +195,7 @@ class IdeaQueries:
         """
 
         @read_committed
-        def unit(db: sqlite3.Connection) -> VoteResult:
+        def unit(db: Connection) -> VoteResult:
             idea = db.execute(
                 for_update(
                     db, "SELECT space_id, author_id, status, merged_into, votes, round_id FROM ideas WHERE id = ?"
@@ -400,7 +255,7 @@ class IdeaQueries:
         dropped, as nobody votes for their own idea) and is final: a merged idea takes no further change.
         """
 
-        def unit(db: sqlite3.Connection) -> ChangeResult:
+        def unit(db: Connection) -> ChangeResult:
             row = db.execute(
                 "SELECT round_id, author_id, status, status_note, merged_into FROM ideas WHERE id = ? AND space_id = ?",
                 (change.idea_id, change.space_id),
@@ -478,7 +333,7 @@ class IdeaQueries:
         return await self.store.write(unit)
 
 
-def _idea(row: sqlite3.Row) -> IdeaRecord:
+def _idea(row: Any) -> IdeaRecord:
     return IdeaRecord(
         id=row["id"],
         space_id=row["space_id"],
@@ -496,9 +351,7 @@ def _idea(row: sqlite3.Row) -> IdeaRecord:
     )
 
 
-def _settle_upvote_points(
-    db: sqlite3.Connection, idea_id: int, points: IdeaPoints, source_key: str, now: datetime
-) -> None:
+def _settle_upvote_points(db: Connection, idea_id: int, points: IdeaPoints, source_key: str, now: datetime) -> None:
     """Bring what the author was paid for upvotes to what the idea's votes are worth now.
 
     An upvote adds, a retraction takes back, both under the cap, as new ledger entries (the ledger is
@@ -524,7 +377,7 @@ def _settle_upvote_points(
         db.execute("UPDATE ideas SET upvote_points = upvote_points + ? WHERE id = ?", (delta, idea_id))
 
 
-def _move_votes(db: sqlite3.Connection, source_id: int, target_id: int) -> int:
+def _move_votes(db: Connection, source_id: int, target_id: int) -> int:
     """Move a merged idea's votes to the target as an exact union; returns the target's new count."""
     db.execute(
         "INSERT INTO votes (idea_id, user_id, created_at) SELECT ?, v.user_id, v.created_at FROM votes v"
@@ -542,7 +395,7 @@ def _move_votes(db: sqlite3.Connection, source_id: int, target_id: int) -> int:
     )
 
 
-def _recipients(db: sqlite3.Connection, idea_id: int) -> Sequence[Recipient]:
+def _recipients(db: Connection, idea_id: int) -> Sequence[Recipient]:
     """The idea's author and every member whose vote is on it now."""
     rows = db.execute(
         "SELECT u.id, u.platform, u.platform_user_id, u.language, 1 FROM ideas i"

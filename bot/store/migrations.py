@@ -14,8 +14,9 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Protocol, runtime_checkable
 
+from bot.store.database import Connection
 from bot.store.dialects import dialect
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -50,7 +51,24 @@ def statements(script: str) -> list[str]:
     return found
 
 
-def apply(db: sqlite3.Connection, upto: int | None = None) -> list[int]:
+@runtime_checkable
+class _RunsScripts(Protocol):
+    """A connection that runs a whole script itself (PostgreSQL: plpgsql bodies hold semicolons)."""
+
+    def execute_script(self, script: str) -> None: ...
+
+
+def _run_script(db: Connection, script: str) -> None:
+    """Run a migration's script inside the caller's transaction, statement by statement on SQLite (its own
+    ``executescript`` would commit first)."""
+    if isinstance(db, _RunsScripts):
+        db.execute_script(script)
+        return
+    for statement in statements(script):
+        db.execute(statement)
+
+
+def apply(db: Connection, upto: int | None = None) -> list[int]:
     """Apply every migration not yet applied (up to version ``upto``); returns the versions applied now.
 
     ``db`` is a ``sqlite3.Connection`` in autocommit mode or a :class:`bot.store.postgres.PgConnection`.
@@ -70,12 +88,7 @@ def apply(db: sqlite3.Connection, upto: int | None = None) -> list[int]:
                 if db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
                     db.execute("COMMIT")
                     continue
-                script = path.read_text(encoding="utf-8")
-                if postgres:
-                    db.execute_script(script)  # type: ignore[attr-defined]  # plpgsql bodies hold semicolons
-                else:
-                    for statement in statements(script):
-                        db.execute(statement)
+                _run_script(db, path.read_text(encoding="utf-8"))
                 db.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (version, name, datetime.now(UTC).isoformat()),
@@ -89,7 +102,7 @@ def apply(db: sqlite3.Connection, upto: int | None = None) -> list[int]:
 
 
 @contextlib.contextmanager
-def _migrating_alone(db: Any) -> Iterator[None]:
+def _migrating_alone(db: Connection) -> Iterator[None]:
     """PostgreSQL: hold the advisory lock that makes other processes wait while this one migrates."""
     db.execute("SELECT pg_advisory_lock(?)", (_MIGRATION_LOCK,))
     try:

@@ -1,71 +1,23 @@
-"""Outbox and audit rows written inside other units of work (same transaction as their cause)."""
+"""SQL for the outbox's drainer: claiming due rows, settling them, counting what waits.
+
+Rows are written by :func:`bot.store.effects.enqueue` inside the unit of work of their cause.
+"""
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
+from bot.store.database import Connection, Database
 from bot.store.dialects import dialect, read_committed
+from bot.store.records import OutboxRow
 from bot.store.timestamps import to_text
-
-if TYPE_CHECKING:
-    from bot.store.base import Store
-
-
-def enqueue(
-    db: sqlite3.Connection,
-    *,
-    platform: str,
-    target: str,
-    payload: dict[str, Any],
-    now: datetime,
-    dedup_key: str | None = None,
-    not_before: datetime | None = None,
-) -> bool:
-    """Queue a message; a ``dedup_key`` seen before queues nothing (returns ``False``)."""
-    cursor = db.execute(
-        "INSERT INTO outbox (platform, target, payload, dedup_key, not_before) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (dedup_key) DO NOTHING",
-        (platform, target, json.dumps(payload, ensure_ascii=False), dedup_key, to_text(not_before or now)),
-    )
-    return cursor.rowcount == 1
-
-
-def audit(
-    db: sqlite3.Connection,
-    *,
-    space_id: int | None,
-    moderator_id: int | None,
-    action: str,
-    target: str = "",
-    detail: str = "",
-    now: datetime,
-) -> None:
-    db.execute(
-        "INSERT INTO audit (space_id, moderator_id, action, target, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (space_id, moderator_id, action, target, detail, to_text(now)),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    id: int
-    platform: str
-    target: str
-    payload: str
-    attempts: int
 
 
 class OutboxQueries:
     """Claiming and settling outbox rows; a claim is a lease, so a dead worker's rows come back."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Database) -> None:
         self.store = store
-
-    # outbox -------------------------------------------------------------------------------------
 
     async def claim(self, platform: str, worker: str, limit: int, lease: timedelta, now: datetime) -> list[OutboxRow]:
         """Claim due rows for ``worker``: unsent, due, and not claimed by a live lease.
@@ -76,7 +28,7 @@ class OutboxQueries:
         """
 
         @read_committed
-        def unit(db: sqlite3.Connection) -> list[OutboxRow]:
+        def unit(db: Connection) -> list[OutboxRow]:
             expired = to_text(now - lease)
             lock = " FOR UPDATE SKIP LOCKED" if dialect(db) == "postgresql" else ""
             rows = db.execute(

@@ -44,7 +44,9 @@ from psycopg.rows import RowMaker
 from psycopg.types.numeric import NumericLoader
 
 from bot.store import migrations
-from bot.store.base import Store, StoreUnavailableError, Unit
+from bot.store.base import Store
+from bot.store.database import StoreUnavailableError, Unit
+from bot.store.dialects import isolation_of
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +87,7 @@ def _row_class(names: tuple[str, ...]) -> type[Row]:
 
 
 def _rows(cursor: Any) -> RowMaker[Row]:
-    description = cursor.description
-    if description is None:
-        return tuple  # type: ignore[return-value]
-    cls = _row_class(tuple(column.name for column in description))
-    return cls
+    return _row_class(tuple(column.name for column in cursor.description or ()))
 
 
 class _IntegralNumericLoader(NumericLoader):
@@ -190,6 +188,7 @@ class PostgresStore(Store):
         to 450–550/s, with no aborted transactions, since the hot units lock rather than conflict).
         Correctness never depends on the number: the database arbitrates, as between processes.
         """
+        super().__init__()
         self.url = url
         self._max_attempts = max_attempts
         self._writers = writers
@@ -203,13 +202,6 @@ class PostgresStore(Store):
         self.retries = 0
 
     # lifetime -----------------------------------------------------------------------------------
-
-    async def __aenter__(self) -> PostgresStore:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
 
     async def open(self) -> None:
         """Connect, apply pending migrations, start the worker threads. Idempotent."""
@@ -225,7 +217,7 @@ class PostgresStore(Store):
 
     def _migrate(self) -> None:
         try:
-            migrations.apply(self._connection())  # type: ignore[arg-type]
+            migrations.apply(self._connection())
         except psycopg.OperationalError as error:
             raise _unavailable(error) from error
 
@@ -275,7 +267,7 @@ class PostgresStore(Store):
         return await asyncio.get_running_loop().run_in_executor(self._write_executor, self._run_write, unit)
 
     def _run_write(self, unit: Unit[T]) -> T:
-        isolation = str(getattr(unit, "isolation", "serializable")).upper()
+        isolation = isolation_of(unit).upper()
         unique_reruns = 0
         for attempt in range(1, self._max_attempts + 1):
             db = self._connection()
@@ -283,7 +275,7 @@ class PostgresStore(Store):
                 if db.shard is None:
                     db.claim_shard()
                 db.raw.execute(f"BEGIN ISOLATION LEVEL {isolation}".encode())
-                result = unit(db)  # type: ignore[arg-type]
+                result = unit(db)
                 db.raw.execute(b"COMMIT")
             except _RETRYABLE as error:
                 self._rollback(db)
@@ -332,7 +324,7 @@ class PostgresStore(Store):
         db = self._connection()
         try:
             db.raw.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            result = unit(db)  # type: ignore[arg-type]
+            result = unit(db)
             db.raw.execute(b"COMMIT")
         except psycopg.OperationalError as error:
             self._rollback(db)

@@ -1,106 +1,87 @@
-"""SQL for rounds (open, close once, what to tally and export) and for draining the outbox."""
+"""SQL for rounds: open (once per subject), close once, and what results and exports read of a round."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.store.base import Store
-from bot.store.dialects import has_table
-from bot.store.outbox_sql import audit, enqueue
-from bot.store.records import Award, PointRules
-from bot.store.scoring import apply_award
-from bot.store.timestamps import to_text
+from bot.store.database import Connection, Database
+from bot.store.effects import apply_award, audit, enqueue
+from bot.store.records import Award, Closing, DueRound, NewRound, RoundRecord
+from bot.store.timestamps import from_text, to_text
 
-
-@dataclass(frozen=True, slots=True)
-class Closing:
-    """What closing a round must do in its transaction besides flipping the status."""
-
-    round_id: int
-    closed_by: int | None
-    platform: str
-    winner_points: tuple[int, ...]
-    rules: PointRules
+# A skip stands unless the member answered the task after all.
+_SKIP_STANDS = (
+    "NOT EXISTS (SELECT 1 FROM answers a WHERE a.round_id = s.round_id AND a.user_id = s.user_id"
+    " AND a.task_id = s.task_id)"
+)
 
 
 class RoundQueries:
-    """Round and outbox SQL over a :class:`Store`."""
+    """Rounds over a :class:`Database`."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Database) -> None:
         self.store = store
 
-    async def open(
-        self,
-        space_id: int,
-        kind: str,
-        subject: str,
-        title: str,
-        opened_by: int | None,
-        closes_at: datetime | None,
-        platform: str,
-        space_external_id: str,
-        announcement: dict[str, Any],
-        now: datetime,
-        update_key: str | None = None,
-    ) -> tuple[int, bool]:
-        """Open a round, audit it and queue its announcement, in one transaction.
+    async def open(self, new: NewRound, now: datetime) -> tuple[int, bool]:
+        """Open a round, with its audit row and announcement when it has one, in one transaction.
 
-        Returns (round id, created); when a round on this subject is already open, nothing is queued.
-        ``update_key`` (the platform message) is recorded with the round: the same message delivered
-        again, even after that round was closed, returns it instead of opening another.
+        Returns (round id, created); when a round on this subject is already open, nothing is written.
         """
 
-        def unit(db: sqlite3.Connection) -> tuple[int, bool]:
-            if update_key is not None:
-                seen = db.execute("SELECT result FROM processed_updates WHERE update_key = ?", (update_key,)).fetchone()
+        def unit(db: Connection) -> tuple[int, bool]:
+            if new.update_key is not None:
+                seen = db.execute(
+                    "SELECT result FROM processed_updates WHERE update_key = ?", (new.update_key,)
+                ).fetchone()
                 if seen is not None:
                     return int(seen[0]), False
             cursor = db.execute(
                 "INSERT INTO rounds (space_id, kind, subject, title, opened_by, opened_at, closes_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (space_id, subject) WHERE status = 'open' DO NOTHING",
                 (
-                    space_id,
-                    kind,
-                    subject,
-                    title,
-                    opened_by,
+                    new.space_id,
+                    new.kind,
+                    new.subject,
+                    new.title,
+                    new.opened_by,
                     to_text(now),
-                    to_text(closes_at) if closes_at else None,
+                    to_text(new.closes_at) if new.closes_at else None,
                 ),
             )
-            round_id = db.execute(
-                "SELECT id FROM rounds WHERE space_id = ? AND subject = ? AND status = 'open'",
-                (space_id, subject),
-            ).fetchone()[0]
+            round_id = int(
+                db.execute(
+                    "SELECT id FROM rounds WHERE space_id = ? AND subject = ? AND status = 'open'",
+                    (new.space_id, new.subject),
+                ).fetchone()[0]
+            )
             if cursor.rowcount == 0:
-                return int(round_id), False
-            audit(
-                db,
-                space_id=space_id,
-                moderator_id=opened_by,
-                action="round_open",
-                target=str(round_id),
-                detail=subject,
-                now=now,
-            )
-            enqueue(
-                db,
-                platform=platform,
-                target=f"space:{space_external_id}",
-                payload={**announcement, "round_id": round_id},
-                now=now,
-                dedup_key=f"round-open:{round_id}",
-            )
-            if update_key is not None:
+                return round_id, False
+            if new.announcement is not None:
+                audit(
+                    db,
+                    space_id=new.space_id,
+                    moderator_id=new.opened_by,
+                    action="round_open",
+                    target=str(round_id),
+                    detail=new.subject,
+                    now=now,
+                )
+                enqueue(
+                    db,
+                    platform=new.announcement.platform,
+                    target=f"space:{new.announcement.space_external_id}",
+                    payload={**new.announcement.payload, "round_id": round_id},
+                    now=now,
+                    dedup_key=f"round-open:{round_id}",
+                )
+            if new.update_key is not None:
                 db.execute(
                     "INSERT INTO processed_updates (update_key, result, created_at) VALUES (?, ?, ?)",
-                    (update_key, str(round_id), to_text(now)),
+                    (new.update_key, str(round_id), to_text(now)),
                 )
-            return int(round_id), True
+            return round_id, True
 
         return await self.store.write(unit)
 
@@ -111,7 +92,7 @@ class RoundQueries:
         ``False`` and changes nothing.
         """
 
-        def unit(db: sqlite3.Connection) -> bool:
+        def unit(db: Connection) -> bool:
             row = db.execute(
                 "UPDATE rounds SET status = 'closed', closed_at = ?, closed_by = ? WHERE id = ? AND status = 'open'"
                 " RETURNING space_id, kind",
@@ -142,14 +123,32 @@ class RoundQueries:
 
         return await self.store.write(unit)
 
-    async def due(self, now: datetime) -> list[tuple[int, str, str]]:
-        """Open rounds whose deadline has passed: (round id, platform, space external id)."""
+    async def round(self, round_id: int) -> RoundRecord | None:
+        row = await self.store.fetchone("SELECT * FROM rounds WHERE id = ?", (round_id,))
+        return _round(row) if row else None
+
+    async def open_in(self, space_id: int, kind: str) -> list[RoundRecord]:
+        rows = await self.store.fetchall(
+            "SELECT * FROM rounds WHERE space_id = ? AND kind = ? AND status = 'open' ORDER BY id",
+            (space_id, kind),
+        )
+        return [_round(row) for row in rows]
+
+    async def rounds_in(self, space_id: int, limit: int) -> list[RoundRecord]:
+        """The space's latest rounds, newest first, open or not."""
+        rows = await self.store.fetchall(
+            "SELECT * FROM rounds WHERE space_id = ? ORDER BY id DESC LIMIT ?", (space_id, limit)
+        )
+        return [_round(row) for row in rows]
+
+    async def due(self, now: datetime) -> list[DueRound]:
+        """Open rounds whose deadline has passed, with the space to announce their results in."""
         rows = await self.store.fetchall(
             "SELECT r.id, s.platform, s.external_id FROM rounds r JOIN spaces s ON s.id = r.space_id"
             " WHERE r.status = 'open' AND r.closes_at IS NOT NULL AND r.closes_at <= ?",
             (to_text(now),),
         )
-        return [(row[0], row[1], row[2]) for row in rows]
+        return [DueRound(row[0], row[1], row[2]) for row in rows]
 
     async def answer_counts(self, round_id: int, text_task_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
         """Each task's distinct values and how often each was given (free-text tasks: one total each).
@@ -186,10 +185,17 @@ class RoundQueries:
             await self.store.fetchval("SELECT COUNT(DISTINCT user_id) FROM answers WHERE round_id = ?", (round_id,), 0)
         )
 
-    async def idea_ranking(self, round_id: int, limit: int) -> list[sqlite3.Row]:
-        """Ideas of an ideas round by votes (empty when the ideas tables are not there)."""
-        if not await self._has_table("ideas"):
-            return []
+    async def skip_counts(self, round_id: int) -> dict[str, int]:
+        """How many members skipped each task and did not answer it after all."""
+        rows = await self.store.fetchall(
+            f"SELECT s.task_id, COUNT(*) FROM skips s WHERE s.round_id = ? AND {_SKIP_STANDS}"  # noqa: S608
+            " GROUP BY s.task_id",
+            (round_id,),
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def idea_ranking(self, round_id: int, limit: int) -> list[Any]:
+        """Ideas of an ideas round by votes."""
         return await self.store.fetchall(
             "SELECT i.id, i.text, i.votes, u.display_name AS author FROM ideas i JOIN users u ON u.id = i.author_id"
             " WHERE i.round_id = ? AND i.status NOT IN ('hidden', 'pending', 'merged', 'declined')"
@@ -197,21 +203,22 @@ class RoundQueries:
             (round_id, limit),
         )
 
-    async def rounds_in(self, space_id: int, limit: int) -> list[sqlite3.Row]:
-        return await self.store.fetchall(
-            "SELECT id, kind, subject, status, opened_at, closes_at, closed_at FROM rounds"
-            " WHERE space_id = ? ORDER BY id DESC LIMIT ?",
-            (space_id, limit),
-        )
-
-    async def export_rows(self, round_id: int) -> list[sqlite3.Row]:
+    async def export_rows(self, round_id: int) -> list[Any]:
         return await self.store.fetchall(
             "SELECT a.id, a.task_id, a.user_id, u.platform, u.display_name, a.value, a.created_at"
             " FROM answers a JOIN users u ON u.id = a.user_id WHERE a.round_id = ? ORDER BY a.id",
             (round_id,),
         )
 
-    async def audit_of_round_space(self, round_id: int) -> list[sqlite3.Row]:
+    async def skip_rows(self, round_id: int) -> list[Any]:
+        """The skips that stand (no answer came after), oldest first, for exports."""
+        return await self.store.fetchall(
+            "SELECT s.id, s.task_id, s.user_id, u.platform, u.display_name, s.created_at FROM skips s"  # noqa: S608
+            f" JOIN users u ON u.id = s.user_id WHERE s.round_id = ? AND {_SKIP_STANDS} ORDER BY s.id",
+            (round_id,),
+        )
+
+    async def audit_of_round_space(self, round_id: int) -> list[Any]:
         """Every audit row of the space the round belongs to, oldest first."""
         return await self.store.fetchall(
             "SELECT a.created_at, a.moderator_id, u.display_name, a.action, a.target, a.detail FROM audit a"
@@ -225,13 +232,8 @@ class RoundQueries:
             lambda db: audit(db, space_id=space_id, moderator_id=moderator_id, action=action, target=target, now=now)
         )
 
-    async def _has_table(self, name: str) -> bool:
-        return await self.store.has_table(name)
 
-
-def _award_winners(db: sqlite3.Connection, closing: Closing, space_id: int, now: datetime) -> None:
-    if not has_table(db, "ideas"):
-        return
+def _award_winners(db: Connection, closing: Closing, space_id: int, now: datetime) -> None:
     winners = db.execute(
         "SELECT id, author_id FROM ideas WHERE round_id = ? AND votes > 0"
         " AND status NOT IN ('hidden', 'pending', 'merged', 'declined') ORDER BY votes DESC, id LIMIT ?",
@@ -252,3 +254,16 @@ def _award_winners(db: sqlite3.Connection, closing: Closing, space_id: int, now:
             closing.rules,
             now,
         )
+
+
+def _round(row: Any) -> RoundRecord:
+    return RoundRecord(
+        id=row["id"],
+        space_id=row["space_id"],
+        kind=row["kind"],
+        subject=row["subject"],
+        status=row["status"],
+        opened_at=datetime.fromisoformat(row["opened_at"]),
+        closes_at=from_text(row["closes_at"]),
+        closed_at=from_text(row["closed_at"]),
+    )

@@ -12,8 +12,8 @@ queries through aiosqlite (:meth:`SqliteStore.fetchall` and friends), and *read 
 for the hot paths that need several queries: a plain function over a ``sqlite3.Connection`` run on a
 reader thread, so a use case costs one thread hop instead of one per statement.
 
-The domain methods (``ensure_user``, ``record_answer``, ``top``, …) are shared with the PostgreSQL store:
-:class:`bot.store.base.Store`.
+The queries of every feature (``store.tasks.record_answer``, ``store.points.top``, …) are shared with the
+PostgreSQL store: :class:`bot.store.base.Store`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.store import migrations
-from bot.store.base import Store, StoreUnavailableError, Unit
+from bot.store.base import Store
+from bot.store.database import StoreUnavailableError, Unit
 
 __all__ = ["SqliteStore", "StoreUnavailableError"]
 
@@ -58,6 +59,7 @@ class SqliteStore(Store):
         busy_timeout_ms: int = 5000,
         max_batch: int = 512,
     ) -> None:
+        super().__init__()
         self.path = path
         self._synchronous = synchronous
         self._busy_timeout_ms = busy_timeout_ms
@@ -73,13 +75,6 @@ class SqliteStore(Store):
         self.commits = 0
 
     # lifetime -----------------------------------------------------------------------------------
-
-    async def __aenter__(self) -> SqliteStore:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
 
     async def open(self) -> None:
         """Connect, apply pending migrations, start the writer. Idempotent."""
@@ -210,14 +205,6 @@ class SqliteStore(Store):
     async def fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "the store is not open"
         return list(await self._reader.execute_fetchall(sql, tuple(parameters)))
-
-    async def fetchone(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Row | None:
-        rows = await self.fetchall(sql, parameters)
-        return rows[0] if rows else None
-
-    async def fetchval(self, sql: str, parameters: Iterable[Any] = (), default: Any = None) -> Any:
-        row = await self.fetchone(sql, parameters)
-        return default if row is None or row[0] is None else row[0]
 
 
 def _enter_wal(db: sqlite3.Connection, patience_seconds: float) -> None:

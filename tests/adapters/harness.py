@@ -29,7 +29,7 @@ from adapters.telegram import run_telegram
 from bot.engine import Engine
 from bot.settings import DiscordSettings, Settings
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer, FloodLimits, InteractionHandle
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram.server import FakeTelegramServer
 
 JSON = dict[str, Any]
 

@@ -23,12 +23,11 @@ from bot.app import running_engine
 from bot.engine import Context, Engine
 from bot.features.rewards import add_reward, import_codes
 from bot.identity import SpaceRef, UserRef
-from bot.outbox import reply_payload
+from bot.outbox.payloads import reply_payload
 from bot.replies import Button, Reply, Select, SelectOption
 from bot.settings import Settings
-from bot.store.base import StoreUnavailableError
-from bot.store.outbox_sql import enqueue
-from bot.store.rewards_sql import RewardQueries
+from bot.store.database import StoreUnavailableError
+from bot.store.effects import enqueue
 from bot.texts import _messages
 from tests.adapters.harness import (
     ALICE,
@@ -372,7 +371,7 @@ async def test_slash_options_reach_the_use_cases_typed(
 async def test_reward_codes_are_shown_only_to_the_member_who_redeems(
     dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine, tmp_path: Path
 ) -> None:
-    queries = RewardQueries(engine.services.store)
+    queries = engine.services.store.rewards
     await add_reward(queries, "mug", "Café mug", 10, None)
     codes = tmp_path / "codes.csv"
     codes.write_text("reward_id,code\nmug,MUG-7Q2X\nmug,MUG-9K4P\n", encoding="utf-8")

@@ -30,8 +30,8 @@ from tests.adapters.harness import (
     wait_for_question,
 )
 from tests.conftest import REPO
-from tests.fakes.telegram_server import FakeTelegramServer
-from tests.store.test_contract import settings_for, storage_url
+from tests.fakes.telegram.server import FakeTelegramServer
+from tests.store.conftest import settings_for, storage_url
 
 
 def free_port() -> int:
@@ -134,7 +134,7 @@ async def test_forged_callback_data_is_refused_and_records_nothing(
     genuine = data_of(question, "Latte")
     forged = genuine.rsplit(".", 1)[0] + ".AAAAAAAA"
     question["reply_markup"]["inline_keyboard"][0][0]["callback_data"] = forged
-    tg._messages[chat["id"]][question["message_id"]]["reply_markup"] = question["reply_markup"]  # a tampered client
+    tg.chat_messages[chat["id"]][question["message_id"]]["reply_markup"] = question["reply_markup"]  # a tampered client
     tg.click(ana, question, forged)
     await tg.wait_until_consumed()
     answer = tg.callback_answers[-1]
@@ -171,7 +171,7 @@ async def test_only_chat_admins_close_rounds_and_results_arrive_as_text_and_char
     tg.send_text(member, group, "/round close")
     await tg.wait_until_consumed()
     assert any("Only moderators" in text for text in texts(tg, group["id"]))
-    assert (await engine.services.store.round(1)).is_open  # type: ignore[union-attr]
+    assert (await engine.services.store.rounds.round(1)).is_open  # type: ignore[union-attr]
     tg.send_text(admin, group, "/round close")
     await tg.wait_for(lambda: bool(tg.photos(group["id"])), timeout=10)
     results = [text for text in texts(tg, group["id"]) if "Results" in text]
@@ -404,3 +404,30 @@ async def test_a_long_reply_is_split_within_telegram_limits_and_nothing_is_lost(
     received = "\n".join(m.get("text") or "" for m in sent)
     assert all(f"{number}. " in received for number in range(120)) and "<idea> & more" in received
     assert not tg.errors
+
+
+async def test_a_member_who_skips_the_first_question_is_caught_up_after_the_rest_and_results_count_it(
+    engine: Engine, settings: Settings, tg: FakeTelegramServer, bot: None
+) -> None:
+    ana = tg.user(104, "Ana", language_code="en")
+    settings.telegram.moderators.append("104")  # she runs this community too, so /results is hers to see
+    chat = tg.private_chat(ana)
+    tg.send_text(ana, chat, "/start")
+    await tg.wait_until_consumed()
+    await tap(tg, ana, chat["id"], "Skip")
+    assert any(text.endswith("What do you order most often?\nSkipped.") for text in texts(tg, chat["id"]))
+    await tap(tg, ana, chat["id"], "Oat milk")
+    await tap(tg, ana, chat["id"], "Submit (1)")
+    for label in ("Yes", "5★", "9", "Croissant"):
+        await tap(tg, ana, chat["id"], label)
+    tg.send_text(ana, chat, "More plugs by the window")
+    await tg.wait_until_consumed()
+    tg.send_text(ana, chat, "/task")
+    await tg.wait_until_consumed()
+    assert "all caught up" in texts(tg, chat["id"])[-1]
+    assert not any("What do you order" in text for text in texts(tg, chat["id"])[2:]), "never asked again"
+    tg.send_text(ana, chat, "/results")
+    skip_rate = "⏭ Skipped: 1 (100% of those asked)"
+    await tg.wait_for(lambda: any(skip_rate in text for text in texts(tg, chat["id"])), timeout=10)
+    assert await count(engine, "SELECT COUNT(*) FROM skips WHERE task_id = 'drink'") == 1
+    assert await count(engine, "SELECT COUNT(*) FROM answers") == 6

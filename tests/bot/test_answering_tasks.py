@@ -114,8 +114,8 @@ async def test_a_text_form_is_rebuilt_from_its_token_alone_in_the_members_langua
     engine: Engine, person, cafe
 ) -> None:
     ana, ioana = person("Ana"), person("Ioana", language="ro")
-    free_text = await open_task(engine, ana, cafe, "change one thing")
     other = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "work from the café"), "Other"))
+    free_text = await open_task(engine, ana, cafe, "change one thing")
     for asked in (free_text.text_input, other.text_input):
         assert asked is not None
         assert await engine.text_input(ana, asked.action) == asked
@@ -187,9 +187,9 @@ async def test_forged_and_malformed_tokens_are_refused_and_record_nothing(engine
 async def test_answering_a_task_of_a_closed_round_is_refused(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     reply = await open_task(engine, ana, cafe, "What do you order")
-    ctx = await engine.context(ana, cafe)
-    (record,) = await engine.services.store.open_rounds(ctx.space_id, "tasks")
-    await engine.services.store.close_round(record.id, engine.services.clock())
+    mod = await engine.context(person("Mod"), cafe)
+    (record,) = await engine.services.store.rounds.open_in(mod.space_id, "tasks")
+    assert (await engine.rounds.close(mod, record.id)).outcome == Outcome.DONE
     late = await engine.act(ana, cafe, button(reply, "Latte"))
     assert late.outcome == Outcome.REFUSED and "round is closed" in to_plain(late.text)
     assert await answers_of(engine, "drink") == []

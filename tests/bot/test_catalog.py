@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,7 @@ def test_catalog_check_command_reports_problems_and_exit_code(tmp_path: Path, ca
 def test_every_command_explains_a_bad_catalog_or_an_unreachable_database_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CROWDPULSE_SETTINGS_FILE", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CROWDPULSE_SETTINGS_FILE", os.devnull)
     monkeypatch.setenv("CROWDPULSE_STORAGE__PATH", str(tmp_path / "crowdpulse.db"))
     monkeypatch.setenv("CROWDPULSE_CATALOG_DIR", str(tmp_path / "no-catalog-here"))
     assert main(["export", "--round", "1"]) == 2

@@ -20,14 +20,14 @@ from bot.commands import dispatch
 from bot.engine import Engine
 from bot.features.rewards import add_reward, import_codes
 from bot.identity import SpaceRef, UserRef
-from bot.points import level_for
+from bot.point_rules import level_for
 from bot.ratelimit import RateLimiter
 from bot.replies import Outcome, Reply, to_plain
 from bot.settings import load_settings
+from bot.store.effects import award_badges
 from bot.store.records import Award
-from bot.store.rewards_sql import award_badges
 from tests.conftest import REPO, FakeClock
-from tests.helpers import answer_tasks, button, last, open_task
+from tests.helpers import answer_tasks, button, last, open_task, say
 
 
 @asynccontextmanager
@@ -53,12 +53,6 @@ async def offer(
         file = tmp_path / f"{reward_id}-codes.csv"
         file.write_text("reward_id,code\n" + "".join(f"{reward_id},{code}\n" for code in codes), encoding="utf-8")
         await import_codes(engine.rewards.queries, file)
-
-
-async def say(engine: Engine, user: UserRef, space: SpaceRef, command: str) -> Reply:
-    reply = await dispatch(engine, user, space, command)
-    assert reply is not None, command
-    return reply
 
 
 def seen(reply: Reply) -> str:
@@ -92,20 +86,23 @@ async def test_the_daily_cap_and_the_streak_follow_the_local_day_of_the_settings
         ten = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "recommend"), "10"))
         assert "+7 points" in to_plain(ten.text)
         assert "today's limit of 12 points" in to_plain(ten.text)
-        yes = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "work from the café"), "Yes"))
-        assert yes.outcome == Outcome.DONE
-        assert "+0 points" in to_plain(yes.text)
+        pastry = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "pastry"), "Croissant"))
+        assert pastry.outcome == Outcome.DONE
+        assert "+0 points" in to_plain(pastry.text)
 
         clock.advance(minutes=2)  # 00:01 in Bucharest: a new day there, the same day in UTC
-        rated = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "rate the service"), "4★"))
-        assert "+8 points" in to_plain(rated.text)
-        assert "2-day streak! +5 bonus" in to_plain(rated.text)
-        assert "limit" not in to_plain(rated.text)
+        await open_task(engine, ana, cafe, "change one thing")
+        typed = await engine.text_message(ana, cafe, "Longer opening hours")
+        assert typed is not None
+        assert "+17 points" in to_plain(typed.text)  # 12, the whole day's cap, and the bonus
+        assert "2-day streak! +5 bonus" in to_plain(typed.text)
+        assert "limit" not in to_plain(typed.text)
 
         clock.advance(days=2)  # a whole day without answering ends the streak
-        pastry = await engine.act(ana, cafe, button(await open_task(engine, ana, cafe, "pastry"), "Croissant"))
-        assert "+5 points" in to_plain(pastry.text)
-        assert "streak" not in to_plain(pastry.text)
+        bar = SpaceRef("console", "bar", "Corner Bar")  # every question in the café was answered or skipped
+        rated = await engine.act(ana, bar, button(await open_task(engine, ana, bar, "rate the service"), "4★"))
+        assert "+3 points" in to_plain(rated.text)
+        assert "streak" not in to_plain(rated.text)
 
         ctx = await engine.context(ana, cafe)
         rows = await engine.services.store.fetchall(
@@ -115,11 +112,11 @@ async def test_the_daily_cap_and_the_streak_follow_the_local_day_of_the_settings
             (5, "answer"),
             (7, "answer"),
             (0, "answer"),
-            (3, "answer"),
+            (12, "answer"),
             (5, "streak"),
-            (5, "answer"),
+            (3, "answer"),
         ]
-        assert await shown_balance(engine, ana, cafe) == await ledger_sum(engine, ana, cafe) == 25
+        assert await shown_balance(engine, ana, cafe) == await ledger_sum(engine, ana, cafe) == 32
 
 
 async def test_the_welcome_bonus_is_given_once(engine: Engine, person, cafe: SpaceRef) -> None:
@@ -213,7 +210,7 @@ async def test_a_member_far_down_the_leaderboard_sees_their_own_rank(engine: Eng
     for place, member in enumerate(members):
         ctx = await engine.context(member, cafe)
         award = Award(ctx.user_id, ctx.space_id, None, 100 - place, "welcome", "", f"welcome:{ctx.user_id}")
-        await engine.services.store.award(award, engine.services.rules, clock())
+        await engine.services.store.points.award(award, engine.services.rules, clock())
     top = to_plain((await say(engine, members[36], cafe, "/top")).text).splitlines()
     assert top[1] == "1. Member00: 100"
     assert top[10] == "10. Member09: 91"
@@ -244,7 +241,7 @@ async def test_round_and_global_leaderboards(engine: Engine, person, cafe) -> No
     await answer_tasks(engine, ana, cafe, 1)
     await answer_tasks(engine, bob, bar, 2)
     ctx = await engine.context(ana, cafe)
-    round_id = (await engine.services.store.open_rounds(ctx.space_id, "tasks"))[0].id
+    round_id = (await engine.services.store.rounds.open_in(ctx.space_id, "tasks"))[0].id
     in_round = seen(await say(engine, ana, cafe, f"/top round {round_id}"))
     assert f"Round #{round_id}" in in_round
     assert "Ana: 5" in in_round
@@ -252,7 +249,7 @@ async def test_round_and_global_leaderboards(engine: Engine, person, cafe) -> No
     everywhere = seen(await say(engine, ana, cafe, "/top global"))
     assert "1. Bob: 10" in everywhere
     assert "2. Ana: 5" in everywhere
-    bar_round = (await engine.services.store.open_rounds((await engine.context(bob, bar)).space_id, "tasks"))[0].id
+    bar_round = (await engine.services.store.rounds.open_in((await engine.context(bob, bar)).space_id, "tasks"))[0].id
     elsewhere = await say(engine, ana, cafe, f"/top round {bar_round}")
     assert elsewhere.outcome == Outcome.REFUSED
     assert f"no round #{bar_round} here" in seen(elsewhere)

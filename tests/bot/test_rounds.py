@@ -10,20 +10,13 @@ from collections import Counter
 
 from matplotlib.image import imread
 
-from bot.commands import dispatch
 from bot.engine import Engine
 from bot.features.rounds.charts import chart_series
 from bot.features.rounds.tally import tally_task
-from bot.outbox import DeliveryRetry, OutboxDrainer, Pacer
+from bot.outbox.drainer import DeliveryRetry, OutboxDrainer, Pacer
 from bot.replies import Outcome, Reply, to_plain
 from tests.conftest import FakeClock
-from tests.helpers import answer_tasks, button, open_task
-
-
-async def say(engine: Engine, user, space, text: str) -> Reply:
-    reply = await dispatch(engine, user, space, text)
-    assert reply is not None, text
-    return reply
+from tests.helpers import answer_tasks, button, open_task, say
 
 
 async def drain(engine: Engine) -> list[tuple[str, Reply]]:
@@ -110,7 +103,7 @@ async def test_a_deadline_passed_during_downtime_closes_the_round_at_the_next_st
         engine.rounds.close_due(), say(engine, person("Mod"), cafe, "/round close 1")
     )
     assert deadline_and_command[0] + (deadline_and_command[1].outcome == Outcome.DONE) == 1
-    assert (await engine.services.store.round(1)).status == "closed"  # type: ignore[union-attr]
+    assert (await engine.services.store.rounds.round(1)).status == "closed"  # type: ignore[union-attr]
     assert await engine.rounds.close_due() == 0
 
 

@@ -25,7 +25,9 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 
 from tests.adapters.harness import TELEGRAM_TOKEN
 
-from .telegram_server import ANONYMOUS_ADMIN_ID, CHAT_BURST, FakeTelegramServer
+from .telegram.limits import CHAT_BURST
+from .telegram.server import FakeTelegramServer
+from .telegram.world import ANONYMOUS_ADMIN_ID
 
 TOKEN = TELEGRAM_TOKEN  # the ``tg`` fixture's (tests/conftest.py)
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]

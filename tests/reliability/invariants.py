@@ -16,7 +16,8 @@ from html.parser import HTMLParser
 
 from bot.actions import MAX_TOKEN_BYTES, ActionCodec
 from bot.replies import Reply, split_markup, to_markdown, to_plain
-from tests.fakes.telegram_server import ApiError, parse_html
+from tests.fakes.telegram.parse_mode import parse_html
+from tests.fakes.telegram.protocol import ApiError
 
 ALLOWED_TAGS = frozenset({"b", "i", "code"})
 TELEGRAM_LIMIT = 4096

@@ -27,9 +27,9 @@ import pytest
 from bot.app import running_engine
 from bot.commands import dispatch
 from bot.features.rewards import add_reward
-from bot.outbox import OutboxDrainer, Pacer
+from bot.outbox.drainer import OutboxDrainer, Pacer
 from bot.replies import Reply
-from bot.store.rewards_sql import CodeLine, RewardQueries
+from bot.store.records import CodeLine
 from tests.conftest import REPO
 from tests.reliability.invariants import database_violations
 from tests.reliability.load_writer import (
@@ -51,7 +51,7 @@ SEEDS = range(1, 1 + int(os.environ.get("CROWDPULSE_TEST_CRASH_SEEDS", "3")))
 async def prepare(db_path: Path) -> None:
     """The operator's part before the load: rewards, one of them with one-time codes."""
     async with running_engine(settings_for(db_path)) as engine:
-        queries = RewardQueries(engine.services.store)
+        queries = engine.services.store.rewards
         for reward, (cost, codes) in REWARDS.items():
             await add_reward(queries, reward, reward.title(), cost, None)
             if codes:

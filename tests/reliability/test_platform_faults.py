@@ -36,7 +36,7 @@ from tests.adapters.harness import (
     texts,
 )
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram.server import FakeTelegramServer
 
 CLIENT_TIMEOUT = 1.0  # seconds PTB waits for Telegram's answer in the slow-send test (PTB's default: 5)
 APOLOGY = "Sorry, something went wrong on my side"

@@ -16,7 +16,7 @@ import pytest
 from bot.engine import Engine
 from bot.settings import Settings
 from tests.adapters.harness import TELEGRAM_TOKEN, count, data_of, running_telegram_bot, texts, wait_for_question
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram.server import FakeTelegramServer
 from tests.reliability.floods import FLOOD, FLOOD_BURST, SLOW_DOWN, calm_log, ledger
 
 READ_ONLY = ("/points", "/me", "/top", "/rewards")  # distinct replies: identical ones waiting are sent once

@@ -20,12 +20,21 @@ from bot.app import running_engine, store_for_url
 from bot.identity import SpaceRef, UserRef
 from bot.store import copy, migrations
 from bot.store.copy import TargetNotEmptyError, copy_store
-from bot.store.ideas_sql import ChangeOutcome, IdeaPoints, IdeaQueries, IdeaStatus, NewIdea, Proposal, StatusChange
-from bot.store.records import Award
-from bot.store.rewards_sql import CodeLine, RedeemRequest, RedeemStatus, RewardQueries
+from bot.store.records import (
+    Award,
+    ChangeOutcome,
+    CodeLine,
+    IdeaPoints,
+    IdeaStatus,
+    NewIdea,
+    Proposal,
+    RedeemRequest,
+    RedeemStatus,
+    StatusChange,
+)
 from tests.conftest import FakeClock
 from tests.helpers import answer_tasks
-from tests.store.test_contract import settings_for, storage_url
+from tests.store.conftest import settings_for, storage_url
 
 
 async def crowdpulse(*argv: str) -> int:
@@ -51,9 +60,9 @@ async def a_busy_community(url: str) -> None:
         for member in members[:3]:
             await answer_tasks(engine, member, cafe, 2)  # streaks, a second day of daily points
         store = engine.services.store
-        ideas = IdeaQueries(store)
-        ids = [await store.find_user("console", member.platform_user_id) for member in members]
-        space_id = await store.ensure_space("console", "cafe", "Corner Café", False)
+        ideas = store.ideas
+        ids = [await store.members.find_user("console", member.platform_user_id) for member in members]
+        space_id = await store.members.ensure_space("console", "cafe", "Corner Café", False)
         first = await ideas.add(
             NewIdea(Proposal(ids[0], space_id, "Oat milk"), None, IdeaStatus.NEW), engine.services.rules, clock()
         )
@@ -66,10 +75,12 @@ async def a_busy_community(url: str) -> None:
         change = StatusChange(first.idea_id, space_id, ids[1], IdeaStatus.MERGED, "status", merged_into=later.idea_id)
         merged = await ideas.change_status(change, points, clock())  # merged into a LATER idea
         assert merged.outcome == ChangeOutcome.CHANGED
-        rewards = RewardQueries(store)
+        rewards = store.rewards
         await rewards.add_reward("coffee", "Coffee", 5, None, clock())
         await rewards.import_codes([CodeLine(1, "coffee", "C-1"), CodeLine(2, "coffee", "C-2")], clock())
-        await store.award(Award(ids[0], space_id, None, 20, "bonus", "", "bonus:gift"), engine.services.rules, clock())
+        await store.points.award(
+            Award(ids[0], space_id, None, 20, "bonus", "", "bonus:gift"), engine.services.rules, clock()
+        )
         outcome = await rewards.redeem(
             RedeemRequest(ids[0], space_id, "coffee", "req:1", engine.services.rules), clock()
         )
@@ -96,9 +107,11 @@ async def test_copy_store_moves_everything_and_checks_counts_and_ledger_sums(
             "SELECT id, dedup_key FROM outbox ORDER BY id",
         ):
             assert [tuple(r) for r in await target.fetchall(sql)] == [tuple(r) for r in await source.fetchall(sql)]
-        assert [s.points for s in await target.top("all", 10)] == [s.points for s in await source.top("all", 10)]
+        assert [s.points for s in await target.points.top("all", 10)] == [
+            s.points for s in await source.points.top("all", 10)
+        ]
         highest = await target.fetchval("SELECT MAX(id) FROM users")
-        newcomer = await target.ensure_user("console", "newcomer", "New", "en", FakeClock()())
+        newcomer = await target.members.ensure_user("console", "newcomer", "New", "en", FakeClock()())
         assert newcomer > highest  # ids continue after the copied ones
 
 
@@ -133,7 +146,7 @@ async def test_copy_store_refuses_a_target_that_holds_data(tmp_path: Path, targe
     source_url = f"sqlite:///{tmp_path / 'source.db'}"
     await a_busy_community(source_url)
     async with store_for_url(target_url) as target:
-        await target.ensure_user("console", "someone", "Someone", "en", FakeClock()())
+        await target.members.ensure_user("console", "someone", "Someone", "en", FakeClock()())
         before = await target.fetchval("SELECT COUNT(*) FROM users")
     async with store_for_url(source_url) as source, store_for_url(target_url) as target:
         with pytest.raises(TargetNotEmptyError):

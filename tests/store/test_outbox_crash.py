@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import running_engine
-from bot.outbox import OutboxDrainer, Pacer
+from bot.outbox.drainer import OutboxDrainer, Pacer
 from bot.replies import Reply
 from bot.settings import load_settings
 from tests.conftest import REPO, FakeClock
@@ -22,7 +22,7 @@ CRASHING_MODERATOR = textwrap.dedent(
     from bot.app import running_engine
     from bot.commands import dispatch
     from bot.identity import SpaceRef, UserRef
-    from bot.outbox import OutboxDrainer, Pacer
+    from bot.outbox.drainer import OutboxDrainer, Pacer
     from bot.settings import load_settings
 
     async def main():

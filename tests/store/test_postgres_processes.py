@@ -18,11 +18,11 @@ import pytest
 
 from bot.app import running_engine
 from bot.identity import SpaceRef, UserRef
-from bot.outbox import OutboxDrainer, Pacer
+from bot.outbox.drainer import OutboxDrainer, Pacer
 from bot.replies import Reply
-from bot.store.ideas_sql import IdeaStatus
+from bot.store.records import IdeaStatus
 from tests.helpers import answer_tasks
-from tests.store.test_contract import assert_leaderboards_follow_the_ledger, postgres_schema, postgres_url, settings_for
+from tests.store.conftest import assert_leaderboards_follow_the_ledger, postgres_schema, postgres_url, settings_for
 
 PROCESSES = 4
 MEMBERS_PER_PROCESS = 500
@@ -104,16 +104,16 @@ async def test_four_processes_keep_answers_votes_ledger_and_outbox_exact() -> No
             assert [row[0] for row in votes] == [members] * len(idea_ids)
             per_upvote_cap = engine.services.settings.ideas.upvote_points_cap
             for author in AUTHORS:
-                author_id = await store.find_user("console", author.platform_user_id)
+                author_id = await store.members.find_user("console", author.platform_user_id)
                 assert author_id is not None
-                assert await store.balance(author_id) == per_upvote_cap  # paid exactly up to the cap, once
+                assert await store.points.balance(author_id) == per_upvote_cap  # paid exactly up to the cap, once
             answer_points = await store.fetchall(
                 "SELECT a.user_id, SUM(l.delta) FROM answers a JOIN ledger l ON l.source_key = 'answer:' || a.id"
                 " GROUP BY a.user_id"
             )
             assert len(answer_points) == members
             for user_id, points in answer_points:
-                assert await store.balance(user_id) == points  # voters earn nothing for voting here
+                assert await store.points.balance(user_id) == points  # voters earn nothing for voting here
             over_cap = await store.fetchval(
                 "SELECT COUNT(*) FROM daily_points WHERE earned > ?", (engine.services.settings.points.daily_cap,)
             )
@@ -143,9 +143,9 @@ async def test_four_processes_keep_answers_votes_ledger_and_outbox_exact() -> No
             assert await engine.services.store.fetchval("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0
             assert await engine.services.store.fetchval("SELECT COUNT(*) FROM outbox WHERE attempts != 1") == 0
             for author in AUTHORS:
-                author_id = await engine.services.store.find_user("console", author.platform_user_id)
+                author_id = await engine.services.store.members.find_user("console", author.platform_user_id)
                 bonus = engine.services.settings.ideas.accepted_bonus
                 assert (
-                    await engine.services.store.balance(author_id)
+                    await engine.services.store.points.balance(author_id)
                     == engine.services.settings.ideas.upvote_points_cap + bonus
                 )

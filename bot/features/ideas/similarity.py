@@ -26,7 +26,7 @@ from datetime import datetime
 
 from rapidfuzz import fuzz
 
-from bot.store.ideas_sql import IdeaRecord
+from bot.store.records import IdeaRecord
 
 SIMILAR_SHOWN = 3
 _WORD = re.compile(r"\w+")

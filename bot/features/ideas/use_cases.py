@@ -23,24 +23,23 @@ from bot.context import Context, Services, stale
 from bot.features.ideas.similarity import similar_ideas, snippet
 from bot.features.ideas.views import LIST_SNIPPET, UNSEEN, VIEWS, IdeaViews, status_label
 from bot.features.moderation import Moderation
-from bot.outbox import reply_payload
+from bot.outbox.payloads import reply_payload
 from bot.ratelimit import RateLimiter
 from bot.replies import Outcome, Reply
-from bot.store.ideas_sql import (
+from bot.store.records import (
     ChangeOutcome,
     Compose,
     IdeaPoints,
-    IdeaQueries,
     IdeaRecord,
     IdeaStatus,
     NewIdea,
     Proposal,
     Recipient,
+    RoundRecord,
     StatusChange,
     VoteResult,
     VoteStatus,
 )
-from bot.store.records import RoundRecord
 from bot.texts import Markup, clean_text, pick_language, t
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ class Ideas:
         self.services = services
         self.moderation = moderation
         self.settings = services.settings.ideas
-        self.queries = IdeaQueries(services.store)
+        self.queries = services.store.ideas
         self.views = IdeaViews(services, self.queries)
         limits = services.settings.limits
         self.submissions = RateLimiter(
@@ -181,7 +180,7 @@ class Ideas:
     async def _check(self, ctx: Context, proposal: Proposal, invitation: _Invitation) -> Proposal | Reply:
         """The proposal cleaned, with its category's canonical name and a live parent; else the refusal."""
         language = ctx.language
-        if await self.services.store.is_banned(proposal.space_id, ctx.user_id):
+        if await self.services.store.members.is_banned(proposal.space_id, ctx.user_id):
             return Reply(t("moderation.you_are_banned", language), Outcome.REFUSED)
         text = clean_text(proposal.text)
         low, high = self.settings.min_length, self.settings.max_length
@@ -218,7 +217,7 @@ class Ideas:
         return (await self._invitation(space_id)).categories
 
     async def _invitation(self, space_id: int) -> _Invitation:
-        rounds = await self.services.store.open_rounds(space_id, "ideas")
+        rounds = await self.services.store.rounds.open_in(space_id, "ideas")
         record = rounds[-1] if rounds else None
         topic = self.services.catalog.topic(record.subject) if record else None
         categories = dict.fromkeys([*self.settings.categories, *(topic.categories if topic else ())])

@@ -13,7 +13,8 @@ from bot.actions import Verb
 from bot.context import Context, Services
 from bot.features.ideas.similarity import similar_ideas, snippet, trending
 from bot.replies import BUTTONS_PER_ROW, Button, Outcome, Reply, escape
-from bot.store.ideas_sql import LISTED, IdeaQueries, IdeaRecord, IdeaStatus
+from bot.store.ideas_sql import IdeaQueries
+from bot.store.records import LISTED, IdeaRecord, IdeaStatus
 from bot.texts import Markup, t
 
 VIEWS = ("top", "new", "trending", "launched", "pending")

@@ -11,10 +11,9 @@ from typing import Literal
 
 from bot.catalog import text_in
 from bot.context import Context, Services
-from bot.points import EVERYONE, current_streak, level_for, round_scope, space_scope, week_scope
+from bot.point_rules import EVERYONE, current_streak, level_for, round_scope, space_scope, week_scope
 from bot.replies import Outcome, Reply, escape
 from bot.store.records import Awarded
-from bot.store.rewards_sql import RewardQueries
 from bot.texts import FALLBACK, Markup, keys, t
 
 Board = Literal["all", "week", "global", "round"]
@@ -30,7 +29,6 @@ class Points:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.queries = RewardQueries(services.store)
         self._badges = {rule.id: rule for rule in services.settings.points.badges}
         missing = sorted(rule.title_key for rule in self._badges.values() if rule.title_key not in keys(FALLBACK))
         if missing:
@@ -54,14 +52,14 @@ class Points:
 
     async def balance(self, ctx: Context) -> int:
         """The member's balance: the sum of their ledger."""
-        return await self.services.store.balance(ctx.user_id)
+        return await self.services.store.points.balance(ctx.user_id)
 
     async def points(self, ctx: Context) -> Reply:
         """Balance, level and the latest ledger entries with their reasons; privately."""
         store = self.services.store
-        balance = await store.balance(ctx.user_id)
-        entries = await store.ledger_entries(ctx.user_id, LEDGER_LINES)
-        level, next_at = level_for(await self.queries.earned(ctx.user_id))
+        balance = await store.points.balance(ctx.user_id)
+        entries = await store.points.ledger_entries(ctx.user_id, LEDGER_LINES)
+        level, next_at = level_for(await store.points.earned(ctx.user_id))
         lines = [t("points.balance", ctx.language, points=balance, level=level, next=next_at)]
         for entry in entries:
             detail = self._task_title(entry.detail, ctx.language) if entry.reason == "answer" else entry.detail
@@ -81,12 +79,12 @@ class Points:
     async def profile(self, ctx: Context) -> Reply:
         """``/me``: balance, level, rank here, streak and badges; for the member's eyes only."""
         language, store, settings = ctx.language, self.services.store, self.services.settings
-        balance = await store.balance(ctx.user_id)
-        level, next_at = level_for(await self.queries.earned(ctx.user_id))
-        standing = await store.standing(space_scope(ctx.space_id), ctx.user_id)
-        last_day, length, best = await self.queries.streak(ctx.user_id)
+        balance = await store.points.balance(ctx.user_id)
+        level, next_at = level_for(await store.points.earned(ctx.user_id))
+        standing = await store.points.standing(space_scope(ctx.space_id), ctx.user_id)
+        streak = await store.points.streak(ctx.user_id)
         today = self.services.clock().astimezone(settings.zone).date()
-        badges = [self.badge_title(badge, language) for badge in await self.queries.badges(ctx.user_id)]
+        badges = [self.badge_title(badge, language) for badge in await store.points.badges(ctx.user_id)]
         next_level = t("me.next_level", language, next=next_at)
         lines = [
             t("me.title", language, name=ctx.user.display_name or "?"),
@@ -94,12 +92,12 @@ class Points:
             t("me.rank", language, rank=standing.rank, space=ctx.space.title, points=standing.points)
             if standing
             else t("me.unranked", language),
-            t("me.streak", language, days=current_streak(last_day, length, today), best=best),
+            t("me.streak", language, days=current_streak(streak.last_day, streak.length, today), best=streak.best),
             t("me.badges", language, badges=Markup(", ".join(badges))) if badges else t("me.no_badges", language),
         ]
         lines += [
             t("me.code", language, title=title, code=code)
-            for title, code in await self.queries.codes_of(ctx.user_id, MY_CODES)
+            for title, code in await store.rewards.codes_of(ctx.user_id, MY_CODES)
         ]
         return Reply(Markup("\n".join(lines)), private=True)
 
@@ -113,7 +111,7 @@ class Points:
             return chosen
         scope, title = chosen
         store = self.services.store
-        top = await store.top(scope, TOP_SIZE)
+        top = await store.points.top(scope, TOP_SIZE)
         if not top:
             return Reply(t("top.empty", ctx.language))
         lines = [title]
@@ -122,7 +120,7 @@ class Points:
             for entry in top
         ]
         if all(entry.user_id != ctx.user_id for entry in top):
-            mine = await store.standing(scope, ctx.user_id)
+            mine = await store.points.standing(scope, ctx.user_id)
             lines.append(
                 t("top.you", ctx.language, rank=mine.rank, points=mine.points)
                 if mine
@@ -138,7 +136,7 @@ class Points:
         if board == "global":
             return EVERYONE, t("top.title_global", ctx.language)
         if board == "round":
-            record = await self.services.store.round(round_id) if round_id is not None else None
+            record = await self.services.store.rounds.round(round_id) if round_id is not None else None
             if record is None or record.space_id != ctx.space_id:
                 return Reply(t("top.unknown_round", ctx.language, round=round_id), Outcome.REFUSED)
             return round_scope(record.id), t("top.title_round", ctx.language, round=record.id, space=space)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.features.rewards.redeeming import REWARD_ID
-from bot.store.rewards_sql import CodeLine, RewardQueries, UnknownRewardError
+from bot.store.records import CodeLine, UnknownRewardError
+from bot.store.rewards_sql import RewardQueries
 from bot.texts import operator_text
 
 MAX_TITLE = 60  # a button label with the cost stays within Discord's 80 characters
@@ -41,20 +43,27 @@ async def add_reward(queries: RewardQueries, reward_id: str, title: str, cost: i
     return [f"{'added' if created else 'updated'} reward {reward_id}"]
 
 
-async def import_codes(queries: RewardQueries, path: Path) -> list[str]:
+async def import_codes(
+    queries: RewardQueries, path: Path, on_progress: Callable[[int, int], None] | None = None
+) -> list[str]:
     """Load one-time codes from a CSV file of ``reward_id,code`` lines (an optional header line first).
 
     All or nothing: a file naming an unknown reward, or with a malformed line, imports no code. A
-    code loaded before is skipped, so importing the same file twice is harmless.
+    code loaded before is skipped, so importing the same file twice is harmless. ``on_progress(codes
+    imported, codes in the file)`` is told when the file is read and when its one transaction is done.
 
     Raises:
         RewardError: the file cannot be read, a line is malformed, or it names an unknown reward.
     """
     lines = await asyncio.to_thread(read_codes, path)
+    if on_progress is not None:
+        on_progress(0, len(lines))
     try:
         added = await queries.import_codes(lines, datetime.now(UTC))
     except UnknownRewardError as error:
         raise RewardError(f"{path}: unknown reward id(s), nothing imported: {error}") from error
+    if on_progress is not None:
+        on_progress(len(lines), len(lines))
     skipped = len(lines) - sum(added.values())
     report = [
         operator_text("codes_imported", count=count, reward=reward_id) for reward_id, count in sorted(added.items())

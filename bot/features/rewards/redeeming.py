@@ -17,8 +17,8 @@ from dataclasses import replace
 from bot.actions import Action, Verb
 from bot.context import Context, Services, stale
 from bot.replies import Button, Outcome, Reply, to_plain
-from bot.store.base import StoreUnavailableError
-from bot.store.rewards_sql import RedeemOutcome, RedeemRequest, RedeemStatus, RewardQueries, RewardRecord
+from bot.store.database import StoreUnavailableError
+from bot.store.records import RedeemOutcome, RedeemRequest, RedeemStatus, RewardRecord
 from bot.texts import Markup, t
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class Rewards:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.queries = RewardQueries(services.store)
+        self.queries = services.store.rewards
 
     async def catalog(self, ctx: Context) -> Reply:
         """Every reward with its cost and stock, and a Redeem button for those in stock."""
@@ -77,7 +77,7 @@ class Rewards:
             return self._refusal(ctx.language, RedeemOutcome(RedeemStatus.UNKNOWN_REWARD), reward_id)
         if not reward.available:
             return self._refusal(ctx.language, RedeemOutcome(RedeemStatus.OUT_OF_STOCK, reward.title), reward_id)
-        balance = await self.services.store.balance(ctx.user_id)
+        balance = await self.services.store.points.balance(ctx.user_id)
         if balance < reward.cost:
             refused = RedeemOutcome(RedeemStatus.NOT_ENOUGH_POINTS, reward.title, reward.cost, balance)
             return self._refusal(ctx.language, refused, reward_id)
@@ -97,7 +97,7 @@ class Rewards:
         wanted = reward_id.strip().lower()
         if not wanted:
             return Reply(t("rewards.usage", language), Outcome.REFUSED, private=True)
-        if await self.services.store.is_banned(ctx.space_id, ctx.user_id):
+        if await self.services.store.members.is_banned(ctx.space_id, ctx.user_id):
             return Reply(t("moderation.you_are_banned", language), Outcome.REFUSED, private=True)
         request = RedeemRequest(
             user_id=ctx.user_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from bot.context import Services
-from bot.store.records import RoundRecord
+from bot.store.records import NewRound, RoundRecord
 
 ROUND_CACHE_SECONDS = 2.0
 
@@ -28,12 +28,12 @@ class OpenRounds:
         if cached is not None:
             return cached
         store, catalog = self.services.store, self.services.catalog
-        rounds = await store.open_rounds(space_id, "tasks")
+        rounds = await store.rounds.open_in(space_id, "tasks")
         if not rounds:
             for campaign in catalog.campaigns.values():
                 if campaign.auto_open:
-                    await store.open_round(space_id, "tasks", campaign.id, None, None, self.services.clock())
-            rounds = await store.open_rounds(space_id, "tasks")
+                    await store.rounds.open(NewRound(space_id, "tasks", campaign.id), self.services.clock())
+            rounds = await store.rounds.open_in(space_id, "tasks")
         self._by_space[space_id] = (time.monotonic(), rounds)
         return rounds
 
@@ -49,7 +49,7 @@ class OpenRounds:
         for record in self.cached(space_id) or ():
             if record.id == round_id:
                 return record
-        return await self.services.store.round(round_id)
+        return await self.services.store.rounds.round(round_id)
 
     def forget(self, space_id: int) -> None:
         """Drop a space's cached rounds (this process opened or closed one there)."""

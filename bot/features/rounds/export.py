@@ -11,16 +11,17 @@ import hashlib
 import hmac
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from bot.context import Context, Services
 from bot.features.moderation import Moderation
 from bot.features.rounds.lookup import pick_round
 from bot.replies import Attachment, Outcome, Reply
-from bot.store.rounds_sql import RoundQueries
 from bot.texts import t
 
 FORMATS = ("csv", "json")
+PROGRESS_EVERY = 1000  # rows between two progress reports of a large export
 
 
 def pseudonym(key: bytes, user_id: int) -> str:
@@ -34,33 +35,42 @@ class RoundExports:
     def __init__(self, services: Services, moderation: Moderation) -> None:
         self.services = services
         self.moderation = moderation
-        self.queries = RoundQueries(services.store)
+        self.queries = services.store.rounds
 
-    async def export(self, round_id: int, fmt: str) -> tuple[str, bytes]:
-        """The round's answers, one row each: answer id, member, task, value, time.
+    async def export(
+        self, round_id: int, fmt: str, on_progress: Callable[[int, int], None] | None = None
+    ) -> tuple[str, bytes]:
+        """The round's answers, one row each: answer id, member, task, value, time; and its skips.
 
-        CSV holds the answers; JSON also holds the round and the space's audit log (moderator actions
-        and redemptions), so what the moderators did travels with what the members said.
+        CSV holds the answers, then a row per skip (``skipped`` true, no answer id, value or time);
+        JSON holds the answers, the skips (``skips``), the round and the space's audit log (moderator
+        actions and redemptions), so what the moderators did travels with what the members said. A
+        skip the member made up for with an answer is not listed: the answer is.
+        ``on_progress(rows done, rows in all)`` follows a large export (the command line's progress bar).
         """
         rows = await self.queries.export_rows(round_id)
         include_names = self.services.settings.export.include_names
-        key = self.services.codec_key
-        records: list[dict[str, Any]] = [
-            {
-                "answer_id": row["id"],
-                "round_id": round_id,
-                "user": pseudonym(key, row["user_id"]),
-                **({"name": row["display_name"], "platform": row["platform"]} if include_names else {}),
-                "task_id": row["task_id"],
-                "value": json.loads(row["value"]),
-                "answered_at": row["created_at"],
-            }
-            for row in rows
+        answers: list[dict[str, Any]] = []
+        for row in rows:
+            answers.append(
+                {
+                    "answer_id": row["id"],
+                    **self._whose(round_id, row, include_names),
+                    "value": json.loads(row["value"]),
+                    "answered_at": row["created_at"],
+                }
+            )
+            if on_progress is not None and (len(answers) % PROGRESS_EVERY == 0 or len(answers) == len(rows)):
+                on_progress(len(answers), len(rows))
+        skips = [
+            {**self._whose(round_id, row, include_names), "skipped_at": row["created_at"]}
+            for row in await self.queries.skip_rows(round_id)
         ]
         if fmt == "json":
             document = {
                 "round": await self._round_summary(round_id),
-                "answers": records,
+                "answers": answers,
+                "skips": skips,
                 "audit": await self._audit_export(round_id, include_names),
             }
             return f"round-{round_id}.json", json.dumps(document, ensure_ascii=False, indent=1).encode()
@@ -73,15 +83,28 @@ class RoundExports:
             "task_id",
             "value",
             "answered_at",
+            "skipped",
         ]
         writer = csv.DictWriter(buffer, fieldnames=columns)
         writer.writeheader()
-        for record in records:
-            writer.writerow({**record, "value": json.dumps(record["value"], ensure_ascii=False)})
+        for answer in answers:
+            writer.writerow({**answer, "value": json.dumps(answer["value"], ensure_ascii=False), "skipped": "false"})
+        for skip in skips:
+            writer.writerow({**{k: v for k, v in skip.items() if k != "skipped_at"}, "skipped": "true"})
         return f"round-{round_id}.csv", buffer.getvalue().encode()
 
+    def _whose(self, round_id: int, row: Any, include_names: bool) -> dict[str, Any]:
+        """The fields an answer and a skip share: the round, the member (a pseudonym unless names are
+        included) and the task."""
+        return {
+            "round_id": round_id,
+            "user": pseudonym(self.services.codec_key, row["user_id"]),
+            **({"name": row["display_name"], "platform": row["platform"]} if include_names else {}),
+            "task_id": row["task_id"],
+        }
+
     async def _round_summary(self, round_id: int) -> dict[str, Any]:
-        record = await self.services.store.round(round_id)
+        record = await self.services.store.rounds.round(round_id)
         if record is None:
             return {"id": round_id}
         return {
@@ -112,10 +135,7 @@ class RoundExports:
 
     async def export_reply(self, ctx: Context, round_id: int | None = None, fmt: str = "csv") -> Reply:
         """The file, privately, to a moderator: ``round_id`` or the latest round here; audited."""
-        refusal = await self.moderation.refuse_unless_moderator(ctx, "export")
-        if refusal is not None:
-            return refusal
-        record = await pick_round(self.services, ctx, round_id, only_open=False)
+        record = await pick_round(self.services, self.moderation, ctx, "export", round_id, only_open=False)
         if isinstance(record, Reply):
             return record
         filename, data = await self.export(record.id, fmt)

@@ -20,7 +20,7 @@ from bot.features.moderation import Moderation
 from bot.features.rounds.cache import OpenRounds
 from bot.features.rounds.lookup import pick_round, round_title, when
 from bot.replies import Outcome, Reply
-from bot.store.rounds_sql import Closing, RoundQueries
+from bot.store.records import Announcement, Closing, NewRound
 from bot.texts import Markup, t
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Rounds:
         self.services = services
         self.moderation = moderation
         self.open_rounds = open_rounds
-        self.queries = RoundQueries(services.store)
+        self.queries = services.store.rounds
 
     async def open(
         self, ctx: Context, subject: str, duration: timedelta | None = None, update_key: str | None = None
@@ -59,19 +59,17 @@ class Rounds:
         now = self.services.clock()
         closes_at = now + duration if duration else None
         title = round_title(self.services, subject, ctx.language)
-        round_id, created = await self.queries.open(
+        new = NewRound(
             ctx.space_id,
             kind,
             subject,
             title,
-            ctx.user_id,
-            closes_at,
-            ctx.space.platform,
-            ctx.space.external_id,
-            {"render": "round_opened"},
-            now,
+            opened_by=ctx.user_id,
+            closes_at=closes_at,
+            announcement=Announcement(ctx.space.platform, ctx.space.external_id, {"render": "round_opened"}),
             update_key=f"round-open:{update_key}" if update_key else None,
         )
+        round_id, created = await self.queries.open(new, now)
         self.open_rounds.forget(ctx.space_id)
         if not created:
             return Reply(t("round.already_open", ctx.language, id=round_id), Outcome.ALREADY_DONE)
@@ -84,10 +82,7 @@ class Rounds:
 
     async def close(self, ctx: Context, round_id: int | None = None) -> Reply:
         """Close a round now: ``round_id``, or the only open round here when none is given."""
-        refusal = await self.moderation.refuse_unless_moderator(ctx, "round close")
-        if refusal is not None:
-            return refusal
-        record = await pick_round(self.services, ctx, round_id, only_open=True)
+        record = await pick_round(self.services, self.moderation, ctx, "round close", round_id, only_open=True)
         if isinstance(record, Reply):
             return record
         closed = await self._close(record.id, ctx.user_id, ctx.space.platform, ctx.space.external_id)
@@ -99,10 +94,10 @@ class Rounds:
     async def close_due(self) -> int:
         """Close every round whose deadline has passed; returns how many this call closed."""
         closed = 0
-        for round_id, platform, external_id in await self.queries.due(self.services.clock()):
-            if await self._close(round_id, None, platform, external_id):
+        for due in await self.queries.due(self.services.clock()):
+            if await self._close(due.round_id, None, due.platform, due.space_external_id):
                 self.open_rounds.forget_everywhere()
-                log.info("action=round_deadline_close round=%s", round_id)
+                log.info("action=round_deadline_close round=%s", due.round_id)
                 closed += 1
         return closed
 
@@ -116,18 +111,18 @@ class Rounds:
         refusal = await self.moderation.refuse_unless_moderator(ctx, "round")
         if refusal is not None:
             return refusal
-        rows = await self.queries.rounds_in(ctx.space_id, _LISTED)
-        if not rows:
+        records = await self.queries.rounds_in(ctx.space_id, _LISTED)
+        if not records:
             return Reply(t("round.none", ctx.language))
         lines = [t("round.list_title", ctx.language)]
         lines += [
             t(
                 "round.list_line",
                 ctx.language,
-                id=row["id"],
-                title=round_title(self.services, row["subject"], ctx.language),
-                status=t(f"round.status_{row['status']}", ctx.language),
+                id=record.id,
+                title=round_title(self.services, record.subject, ctx.language),
+                status=t(f"round.status_{record.status}", ctx.language),
             )
-            for row in rows
+            for record in records
         ]
         return Reply(Markup("\n".join(lines)))

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from bot.catalog import text_in
 from bot.context import Context, Services
+from bot.features.moderation import Moderation
 from bot.replies import Outcome, Reply
 from bot.store.records import RoundRecord
-from bot.store.rounds_sql import RoundQueries
 from bot.texts import t
 
 _CANDIDATES = 50
@@ -31,21 +31,31 @@ def when(services: Services, moment: datetime | None) -> str:
     return moment.astimezone(services.settings.zone).strftime("%a %d %b %H:%M")
 
 
-async def pick_round(services: Services, ctx: Context, round_id: int | None, *, only_open: bool) -> RoundRecord | Reply:
-    """The round a moderator means: ``round_id`` when it is one of this space's, else the only open
-    one (``only_open``) or the latest; a refusal that says which ids to choose from otherwise."""
+async def pick_round(
+    services: Services,
+    moderation: Moderation,
+    ctx: Context,
+    command: str,
+    round_id: int | None,
+    *,
+    only_open: bool,
+) -> RoundRecord | Reply:
+    """The round a moderator means by ``command``: ``round_id`` when it is one of this space's, else the
+    only open one (``only_open``) or the latest; a refusal for a non-moderator, or one that says which ids
+    to choose from."""
+    refusal = await moderation.refuse_unless_moderator(ctx, command)
+    if refusal is not None:
+        return refusal
     if round_id is not None:
-        record = await services.store.round(round_id)
+        record = await services.store.rounds.round(round_id)
         if record is None or record.space_id != ctx.space_id:
             return Reply(t("round.unknown", ctx.language, id=round_id), Outcome.REFUSED)
         return record
-    rows = await RoundQueries(services.store).rounds_in(ctx.space_id, _CANDIDATES)
-    candidates = [row for row in rows if row["status"] == "open" or not only_open]
+    latest = await services.store.rounds.rounds_in(ctx.space_id, _CANDIDATES)
+    candidates = [record for record in latest if record.is_open or not only_open]
     if not candidates:
         return Reply(t("round.none_open" if only_open else "round.none", ctx.language), Outcome.REFUSED)
     if only_open and len(candidates) > 1:
-        ids = ", ".join(f"#{row['id']}" for row in candidates)
+        ids = ", ".join(f"#{record.id}" for record in candidates)
         return Reply(t("round.which", ctx.language, ids=ids), Outcome.REFUSED)
-    record = await services.store.round(candidates[0]["id"])
-    assert record is not None
-    return record
+    return candidates[0]

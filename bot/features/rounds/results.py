@@ -17,7 +17,6 @@ from bot.features.rounds.charts import chart_series, render_png_async
 from bot.features.rounds.lookup import pick_round, round_title, when
 from bot.features.rounds.tally import TEXT_SAMPLES, TaskTally, tally_task
 from bot.replies import Button, Image, Outcome, Reply
-from bot.store.rounds_sql import RoundQueries
 from bot.texts import Markup, t
 
 _IDEAS_IN_RESULTS = 10
@@ -32,21 +31,18 @@ class RoundResults:
     def __init__(self, services: Services, moderation: Moderation) -> None:
         self.services = services
         self.moderation = moderation
-        self.queries = RoundQueries(services.store)
+        self.queries = services.store.rounds
 
     async def results(self, ctx: Context, round_id: int | None = None) -> Reply:
         """Moderators see a round's results at any time (the latest round here by default)."""
-        refusal = await self.moderation.refuse_unless_moderator(ctx, "results")
-        if refusal is not None:
-            return refusal
-        record = await pick_round(self.services, ctx, round_id, only_open=False)
+        record = await pick_round(self.services, self.moderation, ctx, "results", round_id, only_open=False)
         if isinstance(record, Reply):
             return record
         return await self.render_results(record.id, ctx.language)
 
     async def render_results(self, round_id: int, language: str) -> Reply:
         """Results as text within any platform's reach (adapters split it) plus a chart image."""
-        record = await self.services.store.round(round_id)
+        record = await self.services.store.rounds.round(round_id)
         if record is None:
             return Reply(t("round.unknown", language, id=round_id), Outcome.REFUSED)
         title = round_title(self.services, record.subject, language)
@@ -60,8 +56,11 @@ class RoundResults:
             return Reply(Markup("\n".join(lines)))
         text_tasks = [task.id for task in campaign.tasks if task.kind == TaskKind.FREE_TEXT]
         counts = await self.queries.answer_counts(record.id, text_tasks)
+        skips = await self.queries.skip_counts(record.id)
         tallies = [
-            tally_task(task, counts.get(task.id, []), language, await self._samples(record.id, task))
+            tally_task(
+                task, counts.get(task.id, []), language, await self._samples(record.id, task), skips.get(task.id, 0)
+            )
             for task in campaign.tasks
         ]
         lines.append(t("results.participants", language, count=await self.queries.participants(record.id)))
@@ -94,6 +93,8 @@ class RoundResults:
     def _task_lines(self, tally: TaskTally, language: str) -> list[Markup]:
         prompt = text_in(tally.task.prompt, language)
         lines = [t("results.task", language, prompt=prompt, count=tally.answers)]
+        if tally.skips:
+            lines.append(t("results.skipped", language, count=tally.skips, percent=tally.skip_percent()))
         if not tally.answers:
             return lines
         if tally.nps is not None:
@@ -151,7 +152,7 @@ class RoundResults:
         if payload["render"] == "round_results":
             results = await self.render_results(round_id, language)
             return Reply(Markup(f"{t('results.closed_banner', language)}\n{results.text}"), image=results.image)
-        record = await self.services.store.round(round_id)
+        record = await self.services.store.rounds.round(round_id)
         if record is None:
             return Reply(t("round.unknown", language, id=round_id))
         title = round_title(self.services, record.subject, language)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.catalog import Task, TaskKind, text_in
 from bot.features.tasks.kinds import YES_NO_OTHER
@@ -30,18 +30,31 @@ class TaskTally:
     nps: int | None = None
     nps_split: tuple[int, int, int] = (0, 0, 0)
     samples: tuple[str, ...] = field(default_factory=tuple)
+    skips: int = 0  # members who passed on the task (and did not answer it after all)
 
     def percent(self, index: int) -> int:
         base = self.answers or 1
         return round(100 * self.counts[index] / base)
 
+    def skip_percent(self) -> int:
+        """The share of members asked who skipped: a high one says the question wants rewriting."""
+        asked = self.answers + self.skips
+        return round(100 * self.skips / asked) if asked else 0
 
-def tally_task(task: Task, counted: Iterable[tuple[str, int]], language: str, samples: Sequence[str] = ()) -> TaskTally:
+
+def tally_task(
+    task: Task, counted: Iterable[tuple[str, int]], language: str, samples: Sequence[str] = (), skips: int = 0
+) -> TaskTally:
     """Tally one task from its distinct stored values (JSON, as recorded) and how often each occurs.
 
     The store groups the answers (``GROUP BY value``), so a round of a million answers is a few dozen
-    rows here; ``samples`` are the latest typed answers, for the kinds that have text.
+    rows here; ``samples`` are the latest typed answers, for the kinds that have text; ``skips`` how
+    many members passed on it.
     """
+    return replace(_tally_answers(task, counted, language, samples), skips=skips)
+
+
+def _tally_answers(task: Task, counted: Iterable[tuple[str, int]], language: str, samples: Sequence[str]) -> TaskTally:
     pairs = [(json.loads(value), count) for value, count in counted]
     answers = sum(count for _, count in pairs)
     if task.kind in (TaskKind.SINGLE_CHOICE, TaskKind.IMAGE_LABEL, TaskKind.MULTI_CHOICE):

@@ -1,9 +1,14 @@
 """Serving and answering micro-tasks: the next question for a member, and what a tap or typed text does.
 
 The next task is the first one a member may answer in the open task rounds here (a named campaign
-first, tasks in catalog order): not answered yet, quota not full, audience matching. One read gathers
-what the choice needs (bans, answers, quotas, the member's profile); after an answer, the answer's own
-transaction brought it back, so the follow-up question costs no second read.
+first, tasks in catalog order): not answered or skipped yet, quota not full, audience matching. One read
+gathers what the choice needs (bans, answers and skips, quotas, the member's profile); after an answer,
+the answer's own transaction brought it back, so the follow-up question costs no second read.
+
+A skip is recorded (no answer, no points): the task is not asked again in that round, so a member who
+skips some questions and answers the rest is all caught up. The progress line ("3/7") counts the tasks
+this member sees: those answered or skipped, and those still meant for them (a follow-up counts once
+the answer it follows makes it theirs; a task for other languages or with a full quota does not).
 """
 
 from __future__ import annotations
@@ -30,10 +35,10 @@ from bot.features.tasks.kinds import (
     render_task,
 )
 from bot.identity import UserRef
-from bot.points import task_points
+from bot.point_rules import task_points
 from bot.replies import Outcome, Reply, TextInput
-from bot.store.base import StoreUnavailableError
-from bot.store.records import AnswerStatus, Award, NewAnswer, ProgressQuery, RoundRecord, TaskProgress
+from bot.store.database import StoreUnavailableError
+from bot.store.records import AnswerStatus, Award, NewAnswer, ProgressQuery, RoundRecord, SkipStatus, TaskProgress
 from bot.texts import Markup, t
 
 log = logging.getLogger(__name__)
@@ -59,7 +64,7 @@ class Tasks:
         self.services = services
         self.open_rounds = open_rounds
         self.points = points
-        self._views: dict[tuple[int, int, str, int], Reply] = {}
+        self._views: dict[tuple[int, int, str, int, int, int], Reply] = {}
 
     async def start(self, ctx: Context, campaign_id: str | None = None) -> Reply:
         """Greet the member, give the welcome bonus once, and hand out the first task.
@@ -68,7 +73,7 @@ class Tasks:
         """
         services = self.services
         bonus = services.settings.points.welcome_bonus
-        awarded = await services.store.award(
+        awarded = await services.store.points.award(
             Award(ctx.user_id, ctx.space_id, None, bonus, "welcome", "", f"welcome:{ctx.user_id}"),
             services.rules,
             services.clock(),
@@ -90,7 +95,7 @@ class Tasks:
         store = self.services.store
         if upcoming is None or upcoming.progress is None:
             upcoming = await self._upcoming(ctx, campaign_id)
-            upcoming = replace(upcoming, progress=await store.task_progress(upcoming.query))
+            upcoming = replace(upcoming, progress=await store.tasks.progress(upcoming.query))
         progress = upcoming.progress
         assert progress is not None
         if progress.banned:
@@ -100,13 +105,13 @@ class Tasks:
             found = self._first_open_task(ctx, record, campaign, start, progress)
             if found is not None:
                 index, task = found
-                reply = self._show_task(ctx, record, campaign, index, task)
+                reply = self._show_task(ctx, record, campaign, index, task, progress)
                 if reply.text_input is not None:
-                    await store.expect_input(
+                    await store.tasks.expect_input(
                         ctx.user_id, ctx.space_id, reply.text_input.action, record.id, task.id, self.services.clock()
                     )
                 return reply
-        balance = await store.balance(ctx.user_id)
+        balance = await store.points.balance(ctx.user_id)
         return Reply(t("task.all_done", ctx.language, points=balance))
 
     async def _upcoming(self, ctx: Context, campaign_id: str | None = None) -> Upcoming:
@@ -120,27 +125,26 @@ class Tasks:
         ]
         if campaign_id is not None:
             rounds.sort(key=lambda pair: pair[0].subject != campaign_id)
-        conditions = {
-            task.audience.answered.task for _, campaign in rounds for task in campaign.tasks if task.audience.answered
-        }
-        query = ProgressQuery(
-            ctx.space_id,
-            ctx.user_id,
-            tuple(record.id for record, _ in rounds),
-            tuple(record.id for record, campaign in rounds if any(task.quota for task in campaign.tasks)),
-            tuple(sorted(conditions)),
-        )
-        return Upcoming(tuple(rounds), query)
+        return Upcoming(tuple(rounds), _progress_query(ctx, rounds))
 
     def _show_task(
-        self, ctx: Context, record: RoundRecord, campaign: Campaign, index: int, task: Task, mask: int = 0
+        self,
+        ctx: Context,
+        record: RoundRecord,
+        campaign: Campaign,
+        index: int,
+        task: Task,
+        progress: TaskProgress,
+        mask: int = 0,
     ) -> Reply:
-        """A task with its campaign and position ("Corner Café feedback · 3/9") above the prompt.
+        """A task with its campaign and position ("Corner Café feedback · 3/7") above the prompt.
 
-        The view is the same for every member who gets this task in this language, and replies are
-        immutable, so recent views are kept (bounded) instead of being rendered and signed again.
+        The view is the same for every member who gets this task in this language at this position,
+        and replies are immutable, so recent views are kept (bounded) instead of being rendered and
+        signed again.
         """
-        key = (record.id, index, ctx.language, mask)
+        number, total = _position(ctx, record, campaign, index, progress)
+        key = (record.id, index, ctx.language, mask, number, total)
         cached = self._views.get(key)
         if cached is not None:
             return cached
@@ -150,8 +154,8 @@ class Tasks:
             "task.header",
             ctx.language,
             campaign=text_in(campaign.title, ctx.language),
-            number=index + 1,
-            total=len(campaign.tasks),
+            number=number,
+            total=total,
         )
         view = render_task(
             task,
@@ -168,22 +172,10 @@ class Tasks:
     def _first_open_task(
         self, ctx: Context, record: RoundRecord, campaign: Campaign, start: int, progress: TaskProgress
     ) -> tuple[int, Task] | None:
-        answered = progress.answered.get(record.id, set())
-        counts = progress.counts.get(record.id, {})
+        done = progress.done.get(record.id, set())
         for index, task in enumerate(campaign.tasks[start:], start):
-            if task.id in answered:
-                continue
-            if task.quota is not None and counts.get(task.id, 0) >= task.quota:
-                continue
-            if task.audience.languages and ctx.language not in task.audience.languages:
-                continue
-            condition = task.audience.answered
-            if condition is not None:
-                earlier = campaign.task(condition.task)
-                value = progress.profile.get(condition.task)
-                if earlier is None or value is None or not answer_keys(earlier, value) & set(condition.is_any):
-                    continue
-            return index, task
+            if task.id not in done and _meant_for(ctx, record, campaign, task, progress):
+                return index, task
         return None
 
     # buttons and typed text ---------------------------------------------------------------------
@@ -198,7 +190,7 @@ class Tasks:
         if isinstance(resolved, Reply):
             return resolved
         if action.verb == Verb.TOGGLE:
-            return self._toggle(ctx, action, *resolved)
+            return await self._toggle(ctx, action, *resolved)
         if action.verb == Verb.TEXT:
             return await self._typed(ctx, text, *resolved)
         return await self._answer(ctx, action, text, values, *resolved)
@@ -235,7 +227,7 @@ class Tasks:
             codec = self.services.codec
             other = ask_other_text(task, codec, record.id, index, ctx.language)
             other_token = codec.pack(Verb.ANSWER, record.id, index, 2)
-            await self.services.store.expect_input(
+            await self.services.store.tasks.expect_input(
                 ctx.user_id, ctx.space_id, other_token, record.id, task.id, self.services.clock()
             )
             return other
@@ -254,27 +246,39 @@ class Tasks:
         assert isinstance(parsed, Accepted)
         return await self._record(ctx, record, campaign, index, task, parsed)
 
-    def _toggle(
+    async def _toggle(
         self, ctx: Context, action: Action, record: RoundRecord, campaign: Campaign, index: int, task: Task
     ) -> Reply:
         mask = action.int_field(2)
         if mask is None or mask >= 1 << len(task.options):
             return stale(ctx)
-        view = self._show_task(ctx, record, campaign, index, task, mask)
+        progress = await self.services.store.tasks.progress(_progress_query(ctx, [(record, campaign)]))
+        view = self._show_task(ctx, record, campaign, index, task, progress, mask)
         return Reply(view.text, Outcome.INFO, buttons=view.buttons, select=view.select, edit=True, notice="✓")
 
     async def _skip(self, ctx: Context, action: Action) -> Reply:
-        ids = self._task_of(action)
-        if ids is None:
-            return stale(ctx)
-        following = await self.next_task(ctx, after=ids)
+        """Record the skip, then the next task; a second tap on the same Skip only says it is done."""
+        resolved = await self._resolve(ctx, action)
+        if isinstance(resolved, Reply):
+            return resolved
+        record, _, _, task = resolved
+        try:
+            status = await self.services.store.tasks.skip(record.id, task.id, ctx.user_id, self.services.clock())
+        except StoreUnavailableError:
+            return storage_refusal(ctx.language)
+        log.info("action=skip task=%s round=%s user=%s outcome=%s", task.id, record.id, ctx.user_id, status)
+        refusal = _refusal(ctx, status)
+        if refusal is not None:
+            return refusal
         skipped = t("task.skipped", ctx.language)
-        return Reply(skipped, Outcome.DONE, notice=str(skipped), follow_up=following)
+        if status == SkipStatus.ALREADY_SKIPPED:
+            return Reply(skipped, Outcome.ALREADY_DONE, notice=str(skipped))
+        return Reply(skipped, Outcome.DONE, notice=str(skipped), follow_up=await self.next_task(ctx))
 
     async def _round_start(self, ctx: Context, action: Action) -> Reply:
         """The Start button of a round announcement: that round's next task for whoever tapped."""
         round_id = action.int_field(0)
-        record = await self.services.store.round(round_id) if round_id is not None else None
+        record = await self.services.store.rounds.round(round_id) if round_id is not None else None
         if record is None:
             return stale(ctx)
         if not record.is_open:
@@ -292,17 +296,13 @@ class Tasks:
         answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award)
         upcoming = await self._upcoming(ctx)
         try:
-            result = await services.store.record_answer(answer, services.rules, services.clock(), upcoming.query)
+            result = await services.store.tasks.record_answer(answer, services.rules, services.clock(), upcoming.query)
         except StoreUnavailableError:
             return storage_refusal(ctx.language)
         log.info("action=answer task=%s round=%s user=%s outcome=%s", task.id, record.id, ctx.user_id, result.status)
-        if result.status == AnswerStatus.ALREADY_ANSWERED:
-            text = t("answer.already", ctx.language)
-            return Reply(text, Outcome.ALREADY_DONE, notice=str(text))
-        if result.status == AnswerStatus.ROUND_CLOSED:
-            return Reply(t("round.closed", ctx.language), Outcome.REFUSED)
-        if result.status == AnswerStatus.BANNED:
-            return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
+        refusal = _refusal(ctx, result.status)
+        if refusal is not None:
+            return refusal
         if result.status == AnswerStatus.QUOTA_FULL:
             return Reply(
                 t("answer.quota_full", ctx.language),
@@ -343,9 +343,64 @@ class Tasks:
         if ids is None:
             return None
         round_id, index = ids
-        record = await self.services.store.round(round_id)
+        record = await self.services.store.rounds.round(round_id)
         campaign = self.services.catalog.campaign(record.subject) if record is not None else None
         if campaign is None or index >= len(campaign.tasks) or campaign.tasks[index].kind not in TEXT_KINDS:
             return None
         task = campaign.tasks[index]
         return answer_input(task, self.services.codec, round_id, index, self.services.language_of(user))
+
+
+def _progress_query(ctx: Context, rounds: Sequence[tuple[RoundRecord, Campaign]]) -> ProgressQuery:
+    """The query that reads the member's progress through ``rounds``."""
+    conditions = {
+        task.audience.answered.task for _, campaign in rounds for task in campaign.tasks if task.audience.answered
+    }
+    return ProgressQuery(
+        ctx.space_id,
+        ctx.user_id,
+        tuple(record.id for record, _ in rounds),
+        tuple(record.id for record, campaign in rounds if any(task.quota for task in campaign.tasks)),
+        tuple(sorted(conditions)),
+    )
+
+
+def _meant_for(ctx: Context, record: RoundRecord, campaign: Campaign, task: Task, progress: TaskProgress) -> bool:
+    """Whether the member may be asked ``task`` now: quota not full, their language, and (a follow-up)
+    the answer it follows given."""
+    if task.quota is not None and progress.counts.get(record.id, {}).get(task.id, 0) >= task.quota:
+        return False
+    if task.audience.languages and ctx.language not in task.audience.languages:
+        return False
+    condition = task.audience.answered
+    if condition is None:
+        return True
+    earlier = campaign.task(condition.task)
+    value = progress.profile.get(condition.task)
+    return earlier is not None and value is not None and bool(answer_keys(earlier, value) & set(condition.is_any))
+
+
+def _position(
+    ctx: Context, record: RoundRecord, campaign: Campaign, index: int, progress: TaskProgress
+) -> tuple[int, int]:
+    """(number, total) of the task at ``index`` among the campaign's tasks this member sees: those they
+    answered or skipped and those still meant for them."""
+    done = progress.done.get(record.id, set())
+    seen = [
+        i
+        for i, task in enumerate(campaign.tasks)
+        if i == index or task.id in done or _meant_for(ctx, record, campaign, task, progress)
+    ]
+    return seen.index(index) + 1, len(seen)
+
+
+def _refusal(ctx: Context, status: AnswerStatus | SkipStatus) -> Reply | None:
+    """The reply to an answer or a skip the store did not record, for the reasons both share."""
+    if status in (AnswerStatus.ALREADY_ANSWERED, SkipStatus.ALREADY_ANSWERED):
+        text = t("answer.already", ctx.language)
+        return Reply(text, Outcome.ALREADY_DONE, notice=str(text))
+    if status in (AnswerStatus.ROUND_CLOSED, SkipStatus.ROUND_CLOSED):
+        return Reply(t("round.closed", ctx.language), Outcome.REFUSED)
+    if status in (AnswerStatus.BANNED, SkipStatus.BANNED):
+        return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
+    return None

@@ -1,19 +1,18 @@
-"""The outbox: what the bot says without being asked, stored with the change that caused it.
+"""The outbox's drainer: adapters send what the bot says without being asked, at their platform's pace.
 
-Rows are written by :func:`bot.store.outbox_sql.enqueue` inside the unit of work of their cause (a round
+Rows are written by :func:`bot.store.effects.enqueue` inside the unit of work of their cause (a round
 closing, an idea changing status), so a crash can never keep the change and lose the message or the other
-way round. Adapters drain the outbox at their platform's pace (:class:`OutboxDrainer`): claim due rows,
-send, mark sent; a failure is retried later with backoff. A claim is a lease that expires, so a process
-that died mid-send does not block its rows forever.
+way round. :class:`OutboxDrainer` claims due rows, renders and sends them, and marks them sent; a failure
+is retried later with backoff. A claim is a lease that expires, so a process that died mid-send does not
+block its rows forever.
 
-A row's ``target`` is ``space:<external id>`` (a chat, channel or guild) or ``user:<platform user id>``
-(a direct message); its payload is a serialised :class:`Reply`.
+The drainer needs little of the engine (:class:`OutboxSource`: the store, the clock, ``render_outbox``),
+and the store nothing of the drainer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -21,62 +20,31 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from bot.replies import Attachment, Button, Image, Outcome, Reply
-from bot.store.outbox_sql import OutboxQueries, OutboxRow
-
-if TYPE_CHECKING:
-    from bot.engine import Engine
+from bot.replies import Reply
+from bot.store.base import Store
+from bot.store.records import OutboxRow
 
 log = logging.getLogger(__name__)
 
 
-def space_target(external_id: str) -> str:
-    return f"space:{external_id}"
+class _Services(Protocol):
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
 
 
-def user_target(platform_user_id: str) -> str:
-    return f"user:{platform_user_id}"
+class OutboxSource(Protocol):
+    """What the drainer needs of the engine: its store and clock, and how to render a row's payload."""
 
+    @property
+    def services(self) -> _Services: ...
 
-def reply_payload(reply: Reply) -> dict[str, Any]:
-    """A reply as JSON-ready data (images and files inlined as base64: they must survive a restart)."""
-    payload: dict[str, Any] = {"text": reply.text, "outcome": reply.outcome.value, "private": reply.private}
-    if reply.buttons:
-        payload["buttons"] = [[[b.label, b.action, b.url] for b in row] for row in reply.buttons]
-    if reply.image is not None:
-        payload["image"] = {
-            "path": reply.image.path,
-            "url": reply.image.url,
-            "data": base64.b64encode(reply.image.data).decode(),
-            "filename": reply.image.filename,
-        }
-    if reply.attachment is not None:
-        payload["attachment"] = {
-            "filename": reply.attachment.filename,
-            "data": base64.b64encode(reply.attachment.data).decode(),
-        }
-    if reply.follow_up is not None:
-        payload["follow_up"] = reply_payload(reply.follow_up)
-    return payload
-
-
-def reply_from_payload(payload: dict[str, Any]) -> Reply:
-    image = payload.get("image")
-    attachment = payload.get("attachment")
-    return Reply(
-        text=payload["text"],
-        outcome=Outcome(payload.get("outcome", "info")),
-        private=bool(payload.get("private", False)),
-        buttons=tuple(
-            tuple(Button(label, action, url=url) for label, action, url in row) for row in payload.get("buttons", ())
-        ),
-        image=Image(image["path"], image["url"], base64.b64decode(image["data"]), image["filename"]) if image else None,
-        attachment=Attachment(attachment["filename"], base64.b64decode(attachment["data"])) if attachment else None,
-        follow_up=reply_from_payload(payload["follow_up"]) if "follow_up" in payload else None,
-    )
+    async def render_outbox(self, payload: dict[str, Any]) -> Reply: ...
 
 
 class DeliveryRetry(Exception):
@@ -146,7 +114,7 @@ class OutboxDrainer:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: OutboxSource,
         platform: str,
         send: Sender,
         pacer: Pacer,
@@ -159,7 +127,7 @@ class OutboxDrainer:
     ) -> None:
         self.engine = engine
         self.platform = platform
-        self.queries = OutboxQueries(engine.services.store)
+        self.queries = engine.services.store.outbox
         self.send = send
         self.pacer = pacer
         self.worker = worker or f"{platform}-{uuid.uuid4().hex[:8]}"

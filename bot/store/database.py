@@ -1,0 +1,75 @@
+"""What the SQL modules run on, said as protocols: a connection, a unit of work over it, a database.
+
+Every statement in :mod:`bot.store` is written once and runs on SQLite and on PostgreSQL alike. A *unit*
+is a plain function over a :class:`Connection`: ``execute(sql, params)`` with ``?`` placeholders and a
+cursor whose rows answer by position and by column name. ``sqlite3.Connection`` is one as it is;
+:class:`bot.store.postgres.PgConnection` is the other. Typing units over this protocol rather than over
+``sqlite3.Connection`` lets the type checker hold both stores to it with no exemption.
+
+A :class:`Database` runs units (``write`` in a transaction of its own, ``read`` over one snapshot) and
+single queries; the per-feature query classes take one, so they need neither store class, and
+:class:`bot.store.base.Store` can compose them without an import cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class StoreUnavailableError(Exception):
+    """The database refused a write (disk full, read-only file, locked beyond the busy timeout, server gone)."""
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor that units use; rows answer ``row[0]`` and ``row["column"]``."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def description(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchmany(self, size: int = ...) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """The part of ``sqlite3.Connection`` that units use (``?`` placeholders, parameters as a sequence)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
+
+# A unit of work: every statement of one use case, run by the store in one transaction.
+Unit = Callable[[Connection], T]
+
+
+class Database(Protocol):
+    """What a query class needs of a store: units, and single queries beside them."""
+
+    async def write(self, unit: Unit[T]) -> T:
+        """Run a write unit in its own transaction; return its result once it is durable."""
+        ...
+
+    async def read(self, unit: Unit[T]) -> T:
+        """Run a read unit over one consistent snapshot."""
+        ...
+
+    async def fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
+        """One query's rows."""
+        ...
+
+    async def fetchone(self, sql: str, parameters: Iterable[Any] = ()) -> Any:
+        """One query's first row, or ``None``."""
+        ...
+
+    async def fetchval(self, sql: str, parameters: Iterable[Any] = (), default: Any = None) -> Any:
+        """The first column of the first row, or ``default`` when there is none or it is NULL."""
+        ...

@@ -1,0 +1,108 @@
+"""SQL for members and spaces as the engine meets them, and for moderation: bans and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.store.database import Connection, Database
+from bot.store.effects import audit
+from bot.store.timestamps import to_text
+
+
+class MemberQueries:
+    """Users, spaces, bans and the audit log over a :class:`Database`."""
+
+    def __init__(self, store: Database) -> None:
+        self.store = store
+
+    async def ensure_user(
+        self, platform: str, platform_user_id: str, display_name: str, language: str | None, now: datetime
+    ) -> int:
+        """The user's id, creating the user or refreshing name and language as needed.
+
+        A known user with nothing to refresh costs one read: no write, no turn in the writer's queue, and
+        no update that would make other processes' transactions on this row start again.
+        """
+        known = await self.store.fetchone(
+            "SELECT id, display_name, language FROM users WHERE platform = ? AND platform_user_id = ?",
+            (platform, platform_user_id),
+        )
+        if known is not None and (known[1], known[2]) == (display_name, language):
+            return int(known[0])
+
+        def unit(db: Connection) -> int:
+            row = db.execute(
+                "INSERT INTO users (platform, platform_user_id, display_name, language, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, platform_user_id) DO UPDATE"
+                " SET display_name = excluded.display_name, language = excluded.language RETURNING id",
+                (platform, platform_user_id, display_name, language, to_text(now)),
+            ).fetchone()
+            return int(row[0])
+
+        return await self.store.write(unit)
+
+    async def ensure_space(self, platform: str, external_id: str, title: str, is_private: bool) -> int:
+        """The space's id, creating it or refreshing its title as needed (one read when nothing changed)."""
+        known = await self.store.fetchone(
+            "SELECT id, title FROM spaces WHERE platform = ? AND external_id = ?", (platform, external_id)
+        )
+        if known is not None and known[1] == title:
+            return int(known[0])
+
+        def unit(db: Connection) -> int:
+            row = db.execute(
+                "INSERT INTO spaces (platform, external_id, title, is_private) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (platform, external_id) DO UPDATE SET title = excluded.title RETURNING id",
+                (platform, external_id, title, int(is_private)),
+            ).fetchone()
+            return int(row[0])
+
+        return await self.store.write(unit)
+
+    async def find_user(self, platform: str, platform_user_id: str) -> int | None:
+        value = await self.store.fetchval(
+            "SELECT id FROM users WHERE platform = ? AND platform_user_id = ?", (platform, platform_user_id)
+        )
+        return int(value) if value is not None else None
+
+    # moderation ---------------------------------------------------------------------------------
+
+    async def set_ban(self, space_id: int, user_id: int, moderator_id: int, banned: bool, now: datetime) -> bool:
+        """Ban or unban, audited in the same transaction; ``False`` when nothing changed."""
+
+        def unit(db: Connection) -> bool:
+            if banned:
+                cursor = db.execute(
+                    "INSERT INTO bans (space_id, user_id, banned_by, created_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (space_id, user_id, moderator_id, to_text(now)),
+                )
+            else:
+                cursor = db.execute("DELETE FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id))
+            if cursor.rowcount:
+                audit(
+                    db,
+                    space_id=space_id,
+                    moderator_id=moderator_id,
+                    action="ban" if banned else "unban",
+                    target=str(user_id),
+                    now=now,
+                )
+            return cursor.rowcount == 1
+
+        return await self.store.write(unit)
+
+    async def is_banned(self, space_id: int, user_id: int) -> bool:
+        return (
+            await self.store.fetchone("SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id))
+            is not None
+        )
+
+    async def audit_entries(self, space_id: int, limit: int) -> list[dict[str, Any]]:
+        rows = await self.store.fetchall(
+            "SELECT a.created_at, u.display_name AS moderator, a.action, a.target, a.detail FROM audit a"
+            " LEFT JOIN users u ON u.id = a.moderator_id WHERE a.space_id = ? ORDER BY a.id DESC LIMIT ?",
+            (space_id, limit),
+        )
+        return [dict(row) for row in rows]

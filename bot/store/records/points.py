@@ -1,0 +1,73 @@
+"""Points: an award and the rules it is applied with, what it came to, ledger lines and standings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.settings import BadgeRule
+
+
+@dataclass(frozen=True, slots=True)
+class Award:
+    """Points to add (or, negative, to take back) with the reason the user reads.
+
+    ``source_key`` makes the award idempotent: a second award with the same key is ignored.
+    ``capped`` awards count toward the daily cap and the answering streak.
+    """
+
+    user_id: int
+    space_id: int | None
+    round_id: int | None
+    delta: int
+    reason: str
+    detail: str
+    source_key: str
+    capped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PointRules:
+    """The rules an award is applied with, in the same transaction as the effect."""
+
+    daily_cap: int
+    streak_bonus: int
+    timezone: str
+    badges: tuple[BadgeRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Awarded:
+    """What an award came to; for answers also the ``badges`` earned and ``level_up`` (new level, or 0)."""
+
+    points: int
+    streak_days: int = 0
+    streak_bonus: int = 0
+    capped: bool = False
+    badges: tuple[str, ...] = ()
+    level_up: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    delta: int
+    reason: str
+    detail: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    user_id: int
+    display_name: str
+    points: int
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Streak:
+    """A member's answering streak as stored: the last day answered, the length then, the best ever."""
+
+    last_day: date | None
+    length: int
+    best: int

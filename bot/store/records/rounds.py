@@ -1,0 +1,74 @@
+"""Rounds: a round as stored, what opening and closing one must do besides changing its row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.store.records.points import PointRules
+
+
+@dataclass(frozen=True, slots=True)
+class RoundRecord:
+    id: int
+    space_id: int
+    kind: str
+    subject: str
+    status: str
+    opened_at: datetime
+    closes_at: datetime | None
+    closed_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """The outbox message that tells a space a round opened (``payload`` gets the round's id added)."""
+
+    platform: str
+    space_external_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewRound:
+    """A round to open.
+
+    With an ``announcement`` someone opened it: the audit log records who, and the space is told. Without
+    one it is a standing round the bot opens by itself on first use (a campaign's ``auto_open``): quietly.
+    ``update_key`` (the platform message) is recorded with the round: the same message delivered again,
+    even after that round was closed, returns it instead of opening another.
+    """
+
+    space_id: int
+    kind: str
+    subject: str
+    title: str = ""
+    opened_by: int | None = None
+    closes_at: datetime | None = None
+    announcement: Announcement | None = None
+    update_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """What closing a round must do in its transaction besides flipping the status."""
+
+    round_id: int
+    closed_by: int | None
+    platform: str
+    winner_points: tuple[int, ...]
+    rules: PointRules
+
+
+@dataclass(frozen=True, slots=True)
+class DueRound:
+    """An open round whose deadline has passed, with the space its results are announced in."""
+
+    round_id: int
+    platform: str
+    space_external_id: str

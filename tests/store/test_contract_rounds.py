@@ -1,0 +1,88 @@
+"""The store contract for rounds: one open round per subject, closed once, winners paid once, no answer
+after the close."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.app import make_store
+from bot.store.records import AnswerStatus, Closing, IdeaPoints, IdeaStatus, NewIdea, NewRound, Proposal
+from tests.store.conftest import (
+    NOW,
+    RULES,
+    a_round,
+    an_answer,
+    people,
+    postgres_schema,
+    postgres_url,
+    settings_for,
+    value,
+)
+
+
+async def test_contract_one_open_round_per_subject(store: Any, second_store: Any) -> None:
+    space_id = await store.members.ensure_space("console", "cafe", "Corner Café", False)
+    daily = NewRound(space_id, "tasks", "daily")
+    opened = await asyncio.gather(*((store if i % 2 else second_store).rounds.open(daily, NOW) for i in range(10)))
+    assert sum(created for _, created in opened) == 1
+    assert len({round_id for round_id, _ in opened}) == 1
+
+
+async def test_contract_a_round_closes_once(store: Any, second_store: Any) -> None:
+    _space_id, round_id = await a_round(store)
+    closing = Closing(round_id, None, "console", (), RULES)
+    closed = await asyncio.gather(
+        *((store if i % 2 else second_store).rounds.close(closing, "cafe", NOW) for i in range(10))
+    )
+    assert closed.count(True) == 1
+    assert await value(store, "SELECT COUNT(*) FROM outbox WHERE dedup_key = ?", f"round-results:{round_id}") == 1
+    assert await value(store, "SELECT COUNT(*) FROM audit WHERE action = 'round_deadline'") == 1
+    assert await store.rounds.close(closing, "cafe", NOW) is False
+
+
+async def test_postgres_closing_a_round_waits_for_an_answer_in_flight() -> None:
+    """Answers run at READ COMMITTED on PostgreSQL and share-lock their round: a close that comes while an
+    answer is being written waits for it, so no answer lands in a round after it closed (and results read
+    after the close hold every answer). Here the answer is held mid-way by a lock on its member's row."""
+    from bot.store.postgres import connect
+
+    with postgres_schema(postgres_url()) as url:
+        async with make_store(settings_for(url)) as store, make_store(settings_for(url)) as other_process:
+            space_id, round_id = await a_round(store)
+            (user_id,) = await people(store, 1)
+            holder = connect(url)
+            try:
+                holder.execute("BEGIN")
+                holder.execute("SELECT 1 FROM users WHERE id = ? FOR UPDATE", (user_id,))
+                answering = asyncio.ensure_future(
+                    store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW)
+                )
+                await asyncio.sleep(0.3)  # the answer has read the round open and waits for the member
+                closing = asyncio.ensure_future(
+                    other_process.rounds.close(Closing(round_id, None, "console", (), RULES), "cafe", NOW)
+                )
+                await asyncio.sleep(0.3)
+                assert not closing.done(), "the round closed under an answer in flight"
+                holder.execute("COMMIT")
+            finally:
+                holder.raw.close()
+            assert (await answering).status == AnswerStatus.RECORDED
+            assert await closing
+            late = await store.tasks.record_answer(an_answer(round_id, space_id, user_id, task_id="t2"), RULES, NOW)
+            assert late.status == AnswerStatus.ROUND_CLOSED
+
+
+async def test_contract_round_winners_are_paid_once(store: Any, second_store: Any) -> None:
+    space_id, round_id = await a_round(store, "ideas")
+    author, voter = await people(store, 2)
+    idea = await store.ideas.add(
+        NewIdea(Proposal(author, space_id, "Night shift"), round_id, IdeaStatus.NEW), RULES, NOW
+    )
+    await store.ideas.vote(idea.idea_id, voter, True, IdeaPoints(RULES, 0, 0, {}), NOW)
+    closing = Closing(round_id, None, "console", (25,), RULES)
+    await asyncio.gather(*((store if i % 2 else second_store).rounds.close(closing, "cafe", NOW) for i in range(6)))
+    assert await store.points.balance(author) == 25
+    standing = await store.points.standing(f"r{round_id}", author)
+    assert standing is not None
+    assert standing.points == 25

@@ -1,0 +1,116 @@
+"""The store contract for tasks: one answer per member and task, skips, exact counts and quotas."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.store.records import AnswerStatus, Closing, ProgressQuery, SkipStatus
+from tests.store.conftest import NOW, RULES, a_round, an_answer, assert_leaderboards_follow_the_ledger, people, value
+
+
+async def test_contract_one_answer_per_user_per_task_however_many_arrive_at_once(store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    (user_id,) = await people(store, 1)
+    results = await asyncio.gather(
+        *(store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW) for _ in range(20))
+    )
+    statuses = sorted(result.status for result in results)
+    assert statuses.count(AnswerStatus.RECORDED) == 1
+    assert statuses.count(AnswerStatus.ALREADY_ANSWERED) == 19
+    assert await value(store, "SELECT COUNT(*) FROM answers") == 1
+    assert await value(store, "SELECT SUM(answers) FROM task_counts WHERE round_id = ?", round_id) == 1
+    assert await store.points.balance(user_id) == 5
+    assert await value(store, "SELECT value FROM user_counters WHERE user_id = ?", user_id) == 1
+
+
+async def test_contract_an_answer_brings_back_the_progress_a_read_would_give(store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    user_id, other = await people(store, 2)
+    await store.tasks.record_answer(an_answer(round_id, space_id, other, task_id="t2"), RULES, NOW)
+    query = ProgressQuery(space_id, user_id, (round_id,), (round_id,), ("t1",))
+    result = await store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)
+    assert result.progress is not None
+    assert result.progress == await store.tasks.progress(query)
+    assert result.progress.done == {round_id: {"t1"}}
+    assert result.progress.counts == {round_id: {"t1": 1, "t2": 1}}
+    assert result.progress.profile == {"t1": "yes"}
+    again = await store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)
+    assert (again.status, again.progress) == (AnswerStatus.ALREADY_ANSWERED, None)
+
+
+async def test_contract_a_skip_is_recorded_once_and_never_asked_again(store: Any, second_store: Any) -> None:
+    """Skips race like double taps: one is recorded, the rest find it; no answer, no points; the
+    member's progress has the task done, and the database refuses a second row for it outright."""
+    space_id, round_id = await a_round(store)
+    (user_id,) = await people(store, 1)
+    skipped = await asyncio.gather(
+        *((store if i % 2 else second_store).tasks.skip(round_id, "t1", user_id, NOW) for i in range(10))
+    )
+    assert skipped.count(SkipStatus.SKIPPED) == 1
+    assert skipped.count(SkipStatus.ALREADY_SKIPPED) == 9
+    assert await value(store, "SELECT COUNT(*) FROM skips") == 1
+    assert await value(store, "SELECT COUNT(*) FROM answers") + await value(store, "SELECT COUNT(*) FROM ledger") == 0
+    progress = await store.tasks.progress(ProgressQuery(space_id, user_id, (round_id,), (), ()))
+    assert progress.done == {round_id: {"t1"}}
+    with pytest.raises(Exception, match=r"(?i)unique"):
+        await store.write(
+            lambda db: db.execute(
+                "INSERT INTO skips (round_id, user_id, task_id, created_at) VALUES (?, ?, 't1', ?)",
+                (round_id, user_id, NOW.isoformat()),
+            )
+        )
+
+
+async def test_contract_a_skip_stands_only_until_an_answer_and_only_in_an_open_round(store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    ana, bob, cleo = await people(store, 3)
+    await store.tasks.record_answer(an_answer(round_id, space_id, ana), RULES, NOW)
+    assert await store.tasks.skip(round_id, "t1", ana, NOW) == SkipStatus.ALREADY_ANSWERED
+    for member in (bob, cleo):
+        assert await store.tasks.skip(round_id, "t1", member, NOW) == SkipStatus.SKIPPED
+    await store.tasks.record_answer(an_answer(round_id, space_id, cleo), RULES, NOW)  # she changed her mind
+    assert await store.rounds.skip_counts(round_id) == {"t1": 1}
+    assert [row["user_id"] for row in await store.rounds.skip_rows(round_id)] == [bob]
+    await store.rounds.close(Closing(round_id, None, "console", (), RULES), "cafe", NOW)
+    assert await store.tasks.skip(round_id, "t2", bob, NOW) == SkipStatus.ROUND_CLOSED
+
+
+async def test_contract_task_counts_are_exact_under_concurrent_answers(store: Any, second_store: Any) -> None:
+    """Exact sums; on PostgreSQL each writer connection also counts on a row of its own (its shard), so
+    two writers never update one counter row."""
+    space_id, round_id = await a_round(store)
+    users = await people(store, 40)
+    await asyncio.gather(
+        *(
+            (store if i % 2 else second_store).tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW)
+            for i, user_id in enumerate(users)
+        )
+    )
+    counted = "SELECT SUM(answers) FROM task_counts WHERE round_id = ? AND task_id = 't1'"
+    assert await value(store, counted, round_id) == 40
+    shards = await value(store, "SELECT COUNT(DISTINCT shard) FROM task_counts")
+    if store.dialect == "postgresql":  # a shard per writer connection that answered, up to 4 per store
+        assert 2 <= shards <= 8
+    else:
+        assert shards == 1
+    assert await value(store, "SELECT COUNT(*) FROM answers") == 40
+    assert await value(store, "SELECT SUM(delta) FROM ledger") == 200
+    await assert_leaderboards_follow_the_ledger(store)
+
+
+async def test_contract_a_task_quota_is_never_overshot(store: Any, second_store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    users = await people(store, 30)
+    results = await asyncio.gather(
+        *(
+            (store if i % 2 else second_store).tasks.record_answer(
+                an_answer(round_id, space_id, user_id, quota=7), RULES, NOW
+            )
+            for i, user_id in enumerate(users)
+        )
+    )
+    assert sum(result.status == AnswerStatus.RECORDED for result in results) == 7
+    assert await value(store, "SELECT COUNT(*) FROM answers") == 7
