@@ -8,6 +8,8 @@ part of Discord's contract:
 * :mod:`~adapters.discord.client`: the sharded client (guilds intent only, no mentions) and its start.
 * :mod:`~adapters.discord.interactions`: every interaction acknowledged within 3 seconds, deferred when
   the engine is slow, private things kept private, forged or retired components answered too.
+* :mod:`~adapters.discord.responding`: an interaction's own answer at once, its follow-ups through the
+  channel's send queue, a flood's repeated refusals acknowledged without a word.
 * :mod:`~adapters.discord.commands`: one slash command per command of :mod:`bot.commands`, typed
   options straight into the use cases; synced only when what would be uploaded changed.
 * :mod:`~adapters.discord.components`: persistent components and forms, routed by custom_id after a
