@@ -16,7 +16,8 @@ from typing import Any
 
 import aiohttp
 
-from tests.fakes.discord_server import FakeDiscordServer, InteractionHandle
+from tests.fakes.discord.interactions import InteractionHandle
+from tests.fakes.discord.server import FakeDiscordServer
 from tests.fakes.telegram_server import FakeTelegramServer
 
 JSON = dict[str, Any]

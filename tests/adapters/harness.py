@@ -28,7 +28,10 @@ from adapters.discord import run_discord
 from adapters.telegram import run_telegram
 from bot.engine import Engine
 from bot.settings import DiscordSettings, Settings
-from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer, FloodLimits, InteractionHandle
+from tests.fakes.discord.interactions import InteractionHandle
+from tests.fakes.discord.limits import FloodLimits
+from tests.fakes.discord.protocol import EPHEMERAL
+from tests.fakes.discord.server import FakeDiscordServer
 from tests.fakes.telegram_server import FakeTelegramServer
 
 JSON = dict[str, Any]

@@ -51,7 +51,9 @@ from tests.adapters.harness import (
     shown,
 )
 from tests.conftest import FakeClock
-from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer, shard_for
+from tests.fakes.discord.gateway import shard_for
+from tests.fakes.discord.protocol import EPHEMERAL
+from tests.fakes.discord.server import FakeDiscordServer
 
 VOTERS = range(960_000_000_000_000_001, 960_000_000_000_000_051)
 ANNEX = 940_000_000_000_000_011  # a second server, "Corner Café Annex"

@@ -23,7 +23,11 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import MultipartParameters, Route
 
-from .discord_server import EPHEMERAL, LOADING, NEVER_ACKNOWLEDGED, FakeDiscordServer, FloodLimits, shard_for
+from .discord.gateway import shard_for
+from .discord.limits import FloodLimits
+from .discord.protocol import EPHEMERAL, LOADING
+from .discord.records import NEVER_ACKNOWLEDGED
+from .discord.server import FakeDiscordServer
 
 TOKEN = "test-bot-token"
 APP_ID = 900_000_000_000_000_001
