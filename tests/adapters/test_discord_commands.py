@@ -1,9 +1,5 @@
 """The Discord adapter's slash commands: options typed on their way to the use cases, private reward codes,
 autocomplete that still answers, buttons and forms from before a restart, and command syncing.
-
-Every test ends with :func:`~tests.adapters.harness.assert_discord_contract`: each interaction acknowledged
-within Discord's three seconds, no message over 2000 characters, and no message able to ping anyone. The
-real discord.py client runs against the fake Discord (tests/fakes/discord/) and the real engine.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
 """The Discord adapter as members meet it: a whole campaign answered with buttons, a select and a form,
 a double click counted once, and buttons or forms CrowdPulse did not sign answered privately.
-
-Every test ends with :func:`~tests.adapters.harness.assert_discord_contract`: each interaction acknowledged
-within Discord's three seconds, no message over 2000 characters, and no message able to ping anyone. The
-real discord.py client runs against the fake Discord (tests/fakes/discord/) and the real engine.
 """
 
 from __future__ import annotations

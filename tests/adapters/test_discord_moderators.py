@@ -1,9 +1,5 @@
 """The Discord adapter as moderators use it: running a round and posting results with a chart, commands
 hidden from members, and an idea form that fifty members vote on, told by direct message.
-
-Every test ends with :func:`~tests.adapters.harness.assert_discord_contract`: each interaction acknowledged
-within Discord's three seconds, no message over 2000 characters, and no message able to ping anyone. The
-real discord.py client runs against the fake Discord (tests/fakes/discord/) and the real engine.
 """
 
 from __future__ import annotations

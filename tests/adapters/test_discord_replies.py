@@ -1,9 +1,5 @@
 """How the Discord adapter shapes its replies: slow ones deferred with their privacy kept, long ones split
 below Discord's limit, crowded ones spread over messages within component limits, codes verbatim.
-
-Every test ends with :func:`~tests.adapters.harness.assert_discord_contract`: each interaction acknowledged
-within Discord's three seconds, no message over 2000 characters, and no message able to ping anyone. The
-real discord.py client runs against the fake Discord (tests/fakes/discord/) and the real engine.
 """
 
 from __future__ import annotations

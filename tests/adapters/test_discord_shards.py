@@ -1,9 +1,5 @@
 """Several Discord processes on one database: each answers the servers on its own shard, leaves another
 shard's announcements to its process, one process can run every shard, and a stopped one exits.
-
-Every test ends with :func:`~tests.adapters.harness.assert_discord_contract`: each interaction acknowledged
-within Discord's three seconds, no message over 2000 characters, and no message able to ping anyone. The
-real discord.py client runs against the fake Discord (tests/fakes/discord/) and the real engine.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
 """Proves the fake Discord's gateway against the real discord.py library (no mocks): RESUME after a drop,
 a forced new IDENTIFY, and sharding across one or several clients.
-
-Every test runs an unmodified ``discord.Client`` with an ``app_commands.CommandTree`` over HTTP and the
-gateway WebSocket (tests/fakes/discord_clients.py), so a passing test means discord.py encodes its requests
-the way the fake decodes them, parses the fake's payloads and maps its error replies to Discord's exceptions.
 """
 
 from __future__ import annotations
