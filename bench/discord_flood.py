@@ -4,7 +4,7 @@ On Discord every interaction gets its own response, which never waits for anothe
 the neighbour is the work of getting through the flood's interactions first (they are ahead of the
 ``/help`` on the gateway), and whatever a flooded channel makes wait. The fake Discord (in a child
 process) runs at Discord's real pace here: the 3-second acknowledgement window, a channel's 30 follow-ups
-a minute (:class:`tests.fakes.discord_server.FloodLimits`).
+a minute (:class:`tests.fakes.discord.limits.FloodLimits`).
 
 In each repetition a fresh member runs ``/help`` in the server's channel, timed on the server from the
 interaction dispatched to the answer stored: *calm* with nothing else going on; *flooded* right after

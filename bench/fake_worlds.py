@@ -16,8 +16,10 @@ from typing import Any
 
 import aiohttp
 
-from tests.fakes.discord_server import RESPONSE_WINDOW as DISCORD_RESPONSE_WINDOW
-from tests.fakes.discord_server import FakeDiscordServer, FloodLimits, InteractionHandle
+from tests.fakes.discord.interactions import InteractionHandle
+from tests.fakes.discord.limits import RESPONSE_WINDOW as DISCORD_RESPONSE_WINDOW
+from tests.fakes.discord.limits import FloodLimits
+from tests.fakes.discord.server import FakeDiscordServer
 from tests.fakes.telegram.server import FakeTelegramServer
 
 JSON = dict[str, Any]

@@ -34,7 +34,8 @@ from tests.adapters.harness import (
     discord_deployment,
     fake_discord,
 )
-from tests.fakes.discord_server import NEVER_ACKNOWLEDGED, FakeDiscordServer
+from tests.fakes.discord.records import NEVER_ACKNOWLEDGED
+from tests.fakes.discord.server import FakeDiscordServer
 from tests.fakes.telegram.server import FakeTelegramServer
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """CrowdPulse on the fake platforms: the real adapters run against tests/fakes/ and a running engine.
 
-Why this module exists: tests/adapters/test_telegram.py, tests/adapters/test_discord.py and
+Why this module exists: tests/adapters/test_telegram.py, tests/adapters/test_discord_*.py and
 tests/reliability/test_platform_faults.py all start python-telegram-bot or discord.py against the fake
 Telegram and Discord servers, wire it to the engine, and then look at the chat the way a member does.
 That wiring (the settings that aim a client at a fake, starting and stopping it the way an operator does,
@@ -28,7 +28,10 @@ from adapters.discord import run_discord
 from adapters.telegram import run_telegram
 from bot.engine import Engine
 from bot.settings import DiscordSettings, Settings
-from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer, FloodLimits, InteractionHandle
+from tests.fakes.discord.interactions import InteractionHandle
+from tests.fakes.discord.limits import FloodLimits
+from tests.fakes.discord.protocol import EPHEMERAL
+from tests.fakes.discord.server import FakeDiscordServer
 from tests.fakes.telegram.server import FakeTelegramServer
 
 JSON = dict[str, Any]
@@ -215,6 +218,22 @@ async def discord_deployment(
     finally:
         await deployment.stop()  # before the fake closes, or discord.py would reconnect
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+async def click(dc: FakeDiscordServer, user: int, message: JSON, label: str, *, exact: bool = False) -> JSON:
+    """Clicks a button and returns the interaction's initial response."""
+    handle = await dc.click(user, message, custom_id(message, label, exact=exact))
+    return await handle.response()
+
+
+def command_uploads(dc: FakeDiscordServer) -> list[str]:
+    """Where the bot bulk-overwrote its slash commands, in order: a server's id, or "global"."""
+    prefix = f"/applications/{APP_ID}/"
+    return [
+        call.path.removeprefix(f"{prefix}guilds/").removesuffix("/commands") if "/guilds/" in call.path else "global"
+        for call in dc.calls
+        if call.method == "PUT" and call.path.startswith(prefix) and call.path.endswith("/commands")
+    ]
 
 
 def messages_of(handle: InteractionHandle) -> list[JSON]:

@@ -28,7 +28,9 @@ from tests.adapters.harness import (
     fake_discord,
     messages_of,
 )
-from tests.fakes.discord_server import FakeDiscordServer, FloodLimits, InteractionHandle
+from tests.fakes.discord.interactions import InteractionHandle
+from tests.fakes.discord.limits import FloodLimits
+from tests.fakes.discord.server import FakeDiscordServer
 from tests.reliability.floods import FLOOD, FLOOD_BURST, SLOW_DOWN, calm_log, ledger
 
 WINDOW = 1.5  # seconds per follow-up into a channel: the flooder's backlog takes a few of them to drain

@@ -35,7 +35,8 @@ from tests.adapters.harness import (
     tap,
     texts,
 )
-from tests.fakes.discord_server import EPHEMERAL, FakeDiscordServer
+from tests.fakes.discord.protocol import EPHEMERAL
+from tests.fakes.discord.server import FakeDiscordServer
 from tests.fakes.telegram.server import FakeTelegramServer
 
 CLIENT_TIMEOUT = 1.0  # seconds PTB waits for Telegram's answer in the slow-send test (PTB's default: 5)

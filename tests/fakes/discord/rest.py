@@ -1,0 +1,158 @@
+"""The REST plumbing every ``/api/v10`` request goes through before its route handler, and after it.
+
+Why one pipeline: recording ``calls``, checking the bot token, injecting a test's faults, rate limiting and
+rendering every :class:`~.protocol.ApiError` in Discord's shape must happen the same way for every route,
+so that the route areas (:mod:`.channels`, :mod:`.commands`, :mod:`.responses`, ...) only do their own work.
+A crash of the fake itself becomes a 500 *and* a noted crash, since discord.py would silently retry it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from .limits import FloodControl, RateLimiter, rate_limited
+from .protocol import API_PREFIX, ApiError, json_response
+from .records import Call, ErrorRecord
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Route = tuple[str, str, Handler]
+"""``(method, path below /api/v10, handler)``; ``{..._id}`` parts of the path match digits only."""
+
+# Parsed request bodies ride on the request. aiohttp >= 3.13 warns (an error under filterwarnings=error)
+# about plain-string request keys, so use typed keys where they exist.
+if hasattr(web, "RequestKey"):
+    BODY: Any = web.RequestKey("fake_discord_body", object)
+    FILES: Any = web.RequestKey("fake_discord_files", dict)
+else:
+    BODY, FILES = "fake_discord_body", "fake_discord_files"
+
+
+def add_api_routes(router: web.UrlDispatcher, routes: Sequence[Route]) -> None:
+    """Registers routes under ``/api/v10``; ids are numeric, so a bad one is a 404 rather than a crash."""
+    for method, path, handler in routes:
+        router.add_route(method, API_PREFIX + re.sub(r"\{(\w+_id)\}", r"{\1:\\d+}", path), handler)
+
+
+@dataclass(slots=True)
+class _Fault:
+    method: str
+    path: re.Pattern[str]
+    status: int
+    retry_after: float
+    is_global: bool
+    remaining: int
+
+
+class RestPipeline:
+    """The aiohttp middleware in front of every route, with the ``calls`` and ``errors`` it records."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        limiter: RateLimiter,
+        flood: FloodControl,
+        followup_channel: Callable[[str], int | None],
+        crashes: list[Exception],
+        notify: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._token, self._limiter, self._flood = token, limiter, flood
+        self._followup_channel, self._crashes, self._notify = followup_channel, crashes, notify
+        self.calls: list[Call] = []
+        self.errors: list[ErrorRecord] = []
+        self._faults: list[_Fault] = []
+
+    def fail_next(
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int = 429,
+        times: int = 1,
+        retry_after: float = 0.05,
+        is_global: bool = False,
+    ) -> None:
+        """Makes the next ``times`` matching requests fail; ``path`` is a regex full-matched against the
+        path below ``/api/v10`` (e.g. ``r"/channels/\\d+/messages"``). 429s carry ``Via`` and ``retry_after``
+        so discord.py retries them; 5xx get ``{"code": 0}`` (discord.py retries those after 1 s, 3 s...).
+        """
+        self._faults.append(_Fault(method.upper(), re.compile(path), status, retry_after, is_global, times))
+
+    def _injected_fault(self, method: str, path: str) -> ApiError | None:
+        for fault in self._faults:
+            if fault.remaining > 0 and fault.method == method and fault.path.fullmatch(path):
+                fault.remaining -= 1
+                if fault.status == 429:
+                    return rate_limited(fault.retry_after, is_global=fault.is_global, injected=True)
+                return ApiError(fault.status, 0, f"{fault.status}: Injected Server Error", injected=True)
+        return None
+
+    @web.middleware
+    async def middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Records the call, checks auth, applies injected faults and rate limits, renders ApiError."""
+        if not request.path.startswith(API_PREFIX + "/"):
+            return await handler(request)
+        path = request.path.removeprefix(API_PREFIX)
+        rate_headers: dict[str, str] = {}
+        try:
+            request[BODY], request[FILES] = await read_body(request)
+            self.calls.append(Call(request.method, path, request[BODY], tuple(request[FILES].values())))
+            self._check_auth(request, path)
+            fault = self._injected_fault(request.method, path)
+            if fault is not None:
+                raise fault
+            rate_headers = self._rate_headers(request)
+            self._flood.check(request, path, rate_headers, self._followup_channel)
+            response = await handler(request)
+        except ApiError as exc:
+            self.errors.append(ErrorRecord(request.method, path, exc.status, exc.code, exc.message, exc.injected))
+            response = json_response(exc.body(), exc.status, {**rate_headers, **exc.headers})
+        except web.HTTPException as exc:  # unknown route or method
+            self.errors.append(ErrorRecord(request.method, path, exc.status, 0, exc.reason))
+            response = json_response({"message": f"{exc.status}: {exc.reason}", "code": 0}, exc.status)
+        except Exception as exc:  # a bug in the fake: discord.py would silently retry the 500
+            self._crashes.append(exc)
+            response = json_response({"message": "500: Internal Server Error", "code": 0}, 500)
+        response.headers.update(rate_headers)
+        await self._notify()
+        return response
+
+    def _check_auth(self, request: web.Request, path: str) -> None:
+        if path.startswith(("/interactions/", "/webhooks/")):
+            return  # authorised by the interaction token in the URL, as on Discord
+        if request.headers.get("Authorization") != f"Bot {self._token}":
+            raise ApiError(401, 0, "401: Unauthorized")
+
+    def _rate_headers(self, request: web.Request) -> dict[str, str]:
+        info = request.match_info
+        major = "+".join(info.get(k, "") for k in ("channel_id", "guild_id", "app_id", "token"))
+        route = f"{request.method} {info.route.resource.canonical if info.route.resource else request.path}"
+        return self._limiter.hit(route, major)
+
+
+async def read_body(request: web.Request) -> tuple[Any, dict[int, tuple[str, bytes]]]:
+    """JSON body or multipart ``payload_json`` + ``files[n]`` parts, as discord.py sends them."""
+    if request.content_type == "multipart/form-data":
+        body: Any = None
+        files: dict[int, tuple[str, bytes]] = {}
+        async for part in await request.multipart():
+            if not isinstance(part, BodyPartReader):
+                continue
+            if part.name == "payload_json":
+                body = json.loads(await part.text())
+            elif part.name and part.name.startswith("files["):
+                files[int(part.name[6:-1])] = (part.filename or "file", bytes(await part.read()))
+        return body, files
+    raw = await request.read()
+    try:
+        return (json.loads(raw) if raw else None), {}
+    except ValueError:
+        raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
