@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -89,6 +90,16 @@ class Task(_Strict):
     known_answer: str | None = None
     quota: int | None = Field(default=None, ge=1)
     audience: Audience = Field(default_factory=Audience)
+
+    @cached_property
+    def for_everyone(self) -> bool:
+        """No quota, no language and no earlier answer decides who sees it: asked on every tap's path."""
+        return self.quota is None and not self.audience.languages and self.audience.answered is None
+
+    @cached_property
+    def answer_labels(self) -> tuple[str, ...]:
+        """The options' English labels: the keys conditions and gold answers name, read on every tap."""
+        return tuple(text_in(option, "en") for option in self.options)
 
     @field_validator("image")
     @classmethod

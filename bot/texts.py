@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from string import Formatter
 from typing import Any
@@ -125,17 +125,25 @@ def plural_categories(language: str) -> frozenset[str]:
     return _plural_rule(language).tags | {"other"}
 
 
+@lru_cache(maxsize=4096)
+def _integer_category(language: str, count: int) -> str:
+    """Most counts are small integers shown again and again: Babel's rule is asked once for each."""
+    return _plural_rule(language)(count)
+
+
 def plural_category(language: str, count: object) -> str:
     """The CLDR plural category of ``count`` in ``language`` (``ro``: 1 → one, 2 → few, 20 → other).
 
     A count stored as text (a ledger entry's detail) is read as a number; anything that is not a
     number reads as ``other``, so a malformed stored value words a sentence plainly instead of failing.
     """
-    number: int | Decimal
+    if type(count) is int:
+        return _integer_category(language, count)
+    number: Decimal
     if isinstance(count, bool) or not isinstance(count, int | float | Decimal | str):
         return "other"
     try:
-        number = count if isinstance(count, int) else Decimal(str(count).strip())
+        number = Decimal(str(count).strip())
     except InvalidOperation:
         return "other"
     if isinstance(number, Decimal) and not number.is_finite():

@@ -76,7 +76,7 @@ def _one_option(task: Task, payload: str, language: str) -> Parsed:
     if not payload.isdigit() or int(payload) >= len(task.options):
         return Refused("answer.unknown_option")
     index = int(payload)
-    correct = None if task.known_answer is None else text_in(task.options[index], "en") == task.known_answer
+    correct = None if task.known_answer is None else task.answer_labels[index] == task.known_answer
     return Accepted(json.dumps(index), text_in(task.options[index], language), correct)
 
 
@@ -127,7 +127,8 @@ def answer_keys(task: Task, value: str) -> set[str]:
     decoded: Any = json.loads(value)
     if task.kind in CHOICE_KINDS:
         picks = decoded if isinstance(decoded, list) else [decoded]
-        return {text_in(task.options[index], "en") for index in picks if index < len(task.options)}
+        labels = task.answer_labels
+        return {labels[index] for index in picks if index < len(labels)}
     if task.kind == TaskKind.YES_NO_OTHER:
         return {"other" if isinstance(decoded, dict) else str(decoded)}
     return {str(decoded)}

@@ -102,10 +102,12 @@ class Tasks:
             return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
         for record, campaign in upcoming.rounds:
             start = after[1] + 1 if record.id == after[0] else 0
-            found = self._first_open_task(ctx, record, campaign, start, progress)
-            if found is not None:
-                index, task = found
-                reply = self._show_task(ctx, record, campaign, index, task, progress)
+            done = progress.done.get(record.id, set())
+            visible = _visible(ctx, record, campaign, progress)
+            index = next((i for i in visible if i >= start and campaign.tasks[i].id not in done), None)
+            if index is not None:
+                task = campaign.tasks[index]
+                reply = self._show_task(ctx, record, campaign, index, task, _position(visible, index))
                 if reply.text_input is not None:
                     await store.tasks.expect_input(
                         ctx.user_id, ctx.space_id, reply.text_input.action, record.id, task.id, self.services.clock()
@@ -134,7 +136,7 @@ class Tasks:
         campaign: Campaign,
         index: int,
         task: Task,
-        progress: TaskProgress,
+        position: tuple[int, int],
         mask: int = 0,
     ) -> Reply:
         """A task with its campaign and position ("Corner Café feedback · 3/7") above the prompt.
@@ -143,7 +145,7 @@ class Tasks:
         and replies are immutable, so recent views are kept (bounded) instead of being rendered and
         signed again.
         """
-        number, total = _position(ctx, record, campaign, index, progress)
+        number, total = position
         key = (record.id, index, ctx.language, mask, number, total)
         cached = self._views.get(key)
         if cached is not None:
@@ -168,15 +170,6 @@ class Tasks:
         )
         self._views[key] = view
         return view
-
-    def _first_open_task(
-        self, ctx: Context, record: RoundRecord, campaign: Campaign, start: int, progress: TaskProgress
-    ) -> tuple[int, Task] | None:
-        done = progress.done.get(record.id, set())
-        for index, task in enumerate(campaign.tasks[start:], start):
-            if task.id not in done and _meant_for(ctx, record, campaign, task, progress):
-                return index, task
-        return None
 
     # buttons and typed text ---------------------------------------------------------------------
 
@@ -253,7 +246,8 @@ class Tasks:
         if mask is None or mask >= 1 << len(task.options):
             return stale(ctx)
         progress = await self.services.store.tasks.progress(_progress_query(ctx, [(record, campaign)]))
-        view = self._show_task(ctx, record, campaign, index, task, progress, mask)
+        position = _position(_visible(ctx, record, campaign, progress), index)
+        view = self._show_task(ctx, record, campaign, index, task, position, mask)
         return Reply(view.text, Outcome.INFO, buttons=view.buttons, select=view.select, edit=True, notice="✓")
 
     async def _skip(self, ctx: Context, action: Action) -> Reply:
@@ -380,17 +374,20 @@ def _meant_for(ctx: Context, record: RoundRecord, campaign: Campaign, task: Task
     return earlier is not None and value is not None and bool(answer_keys(earlier, value) & set(condition.is_any))
 
 
-def _position(
-    ctx: Context, record: RoundRecord, campaign: Campaign, index: int, progress: TaskProgress
-) -> tuple[int, int]:
-    """(number, total) of the task at ``index`` among the campaign's tasks this member sees: those they
-    answered or skipped and those still meant for them."""
+def _visible(ctx: Context, record: RoundRecord, campaign: Campaign, progress: TaskProgress) -> list[int]:
+    """Indices of the campaign's tasks this member sees: those they answered or skipped and those still
+    meant for them (computed once per question shown: it is on every tap's path)."""
     done = progress.done.get(record.id, set())
-    seen = [
+    return [
         i
         for i, task in enumerate(campaign.tasks)
-        if i == index or task.id in done or _meant_for(ctx, record, campaign, task, progress)
+        if task.for_everyone or task.id in done or _meant_for(ctx, record, campaign, task, progress)
     ]
+
+
+def _position(visible: list[int], index: int) -> tuple[int, int]:
+    """(number, total) of the task at ``index`` among the ``visible`` ones (it counts even when it is not)."""
+    seen = visible if index in visible else sorted([*visible, index])
     return seen.index(index) + 1, len(seen)
 
 
