@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from adapters.progress import Progress, progress
-from bot.app import make_store, run_deadlines, running_engine, store_for_url
+from bot.app import make_store, run_deadlines, running_engine, settle_startup_heap, store_for_url
 from bot.catalog import CatalogError, load_catalog
 from bot.features import rewards
 from bot.settings import Settings, load_settings
@@ -59,6 +59,7 @@ async def _run(settings: Settings) -> None:
 
             log.info("no platform token set: starting the console adapter (storage=%s)", settings.storage.path)
             runners.append(run_console(engine, stop))
+        settle_startup_heap()
         await asyncio.gather(run_deadlines(engine, stop), *runners)
 
 

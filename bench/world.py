@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.app import running_engine
+from bot.app import running_engine, settle_startup_heap
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from bot.settings import Settings, load_settings
@@ -42,6 +42,7 @@ def bench_settings(database: Path | None, **overrides: Any) -> Settings:
 async def engine_on(database: Path, **overrides: Any) -> AsyncIterator[Engine]:
     """A running engine (store open, writer started) on ``database``, closed on exit."""
     async with running_engine(bench_settings(database, **overrides)) as engine:
+        settle_startup_heap()  # as `crowdpulse run` does once start-up is done
         yield engine
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,6 +57,20 @@ async def running_engine(settings: Settings, clock: Clock = utc_now) -> AsyncIte
     catalog = load_catalog(settings.catalog_location.path)
     async with make_store(settings) as store:
         yield await Engine.create(store, catalog, settings, clock)
+
+
+def settle_startup_heap() -> None:
+    """Take what start-up built out of the cyclic collector's sight, once start-up is done.
+
+    Modules, the catalog, the settings and the engine live as long as the process; left in the
+    collector's generations, every full collection walks them again while members wait. Frozen, a
+    collection scans only what requests create (``gc.freeze``: objects freed by reference counting are
+    still freed). Measured with the answer benchmark, 1,000 members at once: 8-17 % more answers a
+    second and a lower p99 for one member at a time (README, "Performance"). The bot calls it once;
+    a test suite that builds hundreds of engines must not, or their cycles would never be collected.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def run_deadlines(engine: Engine, stop: asyncio.Event) -> None:
