@@ -11,7 +11,7 @@ are written directly, the way the engine's units would have left them and consis
 * the scores of every leaderboard scope and the score histogram, summed from the ledger by the same
   rules as the triggers of migration 0006, which are dropped for the load and recreated unchanged.
 
-Answer values come from the engine's own parser (:func:`bot.tasks.parse_answer`), so results tally them.
+Answer values come from the engine's own parser (:func:`bot.features.tasks.kinds.parse_answer`), so results tally them.
 """
 
 from __future__ import annotations
