@@ -209,6 +209,13 @@ class ExportSettings(BaseModel):
     include_names: bool = False
 
 
+class ResultSettings(BaseModel):
+    """Results: below ``min_answers`` answers a question's numbers say "too few answers to tell"
+    instead of intervals, a margin of error and a tie (a 95 % interval over a handful is mostly noise)."""
+
+    min_answers: int = Field(default=10, ge=1)
+
+
 class Settings(BaseSettings):
     """All of CrowdPulse's configuration."""
 
@@ -229,6 +236,7 @@ class Settings(BaseSettings):
     ideas: IdeaSettings = Field(default_factory=IdeaSettings)
     rounds: RoundSettings = Field(default_factory=RoundSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
+    results: ResultSettings = Field(default_factory=ResultSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
 
     @model_validator(mode="after")

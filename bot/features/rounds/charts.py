@@ -1,5 +1,8 @@
 """Result charts as PNG: a bar chart per choice or rating task, the NPS split.
 
+Choice bars carry error bars: each share's 95 % Wilson interval as counts (``share × n``), the same
+interval the results text prints, left off when there are too few answers to tell.
+
 ``chart_series`` decides *what* is drawn (tested directly); ``render_png`` only draws it, on a bare
 ``Figure`` (no pyplot, so no global state and no GUI backend), in a worker thread, so drawing never
 blocks the event loop. matplotlib itself is imported the first time a chart is drawn: a bot that has
@@ -28,6 +31,7 @@ class Series:
     labels: tuple[str, ...]
     values: tuple[int, ...]
     colours: tuple[str, ...] = ()
+    errors: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # below and above each bar
 
 
 def chart_series(tallies: list[TaskTally], nps_labels: tuple[str, str, str], titles: dict[str, str]) -> list[Series]:
@@ -43,8 +47,18 @@ def chart_series(tallies: list[TaskTally], nps_labels: tuple[str, str, str], tit
             labels = tuple(
                 label if len(label) <= _MAX_LABEL else label[: _MAX_LABEL - 1] + "…" for label in tally.labels
             )
-            series.append(Series(title, labels, tally.counts))
+            series.append(Series(title, labels, tally.counts, errors=_error_bars(tally)))
     return series
+
+
+def _error_bars(tally: TaskTally) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """How far each bar's interval reaches below and above it, in answers (matplotlib's ``yerr``)."""
+    if tally.too_few or not tally.intervals:
+        return None
+    n = tally.answers
+    below = tuple(max(0.0, count - share.low * n) for count, share in zip(tally.counts, tally.intervals, strict=True))
+    above = tuple(max(0.0, share.high * n - count) for count, share in zip(tally.counts, tally.intervals, strict=True))
+    return below, above
 
 
 def render_png(series: list[Series], heading: str) -> bytes:
@@ -57,7 +71,13 @@ def render_png(series: list[Series], heading: str) -> bytes:
     figure.suptitle(heading, fontsize=13, fontweight="bold")
     for position, one in enumerate(series, start=1):
         axes = figure.add_subplot(rows, columns, position)
-        bars = axes.bar(range(len(one.values)), one.values, color=one.colours or _BAR)
+        bars = axes.bar(
+            range(len(one.values)),
+            one.values,
+            color=one.colours or _BAR,
+            yerr=one.errors,
+            error_kw={"ecolor": "#555555", "capsize": 3, "elinewidth": 1},
+        )
         axes.bar_label(bars, fontsize=8)
         axes.set_xticks(range(len(one.labels)), one.labels, fontsize=8, rotation=20 if len(one.labels) > 5 else 0)
         axes.set_title(one.title if len(one.title) <= 60 else one.title[:59] + "…", fontsize=9)

@@ -17,6 +17,8 @@ from typing import Any
 from bot.context import Context, Services
 from bot.features.moderation import Moderation
 from bot.features.rounds.lookup import pick_round
+from bot.features.rounds.results import round_tallies
+from bot.features.rounds.tally import TaskTally
 from bot.replies import Attachment, Outcome, Reply
 from bot.texts import t
 
@@ -44,7 +46,8 @@ class RoundExports:
 
         CSV holds the answers, then a row per skip (``skipped`` true, no answer id, value or time);
         JSON holds the answers, the skips (``skips``), the round and the space's audit log (moderator
-        actions and redemptions), so what the moderators did travels with what the members said. A
+        actions and redemptions), so what the moderators did travels with what the members said, and
+        a ``summary`` per task: n, skips, shares, mean or NPS, each with its 95 % interval. A
         skip the member made up for with an answer is not listed: the answer is.
         ``on_progress(rows done, rows in all)`` follows a large export (the command line's progress bar).
         """
@@ -72,6 +75,7 @@ class RoundExports:
                 "answers": answers,
                 "skips": skips,
                 "audit": await self._audit_export(round_id, include_names),
+                "summary": await self._task_summaries(round_id),
             }
             return f"round-{round_id}.json", json.dumps(document, ensure_ascii=False, indent=1).encode()
         buffer = io.StringIO()
@@ -116,6 +120,15 @@ class RoundExports:
             "closed_at": record.closed_at.isoformat() if record.closed_at else None,
         }
 
+    async def _task_summaries(self, round_id: int) -> list[dict[str, Any]]:
+        """Per task what ``/results`` shows, as numbers: the same tallies, so the two never disagree."""
+        record = await self.services.store.rounds.round(round_id)
+        campaign = self.services.catalog.campaign(record.subject) if record and record.kind != "ideas" else None
+        if campaign is None:
+            return []
+        language = self.services.settings.default_language
+        return [_summary(tally) for tally in await round_tallies(self.services, round_id, campaign, language)]
+
     async def _audit_export(self, round_id: int, include_names: bool) -> list[dict[str, Any]]:
         key = self.services.codec_key
         return [
@@ -146,3 +159,28 @@ class RoundExports:
             private=True,
             attachment=Attachment(filename, data),
         )
+
+
+def _summary(tally: TaskTally) -> dict[str, Any]:
+    """One task's numbers with their 95 % intervals (shares 0–1, the mean on its scale, NPS in points)."""
+    summary: dict[str, Any] = {"task": tally.task.id, "n": tally.answers, "skips": tally.skips}
+    if tally.intervals:
+        tie = tally.tie
+        summary["options"] = [
+            {
+                "label": label,
+                "count": count,
+                "share": count / tally.answers if tally.answers else 0.0,
+                "low": share.low,
+                "high": share.high,
+            }
+            for label, count, share in zip(tally.labels, tally.counts, tally.intervals, strict=True)
+        ]
+        summary["tie"] = [tally.labels[tie[0]], tally.labels[tie[1]]] if tie else None
+        summary["margin"] = tally.margin / 100
+    if tally.mean is not None and tally.mean_interval is not None:
+        summary["mean"] = {"value": tally.mean, "low": tally.mean_interval.low, "high": tally.mean_interval.high}
+    if tally.nps is not None and tally.nps_interval is not None:
+        summary["nps"] = {"value": tally.nps, "low": tally.nps_interval.low, "high": tally.nps_interval.high}
+    summary["too_few"] = tally.too_few
+    return summary

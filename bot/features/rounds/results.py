@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from bot.actions import Verb
-from bot.catalog import Task, TaskKind, text_in
+from bot.catalog import Campaign, Task, TaskKind, text_in
 from bot.context import Context, Services
 from bot.features.moderation import Moderation
 from bot.features.rounds.charts import chart_series, render_png_async
@@ -54,15 +54,7 @@ class RoundResults:
         campaign = self.services.catalog.campaign(record.subject)
         if campaign is None:
             return Reply(Markup("\n".join(lines)))
-        text_tasks = [task.id for task in campaign.tasks if task.kind == TaskKind.FREE_TEXT]
-        counts = await self.queries.answer_counts(record.id, text_tasks)
-        skips = await self.queries.skip_counts(record.id)
-        tallies = [
-            tally_task(
-                task, counts.get(task.id, []), language, await self._samples(record.id, task), skips.get(task.id, 0)
-            )
-            for task in campaign.tasks
-        ]
+        tallies = await round_tallies(self.services, record.id, campaign, language)
         lines.append(t("results.participants", language, count=await self.queries.participants(record.id)))
         for tally in tallies:
             lines.extend(self._task_lines(tally, language))
@@ -81,15 +73,6 @@ class RoundResults:
             image = Image(data=png, filename=f"round-{record.id}.png")
         return Reply(Markup("\n".join(lines)), image=image)
 
-    async def _samples(self, round_id: int, task: Task) -> list[str]:
-        """A few of the latest typed answers (free text, or the words behind "other")."""
-        if task.kind not in (TaskKind.FREE_TEXT, TaskKind.YES_NO_OTHER):
-            return []
-        other_only = task.kind == TaskKind.YES_NO_OTHER
-        stored = await self.queries.latest_texts(round_id, task.id, other_only, TEXT_SAMPLES)
-        decoded = [json.loads(value) for value in stored]
-        return [str(value["other"]) if other_only else str(value) for value in decoded]
-
     def _task_lines(self, tally: TaskTally, language: str) -> list[Markup]:
         prompt = text_in(tally.task.prompt, language)
         lines = [t("results.task", language, prompt=prompt, count=tally.answers)]
@@ -97,6 +80,7 @@ class RoundResults:
             lines.append(t("results.skipped", language, count=tally.skips, percent=tally.skip_percent()))
         if not tally.answers:
             return lines
+        sure = not tally.too_few
         if tally.nps is not None:
             detractors, passives, promoters = tally.nps_split
             lines.append(
@@ -109,23 +93,46 @@ class RoundResults:
                     detractors=t("results.nps_detractors", language, count=detractors),
                 )
             )
+            if sure and tally.nps_interval is not None:
+                low, high = tally.nps_interval.low, tally.nps_interval.high
+                lines.append(t("results.nps_range", language, low=f"{round(low):+d}", high=f"{round(high):+d}"))
         elif tally.mean is not None:
-            lines.append(t("results.mean", language, mean=f"{tally.mean:.2f}"))
-        if tally.counts and tally.nps is None:
-            top = max(tally.counts) or 1
-            for index, label in enumerate(tally.labels):
-                bar = "▇" * round(_BAR_WIDTH * tally.counts[index] / top)
+            if sure and tally.mean_interval is not None:
+                low, high = tally.mean_interval.low, tally.mean_interval.high
                 lines.append(
-                    t(
-                        "results.option",
-                        language,
-                        label=label,
-                        bar=bar,
-                        percent=tally.percent(index),
-                        count=tally.counts[index],
-                    )
+                    t("results.mean_range", language, mean=f"{tally.mean:.2f}", low=f"{low:.1f}", high=f"{high:.1f}")
                 )
+            else:
+                lines.append(t("results.mean", language, mean=f"{tally.mean:.2f}"))
+        if tally.counts and tally.nps is None:
+            lines += self._option_lines(tally, language)
+        if tally.too_few:
+            lines.append(t("results.too_few", language, minimum=self.services.settings.results.min_answers))
+        elif tally.intervals:
+            lines.append(t("results.margin", language, points=round(tally.margin)))
+            if (tie := tally.tie) is not None:
+                lines.append(t("results.tie", language, first=tally.labels[tie[0]], second=tally.labels[tie[1]]))
         lines += [t("results.sample", language, text=_shortened(sample, _SAMPLE_LENGTH)) for sample in tally.samples]
+        return lines
+
+    @staticmethod
+    def _option_lines(tally: TaskTally, language: str) -> list[Markup]:
+        """A bar per option with its share; with its 95 % interval when there are enough answers."""
+        top = max(tally.counts) or 1
+        lines = []
+        for index, label in enumerate(tally.labels):
+            values = {
+                "label": label,
+                "bar": "▇" * round(_BAR_WIDTH * tally.counts[index] / top),
+                "percent": tally.percent(index),
+                "count": tally.counts[index],
+            }
+            if tally.too_few or not tally.intervals:
+                lines.append(t("results.option", language, **values))
+            else:
+                share = tally.intervals[index]
+                low, high = round(100 * share.low), round(100 * share.high)
+                lines.append(t("results.option_range", language, low=low, high=high, **values))
         return lines
 
     async def _idea_lines(self, round_id: int, language: str) -> list[Markup]:
@@ -171,6 +178,36 @@ class RoundResults:
             t("round.announce_tasks", language, title=title, objective=objective, closes=closes),
             buttons=((start,),),
         )
+
+
+async def round_tallies(services: Services, round_id: int, campaign: Campaign, language: str) -> list[TaskTally]:
+    """Every task's tally of a round, with its intervals: what the results text, chart and export share."""
+    queries = services.store.rounds
+    text_tasks = [task.id for task in campaign.tasks if task.kind == TaskKind.FREE_TEXT]
+    counts = await queries.answer_counts(round_id, text_tasks)
+    skips = await queries.skip_counts(round_id)
+    minimum = services.settings.results.min_answers
+    return [
+        tally_task(
+            task,
+            counts.get(task.id, []),
+            language,
+            await _samples(services, round_id, task),
+            skips.get(task.id, 0),
+            minimum,
+        )
+        for task in campaign.tasks
+    ]
+
+
+async def _samples(services: Services, round_id: int, task: Task) -> list[str]:
+    """A few of the latest typed answers (free text, or the words behind "other")."""
+    if task.kind not in (TaskKind.FREE_TEXT, TaskKind.YES_NO_OTHER):
+        return []
+    other_only = task.kind == TaskKind.YES_NO_OTHER
+    stored = await services.store.rounds.latest_texts(round_id, task.id, other_only, TEXT_SAMPLES)
+    decoded = [json.loads(value) for value in stored]
+    return [str(value["other"]) if other_only else str(value) for value in decoded]
 
 
 def _shortened(text: str, limit: int) -> str:

@@ -1,7 +1,8 @@
-"""Tallying a round's answers: counts and percentages, rating means, NPS, text samples.
+"""Tallying a round's answers: counts and percentages, rating means, NPS, text samples, 95 % intervals.
 
-Pure functions over (task, stored values): the same tally feeds the results text, the chart and the
-tests, so what people read and what they see can never disagree.
+Pure functions over (task, stored values): the same tally feeds the results text, the chart, the export
+and the tests, so what people read, see and download can never disagree. The intervals come from
+:mod:`bot.features.rounds.confidence`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.catalog import Task, TaskKind, text_in
+from bot.features.rounds.confidence import Interval, leader_tied, margin_of_error, mean_interval, nps_interval, wilson
 from bot.features.tasks.kinds import YES_NO_OTHER
 from bot.texts import t
 
@@ -31,6 +33,24 @@ class TaskTally:
     nps_split: tuple[int, int, int] = (0, 0, 0)
     samples: tuple[str, ...] = field(default_factory=tuple)
     skips: int = 0  # members who passed on the task (and did not answer it after all)
+    intervals: tuple[Interval, ...] = ()  # each count's share of the answers, 0–1 (choices only)
+    mean_interval: Interval | None = None
+    nps_interval: Interval | None = None
+    too_few: bool = False  # fewer answers than ``results.min_answers``: the numbers are not worth reading
+
+    @property
+    def tie(self) -> tuple[int, int] | None:
+        """The leading option and the runner-up when their intervals overlap (choices only)."""
+        return leader_tied(self.counts, self.intervals) if self.intervals else None
+
+    @property
+    def margin(self) -> float:
+        """The margin of error: the widest half-width, in percentage points for shares and NPS, in
+        points of the scale for a rating's mean."""
+        if self.intervals:
+            return 100 * margin_of_error(self.intervals)
+        bounds = [interval for interval in (self.mean_interval, self.nps_interval) if interval is not None]
+        return margin_of_error(bounds)
 
     def percent(self, index: int) -> int:
         base = self.answers or 1
@@ -43,15 +63,21 @@ class TaskTally:
 
 
 def tally_task(
-    task: Task, counted: Iterable[tuple[str, int]], language: str, samples: Sequence[str] = (), skips: int = 0
+    task: Task,
+    counted: Iterable[tuple[str, int]],
+    language: str,
+    samples: Sequence[str] = (),
+    skips: int = 0,
+    min_answers: int = 0,
 ) -> TaskTally:
     """Tally one task from its distinct stored values (JSON, as recorded) and how often each occurs.
 
     The store groups the answers (``GROUP BY value``), so a round of a million answers is a few dozen
     rows here; ``samples`` are the latest typed answers, for the kinds that have text; ``skips`` how
-    many members passed on it.
+    many members passed on it; below ``min_answers`` answers the tally is marked ``too_few``.
     """
-    return replace(_tally_answers(task, counted, language, samples), skips=skips)
+    tally = _tally_answers(task, counted, language, samples)
+    return replace(tally, skips=skips, too_few=tally.answers < min_answers)
 
 
 def _tally_answers(task: Task, counted: Iterable[tuple[str, int]], language: str, samples: Sequence[str]) -> TaskTally:
@@ -63,14 +89,14 @@ def _tally_answers(task: Task, counted: Iterable[tuple[str, int]], language: str
             for index in value if isinstance(value, list) else [value]:
                 picks[index] += count
         labels = tuple(text_in(option, language) for option in task.options)
-        return TaskTally(task, answers, labels, tuple(picks.get(i, 0) for i in range(len(labels))))
+        return _with_shares(TaskTally(task, answers, labels, tuple(picks.get(i, 0) for i in range(len(labels)))))
     if task.kind == TaskKind.YES_NO_OTHER:
         keyed: Counter[str] = Counter()
         for value, count in pairs:
             keyed["other" if isinstance(value, dict) else value] += count
         labels = tuple(str(t(f"choice.{key}", language)) for key in YES_NO_OTHER)
-        return TaskTally(
-            task, answers, labels, tuple(keyed.get(key, 0) for key in YES_NO_OTHER), samples=tuple(samples)
+        return _with_shares(
+            TaskTally(task, answers, labels, tuple(keyed.get(key, 0) for key in YES_NO_OTHER), samples=tuple(samples))
         )
     if task.kind not in (TaskKind.RATING, TaskKind.NPS):
         return TaskTally(task, answers, samples=tuple(samples))
@@ -85,6 +111,7 @@ def _tally_answers(task: Task, counted: Iterable[tuple[str, int]], language: str
             tuple(str(n) for n in range(1, 6)),
             tuple(scores.get(n, 0) for n in range(1, 6)),
             mean=mean,
+            mean_interval=mean_interval(scores, (1, 5)),
         )
     if task.kind == TaskKind.NPS:
         promoters = sum(count for score, count in scores.items() if score >= 9)
@@ -98,4 +125,10 @@ def _tally_answers(task: Task, counted: Iterable[tuple[str, int]], language: str
             tuple(scores.get(n, 0) for n in range(11)),
             nps=nps,
             nps_split=(detractors, passives, promoters),
+            nps_interval=nps_interval(detractors, passives, promoters),
         )
+
+
+def _with_shares(tally: TaskTally) -> TaskTally:
+    """A choice tally with each count's Wilson interval (a member may pick several: each is a share)."""
+    return replace(tally, intervals=tuple(wilson(count, tally.answers) for count in tally.counts))
