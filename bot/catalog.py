@@ -41,6 +41,8 @@ class TaskKind(StrEnum):
 
 
 CHOICE_KINDS = frozenset({TaskKind.SINGLE_CHOICE, TaskKind.MULTI_CHOICE, TaskKind.IMAGE_LABEL})
+# The kinds an attention check can be: one answer, so "picked the instructed one or not" is a single comparison
+ATTENTION_KINDS = frozenset({TaskKind.SINGLE_CHOICE, TaskKind.IMAGE_LABEL, TaskKind.YES_NO_OTHER})
 
 
 def _localized(value: Any) -> Any:
@@ -88,6 +90,7 @@ class Task(_Strict):
     image: str = ""
     points: int | None = Field(default=None, ge=0)
     known_answer: str | None = None
+    attention: bool = False  # an instructed item ("pick Latte"): ``known_answer`` is the instruction
     quota: int | None = Field(default=None, ge=1)
     audience: Audience = Field(default_factory=Audience)
 
@@ -128,7 +131,20 @@ class Task(_Strict):
                 raise ValueError("max_picks: need 1 <= min_picks <= max_picks <= number of options")
         if self.known_answer is not None and self.known_answer not in self.answer_keys():
             raise ValueError(f"known_answer: {self.known_answer!r} is not one of {sorted(self.answer_keys())}")
+        if self.attention:
+            self._attention_rules()
         return self
+
+    def _attention_rules(self) -> None:
+        """An attention check compares one stored value with the instructed one: so one pick, a known
+        answer to compare with, and not "other", whose typed words no comparison could judge."""
+        if self.kind not in ATTENTION_KINDS:
+            kinds = ", ".join(sorted(ATTENTION_KINDS))
+            raise ValueError(f"attention: a {self.kind} task cannot be an attention check (only {kinds})")
+        if self.known_answer is None:
+            raise ValueError("attention: an attention check needs a known_answer (the instructed answer)")
+        if self.kind == TaskKind.YES_NO_OTHER and self.known_answer == "other":
+            raise ValueError("attention: the instructed answer of a yes_no_other check must be yes or no")
 
     @property
     def pick_range(self) -> tuple[int, int]:

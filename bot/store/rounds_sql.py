@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.store.database import Connection, Database
 from bot.store.effects import apply_award, audit, enqueue
-from bot.store.records import Award, Closing, DueRound, NewRound, RoundRecord
+from bot.store.records import NO_CHECKS, AttentionChecks, Award, Closing, DueRound, NewRound, RoundRecord
 from bot.store.timestamps import from_text, to_text
 
 # A skip stands unless the member answered the task after all.
@@ -16,6 +16,37 @@ _SKIP_STANDS = (
     "NOT EXISTS (SELECT 1 FROM answers a WHERE a.round_id = s.round_id AND a.user_id = s.user_id"
     " AND a.task_id = s.task_id)"
 )
+
+
+def _failing(round_id: int, checks: AttentionChecks) -> tuple[str, tuple[Any, ...]]:
+    """The members of the round who gave another value than the instructed one to ``checks.failures`` or
+    more attention checks: a subquery over the round's answers to those tasks, and its parameters.
+
+    One ``GROUP BY`` over a handful of tasks' answers; the tallies then filter on it, so no list of
+    members ever travels to Python and back.
+    """
+    missed = " OR ".join("(f.task_id = ? AND f.value <> ?)" for _ in checks.passing)
+    sql = (
+        f"SELECT f.user_id FROM answers f WHERE f.round_id = ? AND ({missed})"  # noqa: S608
+        " GROUP BY f.user_id HAVING COUNT(DISTINCT f.task_id) >= ?"
+    )
+    return sql, (round_id, *(part for pair in checks.passing for part in pair), checks.failures)
+
+
+def _kept(column: str, round_id: int, checks: AttentionChecks) -> tuple[str, tuple[Any, ...]]:
+    """``AND column NOT IN (the failing members)``, or nothing when the campaign has no attention checks."""
+    if not checks.passing:
+        return "", ()
+    sql, parameters = _failing(round_id, checks)
+    return f" AND {column} NOT IN ({sql})", parameters
+
+
+def _excluded(column: str, round_id: int, checks: AttentionChecks) -> tuple[str, tuple[Any, ...]]:
+    """A select column, 1 when ``column`` is a failing member, else 0 (exports flag, never drop)."""
+    if not checks.passing:
+        return "0 AS excluded", ()
+    sql, parameters = _failing(round_id, checks)
+    return f"CASE WHEN {column} IN ({sql}) THEN 1 ELSE 0 END AS excluded", parameters
 
 
 class RoundQueries:
@@ -150,47 +181,69 @@ class RoundQueries:
         )
         return [DueRound(row[0], row[1], row[2]) for row in rows]
 
-    async def answer_counts(self, round_id: int, text_task_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
-        """Each task's distinct values and how often each was given (free-text tasks: one total each).
+    async def answer_counts(
+        self, round_id: int, text_task_ids: Sequence[str], checks: AttentionChecks = NO_CHECKS
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Each task's distinct values and how often each was given (free-text tasks: one total each),
+        without the answers of members who missed ``checks``.
 
         Grouped in SQL, so tallying a round of a million answers moves a few dozen rows into Python.
         """
         marks = ",".join("?" * len(text_task_ids)) or "''"
+        kept, kept_parameters = _kept("user_id", round_id, checks)
         grouped = await self.store.fetchall(
-            f"SELECT task_id, value, COUNT(*) FROM answers WHERE round_id = ? AND task_id NOT IN ({marks})"  # noqa: S608
+            f"SELECT task_id, value, COUNT(*) FROM answers WHERE round_id = ? AND task_id NOT IN ({marks}){kept}"  # noqa: S608
             " GROUP BY task_id, value",
-            (round_id, *text_task_ids),
+            (round_id, *text_task_ids, *kept_parameters),
         )
         totals = await self.store.fetchall(
-            f"SELECT task_id, 'null', COUNT(*) FROM answers WHERE round_id = ? AND task_id IN ({marks})"  # noqa: S608
+            f"SELECT task_id, 'null', COUNT(*) FROM answers WHERE round_id = ? AND task_id IN ({marks}){kept}"  # noqa: S608
             " GROUP BY task_id",
-            (round_id, *text_task_ids),
+            (round_id, *text_task_ids, *kept_parameters),
         )
         found: dict[str, list[tuple[str, int]]] = {}
         for task_id, value, count in [*grouped, *totals]:
             found.setdefault(task_id, []).append((value, int(count)))
         return found
 
-    async def latest_texts(self, round_id: int, task_id: str, other_only: bool, limit: int) -> list[str]:
-        """The latest typed answers to a task (for yes/no/other: the "other" explanations)."""
+    async def latest_texts(
+        self, round_id: int, task_id: str, other_only: bool, limit: int, checks: AttentionChecks = NO_CHECKS
+    ) -> list[str]:
+        """The latest typed answers to a task (for yes/no/other: the "other" explanations), of members
+        whose answers count."""
+        kept, kept_parameters = _kept("user_id", round_id, checks)
         rows = await self.store.fetchall(
-            "SELECT value FROM answers WHERE round_id = ? AND task_id = ? AND (? = 0 OR value LIKE '{%')"
+            f"SELECT value FROM answers WHERE round_id = ? AND task_id = ? AND (? = 0 OR value LIKE '{{%'){kept}"  # noqa: S608
             " ORDER BY id DESC LIMIT ?",
-            (round_id, task_id, int(other_only), limit),
+            (round_id, task_id, int(other_only), *kept_parameters, limit),
         )
         return [row[0] for row in reversed(rows)]
 
-    async def participants(self, round_id: int) -> int:
+    async def participants(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> int:
+        """Members who answered, not counting those whose answers ``checks`` leave out."""
+        kept, kept_parameters = _kept("user_id", round_id, checks)
         return int(
-            await self.store.fetchval("SELECT COUNT(DISTINCT user_id) FROM answers WHERE round_id = ?", (round_id,), 0)
+            await self.store.fetchval(
+                f"SELECT COUNT(DISTINCT user_id) FROM answers WHERE round_id = ?{kept}",  # noqa: S608
+                (round_id, *kept_parameters),
+                0,
+            )
         )
 
-    async def skip_counts(self, round_id: int) -> dict[str, int]:
-        """How many members skipped each task and did not answer it after all."""
+    async def left_out(self, round_id: int, checks: AttentionChecks) -> int:
+        """How many members missed enough attention checks to have their answers left out."""
+        if not checks.passing:
+            return 0
+        sql, parameters = _failing(round_id, checks)
+        return int(await self.store.fetchval(f"SELECT COUNT(*) FROM ({sql}) failing", parameters, 0))  # noqa: S608
+
+    async def skip_counts(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> dict[str, int]:
+        """How many members skipped each task and did not answer it after all (left-out members aside)."""
+        kept, kept_parameters = _kept("s.user_id", round_id, checks)
         rows = await self.store.fetchall(
-            f"SELECT s.task_id, COUNT(*) FROM skips s WHERE s.round_id = ? AND {_SKIP_STANDS}"  # noqa: S608
+            f"SELECT s.task_id, COUNT(*) FROM skips s WHERE s.round_id = ? AND {_SKIP_STANDS}{kept}"  # noqa: S608
             " GROUP BY s.task_id",
-            (round_id,),
+            (round_id, *kept_parameters),
         )
         return {row[0]: int(row[1]) for row in rows}
 
@@ -203,19 +256,22 @@ class RoundQueries:
             (round_id, limit),
         )
 
-    async def export_rows(self, round_id: int) -> list[Any]:
+    async def export_rows(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> list[Any]:
+        """Every answer, oldest first, each with ``excluded`` (1 when its member's answers are left out)."""
+        excluded, parameters = _excluded("a.user_id", round_id, checks)
         return await self.store.fetchall(
-            "SELECT a.id, a.task_id, a.user_id, u.platform, u.display_name, a.value, a.created_at"
+            f"SELECT a.id, a.task_id, a.user_id, u.platform, u.display_name, a.value, a.created_at, {excluded}"  # noqa: S608
             " FROM answers a JOIN users u ON u.id = a.user_id WHERE a.round_id = ? ORDER BY a.id",
-            (round_id,),
+            (*parameters, round_id),
         )
 
-    async def skip_rows(self, round_id: int) -> list[Any]:
-        """The skips that stand (no answer came after), oldest first, for exports."""
+    async def skip_rows(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> list[Any]:
+        """The skips that stand (no answer came after), oldest first, for exports; flagged like answers."""
+        excluded, parameters = _excluded("s.user_id", round_id, checks)
         return await self.store.fetchall(
-            "SELECT s.id, s.task_id, s.user_id, u.platform, u.display_name, s.created_at FROM skips s"  # noqa: S608
+            f"SELECT s.id, s.task_id, s.user_id, u.platform, u.display_name, s.created_at, {excluded} FROM skips s"  # noqa: S608
             f" JOIN users u ON u.id = s.user_id WHERE s.round_id = ? AND {_SKIP_STANDS} ORDER BY s.id",
-            (round_id,),
+            (*parameters, round_id),
         )
 
     async def audit_of_round_space(self, round_id: int) -> list[Any]:

@@ -16,10 +16,12 @@ from typing import Any
 
 from bot.context import Context, Services
 from bot.features.moderation import Moderation
+from bot.features.rounds.attention import FAILURES, REASON, attention_checks
 from bot.features.rounds.lookup import pick_round
 from bot.features.rounds.results import round_tallies
 from bot.features.rounds.tally import TaskTally
 from bot.replies import Attachment, Outcome, Reply
+from bot.store.records import NO_CHECKS, AttentionChecks
 from bot.texts import t
 
 FORMATS = ("csv", "json")
@@ -50,8 +52,11 @@ class RoundExports:
         a ``summary`` per task: n, skips, shares, mean or NPS, each with its 95 % interval. A
         skip the member made up for with an answer is not listed: the answer is.
         ``on_progress(rows done, rows in all)`` follows a large export (the command line's progress bar).
+        Every answer and skip says whether it is left out of the tallies (``excluded``) and why
+        (``excluded_reason``); the JSON's ``excluded`` says how many members were left out.
         """
-        rows = await self.queries.export_rows(round_id)
+        checks = await self._checks(round_id)
+        rows = await self.queries.export_rows(round_id, checks)
         include_names = self.services.settings.export.include_names
         answers: list[dict[str, Any]] = []
         for row in rows:
@@ -61,13 +66,14 @@ class RoundExports:
                     **self._whose(round_id, row, include_names),
                     "value": json.loads(row["value"]),
                     "answered_at": row["created_at"],
+                    **_exclusion(row),
                 }
             )
             if on_progress is not None and (len(answers) % PROGRESS_EVERY == 0 or len(answers) == len(rows)):
                 on_progress(len(answers), len(rows))
         skips = [
-            {**self._whose(round_id, row, include_names), "skipped_at": row["created_at"]}
-            for row in await self.queries.skip_rows(round_id)
+            {**self._whose(round_id, row, include_names), "skipped_at": row["created_at"], **_exclusion(row)}
+            for row in await self.queries.skip_rows(round_id, checks)
         ]
         if fmt == "json":
             document = {
@@ -76,6 +82,11 @@ class RoundExports:
                 "skips": skips,
                 "audit": await self._audit_export(round_id, include_names),
                 "summary": await self._task_summaries(round_id),
+                "excluded": {
+                    "members": await self.queries.left_out(round_id, checks),
+                    "reason": REASON,
+                    "failures": FAILURES,
+                },
             }
             return f"round-{round_id}.json", json.dumps(document, ensure_ascii=False, indent=1).encode()
         buffer = io.StringIO()
@@ -88,13 +99,17 @@ class RoundExports:
             "value",
             "answered_at",
             "skipped",
+            "excluded",
+            "excluded_reason",
         ]
         writer = csv.DictWriter(buffer, fieldnames=columns)
         writer.writeheader()
         for answer in answers:
-            writer.writerow({**answer, "value": json.dumps(answer["value"], ensure_ascii=False), "skipped": "false"})
+            value = json.dumps(answer["value"], ensure_ascii=False)
+            writer.writerow({**answer, "value": value, "skipped": "false", **_csv_exclusion(answer)})
         for skip in skips:
-            writer.writerow({**{k: v for k, v in skip.items() if k != "skipped_at"}, "skipped": "true"})
+            kept = {k: v for k, v in skip.items() if k != "skipped_at"}
+            writer.writerow({**kept, "skipped": "true", **_csv_exclusion(skip)})
         return f"round-{round_id}.csv", buffer.getvalue().encode()
 
     def _whose(self, round_id: int, row: Any, include_names: bool) -> dict[str, Any]:
@@ -119,6 +134,12 @@ class RoundExports:
             "opened_at": record.opened_at.isoformat(),
             "closed_at": record.closed_at.isoformat() if record.closed_at else None,
         }
+
+    async def _checks(self, round_id: int) -> AttentionChecks:
+        """The attention checks of the round's campaign (none for ideas rounds or a campaign gone from the catalog)."""
+        record = await self.queries.round(round_id)
+        campaign = self.services.catalog.campaign(record.subject) if record and record.kind != "ideas" else None
+        return attention_checks(campaign) if campaign is not None else NO_CHECKS
 
     async def _task_summaries(self, round_id: int) -> list[dict[str, Any]]:
         """Per task what ``/results`` shows, as numbers: the same tallies, so the two never disagree."""
@@ -159,6 +180,17 @@ class RoundExports:
             private=True,
             attachment=Attachment(filename, data),
         )
+
+
+def _exclusion(row: Any) -> dict[str, Any]:
+    """Whether a stored row's member is left out of the tallies, and why (``None`` when counted)."""
+    excluded = bool(row["excluded"])
+    return {"excluded": excluded, "excluded_reason": REASON if excluded else None}
+
+
+def _csv_exclusion(item: dict[str, Any]) -> dict[str, str]:
+    """The exclusion as CSV text, spelled like ``skipped``: ``true``/``false`` and an empty reason."""
+    return {"excluded": "true" if item["excluded"] else "false", "excluded_reason": item["excluded_reason"] or ""}
 
 
 def _summary(tally: TaskTally) -> dict[str, Any]:

@@ -13,10 +13,12 @@ from bot.actions import Verb
 from bot.catalog import Campaign, Task, TaskKind, text_in
 from bot.context import Context, Services
 from bot.features.moderation import Moderation
+from bot.features.rounds.attention import FAILURES, attention_checks
 from bot.features.rounds.charts import chart_series, render_png_async
 from bot.features.rounds.lookup import pick_round, round_title, when
 from bot.features.rounds.tally import TEXT_SAMPLES, TaskTally, tally_task
 from bot.replies import Button, Image, Outcome, Reply
+from bot.store.records import AttentionChecks
 from bot.texts import Markup, t
 
 _IDEAS_IN_RESULTS = 10
@@ -55,7 +57,11 @@ class RoundResults:
         if campaign is None:
             return Reply(Markup("\n".join(lines)))
         tallies = await round_tallies(self.services, record.id, campaign, language)
-        lines.append(t("results.participants", language, count=await self.queries.participants(record.id)))
+        checks = attention_checks(campaign)
+        lines.append(t("results.participants", language, count=await self.queries.participants(record.id, checks)))
+        left_out = await self.queries.left_out(record.id, checks)
+        if left_out:
+            lines.append(t("results.left_out", language, count=left_out, failures=FAILURES))
         for tally in tallies:
             lines.extend(self._task_lines(tally, language))
         series = chart_series(
@@ -181,18 +187,22 @@ class RoundResults:
 
 
 async def round_tallies(services: Services, round_id: int, campaign: Campaign, language: str) -> list[TaskTally]:
-    """Every task's tally of a round, with its intervals: what the results text, chart and export share."""
+    """Every task's tally of a round, with its intervals: what the results text, chart and export share.
+
+    Members who missed the campaign's attention checks are left out of every count, skip and sample.
+    """
     queries = services.store.rounds
+    checks = attention_checks(campaign)
     text_tasks = [task.id for task in campaign.tasks if task.kind == TaskKind.FREE_TEXT]
-    counts = await queries.answer_counts(round_id, text_tasks)
-    skips = await queries.skip_counts(round_id)
+    counts = await queries.answer_counts(round_id, text_tasks, checks)
+    skips = await queries.skip_counts(round_id, checks)
     minimum = services.settings.results.min_answers
     return [
         tally_task(
             task,
             counts.get(task.id, []),
             language,
-            await _samples(services, round_id, task),
+            await _samples(services, round_id, task, checks),
             skips.get(task.id, 0),
             minimum,
         )
@@ -200,12 +210,12 @@ async def round_tallies(services: Services, round_id: int, campaign: Campaign, l
     ]
 
 
-async def _samples(services: Services, round_id: int, task: Task) -> list[str]:
+async def _samples(services: Services, round_id: int, task: Task, checks: AttentionChecks) -> list[str]:
     """A few of the latest typed answers (free text, or the words behind "other")."""
     if task.kind not in (TaskKind.FREE_TEXT, TaskKind.YES_NO_OTHER):
         return []
     other_only = task.kind == TaskKind.YES_NO_OTHER
-    stored = await services.store.rounds.latest_texts(round_id, task.id, other_only, TEXT_SAMPLES)
+    stored = await services.store.rounds.latest_texts(round_id, task.id, other_only, TEXT_SAMPLES, checks)
     decoded = [json.loads(value) for value in stored]
     return [str(value["other"]) if other_only else str(value) for value in decoded]
 

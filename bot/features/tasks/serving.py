@@ -284,7 +284,7 @@ class Tasks:
     ) -> Reply:
         services = self.services
         points = task_points(task, services.settings.points)
-        if parsed.correct:
+        if parsed.correct and not task.attention:  # a bonus would tell the member they passed a check
             points += services.settings.points.known_answer_bonus
         award = Award(ctx.user_id, record.space_id, record.id, points, "answer", task.id, "", capped=True)
         answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award)

@@ -32,15 +32,17 @@ from bot.store.records.rewards import (
     RewardRecord,
     UnknownRewardError,
 )
-from bot.store.records.rounds import Announcement, Closing, DueRound, NewRound, RoundRecord
+from bot.store.records.rounds import NO_CHECKS, Announcement, AttentionChecks, Closing, DueRound, NewRound, RoundRecord
 from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
 
 __all__ = [
     "LISTED",
+    "NO_CHECKS",
     "STATUS_BADGE_COUNTERS",
     "Announcement",
     "AnswerResult",
     "AnswerStatus",
+    "AttentionChecks",
     "Award",
     "Awarded",
     "ChangeOutcome",

@@ -55,6 +55,22 @@ class NewRound:
 
 
 @dataclass(frozen=True, slots=True)
+class AttentionChecks:
+    """A campaign's attention checks as the store compares them: each check's task id and the stored value
+    (JSON, as recorded) of its instructed answer.
+
+    A member who gave another value to ``failures`` or more of them has all their answers (and skips)
+    in the round left out of its tallies; with no checks nothing is left out.
+    """
+
+    passing: tuple[tuple[str, str], ...] = ()
+    failures: int = 2
+
+
+NO_CHECKS = AttentionChecks()
+
+
+@dataclass(frozen=True, slots=True)
 class Closing:
     """What closing a round must do in its transaction besides flipping the status."""
 
