@@ -64,6 +64,18 @@ def test_the_starter_catalog_uses_every_task_kind_and_has_an_ideas_topic() -> No
             '[[campaign.tasks]]\nid = "q7"\nkind = "nps"\nprompt = "P"\nknown_answer = "12"\n',
             "task 'q7': field known_answer",
         ),
+        (
+            '[[campaign.tasks]]\nid = "q8"\nkind = "single_choice"\nprompt = "P"\noptions = ["a", "b"]\nattention = true\n',
+            "task 'q8': field attention: an attention check needs a known_answer",
+        ),
+        (
+            '[[campaign.tasks]]\nid = "q9"\nkind = "rating"\nprompt = "P"\nknown_answer = "3"\nattention = true\n',
+            "task 'q9': field attention: a rating task cannot be an attention check",
+        ),
+        (
+            '[[campaign.tasks]]\nid = "q10"\nkind = "yes_no_other"\nprompt = "P"\nknown_answer = "other"\nattention = true\n',
+            "task 'q10': field attention: the instructed answer of a yes_no_other check must be yes or no",
+        ),
     ],
 )
 def test_a_bad_task_is_refused_with_file_task_and_field(tmp_path: Path, body: str, expected: str) -> None:

@@ -7,7 +7,18 @@ import asyncio
 from typing import Any
 
 from bot.app import make_store
-from bot.store.records import AnswerStatus, Closing, IdeaPoints, IdeaStatus, NewIdea, NewRound, Proposal
+from bot.store.records import (
+    AnswerStatus,
+    AttentionChecks,
+    Award,
+    Closing,
+    IdeaPoints,
+    IdeaStatus,
+    NewAnswer,
+    NewIdea,
+    NewRound,
+    Proposal,
+)
 from tests.store.conftest import (
     NOW,
     RULES,
@@ -86,3 +97,44 @@ async def test_contract_round_winners_are_paid_once(store: Any, second_store: An
     standing = await store.points.standing(f"r{round_id}", author)
     assert standing is not None
     assert standing.points == 25
+
+
+async def test_contract_members_who_miss_two_attention_checks_are_left_out_of_the_tallies(store: Any) -> None:
+    """c1 passes with option 1 and c2 with "no": Ana passes both, Bob misses one, Cleo misses both and
+    Dan misses the same check only (one miss, however it is counted). Only Cleo is left out: of counts,
+    participants, skips and samples; the export rows still hold her answers, flagged."""
+    space_id, round_id = await a_round(store)
+    ana, bob, cleo, dan = await people(store, 4)
+    checks = AttentionChecks((("c1", "1"), ("c2", '"no"')), failures=2)
+    given = {
+        ana: {"c1": "1", "c2": '"no"', "t1": '"yes"'},
+        bob: {"c1": "2", "c2": '"no"', "t1": '"yes"'},
+        cleo: {"c1": "0", "c2": '{"other": "meh"}', "t1": '"no"'},
+        dan: {"c1": "0", "t1": '{"other": "fine"}'},
+    }
+    for member, values in given.items():
+        for task_id, stored in values.items():
+            award = Award(member, space_id, round_id, 5, "answer", task_id, "", capped=True)
+            await store.tasks.record_answer(NewAnswer(round_id, task_id, member, stored, None, award), RULES, NOW)
+    for member in (bob, cleo):
+        await store.tasks.skip(round_id, "t2", member, NOW)
+
+    assert await store.rounds.left_out(round_id, checks) == 1
+    assert await store.rounds.participants(round_id, checks) == 3
+    assert await store.rounds.participants(round_id) == 4, "without checks every member counts"
+    counts = await store.rounds.answer_counts(round_id, [], checks)
+    assert sorted(counts["t1"]) == [('"yes"', 2), ('{"other": "fine"}', 1)]
+    assert sorted(counts["c1"]) == [("0", 1), ("1", 1), ("2", 1)]
+    assert await store.rounds.skip_counts(round_id, checks) == {"t2": 1}
+    assert await store.rounds.latest_texts(round_id, "c2", True, 5, checks) == []
+    assert await store.rounds.latest_texts(round_id, "t1", True, 5, checks) == ['{"other": "fine"}']
+    exported = await store.rounds.export_rows(round_id, checks)
+    assert len(exported) == 11
+    assert {row["user_id"] for row in exported if row["excluded"]} == {cleo}
+    assert sum(1 for row in exported if row["excluded"]) == 3
+    assert {row["user_id"]: bool(row["excluded"]) for row in await store.rounds.skip_rows(round_id, checks)} == {
+        bob: False,
+        cleo: True,
+    }
+    assert not any(row["excluded"] for row in await store.rounds.export_rows(round_id))
+    assert await store.rounds.left_out(round_id, AttentionChecks((("c1", "1"),), failures=2)) == 0
