@@ -65,7 +65,8 @@ def test_the_starter_catalog_uses_every_task_kind_and_has_an_ideas_topic() -> No
             "task 'q7': field known_answer",
         ),
         (
-            '[[campaign.tasks]]\nid = "q8"\nkind = "single_choice"\nprompt = "P"\noptions = ["a", "b"]\nattention = true\n',
+            '[[campaign.tasks]]\nid = "q8"\nkind = "single_choice"\nprompt = "P"\noptions = ["a", "b"]\n'
+            "attention = true\n",
             "task 'q8': field attention: an attention check needs a known_answer",
         ),
         (
@@ -73,7 +74,8 @@ def test_the_starter_catalog_uses_every_task_kind_and_has_an_ideas_topic() -> No
             "task 'q9': field attention: a rating task cannot be an attention check",
         ),
         (
-            '[[campaign.tasks]]\nid = "q10"\nkind = "yes_no_other"\nprompt = "P"\nknown_answer = "other"\nattention = true\n',
+            '[[campaign.tasks]]\nid = "q10"\nkind = "yes_no_other"\nprompt = "P"\nknown_answer = "other"\n'
+            "attention = true\n",
             "task 'q10': field attention: the instructed answer of a yes_no_other check must be yes or no",
         ),
     ],
