@@ -15,8 +15,10 @@ from bot.app import running_engine
 from bot.catalog import load_catalog
 from bot.engine import Engine
 from bot.features.rounds.attention import attention_checks
+from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply, to_plain
 from bot.settings import load_settings
+from bot.texts import t
 from tests.conftest import FakeClock
 from tests.helpers import button, last, open_task, say
 
@@ -63,7 +65,7 @@ async def pulse(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Engine]:
         yield ready
 
 
-async def answer(engine: Engine, member, cafe, prompt: str, choice: str, typed: str = "") -> Reply:  # type: ignore[no-untyped-def]
+async def answer(engine: Engine, member: UserRef, cafe: SpaceRef, prompt: str, choice: str, typed: str = "") -> Reply:
     asked = await open_task(engine, member, cafe, prompt)
     reply = await engine.act(member, cafe, button(asked, choice))
     if typed:
@@ -74,7 +76,7 @@ async def answer(engine: Engine, member, cafe, prompt: str, choice: str, typed: 
     return reply
 
 
-async def three_members(engine: Engine, person: Callable[..., object], cafe) -> dict[str, list[Reply]]:  # type: ignore[no-untyped-def]
+async def three_members(engine: Engine, person: Callable[..., UserRef], cafe: SpaceRef) -> dict[str, list[Reply]]:
     """Ana passes both checks, Bob misses one, Cleo misses both (her "other" says why she should not count)."""
     plans = {
         "Ana": ("Espresso", "Latte", "No", ""),
@@ -166,7 +168,5 @@ def test_a_check_is_compared_with_the_instructed_answer_as_stored(tmp_path: Path
 
 @pytest.mark.parametrize("language", ["en", "ro"])
 def test_the_left_out_line_is_worded_by_its_number(language: str) -> None:
-    from bot.texts import t
-
     one, many = (to_plain(t("results.left_out", language, count=n, failures=2)) for n in (1, 21))
     assert "1 " in one and "21 " in many and one.replace("1", "") != many.replace("21", "")
