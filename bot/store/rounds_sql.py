@@ -142,6 +142,8 @@ class RoundQueries:
             )
             if kind == "ideas":
                 _award_winners(db, closing, space_id, now)
+            elif closing.checks.passing:
+                _audit_exclusions(db, closing, space_id, now)
             enqueue(
                 db,
                 platform=closing.platform,
@@ -309,6 +311,22 @@ def _award_winners(db: Connection, closing: Closing, space_id: int, now: datetim
             ),
             closing.rules,
             now,
+        )
+
+
+def _audit_exclusions(db: Connection, closing: Closing, space_id: int, now: datetime) -> None:
+    """One audit row per member left out for missed attention checks, written as the round closes: from
+    then on no answer can change who is left out, so the log and every later ``/results`` agree."""
+    sql, parameters = _failing(closing.round_id, closing.checks)
+    for (user_id,) in db.execute(f"{sql} ORDER BY f.user_id", parameters).fetchall():
+        audit(
+            db,
+            space_id=space_id,
+            moderator_id=closing.closed_by,
+            action="attention_exclusion",
+            target=str(user_id),
+            detail=f"round {closing.round_id}: missed {closing.checks.failures}+ attention checks",
+            now=now,
         )
 
 

@@ -170,3 +170,16 @@ def test_a_check_is_compared_with_the_instructed_answer_as_stored(tmp_path: Path
 def test_the_left_out_line_is_worded_by_its_number(language: str) -> None:
     one, many = (to_plain(t("results.left_out", language, count=n, failures=2)) for n in (1, 21))
     assert "1 " in one and "21 " in many and one.replace("1", "") != many.replace("21", "")
+
+
+async def test_closing_the_round_writes_each_exclusion_to_the_audit_log(pulse: Engine, person, cafe) -> None:
+    mod = person("Mod")
+    await say(pulse, mod, cafe, "/round open pulse")
+    await three_members(pulse, person, cafe)
+    _, before = await pulse.exports.export(1, "json")
+    assert not [row for row in json.loads(before)["audit"] if row["action"] == "attention_exclusion"]
+    await say(pulse, mod, cafe, "/round close")
+    _, after = await pulse.exports.export(1, "json")
+    (row,) = [row for row in json.loads(after)["audit"] if row["action"] == "attention_exclusion"]
+    cleo = await pulse.services.store.fetchval("SELECT id FROM users WHERE display_name = 'Cleo'", (), 0)
+    assert row["target"] == str(cleo) and row["detail"].startswith("round 1:")

@@ -138,3 +138,6 @@ async def test_contract_members_who_miss_two_attention_checks_are_left_out_of_th
     }
     assert not any(row["excluded"] for row in await store.rounds.export_rows(round_id))
     assert await store.rounds.left_out(round_id, AttentionChecks((("c1", "1"),), failures=2)) == 0
+    await store.rounds.close(Closing(round_id, None, "console", (), RULES, checks), "cafe", NOW)
+    audited = await store.fetchall("SELECT moderator_id, target FROM audit WHERE action = 'attention_exclusion'")
+    assert [(row[0], row[1]) for row in audited] == [(None, str(cleo))], "one row per left-out member, at the close"

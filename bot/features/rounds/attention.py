@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from bot.catalog import Campaign, Task, TaskKind
-from bot.store.records import AttentionChecks
+from bot.catalog import Campaign, Catalog, Task, TaskKind
+from bot.store.records import NO_CHECKS, AttentionChecks, RoundRecord
 
 FAILURES = 2  # one slip is human; two says the member is not reading
 REASON = "attention"  # the reason exports and the audit log give for an exclusion
@@ -23,6 +23,12 @@ def attention_checks(campaign: Campaign) -> AttentionChecks:
         tuple((task.id, _stored(task)) for task in campaign.tasks if task.attention),
         FAILURES,
     )
+
+
+def round_checks(catalog: Catalog, record: RoundRecord | None) -> AttentionChecks:
+    """The checks of a round's campaign; none for an ideas round or a campaign gone from the catalog."""
+    campaign = catalog.campaign(record.subject) if record is not None and record.kind != "ideas" else None
+    return attention_checks(campaign) if campaign is not None else NO_CHECKS
 
 
 def _stored(task: Task) -> str:

@@ -16,12 +16,11 @@ from typing import Any
 
 from bot.context import Context, Services
 from bot.features.moderation import Moderation
-from bot.features.rounds.attention import FAILURES, REASON, attention_checks
+from bot.features.rounds.attention import FAILURES, REASON, round_checks
 from bot.features.rounds.lookup import pick_round
 from bot.features.rounds.results import round_tallies
 from bot.features.rounds.tally import TaskTally
 from bot.replies import Attachment, Outcome, Reply
-from bot.store.records import NO_CHECKS, AttentionChecks
 from bot.texts import t
 
 FORMATS = ("csv", "json")
@@ -55,7 +54,7 @@ class RoundExports:
         Every answer and skip says whether it is left out of the tallies (``excluded``) and why
         (``excluded_reason``); the JSON's ``excluded`` says how many members were left out.
         """
-        checks = await self._checks(round_id)
+        checks = round_checks(self.services.catalog, await self.queries.round(round_id))
         rows = await self.queries.export_rows(round_id, checks)
         include_names = self.services.settings.export.include_names
         answers: list[dict[str, Any]] = []
@@ -134,12 +133,6 @@ class RoundExports:
             "opened_at": record.opened_at.isoformat(),
             "closed_at": record.closed_at.isoformat() if record.closed_at else None,
         }
-
-    async def _checks(self, round_id: int) -> AttentionChecks:
-        """The attention checks of the round's campaign (none for ideas rounds or a campaign gone from the catalog)."""
-        record = await self.queries.round(round_id)
-        campaign = self.services.catalog.campaign(record.subject) if record and record.kind != "ideas" else None
-        return attention_checks(campaign) if campaign is not None else NO_CHECKS
 
     async def _task_summaries(self, round_id: int) -> list[dict[str, Any]]:
         """Per task what ``/results`` shows, as numbers: the same tallies, so the two never disagree."""

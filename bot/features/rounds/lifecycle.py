@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from bot.context import Context, Services
 from bot.features.moderation import Moderation
+from bot.features.rounds.attention import round_checks
 from bot.features.rounds.cache import OpenRounds
 from bot.features.rounds.lookup import pick_round, round_title, when
 from bot.replies import Outcome, Reply
@@ -103,7 +104,9 @@ class Rounds:
 
     async def _close(self, round_id: int, closed_by: int | None, platform: str, external_id: str) -> bool:
         services = self.services
-        closing = Closing(round_id, closed_by, platform, tuple(services.settings.rounds.winner_points), services.rules)
+        checks = round_checks(services.catalog, await self.queries.round(round_id))
+        winners = tuple(services.settings.rounds.winner_points)
+        closing = Closing(round_id, closed_by, platform, winners, services.rules, checks)
         return await self.queries.close(closing, external_id, services.clock())
 
     async def listing(self, ctx: Context) -> Reply:

@@ -72,13 +72,15 @@ NO_CHECKS = AttentionChecks()
 
 @dataclass(frozen=True, slots=True)
 class Closing:
-    """What closing a round must do in its transaction besides flipping the status."""
+    """What closing a round must do in its transaction besides flipping the status: pay an ideas round's
+    winners, and write to the audit log each member a tasks round's attention ``checks`` leave out."""
 
     round_id: int
     closed_by: int | None
     platform: str
     winner_points: tuple[int, ...]
     rules: PointRules
+    checks: AttentionChecks = NO_CHECKS  # whose answers are left out: audited when the round closes
 
 
 @dataclass(frozen=True, slots=True)
