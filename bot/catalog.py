@@ -158,7 +158,7 @@ class Task(_Strict):
     def answer_keys(self) -> set[str]:
         """The canonical values an answer can take, as strings (audience conditions, known answers)."""
         if self.kind in CHOICE_KINDS:
-            return {text_in(option, "en") for option in self.options}
+            return set(self.answer_labels)
         if self.kind == TaskKind.YES_NO_OTHER:
             return {"yes", "no", "other"}
         if self.kind == TaskKind.RATING:
