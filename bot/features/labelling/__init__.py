@@ -1,0 +1,1 @@
+"""Labelling jobs: one task, many items, hidden gold, member reliability and aggregated answers."""
