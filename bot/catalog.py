@@ -3,6 +3,10 @@
 Validated with pydantic when the bot starts and by ``crowdpulse catalog check``. A bad file stops the
 start with one line per problem naming the file, the task and the field, rather than running half a
 catalog. Every user-facing text may be a plain string or a table of translations (``{en = "…", ro = "…"}``).
+
+A labelling job is a task naming an item file (``items = "photos.csv"``): one task, many items, each
+answered by several members (``overlap``), judged by the campaign's ``[campaign.quality]`` rules. The
+item files themselves are read by :mod:`bot.catalog_items`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -25,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.catalog_items import Item, ItemFiles
 from bot.texts import operator_text
 
 MAX_OPTIONS = 25  # Discord select menus and our 64-byte tokens both stay comfortable below this
@@ -43,6 +48,8 @@ class TaskKind(StrEnum):
 CHOICE_KINDS = frozenset({TaskKind.SINGLE_CHOICE, TaskKind.MULTI_CHOICE, TaskKind.IMAGE_LABEL})
 # The kinds an attention check can be: one answer, so "picked the instructed one or not" is a single comparison
 ATTENTION_KINDS = frozenset({TaskKind.SINGLE_CHOICE, TaskKind.IMAGE_LABEL, TaskKind.YES_NO_OTHER})
+# The kinds a labelling job can be: one answer per item, which agreement between members can settle
+JOB_KINDS = frozenset({TaskKind.IMAGE_LABEL, TaskKind.SINGLE_CHOICE, TaskKind.YES_NO_OTHER, TaskKind.FREE_TEXT})
 
 
 def _localized(value: Any) -> Any:
@@ -67,6 +74,32 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Overlap(_Strict):
+    """How many members answer each item of a labelling job: at least ``min``; more, up to ``max``,
+    while the leading answer is less likely than ``confidence`` to be the right one."""
+
+    min: int = Field(default=3, ge=1)
+    max: int = Field(default=7, ge=1, le=50)
+    confidence: float = Field(default=0.9, gt=0.5, lt=1)
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> Self:
+        if self.min > self.max:
+            raise ValueError(f"overlap: min ({self.min}) is more than max ({self.max})")
+        return self
+
+
+class Quality(_Strict):
+    """A campaign's rules for judging labelling answers with its hidden gold items."""
+
+    gold_share: float = Field(default=0.1, ge=0, le=0.5)  # about this share of served items are gold
+    min_gold: int = Field(default=3, ge=1)  # a member is judged only after this many gold answers
+    exclude_below: float = Field(default=0.6, ge=0, le=1)  # smoothed gold accuracy under this: left out
+    min_seconds: float = Field(default=2, ge=0)  # answers faster than this are flagged "too fast"
+    pay_on_agreement: bool = False  # labelling points credited when the item resolves to the answer
+    aggregation: Literal["posterior", "dawid_skene", "majority"] = "posterior"
+
+
 class Condition(_Strict):
     """Show a task only to users whose earlier answer to ``task`` was one of ``is_any``."""
 
@@ -88,6 +121,8 @@ class Task(_Strict):
     max_picks: int | None = None
     max_length: int = Field(default=280, ge=1, le=4000)
     image: str = ""
+    items: str = ""  # a labelling job's item file (CSV), beside the catalog file
+    overlap: Overlap = Field(default_factory=Overlap)
     points: int | None = Field(default=None, ge=0)
     known_answer: str | None = None
     attention: bool = False  # an instructed item ("pick Latte"): ``known_answer`` is the instruction
@@ -98,6 +133,11 @@ class Task(_Strict):
     def for_everyone(self) -> bool:
         """No quota, no language and no earlier answer decides who sees it: asked on every tap's path."""
         return self.quota is None and not self.audience.languages and self.audience.answered is None
+
+    @cached_property
+    def is_job(self) -> bool:
+        """A labelling job: one task, many items from its item file."""
+        return bool(self.items)
 
     @cached_property
     def answer_labels(self) -> tuple[str, ...]:
@@ -116,6 +156,18 @@ class Task(_Strict):
             raise ValueError(f"no image file at {path}")
         return str(path)
 
+    @field_validator("items")
+    @classmethod
+    def _items_beside_the_file(cls, value: str, info: ValidationInfo) -> str:
+        """An item file is relative to the catalog file, like an image."""
+        base = (info.context or {}).get("base")
+        if not value or base is None:
+            return value
+        path = Path(base) / value
+        if not path.is_file():
+            raise ValueError(f"no item file at {path}")
+        return str(path)
+
     @model_validator(mode="after")
     def _kind_rules(self) -> Self:
         choice_kind = self.kind in CHOICE_KINDS
@@ -123,8 +175,8 @@ class Task(_Strict):
             raise ValueError(f"options: a {self.kind} task needs 2 to {MAX_OPTIONS} options")
         if not choice_kind and self.options:
             raise ValueError(f"options: a {self.kind} task takes no options")
-        if self.kind == TaskKind.IMAGE_LABEL and not self.image:
-            raise ValueError("image: an image_label task needs an image path or URL")
+        if self.kind == TaskKind.IMAGE_LABEL and not self.image and not self.items:
+            raise ValueError("image: an image_label task needs an image path or URL (or items, for a job)")
         if self.kind == TaskKind.MULTI_CHOICE:
             top = self.max_picks if self.max_picks is not None else len(self.options)
             if not 1 <= self.min_picks <= top <= len(self.options):
@@ -133,7 +185,25 @@ class Task(_Strict):
             raise ValueError(f"known_answer: {self.known_answer!r} is not one of {sorted(self.answer_keys())}")
         if self.attention:
             self._attention_rules()
+        if self.items:
+            self._job_rules()
+        elif "overlap" in self.model_fields_set:
+            raise ValueError("overlap: only a labelling job (a task with items) has an overlap")
         return self
+
+    def _job_rules(self) -> None:
+        """A job's items carry its images and gold, and overlap (not a quota) bounds its answers."""
+        if self.kind not in JOB_KINDS:
+            kinds = ", ".join(sorted(JOB_KINDS))
+            raise ValueError(f"items: a {self.kind} task cannot be a labelling job (only {kinds})")
+        if self.image:
+            raise ValueError("image: a labelling job's images are in its item file, not the task")
+        if self.known_answer is not None:
+            raise ValueError("known_answer: a labelling job's gold answers are in its item file's known_answer")
+        if self.quota is not None:
+            raise ValueError("quota: a labelling job takes no quota (overlap bounds the answers to each item)")
+        if self.attention:
+            raise ValueError("attention: a labelling job cannot be an attention check (its gold items check)")
 
     def _attention_rules(self) -> None:
         """An attention check compares one stored value with the instructed one: so one pick, a known
@@ -173,6 +243,7 @@ class Campaign(_Strict):
     title: LocalizedText
     objective: LocalizedText
     auto_open: bool = True
+    quality: Quality = Field(default_factory=Quality)
     tasks: list[Task] = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")
@@ -186,6 +257,10 @@ class Campaign(_Strict):
                 earlier = seen.get(condition.task)
                 if earlier is None:
                     raise ValueError(f"audience.answered.task: {condition.task!r} is not an earlier task")
+                if earlier.is_job:
+                    raise ValueError(
+                        f"audience.answered.task: {condition.task!r} is a labelling job, with no single answer"
+                    )
                 unknown = set(condition.is_any) - earlier.answer_keys()
                 if unknown:
                     raise ValueError(f"audience.answered.is_any: {sorted(unknown)} are not answers of {earlier.id!r}")
@@ -221,9 +296,20 @@ class CatalogError(Exception):
 class Catalog:
     """All campaigns and topics, indexed by id."""
 
-    def __init__(self, campaigns: Iterable[Campaign], topics: Iterable[Topic]) -> None:
+    def __init__(
+        self, campaigns: Iterable[Campaign], topics: Iterable[Topic], item_files: ItemFiles | None = None
+    ) -> None:
         self.campaigns = {campaign.id: campaign for campaign in campaigns}
         self.topics = {topic.id: topic for topic in topics}
+        self.item_files = item_files if item_files is not None else ItemFiles()
+
+    def jobs(self) -> list[Task]:
+        """Every labelling job of every campaign."""
+        return [task for campaign in self.campaigns.values() for task in campaign.tasks if task.is_job]
+
+    def items(self, task: Task) -> tuple[Item, ...]:
+        """A labelling job's items, as its file holds them now (see :class:`ItemFiles`)."""
+        return self.item_files.items(task)
 
     def campaign(self, campaign_id: str) -> Campaign | None:
         return self.campaigns.get(campaign_id)
@@ -232,14 +318,21 @@ class Catalog:
         return self.topics.get(topic_id)
 
     def summary(self) -> str:
-        """What the catalog holds ("2 campaigns, 9 tasks, 1 topic"), as the CLI and the doctor report it."""
+        """What the catalog holds ("2 campaigns, 10 tasks, 1 topic, 12 items"), as the CLI and the doctor
+        report it; items are counted only when the catalog has labelling jobs."""
         tasks = sum(len(campaign.tasks) for campaign in self.campaigns.values())
         counts = {"campaigns": len(self.campaigns), "tasks": tasks, "topics": len(self.topics)}
+        jobs = self.jobs()
+        if jobs:
+            counts["items"] = sum(len(self.items(task)) for task in jobs)
         return ", ".join(operator_text(what, count=count) for what, count in counts.items())
 
 
 def load_catalog(directory: Path) -> Catalog:
     """Read and validate every ``*.toml`` in ``directory``.
+
+    Every labelling job's item file is read too: its problems are among the catalog's, each naming the
+    item file and line.
 
     Raises:
         CatalogError: with every problem found, each naming file, task and field.
@@ -251,6 +344,7 @@ def load_catalog(directory: Path) -> Catalog:
     campaigns: list[Campaign] = []
     topics: list[Topic] = []
     owners: dict[str, Path] = {}
+    item_files = ItemFiles()
     for path in files:
         parsed = _load_file(path, problems)
         if parsed is None:
@@ -262,9 +356,12 @@ def load_catalog(directory: Path) -> Catalog:
             owners[item.id] = path
         campaigns.extend([parsed.campaign] if parsed.campaign else [])
         topics.extend(parsed.topics)
+        for task in parsed.campaign.tasks if parsed.campaign else []:
+            if task.is_job:
+                problems.extend(item_files.refresh(task))
     if problems:
         raise CatalogError(problems)
-    return Catalog(campaigns, topics)
+    return Catalog(campaigns, topics, item_files)
 
 
 def _load_file(path: Path, problems: list[str]) -> CatalogFile | None:
