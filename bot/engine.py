@@ -26,7 +26,7 @@ from bot.features.moderation import Moderation
 from bot.features.points import Points
 from bot.features.rewards import Rewards
 from bot.features.rounds import OpenRounds, RoundExports, RoundResults, Rounds
-from bot.features.tasks import Tasks
+from bot.features.tasks.serving import Tasks
 from bot.identity import SpaceRef, UserRef
 from bot.outbox.payloads import reply_from_payload
 from bot.ratelimit import Admission, RateLimiter

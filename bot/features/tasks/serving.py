@@ -123,10 +123,10 @@ class Tasks:
                     await store.tasks.expect_input(
                         ctx.user_id, ctx.space_id, reply.text_input.action, record.id, task.id, self.services.clock()
                     )
-                return reply
+                return Reply(t("label.none_for_you", ctx.language), follow_up=reply) if held_back else reply
         balance = await store.points.balance(ctx.user_id)
         done_text = t("task.all_done", ctx.language, points=balance)
-        if held_back:  # politely: never an accusation, and polls still reach them
+        if held_back:  # said politely where a job's item would have been: never an accusation
             done_text = Markup(f"{t('label.none_for_you', ctx.language)}\n{done_text}")
         return Reply(done_text)
 
