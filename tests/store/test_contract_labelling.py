@@ -72,7 +72,7 @@ async def test_concurrent_labels_never_pass_an_items_overlap(store: Any, second_
 
 async def test_the_database_itself_refuses_an_answer_past_the_cap(store: Any) -> None:
     _, _, ids = await job_with(store, ItemRow("p1", None))
-    with pytest.raises(Exception, match="(?i)check|constraint"):
+    with pytest.raises(Exception, match=r"(?i)check|constraint"):
         await store.write(lambda db: db.execute("UPDATE label_items SET answers = cap + 1 WHERE id = ?", (ids["p1"],)))
 
 
