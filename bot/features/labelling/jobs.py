@@ -29,7 +29,7 @@ from bot.context import Context, Services, stale, storage_refusal
 from bot.features.labelling.aggregation import item_posterior, most_common_text, normalise_text, smoothed_accuracy
 from bot.features.tasks.kinds import YES_NO_OTHER, Accepted, Refused, parse_answer
 from bot.point_rules import task_points
-from bot.replies import Button, Image, Outcome, Reply, TextInput
+from bot.replies import Button, Image, Outcome, Reply, TextInput, escape
 from bot.store.database import StoreUnavailableError
 from bot.store.records import (
     Award,
@@ -42,7 +42,7 @@ from bot.store.records import (
     RoundRecord,
     Settling,
 )
-from bot.texts import Markup, escape, t
+from bot.texts import Markup, t
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,9 @@ class Labelling:
         image = None
         if item.image:
             is_url = item.image.startswith(("http://", "https://"))
-            image = Image(url=item.image) if is_url else Image(path=item.image, filename=Path(item.image).name)
+            # A neutral name: the platform may show it, and an operator's "croissant-3.png" is the answer.
+            neutral = f"photo{Path(item.image).suffix.lower()}"
+            image = Image(url=item.image) if is_url else Image(path=item.image, filename=neutral)
 
         def label(payload: object) -> str:
             return codec.pack(Verb.LABEL, record.id, index, item_id, payload)
