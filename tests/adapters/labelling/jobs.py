@@ -17,6 +17,7 @@ from tests.conftest import REPO
 
 STARTER = REPO / "tasks_catalog"
 PHOTO_PROMPT = "What is in this photo?"
+PHOTO_BUTTONS = ["Croissant", "Muffin", "Cinnamon roll", "Can't tell 🤷", "Enough for now ⏭"]  # in this order
 # What each starter photo shows: the item file keeps this secret but for its three gold rows.
 PASTRY_OF = {
     "p01": "Croissant",

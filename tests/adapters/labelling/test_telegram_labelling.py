@@ -17,6 +17,7 @@ from tests.adapters.harness import JSON, data_of, last_with_buttons, running_tel
 from tests.adapters.labelling.jobs import (
     GOLD,
     PASTRY_OF,
+    PHOTO_BUTTONS,
     PHOTO_PROMPT,
     RECEIPT_LINES,
     RECEIPTS_PROMPT,
@@ -26,7 +27,6 @@ from tests.adapters.labelling.jobs import (
 )
 from tests.fakes.telegram.server import FakeTelegramServer
 
-OPTIONS = ["Croissant", "Muffin", "Cinnamon roll", "Can't tell 🤷", "Enough for now ⏭"]
 GROUP = -3001
 
 
@@ -88,7 +88,7 @@ async def label_photos(tg: FakeTelegramServer, member: JSON, question: JSON) -> 
     """The member labels every photo they are shown, as they see it; returns how many they labelled."""
     labelled = 0
     while PHOTO_PROMPT in (question.get("caption") or ""):
-        assert button_labels(question) == OPTIONS, question
+        assert button_labels(question) == PHOTO_BUTTONS, question
         question = await tap(tg, member, question, pastry_in(photo_of(tg, question)))
         labelled += 1
     assert "What do you order most often?" in question["text"], "then the chat's own poll, as before"
@@ -125,7 +125,7 @@ async def test_a_double_tap_counts_once_cant_tell_passes_and_enough_for_now_leav
     ana = tg.user(3201, "Ana")
     first = await start(tg, ana, announcement)
     answer = pastry_in(photo_of(tg, first))
-    other = next(option for option in OPTIONS[:3] if option != answer)
+    other = next(option for option in PHOTO_BUTTONS[:3] if option != answer)
     for label in (answer, answer, other):  # taps in flight before the first is handled
         tg.click(ana, first, data_of(first, label))
     await tg.wait_until_consumed()
@@ -157,7 +157,7 @@ async def test_receipt_lines_typed_as_replies_are_recorded_and_settle_when_two_a
     for member in (tg.user(3301, "Ana"), tg.user(3302, "Ben")):
         question = await start(tg, member, announcement)
         while RECEIPTS_PROMPT in question["text"]:
-            assert button_labels(question) == OPTIONS[3:], "Can't tell and Enough; the line is typed"
+            assert button_labels(question) == PHOTO_BUTTONS[3:], "Can't tell and Enough; the line is typed"
             line = next(line for line in RECEIPT_LINES.values() if f"<i>{line}</i>" in question["html"])
             tg.send_text(member, tg.private_chat(member), line, reply_to_message_id=question["message_id"])
             await tg.wait_until_consumed()
@@ -176,7 +176,7 @@ async def test_guidance_longer_than_a_caption_follows_the_photo_with_the_buttons
     question = await start(tg, ana, announcement)
     photo = tg.messages(ana["id"])[-2]
     assert photo["photo"] and not photo.get("caption") and not photo.get("reply_markup"), photo
-    assert question["text"].endswith(PHOTO_PROMPT) and button_labels(question) == OPTIONS
+    assert question["text"].endswith(PHOTO_PROMPT) and button_labels(question) == PHOTO_BUTTONS
     following = await tap(tg, ana, question, pastry_in(photo_of(tg, photo)))
     assert "Recorded" in tg.messages(ana["id"])[1]["text"], "the tapped text shows the answer"
     assert PHOTO_PROMPT in following["text"]
