@@ -94,7 +94,8 @@ class LabellingQueries:
 
     async def next_item(self, query: ItemQuery, now: datetime) -> tuple[ServedItem | None, bool]:
         """The item to show the member next, remembered with the time it was shown; and whether the
-        member is held back from labelling in this round (then no item)."""
+        member is held back from labelling in this round (then no item). Once no item of the job is left
+        for the member, no gold item is either: gold only ever comes mixed in with real work."""
 
         def unit(db: Connection) -> tuple[ServedItem | None, bool]:
             held = db.execute(
@@ -103,9 +104,11 @@ class LabellingQueries:
             ).fetchone()
             if held is not None:
                 return None, True
-            chosen = _candidate(db, query, query.gold_first) or _candidate(db, query, not query.gold_first)
-            if chosen is None:
+            chosen = _candidate(db, query, gold=False)
+            if chosen is None:  # gold is mixed in among the job's items, never served on its own
                 return None, False
+            if query.gold_first:
+                chosen = _candidate(db, query, gold=True) or chosen
             db.execute(
                 "INSERT INTO label_views (round_id, task_id, user_id, item_id, shown_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (round_id, task_id, user_id) DO UPDATE SET item_id = excluded.item_id,"
@@ -249,7 +252,7 @@ def withdraw(db: Connection, round_id: int, task_id: str, key: str, note: str) -
     )
 
 
-def _candidate(db: Connection, query: ItemQuery, gold: bool) -> ServedItem | None:
+def _candidate(db: Connection, query: ItemQuery, *, gold: bool) -> ServedItem | None:
     """One open item of the kind asked (gold or not) the member has not answered: among those nearest to
     settling (most answers first, then oldest), the one the member's spread points at."""
     rows = db.execute(
