@@ -158,8 +158,8 @@ class _Reader:
         self.first_line[key] = line
         image = self.image(line, values.get("image", ""))
         text = values.get("text", "")
-        if self.images and not image or not self.images and not text:
-            if image is not None:
+        if not (image if self.images else text):
+            if image is not None:  # a missing image file is said already
                 self.problem(line, f"item {key!r} has no {'image' if self.images else 'text'}")
             return
         known = values.get("known_answer") or None
