@@ -36,6 +36,7 @@ class Verb(StrEnum):
     TEXT = "x"  # round, task: typed text (free text, or what "Other" means)
     TOGGLE = "t"  # round, task, mask: tick or untick an option of a multiple choice
     SKIP = "n"  # round, task
+    LABEL = "l"  # round, task, item, payload: an option, "x" for "can't tell", "t" for typed text
     ROUND_START = "r"  # round: the Start button of a round announcement
     REWARD_CONFIRM = "w"  # reward: ask to confirm a redemption
     REDEEM = "q"  # reward, nonce: redeem (the nonce makes a double tap redeem once)

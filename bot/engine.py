@@ -21,11 +21,12 @@ from bot.catalog import Catalog
 from bot.context import Clock, Context, Services, stale, storage_refusal, utc_now
 from bot.features import HandlesActions
 from bot.features.ideas import Ideas
+from bot.features.labelling.jobs import Labelling
 from bot.features.moderation import Moderation
 from bot.features.points import Points
 from bot.features.rewards import Rewards
 from bot.features.rounds import OpenRounds, RoundExports, RoundResults, Rounds
-from bot.features.tasks import Tasks
+from bot.features.tasks.serving import Tasks
 from bot.identity import SpaceRef, UserRef
 from bot.outbox.payloads import reply_from_payload
 from bot.ratelimit import Admission, RateLimiter
@@ -50,7 +51,8 @@ class Engine:
         self.moderation = Moderation(services)
         self.open_rounds = OpenRounds(services)
         self.points = Points(services)
-        self.tasks = Tasks(services, self.open_rounds, self.points)
+        self.labelling = Labelling(services)
+        self.tasks = Tasks(services, self.open_rounds, self.points, self.labelling)
         self.rounds = Rounds(services, self.moderation, self.open_rounds)
         self.results = RoundResults(services, self.moderation)
         self.exports = RoundExports(services, self.moderation)

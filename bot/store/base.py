@@ -7,7 +7,7 @@ databases run the very same units and the very same SQL (see :mod:`bot.store.dat
 dialects truly differ a unit asks :mod:`bot.store.dialects`.
 
 The features reach their SQL through the store's parts: ``store.members``, ``store.tasks``,
-``store.points``, ``store.rounds``, ``store.ideas``, ``store.rewards`` and ``store.outbox``.
+``store.labelling``, ``store.points``, ``store.rounds``, ``store.ideas``, ``store.rewards`` and ``store.outbox``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from bot.store.database import Connection, Unit
 from bot.store.ideas_sql import IdeaQueries
+from bot.store.labelling_sql import LabellingQueries
 from bot.store.members_sql import MemberQueries
 from bot.store.outbox_sql import OutboxQueries
 from bot.store.points_sql import PointQueries
@@ -39,6 +40,7 @@ class Store(ABC):
     def __init__(self) -> None:
         self.members = MemberQueries(self)
         self.tasks = TaskQueries(self)
+        self.labelling = LabellingQueries(self)
         self.points = PointQueries(self)
         self.rounds = RoundQueries(self)
         self.ideas = IdeaQueries(self)

@@ -53,7 +53,7 @@ class TaskQueries:
 
         @read_committed
         def unit(db: Connection) -> AnswerResult:
-            status = _round_gate(db, answer.round_id, answer.user_id)
+            status = round_gate(db, answer.round_id, answer.user_id)
             if status is None or status[0] != "open":
                 return AnswerResult(AnswerStatus.ROUND_CLOSED)
             if status[2]:
@@ -101,7 +101,7 @@ class TaskQueries:
 
         @read_committed
         def unit(db: Connection) -> SkipStatus:
-            status = _round_gate(db, round_id, user_id)
+            status = round_gate(db, round_id, user_id)
             if status is None or status[0] != "open":
                 return SkipStatus.ROUND_CLOSED
             if status[2]:
@@ -140,7 +140,7 @@ class TaskQueries:
         return str(value) if value is not None else None
 
 
-def _round_gate(db: Connection, round_id: int, user_id: int) -> Any:
+def round_gate(db: Connection, round_id: int, user_id: int) -> Any:
     """The round's (status, space id, member banned there), its row share-locked until the unit commits:
     closing the round waits for the unit, and a unit after the close sees it closed."""
     return db.execute(

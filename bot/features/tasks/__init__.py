@@ -1,5 +1,5 @@
-"""Micro-tasks: serving the next question, the kinds of question, and recording answers."""
+"""Micro-tasks: serving the next question (``serving``), the kinds of question (``kinds``), recording answers.
 
-from bot.features.tasks.serving import Tasks
-
-__all__ = ["Tasks"]
+Nothing is imported here: the labelling feature uses ``kinds`` and ``serving`` uses labelling, so this
+package stays a plain namespace that importing ``kinds`` does not drag ``serving`` into.
+"""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from bot.actions import Action, Verb
 from bot.catalog import Campaign, Task, text_in
 from bot.context import Context, Services, stale, storage_refusal
+from bot.features.labelling.jobs import Held, Labelling
 from bot.features.points import Points
 from bot.features.rounds.cache import OpenRounds
 from bot.features.tasks.kinds import (
@@ -58,12 +59,13 @@ class Upcoming:
 class Tasks:
     """The task use cases: welcome, next task, answers, skips, multi-choice toggles, typed text."""
 
-    verbs = frozenset({Verb.ANSWER, Verb.SELECT, Verb.TEXT, Verb.TOGGLE, Verb.SKIP, Verb.ROUND_START})
+    verbs = frozenset({Verb.ANSWER, Verb.SELECT, Verb.TEXT, Verb.TOGGLE, Verb.SKIP, Verb.ROUND_START, Verb.LABEL})
 
-    def __init__(self, services: Services, open_rounds: OpenRounds, points: Points) -> None:
+    def __init__(self, services: Services, open_rounds: OpenRounds, points: Points, labelling: Labelling) -> None:
         self.services = services
         self.open_rounds = open_rounds
         self.points = points
+        self.labelling = labelling
         self._views: dict[tuple[int, int, str, int, int, int], Reply] = {}
 
     async def start(self, ctx: Context, campaign_id: str | None = None) -> Reply:
@@ -100,21 +102,33 @@ class Tasks:
         assert progress is not None
         if progress.banned:
             return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
+        held_back = False
         for record, campaign in upcoming.rounds:
             start = after[1] + 1 if record.id == after[0] else 0
             done = progress.done.get(record.id, set())
             visible = _visible(ctx, record, campaign, progress)
-            index = next((i for i in visible if i >= start and campaign.tasks[i].id not in done), None)
-            if index is not None:
+            for index in (i for i in visible if i >= start and campaign.tasks[i].id not in done):
                 task = campaign.tasks[index]
-                reply = self._show_task(ctx, record, campaign, index, task, _position(visible, index))
+                position = _position(visible, index)
+                if task.is_job:
+                    header = self._header(ctx, campaign, position)
+                    served = await self.labelling.serve(ctx, record, campaign, index, task, header)
+                    if isinstance(served, Held):
+                        held_back |= served is Held.HELD_BACK
+                        continue
+                    reply = served
+                else:
+                    reply = self._show_task(ctx, record, campaign, index, task, position)
                 if reply.text_input is not None:
                     await store.tasks.expect_input(
                         ctx.user_id, ctx.space_id, reply.text_input.action, record.id, task.id, self.services.clock()
                     )
-                return reply
+                return Reply(t("label.none_for_you", ctx.language), follow_up=reply) if held_back else reply
         balance = await store.points.balance(ctx.user_id)
-        return Reply(t("task.all_done", ctx.language, points=balance))
+        done_text = t("task.all_done", ctx.language, points=balance)
+        if held_back:  # said politely where a job's item would have been: never an accusation
+            done_text = Markup(f"{t('label.none_for_you', ctx.language)}\n{done_text}")
+        return Reply(done_text)
 
     async def _upcoming(self, ctx: Context, campaign_id: str | None = None) -> Upcoming:
         """The open task rounds here with their campaigns, in the order they are offered, and the query
@@ -152,13 +166,7 @@ class Tasks:
             return cached
         if len(self._views) >= TASK_VIEW_CACHE:
             self._views.clear()
-        header = t(
-            "task.header",
-            ctx.language,
-            campaign=text_in(campaign.title, ctx.language),
-            number=number,
-            total=total,
-        )
+        header = self._header(ctx, campaign, position)
         view = render_task(
             task,
             codec=self.services.codec,
@@ -170,6 +178,14 @@ class Tasks:
         )
         self._views[key] = view
         return view
+
+    @staticmethod
+    def _header(ctx: Context, campaign: Campaign, position: tuple[int, int]) -> Markup:
+        """The line above a question: the campaign and the position ("Corner Café feedback · 3/7")."""
+        number, total = position
+        return t(
+            "task.header", ctx.language, campaign=text_in(campaign.title, ctx.language), number=number, total=total
+        )
 
     # buttons and typed text ---------------------------------------------------------------------
 
@@ -184,9 +200,29 @@ class Tasks:
             return resolved
         if action.verb == Verb.TOGGLE:
             return await self._toggle(ctx, action, *resolved)
+        if action.verb == Verb.LABEL:
+            return await self._label(ctx, action, text, *resolved)
+        if resolved[3].is_job:  # a job's items carry label tokens; anything else naming it is forged
+            return stale(ctx)
         if action.verb == Verb.TEXT:
             return await self._typed(ctx, text, *resolved)
         return await self._answer(ctx, action, text, values, *resolved)
+
+    async def _label(
+        self,
+        ctx: Context,
+        action: Action,
+        text: str | None,
+        record: RoundRecord,
+        campaign: Campaign,
+        index: int,
+        task: Task,
+    ) -> Reply:
+        """A label for a job's item; the job's next item (or the next question) follows it."""
+        labelled = await self.labelling.label(ctx, action, text, record, campaign, task)
+        if not labelled.next_question:
+            return labelled.reply
+        return replace(labelled.reply, follow_up=await self.next_task(ctx, after=(record.id, index - 1)))
 
     @staticmethod
     def _task_of(action: Action) -> tuple[int, int] | None:
@@ -333,6 +369,8 @@ class Tasks:
         task that is gone; submitting the text then gets the usual refusal.
         """
         action = self.services.codec.parse(token)
+        if action is not None and action.verb == Verb.LABEL:
+            return await self.labelling.text_input(action, self.services.language_of(user))
         ids = self._task_of(action) if action is not None and action.verb == Verb.TEXT else None
         if ids is None:
             return None
