@@ -275,9 +275,8 @@ def _seconds_since_shown(db: Connection, label: NewLabel, now: datetime) -> floa
         "SELECT item_id, shown_at FROM label_views WHERE round_id = ? AND task_id = ? AND user_id = ?",
         (label.round_id, label.task_id, label.user_id),
     ).fetchone()
-    if row is None or int(row[0]) != label.item_id:
-        return None
-    return max(0.0, (now - from_text(row[1])).total_seconds())
+    shown = from_text(row[1]) if row is not None and int(row[0]) == label.item_id else None
+    return None if shown is None else max(0.0, (now - shown).total_seconds())
 
 
 def _update_member(
