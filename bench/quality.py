@@ -11,10 +11,11 @@ figures are medians over them (the JSON keeps every seed's value).
   the weighted posterior (members' accuracy: their smoothed share of right gold answers) and both
   Dawid-Skene implementations (ours, crowd-kit's when ``.[quality-check]`` is installed; neither uses
   gold) label the items; the figure is the share of non-gold items labelled right.
-- Serving: the same crowd with 15 % spammers answers through a simulation of the product's serving,
+- Serving: the same crowds with 15 % spammers answer through a simulation of the product's serving,
   once with dynamic overlap (answers until the item's posterior reaches ``CONFIDENCE``, between
-  ``MIN_ANSWERS`` and ``MAX_ANSWERS``) and once with a fixed ``OVERLAP``; both exclude members as the
-  product does (see ``serve``).
+  ``MIN_ANSWERS`` and ``MAX_ANSWERS``) and once with a fixed ``OVERLAP``; both mix gold in and hold
+  members back as the product does (see ``serve``). Members have no gold record for their first answers
+  (their accuracy is then 0.5), so early items need more answers to settle.
 - Time: ``weighted_posterior`` and ``dawid_skene`` on 100,000 answers (20,000 items × 5), from the
   ``Vote`` objects to the estimates; beside them one ``item_posterior`` call, made on every answer.
 """
@@ -237,21 +238,24 @@ class Served:
 def serve(crowd: Crowd, rng: np.random.Generator, *, dynamic: bool) -> Served:
     """The product's serving, one answer at a time, until every non-gold item is closed.
 
-    A random active member asks for work. Until they have ``MIN_GOLD`` gold answers they get gold items
-    (so most spammers are found after three answers), then one gold item in twenty at random
-    (``GOLD_SHARE``, so the judgement goes on), otherwise the oldest open item they have not answered. After each gold
-    answer a member with ``MIN_GOLD`` or more whose smoothed gold accuracy is below ``EXCLUDE_BELOW`` is
-    excluded from further serving. An item closes after ``OVERLAP`` answers (fixed), or (dynamic) once
-    ``item_posterior`` with the members' current gold accuracies reaches ``CONFIDENCE`` after at least
-    ``MIN_ANSWERS``, or at ``MAX_ANSWERS``.
+    A random member who is not held back asks for work and gets, as the labelling store serves it, an
+    open item they have not answered, the one with the most answers first, then the oldest (a new one
+    when there is none); about ``GOLD_SHARE`` of the time a gold item instead, chosen the same way among
+    gold items with a slot left. Gold only comes mixed in with real work: a member with no item left
+    gets no gold either. Every item, gold too, takes at most ``MAX_ANSWERS`` (dynamic) or ``OVERLAP``
+    (fixed) answers. After each gold answer, a member with ``MIN_GOLD`` or more whose smoothed gold
+    accuracy is below ``EXCLUDE_BELOW`` is held back from then on. A non-gold item closes at ``OVERLAP``
+    answers (fixed), or (dynamic) once ``item_posterior`` with its members' current gold accuracies
+    reaches ``CONFIDENCE`` after at least ``MIN_ANSWERS``, or at ``MAX_ANSWERS``.
     """
-    gold = np.flatnonzero(crowd.gold).tolist()
-    waiting = rng.permutation(np.flatnonzero(~crowd.gold)).tolist()[::-1]  # popped from the end
+    cap = MAX_ANSWERS if dynamic else OVERLAP
+    gold_taken = dict.fromkeys(np.flatnonzero(crowd.gold).tolist(), 0)  # gold item → answers so far
+    waiting = rng.permutation(np.flatnonzero(~crowd.gold)).tolist()[::-1]  # new items, popped from the end
+    answers: dict[int, list[tuple[int, int]]] = {}  # open item (oldest first) → (member, label)
     right = np.zeros(crowd.members, dtype=np.int64)
     judged = np.zeros(crowd.members, dtype=np.int64)
     excluded = np.zeros(crowd.members, dtype=np.bool_)
     seen: list[set[int]] = [set() for _ in range(crowd.members)]
-    answers: dict[int, list[tuple[int, int]]] = {}  # open item → (member, label)
     votes: list[Vote] = []
 
     def accuracy(member: int) -> float:
@@ -266,24 +270,28 @@ def serve(crowd: Crowd, rng: np.random.Generator, *, dynamic: bool) -> Served:
         pairs = [(label, accuracy(member)) for member, label in given]
         return len(given) >= MIN_ANSWERS and item_posterior(pairs, OPTIONS).confidence >= CONFIDENCE
 
+    def nearest(counts: dict[int, int], member: int) -> int | None:
+        """The item with the most answers (the oldest of those) the member has not answered, if any."""
+        candidates = [item for item, count in counts.items() if count < cap and item not in seen[member]]
+        return max(candidates, key=counts.__getitem__) if candidates else None
+
     while answers or waiting:
         active = np.flatnonzero(~excluded)
-        if len(active) < MAX_ANSWERS:
+        if len(active) < cap:
             raise RuntimeError("the crowd ran out of members")
         member = int(rng.choice(active))
-        unseen_gold = [item for item in gold if item not in seen[member]]
-        if unseen_gold and (judged[member] < MIN_GOLD or rng.random() < GOLD_SHARE):
-            item = unseen_gold[rng.integers(len(unseen_gold))]
-        else:
-            item = next((item for item in answers if item not in seen[member]), -1)
-            if item < 0:
-                if not waiting:
-                    continue  # every open item already has this member's answer
-                item = waiting.pop()
-                answers[item] = []
+        item = nearest({item: len(given) for item, given in answers.items()}, member)
+        if item is None and waiting:
+            item = waiting.pop()
+            answers[item] = []
+        if item is None:
+            continue  # every open item already has this member's answer: nothing, gold neither
+        gold = nearest(gold_taken, member) if rng.random() < GOLD_SHARE else None
+        item = item if gold is None else gold
         seen[member].add(item)
         label = int(crowd.answers(np.array([member]), np.array([item]), rng)[0])
-        if crowd.gold[item]:
+        if item in gold_taken:
+            gold_taken[item] += 1
             judged[member] += 1
             right[member] += label == crowd.truth[item]
             if judged[member] >= MIN_GOLD and accuracy(member) < EXCLUDE_BELOW:
@@ -315,8 +323,8 @@ def serving_figures(repetitions: int) -> list[Figure]:
     spammers = round(SERVING_SPAMMERS * MEMBERS)
     note = (
         f"the {SERVING_SPAMMERS:.0%} spammer crowds ({spammers} of {MEMBERS}); dynamic: confidence {CONFIDENCE},"
-        f" {MIN_ANSWERS}-{MAX_ANSWERS} answers; fixed: {OVERLAP}; members excluded below {EXCLUDE_BELOW}"
-        f" after {MIN_GOLD} gold, in both"
+        f" {MIN_ANSWERS}-{MAX_ANSWERS} answers; fixed: {OVERLAP}; in both gold mixed in at {GOLD_SHARE:.0%}"
+        f" of serves and members held back below {EXCLUDE_BELOW} after {MIN_GOLD} gold answers"
     )
     exclusions = (
         f"median excluded under dynamic overlap: {median(excluded[RANDOM]) + median(excluded[FIRST]):g} of"
