@@ -12,6 +12,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from adapters.console import ConsoleSession
 from bot.app import running_engine
 from bot.features.rewards import add_reward
@@ -85,6 +87,38 @@ async def _rewards_scene(session: ConsoleSession, rng: random.Random) -> None:
     _print("Dev", await session.say("/redeem mug"))
 
 
+# What each starter pastry photo shows (the item file names only the gold ones): the careful members look.
+PASTRIES = dict.fromkeys(("p01", "p05", "p07", "p10"), 1) | dict.fromkeys(("p02", "p04", "p08", "p11"), 2)
+PASTRIES |= dict.fromkeys(("p03", "p06", "p09", "p12"), 3)
+DEMO_KEY = "crowdpulse-demo-key-not-a-secret"
+HURRIED = "Dev"  # taps the first option of every photo without looking
+SHOWN_PHOTOS = 2  # photos printed per member; the rest are labelled quietly
+
+
+async def _labelling_scene(session: ConsoleSession) -> None:
+    """Labelling: the community sorts the starter's pastry photos; the moderator reads the quality report."""
+    print("=== Labelling: members sort the pastry photos, one without looking ===")
+    await _moderator(session, "/round open pastries 7d")
+    second = sorted(COMMUNITY, key=lambda member: (member[0] != COMMUNITY[0][0], member[0] != HURRIED))
+    for name, language in second:  # the hurried member right after the first, while photos are open
+        session.switch(name, language)
+        print(f"  {name}> /task pastries")
+        seen = await session.say("/task pastries")
+        _print(name, seen)
+        labelled = 0
+        while (reply := session.last[session.user.platform_user_id]).image is not None:
+            typed = "1" if name == HURRIED else str(PASTRIES[Path(reply.image.path).stem])
+            seen = await session.say(typed)
+            labelled += 1
+            if labelled <= SHOWN_PHOTOS:
+                print(f"  {name}> {typed}")
+                _print(name, seen)
+        if labelled > SHOWN_PHOTOS:
+            print(f"  … {name} labels {labelled - SHOWN_PHOTOS} more photos …")
+            _print(name, seen)
+    await _moderator(session, "/quality")
+
+
 def _fresh_folder(out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
@@ -100,6 +134,7 @@ async def run_demo(out: Path) -> int:
         print(f"(the demo plays in the store the settings name: {settings.storage.url.split('@')[-1]})")
     else:
         settings.storage.path = out / "demo.db"
+        settings.secret_key = SecretStr(DEMO_KEY)  # its own database: a fixed key replays the same gold draws
     rng = random.Random(7)
     async with running_engine(settings) as engine:
         session = ConsoleSession(engine)
@@ -127,6 +162,7 @@ async def run_demo(out: Path) -> int:
                 seen = await session.say(typed)
                 _print(name, seen)
         await _ideas_scene(session)
+        await _labelling_scene(session)
         print("=== The moderator closes the round ===")
         await _moderator(session, "/round close")
         if session.images:

@@ -108,7 +108,11 @@ class LabellingQueries:
             chosen = _candidate(db, query, gold=False)
             if chosen is None:  # gold is mixed in among the job's items, never served on its own
                 return None, False
-            if query.gold_first:
+            answered = db.execute(
+                "SELECT COUNT(*) FROM label_answers WHERE round_id = ? AND task_id = ? AND user_id = ?",
+                (query.round_id, query.task_id, query.user_id),
+            ).fetchone()[0]
+            if query.gold_turn(int(answered)):
                 chosen = _candidate(db, query, gold=True) or chosen
             db.execute(
                 "INSERT INTO label_views (round_id, task_id, user_id, item_id, shown_at) VALUES (?, ?, ?, ?, ?)"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -120,8 +120,9 @@ class Labelling:
         by_key = {item.key: item for item in items}
         store, now = self.services.store, self.services.clock()
         for _ in range(_SERVE_TRIES):
-            draw = _uniform(f"{record.id}:{task.id}:{ctx.user_id}:{now.isoformat()}")
-            query = ItemQuery(record.id, task.id, ctx.user_id, draw < campaign.quality.gold_share, ctx.user_id)
+            query = ItemQuery(
+                record.id, task.id, ctx.user_id, self._gold_turns(record, campaign, task, ctx), ctx.user_id
+            )
             served, held = await store.labelling.next_item(query, now)
             if held:
                 return Held.HELD_BACK
@@ -134,6 +135,18 @@ class Labelling:
             log.warning("action=withdraw_item task=%s item=%s reason=%s", task.id, served.key, note)
             await store.labelling.withdraw(record.id, task.id, served.key, note)
         return Held.NOTHING_LEFT
+
+    def _gold_turns(self, record: RoundRecord, campaign: Campaign, task: Task, ctx: Context) -> Callable[[int], bool]:
+        """Whether the member's n-th item of the job is a gold one: about ``gold_share`` of their items,
+        drawn from the instance's secret key, so members cannot foresee it and a replay repeats it."""
+        key, share = self.services.codec_key, campaign.quality.gold_share
+
+        def turn(answered: int) -> bool:
+            seed = f"{record.id}:{task.id}:{ctx.user_id}:{answered}".encode()
+            digest = hashlib.blake2b(seed, key=key[:64], digest_size=8).digest()
+            return int.from_bytes(digest, "big") / 2**64 < share
+
+        return turn
 
     async def _synced_items(self, record: RoundRecord, task: Task) -> tuple[Item, ...]:
         """The job's items from the catalog; the round's rows follow the file whenever it changed."""
@@ -330,8 +343,3 @@ def _gold(task: Task, item: Item) -> str | None:
 def _image_present(item: Item) -> bool:
     """A local image must still be there when served (URLs are the platform's to fetch)."""
     return not item.image or item.image.startswith(("http://", "https://")) or Path(item.image).is_file()
-
-
-def _uniform(seed: str) -> float:
-    """A number in [0, 1) from ``seed``: whether an item is gold is drawn without any shared random state."""
-    return int.from_bytes(hashlib.blake2b(seed.encode(), digest_size=8).digest(), "big") / 2**64

@@ -100,18 +100,21 @@ async def test_members_label_the_starter_photos_until_every_item_settles(
 ) -> None:
     announcement = await open_round(tg, "pastries")
     members = [tg.user(3100 + number, f"Member {number}") for number in range(5)]
-    tapped = 0
-    for member in members:
+    tapped = started = 0
+    for member in members:  # until every photo is settled: how many members that takes depends on their luck
+        if set(await settled(engine, "pastries", "pastry-photos")) == set(PASTRY_OF) - GOLD:
+            break
         first = await start(tg, member, announcement)
         assert "Label our pastry photos" in first["caption"] and first["photo"], "a photo message, not a link"
         tapped += await label_photos(tg, member, first)
+        started += 1
 
     agreed = await settled(engine, "pastries", "pastry-photos")
     assert set(agreed) == set(PASTRY_OF) - GOLD, "every item but the gold settled"
     assert all(answer == PASTRY_OF[key] and 2 <= taken <= 5 for key, (answer, taken) in agreed.items()), agreed
     assert await labels(engine, "pastry-photos") == tapped
-    assert len(tg.callback_answers) == tapped + len(members), "every tap answered once, Start included"
-    photos = [message for member in members for message in tg.messages(member["id"]) if message.get("photo")]
+    assert len(tg.callback_answers) == tapped + started, "every tap answered once, Start included"
+    photos = [message for member in members[:started] for message in tg.messages(member["id"]) if message.get("photo")]
     assert {tg.files[message["photo"][-1]["file_id"]].filename for message in photos} == {"photo.png"}
     assert not tg.errors
 
