@@ -158,7 +158,7 @@ class _Reader:
         self.first_line[key] = line
         image = self.image(line, values.get("image", ""))
         text = values.get("text", "")
-        if self.images and not image or not self.images and not text:
+        if (self.images and not image) or (not self.images and not text):
             if image is not None:
                 self.problem(line, f"item {key!r} has no {'image' if self.images else 'text'}")
             return

@@ -29,7 +29,7 @@ from bot.context import Context, Services, stale, storage_refusal
 from bot.features.labelling.aggregation import item_posterior, most_common_text, normalise_text, smoothed_accuracy
 from bot.features.tasks.kinds import YES_NO_OTHER, Accepted, Refused, parse_answer
 from bot.point_rules import task_points
-from bot.replies import Button, Image, Outcome, Reply, TextInput
+from bot.replies import Button, Image, Outcome, Reply, TextInput, escape
 from bot.store.database import StoreUnavailableError
 from bot.store.records import (
     Award,
@@ -42,7 +42,7 @@ from bot.store.records import (
     RoundRecord,
     Settling,
 )
-from bot.texts import Markup, escape, t
+from bot.texts import Markup, t
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from bot.store.records.points import Award, Awarded
@@ -133,7 +134,7 @@ class LabelAnswer:
 
 @dataclass(frozen=True, slots=True)
 class MemberQuality:
-    """A member's record in a round's labelling: gold answers, too-fast answers, held back or not."""
+    """A member's record in a round's labelling: gold answers, too-fast answers, held back or not (since)."""
 
     user_id: int
     answers: int
@@ -141,3 +142,4 @@ class MemberQuality:
     gold_correct: int
     too_fast: int
     excluded: bool
+    excluded_at: datetime | None = None
