@@ -73,8 +73,8 @@ def shown_item(reply: Reply) -> int | None:
 class Member:
     """A simulated member: picks the truth with probability ``accuracy``, or always the first option."""
 
-    def __init__(self, user: UserRef, accuracy: float | None, rng: random.Random, seconds: float = 3) -> None:
-        self.user, self.accuracy, self.rng, self.seconds = user, accuracy, rng, seconds
+    def __init__(self, user: UserRef, accuracy: float | None, rng: random.Random) -> None:
+        self.user, self.accuracy, self.rng = user, accuracy, rng
         self.toasts: dict[bool, set[str]] = {True: set(), False: set()}  # by gold or not
         self.shapes: dict[bool, set[tuple[str, ...]]] = {True: set(), False: set()}
 
@@ -103,7 +103,7 @@ async def label_until_done(
             if number is None:
                 active.remove(member)
                 continue
-            clock.advance(seconds=member.seconds)
+            clock.advance(seconds=3)
             member.shapes[number in GOLD].add(tuple(b.label for row in reply.buttons for b in row))
             outcome = await engine.act(member.user, cafe, button(reply, member.pick(number)))
             if outcome.outcome == Outcome.REFUSED:  # settled while it waited on screen: the next one follows
