@@ -118,13 +118,14 @@ async def label_until_done(
 
 @asynccontextmanager
 async def job_engine(folder: Path, clock: FakeClock, catalog: str = JOB, **settings: Any) -> AsyncIterator[Engine]:
-    """An engine whose catalog is ``catalog`` (the job by default) beside the job's item file."""
+    """An engine whose catalog is ``catalog`` (the job by default) beside the job's item file, on a SQLite
+    file in ``folder`` unless ``settings`` name a ``storage``."""
     directory = folder / "catalog"
     directory.mkdir()
     (directory / "comments.toml").write_text(catalog, encoding="utf-8")
     write_items(directory, range(ITEMS))
-    limits = {"per_second": 1000, "burst": 1000}
-    loaded = load_settings(catalog_dir=directory, storage={"path": folder / "crowdpulse.db"}, limits=limits, **settings)
+    settings.setdefault("storage", {"path": folder / "crowdpulse.db"})
+    loaded = load_settings(catalog_dir=directory, limits={"per_second": 1000, "burst": 1000}, **settings)
     async with running_engine(loaded, clock) as ready:
         ready.services.catalog.item_files.recheck_seconds = 0  # see an edited item file at once
         yield ready

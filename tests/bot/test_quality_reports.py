@@ -25,6 +25,7 @@ from bot.store.records import MemberQuality, RoundRecord
 from tests.conftest import FakeClock
 from tests.helpers import button, last, say
 from tests.labelling_crowd import GOLD, JOB, OPTIONS, Member, job_engine, label_until_done, shown_item, truth
+from tests.store.conftest import storage_url
 
 POLLS = """
 [[campaign.tasks]]
@@ -108,30 +109,34 @@ async def answer_polls(engine: Engine, user: UserRef, cafe: SpaceRef, taps: Sequ
         reply = last(answered)
 
 
-@pytest.fixture
+@pytest.fixture(params=["sqlite", "postgresql"])
 async def crowd(
-    tmp_path: Path, clock: FakeClock, person: Callable[..., UserRef], cafe: SpaceRef
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock, person: Callable[..., UserRef], cafe: SpaceRef
 ) -> AsyncIterator[Crowd]:
+    """The crowd's round on each store in turn: the reports read it with SQL of their own."""
+    with storage_url(request.param, tmp_path) as url:
+        async with job_engine(tmp_path, clock, JOB + POLLS, results={"min_answers": 3}, storage={"url": url}) as engine:
+            yield await labelled(engine, clock, person, cafe)
+
+
+async def labelled(engine: Engine, clock: FakeClock, person: Callable[..., UserRef], cafe: SpaceRef) -> Crowd:
     """Seven careful members and three spammers label the job; four of them answer the polls."""
-    async with job_engine(tmp_path, clock, JOB + POLLS, results={"min_answers": 3}) as engine:
-        rng = random.Random(18)
-        careful = [Member(person(f"Careful{i}"), 0.9, rng) for i in range(7)]
-        spammers = [Member(person(f"Spam{i}"), None, rng) for i in range(3)]
-        hasty = spammers[0].user
-        reply = await engine.tasks.next_task(await engine.context(hasty, cafe))
-        for _ in range(HASTY):  # the first spammer taps the first items the moment they show: too fast
-            number = shown_item(reply)
-            assert number is not None
-            reply = last(await engine.act(hasty, cafe, button(reply, spammers[0].pick(number))))
-        await label_until_done(engine, careful + spammers, cafe, clock)
-        for name, taps in PLANS.items():
-            await answer_polls(engine, person(name), cafe, taps)
-        everyone = [member.user for member in careful + spammers]
-        ids = {user.display_name: (await engine.context(user, cafe)).user_id for user in everyone}
-        (record,) = await engine.services.store.rounds.open_in(
-            (await engine.context(everyone[0], cafe)).space_id, "tasks"
-        )
-        yield Crowd(engine, record, ids, person("Mod"))
+    rng = random.Random(18)
+    careful = [Member(person(f"Careful{i}"), 0.9, rng) for i in range(7)]
+    spammers = [Member(person(f"Spam{i}"), None, rng) for i in range(3)]
+    hasty = spammers[0].user
+    reply = await engine.tasks.next_task(await engine.context(hasty, cafe))
+    for _ in range(HASTY):  # the first spammer taps the first items the moment they show: too fast
+        number = shown_item(reply)
+        assert number is not None
+        reply = last(await engine.act(hasty, cafe, button(reply, spammers[0].pick(number))))
+    await label_until_done(engine, careful + spammers, cafe, clock)
+    for name, taps in PLANS.items():
+        await answer_polls(engine, person(name), cafe, taps)
+    everyone = [member.user for member in careful + spammers]
+    ids = {user.display_name: (await engine.context(user, cafe)).user_id for user in everyone}
+    (record,) = await engine.services.store.rounds.open_in((await engine.context(everyone[0], cafe)).space_id, "tasks")
+    return Crowd(engine, record, ids, person("Mod"))
 
 
 def lines_of(reply: Reply) -> list[str]:
