@@ -31,6 +31,7 @@ BENCHMARKS = {
     "flood": "bench.flood",
     "memory": "bench.memory",
     "postgres": "bench.postgres",
+    "quality": "bench.quality",
 }
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"
 POSTGRES_URL_ENV = "CROWDPULSE_TEST_POSTGRES_URL"  # the tests' server

@@ -85,7 +85,7 @@ class Overlap(_Strict):
     @model_validator(mode="after")
     def _min_below_max(self) -> Self:
         if self.min > self.max:
-            raise ValueError(f"overlap: min ({self.min}) is more than max ({self.max})")
+            raise ValueError(f"min ({self.min}) is more than max ({self.max})")
         return self
 
 

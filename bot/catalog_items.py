@@ -158,8 +158,8 @@ class _Reader:
         self.first_line[key] = line
         image = self.image(line, values.get("image", ""))
         text = values.get("text", "")
-        if (self.images and not image) or (not self.images and not text):
-            if image is not None:
+        if not (image if self.images else text):
+            if image is not None:  # a missing image file is said already
                 self.problem(line, f"item {key!r} has no {'image' if self.images else 'text'}")
             return
         known = values.get("known_answer") or None
@@ -177,6 +177,10 @@ class _Reader:
             self.problem(line, f"no image file at {resolved}")
             return None
         return str(resolved)
+
+
+# What a read depends on: the file, the kind and the answer keys (a reloaded catalog's equal job shares it)
+_Key = tuple[str, str, frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,9 +208,9 @@ class ItemFiles:
     def __init__(self, recheck_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.recheck_seconds = recheck_seconds
         self.clock = clock
-        self._reads: dict[tuple[str, str, frozenset[str]], _Read] = {}
-        self._good: dict[tuple[str, str, frozenset[str]], tuple[Item, ...]] = {}
-        self._checked_at: dict[tuple[str, str, frozenset[str]], float] = {}
+        self._reads: dict[_Key, _Read] = {}
+        self._good: dict[_Key, tuple[Item, ...]] = {}
+        self._checked_at: dict[_Key, float] = {}
 
     def items(self, task: JobTask) -> tuple[Item, ...]:
         """The task's items as its file holds them now, or as it last held them without a problem."""
@@ -227,10 +231,10 @@ class ItemFiles:
         return list(read.problems)
 
     @staticmethod
-    def _key(task: JobTask) -> tuple[str, str, frozenset[str]]:
+    def _key(task: JobTask) -> _Key:
         return task.items, str(task.kind), frozenset(task.answer_keys())
 
-    def _current(self, task: JobTask, key: tuple[str, str, frozenset[str]]) -> _Read:
+    def _current(self, task: JobTask, key: _Key) -> _Read:
         last = self._reads.get(key)
         now = self.clock()
         if last is not None and now - self._checked_at.get(key, now) < self.recheck_seconds:
@@ -252,7 +256,7 @@ class ItemFiles:
             )
         return read
 
-    def _read(self, task: JobTask, key: tuple[str, str, frozenset[str]], signature: tuple[int, int] | None) -> _Read:
+    def _read(self, task: JobTask, key: _Key, signature: tuple[int, int] | None) -> _Read:
         items, problems = read_items(Path(task.items), task)
         read = _Read(signature, items, problems, good=not problems)
         self._reads[key] = read

@@ -45,6 +45,7 @@ def test_quick_run_writes_every_figure_in_the_documented_shape(tmp_path: Path) -
         "flood.",
         "memory.",
         "postgres.",
+        "quality.",
     ):
         assert any(name.startswith(prefix) for name in names), prefix
     for figure in figures:

@@ -95,7 +95,8 @@ class LabellingQueries:
 
     async def next_item(self, query: ItemQuery, now: datetime) -> tuple[ServedItem | None, bool]:
         """The item to show the member next, remembered with the time it was shown; and whether the
-        member is held back from labelling in this round (then no item)."""
+        member is held back from labelling in this round (then no item). Once no item of the job is left
+        for the member, no gold item is either: gold only ever comes mixed in with real work."""
 
         def unit(db: Connection) -> tuple[ServedItem | None, bool]:
             held = db.execute(
@@ -104,9 +105,11 @@ class LabellingQueries:
             ).fetchone()
             if held is not None:
                 return None, True
-            chosen = _candidate(db, query, query.gold_first) or _candidate(db, query, not query.gold_first)
-            if chosen is None:
+            chosen = _candidate(db, query, gold=False)
+            if chosen is None:  # gold is mixed in among the job's items, never served on its own
                 return None, False
+            if query.gold_first:
+                chosen = _candidate(db, query, gold=True) or chosen
             db.execute(
                 "INSERT INTO label_views (round_id, task_id, user_id, item_id, shown_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (round_id, task_id, user_id) DO UPDATE SET item_id = excluded.item_id,"
@@ -262,7 +265,7 @@ def withdraw(db: Connection, round_id: int, task_id: str, key: str, note: str) -
     )
 
 
-def _candidate(db: Connection, query: ItemQuery, gold: bool) -> ServedItem | None:
+def _candidate(db: Connection, query: ItemQuery, *, gold: bool) -> ServedItem | None:
     """One open item of the kind asked (gold or not) the member has not answered: among those nearest to
     settling (most answers first, then oldest), the one the member's spread points at."""
     rows = db.execute(
@@ -285,9 +288,8 @@ def _seconds_since_shown(db: Connection, label: NewLabel, now: datetime) -> floa
         "SELECT item_id, shown_at FROM label_views WHERE round_id = ? AND task_id = ? AND user_id = ?",
         (label.round_id, label.task_id, label.user_id),
     ).fetchone()
-    if row is None or int(row[0]) != label.item_id:
-        return None
-    return max(0.0, (now - datetime.fromisoformat(row[1])).total_seconds())
+    shown = from_text(row[1]) if row is not None and int(row[0]) == label.item_id else None
+    return None if shown is None else max(0.0, (now - shown).total_seconds())
 
 
 def _update_member(
