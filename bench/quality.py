@@ -8,15 +8,16 @@ half always the first option. Everything is seeded; each repetition is another s
 figures are medians over them (the JSON keeps every seed's value).
 
 - Accuracy: every item, gold included, gets ``OVERLAP`` answers from distinct random members. Majority,
-  the weighted posterior (members' accuracy: their smoothed share of right gold answers) and both
-  Dawid-Skene implementations (ours, crowd-kit's when ``.[quality-check]`` is installed; neither uses
-  gold) label the items; the figure is the share of non-gold items labelled right.
+  the posterior (``posterior_with_agreement``: members weighed by their gold answers and their agreement
+  with the items a first pass is sure of, as the product weighs them) and both Dawid-Skene
+  implementations (ours, crowd-kit's when ``.[quality-check]`` is installed; neither uses gold) label
+  the items; the figure is the share of non-gold items labelled right.
 - Serving: the same crowds with 15 % spammers answer through a simulation of the product's serving,
   once with dynamic overlap (answers until the item's posterior reaches ``CONFIDENCE``, between
   ``MIN_ANSWERS`` and ``MAX_ANSWERS``) and once with a fixed ``OVERLAP``; both mix gold in and hold
-  members back as the product does (see ``serve``). Members have no gold record for their first answers
-  (their accuracy is then 0.5), so early items need more answers to settle.
-- Time: ``weighted_posterior`` and ``dawid_skene`` on 100,000 answers (20,000 items × 5), from the
+  members back as the product does (see ``serve``): a member's vote is weighed by their gold answers and
+  their agreement with settled items, pulled towards the crowd's gold accuracy while both are few.
+- Time: ``posterior_with_agreement`` and ``dawid_skene`` on 100,000 answers (20,000 items × 5), from the
   ``Vote`` objects to the estimates; beside them one ``item_posterior`` call, made on every answer.
 """
 
@@ -40,13 +41,17 @@ from bot.features.labelling.aggregation import (
     dawid_skene,
     item_posterior,
     majority,
+    posterior_with_agreement,
     smoothed_accuracy,
-    weighted_posterior,
+    weighing_accuracy,
 )
+from bot.features.labelling.jobs import reliability, right_of_given
+from bot.store.records import Evidence
 
 ITEMS = 1_000
 OPTIONS = 3
 GOLD_SHARE = 0.05
+SERVED_GOLD_SHARE = 0.1  # the catalog's default quality.gold_share: how often a serve is a gold item
 MEMBERS = 40
 OVERLAP = 5
 CAREFUL_ACCURACY = (0.7, 0.95)
@@ -76,7 +81,7 @@ CAREFUL, RANDOM, FIRST = 0, 1, 2
 
 Ints = NDArray[np.int64]
 Floats = NDArray[np.float64]
-Labeller = Callable[[list[Vote], dict[int, float]], dict[int, int] | None]
+Labeller = Callable[[list[Vote], dict[int, tuple[int, int]]], dict[int, int] | None]
 
 
 @dataclass(frozen=True)
@@ -128,23 +133,23 @@ def fixed_votes(crowd: Crowd, rng: np.random.Generator, overlap: int = OVERLAP) 
     return [Vote(*row) for row in zip(members.tolist(), items.tolist(), labels.tolist(), strict=True)]
 
 
-def gold_accuracy(crowd: Crowd, votes: Sequence[Vote]) -> dict[int, float]:
-    """Each member's ``smoothed_accuracy`` on the gold items they answered (members without gold: absent)."""
+def gold_records(crowd: Crowd, votes: Sequence[Vote]) -> dict[int, tuple[int, int]]:
+    """Each member's (right, given) answers on the gold items they answered (members without gold: absent)."""
     right: dict[int, int] = {}
     total: dict[int, int] = {}
     for vote in votes:
         if crowd.gold[vote.item]:
             total[vote.member] = total.get(vote.member, 0) + 1
             right[vote.member] = right.get(vote.member, 0) + int(vote.label == crowd.truth[vote.item])
-    return {member: smoothed_accuracy(right.get(member, 0), count) for member, count in total.items()}
+    return {member: (right.get(member, 0), count) for member, count in total.items()}
 
 
 def labels_of(estimates: dict[int, Estimate]) -> dict[int, int]:
     return {item: estimate.label for item, estimate in estimates.items()}
 
 
-def crowdkit_labels(votes: list[Vote], accuracy: dict[int, float]) -> dict[int, int] | None:
-    """crowd-kit's ``DawidSkene`` on the same votes (it uses no gold, so no ``accuracy``); ``None`` when
+def crowdkit_labels(votes: list[Vote], gold: dict[int, tuple[int, int]]) -> dict[int, int] | None:
+    """crowd-kit's ``DawidSkene`` on the same votes (it uses no gold records); ``None`` when
     the optional extra is not installed.
 
     Imported by name at call time, so the benchmark runs without it. Its pandas calls warn about
@@ -172,9 +177,9 @@ def crowdkit_version() -> str:
 
 
 LABELLERS: dict[str, Labeller] = {
-    "majority": lambda votes, accuracy: labels_of(majority(votes, OPTIONS)),
-    "posterior": lambda votes, accuracy: labels_of(weighted_posterior(votes, OPTIONS, accuracy)),
-    "dawid_skene": lambda votes, accuracy: labels_of(dawid_skene(votes, OPTIONS).items),
+    "majority": lambda votes, gold: labels_of(majority(votes, OPTIONS)),
+    "posterior": lambda votes, gold: labels_of(posterior_with_agreement(votes, OPTIONS, gold)),
+    "dawid_skene": lambda votes, gold: labels_of(dawid_skene(votes, OPTIONS).items),
     "crowdkit_ds": crowdkit_labels,
 }
 
@@ -183,10 +188,10 @@ def accuracies(rng: np.random.Generator, spammers: float) -> dict[str, float | N
     """Each labeller's accuracy on one seeded crowd (``None``: crowd-kit is not installed)."""
     crowd = simulated_crowd(rng, spammers)
     votes = fixed_votes(crowd, rng)
-    accuracy = gold_accuracy(crowd, votes)
+    gold = gold_records(crowd, votes)
     found: dict[str, float | None] = {}
     for name, labeller in LABELLERS.items():
-        labels = labeller(votes, accuracy)
+        labels = labeller(votes, gold)
         found[name] = None if labels is None else crowd.accuracy(labels)
     return found
 
@@ -225,14 +230,13 @@ def share_figure(name: str, values: list[float | None], note: str, target: Targe
 
 @dataclass(frozen=True)
 class Served:
-    """What a serving simulation produced: the answers to non-gold items, gold accuracies, exclusions."""
+    """What a serving simulation produced: the votes that count on non-gold items, gold accuracies,
+    exclusions, and the answers spent per non-gold item (those of members held back later included)."""
 
     votes: list[Vote]
-    accuracy: dict[int, float]
+    gold: dict[int, tuple[int, int]]
     excluded: NDArray[np.bool_]
-
-    def answers_per_item(self) -> float:
-        return len(self.votes) / len({vote.item for vote in self.votes})
+    answers_per_item: float
 
 
 def serve(crowd: Crowd, rng: np.random.Generator, *, dynamic: bool) -> Served:
@@ -240,35 +244,77 @@ def serve(crowd: Crowd, rng: np.random.Generator, *, dynamic: bool) -> Served:
 
     A random member who is not held back asks for work and gets, as the labelling store serves it, an
     open item they have not answered, the one with the most answers first, then the oldest (a new one
-    when there is none); about ``GOLD_SHARE`` of the time a gold item instead, chosen the same way among
-    gold items with a slot left. Gold only comes mixed in with real work: a member with no item left
-    gets no gold either. Every item, gold too, takes at most ``MAX_ANSWERS`` (dynamic) or ``OVERLAP``
-    (fixed) answers. After each gold answer, a member with ``MIN_GOLD`` or more whose smoothed gold
-    accuracy is below ``EXCLUDE_BELOW`` is held back from then on. A non-gold item closes at ``OVERLAP``
-    answers (fixed), or (dynamic) once ``item_posterior`` with its members' current gold accuracies
-    reaches ``CONFIDENCE`` after at least ``MIN_ANSWERS``, or at ``MAX_ANSWERS``.
+    when there is none); about ``SERVED_GOLD_SHARE`` of the time a gold item instead, chosen the same way
+    among gold items with a slot left. Gold only comes mixed in with real work. Every item, gold too,
+    takes at most ``MAX_ANSWERS`` (dynamic) or ``OVERLAP`` (fixed) answers. A non-gold item closes at
+    ``OVERLAP`` answers (fixed), or (dynamic) once ``item_posterior``, each vote weighed as the labelling
+    feature does (the member's gold answers and agreement with closed items, pulled towards the crowd's
+    gold accuracy), reaches ``CONFIDENCE`` after at least ``MIN_ANSWERS``, or at ``MAX_ANSWERS``; closing
+    credits its voters' agreement. After each gold answer, a member with ``MIN_GOLD`` or more whose
+    ``reliability`` is below ``EXCLUDE_BELOW`` is held back: their votes stop counting, and an item they
+    helped close that the others' votes alone do not settle opens again.
     """
     cap = MAX_ANSWERS if dynamic else OVERLAP
     gold_taken = dict.fromkeys(np.flatnonzero(crowd.gold).tolist(), 0)  # gold item → answers so far
     waiting = rng.permutation(np.flatnonzero(~crowd.gold)).tolist()[::-1]  # new items, popped from the end
     answers: dict[int, list[tuple[int, int]]] = {}  # open item (oldest first) → (member, label)
+    closed: dict[int, list[tuple[int, int]]] = {}  # settled item → the votes that count
+    spent = 0  # answers to non-gold items, also those that stopped counting
     right = np.zeros(crowd.members, dtype=np.int64)
     judged = np.zeros(crowd.members, dtype=np.int64)
     excluded = np.zeros(crowd.members, dtype=np.bool_)
+    agreed = np.zeros(crowd.members, dtype=np.int64)
+    resolved = np.zeros(crowd.members, dtype=np.int64)
+    labels: dict[int, int] = {}  # settled item → the label its voters were credited against
     seen: list[set[int]] = [set() for _ in range(crowd.members)]
-    votes: list[Vote] = []
 
     def accuracy(member: int) -> float:
         return smoothed_accuracy(int(right[member]), int(judged[member]))
 
-    def closes(item: int) -> bool:
-        given = answers[item]
+    def weight(member: int) -> float:
+        """As the labelling feature weighs a vote: the member's gold record and their agreement with settled
+        items, pulled towards the crowd's gold record."""
+        counted = ~excluded
+        crowd = smoothed_accuracy(int(right[counted].sum()), int(judged[counted].sum()))
+        return weighing_accuracy(*right_of_given(evidence(member)), crowd)
+
+    def evidence(member: int) -> Evidence:
+        return Evidence(int(judged[member]), int(right[member]), int(resolved[member]), int(agreed[member]))
+
+    def credit(item: int, sign: int) -> None:
+        """Count (or, ``sign`` -1, take back) the agreement of an item's voters with its settled label."""
+        given = closed[item]
+        if sign > 0:
+            labels[item] = item_posterior([(label, weight(member)) for member, label in given], OPTIONS).label
+        settled = labels[item]
+        for member, label in given:
+            resolved[member] += sign
+            agreed[member] += sign * (label == settled)
+
+    def closes(given: list[tuple[int, int]]) -> bool:
         if not dynamic:
             return len(given) >= OVERLAP
         if len(given) >= MAX_ANSWERS:
             return True
-        pairs = [(label, accuracy(member)) for member, label in given]
+        pairs = [(label, weight(member)) for member, label in given]
         return len(given) >= MIN_ANSWERS and item_posterior(pairs, OPTIONS).confidence >= CONFIDENCE
+
+    def reconsider(member: int) -> None:
+        """As the store does when a member is held back: their votes stop counting (their slots come
+        back), and an item they helped close that the others' votes alone do not settle opens again."""
+        for item, given in [*closed.items(), *answers.items()]:
+            kept = [(voter, label) for voter, label in given if voter != member]
+            if len(kept) == len(given):
+                continue
+            if item in closed:
+                credit(item, -1)
+                closed[item] = kept
+                if closes(kept):
+                    credit(item, +1)
+                else:
+                    answers[item] = closed.pop(item)
+            else:
+                answers[item] = kept
 
     def nearest(counts: dict[int, int], member: int) -> int | None:
         """The item with the most answers (the oldest of those) the member has not answered, if any."""
@@ -286,7 +332,7 @@ def serve(crowd: Crowd, rng: np.random.Generator, *, dynamic: bool) -> Served:
             answers[item] = []
         if item is None:
             continue  # every open item already has this member's answer: nothing, gold neither
-        gold = nearest(gold_taken, member) if rng.random() < GOLD_SHARE else None
+        gold = nearest(gold_taken, member) if rng.random() < SERVED_GOLD_SHARE else None
         item = item if gold is None else gold
         seen[member].add(item)
         label = int(crowd.answers(np.array([member]), np.array([item]), rng)[0])
@@ -294,14 +340,19 @@ def serve(crowd: Crowd, rng: np.random.Generator, *, dynamic: bool) -> Served:
             gold_taken[item] += 1
             judged[member] += 1
             right[member] += label == crowd.truth[item]
-            if judged[member] >= MIN_GOLD and accuracy(member) < EXCLUDE_BELOW:
+            if judged[member] >= MIN_GOLD and reliability(evidence(member)) < EXCLUDE_BELOW:
                 excluded[member] = True
+                reconsider(member)
             continue
         answers[item].append((member, label))
-        votes.append(Vote(member, item, label))
-        if closes(item):
-            del answers[item]
-    return Served(votes, {member: accuracy(member) for member in range(crowd.members)}, excluded)
+        spent += 1
+        if closes(answers[item]):
+            closed[item] = answers.pop(item)
+            credit(item, +1)
+    votes = [Vote(member, item, label) for item, given in (closed | answers).items() for member, label in given]
+    items = len(closed) + len(answers)
+    records = {member: (int(right[member]), int(judged[member])) for member in range(crowd.members)}
+    return Served(votes, records, excluded, spent / items)
 
 
 def serving_figures(repetitions: int) -> list[Figure]:
@@ -315,22 +366,22 @@ def serving_figures(repetitions: int) -> list[Figure]:
         crowd = simulated_crowd(np.random.default_rng((SEED, percent, seed)), SERVING_SPAMMERS)
         for turn, name in enumerate(spent):
             served = serve(crowd, np.random.default_rng((SEED, percent, seed, turn)), dynamic=name == "dynamic")
-            spent[name].append(served.answers_per_item())
-            right[name].append(crowd.accuracy(labels_of(weighted_posterior(served.votes, OPTIONS, served.accuracy))))
+            spent[name].append(served.answers_per_item)
+            right[name].append(crowd.accuracy(labels_of(posterior_with_agreement(served.votes, OPTIONS, served.gold))))
             if name == "dynamic":
                 for kind, counts in excluded.items():
                     counts.append(int((served.excluded & (crowd.kind == kind)).sum()))
     spammers = round(SERVING_SPAMMERS * MEMBERS)
     note = (
         f"the {SERVING_SPAMMERS:.0%} spammer crowds ({spammers} of {MEMBERS}); dynamic: confidence {CONFIDENCE},"
-        f" {MIN_ANSWERS}-{MAX_ANSWERS} answers; fixed: {OVERLAP}; in both gold mixed in at {GOLD_SHARE:.0%}"
+        f" {MIN_ANSWERS}-{MAX_ANSWERS} answers; fixed: {OVERLAP}; in both gold mixed in at {SERVED_GOLD_SHARE:.0%}"
         f" of serves and members held back below {EXCLUDE_BELOW} after {MIN_GOLD} gold answers"
     )
     exclusions = (
         f"median excluded under dynamic overlap: {median(excluded[RANDOM]) + median(excluded[FIRST]):g} of"
         f" {spammers} spammers, {median(excluded[CAREFUL]):g} of {MEMBERS - spammers} careful members"
     )
-    accuracy_note = f"{note}; weighted posterior with the final gold accuracies"
+    accuracy_note = f"{note}; the final labels by posterior_with_agreement"
     return [
         measured("quality.serving.dynamic_answers_per_item", spent["dynamic"], "answers", note=exclusions),
         measured("quality.serving.fixed_answers_per_item", spent["fixed"], "answers", note=note),
@@ -353,7 +404,7 @@ async def timing_figures(ctx: Context) -> list[Figure]:
     rng = np.random.default_rng(SEED)
     crowd = simulated_crowd(rng, SERVING_SPAMMERS, items=items, members=TIMING_MEMBERS)
     votes = fixed_votes(crowd, rng)
-    accuracy = gold_accuracy(crowd, votes)
+    gold = gold_records(crowd, votes)
 
     def timed(aggregate: Callable[[], object]) -> Callable[[int], Awaitable[float]]:
         async def run(repetition: int) -> float:
@@ -365,7 +416,7 @@ async def timing_figures(ctx: Context) -> list[Figure]:
 
     results = await interleaved(
         [
-            ("posterior", timed(lambda: weighted_posterior(votes, OPTIONS, accuracy))),
+            ("posterior", timed(lambda: posterior_with_agreement(votes, OPTIONS, gold))),
             ("dawid_skene", timed(lambda: dawid_skene(votes, OPTIONS))),
         ],
         ctx.repetitions,

@@ -21,6 +21,7 @@ from bot.store.effects import after_answer, apply_award, audit
 from bot.store.records import (
     Award,
     Awarded,
+    Evidence,
     ItemQuery,
     ItemRow,
     ItemState,
@@ -194,11 +195,13 @@ class LabellingQueries:
                 return LabelResult(LabelStatus.RECORDED, Awarded(0))
             correct = gold is not None and gold == label.vote
             excluded_now = _update_member(db, label, job, gold is not None, correct, too_fast, now, space_id)
+            if excluded_now:
+                _reconsider(db, label, job, rules, now)
             settled = False
             if gold is None:
-                settled = _settle(db, label, job, taken, rules, now)
+                settled = _settle(db, label, label.item_id, job, taken, rules, now)
             elif job.pay_on_agreement and taken >= job.min_answers:
-                _pay_agreeing(db, label, gold, rules, now)
+                _pay_agreeing(db, label, label.item_id, gold, rules, now)
             awarded = Awarded(0)
             if not job.pay_on_agreement:
                 award = replace(label.award, source_key=f"label:{inserted[0]}")
@@ -227,16 +230,31 @@ class LabellingQueries:
         )
         return [LabelAnswer(int(r[0]), str(r[1]), int(r[2]), r[3], r[4], r[5], str(r[6]), str(r[7])) for r in rows]
 
+    async def crowd_gold(self, round_id: int) -> tuple[int, int]:
+        """(right, total) gold answers of the round's members not held back: the crowd's pooled record."""
+        row = await self.store.fetchone(
+            "SELECT SUM(gold_correct), SUM(gold_answers) FROM label_members WHERE round_id = ? AND excluded_at IS NULL",
+            (round_id,),
+        )
+        return (0, 0) if row is None or row[1] is None else (int(row[0]), int(row[1]))
+
     async def members_of(self, round_id: int, user_ids: Iterable[int] | None = None) -> list[MemberQuality]:
         """The members' labelling records in a round (all of them, or those of ``user_ids``)."""
         rows = await self.store.fetchall(
-            "SELECT user_id, answers, gold_answers, gold_correct, too_fast, excluded_at"
+            "SELECT user_id, answers, gold_answers, gold_correct, resolved, agreed, too_fast, excluded_at"
             " FROM label_members WHERE round_id = ? ORDER BY user_id",
             (round_id,),
         )
         wanted = None if user_ids is None else set(user_ids)
         return [
-            MemberQuality(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5] is not None, from_text(r[5]))
+            MemberQuality(
+                int(r[0]),
+                int(r[1]),
+                Evidence(int(r[2]), int(r[3]), int(r[4]), int(r[5])),
+                int(r[6]),
+                r[7] is not None,
+                from_text(r[7]),
+            )
             for r in rows
             if wanted is None or int(r[0]) in wanted
         ]
@@ -302,18 +320,18 @@ def _update_member(
     now: datetime,
     space_id: int,
 ) -> bool:
-    """Count the answer in the member's record; hold them back (audited) once their gold answers fall under
-    the job's bar (``JobRules.holds_back``). Returns whether that happened now."""
+    """Count the answer in the member's record; after a gold answer, hold them back (audited) once their
+    record falls under the job's bar (``JobRules.holds_back``). Returns whether that happened now."""
     row = db.execute(
         "INSERT INTO label_members (round_id, user_id, answers, gold_answers, gold_correct, too_fast)"
         " VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (round_id, user_id) DO UPDATE SET"
         " answers = label_members.answers + 1, gold_answers = label_members.gold_answers + excluded.gold_answers,"
         " gold_correct = label_members.gold_correct + excluded.gold_correct,"
-        " too_fast = label_members.too_fast + excluded.too_fast RETURNING gold_answers, gold_correct",
+        " too_fast = label_members.too_fast + excluded.too_fast RETURNING gold_answers, gold_correct, resolved, agreed",
         (label.round_id, label.user_id, int(on_gold), int(correct), int(too_fast)),
     ).fetchone()
-    total, right = int(row[0]), int(row[1])
-    if not on_gold or not job.holds_back(total, right):
+    evidence = Evidence(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    if not on_gold or not job.holds_back(evidence):
         return False
     db.execute(
         "UPDATE label_members SET excluded_at = ? WHERE round_id = ? AND user_id = ? AND excluded_at IS NULL",
@@ -325,45 +343,83 @@ def _update_member(
         moderator_id=None,
         action="quality_exclude",
         target=str(label.user_id),
-        detail=f"round {label.round_id}: {right} of {total} gold answers right",
+        detail=(
+            f"round {label.round_id}: {evidence.gold_correct} of {evidence.gold_answers} gold answers right,"
+            f" {evidence.agreed} of {evidence.resolved} votes agreeing with settled items"
+        ),
         now=now,
     )
-    log.info("action=quality_exclude round=%s user=%s gold=%s/%s", label.round_id, label.user_id, right, total)
+    log.info("action=quality_exclude round=%s user=%s evidence=%s", label.round_id, label.user_id, evidence)
     return True
 
 
-def _settle(db: Connection, label: NewLabel, job: JobRules, taken: int, rules: PointRules, now: datetime) -> bool:
-    """Ask the feature what the item's votes say now, keep it, and retire the item once it is settled;
-    under ``pay_on_agreement`` the members whose vote matches are paid then."""
+def _reconsider(db: Connection, label: NewLabel, job: JobRules, rules: PointRules, now: datetime) -> None:
+    """The member just held back no longer counts: every item of the round they voted on (gold aside)
+    gives their slot back and is settled again without their vote, so an item they helped settle is
+    served again when the others' votes alone are not sure enough."""
+    voted = db.execute(
+        "SELECT a.item_id FROM label_answers a JOIN label_items i ON i.id = a.item_id WHERE a.round_id = ?"
+        " AND a.user_id = ? AND a.vote IS NOT NULL AND i.gold IS NULL AND i.status <> 'withdrawn' ORDER BY a.item_id",
+        (label.round_id, label.user_id),
+    ).fetchall()
+    for (item_id,) in voted:
+        taken = db.execute(
+            "UPDATE label_items SET answers = answers - 1 WHERE id = ? RETURNING answers", (item_id,)
+        ).fetchone()[0]
+        _settle(db, label, int(item_id), job, int(taken), rules, now)
+
+
+def _settle(
+    db: Connection, label: NewLabel, item_id: int, job: JobRules, taken: int, rules: PointRules, now: datetime
+) -> bool:
+    """Ask the feature what the item's counted votes say now, keep it, and retire the item once it is
+    settled (or serve it again when it no longer is); under ``pay_on_agreement`` the members whose vote
+    matches are paid when it settles."""
+    before = db.execute("SELECT status, label FROM label_items WHERE id = ?", (item_id,)).fetchone()
+    if before[0] == "retired":  # settled before: its voters' agreement is counted afresh below
+        _credit(db, label.round_id, item_id, before[1], -1)
     votes = [
-        ItemVote(int(row[0]), str(row[1]), int(row[2] or 0), int(row[3] or 0))
+        ItemVote(int(row[0]), str(row[1]), Evidence(int(row[2]), int(row[3]), int(row[4]), int(row[5])))
         for row in db.execute(
-            "SELECT a.user_id, a.vote, m.gold_answers, m.gold_correct FROM label_answers a"
-            " LEFT JOIN label_members m ON m.round_id = a.round_id AND m.user_id = a.user_id"
-            " WHERE a.item_id = ? AND a.value IS NOT NULL AND m.excluded_at IS NULL ORDER BY a.id",
-            (label.item_id,),
+            "SELECT a.user_id, a.vote, m.gold_answers, m.gold_correct, m.resolved, m.agreed FROM label_answers a"
+            " JOIN label_members m ON m.round_id = a.round_id AND m.user_id = a.user_id"
+            " WHERE a.item_id = ? AND a.vote IS NOT NULL AND m.excluded_at IS NULL ORDER BY a.id",
+            (item_id,),
         )
     ]
     decided = job.settle(votes, taken)
     status = "retired" if decided.settled else "open"
     db.execute(
         "UPDATE label_items SET label = ?, confidence = ?, status = ? WHERE id = ?",
-        (decided.label, decided.confidence, status, label.item_id),
+        (decided.label, decided.confidence, status, item_id),
     )
-    if decided.settled and job.pay_on_agreement:
-        _pay_agreeing(db, label, decided.label, rules, now)
+    if decided.settled:
+        _credit(db, label.round_id, item_id, decided.label, +1)
+        if job.pay_on_agreement:
+            _pay_agreeing(db, label, item_id, decided.label, rules, now)
     return decided.settled
 
 
-def _pay_agreeing(db: Connection, label: NewLabel, agreed: str, rules: PointRules, now: datetime) -> None:
+def _credit(db: Connection, round_id: int, item_id: int, settled: str, sign: int) -> None:
+    """Count (``sign`` 1) or take back (-1) the votes on a settled item in its voters' records: one more
+    resolved vote each, and one more agreeing for those whose vote is the settled label."""
+    db.execute(
+        "UPDATE label_members SET resolved = resolved + ?, agreed = agreed + ? * (SELECT COUNT(*) FROM label_answers a"
+        " WHERE a.item_id = ? AND a.user_id = label_members.user_id AND a.vote = ?)"
+        " WHERE round_id = ? AND user_id IN (SELECT user_id FROM label_answers WHERE item_id = ? AND vote IS NOT NULL)",
+        (sign, sign, item_id, settled, round_id, item_id),
+    )
+
+
+def _pay_agreeing(db: Connection, label: NewLabel, item_id: int, agreed: str, rules: PointRules, now: datetime) -> None:
     """Pay every member still counted whose vote on the item matches ``agreed`` (once each: the ledger's
     source key names the item and the member), in member order so concurrent payers lock members alike."""
     voters = db.execute(
         "SELECT a.user_id FROM label_answers a JOIN label_members m ON m.round_id = a.round_id"
         " AND m.user_id = a.user_id WHERE a.item_id = ? AND a.vote = ? AND m.excluded_at IS NULL ORDER BY a.user_id",
-        (label.item_id, agreed),
+        (item_id, agreed),
     ).fetchall()
-    key = db.execute("SELECT item_key FROM label_items WHERE id = ?", (label.item_id,)).fetchone()[0]
+    key = db.execute("SELECT item_key FROM label_items WHERE id = ?", (item_id,)).fetchone()[0]
     for (user_id,) in voters:
         award = Award(
             int(user_id),
@@ -372,7 +428,7 @@ def _pay_agreeing(db: Connection, label: NewLabel, agreed: str, rules: PointRule
             label.award.delta,
             "label_agreed",
             f"{label.task_id}/{key}",
-            f"agree:{label.item_id}:{user_id}",
+            f"agree:{item_id}:{user_id}",
             capped=True,
         )
         apply_award(db, award, rules, now)

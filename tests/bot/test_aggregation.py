@@ -27,8 +27,10 @@ from bot.features.labelling.aggregation import (
     majority,
     most_common_text,
     normalise_text,
+    posterior_with_agreement,
     smoothed_accuracy,
     straight_lining,
+    weighing_accuracy,
     weighted_posterior,
 )
 
@@ -181,13 +183,27 @@ def test_dawid_skene_on_unanimous_votes_keeps_the_labels() -> None:
 
 def test_aggregate_dispatches_every_method() -> None:
     _, votes = crowd_votes(3, 0.15)
-    accuracy = {member: 0.8 for member in range(40)}
+    gold = {member: (4, 5) for member in range(40)}
     assert set(METHODS) == {"posterior", "dawid_skene", "majority"}
-    assert aggregate("majority", votes, 3, accuracy) == majority(votes, 3)
-    assert aggregate("posterior", votes, 3, accuracy) == weighted_posterior(votes, 3, accuracy)
-    assert aggregate("dawid_skene", votes, 3, accuracy) == dawid_skene(votes, 3).items
+    assert aggregate("majority", votes, 3, gold) == majority(votes, 3)
+    assert aggregate("posterior", votes, 3, gold) == posterior_with_agreement(votes, 3, gold)
+    assert aggregate("dawid_skene", votes, 3, gold) == dawid_skene(votes, 3).items
     with pytest.raises(ValueError, match="unknown aggregation method"):
-        aggregate("median", votes, 3, accuracy)
+        aggregate("median", votes, 3, gold)
+
+
+def test_agreement_with_what_the_crowd_is_sure_of_weighs_members_better_than_gold_alone() -> None:
+    """30 % spammers, a few gold answers each: gold alone leaves the weights noisy; adding each member's
+    agreement with the items a first pass is sure of labels more items right."""
+    crowd, votes = crowd_votes(7, 0.30)
+    gold: dict[int, tuple[int, int]] = {}
+    for vote in votes:
+        if crowd.gold[vote.item]:
+            right, given = gold.get(vote.member, (0, 0))
+            gold[vote.member] = (right + int(vote.label == crowd.truth[vote.item]), given + 1)
+    by_gold = {member: smoothed_accuracy(*record) for member, record in gold.items()}
+    with_agreement = crowd.accuracy(labels_of(posterior_with_agreement(votes, 3, gold)))
+    assert with_agreement > crowd.accuracy(labels_of(weighted_posterior(votes, 3, by_gold)))
 
 
 def test_empty_inputs() -> None:
@@ -260,3 +276,18 @@ def test_most_common_text_compares_normalised_answers() -> None:
 
 def test_most_common_text_breaks_ties_by_first_seen() -> None:
     assert most_common_text(["Pear", "apple", "APPLE", "pear!"]) == ("pear", 0.5, 4)
+
+
+def test_when_every_voter_is_at_chance_the_majority_decides_not_the_option_order() -> None:
+    """Two options and no gold yet: every vote weighs nothing, so the votes themselves break the tie."""
+    alone = item_posterior([(1, 0.5), (1, 0.5), (0, 0.5)], 2)
+    assert (alone.label, alone.confidence) == (1, pytest.approx(0.5))
+    votes = [Vote(member, 7, label) for member, label in enumerate([1, 1, 0])]
+    assert weighted_posterior(votes, 2, {})[7].label == 1
+
+
+def test_a_newcomers_vote_is_weighed_with_the_crowds_accuracy_until_their_own_gold_says_more() -> None:
+    assert weighing_accuracy(0, 0, 0.8) == pytest.approx(0.8)
+    assert weighing_accuracy(0, 0, 0.5) == smoothed_accuracy(0, 0)
+    assert weighing_accuracy(3, 3, 0.5) == smoothed_accuracy(3, 3)
+    assert weighing_accuracy(0, 10, 0.8) == pytest.approx(0.8 / 11)  # ten wrong gold answers outweigh the crowd

@@ -51,7 +51,7 @@ async def test_a_seeded_crowd_labels_the_job(
 
     for spammer in spammers:  # held back after their first few gold answers, and told so politely
         quality = members[ids[spammer.user.platform_user_id]]
-        assert quality.excluded and quality.gold_answers <= 4
+        assert quality.excluded and quality.evidence.gold_answers <= 4
         texts = "\n".join(seen[spammer.user.platform_user_id])
         assert "No labelling tasks for you right now" in texts
         assert "How was the service today?" in texts  # polls still reach them

@@ -11,6 +11,7 @@ import pytest
 
 from bot.store.records import (
     Award,
+    Evidence,
     ItemQuery,
     ItemRow,
     ItemVote,
@@ -31,8 +32,8 @@ def rules(*, pay_on_agreement: bool = False, hold_back_below: int = 0) -> JobRul
     def settle(votes: Sequence[ItemVote], taken: int) -> Settling:
         return Settling("0", 0.5, taken >= CAP)
 
-    def holds_back(gold_answers: int, gold_correct: int) -> bool:
-        return gold_answers >= 2 and gold_correct < hold_back_below
+    def holds_back(evidence: Evidence) -> bool:
+        return evidence.gold_answers >= 2 and evidence.gold_correct < hold_back_below
 
     return JobRules(2, 0.0, pay_on_agreement, holds_back, settle)
 
@@ -134,3 +135,32 @@ async def test_an_item_file_change_adds_withdraws_and_restores_items(store: Any)
     await store.labelling.sync_items(round_id, "job", [ItemRow("p1", None), ItemRow("p2", None)], CAP)
     states = {item.key: item for item in await store.labelling.items_of(round_id)}
     assert (states["p2"].status, states["p3"].status) == ("open", "withdrawn")
+
+
+async def test_a_member_held_back_gives_back_their_slots_and_items_they_settled_open_again(store: Any) -> None:
+    """Votes that settled an item count as agreement in the voters' records; once one voter is held back,
+    the item is settled again without them: here it no longer is, so it is served again."""
+
+    def settle(votes: Sequence[ItemVote], taken: int) -> Settling:
+        agreeing = len(votes) >= 2 and len({vote.vote for vote in votes}) == 1
+        return Settling(votes[0].vote if votes else "0", 1.0 if agreeing else 0.5, agreeing)
+
+    def holds_back(evidence: Evidence) -> bool:
+        return evidence.gold_answers >= 2 and evidence.gold_correct == 0
+
+    job = JobRules(2, 0.0, False, holds_back, settle)
+    space_id, round_id, ids = await job_with(store, ItemRow("g1", "1"), ItemRow("g2", "1"), ItemRow("p1", None))
+    spammer, careful = await people(store, 2)
+    for member in (spammer, careful):
+        await store.labelling.record_label(a_label(round_id, space_id, ids["p1"], member), job, RULES, NOW, space_id)
+    records = {m.user_id: m.evidence for m in await store.labelling.members_of(round_id)}
+    assert (records[careful].resolved, records[careful].agreed) == (1, 1)
+    assert await value(store, "SELECT status FROM label_items WHERE id = ?", ids["p1"]) == "retired"
+    for key in ("g1", "g2"):
+        await store.labelling.record_label(a_label(round_id, space_id, ids[key], spammer), job, RULES, NOW, space_id)
+    item = {item.key: item for item in await store.labelling.items_of(round_id)}["p1"]
+    assert (item.status, item.answers) == ("open", 1)
+    records = {m.user_id: m.evidence for m in await store.labelling.members_of(round_id)}
+    assert (records[careful].resolved, records[careful].agreed) == (0, 0)
+    served, held = await store.labelling.next_item(ItemQuery(round_id, "job", spammer, False, 0), NOW)
+    assert (served, held) == (None, True)

@@ -3,8 +3,9 @@
 The item rows keep the label each item settled with while the round ran (the one-coin posterior of the
 moment). What ``/results``, ``/quality``, ``/member`` and the export show is aggregated again here, once
 for all of them, with the campaign's ``quality.aggregation`` method over the votes of members who are
-not held back, each weighed by their smoothed gold accuracy now: a member held back after their votes
-were counted no longer sways any item, and every report agrees with the others.
+not held back, each weighed by their gold record now (and, for ``posterior``, their agreement with the
+items the first pass is sure of): a member held back after their votes were counted no longer sways any
+item, and every report agrees with the others.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ class ItemResult:
     """An item with its label as the reports show it: aggregated (a vote), or for gold the known answer.
 
     ``confidence`` is ``None`` for gold (known, not estimated) and for an item nobody counted has voted on.
+    ``answers`` counts every label the item got, held-back members' too (the store's count of the item's
+    answers gives a held-back member's slot back).
     """
 
     state: ItemState
     label: str | None
     confidence: float | None
+    answers: int
 
     @property
     def gold(self) -> bool:
@@ -78,15 +82,15 @@ class JobAnalysis:
     def judged(self) -> list[float]:
         """The smoothed gold accuracy of each member with ``min_gold`` gold answers or more, ascending."""
         return sorted(
-            smoothed_accuracy(member.gold_correct, member.gold_answers)
+            smoothed_accuracy(member.evidence.gold_correct, member.evidence.gold_answers)
             for member in self.members
-            if member.gold_answers >= self.quality.min_gold
+            if member.evidence.gold_answers >= self.quality.min_gold
         )
 
     @property
     def answers(self) -> int:
         """Labels given to the job's items ("can't tell" aside), held-back members' included."""
-        return sum(item.state.answers for item in self.items)
+        return sum(item.answers for item in self.items)
 
     @property
     def held_back(self) -> int:
@@ -141,17 +145,19 @@ def analyse_job(
     answers: Sequence[LabelAnswer],
     members: dict[int, MemberQuality],
 ) -> JobAnalysis:
-    """One job's analysis from its rows (pure: the tests feed it rows, the reports the store's)."""
+    """One job's analysis from its rows (pure: the store is read once, by :func:`round_labels`)."""
     counted = [
         answer
         for answer in answers
         if answer.vote is not None and answer.user_id in members and not members[answer.user_id].excluded
     ]
     estimates = _estimates(task, quality, counted, members)
+    given = Counter(answer.item_id for answer in answers if answer.value is not None)
+    unvoted: tuple[str | None, float | None] = (None, None)
     results = tuple(
-        ItemResult(item, item.gold, None)
-        if item.gold is not None
-        else ItemResult(item, *estimates.get(item.id, (None, None)))
+        ItemResult(
+            item, *((item.gold, None) if item.gold is not None else estimates.get(item.id, unvoted)), given[item.id]
+        )
         for item in items
     )
     labellers = sorted({answer.user_id for answer in answers if answer.value is not None})
@@ -180,13 +186,12 @@ def _estimates(
     ]
     if not votes:
         return {}
-    accuracy = {
-        user_id: smoothed_accuracy(member.gold_correct, member.gold_answers) for user_id, member in members.items()
-    }
-    estimated = aggregate(quality.aggregation, votes, len(options), accuracy)
+    gold = {user_id: (m.evidence.gold_correct, m.evidence.gold_answers) for user_id, m in members.items()}
+    estimated = aggregate(quality.aggregation, votes, len(options), gold)
     return {item_id: (options[estimate.label], estimate.confidence) for item_id, estimate in estimated.items()}
 
 
 def accuracy_of(member: MemberQuality) -> float | None:
     """A member's smoothed gold accuracy, or ``None`` before their first gold answer (nothing to judge)."""
-    return smoothed_accuracy(member.gold_correct, member.gold_answers) if member.gold_answers else None
+    evidence = member.evidence
+    return smoothed_accuracy(evidence.gold_correct, evidence.gold_answers) if evidence.gold_answers else None

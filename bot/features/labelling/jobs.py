@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
 
@@ -26,13 +27,20 @@ from bot.actions import Action, ActionCodec, Verb
 from bot.catalog import CHOICE_KINDS, Campaign, Quality, Task, TaskKind, text_in
 from bot.catalog_items import Item
 from bot.context import Context, Services, stale, storage_refusal
-from bot.features.labelling.aggregation import item_posterior, most_common_text, normalise_text, smoothed_accuracy
+from bot.features.labelling.aggregation import (
+    item_posterior,
+    most_common_text,
+    normalise_text,
+    smoothed_accuracy,
+    weighing_accuracy,
+)
 from bot.features.tasks.kinds import YES_NO_OTHER, Accepted, Refused, parse_answer
 from bot.point_rules import task_points
 from bot.replies import Button, Image, Outcome, Reply, TextInput, escape
 from bot.store.database import StoreUnavailableError
 from bot.store.records import (
     Award,
+    Evidence,
     ItemQuery,
     ItemRow,
     ItemVote,
@@ -49,6 +57,7 @@ log = logging.getLogger(__name__)
 CANT_TELL = "x"
 TYPED = "t"
 _SERVE_TRIES = 3  # items found unusable (image gone) before giving up on the job for this question
+CROWD_REFRESH = timedelta(seconds=30)  # how stale the crowd's pooled gold accuracy may be when weighing votes
 
 
 class Held(Enum):
@@ -99,6 +108,7 @@ class Labelling:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._synced: dict[tuple[int, str], tuple[Item, ...]] = {}
+        self._crowds: dict[int, tuple[float, datetime]] = {}
 
     # serving ------------------------------------------------------------------------------------
 
@@ -185,8 +195,9 @@ class Labelling:
         award = Award(ctx.user_id, record.space_id, record.id, points, "answer", task.id, "", capped=True)
         new = NewLabel(record.id, task.id, item_id, ctx.user_id, value, vote, award)
         try:
+            rules = job_rules(campaign.quality, task, await self._crowd(record.id))
             result = await services.store.labelling.record_label(
-                new, job_rules(campaign.quality, task), services.rules, services.clock(), record.space_id
+                new, rules, services.rules, services.clock(), record.space_id
             )
         except StoreUnavailableError:
             return Labelled(storage_refusal(ctx.language), next_question=False)
@@ -213,6 +224,17 @@ class Labelling:
             line = t("answer.recorded", language, choice=summary, points=gained)
         toast = t("answer.toast", language, points=gained) if value is not None else line
         return Labelled(Reply(line, Outcome.DONE, notice=str(toast)), next_question=True)
+
+    async def _crowd(self, round_id: int) -> float:
+        """The crowd's pooled gold accuracy in the round (smoothed), read at most every ``CROWD_REFRESH``:
+        a newcomer's vote is weighed with it until their own gold answers say more."""
+        now = self.services.clock()
+        cached = self._crowds.get(round_id)
+        if cached is None or now - cached[1] > CROWD_REFRESH:
+            right, total = await self.services.store.labelling.crowd_gold(round_id)
+            cached = (smoothed_accuracy(right, total), now)
+            self._crowds[round_id] = cached
+        return cached[0]
 
     def _parse(
         self, ctx: Context, task: Task, payload: str, text: str | None
@@ -249,15 +271,15 @@ class Labelling:
         return _typed_input(self.services.codec, campaign.tasks[index], round_id, index, item_id, language)
 
 
-def job_rules(quality: Quality, task: Task) -> JobRules:
-    """The rules a label's unit applies: when a member is held back, and when an item has settled."""
+def job_rules(quality: Quality, task: Task, crowd: float) -> JobRules:
+    """The rules a label's unit applies: when a member is held back (their ``reliability``, judged once they
+    gave ``min_gold`` gold answers), and when an item has settled (each vote weighed with its member's
+    evidence pulled towards the ``crowd``'s gold accuracy)."""
     options = votes_of(task) if task.kind != TaskKind.FREE_TEXT else ()
     overlap = task.overlap
 
-    def hold_back(gold_answers: int, gold_correct: int) -> bool:
-        return (
-            gold_answers >= quality.min_gold and smoothed_accuracy(gold_correct, gold_answers) < quality.exclude_below
-        )
+    def hold_back(evidence: Evidence) -> bool:
+        return evidence.gold_answers >= quality.min_gold and reliability(evidence) < quality.exclude_below
 
     def settle(votes: Sequence[ItemVote], taken: int) -> Settling:
         if not options:
@@ -265,7 +287,7 @@ def job_rules(quality: Quality, task: Task) -> JobRules:
             label, confidence = text, share
         else:
             weighted = [
-                (options.index(vote.vote), smoothed_accuracy(vote.gold_correct, vote.gold_answers))
+                (options.index(vote.vote), weighing_accuracy(*right_of_given(vote.record), crowd))
                 for vote in votes
                 if vote.vote in options
             ]
@@ -275,6 +297,19 @@ def job_rules(quality: Quality, task: Task) -> JobRules:
         return Settling(label, confidence, sure or taken >= overlap.max)
 
     return JobRules(overlap.min, quality.min_seconds, quality.pay_on_agreement, hold_back, settle)
+
+
+def reliability(evidence: Evidence) -> float:
+    """A member's reliability: the smoothed accuracy of their gold answers and of their votes on settled
+    items together. Gold is about one answer in ten; agreement with what the crowd settled is many times
+    that evidence, so a careful member unlucky on three gold items is not held back, and a spammer is
+    found as soon as their gold answers allow a judgement (``python -m bench --only quality``)."""
+    return smoothed_accuracy(*right_of_given(evidence))
+
+
+def right_of_given(evidence: Evidence) -> tuple[int, int]:
+    """(right, given) answers the evidence counts: gold answers and votes on settled items together."""
+    return evidence.gold_correct + evidence.agreed, evidence.gold_answers + evidence.resolved
 
 
 def _typed_input(codec: ActionCodec, task: Task, round_id: int, index: int, item_id: int, language: str) -> TextInput:

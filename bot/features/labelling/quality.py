@@ -14,6 +14,7 @@ import statistics
 from bot.catalog import Campaign, text_in
 from bot.context import Context, Services
 from bot.features.labelling.analysis import JobAnalysis, RoundLabels, accuracy_of, round_labels
+from bot.features.labelling.jobs import reliability
 from bot.features.moderation import Moderation
 from bot.features.rounds.attention import FAILURES, attention_checks
 from bot.features.rounds.lookup import pick_round, round_title, when
@@ -106,8 +107,9 @@ class QualityReports:
                 "quality.member_gold",
                 language,
                 accuracy=percent(accuracy),
-                right=record.gold_correct,
-                total=record.gold_answers,
+                right=record.evidence.gold_correct,
+                total=record.evidence.gold_answers,
+                reliability=percent(reliability(record.evidence)),
             )
         ]
         settled = labels.item_labels()

@@ -72,7 +72,7 @@ class RoundQuality:
                 "status": item.state.status,
                 "label": vote_label(job.task, item.label, EXPORT_LANGUAGE) if item.label is not None else None,
                 "confidence": item.confidence,
-                "answers": item.state.answers,
+                "answers": item.answers,
                 "gold": item.gold,
             }
             for job in self.labels.jobs
@@ -100,7 +100,7 @@ class RoundQuality:
                 {
                     "user": pseudonym(user_id),
                     "reliability": accuracy_of(record) if record is not None else None,
-                    "gold_answers": record.gold_answers if record is not None else 0,
+                    "gold_answers": record.evidence.gold_answers if record is not None else 0,
                     "excluded": "held_back" in flags or "attention" in flags,
                     "flags": flags,
                 }

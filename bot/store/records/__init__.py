@@ -22,6 +22,7 @@ from bot.store.records.ideas import (
     VoteStatus,
 )
 from bot.store.records.labelling import (
+    Evidence,
     ItemQuery,
     ItemRow,
     ItemState,
@@ -65,6 +66,7 @@ __all__ = [
     "CodeLine",
     "Compose",
     "DueRound",
+    "Evidence",
     "IdeaPoints",
     "IdeaRecord",
     "IdeaStatus",

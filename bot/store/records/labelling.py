@@ -48,13 +48,23 @@ class ItemQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a member's answers say of their reliability: gold answers (right of given) and votes on
+    settled items (agreeing with the settled label, of counted)."""
+
+    gold_answers: int = 0
+    gold_correct: int = 0
+    resolved: int = 0
+    agreed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ItemVote:
     """One vote on an item in the unit that records a label, with its voter's gold record."""
 
     user_id: int
     vote: str
-    gold_answers: int
-    gold_correct: int
+    record: Evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +85,7 @@ class JobRules:
     min_answers: int
     min_seconds: float
     pay_on_agreement: bool
-    holds_back: Callable[[int, int], bool]  # (gold answers, gold answers right) → leave the member out
+    holds_back: Callable[[Evidence], bool]  # after a gold answer: leave the member out from now on
     settle: Callable[[Sequence[ItemVote], int], Settling]  # (votes, answers taken) → label, confidence, settled
 
 
@@ -134,12 +144,12 @@ class LabelAnswer:
 
 @dataclass(frozen=True, slots=True)
 class MemberQuality:
-    """A member's record in a round's labelling: gold answers, too-fast answers, held back or not (since)."""
+    """A member's record in a round's labelling: the evidence on their reliability, too-fast answers,
+    held back or not (since when)."""
 
     user_id: int
     answers: int
-    gold_answers: int
-    gold_correct: int
+    evidence: Evidence
     too_fast: int
     excluded: bool
     excluded_at: datetime | None = None

@@ -36,7 +36,8 @@ CREATE TABLE label_answers (
 );
 CREATE INDEX label_answers_by_member ON label_answers (round_id, user_id);
 
--- What each member's gold answers say of them in a round, kept with each answer.
+-- What each member's gold answers and their agreement with settled items say of them in a round, kept
+-- with each answer and each settling.
 CREATE TABLE label_members (
     round_id     BIGINT NOT NULL REFERENCES rounds (id),
     user_id      BIGINT NOT NULL REFERENCES users (id),
@@ -44,6 +45,8 @@ CREATE TABLE label_members (
     gold_answers INTEGER NOT NULL DEFAULT 0,
     gold_correct INTEGER NOT NULL DEFAULT 0,
     too_fast     INTEGER NOT NULL DEFAULT 0,
+    resolved     INTEGER NOT NULL DEFAULT 0,    -- their votes on items that settled
+    agreed       INTEGER NOT NULL DEFAULT 0,    -- … that matched the settled label
     excluded_at  TEXT,
     PRIMARY KEY (round_id, user_id)
 );
