@@ -72,6 +72,7 @@ def message_requests(
             return await bot.send_photo(
                 chat_id,
                 await _photo(image),
+                filename=image.filename,  # the engine's neutral name, not one PTB makes up
                 caption=reply.text if caption_fits else None,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup if caption_fits else None,

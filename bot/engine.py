@@ -159,10 +159,12 @@ class Engine:
         return await self._routes[action.verb].handle(ctx, action, text, values)
 
     async def text_message(self, user: UserRef, space: SpaceRef, text: str) -> Reply | None:
-        """Plain text from a user: an answer when a free-text task awaits one here, else not ours (``None``)."""
+        """Plain text from a user: an answer when a free-text task awaits one here (in a private chat, one
+        awaited anywhere: a group sends a member's questions there), else not ours (``None``)."""
         try:
             ctx = await self.context(user, space)
-            token = await self.services.store.tasks.expected_input(ctx.user_id, ctx.space_id)
+            expected = self.services.store.tasks.expected_input
+            token = await expected(ctx.user_id, ctx.space_id, or_elsewhere=space.is_private)
             if token is None:
                 return None
             return self.admit(user) or await self._route(ctx, token, text, ())

@@ -133,10 +133,19 @@ class TaskQueries:
             )
         )
 
-    async def expected_input(self, user_id: int, space_id: int) -> str | None:
-        value = await self.store.fetchval(
-            "SELECT action FROM pending_inputs WHERE user_id = ? AND space_id = ?", (user_id, space_id)
-        )
+    async def expected_input(self, user_id: int, space_id: int, *, or_elsewhere: bool = False) -> str | None:
+        """The token the user's next plain text here answers.
+
+        ``or_elsewhere`` (a private chat, where any text is meant for the bot): failing one awaited here,
+        the one awaited most recently in any space, since a group sends a member's questions to them.
+        """
+        sql = "SELECT action FROM pending_inputs WHERE user_id = ? AND space_id = ?"
+        if or_elsewhere:
+            sql = (
+                "SELECT action FROM pending_inputs WHERE user_id = ?"
+                " ORDER BY CASE WHEN space_id = ? THEN 0 ELSE 1 END, created_at DESC LIMIT 1"
+            )
+        value = await self.store.fetchval(sql, (user_id, space_id))
         return str(value) if value is not None else None
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -116,6 +117,18 @@ async def tap(tg: FakeTelegramServer, user: JSON, chat_id: int, label: str, with
 async def count(engine: Engine, sql: str) -> int:
     """The single number ``sql`` selects (0 when it selects no row)."""
     return int(await engine.services.store.fetchval(sql, (), 0))
+
+
+# The console -------------------------------------------------------------------------------------
+
+
+def number_of(shown: list[str], label: str) -> str:
+    """The number the console put before the button whose label contains ``label`` (latest first)."""
+    for text in reversed(shown):
+        for number, button in re.findall(r"\[(\d+)\] ([^\[\n]+)", text):
+            if label in button:
+                return str(number)
+    raise AssertionError(f"no button {label!r} in {shown}")
 
 
 # Discord -----------------------------------------------------------------------------------------

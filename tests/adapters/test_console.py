@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from adapters.console import ConsoleSession
 from bot.engine import Engine
-
-
-def number_of(shown: list[str], label: str) -> str:
-    """The number the console put before the button whose label contains ``label`` (latest first)."""
-    for text in reversed(shown):
-        for number, button in re.findall(r"\[(\d+)\] ([^\[\n]+)", text):
-            if label in button:
-                return str(number)
-    raise AssertionError(f"no button {label!r} in {shown}")
+from tests.adapters.harness import number_of
 
 
 async def test_skipping_the_first_question_then_answering_the_rest_ends_all_caught_up(engine: Engine) -> None:

@@ -155,7 +155,9 @@ class Labelling:
         image = None
         if item.image:
             is_url = item.image.startswith(("http://", "https://"))
-            image = Image(url=item.image) if is_url else Image(path=item.image, filename=Path(item.image).name)
+            # A neutral name: the platform may show it, and an operator's "croissant-3.png" is the answer.
+            neutral = f"photo{Path(item.image).suffix.lower()}"
+            image = Image(url=item.image) if is_url else Image(path=item.image, filename=neutral)
 
         def label(payload: object) -> str:
             return codec.pack(Verb.LABEL, record.id, index, item_id, payload)

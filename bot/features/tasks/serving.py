@@ -90,13 +90,17 @@ class Tasks:
         self,
         ctx: Context,
         campaign_id: str | None = None,
-        after: tuple[int, int] = (0, -1),
+        after: tuple[RoundRecord, int] | None = None,
         upcoming: Upcoming | None = None,
     ) -> Reply:
-        """The next task this member may answer here (after task ``after`` = (round, index)), or "all done"."""
+        """The next task this member may answer here, or "all done".
+
+        ``after`` = (round, index) is the task just answered: its round goes on after it, first, also when
+        it is not this space's (see :meth:`_upcoming`).
+        """
         store = self.services.store
         if upcoming is None or upcoming.progress is None:
-            upcoming = await self._upcoming(ctx, campaign_id)
+            upcoming = await self._upcoming(ctx, campaign_id, after[0] if after else None)
             upcoming = replace(upcoming, progress=await store.tasks.progress(upcoming.query))
         progress = upcoming.progress
         assert progress is not None
@@ -104,7 +108,7 @@ class Tasks:
             return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
         held_back = False
         for record, campaign in upcoming.rounds:
-            start = after[1] + 1 if record.id == after[0] else 0
+            start = after[1] + 1 if after is not None and record.id == after[0].id else 0
             done = progress.done.get(record.id, set())
             visible = _visible(ctx, record, campaign, progress)
             for index in (i for i in visible if i >= start and campaign.tasks[i].id not in done):
@@ -130,9 +134,16 @@ class Tasks:
             done_text = Markup(f"{t('label.none_for_you', ctx.language)}\n{done_text}")
         return Reply(done_text)
 
-    async def _upcoming(self, ctx: Context, campaign_id: str | None = None) -> Upcoming:
+    async def _upcoming(
+        self, ctx: Context, campaign_id: str | None = None, current: RoundRecord | None = None
+    ) -> Upcoming:
         """The open task rounds here with their campaigns, in the order they are offered, and the query
-        that reads the member's progress through them."""
+        that reads the member's progress through them.
+
+        ``current`` is the round the member is answering in. It comes first when it is another space's:
+        a Telegram group sends a member's questions to their private chat, where the taps arrive, and
+        the member must go on with the group's round (a job's next item) rather than start the chat's own.
+        """
         catalog = self.services.catalog
         rounds = [
             (record, campaign)
@@ -141,6 +152,10 @@ class Tasks:
         ]
         if campaign_id is not None:
             rounds.sort(key=lambda pair: pair[0].subject != campaign_id)
+        if current is not None and all(record.id != current.id for record, _ in rounds):
+            campaign = catalog.campaign(current.subject)
+            if campaign is not None:
+                rounds.insert(0, (current, campaign))
         return Upcoming(tuple(rounds), _progress_query(ctx, rounds))
 
     def _show_task(
@@ -222,7 +237,7 @@ class Tasks:
         labelled = await self.labelling.label(ctx, action, text, record, campaign, task)
         if not labelled.next_question:
             return labelled.reply
-        return replace(labelled.reply, follow_up=await self.next_task(ctx, after=(record.id, index - 1)))
+        return replace(labelled.reply, follow_up=await self.next_task(ctx, after=(record, index - 1)))
 
     @staticmethod
     def _task_of(action: Action) -> tuple[int, int] | None:
@@ -303,7 +318,8 @@ class Tasks:
         skipped = t("task.skipped", ctx.language)
         if status == SkipStatus.ALREADY_SKIPPED:
             return Reply(skipped, Outcome.ALREADY_DONE, notice=str(skipped))
-        return Reply(skipped, Outcome.DONE, notice=str(skipped), follow_up=await self.next_task(ctx))
+        follow_up = await self.next_task(ctx, after=(record, -1))  # the round from its start: the skip is done
+        return Reply(skipped, Outcome.DONE, notice=str(skipped), follow_up=follow_up)
 
     async def _round_start(self, ctx: Context, action: Action) -> Reply:
         """The Start button of a round announcement: that round's next task for whoever tapped."""
@@ -324,7 +340,7 @@ class Tasks:
             points += services.settings.points.known_answer_bonus
         award = Award(ctx.user_id, record.space_id, record.id, points, "answer", task.id, "", capped=True)
         answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award)
-        upcoming = await self._upcoming(ctx)
+        upcoming = await self._upcoming(ctx, current=record)
         try:
             result = await services.store.tasks.record_answer(answer, services.rules, services.clock(), upcoming.query)
         except StoreUnavailableError:
@@ -337,7 +353,7 @@ class Tasks:
             return Reply(
                 t("answer.quota_full", ctx.language),
                 Outcome.REFUSED,
-                follow_up=await self.next_task(ctx, after=(record.id, index)),
+                follow_up=await self.next_task(ctx, after=(record, index)),
             )
         awarded = result.awarded
         gained = awarded.points if awarded else 0
@@ -353,7 +369,7 @@ class Tasks:
             Outcome.DONE,
             notice=str(t("answer.toast", ctx.language, points=gained)),
             follow_up=await self.next_task(
-                ctx, after=(record.id, index), upcoming=replace(upcoming, progress=result.progress)
+                ctx, after=(record, index), upcoming=replace(upcoming, progress=result.progress)
             ),
         )
 
