@@ -216,6 +216,18 @@ async def _results(engine: Engine, ctx: Context, argument: str, _: str | None) -
     return await _about_round(engine, ctx, argument, "results", engine.results.results)
 
 
+async def _quality(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await _about_round(engine, ctx, argument, "quality", engine.quality.quality)
+
+
+async def _member(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    """``/member <user id>``: the member is named like ``/ban`` names them."""
+    target = argument.strip().lstrip("@")
+    if not target:
+        return await _usage(engine, ctx, "member", _refused("quality.member_usage", ctx))
+    return await engine.quality.member(ctx, target)
+
+
 async def _export(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
     """``/export [id] [csv|json]``."""
     words = argument.split()
@@ -311,6 +323,8 @@ COMMANDS: dict[str, Command] = {
         Command("round", "command.round", _round, moderator=True, takes_argument=True),
         Command("results", "command.results", _results, moderator=True, takes_argument=True),
         Command("export", "command.export", _export, moderator=True, takes_argument=True),
+        Command("quality", "command.quality", _quality, moderator=True, takes_argument=True),
+        Command("member", "command.member", _member, moderator=True, takes_argument=True),
         Command("idea", "command.idea", _idea, takes_argument=True),
         Command("ideas", "command.ideas", _ideas, takes_argument=True),
         Command("launched", "command.launched", _launched, takes_argument=True),

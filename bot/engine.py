@@ -22,6 +22,7 @@ from bot.context import Clock, Context, Services, stale, storage_refusal, utc_no
 from bot.features import HandlesActions
 from bot.features.ideas import Ideas
 from bot.features.labelling.jobs import Labelling
+from bot.features.labelling.quality import QualityReports
 from bot.features.moderation import Moderation
 from bot.features.points import Points
 from bot.features.rewards import Rewards
@@ -56,6 +57,7 @@ class Engine:
         self.rounds = Rounds(services, self.moderation, self.open_rounds)
         self.results = RoundResults(services, self.moderation)
         self.exports = RoundExports(services, self.moderation)
+        self.quality = QualityReports(services, self.moderation)
         self.ideas = Ideas(services, self.moderation)
         self.rewards = Rewards(services)
         self._routes = _routes(self.tasks, self.ideas, self.rewards)

@@ -104,9 +104,11 @@ class SlashCommands:
             "redeem": self._redeem,
             "ban": self._member_command,
             "unban": self._member_command,
+            "member": self._member_command,
             "round": self._round_group,
-            "results": self._results,
+            "results": self._about_round,
             "export": self._export,
+            "quality": self._about_round,
             "idea": self._idea,
             "ideas": self._ideas,
             "launched": self._launched,
@@ -205,15 +207,16 @@ class SlashCommands:
     # moderators ---------------------------------------------------------------------------------
 
     def _member_command(self, spec: Command) -> SlashCommand:
-        """``/ban`` and ``/unban`` pick the member; the engine gets their id."""
-        banned = spec.name == "ban"
+        """``/ban``, ``/unban`` and ``/member`` pick the member; the engine gets their id."""
+
+        def use_case(target: str) -> UseCase:
+            if spec.name == "member":
+                return lambda ctx: self.engine.quality.member(ctx, target)
+            return lambda ctx: self.engine.moderation.ban(ctx, target, spec.name == "ban")
 
         @app_commands.describe(member=locale("discord.option_member"))
         async def about_member(interaction: discord.Interaction, member: discord.User) -> None:
-            target = str(member.id)
-            await self.interactions.run(
-                interaction, spec.name, lambda ctx: self.engine.moderation.ban(ctx, target, banned)
-            )
+            await self.interactions.run(interaction, spec.name, use_case(str(member.id)))
 
         return _command(spec, about_member)
 
@@ -254,15 +257,18 @@ class SlashCommands:
 
         return group
 
-    def _results(self, spec: Command) -> SlashCommand:
-        """``/results [round]``."""
+    def _about_round(self, spec: Command) -> SlashCommand:
+        """``/results [round]`` and ``/quality [round]``: the latest round here unless one is named."""
+        use_case: Callable[[Context, int | None], Coroutine[Any, Any, Reply]] = (
+            self.engine.results.results if spec.name == "results" else self.engine.quality.quality
+        )
 
         @app_commands.rename(round_id="round")
         @app_commands.describe(round_id=locale("discord.option_round"))
-        async def results(interaction: discord.Interaction, round_id: Id | None = None) -> None:
-            await self.interactions.run(interaction, spec.name, lambda ctx: self.engine.results.results(ctx, round_id))
+        async def about_round(interaction: discord.Interaction, round_id: Id | None = None) -> None:
+            await self.interactions.run(interaction, spec.name, lambda ctx: use_case(ctx, round_id))
 
-        return _command(spec, results)
+        return _command(spec, about_round)
 
     def _export(self, spec: Command) -> SlashCommand:
         """``/export [round] [format]``."""

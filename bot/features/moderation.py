@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from bot.context import Context, Services
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply
-from bot.texts import Markup, t
+from bot.texts import Markup, keys, t
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,18 @@ class Moderation:
                 "moderation.audit_line",
                 ctx.language,
                 when=entry["created_at"][:16].replace("T", " "),
-                moderator=entry["moderator"] or "?",
-                action=entry["action"],
-                target=entry["target"],
+                moderator=entry["moderator"] or t("moderation.audit_automatic", ctx.language),
+                action=_action_text(entry["action"], ctx.language),
+                target=entry["member"] or entry["target"],
                 detail=entry["detail"],
             )
             for entry in entries
         ]
         return Reply(Markup("\n".join(lines)), private=True)
+
+
+def _action_text(action: str, language: str) -> str:
+    """An audit action in words when the locales name it (``moderation.audit_action.<action>``), else its
+    stored name: actions the bot takes by itself read as sentences, a moderator's own stay terse."""
+    key = f"moderation.audit_action.{action}"
+    return t(key, language) if key in keys("en") else action

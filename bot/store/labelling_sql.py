@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from bot.store.database import Connection, Database
 from bot.store.dialects import read_committed
@@ -244,18 +245,35 @@ class LabellingQueries:
     async def members_of(self, round_id: int, user_ids: Iterable[int] | None = None) -> list[MemberQuality]:
         """The members' labelling records in a round (all of them, or those of ``user_ids``)."""
         rows = await self.store.fetchall(
-            "SELECT user_id, answers, gold_answers, gold_correct, resolved, agreed, too_fast, excluded_at IS NOT NULL"
+            "SELECT user_id, answers, gold_answers, gold_correct, resolved, agreed, too_fast, excluded_at"
             " FROM label_members WHERE round_id = ? ORDER BY user_id",
             (round_id,),
         )
         wanted = None if user_ids is None else set(user_ids)
         return [
             MemberQuality(
-                int(r[0]), int(r[1]), Evidence(int(r[2]), int(r[3]), int(r[4]), int(r[5])), int(r[6]), bool(r[7])
+                int(r[0]),
+                int(r[1]),
+                Evidence(int(r[2]), int(r[3]), int(r[4]), int(r[5])),
+                int(r[6]),
+                r[7] is not None,
+                from_text(r[7]),
             )
             for r in rows
             if wanted is None or int(r[0]) in wanted
         ]
+
+    async def export_rows(self, round_id: int) -> list[Any]:
+        """Every label that is an answer ("can't tell" is not), oldest first, with its item's key, its
+        member's name and platform, and ``excluded`` (1 when the member is held back)."""
+        return await self.store.fetchall(
+            "SELECT a.id, a.task_id, i.item_key, a.user_id, u.platform, u.display_name, a.value, a.flags,"
+            " a.created_at, CASE WHEN m.excluded_at IS NULL THEN 0 ELSE 1 END AS excluded"
+            " FROM label_answers a JOIN label_items i ON i.id = a.item_id JOIN users u ON u.id = a.user_id"
+            " LEFT JOIN label_members m ON m.round_id = a.round_id AND m.user_id = a.user_id"
+            " WHERE a.round_id = ? AND a.value IS NOT NULL ORDER BY a.id",
+            (round_id,),
+        )
 
 
 REMOVED = "removed from the item file"

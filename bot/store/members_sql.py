@@ -9,6 +9,8 @@ from bot.store.database import Connection, Database
 from bot.store.effects import audit
 from bot.store.timestamps import to_text
 
+MEMBER_ACTIONS = ("ban", "unban", "quality_exclude", "attention_exclusion")  # audit rows whose target is a user id
+
 
 class MemberQueries:
     """Users, spaces, bans and the audit log over a :class:`Database`."""
@@ -100,9 +102,13 @@ class MemberQueries:
         )
 
     async def audit_entries(self, space_id: int, limit: int) -> list[dict[str, Any]]:
+        """The latest audit rows, newest first; ``member`` is the display name of the member an action
+        was about (a ban, a member held back or left out), whose ``target`` is their internal id."""
         rows = await self.store.fetchall(
-            "SELECT a.created_at, u.display_name AS moderator, a.action, a.target, a.detail FROM audit a"
-            " LEFT JOIN users u ON u.id = a.moderator_id WHERE a.space_id = ? ORDER BY a.id DESC LIMIT ?",
-            (space_id, limit),
+            "SELECT a.created_at, u.display_name AS moderator, a.action, a.target, a.detail,"
+            " m.display_name AS member FROM audit a LEFT JOIN users u ON u.id = a.moderator_id"
+            " LEFT JOIN users m ON a.action IN (?, ?, ?, ?) AND CAST(m.id AS TEXT) = a.target"
+            " WHERE a.space_id = ? ORDER BY a.id DESC LIMIT ?",
+            (*MEMBER_ACTIONS, space_id, limit),
         )
         return [dict(row) for row in rows]

@@ -239,6 +239,55 @@ class RoundQueries:
         sql, parameters = _failing(round_id, checks)
         return int(await self.store.fetchval(f"SELECT COUNT(*) FROM ({sql}) failing", parameters, 0))  # noqa: S608
 
+    async def left_out_answers(self, round_id: int, checks: AttentionChecks) -> int:
+        """How many answers the members who missed enough attention checks gave: what the tallies lose."""
+        if not checks.passing:
+            return 0
+        sql, parameters = _failing(round_id, checks)
+        return int(
+            await self.store.fetchval(
+                f"SELECT COUNT(*) FROM answers WHERE round_id = ? AND user_id IN ({sql})",  # noqa: S608
+                (round_id, *parameters),
+                0,
+            )
+        )
+
+    async def missed_checks(self, round_id: int, checks: AttentionChecks) -> dict[int, int]:
+        """Per member who missed any, how many of the round's attention checks they answered otherwise
+        than instructed (a member who missed none is not listed)."""
+        if not checks.passing:
+            return {}
+        missed = " OR ".join("(task_id = ? AND value <> ?)" for _ in checks.passing)
+        rows = await self.store.fetchall(
+            f"SELECT user_id, COUNT(DISTINCT task_id) FROM answers WHERE round_id = ? AND ({missed})"  # noqa: S608
+            " GROUP BY user_id",
+            (round_id, *(part for pair in checks.passing for part in pair)),
+        )
+        return {int(row[0]): int(row[1]) for row in rows}
+
+    async def answers_to(self, round_id: int, task_ids: Sequence[str]) -> list[tuple[int, str, str]]:
+        """(member, task, stored value) of every answer to the given tasks, oldest first: the scale
+        questions a straight-lining check reads."""
+        if not task_ids:
+            return []
+        marks = ",".join("?" * len(task_ids))
+        rows = await self.store.fetchall(
+            f"SELECT user_id, task_id, value FROM answers WHERE round_id = ? AND task_id IN ({marks})"  # noqa: S608
+            " ORDER BY id",
+            (round_id, *task_ids),
+        )
+        return [(int(row[0]), str(row[1]), str(row[2])) for row in rows]
+
+    async def rounds_taken_part(self, space_id: int, user_id: int, limit: int) -> list[RoundRecord]:
+        """The space's rounds in which the member answered a question or labelled an item, newest first."""
+        rows = await self.store.fetchall(
+            "SELECT * FROM rounds r WHERE r.space_id = ? AND (EXISTS (SELECT 1 FROM answers a"
+            " WHERE a.round_id = r.id AND a.user_id = ?) OR EXISTS (SELECT 1 FROM label_answers l"
+            " WHERE l.round_id = r.id AND l.user_id = ?)) ORDER BY r.id DESC LIMIT ?",
+            (space_id, user_id, user_id, limit),
+        )
+        return [_round(row) for row in rows]
+
     async def skip_counts(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> dict[str, int]:
         """How many members skipped each task and did not answer it after all (left-out members aside)."""
         kept, kept_parameters = _kept("s.user_id", round_id, checks)

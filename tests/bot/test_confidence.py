@@ -193,3 +193,26 @@ async def test_below_the_threshold_results_say_too_few_answers_to_tell(engine: E
     assert "Espresso ▇▇▇▇▇▇▇▇▇▇ 100% (3)" in text and "margin of error" not in text
     _, as_json = await engine.exports.export(1, "json")
     assert all(entry["too_few"] for entry in json.loads(as_json)["summary"])
+
+
+def test_the_chart_draws_a_ratings_mean_and_the_nps_with_their_intervals() -> None:
+    campaign = load_catalog(REPO / "tasks_catalog").campaign("coffee")
+    assert campaign is not None
+    service, recommend = campaign.task("service"), campaign.task("recommend")
+    assert service and recommend
+    rated = tally_task(service, Counter(["5", "4", "4", "2"]).items(), "en")
+    scored = tally_task(recommend, Counter(["10", "9", "7", "3"]).items(), "en")
+    rating, nps = chart_series([rated, scored], ("D", "P", "Pr"), {})
+    interval = mean_interval({5: 1, 4: 2, 2: 1}, (1, 5))
+    assert interval is not None and rating.point is not None
+    assert (rating.point.x, rating.point.low, rating.point.high) == pytest.approx(
+        (3.75 - 1, interval.low - 1, interval.high - 1)
+    ), "the mean sits over the bar of the score it equals"
+    spread = nps_interval(1, 1, 2)
+    assert spread is not None and nps.point is not None
+    assert (nps.point.x, nps.point.low, nps.point.high) == pytest.approx(
+        ((25 + 100) / 100, (spread.low + 100) / 100, (spread.high + 100) / 100)
+    ), "-100 over the detractors' bar, +100 over the promoters'"
+    assert nps.point.text.startswith("NPS +25 (")
+    sparse = chart_series([tally_task(service, Counter(["5"]).items(), "en", min_answers=2)], ("D", "P", "Pr"), {})
+    assert sparse[0].point is None, "no interval drawn when there are too few answers to tell"

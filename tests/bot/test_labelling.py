@@ -6,129 +6,35 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from bot.app import running_engine
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
-from bot.replies import Outcome, Reply, to_plain
-from bot.settings import load_settings
+from bot.replies import Outcome
 from tests.conftest import FakeClock
 from tests.helpers import button, last
-
-OPTIONS = ("Praise", "Complaint", "Question")
-CAP, MIN, CONFIDENCE = 5, 3, 0.9
-JOB = f"""
-[campaign]
-id = "comments"
-title = "Sort our comments"
-objective = "Sort what customers wrote so the right person reads it."
-
-[campaign.quality]
-gold_share = 0.25
-min_gold = 3
-exclude_below = 0.6
-min_seconds = 2
-
-[[campaign.tasks]]
-id = "tone"
-kind = "single_choice"
-prompt = "Is this comment praise, a complaint or a question?"
-options = {list(OPTIONS)!r}
-items = "comments.csv"
-overlap = {{ min = {MIN}, max = {CAP}, confidence = {CONFIDENCE} }}
-
-[[campaign.tasks]]
-id = "service"
-kind = "rating"
-prompt = "How was the service today?"
-"""
-ITEMS = 30
-GOLD = {3, 7, 11, 15, 19, 23, 27}  # their known answers are never "Praise", a spammer's constant pick
-
-
-def truth(number: int) -> str:
-    return OPTIONS[1 + number % 2] if number in GOLD else OPTIONS[number % 3]
-
-
-def comment(number: int) -> str:
-    return f"Comment {number}: the text a customer wrote"
-
-
-def write_items(folder: Path, numbers: range | list[int]) -> None:
-    lines = ["id,text,known_answer"]
-    lines += [f"c{n},{comment(n)},{truth(n) if n in GOLD else ''}" for n in numbers]
-    (folder / "comments.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+from tests.labelling_crowd import (
+    CAP,
+    CONFIDENCE,
+    GOLD,
+    ITEMS,
+    OPTIONS,
+    Member,
+    job_engine,
+    label_until_done,
+    shown_item,
+    truth,
+    write_items,
+)
 
 
 @pytest.fixture
 async def job(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Engine]:
-    catalog = tmp_path / "catalog"
-    catalog.mkdir()
-    (catalog / "comments.toml").write_text(JOB, encoding="utf-8")
-    write_items(catalog, range(ITEMS))
-    settings = load_settings(
-        catalog_dir=catalog, storage={"path": tmp_path / "crowdpulse.db"}, limits={"per_second": 1000, "burst": 1000}
-    )
-    async with running_engine(settings, clock) as ready:
-        ready.services.catalog.item_files.recheck_seconds = 0  # see an edited item file at once
+    async with job_engine(tmp_path, clock) as ready:
         yield ready
-
-
-def shown_item(reply: Reply) -> int | None:
-    """The comment number a reply shows, or ``None`` when it is not one of the job's items."""
-    found = re.search(r"Comment (\d+):", to_plain(reply.text))
-    return int(found.group(1)) if found else None
-
-
-class Member:
-    """A simulated member: picks the truth with probability ``accuracy``, or always the first option."""
-
-    def __init__(self, user: UserRef, accuracy: float | None, rng: random.Random) -> None:
-        self.user, self.accuracy, self.rng = user, accuracy, rng
-        self.toasts: dict[bool, set[str]] = {True: set(), False: set()}  # by gold or not
-        self.shapes: dict[bool, set[tuple[str, ...]]] = {True: set(), False: set()}
-
-    def pick(self, number: int) -> str:
-        if self.accuracy is None:
-            return OPTIONS[0]
-        if self.rng.random() < self.accuracy:
-            return truth(number)
-        return self.rng.choice([option for option in OPTIONS if option != truth(number)])
-
-
-async def label_until_done(
-    engine: Engine, members: list[Member], cafe: SpaceRef, clock: FakeClock
-) -> dict[str, list[str]]:
-    """Members take turns answering what they are shown until none is shown a job item; the last texts."""
-    replies = {
-        m.user.platform_user_id: await engine.tasks.next_task(await engine.context(m.user, cafe)) for m in members
-    }
-    seen: dict[str, list[str]] = {m.user.platform_user_id: [] for m in members}
-    active = list(members)
-    while active:
-        for member in list(active):
-            key = member.user.platform_user_id
-            reply = replies[key]
-            number = shown_item(reply)
-            if number is None:
-                active.remove(member)
-                continue
-            clock.advance(seconds=3)
-            member.shapes[number in GOLD].add(tuple(b.label for row in reply.buttons for b in row))
-            outcome = await engine.act(member.user, cafe, button(reply, member.pick(number)))
-            if outcome.outcome == Outcome.REFUSED:  # settled while it waited on screen: the next one follows
-                assert "enough answers already" in to_plain(outcome.text) and outcome.follow_up is not None
-            else:
-                assert outcome.outcome == Outcome.DONE, to_plain(outcome.text)
-                member.toasts[number in GOLD].add(outcome.notice)
-            seen[key] += [to_plain(r.text) for r in outcome.chain()]
-            replies[key] = last(outcome)
-    return seen
 
 
 async def test_a_seeded_crowd_labels_the_job(

@@ -15,12 +15,16 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.context import Context, Services
+from bot.features.labelling.analysis import round_labels
 from bot.features.moderation import Moderation
 from bot.features.rounds.attention import FAILURES, REASON, round_checks
+from bot.features.rounds.export_quality import RoundQuality
 from bot.features.rounds.lookup import pick_round
 from bot.features.rounds.results import round_tallies
+from bot.features.rounds.screening import Screening, screen_round
 from bot.features.rounds.tally import TaskTally
 from bot.replies import Attachment, Outcome, Reply
+from bot.store.records import RoundRecord
 from bot.texts import t
 
 FORMATS = ("csv", "json")
@@ -53,25 +57,40 @@ class RoundExports:
         ``on_progress(rows done, rows in all)`` follows a large export (the command line's progress bar).
         Every answer and skip says whether it is left out of the tallies (``excluded``) and why
         (``excluded_reason``); the JSON's ``excluded`` says how many members were left out.
+        Labels of labelling jobs are answers too (``answer_id`` none, ``item`` the item's key); every
+        answer has ``item`` and ``flags``, and the JSON has ``items`` and ``members``
+        (:mod:`bot.features.rounds.export_quality`).
         """
-        checks = round_checks(self.services.catalog, await self.queries.round(round_id))
+        record = await self.queries.round(round_id)
+        checks = round_checks(self.services.catalog, record)
+        quality = await self._quality(record)
         rows = await self.queries.export_rows(round_id, checks)
+        label_rows = await self.services.store.labelling.export_rows(round_id)
         include_names = self.services.settings.export.include_names
+
+        def whose(row: Any) -> dict[str, Any]:
+            return self._whose(round_id, row, include_names)
+
+        total = len(rows) + len(label_rows)
         answers: list[dict[str, Any]] = []
         for row in rows:
             answers.append(
                 {
                     "answer_id": row["id"],
-                    **self._whose(round_id, row, include_names),
+                    **whose(row),
                     "value": json.loads(row["value"]),
                     "answered_at": row["created_at"],
                     **_exclusion(row),
+                    "item": None,
+                    "flags": quality.poll_flags(row["user_id"], row["task_id"], bool(row["excluded"])),
                 }
             )
-            if on_progress is not None and (len(answers) % PROGRESS_EVERY == 0 or len(answers) == len(rows)):
-                on_progress(len(answers), len(rows))
+            _progress(on_progress, len(answers), total)
+        for row in label_rows:
+            answers.append(quality.label_answer(row, whose))
+            _progress(on_progress, len(answers), total)
         skips = [
-            {**self._whose(round_id, row, include_names), "skipped_at": row["created_at"], **_exclusion(row)}
+            {**whose(row), "skipped_at": row["created_at"], **_exclusion(row)}
             for row in await self.queries.skip_rows(round_id, checks)
         ]
         if fmt == "json":
@@ -86,6 +105,11 @@ class RoundExports:
                     "reason": REASON,
                     "failures": FAILURES,
                 },
+                "items": quality.items(),
+                "members": quality.members(
+                    [*(row["user_id"] for row in rows), *(row["user_id"] for row in label_rows)],
+                    lambda user_id: pseudonym(self.services.codec_key, user_id),
+                ),
             }
             return f"round-{round_id}.json", json.dumps(document, ensure_ascii=False, indent=1).encode()
         buffer = io.StringIO()
@@ -100,16 +124,38 @@ class RoundExports:
             "skipped",
             "excluded",
             "excluded_reason",
+            "item",
+            "flags",
         ]
         writer = csv.DictWriter(buffer, fieldnames=columns)
         writer.writeheader()
         for answer in answers:
             value = json.dumps(answer["value"], ensure_ascii=False)
-            writer.writerow({**answer, "value": value, "skipped": "false", **_csv_exclusion(answer)})
+            writer.writerow(
+                {
+                    **answer,
+                    "value": value,
+                    "skipped": "false",
+                    **_csv_exclusion(answer),
+                    "item": answer["item"] or "",
+                    "flags": ";".join(answer["flags"]),
+                }
+            )
         for skip in skips:
             kept = {k: v for k, v in skip.items() if k != "skipped_at"}
             writer.writerow({**kept, "skipped": "true", **_csv_exclusion(skip)})
         return f"round-{round_id}.csv", buffer.getvalue().encode()
+
+    async def _quality(self, record: RoundRecord | None) -> RoundQuality:
+        """The round's labels and careless answering, read once for the whole export."""
+        campaign = self.services.catalog.campaign(record.subject) if record and record.kind != "ideas" else None
+        if record is None or campaign is None:
+            return RoundQuality(None, None, Screening())
+        return RoundQuality(
+            campaign,
+            await round_labels(self.services, record.id, campaign),
+            await screen_round(self.services, record.id, campaign),
+        )
 
     def _whose(self, round_id: int, row: Any, include_names: bool) -> dict[str, Any]:
         """The fields an answer and a skip share: the round, the member (a pseudonym unless names are
@@ -173,6 +219,11 @@ class RoundExports:
             private=True,
             attachment=Attachment(filename, data),
         )
+
+
+def _progress(on_progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
+    if on_progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+        on_progress(done, total)
 
 
 def _exclusion(row: Any) -> dict[str, Any]:

@@ -7,14 +7,18 @@ markers (``{"render": "round_results", "round_id": 12}``), turned into replies h
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from bot.actions import Verb
 from bot.catalog import Campaign, Task, TaskKind, text_in
 from bot.context import Context, Services
+from bot.features.labelling.analysis import JobAnalysis, round_labels
+from bot.features.labelling.jobs import vote_label
 from bot.features.moderation import Moderation
 from bot.features.rounds.attention import FAILURES, attention_checks
 from bot.features.rounds.charts import chart_series, render_png_async
+from bot.features.rounds.confidence import Interval, wilson
 from bot.features.rounds.lookup import pick_round, round_title, when
 from bot.features.rounds.tally import TEXT_SAMPLES, TaskTally, tally_task
 from bot.replies import Button, Image, Outcome, Reply
@@ -25,6 +29,7 @@ _IDEAS_IN_RESULTS = 10
 _BAR_WIDTH = 10
 _SAMPLE_LENGTH = 120
 _IDEA_LENGTH = 100
+_TEXT_LABELS = 5  # the most common settled texts a transcription job's block lists
 
 
 class RoundResults:
@@ -62,8 +67,15 @@ class RoundResults:
         left_out = await self.queries.left_out(record.id, checks)
         if left_out:
             lines.append(t("results.left_out", language, count=left_out, failures=FAILURES))
-        for tally in tallies:
-            lines.extend(self._task_lines(tally, language))
+            uncounted = await self.queries.left_out_answers(record.id, checks)
+            lines.append(t("results.left_out_answers", language, count=uncounted))
+        jobs = {job.task.id: job for job in (await round_labels(self.services, record.id, campaign)).jobs}
+        by_task = {tally.task.id: tally for tally in tallies}
+        for task in campaign.tasks:
+            if task.id in jobs:
+                lines.extend(_job_lines(jobs[task.id], language))
+            else:
+                lines.extend(self._task_lines(by_task[task.id], language))
         series = chart_series(
             tallies,
             (
@@ -124,22 +136,8 @@ class RoundResults:
     @staticmethod
     def _option_lines(tally: TaskTally, language: str) -> list[Markup]:
         """A bar per option with its share; with its 95 % interval when there are enough answers."""
-        top = max(tally.counts) or 1
-        lines = []
-        for index, label in enumerate(tally.labels):
-            values = {
-                "label": label,
-                "bar": "▇" * round(_BAR_WIDTH * tally.counts[index] / top),
-                "percent": tally.percent(index),
-                "count": tally.counts[index],
-            }
-            if tally.too_few or not tally.intervals:
-                lines.append(t("results.option", language, **values))
-            else:
-                share = tally.intervals[index]
-                low, high = round(100 * share.low), round(100 * share.high)
-                lines.append(t("results.option_range", language, low=low, high=high, **values))
-        return lines
+        shown = None if tally.too_few or not tally.intervals else tally.intervals
+        return _bars(tally.labels, tally.counts, tally.answers, shown, language)
 
     async def _idea_lines(self, round_id: int, language: str) -> list[Markup]:
         ranking = await self.queries.idea_ranking(round_id, _IDEAS_IN_RESULTS)
@@ -186,10 +184,53 @@ class RoundResults:
         )
 
 
+def _bars(
+    labels: Sequence[str], counts: Sequence[int], total: int, intervals: Sequence[Interval] | None, language: str
+) -> list[Markup]:
+    """A line per option: its bar, share and count, and its 95 % interval when ``intervals`` are given."""
+    top = max(counts, default=0) or 1
+    lines = []
+    for index, label in enumerate(labels):
+        values = {
+            "label": label,
+            "bar": "▇" * round(_BAR_WIDTH * counts[index] / top),
+            "percent": round(100 * counts[index] / (total or 1)),
+            "count": counts[index],
+        }
+        if intervals is None:
+            lines.append(t("results.option", language, **values))
+        else:
+            low, high = round(100 * intervals[index].low), round(100 * intervals[index].high)
+            lines.append(t("results.option_range", language, low=low, high=high, **values))
+    return lines
+
+
+def _job_lines(job: JobAnalysis, language: str) -> list[Markup]:
+    """A labelling job's block: items settled and open, their mean confidence, how the settled labels
+    split (each share with its 95 % Wilson interval) and who was left out for their gold accuracy."""
+    settled = job.settled
+    lines = [
+        t("results.task", language, prompt=text_in(job.task.prompt, language), count=job.answers),
+        t("results.job.items", language, settled=len(settled), open=job.open),
+    ]
+    if (confidence := job.mean_confidence) is not None:
+        lines.append(t("results.job.confidence", language, percent=round(100 * confidence)))
+    split = job.distribution()[:_TEXT_LABELS] if job.task.kind == TaskKind.FREE_TEXT else job.distribution()
+    if settled and split:
+        labels = [vote_label(job.task, vote, language) for vote, _ in split]
+        counts = [count for _, count in split]
+        lines += _bars(labels, counts, len(settled), [wilson(count, len(settled)) for count in counts], language)
+    if job.held_back:
+        below = round(100 * job.quality.exclude_below)
+        lines.append(t("results.job.left_out", language, count=job.held_back, below=below))
+    return lines
+
+
 async def round_tallies(services: Services, round_id: int, campaign: Campaign, language: str) -> list[TaskTally]:
-    """Every task's tally of a round, with its intervals: what the results text, chart and export share.
+    """Every poll task's tally of a round, with its intervals: what the results text, chart and export share.
 
     Members who missed the campaign's attention checks are left out of every count, skip and sample.
+    Labelling jobs are not polls: their labels are read by :mod:`bot.features.labelling.analysis`.
     """
     queries = services.store.rounds
     checks = attention_checks(campaign)
@@ -207,6 +248,7 @@ async def round_tallies(services: Services, round_id: int, campaign: Campaign, l
             minimum,
         )
         for task in campaign.tasks
+        if not task.is_job
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from bot.store.records.points import Award, Awarded
@@ -145,10 +146,11 @@ class LabelAnswer:
 @dataclass(frozen=True, slots=True)
 class MemberQuality:
     """A member's record in a round's labelling: the evidence on their reliability, too-fast answers,
-    held back or not."""
+    held back or not (since when)."""
 
     user_id: int
     answers: int
     evidence: Evidence
     too_fast: int
     excluded: bool
+    excluded_at: datetime | None = None
