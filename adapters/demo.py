@@ -117,6 +117,16 @@ async def _labelling_scene(session: ConsoleSession) -> None:
             print(f"  … {name} labels {labelled - SHOWN_PHOTOS} more photos …")
             _print(name, seen)
     await _moderator(session, "/quality")
+    await _moderator(session, f"/round close {await _open_round(session, 'pastries')}")
+
+
+async def _open_round(session: ConsoleSession, subject: str) -> int:
+    """The number of the open round on ``subject``: the moderator names it once several are open."""
+    return int(
+        await session.engine.services.store.fetchval(
+            "SELECT MAX(id) FROM rounds WHERE subject = ? AND status = 'open'", (subject,)
+        )
+    )
 
 
 def _fresh_folder(out: Path) -> None:
@@ -134,7 +144,8 @@ async def run_demo(out: Path) -> int:
         print(f"(the demo plays in the store the settings name: {settings.storage.url.split('@')[-1]})")
     else:
         settings.storage.path = out / "demo.db"
-        settings.secret_key = SecretStr(DEMO_KEY)  # its own database: a fixed key replays the same gold draws
+    if settings.secret_key is None:  # a fixed key replays the same gold draws (it signs this run's buttons only)
+        settings.secret_key = SecretStr(DEMO_KEY)
     rng = random.Random(7)
     async with running_engine(settings) as engine:
         session = ConsoleSession(engine)
@@ -164,7 +175,7 @@ async def run_demo(out: Path) -> int:
         await _ideas_scene(session)
         await _labelling_scene(session)
         print("=== The moderator closes the round ===")
-        await _moderator(session, "/round close")
+        await _moderator(session, f"/round close {await _open_round(session, 'coffee')}")
         if session.images:
             chart = out / "results.png"
             chart.write_bytes(session.images[-1])

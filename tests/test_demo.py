@@ -25,9 +25,19 @@ def play_demo(tmp_path: Path, **environment: str) -> str:
         env={"PATH": "/usr/bin:/bin", "CROWDPULSE_SETTINGS_FILE": os.devnull, **environment},
     )
     shown = result.stdout
-    for scene in ("opens this week's coffee round", "Ideas:", "closes the round", "Leaderboard", "Rewards:"):
+    for scene in (
+        "opens this week's coffee round",
+        "Ideas:",
+        "Labelling:",
+        "closes the round",
+        "Leaderboard",
+        "Rewards:",
+    ):
         assert scene in shown
     assert "Similar ideas already exist" in shown and "Results: Corner Café feedback" in shown
+    assert "Quality: Label our pastry photos" in shown and "No labelling tasks for you right now" in shown
+    assert re.search(r"Croissant \S* \d+% \(\d+–\d+%, \d+\)", shown), "a label's share with its interval"
+    assert "Left out for quality: 1 member" in shown
     assert re.search(r"\n {4}1\. \w+: \d+", shown), "the leaderboard lists members with points"
     assert "New badge" in shown and "Level" in shown and "Your code: DEMO-" in shown
     assert "slow down" not in shown and "Sorry" not in shown

@@ -222,12 +222,16 @@ class RoundQueries:
         return [row[0] for row in reversed(rows)]
 
     async def participants(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> int:
-        """Members who answered, not counting those whose answers ``checks`` leave out."""
+        """Members who answered or labelled, not counting those whose answers ``checks`` leave out nor those
+        held back from labelling."""
         kept, kept_parameters = _kept("user_id", round_id, checks)
         return int(
             await self.store.fetchval(
-                f"SELECT COUNT(DISTINCT user_id) FROM answers WHERE round_id = ?{kept}",  # noqa: S608
-                (round_id, *kept_parameters),
+                f"SELECT COUNT(*) FROM (SELECT user_id FROM answers WHERE round_id = ?{kept}"  # noqa: S608
+                " UNION SELECT user_id FROM label_answers a WHERE round_id = ? AND vote IS NOT NULL AND NOT EXISTS"
+                " (SELECT 1 FROM label_members m WHERE m.round_id = a.round_id AND m.user_id = a.user_id"
+                " AND m.excluded_at IS NOT NULL)) counted",
+                (round_id, *kept_parameters, round_id),
                 0,
             )
         )

@@ -21,6 +21,7 @@ from tests.labelling_crowd import (
     CONFIDENCE,
     GOLD,
     ITEMS,
+    MIN_GOLD,
     OPTIONS,
     Member,
     job_engine,
@@ -49,12 +50,18 @@ async def test_a_seeded_crowd_labels_the_job(
     members = {m.user_id: m for m in await store.labelling.members_of(record.id)}
     ids = {m.user.platform_user_id: (await job.context(m.user, cafe)).user_id for m in careful + spammers}
 
-    for spammer in spammers:  # held back after their first few gold answers, and told so politely
+    held = 0
+    for spammer in spammers:  # held back at their min_gold-th gold answer (if the job lasts), told politely
         quality = members[ids[spammer.user.platform_user_id]]
-        assert quality.excluded and quality.evidence.gold_answers <= 4
         texts = "\n".join(seen[spammer.user.platform_user_id])
+        assert "How was the service today?" in texts  # polls reach them in any case
+        if quality.evidence.gold_answers < MIN_GOLD:  # gold comes mixed in with work: the job ended first
+            assert not quality.excluded
+            continue
+        held += 1
+        assert quality.excluded and quality.evidence.gold_answers == MIN_GOLD
         assert "No labelling tasks for you right now" in texts
-        assert "How was the service today?" in texts  # polls still reach them
+    assert held >= 1  # under the tests' fixed key (tests/labelling_crowd.py); which ones depends on the draws
     assert not any(members[ids[m.user.platform_user_id]].excluded for m in careful)
 
     items = await store.labelling.items_of(record.id)
@@ -78,10 +85,10 @@ async def test_many_members_on_one_item_never_pass_its_overlap(
 ) -> None:
     crowd = [person(f"M{i}") for i in range(12)]
     shown = [await job.tasks.next_task(await job.context(user, cafe)) for user in crowd]
-    first = shown[0]
+    first = next(reply for reply in shown if shown_item(reply) not in GOLD)  # gold takes any number of answers
     number = shown_item(first)
     assert number is not None
-    token = button(first, OPTIONS[0])  # everyone taps the first member's item at once (replayed tokens)
+    token = button(first, OPTIONS[0])  # everyone taps that member's item at once (replayed tokens)
     outcomes = await asyncio.gather(*(job.act(user, cafe, token) for user in crowd))
     recorded = [o for o in outcomes if o.outcome == Outcome.DONE]
     assert 1 <= len(recorded) <= CAP
@@ -111,9 +118,10 @@ async def test_an_item_file_edited_while_the_job_runs(
     while (shown := shown_item(reply)) is not None:
         offered.add(shown)
         reply = last(await job.act(bob, cafe, button(reply, OPTIONS[1])))
-    assert offered == {number, 100}
-    states = {item.key: item for item in await store.labelling.items_of((await store.rounds.round(1) or first).id)}  # type: ignore[union-attr]
-    assert states[f"c{number}"].answers == 2  # Ana's answer kept
+    # a gold item comes only mixed in with real work, so whether Bob met it depends on his draws
+    assert {100} | ({number} - GOLD) <= offered <= {number, 100}
+    states = {item.key: item for item in await store.labelling.items_of(1)}
+    assert states[f"c{number}"].answers == 1 + (number in offered)  # Ana's answer kept
     assert all(state.status == "withdrawn" for key, state in states.items() if key not in (f"c{number}", "c100"))
 
 

@@ -159,14 +159,19 @@ async def test_quality_sums_up_the_job_and_the_careless_answering(crowd: Crowd, 
     assert reply.private, "a quality report is for the moderator's eyes"
     lines = lines_of(reply)
     assert lines[0] == "🔎 Quality: Sort our comments (round #1, open)"
-    assert "Labels aggregated by a posterior weighted by gold accuracy, leaving out members held back." in lines
+    assert (
+        "Labels aggregated by a posterior weighing each member by their gold answers and their agreement"
+        " with settled items, leaving out members held back." in lines
+    )
 
     items = await store.labelling.items_of(crowd.record.id)
     settled = [item for item in items if item.status == "retired"]
-    opened = sum(item.status == "open" for item in items)
+    opened = sum(item.status == "open" and item.gold is None for item in items)
     gold = sum(item.gold is not None for item in items)
     assert settled and gold == len(GOLD)
-    assert f"{len(items)} items ({gold} gold): {len(settled)} settled, {opened} open, 0 withdrawn" in lines
+    assert (
+        f"{len(items)} items: {len(settled)} settled, {opened} open, 0 withdrawn, {gold} gold (never settled)" in lines
+    )
     labels = await crowd.expected_labels()
     mean = statistics.fmean(labels[item.id][1] for item in settled)
     assert f"Mean confidence of the settled ones: {percent(mean)}%" in lines
@@ -255,7 +260,7 @@ async def test_results_show_the_job_block_and_what_was_left_out(crowd: Crowd, ca
     lines = lines_of(await say(crowd.engine, crowd.mod, cafe, "/results"))
     items = await store.labelling.items_of(crowd.record.id)
     settled = [item for item in items if item.status == "retired"]
-    opened = sum(item.status == "open" for item in items)
+    opened = sum(item.status == "open" and item.gold is None for item in items)
     labelled = await store.fetchval("SELECT COUNT(*) FROM label_answers WHERE value IS NOT NULL")
     assert f"Is this comment praise, a complaint or a question? ({labelled} answers)" in lines
     assert f"{len(settled)} items settled, {opened} open" in lines
@@ -336,7 +341,7 @@ async def test_the_json_export_carries_items_members_and_flags(crowd: Crowd) -> 
     assert set(members) == {answer["user"] for answer in answers}, "the same pseudonyms as the answers"
     records = await crowd.members()
     for entry in members.values():
-        assert set(entry) == {"user", "reliability", "gold_answers", "excluded", "flags"}
+        assert set(entry) == {"user", "reliability", "gold_answers", "agreement", "excluded", "flags"}
     spam = records[crowd.ids["Spam0"]]
     evidence = spam.evidence
     assert members[crowd.pseudonym("Spam0")] == {
@@ -345,6 +350,7 @@ async def test_the_json_export_carries_items_members_and_flags(crowd: Crowd) -> 
         if evidence.gold_answers
         else None,
         "gold_answers": evidence.gold_answers,
+        "agreement": pytest.approx(evidence.agreed / evidence.resolved) if evidence.resolved else None,
         "excluded": True,
         "flags": ["too_fast", *(["held_back"] if spam.excluded else []), "attention"],
     }

@@ -61,7 +61,8 @@ class JobAnalysis:
 
     @property
     def open(self) -> int:
-        return sum(item.state.status == "open" for item in self.items)
+        """Items still taking answers, gold aside (gold never settles: it is counted apart)."""
+        return sum(item.state.status == "open" and not item.gold for item in self.items)
 
     @property
     def gold_items(self) -> int:
@@ -195,3 +196,10 @@ def accuracy_of(member: MemberQuality) -> float | None:
     """A member's smoothed gold accuracy, or ``None`` before their first gold answer (nothing to judge)."""
     evidence = member.evidence
     return smoothed_accuracy(evidence.gold_correct, evidence.gold_answers) if evidence.gold_answers else None
+
+
+def agreement_of(member: MemberQuality) -> float | None:
+    """The share of a member's votes on settled items that matched the settled label, or ``None`` before
+    any of their items settled."""
+    evidence = member.evidence
+    return evidence.agreed / evidence.resolved if evidence.resolved else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.catalog import Campaign, Task, TaskKind
-from bot.features.labelling.analysis import TOO_FAST, RoundLabels, accuracy_of
+from bot.features.labelling.analysis import TOO_FAST, RoundLabels, accuracy_of, agreement_of
 from bot.features.labelling.jobs import vote_label
 from bot.features.rounds.screening import Screening, scale_tasks
 
@@ -80,7 +80,8 @@ class RoundQuality:
         ]
 
     def members(self, user_ids: Iterable[int], pseudonym: Callable[[int], str]) -> list[dict[str, Any]]:
-        """Each member who answered or labelled: gold reliability, exclusion and flags."""
+        """Each member who answered or labelled: gold reliability (the smoothed gold accuracy), agreement with
+        settled items (both weigh their votes and decide whether they are held back), exclusion and flags."""
         records = self.labels.members if self.labels is not None else {}
         left_out = self.screening.left_out
         found = []
@@ -101,6 +102,7 @@ class RoundQuality:
                     "user": pseudonym(user_id),
                     "reliability": accuracy_of(record) if record is not None else None,
                     "gold_answers": record.evidence.gold_answers if record is not None else 0,
+                    "agreement": agreement_of(record) if record is not None else None,
                     "excluded": "held_back" in flags or "attention" in flags,
                     "flags": flags,
                 }
