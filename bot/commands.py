@@ -173,6 +173,30 @@ async def _audit(engine: Engine, ctx: Context, argument: str, _: str | None) -> 
     return await engine.moderation.audit_log(ctx)
 
 
+# communities --------------------------------------------------------------------------------------
+
+
+async def _community(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    """``/community``, ``/community link``, ``/community join CODE``."""
+    match argument.split(maxsplit=1):
+        case []:
+            return await engine.communities.listing(ctx)
+        case ["link"]:
+            return await engine.communities.link(ctx)
+        case ["join", code]:
+            return await community_join(engine, ctx, code)
+    return await _usage(engine, ctx, "community", _refused("community.usage", ctx))
+
+
+async def community_join(engine: Engine, ctx: Context, code: str) -> Reply:
+    """``/community join CODE``; this process sees the space's new community at once (others within
+    :data:`bot.engine.COMMUNITY_CACHE_SECONDS`)."""
+    reply = await engine.communities.join(ctx, code)
+    if reply.outcome is Outcome.DONE:
+        engine.forget_place(ctx.space)
+    return reply
+
+
 # rounds -------------------------------------------------------------------------------------------
 
 
@@ -320,6 +344,7 @@ COMMANDS: dict[str, Command] = {
         Command("ban", "command.ban", _ban, moderator=True, takes_argument=True),
         Command("unban", "command.unban", _unban, moderator=True, takes_argument=True),
         Command("audit", "command.audit", _audit, moderator=True),
+        Command("community", "command.community", _community, moderator=True, takes_argument=True),
         Command("round", "command.round", _round, moderator=True, takes_argument=True),
         Command("results", "command.results", _results, moderator=True, takes_argument=True),
         Command("export", "command.export", _export, moderator=True, takes_argument=True),

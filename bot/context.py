@@ -29,13 +29,24 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Who is acting where, resolved once per call: the platform refs, their database ids, the language."""
+    """Who is acting where, resolved once per call: the platform refs, their database ids, the language.
+
+    ``space_id`` is the *community's* id (its home space's): rounds, ideas, leaderboards and bans are the
+    community's, so features keyed on it are per community with no change of theirs. ``own_space_id`` is
+    the space the member acts in (``None``: the same), for what is about that very space (linking it).
+    """
 
     user: UserRef
     space: SpaceRef
     user_id: int
     space_id: int
     language: str
+    own_space_id: int | None = None
+
+    @property
+    def here(self) -> int:
+        """The id of the space the member acts in, whatever community it belongs to."""
+        return self.space_id if self.own_space_id is None else self.own_space_id
 
 
 @dataclass(frozen=True, slots=True)

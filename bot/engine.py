@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -20,6 +21,7 @@ from bot.actions import Verb
 from bot.catalog import Catalog
 from bot.context import Clock, Context, Services, stale, storage_refusal, utc_now
 from bot.features import HandlesActions
+from bot.features.communities import Communities
 from bot.features.ideas import Ideas
 from bot.features.labelling.jobs import Labelling
 from bot.features.labelling.quality import QualityReports
@@ -35,6 +37,7 @@ from bot.replies import Outcome, Reply, TextInput
 from bot.settings import Settings
 from bot.store.base import Store
 from bot.store.database import StoreUnavailableError
+from bot.store.records import Place
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 UseCase = Callable[[Context], Awaitable[Reply]]
 MIN_SECRET_LENGTH = 16
 _IDENTITY_CACHE_SIZE = 100_000
+COMMUNITY_CACHE_SECONDS = 10.0
 
 
 class Engine:
@@ -60,19 +64,23 @@ class Engine:
         self.quality = QualityReports(services, self.moderation)
         self.ideas = Ideas(services, self.moderation)
         self.rewards = Rewards(services)
+        self.communities = Communities(services, self.moderation)
         self._routes = _routes(self.tasks, self.ideas, self.rewards)
         limits = services.settings.limits
         self.interactions = RateLimiter(limits.per_second, limits.burst, max_keys=limits.tracked_members)
         self._users: OrderedDict[tuple[str, str], tuple[int, str, str | None]] = OrderedDict()
-        self._spaces: dict[tuple[str, str], int] = {}
+        self._spaces: dict[tuple[str, str], tuple[float, Place]] = {}
 
     @classmethod
     async def create(cls, store: Store, catalog: Catalog, settings: Settings, clock: Clock = utc_now) -> Engine:
         """Build an engine whose action tokens are signed with the instance's key.
 
         The key comes from ``CROWDPULSE_SECRET_KEY`` when set, else it is created once in the database,
-        so every process sharing the database accepts the same tokens, also after a restart.
+        so every process sharing the database accepts the same tokens, also after a restart. The
+        communities the settings declare are applied here, at every start (idempotent).
         """
+        for community in settings.communities:
+            await store.communities.declare(community.space_keys)
         if settings.secret_key is not None:
             secret = settings.secret_key.get_secret_value()
             if len(secret) < MIN_SECRET_LENGTH:
@@ -98,14 +106,32 @@ class Engine:
                 self._users.popitem(last=False)
         else:
             self._users.move_to_end(user_key)
+        place = await self._place(space)
+        language = self.services.language_of(user)
+        return Context(user, space, self._users[user_key][0], place.community_id, language, place.space_id)
+
+    async def _place(self, space: SpaceRef) -> Place:
+        """The space's id and its community's, read again after :data:`COMMUNITY_CACHE_SECONDS`.
+
+        A space's id never changes, its community does (``/community join`` in any process): a short
+        lifetime bounds how long another process keeps the old one, at one read per space per period.
+        """
         space_key = (space.platform, space.external_id)
-        space_id = self._spaces.get(space_key)
-        if space_id is None:
-            space_id = await store.members.ensure_space(
-                space.platform, space.external_id, space.title, space.is_private
-            )
-            self._spaces[space_key] = space_id
-        return Context(user, space, self._users[user_key][0], space_id, self.services.language_of(user))
+        cached = self._spaces.get(space_key)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < COMMUNITY_CACHE_SECONDS:
+            return cached[1]
+        place = await self.services.store.members.ensure_space(
+            space.platform, space.external_id, space.title, space.is_private
+        )
+        self._spaces[space_key] = (now, place)
+        if len(self._spaces) > _IDENTITY_CACHE_SIZE:
+            self._spaces.clear()
+        return place
+
+    def forget_place(self, space: SpaceRef) -> None:
+        """Drop a space's cached community (this process just linked it)."""
+        self._spaces.pop((space.platform, space.external_id), None)
 
     def admit(self, user: UserRef) -> Reply | None:
         """``None`` when the member may go on; a friendly "slow down" when they are flooding.

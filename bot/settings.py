@@ -216,6 +216,31 @@ class ResultSettings(BaseModel):
     min_answers: int = Field(default=10, ge=1)
 
 
+class CommunitySettings(BaseModel):
+    """A community the operator declares: its spaces as ``"platform:id"`` (``"telegram:-100123"``,
+    ``"discord:456"``), the first one its home. Applied at every start; the operator's word wins over
+    links moderators made with ``/community join``."""
+
+    name: str = ""
+    spaces: list[str] = Field(min_length=2)
+
+    @field_validator("spaces")
+    @classmethod
+    def _platform_and_id(cls, spaces: list[str]) -> list[str]:
+        for space in spaces:
+            platform, _, external_id = space.partition(":")
+            if not platform or not external_id:
+                raise ValueError(f"community space {space!r} is not platform:id (e.g. telegram:-100123)")
+        if len(set(spaces)) != len(spaces):
+            raise ValueError("a community lists a space twice")
+        return spaces
+
+    @property
+    def space_keys(self) -> list[tuple[str, str]]:
+        """The spaces as ``(platform, external id)``, the home first."""
+        return [(space.partition(":")[0], space.partition(":")[2]) for space in self.spaces]
+
+
 class Settings(BaseSettings):
     """All of CrowdPulse's configuration."""
 
@@ -238,6 +263,7 @@ class Settings(BaseSettings):
     export: ExportSettings = Field(default_factory=ExportSettings)
     results: ResultSettings = Field(default_factory=ResultSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    communities: list[CommunitySettings] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _catalog_dir_is_catalog_path(self) -> Self:

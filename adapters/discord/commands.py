@@ -22,7 +22,7 @@ from discord import app_commands
 from adapters.discord.interactions import Interactions, space_ref, update_key, user_ref
 from adapters.discord.limits import AUTOCOMPLETE_BUDGET, AUTOCOMPLETE_CHOICES, OPTION_TEXT, cut, plain
 from bot.catalog import Campaign, Topic, text_in
-from bot.commands import COMMANDS, Command, bad_duration, help_reply, parse_duration
+from bot.commands import COMMANDS, Command, bad_duration, community_join, help_reply, parse_duration
 from bot.context import Context
 from bot.engine import Engine, UseCase
 from bot.features.ideas import SETTABLE
@@ -106,6 +106,7 @@ class SlashCommands:
             "unban": self._member_command,
             "member": self._member_command,
             "round": self._round_group,
+            "community": self._community_group,
             "results": self._about_round,
             "export": self._export,
             "quality": self._about_round,
@@ -254,6 +255,27 @@ class SlashCommands:
         @group.command(name="list", description=locale("discord.round_list"))
         async def list_rounds(interaction: discord.Interaction) -> None:
             await self.interactions.run(interaction, "round list", rounds.listing)
+
+        return group
+
+    def _community_group(self, spec: Command) -> SlashCommand:
+        """``/community show``, ``/community link``, ``/community join <code>``."""
+        group = app_commands.Group(name=spec.name, description=locale(spec.description_key))
+        communities = self.engine.communities
+
+        @group.command(name="show", description=locale("discord.community_show"))
+        async def show(interaction: discord.Interaction) -> None:
+            await self.interactions.run(interaction, "community", communities.listing)
+
+        @group.command(name="link", description=locale("discord.community_link"))
+        async def link(interaction: discord.Interaction) -> None:
+            await self.interactions.run(interaction, "community link", communities.link)
+
+        @group.command(name="join", description=locale("discord.community_join"))
+        @app_commands.describe(code=locale("discord.option_code"))
+        async def join(interaction: discord.Interaction, code: str) -> None:
+            use_case: UseCase = lambda ctx: community_join(self.engine, ctx, code)  # noqa: E731
+            await self.interactions.run(interaction, "community join", use_case)
 
         return group
 

@@ -7,7 +7,8 @@ databases run the very same units and the very same SQL (see :mod:`bot.store.dat
 dialects truly differ a unit asks :mod:`bot.store.dialects`.
 
 The features reach their SQL through the store's parts: ``store.members``, ``store.tasks``,
-``store.labelling``, ``store.points``, ``store.rounds``, ``store.ideas``, ``store.rewards`` and ``store.outbox``.
+``store.labelling``, ``store.points``, ``store.rounds``, ``store.ideas``, ``store.rewards``, ``store.outbox``
+and ``store.communities``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Self, TypeVar
 
+from bot.store.communities_sql import CommunityQueries
 from bot.store.database import Connection, Unit
 from bot.store.ideas_sql import IdeaQueries
 from bot.store.labelling_sql import LabellingQueries
@@ -46,6 +48,7 @@ class Store(ABC):
         self.ideas = IdeaQueries(self)
         self.rewards = RewardQueries(self)
         self.outbox = OutboxQueries(self)
+        self.communities = CommunityQueries(self)
 
     async def __aenter__(self) -> Self:
         await self.open()

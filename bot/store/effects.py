@@ -50,6 +50,25 @@ def enqueue(
     return cursor.rowcount == 1
 
 
+def announce(db: Connection, *, community_id: int, payload: dict[str, Any], now: datetime, dedup_key: str) -> int:
+    """Queue ``payload`` once for every space of the community (its home and the spaces that joined it),
+    each with its own platform and target; returns how many rows were queued.
+
+    The home space's row keeps ``dedup_key`` itself (a community of one queues exactly what it did before
+    communities existed); every other space's key ends in ``:<space id>``, so a retry or a second process
+    queues each space's message once.
+    """
+    spaces = db.execute(
+        "SELECT id, platform, external_id FROM spaces WHERE id = ? OR community_id = ? ORDER BY id",
+        (community_id, community_id),
+    ).fetchall()
+    queued = 0
+    for space_id, platform, external_id in spaces:
+        key = dedup_key if space_id == community_id else f"{dedup_key}:{space_id}"
+        queued += enqueue(db, platform=platform, target=f"space:{external_id}", payload=payload, now=now, dedup_key=key)
+    return queued
+
+
 def audit(
     db: Connection,
     *,

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.store.database import Connection, Database
 from bot.store.effects import audit
+from bot.store.records import Place
 from bot.store.timestamps import to_text
 
 MEMBER_ACTIONS = ("ban", "unban", "quality_exclude", "attention_exclusion")  # audit rows whose target is a user id
@@ -44,21 +45,26 @@ class MemberQueries:
 
         return await self.store.write(unit)
 
-    async def ensure_space(self, platform: str, external_id: str, title: str, is_private: bool) -> int:
-        """The space's id, creating it or refreshing its title as needed (one read when nothing changed)."""
+    async def ensure_space(self, platform: str, external_id: str, title: str, is_private: bool) -> Place:
+        """The space's id and its community's, creating the space or refreshing its title as needed.
+
+        One read when nothing changed: the community comes from the same row, so resolving it costs the
+        answer path nothing more than resolving the space did.
+        """
         known = await self.store.fetchone(
-            "SELECT id, title FROM spaces WHERE platform = ? AND external_id = ?", (platform, external_id)
+            "SELECT id, title, community_id FROM spaces WHERE platform = ? AND external_id = ?",
+            (platform, external_id),
         )
         if known is not None and known[1] == title:
-            return int(known[0])
+            return _place(known[0], known[2])
 
-        def unit(db: Connection) -> int:
+        def unit(db: Connection) -> Place:
             row = db.execute(
                 "INSERT INTO spaces (platform, external_id, title, is_private) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (platform, external_id) DO UPDATE SET title = excluded.title RETURNING id",
+                " ON CONFLICT (platform, external_id) DO UPDATE SET title = excluded.title RETURNING id, community_id",
                 (platform, external_id, title, int(is_private)),
             ).fetchone()
-            return int(row[0])
+            return _place(row[0], row[1])
 
         return await self.store.write(unit)
 
@@ -112,3 +118,7 @@ class MemberQueries:
             (*MEMBER_ACTIONS, space_id, limit),
         )
         return [dict(row) for row in rows]
+
+
+def _place(space_id: Any, community_id: Any) -> Place:
+    return Place(int(space_id), int(community_id) if community_id is not None else int(space_id))

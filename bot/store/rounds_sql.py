@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.store.database import Connection, Database
-from bot.store.effects import apply_award, audit, enqueue
-from bot.store.records import NO_CHECKS, AttentionChecks, Award, Closing, DueRound, NewRound, RoundRecord
+from bot.store.effects import announce, apply_award, audit
+from bot.store.records import NO_CHECKS, AttentionChecks, Award, Closing, NewRound, RoundRecord
 from bot.store.timestamps import from_text, to_text
 
 # A skip stands unless the member answered the task after all.
@@ -68,11 +68,16 @@ class RoundQueries:
                 ).fetchone()
                 if seen is not None:
                     return int(seen[0]), False
+            # The community as this transaction sees it: a process whose cached community is older than a
+            # join still opens the round where every space of the community finds it.
+            space_id = int(
+                db.execute("SELECT COALESCE(community_id, id) FROM spaces WHERE id = ?", (new.space_id,)).fetchone()[0]
+            )
             cursor = db.execute(
                 "INSERT INTO rounds (space_id, kind, subject, title, opened_by, opened_at, closes_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (space_id, subject) WHERE status = 'open' DO NOTHING",
                 (
-                    new.space_id,
+                    space_id,
                     new.kind,
                     new.subject,
                     new.title,
@@ -84,7 +89,7 @@ class RoundQueries:
             round_id = int(
                 db.execute(
                     "SELECT id FROM rounds WHERE space_id = ? AND subject = ? AND status = 'open'",
-                    (new.space_id, new.subject),
+                    (space_id, new.subject),
                 ).fetchone()[0]
             )
             if cursor.rowcount == 0:
@@ -92,17 +97,16 @@ class RoundQueries:
             if new.announcement is not None:
                 audit(
                     db,
-                    space_id=new.space_id,
+                    space_id=space_id,
                     moderator_id=new.opened_by,
                     action="round_open",
                     target=str(round_id),
                     detail=new.subject,
                     now=now,
                 )
-                enqueue(
+                announce(
                     db,
-                    platform=new.announcement.platform,
-                    target=f"space:{new.announcement.space_external_id}",
+                    community_id=space_id,
                     payload={**new.announcement.payload, "round_id": round_id},
                     now=now,
                     dedup_key=f"round-open:{round_id}",
@@ -116,8 +120,9 @@ class RoundQueries:
 
         return await self.store.write(unit)
 
-    async def close(self, closing: Closing, space_external_id: str, now: datetime) -> bool:
-        """Close once: the call that flips the status also awards winners and queues the results.
+    async def close(self, closing: Closing, now: datetime) -> bool:
+        """Close once: the call that flips the status also awards winners and queues the results, one
+        message for every space of the round's community.
 
         Any other call (a second moderator, the deadline racing a command, another process) gets
         ``False`` and changes nothing.
@@ -144,10 +149,9 @@ class RoundQueries:
                 _award_winners(db, closing, space_id, now)
             elif closing.checks.passing:
                 _audit_exclusions(db, closing, space_id, now)
-            enqueue(
+            announce(
                 db,
-                platform=closing.platform,
-                target=f"space:{space_external_id}",
+                community_id=space_id,
                 payload={"render": "round_results", "round_id": closing.round_id},
                 now=now,
                 dedup_key=f"round-results:{closing.round_id}",
@@ -174,14 +178,13 @@ class RoundQueries:
         )
         return [_round(row) for row in rows]
 
-    async def due(self, now: datetime) -> list[DueRound]:
-        """Open rounds whose deadline has passed, with the space to announce their results in."""
+    async def due(self, now: datetime) -> list[int]:
+        """The ids of open rounds whose deadline has passed."""
         rows = await self.store.fetchall(
-            "SELECT r.id, s.platform, s.external_id FROM rounds r JOIN spaces s ON s.id = r.space_id"
-            " WHERE r.status = 'open' AND r.closes_at IS NOT NULL AND r.closes_at <= ?",
+            "SELECT id FROM rounds WHERE status = 'open' AND closes_at IS NOT NULL AND closes_at <= ?",
             (to_text(now),),
         )
-        return [DueRound(row[0], row[1], row[2]) for row in rows]
+        return [int(row[0]) for row in rows]
 
     async def answer_counts(
         self, round_id: int, text_task_ids: Sequence[str], checks: AttentionChecks = NO_CHECKS

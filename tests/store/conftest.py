@@ -98,7 +98,7 @@ async def people(store: Any, count: int, prefix: str = "u") -> list[int]:
 
 async def a_round(store: Any, kind: str = "tasks") -> tuple[int, int]:
     """An open round of ``kind`` in the café; the café's and the round's ids."""
-    space_id = await store.members.ensure_space("console", "cafe", "Corner Café", False)
+    space_id = (await store.members.ensure_space("console", "cafe", "Corner Café", False)).space_id
     round_id, _ = await store.rounds.open(NewRound(space_id, kind, f"{kind}-subject"), NOW)
     return space_id, round_id
 

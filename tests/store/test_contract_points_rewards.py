@@ -89,7 +89,7 @@ async def test_contract_the_ledger_is_append_only(store: Any) -> None:
 
 async def test_contract_redemption_is_atomic_and_never_overspends(store: Any, second_store: Any) -> None:
     (user_id,) = await people(store, 1)
-    space_id = await store.members.ensure_space("console", "cafe", "Corner Café", False)
+    space_id = (await store.members.ensure_space("console", "cafe", "Corner Café", False)).space_id
     rewards = store.rewards
     await rewards.add_reward("coffee", "Coffee", 10, None, NOW)
     await rewards.import_codes([CodeLine(i, "coffee", f"CODE-{i}") for i in range(10)], NOW)
@@ -117,7 +117,7 @@ async def test_contract_a_retried_redemption_request_redeems_once(store: Any, se
     await rewards.add_reward("mug", "Mug", 10, 5, NOW)
     await store.points.award(Award(user_id, None, None, 100, "bonus", "", "bonus:1"), RULES, NOW)
     request = RedeemRequest(user_id, 0, "mug", "req:same", RULES)
-    request = replace(request, space_id=await store.members.ensure_space("console", "cafe", "Café", False))
+    request = replace(request, space_id=(await store.members.ensure_space("console", "cafe", "Café", False)).space_id)
     outcomes = await asyncio.gather(
         *((store if i % 2 else second_store).rewards.redeem(request, NOW) for i in range(6))
     )

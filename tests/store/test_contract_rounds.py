@@ -33,7 +33,7 @@ from tests.store.conftest import (
 
 
 async def test_contract_one_open_round_per_subject(store: Any, second_store: Any) -> None:
-    space_id = await store.members.ensure_space("console", "cafe", "Corner Café", False)
+    space_id = (await store.members.ensure_space("console", "cafe", "Corner Café", False)).space_id
     daily = NewRound(space_id, "tasks", "daily")
     opened = await asyncio.gather(*((store if i % 2 else second_store).rounds.open(daily, NOW) for i in range(10)))
     assert sum(created for _, created in opened) == 1
@@ -42,14 +42,12 @@ async def test_contract_one_open_round_per_subject(store: Any, second_store: Any
 
 async def test_contract_a_round_closes_once(store: Any, second_store: Any) -> None:
     _space_id, round_id = await a_round(store)
-    closing = Closing(round_id, None, "console", (), RULES)
-    closed = await asyncio.gather(
-        *((store if i % 2 else second_store).rounds.close(closing, "cafe", NOW) for i in range(10))
-    )
+    closing = Closing(round_id, None, (), RULES)
+    closed = await asyncio.gather(*((store if i % 2 else second_store).rounds.close(closing, NOW) for i in range(10)))
     assert closed.count(True) == 1
     assert await value(store, "SELECT COUNT(*) FROM outbox WHERE dedup_key = ?", f"round-results:{round_id}") == 1
     assert await value(store, "SELECT COUNT(*) FROM audit WHERE action = 'round_deadline'") == 1
-    assert await store.rounds.close(closing, "cafe", NOW) is False
+    assert await store.rounds.close(closing, NOW) is False
 
 
 async def test_postgres_closing_a_round_waits_for_an_answer_in_flight() -> None:
@@ -70,9 +68,7 @@ async def test_postgres_closing_a_round_waits_for_an_answer_in_flight() -> None:
                     store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW)
                 )
                 await asyncio.sleep(0.3)  # the answer has read the round open and waits for the member
-                closing = asyncio.ensure_future(
-                    other_process.rounds.close(Closing(round_id, None, "console", (), RULES), "cafe", NOW)
-                )
+                closing = asyncio.ensure_future(other_process.rounds.close(Closing(round_id, None, (), RULES), NOW))
                 await asyncio.sleep(0.3)
                 assert not closing.done(), "the round closed under an answer in flight"
                 holder.execute("COMMIT")
@@ -91,8 +87,8 @@ async def test_contract_round_winners_are_paid_once(store: Any, second_store: An
         NewIdea(Proposal(author, space_id, "Night shift"), round_id, IdeaStatus.NEW), RULES, NOW
     )
     await store.ideas.vote(idea.idea_id, voter, True, IdeaPoints(RULES, 0, 0, {}), NOW)
-    closing = Closing(round_id, None, "console", (25,), RULES)
-    await asyncio.gather(*((store if i % 2 else second_store).rounds.close(closing, "cafe", NOW) for i in range(6)))
+    closing = Closing(round_id, None, (25,), RULES)
+    await asyncio.gather(*((store if i % 2 else second_store).rounds.close(closing, NOW) for i in range(6)))
     assert await store.points.balance(author) == 25
     standing = await store.points.standing(f"r{round_id}", author)
     assert standing is not None
@@ -138,6 +134,6 @@ async def test_contract_members_who_miss_two_attention_checks_are_left_out_of_th
     }
     assert not any(row["excluded"] for row in await store.rounds.export_rows(round_id))
     assert await store.rounds.left_out(round_id, AttentionChecks((("c1", "1"),), failures=2)) == 0
-    await store.rounds.close(Closing(round_id, None, "console", (), RULES, checks), "cafe", NOW)
+    await store.rounds.close(Closing(round_id, None, (), RULES, checks), NOW)
     audited = await store.fetchall("SELECT moderator_id, target FROM audit WHERE action = 'attention_exclusion'")
     assert [(row[0], row[1]) for row in audited] == [(None, str(cleo))], "one row per left-out member, at the close"

@@ -74,7 +74,7 @@ async def test_contract_a_skip_stands_only_until_an_answer_and_only_in_an_open_r
     await store.tasks.record_answer(an_answer(round_id, space_id, cleo), RULES, NOW)  # she changed her mind
     assert await store.rounds.skip_counts(round_id) == {"t1": 1}
     assert [row["user_id"] for row in await store.rounds.skip_rows(round_id)] == [bob]
-    await store.rounds.close(Closing(round_id, None, "console", (), RULES), "cafe", NOW)
+    await store.rounds.close(Closing(round_id, None, (), RULES), NOW)
     assert await store.tasks.skip(round_id, "t2", bob, NOW) == SkipStatus.ROUND_CLOSED
 
 

@@ -62,7 +62,7 @@ async def a_busy_community(url: str) -> None:
         store = engine.services.store
         ideas = store.ideas
         ids = [await store.members.find_user("console", member.platform_user_id) for member in members]
-        space_id = await store.members.ensure_space("console", "cafe", "Corner Café", False)
+        space_id = (await store.members.ensure_space("console", "cafe", "Corner Café", False)).space_id
         first = await ideas.add(
             NewIdea(Proposal(ids[0], space_id, "Oat milk"), None, IdeaStatus.NEW), engine.services.rules, clock()
         )

@@ -67,7 +67,7 @@ class Rounds:
             title,
             opened_by=ctx.user_id,
             closes_at=closes_at,
-            announcement=Announcement(ctx.space.platform, ctx.space.external_id, {"render": "round_opened"}),
+            announcement=Announcement({"render": "round_opened"}),
             update_key=f"round-open:{update_key}" if update_key else None,
         )
         round_id, created = await self.queries.open(new, now)
@@ -86,7 +86,7 @@ class Rounds:
         record = await pick_round(self.services, self.moderation, ctx, "round close", round_id, only_open=True)
         if isinstance(record, Reply):
             return record
-        closed = await self._close(record.id, ctx.user_id, ctx.space.platform, ctx.space.external_id)
+        closed = await self._close(record.id, ctx.user_id)
         self.open_rounds.forget(ctx.space_id)
         if not closed:
             return Reply(t("round.already_closed", ctx.language, id=record.id), Outcome.ALREADY_DONE)
@@ -95,19 +95,19 @@ class Rounds:
     async def close_due(self) -> int:
         """Close every round whose deadline has passed; returns how many this call closed."""
         closed = 0
-        for due in await self.queries.due(self.services.clock()):
-            if await self._close(due.round_id, None, due.platform, due.space_external_id):
+        for round_id in await self.queries.due(self.services.clock()):
+            if await self._close(round_id, None):
                 self.open_rounds.forget_everywhere()
-                log.info("action=round_deadline_close round=%s", due.round_id)
+                log.info("action=round_deadline_close round=%s", round_id)
                 closed += 1
         return closed
 
-    async def _close(self, round_id: int, closed_by: int | None, platform: str, external_id: str) -> bool:
+    async def _close(self, round_id: int, closed_by: int | None) -> bool:
         services = self.services
         checks = round_checks(services.catalog, await self.queries.round(round_id))
         winners = tuple(services.settings.rounds.winner_points)
-        closing = Closing(round_id, closed_by, platform, winners, services.rules, checks)
-        return await self.queries.close(closing, external_id, services.clock())
+        closing = Closing(round_id, closed_by, winners, services.rules, checks)
+        return await self.queries.close(closing, services.clock())
 
     async def listing(self, ctx: Context) -> Reply:
         """The latest rounds here with their status; moderators only."""

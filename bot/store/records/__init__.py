@@ -4,6 +4,7 @@ One module per feature below this package; import them from here (``from bot.sto
 IdeaStatus``), so the features and the SQL modules name one home for each type.
 """
 
+from bot.store.records.communities import CommunitySpace, JoinOutcome, Place
 from bot.store.records.ideas import (
     LISTED,
     STATUS_BADGE_COUNTERS,
@@ -47,7 +48,7 @@ from bot.store.records.rewards import (
     RewardRecord,
     UnknownRewardError,
 )
-from bot.store.records.rounds import NO_CHECKS, Announcement, AttentionChecks, Closing, DueRound, NewRound, RoundRecord
+from bot.store.records.rounds import NO_CHECKS, Announcement, AttentionChecks, Closing, NewRound, RoundRecord
 from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
 
 __all__ = [
@@ -64,8 +65,8 @@ __all__ = [
     "ChangeResult",
     "Closing",
     "CodeLine",
+    "CommunitySpace",
     "Compose",
-    "DueRound",
     "Evidence",
     "IdeaPoints",
     "IdeaRecord",
@@ -75,6 +76,7 @@ __all__ = [
     "ItemState",
     "ItemVote",
     "JobRules",
+    "JoinOutcome",
     "LabelAnswer",
     "LabelResult",
     "LabelStatus",
@@ -85,6 +87,7 @@ __all__ = [
     "NewLabel",
     "NewRound",
     "OutboxRow",
+    "Place",
     "PointRules",
     "ProgressQuery",
     "Proposal",

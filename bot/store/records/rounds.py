@@ -27,10 +27,9 @@ class RoundRecord:
 
 @dataclass(frozen=True, slots=True)
 class Announcement:
-    """The outbox message that tells a space a round opened (``payload`` gets the round's id added)."""
+    """The outbox message that tells every space of the round's community it opened (``payload`` gets the
+    round's id added)."""
 
-    platform: str
-    space_external_id: str
     payload: dict[str, Any]
 
 
@@ -77,16 +76,6 @@ class Closing:
 
     round_id: int
     closed_by: int | None
-    platform: str
     winner_points: tuple[int, ...]
     rules: PointRules
     checks: AttentionChecks = NO_CHECKS  # whose answers are left out: audited when the round closes
-
-
-@dataclass(frozen=True, slots=True)
-class DueRound:
-    """An open round whose deadline has passed, with the space its results are announced in."""
-
-    round_id: int
-    platform: str
-    space_external_id: str
