@@ -80,7 +80,8 @@ class Engine:
         communities the settings declare are applied here, at every start (idempotent).
         """
         for community in settings.communities:
-            await store.communities.declare(community.space_keys)
+            home = await store.communities.declare(community.space_keys)
+            log.info("community=%r home_space=%s spaces=%s", community.name, home, len(community.spaces))
         if settings.secret_key is not None:
             secret = settings.secret_key.get_secret_value()
             if len(secret) < MIN_SECRET_LENGTH:
