@@ -29,13 +29,24 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Who is acting where, resolved once per call: the platform refs, their database ids, the language."""
+    """Who is acting where, resolved once per call: the platform refs, their database ids, the language.
+
+    ``user_id`` is the *person*: the primary account's id when the acting account is linked to others, so
+    every feature gets one balance, one rank, one answer per task and one vote per idea for free.
+    ``account_id`` is the acting platform account's own id (``None``: the same as ``user_id``).
+    """
 
     user: UserRef
     space: SpaceRef
     user_id: int
     space_id: int
     language: str
+    account_id: int | None = None
+
+    @property
+    def own_account(self) -> int:
+        """The acting platform account's own id (linking names accounts, not persons)."""
+        return self.user_id if self.account_id is None else self.account_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -23,6 +24,7 @@ from bot.features import HandlesActions
 from bot.features.ideas import Ideas
 from bot.features.labelling.jobs import Labelling
 from bot.features.labelling.quality import QualityReports
+from bot.features.linking import Linking
 from bot.features.moderation import Moderation
 from bot.features.points import Points
 from bot.features.rewards import Rewards
@@ -34,7 +36,8 @@ from bot.ratelimit import Admission, RateLimiter
 from bot.replies import Outcome, Reply, TextInput
 from bot.settings import Settings
 from bot.store.base import Store
-from bot.store.database import StoreUnavailableError
+from bot.store.database import AccountLinkedError, StoreUnavailableError
+from bot.store.records import Identity
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,9 @@ log = logging.getLogger(__name__)
 UseCase = Callable[[Context], Awaitable[Reply]]
 MIN_SECRET_LENGTH = 16
 _IDENTITY_CACHE_SIZE = 100_000
+# How long a cached account-to-person mapping is trusted for reads (a link made by another process shows
+# within this); writes never trust it: the store's guards refuse a write for a linked account.
+IDENTITY_TTL_SECONDS = 30.0
 
 
 class Engine:
@@ -60,10 +66,11 @@ class Engine:
         self.quality = QualityReports(services, self.moderation)
         self.ideas = Ideas(services, self.moderation)
         self.rewards = Rewards(services)
-        self._routes = _routes(self.tasks, self.ideas, self.rewards)
+        self.linking = Linking(services, self._forget_everyone)
+        self._routes = _routes(self.tasks, self.ideas, self.rewards, self.linking)
         limits = services.settings.limits
         self.interactions = RateLimiter(limits.per_second, limits.burst, max_keys=limits.tracked_members)
-        self._users: OrderedDict[tuple[str, str], tuple[int, str, str | None]] = OrderedDict()
+        self._users: OrderedDict[tuple[str, str], tuple[Identity, str, str | None, float]] = OrderedDict()
         self._spaces: dict[tuple[str, str], int] = {}
 
     @classmethod
@@ -85,15 +92,22 @@ class Engine:
     # identities ---------------------------------------------------------------------------------
 
     async def context(self, user: UserRef, space: SpaceRef) -> Context:
-        """Resolve ids (cached: ids never change) and the language to answer in."""
+        """Resolve ids and the language to answer in.
+
+        The account and its person come from one read, cached: account ids never change, and a person
+        changes only by linking or unlinking, so a mapping is trusted for :data:`IDENTITY_TTL_SECONDS`
+        for reads, and a write refused as stale (:class:`AccountLinkedError`) drops it at once.
+        """
         store, clock = self.services.store, self.services.clock
         user_key = (user.platform, user.platform_user_id)
         cached = self._users.get(user_key)
-        if cached is None or cached[1:] != (user.display_name, user.language):
-            user_id = await store.members.ensure_user(
+        now = time.monotonic()
+        if cached is None or cached[1:3] != (user.display_name, user.language) or cached[3] < now:
+            identity = await store.members.identify(
                 user.platform, user.platform_user_id, user.display_name, user.language, clock()
             )
-            self._users[user_key] = (user_id, user.display_name, user.language)
+            cached = (identity, user.display_name, user.language, now + IDENTITY_TTL_SECONDS)
+            self._users[user_key] = cached
             if len(self._users) > _IDENTITY_CACHE_SIZE:
                 self._users.popitem(last=False)
         else:
@@ -105,7 +119,17 @@ class Engine:
                 space.platform, space.external_id, space.title, space.is_private
             )
             self._spaces[space_key] = space_id
-        return Context(user, space, self._users[user_key][0], space_id, self.services.language_of(user))
+        identity = cached[0]
+        account = identity.account_id if identity.account_id != identity.person_id else None
+        return Context(user, space, identity.person_id, space_id, self.services.language_of(user), account)
+
+    def _forget_everyone(self) -> None:
+        """After a link or an unlink here: every cached person is read again (links are rare)."""
+        self._users.clear()
+
+    def forget(self, user: UserRef) -> None:
+        """Drop the cached person of ``user``: the next call reads it again (after linking or unlinking)."""
+        self._users.pop((user.platform, user.platform_user_id), None)
 
     def admit(self, user: UserRef) -> Reply | None:
         """``None`` when the member may go on; a friendly "slow down" when they are flooding.
@@ -132,9 +156,19 @@ class Engine:
         if refusal is not None:
             return refusal
         try:
-            return await use_case(await self.context(user, space))
+            return await self._as_person(user, space, use_case)
         except StoreUnavailableError:
             return storage_refusal(self.services.language_of(user))
+
+    async def _as_person(self, user: UserRef, space: SpaceRef, use_case: UseCase) -> Reply:
+        """Run ``use_case``; once more with a fresh identity when a write found the account linked since
+        it was cached (another process linked it): the refused unit changed nothing, so running it again
+        under the person's id is the whole correction."""
+        try:
+            return await use_case(await self.context(user, space))
+        except AccountLinkedError:
+            self.forget(user)
+            return await use_case(await self.context(user, space))
 
     async def act(
         self,
@@ -167,7 +201,7 @@ class Engine:
             token = await expected(ctx.user_id, ctx.space_id, or_elsewhere=space.is_private)
             if token is None:
                 return None
-            return self.admit(user) or await self._route(ctx, token, text, ())
+            return self.admit(user) or await self._as_person(user, space, lambda c: self._route(c, token, text, ()))
         except StoreUnavailableError:
             return storage_refusal(self.services.language_of(user))
 

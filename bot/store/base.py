@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Self, TypeVar
 from bot.store.database import Connection, Unit
 from bot.store.ideas_sql import IdeaQueries
 from bot.store.labelling_sql import LabellingQueries
+from bot.store.linking_sql import LinkQueries
 from bot.store.members_sql import MemberQueries
 from bot.store.outbox_sql import OutboxQueries
 from bot.store.points_sql import PointQueries
@@ -46,6 +47,7 @@ class Store(ABC):
         self.ideas = IdeaQueries(self)
         self.rewards = RewardQueries(self)
         self.outbox = OutboxQueries(self)
+        self.links = LinkQueries(self)
 
     async def __aenter__(self) -> Self:
         await self.open()

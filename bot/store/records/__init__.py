@@ -36,6 +36,15 @@ from bot.store.records.labelling import (
     ServedItem,
     Settling,
 )
+from bot.store.records.linking import (
+    Claimant,
+    Identity,
+    LinkedAccount,
+    LinkOutcome,
+    LinkStatus,
+    UnlinkOutcome,
+    UnlinkStatus,
+)
 from bot.store.records.outbox import OutboxRow
 from bot.store.records.points import Award, Awarded, LedgerEntry, PointRules, Standing, Streak
 from bot.store.records.rewards import (
@@ -62,6 +71,7 @@ __all__ = [
     "Awarded",
     "ChangeOutcome",
     "ChangeResult",
+    "Claimant",
     "Closing",
     "CodeLine",
     "Compose",
@@ -70,6 +80,7 @@ __all__ = [
     "IdeaPoints",
     "IdeaRecord",
     "IdeaStatus",
+    "Identity",
     "ItemQuery",
     "ItemRow",
     "ItemState",
@@ -79,6 +90,9 @@ __all__ = [
     "LabelResult",
     "LabelStatus",
     "LedgerEntry",
+    "LinkOutcome",
+    "LinkStatus",
+    "LinkedAccount",
     "MemberQuality",
     "NewAnswer",
     "NewIdea",
@@ -104,6 +118,8 @@ __all__ = [
     "Submitted",
     "TaskProgress",
     "UnknownRewardError",
+    "UnlinkOutcome",
+    "UnlinkStatus",
     "VoteResult",
     "VoteStatus",
 ]
