@@ -73,8 +73,11 @@ class MemberQueries:
         return await self.store.write(unit)
 
     async def find_user(self, platform: str, platform_user_id: str) -> int | None:
+        """The *person* of a platform account (a ban or a report follows the person, not the account)."""
         value = await self.store.fetchval(
-            "SELECT id FROM users WHERE platform = ? AND platform_user_id = ?", (platform, platform_user_id)
+            "SELECT COALESCE(l.person_id, u.id) FROM users u LEFT JOIN account_links l ON l.account_id = u.id"
+            " WHERE u.platform = ? AND u.platform_user_id = ?",
+            (platform, platform_user_id),
         )
         return int(value) if value is not None else None
 
