@@ -1,7 +1,8 @@
 """The console adapter: chat with the engine in a terminal, as one or several users.
 
 Buttons are shown numbered; type the number to tap one. Plain text answers a question that waits for
-text. ``/as <name> [language]`` switches user, ``/quit`` leaves. The same commands as on the chat
+text. ``/as <name>[@platform] [language]`` switches user (``/as Ana@discord`` plays Ana's Discord account,
+so linking accounts can be tried here), ``/quit`` leaves. The same commands as on the chat
 platforms work here, so this is also the quickest way to try a change.
 """
 
@@ -55,8 +56,12 @@ class ConsoleSession:
     _buttons: dict[str, list[Button]] = field(default_factory=dict)
 
     def switch(self, name: str, language: str | None = None) -> str:
-        self.user = UserRef(PLATFORM, name.lower(), name, language or self.user.language)
-        return f"(you are now {name})"
+        """Play ``name`` (``Ana@discord``: Ana's account on that platform, chatting privately with the bot)."""
+        name, at, platform = name.partition("@")
+        platform = platform.lower() or PLATFORM
+        self.user = UserRef(platform, name.lower(), name, language or self.user.language)
+        self.space = SpaceRef(platform, f"dm-{name.lower()}", name, True) if at else SPACE
+        return f"(you are now {name} on {platform}, in a private chat)" if at else f"(you are now {name})"
 
     async def say(self, text: str) -> list[str]:
         """What the current user types; returns what they see."""
@@ -78,12 +83,15 @@ class ConsoleSession:
         posted: list[str] = []
 
         async def send(target: str, reply: Reply) -> None:
-            text, _ = render(reply)
+            text, buttons = render(reply)
+            if buttons and target.startswith("user:"):  # a private message's buttons can be tapped by number
+                self._buttons[target.removeprefix("user:")] = buttons
             if reply.image is not None and reply.image.data:
                 self.images.append(reply.image.data)
             posted.append(f"[to {target}]\n{text}")
 
-        await OutboxDrainer(self.engine, PLATFORM, send, Pacer(per_second=1000)).drain_once()
+        for platform in {PLATFORM, self.user.platform}:
+            await OutboxDrainer(self.engine, platform, send, Pacer(per_second=1000)).drain_once()
         return posted
 
     async def tap(self, number: int) -> list[str]:

@@ -45,6 +45,7 @@ class Verb(StrEnum):
     IDEA_PAGE = "i"  # idea
     IDEA_LIST = "p"  # view, page
     SUBMIT_DRAFT = "d"  # draft: "Submit anyway" for an idea held back as similar
+    LINK_CONFIRM = "k"  # code: the owner confirms linking the account that typed their code
 
 
 _VERBS = {verb.value: verb for verb in Verb}

@@ -151,6 +151,14 @@ async def _redeem(engine: Engine, ctx: Context, argument: str, update_key: str |
     return await engine.rewards.redeem(ctx, argument, update_key)
 
 
+async def _link(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await engine.linking.link(ctx, argument.strip() or None)
+
+
+async def _unlink(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await engine.linking.unlink(ctx)
+
+
 # moderation ---------------------------------------------------------------------------------------
 
 
@@ -341,6 +349,8 @@ COMMANDS: dict[str, Command] = {
         Command("me", "command.me", _me),
         Command("rewards", "command.rewards", _rewards),
         Command("redeem", "command.redeem", _redeem, takes_argument=True),
+        Command("link", "command.link", _link, takes_argument=True),
+        Command("unlink", "command.unlink", _unlink),
         Command("ban", "command.ban", _ban, moderator=True, takes_argument=True),
         Command("unban", "command.unban", _unban, moderator=True, takes_argument=True),
         Command("audit", "command.audit", _audit, moderator=True),

@@ -34,6 +34,10 @@ class Context:
     ``space_id`` is the *community's* id (its home space's): rounds, ideas, leaderboards and bans are the
     community's, so features keyed on it are per community with no change of theirs. ``own_space_id`` is
     the space the member acts in (``None``: the same), for what is about that very space (linking it).
+
+    ``user_id`` is the *person*: the primary account's id when the acting account is linked to others, so
+    every feature gets one balance, one rank, one answer per task and one vote per idea for free.
+    ``account_id`` is the acting platform account's own id (``None``: the same as ``user_id``).
     """
 
     user: UserRef
@@ -42,11 +46,17 @@ class Context:
     space_id: int
     language: str
     own_space_id: int | None = None
+    account_id: int | None = None
 
     @property
     def here(self) -> int:
         """The id of the space the member acts in, whatever community it belongs to."""
         return self.space_id if self.own_space_id is None else self.own_space_id
+
+    @property
+    def own_account(self) -> int:
+        """The acting platform account's own id (linking names accounts, not persons)."""
+        return self.user_id if self.account_id is None else self.account_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from bot.features.communities import Communities
 from bot.features.ideas import Ideas
 from bot.features.labelling.jobs import Labelling
 from bot.features.labelling.quality import QualityReports
+from bot.features.linking import Linking
 from bot.features.moderation import Moderation
 from bot.features.points import Points
 from bot.features.rewards import Rewards
@@ -36,8 +37,8 @@ from bot.ratelimit import Admission, RateLimiter
 from bot.replies import Outcome, Reply, TextInput
 from bot.settings import Settings
 from bot.store.base import Store
-from bot.store.database import StoreUnavailableError
-from bot.store.records import Place
+from bot.store.database import AccountLinkedError, StoreUnavailableError
+from bot.store.records import Identity, Place
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ UseCase = Callable[[Context], Awaitable[Reply]]
 MIN_SECRET_LENGTH = 16
 _IDENTITY_CACHE_SIZE = 100_000
 COMMUNITY_CACHE_SECONDS = 10.0
+# How long a cached account-to-person mapping is trusted for reads (a link made by another process shows
+# within this); writes never trust it: the store's guards refuse a write for a linked account.
+IDENTITY_TTL_SECONDS = 30.0
 
 
 class Engine:
@@ -65,10 +69,11 @@ class Engine:
         self.ideas = Ideas(services, self.moderation)
         self.rewards = Rewards(services)
         self.communities = Communities(services, self.moderation)
-        self._routes = _routes(self.tasks, self.ideas, self.rewards)
+        self.linking = Linking(services, self._forget_everyone)
+        self._routes = _routes(self.tasks, self.ideas, self.rewards, self.linking)
         limits = services.settings.limits
         self.interactions = RateLimiter(limits.per_second, limits.burst, max_keys=limits.tracked_members)
-        self._users: OrderedDict[tuple[str, str], tuple[int, str, str | None]] = OrderedDict()
+        self._users: OrderedDict[tuple[str, str], tuple[Identity, str, str | None, float]] = OrderedDict()
         self._spaces: dict[tuple[str, str], tuple[float, Place]] = {}
 
     @classmethod
@@ -94,22 +99,33 @@ class Engine:
     # identities ---------------------------------------------------------------------------------
 
     async def context(self, user: UserRef, space: SpaceRef) -> Context:
-        """Resolve ids (cached: ids never change) and the language to answer in."""
+        """Resolve ids and the language to answer in.
+
+        The account and its person come from one read, cached: account ids never change, and a person
+        changes only by linking or unlinking, so a mapping is trusted for :data:`IDENTITY_TTL_SECONDS`
+        for reads, and a write refused as stale (:class:`AccountLinkedError`) drops it at once.
+        """
         store, clock = self.services.store, self.services.clock
         user_key = (user.platform, user.platform_user_id)
         cached = self._users.get(user_key)
-        if cached is None or cached[1:] != (user.display_name, user.language):
-            user_id = await store.members.ensure_user(
+        now = time.monotonic()
+        if cached is None or cached[1:3] != (user.display_name, user.language) or cached[3] < now:
+            identity = await store.members.identify(
                 user.platform, user.platform_user_id, user.display_name, user.language, clock()
             )
-            self._users[user_key] = (user_id, user.display_name, user.language)
+            cached = (identity, user.display_name, user.language, now + IDENTITY_TTL_SECONDS)
+            self._users[user_key] = cached
             if len(self._users) > _IDENTITY_CACHE_SIZE:
                 self._users.popitem(last=False)
         else:
             self._users.move_to_end(user_key)
         place = await self._place(space)
+        identity = cached[0]
+        account = identity.account_id if identity.account_id != identity.person_id else None
         language = self.services.language_of(user)
-        return Context(user, space, self._users[user_key][0], place.community_id, language, place.space_id)
+        return Context(
+            user, space, identity.person_id, place.community_id, language, place.space_id, account_id=account
+        )
 
     async def _place(self, space: SpaceRef) -> Place:
         """The space's id and its community's, read again after :data:`COMMUNITY_CACHE_SECONDS`.
@@ -133,6 +149,14 @@ class Engine:
     def forget_place(self, space: SpaceRef) -> None:
         """Drop a space's cached community (this process just linked it)."""
         self._spaces.pop((space.platform, space.external_id), None)
+
+    def _forget_everyone(self) -> None:
+        """After a link or an unlink here: every cached person is read again (links are rare)."""
+        self._users.clear()
+
+    def forget(self, user: UserRef) -> None:
+        """Drop the cached person of ``user``: the next call reads it again (after linking or unlinking)."""
+        self._users.pop((user.platform, user.platform_user_id), None)
 
     def admit(self, user: UserRef) -> Reply | None:
         """``None`` when the member may go on; a friendly "slow down" when they are flooding.
@@ -159,9 +183,19 @@ class Engine:
         if refusal is not None:
             return refusal
         try:
-            return await use_case(await self.context(user, space))
+            return await self._as_person(user, space, use_case)
         except StoreUnavailableError:
             return storage_refusal(self.services.language_of(user))
+
+    async def _as_person(self, user: UserRef, space: SpaceRef, use_case: UseCase) -> Reply:
+        """Run ``use_case``; once more with a fresh identity when a write found the account linked since
+        it was cached (another process linked it): the refused unit changed nothing, so running it again
+        under the person's id is the whole correction."""
+        try:
+            return await use_case(await self.context(user, space))
+        except AccountLinkedError:
+            self.forget(user)
+            return await use_case(await self.context(user, space))
 
     async def act(
         self,
@@ -194,7 +228,7 @@ class Engine:
             token = await expected(ctx.user_id, ctx.space_id, or_elsewhere=space.is_private)
             if token is None:
                 return None
-            return self.admit(user) or await self._route(ctx, token, text, ())
+            return self.admit(user) or await self._as_person(user, space, lambda c: self._route(c, token, text, ()))
         except StoreUnavailableError:
             return storage_refusal(self.services.language_of(user))
 

@@ -199,6 +199,13 @@ class LimitSettings(BaseModel):
     tracked_members: int = Field(default=100_000, ge=100)
 
 
+class AccountSettings(BaseModel):
+    """Linked accounts: how long a link stays before ``/unlink`` may split it (points moved are not
+    moved back, so a short cooldown would only let a member juggle one wallet between platforms)."""
+
+    unlink_cooldown_days: int = Field(default=7, ge=0)
+
+
 class CatalogSettings(BaseModel):
     """Where the campaigns and topics are; unset: ``./tasks_catalog``, else the packaged starter."""
 
@@ -264,6 +271,7 @@ class Settings(BaseSettings):
     results: ResultSettings = Field(default_factory=ResultSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     communities: list[CommunitySettings] = Field(default_factory=list)
+    accounts: AccountSettings = Field(default_factory=AccountSettings)
 
     @model_validator(mode="after")
     def _catalog_dir_is_catalog_path(self) -> Self:

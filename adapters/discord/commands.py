@@ -92,6 +92,7 @@ class SlashCommands:
             "me": engine.points.profile,
             "rewards": engine.rewards.catalog,
             "audit": engine.moderation.audit_log,
+            "unlink": engine.linking.unlink,
         }
 
     def build(self) -> list[SlashCommand]:
@@ -102,6 +103,7 @@ class SlashCommands:
             "task": self._campaign_command,
             "top": self._top,
             "redeem": self._redeem,
+            "link": self._link,
             "ban": self._member_command,
             "unban": self._member_command,
             "member": self._member_command,
@@ -174,6 +176,15 @@ class SlashCommands:
             )
 
         return _command(spec, top)
+
+    def _link(self, spec: Command) -> SlashCommand:
+        """``/link`` (a new code and the linked accounts) or ``/link code:`` (use a code from elsewhere)."""
+
+        @app_commands.describe(code=locale("discord.option_link_code"))
+        async def link(interaction: discord.Interaction, code: str | None = None) -> None:
+            await self.interactions.run(interaction, spec.name, lambda ctx: self.engine.linking.link(ctx, code))
+
+        return _command(spec, link)
 
     def _redeem(self, spec: Command) -> SlashCommand:
         @app_commands.describe(reward=locale("discord.option_reward"))

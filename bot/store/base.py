@@ -21,6 +21,7 @@ from bot.store.communities_sql import CommunityQueries
 from bot.store.database import Connection, Unit
 from bot.store.ideas_sql import IdeaQueries
 from bot.store.labelling_sql import LabellingQueries
+from bot.store.linking_sql import LinkQueries
 from bot.store.members_sql import MemberQueries
 from bot.store.outbox_sql import OutboxQueries
 from bot.store.points_sql import PointQueries
@@ -49,6 +50,7 @@ class Store(ABC):
         self.rewards = RewardQueries(self)
         self.outbox = OutboxQueries(self)
         self.communities = CommunityQueries(self)
+        self.links = LinkQueries(self)
 
     async def __aenter__(self) -> Self:
         await self.open()

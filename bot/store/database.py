@@ -23,6 +23,19 @@ class StoreUnavailableError(Exception):
     """The database refused a write (disk full, read-only file, locked beyond the busy timeout, server gone)."""
 
 
+ACCOUNT_LINKED = "crowdpulse: account linked"  # what the guards of migration 0010 raise
+
+
+class AccountLinkedError(Exception):
+    """A write named an account that is now linked to another person: the caller resolved it before the
+    link (another process linked it); resolving it again gives the person's id to write under."""
+
+
+def translated(error: Exception) -> Exception:
+    """``error``, or an :class:`AccountLinkedError` when it is a linked-account guard's refusal."""
+    return AccountLinkedError(str(error)) if ACCOUNT_LINKED in str(error) else error
+
+
 class Cursor(Protocol):
     """The part of a DB-API cursor that units use; rows answer ``row[0]`` and ``row["column"]``."""
 

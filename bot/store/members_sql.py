@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.store.database import Connection, Database
 from bot.store.effects import audit
-from bot.store.records import Place
+from bot.store.records import Identity, Place
 from bot.store.timestamps import to_text
 
 MEMBER_ACTIONS = ("ban", "unban", "quality_exclude", "attention_exclusion")  # audit rows whose target is a user id
@@ -22,26 +22,35 @@ class MemberQueries:
     async def ensure_user(
         self, platform: str, platform_user_id: str, display_name: str, language: str | None, now: datetime
     ) -> int:
-        """The user's id, creating the user or refreshing name and language as needed.
+        """The account's own id (see :meth:`identify`)."""
+        return (await self.identify(platform, platform_user_id, display_name, language, now)).account_id
 
-        A known user with nothing to refresh costs one read: no write, no turn in the writer's queue, and
-        no update that would make other processes' transactions on this row start again.
+    async def identify(
+        self, platform: str, platform_user_id: str, display_name: str, language: str | None, now: datetime
+    ) -> Identity:
+        """The account's id and its person's, creating the account or refreshing name and language as needed.
+
+        A known user with nothing to refresh costs one read, the person included (a join on the account's
+        primary key): no write, no turn in the writer's queue, and no update that would make other
+        processes' transactions on this row start again.
         """
         known = await self.store.fetchone(
-            "SELECT id, display_name, language FROM users WHERE platform = ? AND platform_user_id = ?",
+            "SELECT u.id, u.display_name, u.language, l.person_id FROM users u"
+            " LEFT JOIN account_links l ON l.account_id = u.id WHERE u.platform = ? AND u.platform_user_id = ?",
             (platform, platform_user_id),
         )
         if known is not None and (known[1], known[2]) == (display_name, language):
-            return int(known[0])
+            return Identity(int(known[0]), int(known[3] if known[3] is not None else known[0]))
 
-        def unit(db: Connection) -> int:
+        def unit(db: Connection) -> Identity:
             row = db.execute(
                 "INSERT INTO users (platform, platform_user_id, display_name, language, created_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, platform_user_id) DO UPDATE"
                 " SET display_name = excluded.display_name, language = excluded.language RETURNING id",
                 (platform, platform_user_id, display_name, language, to_text(now)),
             ).fetchone()
-            return int(row[0])
+            person = db.execute("SELECT person_id FROM account_links WHERE account_id = ?", (row[0],)).fetchone()
+            return Identity(int(row[0]), int(person[0] if person else row[0]))
 
         return await self.store.write(unit)
 
@@ -69,8 +78,11 @@ class MemberQueries:
         return await self.store.write(unit)
 
     async def find_user(self, platform: str, platform_user_id: str) -> int | None:
+        """The *person* of a platform account (a ban or a report follows the person, not the account)."""
         value = await self.store.fetchval(
-            "SELECT id FROM users WHERE platform = ? AND platform_user_id = ?", (platform, platform_user_id)
+            "SELECT COALESCE(l.person_id, u.id) FROM users u LEFT JOIN account_links l ON l.account_id = u.id"
+            " WHERE u.platform = ? AND u.platform_user_id = ?",
+            (platform, platform_user_id),
         )
         return int(value) if value is not None else None
 

@@ -45,7 +45,7 @@ from psycopg.types.numeric import NumericLoader
 
 from bot.store import migrations
 from bot.store.base import Store
-from bot.store.database import StoreUnavailableError, Unit
+from bot.store.database import StoreUnavailableError, Unit, translated
 from bot.store.dialects import isolation_of
 
 log = logging.getLogger(__name__)
@@ -296,6 +296,9 @@ class PostgresStore(Store):
                 if db.raw.closed or db.raw.broken:
                     self._forget(db)
                 raise _unavailable(error) from error
+            except errors.RaiseException as error:
+                self._rollback(db)
+                raise translated(error) from error
             except BaseException:
                 self._rollback(db)
                 raise

@@ -138,11 +138,13 @@ class RewardQueries:
     # a member's codes ---------------------------------------------------------------------------
 
     async def codes_of(self, user_id: int, limit: int) -> list[tuple[str, str]]:
-        """The member's latest reward codes as (reward title, code): a lost reply is never a lost code."""
+        """The person's latest reward codes as (reward title, code), those of linked accounts included: a lost
+        reply is never a lost code, nor is one redeemed before linking."""
         rows = await self.store.fetchall(
             "SELECT r.title, c.code FROM reward_codes c JOIN rewards r ON r.id = c.reward_id"
-            " WHERE c.redeemed_by = ? ORDER BY c.redemption_id DESC LIMIT ?",
-            (user_id, limit),
+            " WHERE c.redeemed_by = ? OR c.redeemed_by IN (SELECT account_id FROM account_links WHERE person_id = ?)"
+            " ORDER BY c.redemption_id DESC LIMIT ?",
+            (user_id, user_id, limit),
         )
         return [(row[0], row[1]) for row in rows]
 

@@ -33,7 +33,7 @@ import aiosqlite
 
 from bot.store import migrations
 from bot.store.base import Store
-from bot.store.database import StoreUnavailableError, Unit
+from bot.store.database import StoreUnavailableError, Unit, translated
 
 __all__ = ["SqliteStore", "StoreUnavailableError"]
 
@@ -173,7 +173,7 @@ class SqliteStore(Store):
             except Exception as error:
                 db.execute("ROLLBACK TO unit")
                 db.execute("RELEASE unit")
-                outcomes.append((False, _unavailable(error) if _is_storage_fault(error) else error))
+                outcomes.append((False, _unavailable(error) if _is_storage_fault(error) else translated(error)))
         try:
             db.execute("COMMIT")
         except sqlite3.Error as error:

@@ -37,6 +37,15 @@ from bot.store.records.labelling import (
     ServedItem,
     Settling,
 )
+from bot.store.records.linking import (
+    Claimant,
+    Identity,
+    LinkedAccount,
+    LinkOutcome,
+    LinkStatus,
+    UnlinkOutcome,
+    UnlinkStatus,
+)
 from bot.store.records.outbox import OutboxRow
 from bot.store.records.points import Award, Awarded, LedgerEntry, PointRules, Standing, Streak
 from bot.store.records.rewards import (
@@ -63,6 +72,7 @@ __all__ = [
     "Awarded",
     "ChangeOutcome",
     "ChangeResult",
+    "Claimant",
     "Closing",
     "CodeLine",
     "CommunitySpace",
@@ -71,6 +81,7 @@ __all__ = [
     "IdeaPoints",
     "IdeaRecord",
     "IdeaStatus",
+    "Identity",
     "ItemQuery",
     "ItemRow",
     "ItemState",
@@ -81,6 +92,9 @@ __all__ = [
     "LabelResult",
     "LabelStatus",
     "LedgerEntry",
+    "LinkOutcome",
+    "LinkStatus",
+    "LinkedAccount",
     "MemberQuality",
     "NewAnswer",
     "NewIdea",
@@ -107,6 +121,8 @@ __all__ = [
     "Submitted",
     "TaskProgress",
     "UnknownRewardError",
+    "UnlinkOutcome",
+    "UnlinkStatus",
     "VoteResult",
     "VoteStatus",
 ]
