@@ -29,7 +29,10 @@ class LinkQueries:
         self.store = store
 
     async def create_code(self, owner_id: int, code_hash: str, now: datetime, valid_for: timedelta) -> None:
-        """Store a new code for the person, revoking any earlier one not used yet (one live code each)."""
+        """Store a new code for the person, revoking any earlier one not used yet (one live code each).
+
+        This is also how a code typed by the wrong account is undone: its claim stays until the code
+        expires, so the owner's new ``/link`` cancels it (and its confirmation button) at once."""
 
         def unit(db: Connection) -> None:
             db.execute("UPDATE link_codes SET revoked = 1 WHERE owner_id = ? AND used_at IS NULL", (owner_id,))
@@ -136,7 +139,7 @@ class LinkQueries:
                 "INSERT INTO account_links (account_id, person_id, linked_at) VALUES (?, ?, ?)",
                 (second, primary, to_text(now)),
             )
-            audit(db, space_id=None, moderator_id=primary, action="link", target=str(second), now=now)
+            _audit_where_they_take_part(db, primary, "link", second, now)
             me = _account(db, second)
             return LinkOutcome(LinkStatus.LINKED, me[0], me[2])
 
@@ -160,7 +163,7 @@ class LinkQueries:
             for row in links:
                 lock_member(db, int(row[0]))
                 db.execute("DELETE FROM account_links WHERE account_id = ?", (row[0],))
-                audit(db, space_id=None, moderator_id=person_id, action="unlink", target=str(row[0]), now=now)
+                _audit_where_they_take_part(db, person_id, "unlink", int(row[0]), now)
             return UnlinkOutcome(UnlinkStatus.UNLINKED, len(links))
 
         return await self.store.write(unit)
@@ -184,8 +187,10 @@ def _refusal(db: Connection, code: Any, account_id: int, now: datetime) -> LinkS
 
     The confirmation too must come before the code expires: ten minutes cover both steps."""
     _, owner_id, expires_at, used_at, revoked, claimed_by = code
-    if used_at is not None or revoked or (claimed_by is not None and claimed_by != account_id):
+    if used_at is not None or revoked:
         return LinkStatus.USED
+    if claimed_by is not None and claimed_by != account_id:  # the owner's new /link cancels this claim
+        return LinkStatus.TAKEN
     if datetime.fromisoformat(expires_at) <= now:
         return LinkStatus.EXPIRED
     if owner_id == account_id or _person(db, account_id) == owner_id:
@@ -194,6 +199,19 @@ def _refusal(db: Connection, code: Any, account_id: int, now: datetime) -> LinkS
         "SELECT 1 FROM account_links WHERE account_id IN (?, ?) OR person_id = ?", (owner_id, account_id, account_id)
     ).fetchone()
     return LinkStatus.ALREADY_LINKED if linked else None
+
+
+def _audit_where_they_take_part(db: Connection, person_id: int, action: str, account_id: int, now: datetime) -> None:
+    """An audit row in every community the person earned or spent points in or is banned from (the
+    confirmation itself happens in a private chat, which no moderator's ``/audit`` reads); one row with
+    no space when there is none."""
+    spaces = db.execute(
+        "SELECT space_id FROM ledger WHERE user_id = ? AND space_id IS NOT NULL"
+        " UNION SELECT space_id FROM bans WHERE user_id IN (?, ?) ORDER BY 1",
+        (person_id, person_id, account_id),
+    ).fetchall()
+    for space_id in [row[0] for row in spaces] or [None]:
+        audit(db, space_id=space_id, moderator_id=person_id, action=action, target=str(account_id), now=now)
 
 
 def _person(db: Connection, account_id: int) -> int:

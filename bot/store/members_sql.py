@@ -10,7 +10,8 @@ from bot.store.effects import audit
 from bot.store.records import Identity, Place
 from bot.store.timestamps import to_text
 
-MEMBER_ACTIONS = ("ban", "unban", "quality_exclude", "attention_exclusion")  # audit rows whose target is a user id
+# audit rows whose target is a user id (one ``?`` each in audit_entries)
+MEMBER_ACTIONS = ("ban", "unban", "quality_exclude", "attention_exclusion", "link", "unlink")
 
 
 class MemberQueries:
@@ -125,7 +126,7 @@ class MemberQueries:
         rows = await self.store.fetchall(
             "SELECT a.created_at, u.display_name AS moderator, a.action, a.target, a.detail,"
             " m.display_name AS member FROM audit a LEFT JOIN users u ON u.id = a.moderator_id"
-            " LEFT JOIN users m ON a.action IN (?, ?, ?, ?) AND CAST(m.id AS TEXT) = a.target"
+            " LEFT JOIN users m ON a.action IN (?, ?, ?, ?, ?, ?) AND CAST(m.id AS TEXT) = a.target"
             " WHERE a.space_id = ? ORDER BY a.id DESC LIMIT ?",
             (*MEMBER_ACTIONS, space_id, limit),
         )

@@ -4,7 +4,8 @@ History is never edited: points move by new ledger rows on both accounts (one pa
 the second account earned in, so every board follows; spending moves as ``redeem`` rows, which boards
 ignore), and so the ledger total equals the sum of balances before and after. Where both accounts answered
 the same task in the same round, or voted for the same idea, the earliest stays: the other row is deleted
-(its points taken back from whoever holds them now, by a ledger row) and the counts follow. Everything
+(its points taken back from whoever holds them now, by a ledger row) and the counts follow; so is a vote
+one account gave the other's idea, and the same goes for labels (:mod:`bot.store.merging_labels`). Everything
 else the second account owns is re-pointed to the primary: answers, skips, votes, ideas; badges and
 counters are united, the streak is the longer one, bans are united (a ban follows the person).
 """
@@ -15,6 +16,7 @@ from datetime import datetime
 
 from bot.store.database import Connection
 from bot.store.dialects import shard
+from bot.store.merging_labels import merge_labels
 from bot.store.timestamps import to_text
 
 
@@ -23,6 +25,8 @@ def merge_accounts(db: Connection, primary: int, second: int, key: str, now: dat
     _move_points(db, primary, second, key, now)
     _retire_duplicate_answers(db, primary, second, key, now)
     _retire_duplicate_votes(db, primary, second, key, now)
+    _retire_votes_on_own_ideas(db, primary, second, key, now)
+    merge_labels(db, primary, second, key, now, _take_back)
     db.execute("UPDATE answers SET user_id = ? WHERE user_id = ?", (primary, second))
     db.execute("UPDATE votes SET user_id = ? WHERE user_id = ?", (primary, second))
     db.execute("DELETE FROM pending_inputs WHERE user_id = ?", (second,))
@@ -108,16 +112,32 @@ def _retire_duplicate_votes(db: Connection, primary: int, second: int, key: str,
     ).fetchall()
     for idea_id, second_at, primary_at, author_id in pairs:
         retired = second if second_at >= primary_at else primary
-        db.execute("DELETE FROM votes WHERE idea_id = ? AND user_id = ?", (idea_id, retired))
-        db.execute("UPDATE ideas SET votes = votes - 1 WHERE id = ?", (idea_id,))
-        paid = db.execute(
-            "SELECT source_key, delta FROM ledger WHERE source_key LIKE ? ORDER BY id DESC LIMIT 1",
-            (f"idea-upvote:{idea_id}:{retired}:%",),
-        ).fetchone()
-        if paid is not None and paid[1]:
-            holder = primary if author_id == second else author_id
-            _take_back(db, holder, paid[0], key, now)
-            db.execute("UPDATE ideas SET upvote_points = upvote_points - ? WHERE id = ?", (paid[1], idea_id))
+        _retire_vote(db, idea_id, retired, primary if author_id == second else author_id, key, now)
+
+
+def _retire_votes_on_own_ideas(db: Connection, primary: int, second: int, key: str, now: datetime) -> None:
+    """One account upvoted the other's idea: once linked, the person would have voted for their own idea,
+    which a vote never may (``OWN_IDEA``), so that vote is retired and its points (now the primary's) too."""
+    crossed = db.execute(
+        "SELECT v.idea_id, v.user_id FROM votes v JOIN ideas i ON i.id = v.idea_id"
+        " WHERE (v.user_id = ? AND i.author_id = ?) OR (v.user_id = ? AND i.author_id = ?) ORDER BY v.idea_id",
+        (primary, second, second, primary),
+    ).fetchall()
+    for idea_id, voter in crossed:
+        _retire_vote(db, int(idea_id), int(voter), primary, key, now)
+
+
+def _retire_vote(db: Connection, idea_id: int, voter: int, holder: int, key: str, now: datetime) -> None:
+    """Delete a vote with its count, and take back from ``holder`` what its upvote last paid the author."""
+    db.execute("DELETE FROM votes WHERE idea_id = ? AND user_id = ?", (idea_id, voter))
+    db.execute("UPDATE ideas SET votes = votes - 1 WHERE id = ?", (idea_id,))
+    paid = db.execute(
+        "SELECT source_key, delta FROM ledger WHERE source_key LIKE ? ORDER BY id DESC LIMIT 1",
+        (f"idea-upvote:{idea_id}:{voter}:%",),
+    ).fetchone()
+    if paid is not None and paid[1]:
+        _take_back(db, holder, paid[0], key, now)
+        db.execute("UPDATE ideas SET upvote_points = upvote_points - ? WHERE id = ?", (paid[1], idea_id))
 
 
 def _unite(db: Connection, primary: int, second: int) -> None:

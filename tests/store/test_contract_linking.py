@@ -142,7 +142,7 @@ async def test_codes_refuse_mistakes_expiry_and_reuse(store: Any) -> None:
     assert (await store.links.claim(_hash("CODE0001"), cy, late, MISTAKES, _payload)).status is LinkStatus.EXPIRED
     assert (await store.links.claim(_hash("CODE0001"), ana, NOW, MISTAKES, _payload)).status is LinkStatus.SELF
     assert (await store.links.claim(_hash("CODE0001"), cy, NOW, MISTAKES, _payload)).status is LinkStatus.CLAIMED
-    assert (await store.links.claim(_hash("CODE0001"), dee, NOW, MISTAKES, _payload)).status is LinkStatus.USED
+    assert (await store.links.claim(_hash("CODE0001"), dee, NOW, MISTAKES, _payload)).status is LinkStatus.TAKEN
     assert await value(store, "SELECT COUNT(*) FROM link_codes WHERE code_hash = 'CODE0001'") == 0  # hashed only
 
 

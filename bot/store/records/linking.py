@@ -34,7 +34,8 @@ class LinkStatus(StrEnum):
     WRONG = "wrong"  # no such code (a mistake counted against the account)
     TOO_MANY = "too_many"  # too many mistakes lately
     EXPIRED = "expired"
-    USED = "used"  # used, revoked, or typed by another account already
+    USED = "used"  # used or revoked
+    TAKEN = "taken"  # typed by another account already, waiting for the owner's confirmation
     SELF = "self"  # the code is the person's own
     ALREADY_LINKED = "already_linked"  # one of the two accounts is linked elsewhere
     NOT_OWNER = "not_owner"  # someone else pressed the confirmation
