@@ -32,6 +32,7 @@ BENCHMARKS = {
     "memory": "bench.memory",
     "postgres": "bench.postgres",
     "quality": "bench.quality",
+    "statements": "bench.statements",
 }
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"
 POSTGRES_URL_ENV = "CROWDPULSE_TEST_POSTGRES_URL"  # the tests' server
