@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 
 from bot.commands import dispatch
 from bot.engine import Engine
@@ -55,6 +56,12 @@ class ConsoleSession:
     images: list[bytes] = field(default_factory=list)
     _buttons: dict[str, list[Button]] = field(default_factory=dict)
 
+    @property
+    def who(self) -> str:
+        """The current account's key in :attr:`last` and the buttons: ``platform:name``, so Ana's Telegram
+        account never taps the buttons her Discord account was shown."""
+        return f"{self.user.platform}:{self.user.platform_user_id}"
+
     def switch(self, name: str, language: str | None = None) -> str:
         """Play ``name`` (``Ana@discord``: Ana's account on that platform, chatting privately with the bot)."""
         name, at, platform = name.partition("@")
@@ -69,7 +76,7 @@ class ConsoleSession:
         if text.startswith("/as "):
             name, _, language = text[4:].strip().partition(" ")
             return [self.switch(name, language.strip() or None)]
-        if text.isdigit() and self._buttons.get(self.user.platform_user_id):
+        if text.isdigit() and self._buttons.get(self.who):
             return await self.tap(int(text))
         reply = await dispatch(self.engine, self.user, self.space, text)
         if reply is None:
@@ -82,20 +89,20 @@ class ConsoleSession:
         """What the bot posts unasked (announcements, results, notifications), drained from the outbox."""
         posted: list[str] = []
 
-        async def send(target: str, reply: Reply) -> None:
+        async def send(platform: str, target: str, reply: Reply) -> None:
             text, buttons = render(reply)
             if buttons and target.startswith("user:"):  # a private message's buttons can be tapped by number
-                self._buttons[target.removeprefix("user:")] = buttons
+                self._buttons[f"{platform}:{target.removeprefix('user:')}"] = buttons
             if reply.image is not None and reply.image.data:
                 self.images.append(reply.image.data)
             posted.append(f"[to {target}]\n{text}")
 
         for platform in {PLATFORM, self.user.platform}:
-            await OutboxDrainer(self.engine, platform, send, Pacer(per_second=1000)).drain_once()
+            await OutboxDrainer(self.engine, platform, partial(send, platform), Pacer(per_second=1000)).drain_once()
         return posted
 
     async def tap(self, number: int) -> list[str]:
-        buttons = self._buttons.get(self.user.platform_user_id, [])
+        buttons = self._buttons.get(self.who, [])
         if not 1 <= number <= len(buttons):
             return [f"(no button {number})"]
         button = buttons[number - 1]
@@ -106,8 +113,8 @@ class ConsoleSession:
         for part in reply.chain():
             text, buttons = render(part)
             if buttons:
-                self._buttons[self.user.platform_user_id] = buttons
-            self.last[self.user.platform_user_id] = part
+                self._buttons[self.who] = buttons
+            self.last[self.who] = part
             shown.append(text)
         return shown
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import SecretStr
 
-from adapters.console import ConsoleSession
+from adapters.console import SPACE, ConsoleSession
 from bot.app import running_engine
 from bot.features.rewards import add_reward
 from bot.settings import load_settings
@@ -87,6 +88,44 @@ async def _rewards_scene(session: ConsoleSession, rng: random.Random) -> None:
     _print("Dev", await session.say("/redeem mug"))
 
 
+LINKED = "Eve"  # a member on Telegram and on Discord who links both accounts
+# (who types, what) after linking: both accounts open the first question, the Telegram one answers it first
+LINKED_ANSWERS = [("telegram", "/task"), ("discord", "/task"), ("telegram", "2"), ("discord", "3")]
+
+
+async def _as(session: ConsoleSession, account: str, typed: str) -> None:
+    """``account`` (``Eve@telegram``) types ``typed``; what it sees, then what the bot posts, is printed."""
+    print(f"  {account}> {typed}")
+    _print(account, await session.say(typed))
+    if posted := await session.deliveries():
+        _print("", posted)
+
+
+async def _linked_accounts_scene(session: ConsoleSession) -> None:
+    """Linked accounts: one person on two platforms answers once per task and keeps one balance.
+
+    Linking happens in private chats (``/as Eve@telegram``); the answers are given in the café's room,
+    where both accounts are members, as a person with the bot in a group on each platform would.
+    """
+    print(f"=== Linked accounts: {LINKED} links Telegram and Discord, then answers from both ===")
+    telegram, discord = f"{LINKED}@telegram", f"{LINKED}@discord"
+    session.switch(telegram, "en")
+    shown = await session.say("/link")
+    print(f"  {telegram}> /link")
+    _print(telegram, shown)
+    code = re.search(r"/link ([0-9A-Z]{8})", shown[0])
+    assert code is not None, shown
+    session.switch(discord, "en")
+    await _as(session, discord, f"/link {code.group(1)}")
+    session.switch(telegram, "en")
+    _print("", await session.deliveries())  # the confirmation, on Telegram
+    await _as(session, telegram, "1")  # Link
+    for platform, typed in [*LINKED_ANSWERS, ("telegram", "/points"), ("discord", "/points")]:
+        session.switch(f"{LINKED}@{platform}", "en")
+        session.space = SPACE
+        await _as(session, f"{LINKED}@{platform}", typed)
+
+
 # What each starter pastry photo shows (the item file names only the gold ones): the careful members look.
 PASTRIES = dict.fromkeys(("p01", "p05", "p07", "p10"), 1) | dict.fromkeys(("p02", "p04", "p08", "p11"), 2)
 PASTRIES |= dict.fromkeys(("p03", "p06", "p09", "p12"), 3)
@@ -106,7 +145,7 @@ async def _labelling_scene(session: ConsoleSession) -> None:
         seen = await session.say("/task pastries")
         _print(name, seen)
         labelled = 0
-        while (reply := session.last[session.user.platform_user_id]).image is not None:
+        while (reply := session.last[session.who]).image is not None:
             typed = "1" if name == HURRIED else str(PASTRIES[Path(reply.image.path).stem])
             seen = await session.say(typed)
             labelled += 1
@@ -157,7 +196,7 @@ async def run_demo(out: Path) -> int:
             seen = await session.say("/start")
             _print(name, seen)
             for _ in range(20):
-                reply = session.last[session.user.platform_user_id]
+                reply = session.last[session.who]
                 if reply.text_input is not None:
                     typed = FREE_TEXT[name]
                 elif reply.select is not None:
@@ -174,6 +213,7 @@ async def run_demo(out: Path) -> int:
                 _print(name, seen)
         await _ideas_scene(session)
         await _labelling_scene(session)
+        await _linked_accounts_scene(session)
         print("=== The moderator closes the round ===")
         await _moderator(session, f"/round close {await _open_round(session, 'coffee')}")
         if session.images:

@@ -32,8 +32,19 @@ def play_demo(tmp_path: Path, **environment: str) -> str:
         "closes the round",
         "Leaderboard",
         "Rewards:",
+        "Linked accounts:",
     ):
         assert scene in shown
+    linked = shown[shown.index("Linked accounts:") : shown.index("closes the round")]
+    assert "Linked! Your Discord account Eve" in linked
+    assert "Eve@telegram> 2\n    ✅ Recorded: Latte" in linked
+    assert "Eve@discord> 3\n    You already answered this one" in linked
+    telegram, discord = (re.search(rf"Eve@{p}> /points\n    (.*)", linked) for p in ("telegram", "discord"))
+    assert (
+        telegram
+        and discord
+        and telegram.group(1) == discord.group(1) == "⭐ You have 5 points (level 1; next level at 50)."
+    )
     assert "Similar ideas already exist" in shown and "Results: Corner Café feedback" in shown
     assert "Quality: Label our pastry photos" in shown and "No labelling tasks for you right now" in shown
     assert re.search(r"Croissant \S* \d+% \(\d+–\d+%, \d+\)", shown), "a label's share with its interval"

@@ -264,6 +264,11 @@ def custom_id(message: JSON, label: str, *, exact: bool = False) -> str:
     raise AssertionError(f"no button {label!r} on {message['content']!r}")
 
 
+def select_id(message: JSON) -> str:
+    """The custom_id of the message's select menu (a multiple choice)."""
+    return next(c["custom_id"] for row in message["components"] for c in row["components"] if c["type"] == 3)
+
+
 async def shown(dc: FakeDiscordServer, handle: InteractionHandle, *words: str) -> JSON:
     """Waits for the interaction's message that says all of ``words``."""
     await handle.response()

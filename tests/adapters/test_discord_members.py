@@ -21,14 +21,11 @@ from tests.adapters.harness import (
     count,
     custom_id,
     next_question,
+    select_id,
     shown,
 )
 from tests.fakes.discord.protocol import EPHEMERAL
 from tests.fakes.discord.server import FakeDiscordServer
-
-
-def select_id(message: JSON) -> str:
-    return next(c["custom_id"] for row in message["components"] for c in row["components"] if c["type"] == 3)
 
 
 async def test_member_answers_a_whole_campaign_with_buttons_a_select_and_a_form(
