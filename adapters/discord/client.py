@@ -35,6 +35,8 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+DIRECT_MESSAGE_COMMANDS = ("link",)  # needed in a DM with the bot even when commands go to servers
+
 SEND_GRACE = 5.0  # seconds queued follow-ups get to go out when the bot stops
 # Loggers whose warnings repeat under load (discord.py's one per 429, ours one per failed send): folded.
 REPEATING_LOGGERS = (
@@ -178,7 +180,10 @@ class DiscordAdapter:
     async def setup(self) -> None:
         """Before the gateway connects: persistent components, translations, commands synced if changed.
 
-        Commands go to ``discord.guild_ids`` when set (they appear there at once), else globally.
+        Commands go to ``discord.guild_ids`` when set (they appear there at once), else globally. Server
+        commands do not exist in direct messages, so with ``guild_ids`` the commands a member needs in a DM
+        with the bot (:data:`DIRECT_MESSAGE_COMMANDS`: ``/link CODE`` from another platform) stay global,
+        and only there, so no server lists them twice.
         """
         self.client.add_dynamic_items(ActionItem, AnswerButton)
         await self.tree.set_translator(CatalogTranslator())
@@ -186,9 +191,14 @@ class DiscordAdapter:
         for guild_id in guild_ids:
             guild = discord.Object(guild_id)
             self.tree.copy_global_to(guild=guild)
+            for name in DIRECT_MESSAGE_COMMANDS:
+                self.tree.remove_command(name, guild=guild)
             await self.sync_commands(guild)
-        if not guild_ids:
-            await self.sync_commands(None)
+        if guild_ids:
+            for command in self.tree.get_commands():
+                if command.name not in DIRECT_MESSAGE_COMMANDS:
+                    self.tree.remove_command(command.name)
+        await self.sync_commands(None)
 
     async def sync_commands(self, guild: discord.Object | None) -> None:
         """One scope's commands, uploaded unless unchanged (:func:`adapters.discord.commands.sync_commands`)."""

@@ -110,9 +110,9 @@ async def test_a_round_opened_on_telegram_is_answered_on_both_and_closed_from_di
 async def both_platforms_with_global_commands(
     engine: Engine, settings: Settings, tg: FakeTelegramServer, dc: FakeDiscordServer
 ) -> AsyncIterator[None]:
-    """Both adapters on one engine, the slash commands registered globally: a direct message is in no
-    server, so ``/link CODE`` typed there needs them (the existing test's server-only sync would not do)."""
-    async with discord_deployment(engine, settings, dc, guild_ids=()) as deployment:
+    """Both adapters on one engine, the slash commands synced to the café's server as the README runs it:
+    ``/link`` alone is also global, so ``/link CODE`` can be typed in a direct message, in no server."""
+    async with discord_deployment(engine, settings, dc) as deployment:
         await deployment.start()
         async with running_telegram_bot(engine, settings, tg):
             yield
@@ -170,7 +170,7 @@ async def test_a_member_linked_on_both_platforms_answers_once_and_has_one_balanc
         on_discord_top = (await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "top"), "Leaderboard"))["content"]
         tg.send_text(ana, tg.private_chat(ana), "/points")
         await tg.wait_until_consumed()
-        points_on_discord = (await shown(dc, await dc.slash(ALICE, None, None, "points"), "points"))["content"]
+        points_on_discord = (await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "points"), "points"))["content"]
     store = engine.services.store
     persons = await store.fetchall(
         "SELECT u.id, u.display_name FROM users u WHERE u.id NOT IN (SELECT account_id FROM account_links)"

@@ -159,14 +159,17 @@ async def test_commands_are_synced_on_the_first_start_and_not_again_while_unchan
 ) -> None:
     caplog.set_level(logging.INFO, logger="adapters.discord")
     await discord_bot.start()
-    assert command_uploads(dc) == [str(GUILD)]
+    assert command_uploads(dc) == [str(GUILD), "global"]  # global: only /link, for direct messages
     assert f"synced {len(dc.commands(GUILD))} commands to guild:{GUILD}" in caplog.text
+    assert [command["name"] for command in dc.commands(None)] == ["link"]
+    assert "link" not in {command["name"] for command in dc.commands(GUILD)}, "listed once in the server"
 
     await discord_bot.stop()
     await discord_bot.start()  # the same commands, the same database
     assert dc.identify_count == 2
-    assert command_uploads(dc) == [str(GUILD)]
+    assert command_uploads(dc) == [str(GUILD), "global"]
     assert f"commands for guild:{GUILD} unchanged, not synced" in caplog.text
+    assert "commands for global unchanged, not synced" in caplog.text
     await shown(dc, await dc.slash(ALICE, GUILD, CHANNEL, "task"), "What do you order")  # still there to run
     assert_discord_contract(dc)
 
@@ -180,16 +183,16 @@ async def test_a_corrected_translation_or_another_server_syncs_again_where_the_c
     corrected = "Răspunde la întrebarea următoare"
     monkeypatch.setitem(_messages("ro"), "command.task", corrected)  # a release corrects the Romanian
     await discord_bot.start()
-    assert command_uploads(dc) == [str(GUILD), str(GUILD)]
-    uploaded = next(c.json for c in reversed(dc.calls) if c.method == "PUT" and c.path.endswith("/commands"))
+    assert command_uploads(dc) == [str(GUILD), "global", str(GUILD)]  # /link alone had nothing to correct
+    uploaded = next(c.json for c in reversed(dc.calls) if c.method == "PUT" and c.path.endswith(f"{GUILD}/commands"))
     task = next(command for command in uploaded if command["name"] == "task")
     assert task["description_localizations"]["ro"] == corrected
 
     await discord_bot.stop()
     discord_bot.settings.discord.guild_ids = [GUILD, ANNEX]  # the operator adds the annex
     await discord_bot.start()
-    assert command_uploads(dc) == [str(GUILD), str(GUILD), str(ANNEX)]  # the café's commands are as they were
+    assert command_uploads(dc) == [str(GUILD), "global", str(GUILD), str(ANNEX)]  # the café's are as they were
     await discord_bot.stop()
     discord_bot.settings.discord.guild_ids = []  # and then goes global
     await discord_bot.start()
-    assert command_uploads(dc) == [str(GUILD), str(GUILD), str(ANNEX), "global"]
+    assert command_uploads(dc) == [str(GUILD), "global", str(GUILD), str(ANNEX), "global"]

@@ -80,7 +80,7 @@ async def test_moderator_commands_are_hidden_from_members_by_default(
     for name in ("round", "results", "export", "ban", "audit", "status"):
         assert str(commands[name]["default_member_permissions"]) == str(MANAGE_SERVER)
     assert commands["task"]["default_member_permissions"] is None
-    synced = next(c.json for c in reversed(dc.calls) if c.method == "PUT" and c.path.endswith("/commands"))
+    synced = next(c.json for c in reversed(dc.calls) if c.method == "PUT" and c.path.endswith(f"{GUILD}/commands"))
     task = next(command for command in synced if command["name"] == "task")
     romanian = task["description_localizations"]["ro"]  # from bot/locales/ro, through the translator
     assert romanian == "Răspunde la următoarea întrebare"
