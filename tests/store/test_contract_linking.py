@@ -9,9 +9,21 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from bot.store.database import AccountLinkedError
-from bot.store.records import AnswerStatus, IdeaPoints, IdeaStatus, LinkStatus, NewIdea, Proposal, UnlinkStatus
+from bot.store.records import (
+    AnswerStatus,
+    IdeaPoints,
+    IdeaStatus,
+    ItemRow,
+    LinkStatus,
+    NewIdea,
+    Proposal,
+    UnlinkStatus,
+)
 from tests.store.conftest import NOW, RULES, a_round, an_answer, assert_leaderboards_follow_the_ledger, people, value
+from tests.store.test_contract_labelling import a_label, job_with, rules
 
 MISTAKES = (5, timedelta(minutes=15))
 
@@ -160,3 +172,17 @@ async def test_unlink_after_the_cooldown_duplicates_nothing(store: Any) -> None:
     assert await store.points.balance(ana_too) == 0
     recorded = await store.tasks.record_answer(an_answer(round_id, space_id, ana_too, "t9"), RULES, NOW + week)
     assert recorded.status is AnswerStatus.RECORDED  # their own person again
+
+
+async def test_a_label_that_pays_nothing_is_refused_for_a_linked_account_too(store: Any, second_store: Any) -> None:
+    """ "Can't tell" writes no ledger row, so the ledger's guard alone would let a stale process record it
+    under the linked account; the labels' own guard refuses it."""
+    ana, ana_too = await people(store, 2)
+    space_id, round_id, ids = await job_with(store, ItemRow("p1", None))
+    code_id = await _claimed(store, ana, ana_too)
+    assert (await store.links.confirm(code_id, ana, NOW)).status is LinkStatus.LINKED
+    with pytest.raises(AccountLinkedError):
+        await second_store.labelling.record_label(
+            a_label(round_id, space_id, ids["p1"], ana_too, vote=None), rules(), RULES, NOW, space_id
+        )
+    assert await value(store, "SELECT COUNT(*) FROM label_answers") == 0

@@ -3,8 +3,8 @@
 -- account_links maps a linked (secondary) account to its person: the id of the primary account (the
 -- one whose /link code was used; it keeps the wallet). A table of its own, copied after the ledger. Everything a person owns (answers,
 -- votes, ledger, badges, bans) is written under the primary's id, so the hot paths need no join.
--- The guards below refuse, inside the database, a ledger row or a vote for a linked (secondary)
--- account: a process whose identity cache is stale fails that write, refreshes and runs it again.
+-- The guards below refuse, inside the database, a ledger row, a vote, an answer or a label for a linked
+-- (secondary) account (an answer or a label may pay nothing, so the ledger's guard alone would not do): a process whose identity cache is stale fails that write, refreshes and runs it again.
 
 CREATE TABLE account_links (
     account_id INTEGER PRIMARY KEY REFERENCES users (id),
@@ -41,5 +41,13 @@ WHEN (SELECT person_id FROM account_links WHERE account_id = NEW.user_id) IS NOT
 BEGIN SELECT RAISE(ABORT, 'crowdpulse: account linked'); END;
 
 CREATE TRIGGER votes_only_for_persons BEFORE INSERT ON votes
+WHEN (SELECT person_id FROM account_links WHERE account_id = NEW.user_id) IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'crowdpulse: account linked'); END;
+
+CREATE TRIGGER answers_only_for_persons BEFORE INSERT ON answers
+WHEN (SELECT person_id FROM account_links WHERE account_id = NEW.user_id) IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'crowdpulse: account linked'); END;
+
+CREATE TRIGGER label_answers_only_for_persons BEFORE INSERT ON label_answers
 WHEN (SELECT person_id FROM account_links WHERE account_id = NEW.user_id) IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'crowdpulse: account linked'); END;

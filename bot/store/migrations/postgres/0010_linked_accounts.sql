@@ -46,3 +46,20 @@ CREATE TRIGGER ledger_only_for_persons BEFORE INSERT ON ledger
     FOR EACH ROW EXECUTE FUNCTION crowdpulse_only_for_persons();
 CREATE TRIGGER votes_only_for_persons BEFORE INSERT ON votes
     FOR EACH ROW EXECUTE FUNCTION crowdpulse_only_for_persons();
+
+-- Answers and labels: the same refusal without the share lock. An answer's unit inserts its row before
+-- its award locks the member (exclusively), so a share lock taken first would make a member's
+-- concurrent answers deadlock one another. A stale process's answer for an account linked earlier is
+-- refused all the same; one racing the link itself is refused by the ledger's guard when it pays.
+CREATE FUNCTION crowdpulse_not_linked() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM account_links WHERE account_id = NEW.user_id) THEN
+        RAISE EXCEPTION 'crowdpulse: account linked';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER answers_only_for_persons BEFORE INSERT ON answers
+    FOR EACH ROW EXECUTE FUNCTION crowdpulse_not_linked();
+CREATE TRIGGER label_answers_only_for_persons BEFORE INSERT ON label_answers
+    FOR EACH ROW EXECUTE FUNCTION crowdpulse_not_linked();
