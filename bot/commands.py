@@ -159,6 +159,14 @@ async def _unlink(engine: Engine, ctx: Context, argument: str, _: str | None) ->
     return await engine.linking.unlink(ctx)
 
 
+async def _quiet(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    """``/quiet`` (switch), ``/quiet on`` or ``/quiet off``: the private summaries of closed rounds."""
+    choice = {"": None, "on": True, "off": False}.get(argument.strip().lower(), "?")
+    if choice == "?":
+        return _refused("summary.quiet_usage", ctx)
+    return await engine.summaries.quiet(ctx, choice if isinstance(choice, bool) else None)
+
+
 # moderation ---------------------------------------------------------------------------------------
 
 
@@ -351,6 +359,7 @@ COMMANDS: dict[str, Command] = {
         Command("redeem", "command.redeem", _redeem, takes_argument=True),
         Command("link", "command.link", _link, takes_argument=True),
         Command("unlink", "command.unlink", _unlink),
+        Command("quiet", "command.quiet", _quiet, takes_argument=True),
         Command("ban", "command.ban", _ban, moderator=True, takes_argument=True),
         Command("unban", "command.unban", _unban, moderator=True, takes_argument=True),
         Command("audit", "command.audit", _audit, moderator=True),

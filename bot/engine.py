@@ -29,7 +29,7 @@ from bot.features.linking import Linking
 from bot.features.moderation import Moderation
 from bot.features.points import Points
 from bot.features.rewards import Rewards
-from bot.features.rounds import OpenRounds, RoundExports, RoundResults, Rounds
+from bot.features.rounds import OpenRounds, RoundExports, RoundResults, Rounds, RoundSummaries
 from bot.features.tasks.serving import Tasks
 from bot.identity import SpaceRef, UserRef
 from bot.outbox.payloads import reply_from_payload
@@ -64,6 +64,7 @@ class Engine:
         self.tasks = Tasks(services, self.open_rounds, self.points, self.labelling)
         self.rounds = Rounds(services, self.moderation, self.open_rounds)
         self.results = RoundResults(services, self.moderation)
+        self.summaries = RoundSummaries(services)
         self.exports = RoundExports(services, self.moderation)
         self.quality = QualityReports(services, self.moderation)
         self.ideas = Ideas(services, self.moderation)
@@ -234,6 +235,9 @@ class Engine:
 
     async def render_outbox(self, payload: dict[str, object]) -> Reply:
         """The reply an outbox row stands for (markers are rendered now, stored replies decoded)."""
+        if payload.get("render") == "round_summary":
+            language = payload.get("language")
+            return await self.summaries.render(int(str(payload["round_id"])), str(language) if language else None)
         if "render" in payload:
             return await self.results.render_payload(payload)
         return reply_from_payload(payload)

@@ -180,6 +180,8 @@ class IdeaSettings(BaseModel):
     upvote_points_cap: int = 50
     accepted_bonus: int = 50
     launched_bonus: int = 100
+    early_supporters: int = Field(default=10, ge=0)  # the first voters of a launched idea who share in it
+    early_supporter_bonus: int = Field(default=20, ge=0)  # points each of them gets, once per idea
     page_size: int = Field(default=5, ge=1, le=10)
 
 

@@ -93,6 +93,7 @@ class SlashCommands:
             "rewards": engine.rewards.catalog,
             "audit": engine.moderation.audit_log,
             "unlink": engine.linking.unlink,
+            "quiet": engine.summaries.quiet,
         }
 
     def build(self) -> list[SlashCommand]:

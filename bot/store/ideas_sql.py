@@ -276,9 +276,27 @@ class IdeaQueries:
                 ).fetchone()
             ):
                 return ChangeResult(ChangeOutcome.BAD_TARGET)
+            counter = STATUS_BADGE_COUNTERS.get(change.status)
+            bonus_key = f"idea-{change.status.value}:{change.idea_id}"
+            # The status's first time: its bonus row (written even when the bonus is 0) is not there yet.
+            first_time = (
+                counter is not None
+                and not db.execute("SELECT 1 FROM ledger WHERE source_key = ?", (bonus_key,)).fetchone()
+            )
+            bonus = points.bonuses.get(change.status, 0)
+            supporters = (
+                _early_supporters(db, change.idea_id, points.early_supporters)
+                if first_time and change.status == IdeaStatus.LAUNCHED
+                else []
+            )
+            rewards = dict.fromkeys(supporters, points.supporter_bonus)
+            if first_time:
+                rewards[row["author_id"]] = bonus
             # Read before a merge moves the votes away: the voters of this idea are the ones to tell.
             compose = change.compose
-            messages = [(r, compose(r)) for r in _recipients(db, change.idea_id)] if compose is not None else []
+            messages = (
+                [(r, compose(r)) for r in _recipients(db, change.idea_id, rewards)] if compose is not None else []
+            )
             db.execute(
                 "UPDATE ideas SET status = ?, status_note = ?, merged_into = ?, status_at = ? WHERE id = ?",
                 (change.status.value, change.note, change.merged_into, to_text(now), change.idea_id),
@@ -300,14 +318,8 @@ class IdeaQueries:
                 _settle_upvote_points(
                     db, change.merged_into, points, f"idea-merge:{change.merged_into}:{change.idea_id}", now
                 )
-            counter = STATUS_BADGE_COUNTERS.get(change.status)
-            bonus_key = f"idea-{change.status.value}:{change.idea_id}"
-            if (
-                counter is not None
-                and not db.execute("SELECT 1 FROM ledger WHERE source_key = ?", (bonus_key,)).fetchone()
-            ):
+            if first_time and counter is not None:
                 award_badges(db, row["author_id"], counter, points.rules, now)
-            bonus = points.bonuses.get(change.status, 0)
             if bonus or counter is not None:
                 award = Award(
                     row["author_id"],
@@ -319,6 +331,8 @@ class IdeaQueries:
                     bonus_key,
                 )
                 apply_award(db, award, points.rules, now)
+            for supporter in supporters:
+                _pay_supporter(db, change, row["round_id"], supporter, points, now)
             for recipient, payload in messages:
                 enqueue(
                     db,
@@ -395,8 +409,38 @@ def _move_votes(db: Connection, source_id: int, target_id: int) -> int:
     )
 
 
-def _recipients(db: Connection, idea_id: int) -> Sequence[Recipient]:
-    """The idea's author and every member whose vote is on it now."""
+def _early_supporters(db: Connection, idea_id: int, limit: int) -> list[int]:
+    """The first ``limit`` members whose upvote is on the idea now, earliest vote first (a merged
+    idea's votes keep their time, so who came first survives a merge)."""
+    if limit <= 0:
+        return []
+    rows = db.execute(
+        "SELECT user_id FROM votes WHERE idea_id = ? ORDER BY created_at, user_id LIMIT ?", (idea_id, limit)
+    ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def _pay_supporter(
+    db: Connection, change: StatusChange, round_id: int | None, user_id: int, points: IdeaPoints, now: datetime
+) -> None:
+    """An early supporter's share of a launch, keyed per idea and member: paid once, whatever reruns."""
+    if points.supporter_bonus <= 0:
+        return
+    award = Award(
+        user_id,
+        change.space_id,
+        round_id,
+        points.supporter_bonus,
+        "idea_supporter",
+        str(change.idea_id),
+        f"idea-supporter:{change.idea_id}:{user_id}",
+    )
+    apply_award(db, award, points.rules, now)
+
+
+def _recipients(db: Connection, idea_id: int, rewards: dict[int, int]) -> Sequence[Recipient]:
+    """The idea's author and every member whose vote is on it now, each with the points this change
+    pays them (``rewards``: the author's bonus, early supporters' share of a launch)."""
     rows = db.execute(
         "SELECT u.id, u.platform, u.platform_user_id, u.language, 1 FROM ideas i"
         " JOIN users u ON u.id = i.author_id WHERE i.id = ?"
@@ -404,4 +448,4 @@ def _recipients(db: Connection, idea_id: int) -> Sequence[Recipient]:
         " JOIN users u ON u.id = v.user_id WHERE v.idea_id = ?",
         (idea_id, idea_id),
     ).fetchall()
-    return [Recipient(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]
+    return [Recipient(row[0], row[1], row[2], row[3], bool(row[4]), rewards.get(row[0], 0)) for row in rows]

@@ -120,6 +120,19 @@ class MemberQueries:
             is not None
         )
 
+    async def set_quiet(self, user_id: int, quiet: bool | None) -> bool:
+        """Turn the person's ``/quiet`` on or off (``None``: the other way round); returns the new state.
+
+        One UPDATE, so two taps at once each flip it once and both read the state they left.
+        """
+        sql = "UPDATE users SET quiet = 1 - quiet" if quiet is None else "UPDATE users SET quiet = ?"
+        parameters: tuple[int, ...] = (user_id,) if quiet is None else (int(quiet), user_id)
+
+        def unit(db: Connection) -> bool:
+            return bool(db.execute(f"{sql} WHERE id = ? RETURNING quiet", parameters).fetchone()[0])
+
+        return await self.store.write(unit)
+
     async def audit_entries(self, space_id: int, limit: int) -> list[dict[str, Any]]:
         """The latest audit rows, newest first; ``member`` is the display name of the member an action
         was about (a ban, a member held back or left out), whose ``target`` is their internal id."""

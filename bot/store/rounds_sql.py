@@ -1,4 +1,9 @@
-"""SQL for rounds: open (once per subject), close once, and what results and exports read of a round."""
+"""SQL for rounds: open (once per subject), close once, and what results and exports read of a round.
+
+Closing queues, in its own transaction, the results for every space of the community and one private
+summary per member who took part (unless they chose ``/quiet``), each under a dedup key: a retried close
+or a second process closing too queues nothing twice.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.outbox.payloads import user_target
 from bot.store.database import Connection, Database
-from bot.store.effects import announce, apply_award, audit
+from bot.store.effects import announce, apply_award, audit, enqueue
 from bot.store.records import NO_CHECKS, AttentionChecks, Award, Closing, NewRound, RoundRecord
 from bot.store.timestamps import from_text, to_text
 
@@ -122,7 +128,7 @@ class RoundQueries:
 
     async def close(self, closing: Closing, now: datetime) -> bool:
         """Close once: the call that flips the status also awards winners and queues the results, one
-        message for every space of the round's community.
+        message for every space of the round's community, and each participant's private summary.
 
         Any other call (a second moderator, the deadline racing a command, another process) gets
         ``False`` and changes nothing.
@@ -156,6 +162,7 @@ class RoundQueries:
                 now=now,
                 dedup_key=f"round-results:{closing.round_id}",
             )
+            _queue_summaries(db, closing.round_id, now)
             return True
 
         return await self.store.write(unit)
@@ -367,6 +374,27 @@ def _award_winners(db: Connection, closing: Closing, space_id: int, now: datetim
             ),
             closing.rules,
             now,
+        )
+
+
+def _queue_summaries(db: Connection, round_id: int, now: datetime) -> None:
+    """One private summary per person who answered or labelled in the round, except those who chose
+    ``/quiet``: to the person's own (primary) account, where answers are kept, so a member with linked
+    accounts is told once. The row is a marker rendered when sent, in the language stored here."""
+    rows = db.execute(
+        "SELECT id, platform, platform_user_id, language FROM users WHERE quiet = 0 AND id IN"
+        " (SELECT user_id FROM answers WHERE round_id = ?"
+        " UNION SELECT user_id FROM label_answers WHERE round_id = ? AND vote IS NOT NULL) ORDER BY id",
+        (round_id, round_id),
+    ).fetchall()
+    for user_id, platform, platform_user_id, language in rows:
+        enqueue(
+            db,
+            platform=platform,
+            target=user_target(platform_user_id),
+            payload={"render": "round_summary", "round_id": round_id, "language": language},
+            now=now,
+            dedup_key=f"round-summary:{round_id}:{user_id}",
         )
 
 

@@ -7,7 +7,9 @@ the outbox.
 
 **Points.** The author earns ``points_per_upvote`` per upvote up to ``upvote_points_cap`` per idea, and
 ``accepted_bonus`` / ``launched_bonus`` once per idea; a retraction takes its points back with a new
-ledger entry (see :mod:`bot.store.ideas_sql`).
+ledger entry (see :mod:`bot.store.ideas_sql`). When an idea is launched, its earliest supporters (the
+first ``early_supporters`` voters whose upvote still stands) get ``early_supporter_bonus`` each, once
+per idea, and their message says what changed and what it paid: "you said, we did".
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ class Ideas:
                 IdeaStatus.ACCEPTED: self.settings.accepted_bonus,
                 IdeaStatus.LAUNCHED: self.settings.launched_bonus,
             },
+            early_supporters=self.settings.early_supporters,
+            supporter_bonus=self.settings.early_supporter_bonus,
         )
 
     # submitting ---------------------------------------------------------------------------------
@@ -311,7 +315,7 @@ class Ideas:
         """Moderators: move an idea to ``status`` with a note (or merge it into ``merged_into``).
 
         Audited; the author and every voter are told once per status through the outbox; accepted and
-        launched pay the author their bonus once.
+        launched pay the author their bonus once, and launched pays the earliest supporters too.
         """
         refusal = await self.moderation.refuse_unless_moderator(ctx, "status")
         if refusal is not None:
@@ -406,6 +410,8 @@ class Ideas:
         def compose(recipient: Recipient) -> dict[str, Any]:
             language = pick_language(recipient.language, default_language)
             key = notices[0] if recipient.is_author else notices[1]
+            if recipient.reward and not recipient.is_author:
+                key = "ideas.notify.early_supporter"  # only a launch pays voters: the first ones
             lines = [
                 t(
                     key,
@@ -418,6 +424,8 @@ class Ideas:
             ]
             if note:
                 lines.append(t("ideas.page_note", language, note=note))
+            if recipient.reward:
+                lines.append(t("ideas.notify.reward", language, points=recipient.reward))
             return reply_payload(Reply(Markup("\n".join(lines)), private=True))
 
         return compose

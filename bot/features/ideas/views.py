@@ -115,7 +115,12 @@ class IdeaViews:
         pages = _pages(total, self.settings.page_size)
         lines = [t("ideas.list_title", language, view=t(f"ideas.view.{view}", language), page=page, pages=pages)]
         for idea in shown:
-            lines.append(self.line(language, idea))
+            if view == "launched":  # "you said, we did": who proposed it and how many stood behind it
+                text = snippet(idea.text, LIST_SNIPPET)
+                author = idea.author_name or "?"
+                lines.append(t("ideas.line_launched", language, id=idea.id, text=text, author=author, votes=idea.votes))
+            else:
+                lines.append(self.line(language, idea))
             if view == "launched" and idea.status_note:
                 lines.append(t("ideas.line_note", language, note=snippet(idea.status_note, LIST_SNIPPET)))
         buttons = self.open_buttons([idea.id for idea in shown])

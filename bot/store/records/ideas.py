@@ -92,6 +92,8 @@ class IdeaPoints:
     per_upvote: int
     upvote_cap: int
     bonuses: dict[IdeaStatus, int]
+    early_supporters: int = 0  # how many of the first voters share in a launch
+    supporter_bonus: int = 0  # what each of them gets, once per idea
 
     def upvotes_worth(self, votes: int) -> int:
         """What ``votes`` upvotes pay the author in all: per upvote, up to the per-idea cap."""
@@ -120,13 +122,15 @@ class VoteResult:
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """Someone told about a status change: the author or a voter."""
+    """Someone told about a status change: the author or a voter, and the points the change pays them
+    (the author's bonus the first time; an early supporter's share of a launch), 0 for most."""
 
     user_id: int
     platform: str
     platform_user_id: str
     language: str | None
     is_author: bool
+    reward: int = 0
 
 
 Compose = Callable[[Recipient], dict[str, Any]]
