@@ -73,9 +73,7 @@ class DashboardQueries:
         )
 
     async def teammate(self, name: str) -> Teammate | None:
-        row = await self.store.fetchone(
-            "SELECT name, password_hash, role FROM dashboard_users WHERE name = ?", (name,)
-        )
+        row = await self.store.fetchone("SELECT name, password_hash, role FROM dashboard_users WHERE name = ?", (name,))
         return None if row is None else Teammate(str(row[0]), str(row[1]), str(row[2]))
 
     async def create_link(self, token_hash: str, holder: LinkHolder, expires_at: datetime) -> None:
