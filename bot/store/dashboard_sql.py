@@ -54,6 +54,13 @@ class MemberRow:
     banned: bool
 
 
+# who took part in a community: earned points there, proposed an idea there, answered one of its rounds
+_TOOK_PART = (
+    "SELECT user_id FROM ledger WHERE space_id = ? UNION SELECT author_id FROM ideas WHERE space_id = ?"
+    " UNION SELECT a.user_id FROM answers a JOIN rounds r ON r.id = a.round_id WHERE r.space_id = ?"
+)
+
+
 class DashboardQueries:
     """Teammates, sign-in links and dashboard reads over a :class:`Database`."""
 
@@ -118,23 +125,24 @@ class DashboardQueries:
         return [CommunityRow(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
     async def members(self, community_id: int, search: str, limit: int) -> list[MemberRow]:
-        """Members who earned points here (or are banned here), best first, filtered by name or id."""
+        """Members who took part here (points, ideas, answers) or are banned here, best first, by name or id."""
         pattern = f"%{search.lower()}%"
         rows = await self.store.fetchall(
-            "SELECT u.id, u.platform, u.platform_user_id, u.display_name,"
+            "SELECT u.id, u.platform, u.platform_user_id, u.display_name,"  # noqa: S608 - constants only
             " COALESCE((SELECT SUM(l.delta) FROM ledger l WHERE l.user_id = u.id AND l.space_id = ?), 0) AS points,"
             " EXISTS (SELECT 1 FROM bans b WHERE b.space_id = ? AND b.user_id = u.id) AS banned"
-            " FROM users u WHERE u.id IN (SELECT user_id FROM ledger WHERE space_id = ?"
-            " UNION SELECT user_id FROM bans WHERE space_id = ?)"
+            f" FROM users u WHERE u.id IN ({_TOOK_PART} UNION SELECT user_id FROM bans WHERE space_id = ?)"
             " AND (LOWER(u.display_name) LIKE ? OR LOWER(u.platform_user_id) LIKE ?)"
             " ORDER BY points DESC, u.id LIMIT ?",
-            (community_id, community_id, community_id, community_id, pattern, pattern, limit),
+            (*[community_id] * 6, pattern, pattern, limit),
         )
         return [MemberRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), bool(r[5])) for r in rows]
 
     async def member_count(self, community_id: int) -> int:
-        """How many took part here (earned points): the denominator of a round's response rate."""
+        """How many took part here: the denominator of a round's response rate."""
         value = await self.store.fetchval(
-            "SELECT COUNT(DISTINCT user_id) FROM ledger WHERE space_id = ?", (community_id,), default=0
+            f"SELECT COUNT(*) FROM ({_TOOK_PART}) AS members",  # noqa: S608 - a constant
+            (community_id,) * 3,
+            default=0,
         )
         return int(value)
