@@ -1,5 +1,5 @@
 """The team's web dashboard: an adapter of the engine, served beside the chat adapters."""
 
-from adapters.dashboard.app import build_app, serve
+from adapters.dashboard.server import build_app, serve
 
 __all__ = ["build_app", "serve"]
