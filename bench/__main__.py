@@ -33,6 +33,7 @@ BENCHMARKS = {
     "postgres": "bench.postgres",
     "quality": "bench.quality",
     "statements": "bench.statements",
+    "insight": "bench.insight",
 }
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"
 POSTGRES_URL_ENV = "CROWDPULSE_TEST_POSTGRES_URL"  # the tests' server

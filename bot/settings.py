@@ -309,6 +309,18 @@ class Settings(BaseSettings):
         self.catalog.path = self.catalog_dir
         return self
 
+    @field_validator("communities")
+    @classmethod
+    def _a_space_in_one_community(cls, communities: list[CommunitySettings]) -> list[CommunitySettings]:
+        """A space belongs to one community: listed in two, the later would silently win at every start."""
+        seen: dict[str, str] = {}
+        for community in communities:
+            for space in community.spaces:
+                if space in seen:
+                    raise ValueError(f"space {space!r} is in two communities ({seen[space]!r} and {community.name!r})")
+                seen[space] = community.name
+        return communities
+
     @property
     def catalog_location(self) -> Chosen:
         """The catalog folder in use and why (``catalog.path``, ``./tasks_catalog`` or the packaged one)."""

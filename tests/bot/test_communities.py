@@ -166,3 +166,12 @@ async def test_communities_declared_in_settings_apply_at_start_idempotently(
 def test_a_declared_community_names_platform_and_id() -> None:
     with pytest.raises(ValueError, match="platform:id"):
         CommunitySettings(spaces=["telegram:-1", "456"])
+
+
+def test_a_space_declared_in_two_communities_stops_the_start(settings: Settings) -> None:
+    declared = [
+        {"name": "Café", "spaces": ["telegram:-1", "discord:2"]},
+        {"name": "Terrace", "spaces": ["discord:2", "telegram:-3"]},
+    ]
+    with pytest.raises(ValueError, match=r"'discord:2' is in two communities \('Café' and 'Terrace'\)"):
+        Settings.model_validate(settings.model_dump() | {"communities": declared})
