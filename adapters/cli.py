@@ -70,7 +70,7 @@ async def _run(settings: Settings) -> None:
 
 async def _dashboard(engine: Engine, stop: asyncio.Event) -> None:
     """The web dashboard in this event loop, its address printed for the operator."""
-    from adapters.dashboard import serve
+    from adapters.dashboard.server import serve
 
     print(f"dashboard: {engine.services.settings.dashboard.address}", flush=True)
     await serve(engine, stop)

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from adapters.dashboard import build_app
 from adapters.dashboard.auth import hash_password
+from adapters.dashboard.server import build_app
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from tests.conftest import FakeClock

@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from adapters.console import ConsoleSession
-from adapters.dashboard import serve
+from adapters.dashboard.server import serve
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from bot.settings import Settings, load_settings
