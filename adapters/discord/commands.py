@@ -93,6 +93,7 @@ class SlashCommands:
             "rewards": engine.rewards.catalog,
             "audit": engine.moderation.audit_log,
             "unlink": engine.linking.unlink,
+            "dashboard": engine.dashboard.sign_in_link,
         }
 
     def build(self) -> list[SlashCommand]:
