@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from adapters.progress import Progress, progress
 from bot.app import make_store, run_deadlines, running_engine, settle_startup_heap, store_for_url
 from bot.catalog import CatalogError, load_catalog
+from bot.engine import Engine
 from bot.features import rewards
 from bot.settings import Settings, load_settings
 from bot.starter import StarterExistsError, write_starter
@@ -24,6 +26,7 @@ from bot.store.rewards_sql import RewardQueries
 from bot.texts import operator_text
 
 log = logging.getLogger("crowdpulse")
+MIN_PASSWORD_LENGTH = 12
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -59,8 +62,54 @@ async def _run(settings: Settings) -> None:
 
             log.info("no platform token set: starting the console adapter (storage=%s)", settings.storage.path)
             runners.append(run_console(engine, stop))
+        if settings.dashboard.enabled:
+            runners.append(_dashboard(engine, stop))
         settle_startup_heap()
         await asyncio.gather(run_deadlines(engine, stop), *runners)
+
+
+async def _dashboard(engine: Engine, stop: asyncio.Event) -> None:
+    """The web dashboard in this event loop, its address printed for the operator."""
+    from adapters.dashboard.server import serve
+
+    print(f"dashboard: {engine.services.settings.dashboard.address}", flush=True)
+    await serve(engine, stop)
+
+
+async def _run_dashboard(settings: Settings) -> None:
+    async with running_engine(settings) as engine:
+        stop = asyncio.Event()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
+        await _dashboard(engine, stop)
+
+
+def _command_dashboard(args: argparse.Namespace) -> int:
+    """The dashboard alone (the bot runs elsewhere on the same database)."""
+    settings = _settings()
+    configure_logging("INFO")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run_dashboard(settings))
+    return 0
+
+
+def _command_dashboard_user_add(args: argparse.Namespace) -> int:
+    """Add a teammate (or change their password and role); the password is read from stdin, never argv."""
+    from adapters.dashboard.auth import hash_password
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        print(f"crowdpulse: the password must be at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
+        return 1
+    settings = _settings()
+
+    async def run() -> None:
+        async with make_store(settings) as store:
+            await store.dashboard.save_teammate(args.name, hash_password(password), args.role, datetime.now(UTC))
+
+    asyncio.run(run())
+    print(f"dashboard teammate {args.name} saved ({args.role})")
+    return 0
 
 
 def _command_run(args: argparse.Namespace) -> int:
@@ -259,6 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("--from", dest="source", required=True, help="sqlite:///crowdpulse.db or postgresql://…")
     copy.add_argument("--to", dest="target", required=True, help="an empty database: postgresql://… or sqlite:///…")
     copy.set_defaults(handler=_command_copy_store)
+    commands.add_parser("dashboard", help="serve the web dashboard alone (crowdpulse run serves it too)").set_defaults(
+        handler=_command_dashboard
+    )
+    team = commands.add_parser("dashboard-user", help="the dashboard's teammates").add_subparsers(
+        dest="dashboard_user_command", required=True
+    )
+    teammate = team.add_parser("add", help="add a teammate or change one; the password is read from stdin")
+    teammate.add_argument("name")
+    teammate.add_argument("--role", choices=["owner", "moderator", "viewer"], required=True)
+    teammate.set_defaults(handler=_command_dashboard_user_add)
     catalog = commands.add_parser("catalog", help="catalog tools").add_subparsers(dest="catalog_command", required=True)
     check = catalog.add_parser("check", help="validate the catalog's *.toml files")
     check.add_argument("path", nargs="?", help="catalog folder (default: from settings)")

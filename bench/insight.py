@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import random
@@ -21,7 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from bench.memory import status_mib
-from bench.runner import Context, Figure, Stopwatch, Target
+from bench.runner import Context, Figure, Stopwatch, Target, child_readings
 from bench.world import REPO
 
 DATA = REPO / "tests" / "data" / "themes_en_ro.tsv"
@@ -125,13 +124,7 @@ async def run(ctx: Context) -> list[Figure]:
     count = QUICK_ANSWERS if ctx.quick else ANSWERS
     figures = quality_figures()
     ctx.log("insight: quality done")
-    child_process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.insight", str(count), cwd=REPO, stdout=asyncio.subprocess.PIPE
-    )
-    output, _ = await asyncio.wait_for(child_process.communicate(), CHILD_TIMEOUT)
-    if child_process.returncode != 0:
-        raise RuntimeError(f"the insight child exited with {child_process.returncode}")
-    readings = json.loads(output)
+    readings = await child_readings("bench.insight", str(count), seconds=CHILD_TIMEOUT, cwd=REPO)
     note = f"{count:,} generated answers (en and ro), {readings['themes']:.0f} themes found"
     return [
         *figures,

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from bench.datagen import platform_id, populated
-from bench.runner import Context, Figure, Target
+from bench.runner import Context, Figure, Target, child_readings
 from bench.world import PLATFORM, engine_on, isolate_environment, moderator
 from bot.commands import dispatch
 from bot.identity import SpaceRef, UserRef
@@ -72,13 +72,7 @@ async def run(ctx: Context) -> list[Figure]:
     population = populated(ctx.workdir, size, size)
     copy = ctx.workdir / "memory.db"  # the child closes a round: keep the shared database as it was
     shutil.copyfile(population.path, copy)
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.memory", str(copy), str(members), stdout=asyncio.subprocess.PIPE
-    )
-    output, _ = await asyncio.wait_for(child.communicate(), CHILD_TIMEOUT)
-    if child.returncode != 0:
-        raise RuntimeError(f"the memory child exited with {child.returncode}")
-    readings = json.loads(output)
+    readings = await child_readings("bench.memory", str(copy), str(members), seconds=CHILD_TIMEOUT)
     note = f"{size:,} answers, {members:,} members served"
     return [
         Figure("memory.rss_after_start", readings["after_start"], "MiB"),

@@ -10,6 +10,7 @@ absolute figures are context.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import operator
@@ -126,6 +127,19 @@ async def interleaved(
         for name, run in variants:
             results[name].append(await run(repetition))
     return results
+
+
+async def child_readings(module: str, *arguments: str, seconds: float, cwd: Path | None = None) -> dict[str, Any]:
+    """Run ``python -m module arguments…`` and read the JSON object it prints: a benchmark that measures
+    a process's own memory runs in a fresh one, where nothing else has grown the heap."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *arguments, cwd=cwd, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await asyncio.wait_for(child.communicate(), seconds)
+    if child.returncode != 0:
+        raise RuntimeError(f"{module} exited with {child.returncode}")
+    readings: dict[str, Any] = json.loads(output)
+    return readings
 
 
 def median(values: Iterable[float]) -> float:

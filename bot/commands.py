@@ -189,6 +189,10 @@ async def _audit(engine: Engine, ctx: Context, argument: str, _: str | None) -> 
     return await engine.moderation.audit_log(ctx)
 
 
+async def _dashboard(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await engine.dashboard.sign_in_link(ctx)
+
+
 # communities --------------------------------------------------------------------------------------
 
 
@@ -363,6 +367,7 @@ COMMANDS: dict[str, Command] = {
         Command("ban", "command.ban", _ban, moderator=True, takes_argument=True),
         Command("unban", "command.unban", _unban, moderator=True, takes_argument=True),
         Command("audit", "command.audit", _audit, moderator=True),
+        Command("dashboard", "command.dashboard", _dashboard),
         Command("community", "command.community", _community, moderator=True, takes_argument=True),
         Command("round", "command.round", _round, moderator=True, takes_argument=True),
         Command("results", "command.results", _results, moderator=True, takes_argument=True),

@@ -22,6 +22,7 @@ from bot.catalog import Catalog
 from bot.context import Clock, Context, Services, stale, storage_refusal, utc_now
 from bot.features import HandlesActions
 from bot.features.communities import Communities
+from bot.features.dashboard_access import DashboardAccess
 from bot.features.ideas import Ideas
 from bot.features.labelling.jobs import Labelling
 from bot.features.labelling.quality import QualityReports
@@ -71,6 +72,7 @@ class Engine:
         self.rewards = Rewards(services)
         self.communities = Communities(services, self.moderation)
         self.linking = Linking(services, self._forget_everyone)
+        self.dashboard = DashboardAccess(services)
         self._routes = _routes(self.tasks, self.ideas, self.rewards, self.linking)
         limits = services.settings.limits
         self.interactions = RateLimiter(limits.per_second, limits.burst, max_keys=limits.tracked_members)

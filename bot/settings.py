@@ -250,6 +250,26 @@ class CommunitySettings(BaseModel):
         return [(space.partition(":")[0], space.partition(":")[2]) for space in self.spaces]
 
 
+class DashboardSettings(BaseModel):
+    """The web dashboard ``crowdpulse run`` serves beside the adapters (``crowdpulse dashboard`` alone).
+
+    ``public_url`` is the address teammates open (behind a reverse proxy with HTTPS, say); empty: the
+    listening address. Sign-in links from ``/dashboard`` point there and live ``link_minutes``.
+    """
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = ""
+    link_minutes: int = Field(default=10, ge=1, le=60)
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+
+    @property
+    def address(self) -> str:
+        """Where teammates open it: ``public_url`` or the listening address."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
 class Settings(BaseSettings):
     """All of CrowdPulse's configuration."""
 
@@ -274,6 +294,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     communities: list[CommunitySettings] = Field(default_factory=list)
     accounts: AccountSettings = Field(default_factory=AccountSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @model_validator(mode="after")
     def _catalog_dir_is_catalog_path(self) -> Self:

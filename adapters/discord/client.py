@@ -35,7 +35,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DIRECT_MESSAGE_COMMANDS = ("link",)  # needed in a DM with the bot even when commands go to servers
+DIRECT_MESSAGE_COMMANDS = ("link", "dashboard")  # needed in a DM with the bot even when commands go to servers
 
 SEND_GRACE = 5.0  # seconds queued follow-ups get to go out when the bot stops
 # Loggers whose warnings repeat under load (discord.py's one per 429, ours one per failed send): folded.

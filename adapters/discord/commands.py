@@ -94,6 +94,7 @@ class SlashCommands:
             "audit": engine.moderation.audit_log,
             "unlink": engine.linking.unlink,
             "quiet": engine.summaries.quiet,
+            "dashboard": engine.dashboard.sign_in_link,
         }
 
     def build(self) -> list[SlashCommand]:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from bot.context import Context, Services
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply
-from bot.texts import Markup, keys, t
+from bot.texts import Markup, clean_text, keys, t
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +52,26 @@ class Moderation:
         )
         return Reply(t("moderation.not_moderator", ctx.language), Outcome.REFUSED)
 
-    async def ban(self, ctx: Context, target: str, banned: bool = True) -> Reply:
-        """Ban (or unban) the member with platform id ``target`` here; moderators only, audited."""
+    async def ban(
+        self, ctx: Context, target: str, banned: bool = True, *, reason: str = "", platform: str | None = None
+    ) -> Reply:
+        """Ban (or unban) the member with platform id ``target`` here; moderators only, audited with ``reason``.
+
+        ``platform`` is the member's platform when it is not the moderator's own (the web dashboard names
+        members of every platform); a chat command names members of its own platform.
+        """
         refusal = await self.refuse_unless_moderator(ctx, "ban" if banned else "unban")
         if refusal is not None:
             return refusal
         store = self.services.store
-        target_user = await store.members.find_user(ctx.user.platform, target)
+        target_user = await store.members.find_user(platform or ctx.user.platform, target)
         if target_user is None:
             return Reply(t("moderation.unknown_user", ctx.language, user=target), Outcome.REFUSED)
-        if banned and target == ctx.user.platform_user_id:
+        if banned and target_user == ctx.user_id:
             return Reply(t("moderation.not_yourself", ctx.language), Outcome.REFUSED)
-        changed = await store.members.set_ban(ctx.space_id, target_user, ctx.user_id, banned, self.services.clock())
+        changed = await store.members.set_ban(
+            ctx.space_id, target_user, ctx.user_id, banned, self.services.clock(), clean_text(reason)
+        )
         key = ("moderation.banned" if banned else "moderation.unbanned") if changed else "moderation.no_change"
         return Reply(t(key, ctx.language, user=target), Outcome.DONE)
 

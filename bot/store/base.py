@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Self, TypeVar
 
 from bot.store.communities_sql import CommunityQueries
+from bot.store.dashboard_sql import DashboardQueries
 from bot.store.database import Connection, Unit
 from bot.store.ideas_sql import IdeaQueries
 from bot.store.labelling_sql import LabellingQueries
@@ -51,6 +52,7 @@ class Store(ABC):
         self.outbox = OutboxQueries(self)
         self.communities = CommunityQueries(self)
         self.links = LinkQueries(self)
+        self.dashboard = DashboardQueries(self)
 
     async def __aenter__(self) -> Self:
         await self.open()

@@ -89,15 +89,17 @@ class MemberQueries:
 
     # moderation ---------------------------------------------------------------------------------
 
-    async def set_ban(self, space_id: int, user_id: int, moderator_id: int, banned: bool, now: datetime) -> bool:
-        """Ban or unban, audited in the same transaction; ``False`` when nothing changed."""
+    async def set_ban(
+        self, space_id: int, user_id: int, moderator_id: int, banned: bool, now: datetime, reason: str = ""
+    ) -> bool:
+        """Ban or unban, audited with its reason in the same transaction; ``False`` when nothing changed."""
 
         def unit(db: Connection) -> bool:
             if banned:
                 cursor = db.execute(
-                    "INSERT INTO bans (space_id, user_id, banned_by, created_at) VALUES (?, ?, ?, ?)"
+                    "INSERT INTO bans (space_id, user_id, banned_by, reason, created_at) VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT DO NOTHING",
-                    (space_id, user_id, moderator_id, to_text(now)),
+                    (space_id, user_id, moderator_id, reason, to_text(now)),
                 )
             else:
                 cursor = db.execute("DELETE FROM bans WHERE space_id = ? AND user_id = ?", (space_id, user_id))
@@ -108,6 +110,7 @@ class MemberQueries:
                     moderator_id=moderator_id,
                     action="ban" if banned else "unban",
                     target=str(user_id),
+                    detail=reason,
                     now=now,
                 )
             return cursor.rowcount == 1

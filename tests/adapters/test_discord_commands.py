@@ -159,10 +159,10 @@ async def test_commands_are_synced_on_the_first_start_and_not_again_while_unchan
 ) -> None:
     caplog.set_level(logging.INFO, logger="adapters.discord")
     await discord_bot.start()
-    assert command_uploads(dc) == [str(GUILD), "global"]  # global: only /link, for direct messages
+    assert command_uploads(dc) == [str(GUILD), "global"]  # global: /link and /dashboard, for direct messages
     assert f"synced {len(dc.commands(GUILD))} commands to guild:{GUILD}" in caplog.text
-    assert [command["name"] for command in dc.commands(None)] == ["link"]
-    assert "link" not in {command["name"] for command in dc.commands(GUILD)}, "listed once in the server"
+    assert [command["name"] for command in dc.commands(None)] == ["link", "dashboard"]
+    assert {"link", "dashboard"}.isdisjoint(command["name"] for command in dc.commands(GUILD)), "listed once"
 
     await discord_bot.stop()
     await discord_bot.start()  # the same commands, the same database

@@ -28,6 +28,8 @@ def test_the_wheel_carries_the_starter_kit_byte_for_byte(wheel: Path) -> None:
             assert archive.read(STARTER + name) == (REPO / name).read_bytes(), name
         assert any(name.startswith("bot/locales/en/") for name in names), "the message catalogs ship too"
         assert any(name.startswith("bot/store/migrations/postgres/") for name in names), "and the migrations"
+        for name in ("templates/base.html", "templates/ideas.html", "static/htmx.min.js", "static/style.css"):
+            assert f"adapters/dashboard/{name}" in names, "the dashboard's templates and static files ship"
         assert not any(name.startswith(("tests/", "bench/")) for name in names)
 
 
