@@ -21,13 +21,14 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters import send_queue
-from adapters.discord.commands import CatalogTranslator, SlashCommands, sync_commands
+from adapters.discord.commands import SlashCommands
 from adapters.discord.components import ActionItem, AnswerButton, claimed
 from adapters.discord.delivery import Delivery
 from adapters.discord.interactions import PLATFORM, Interactions
 from adapters.discord.limits import ACK_BUDGET, IDENTIFY_INTERVAL
 from adapters.discord.rendering import NO_MENTIONS
 from adapters.discord.responding import log as follow_up_log
+from adapters.discord.sync import CatalogTranslator, sync_commands
 from adapters.log_repeats import folding_repeats
 from adapters.send_queue import SendQueue
 from bot.engine import Engine
@@ -201,7 +202,7 @@ class DiscordAdapter:
         await self.sync_commands(None)
 
     async def sync_commands(self, guild: discord.Object | None) -> None:
-        """One scope's commands, uploaded unless unchanged (:func:`adapters.discord.commands.sync_commands`)."""
+        """One scope's commands, uploaded unless unchanged (:func:`adapters.discord.sync.sync_commands`)."""
         application_id = self.client.application_id
         if application_id is None:
             raise app_commands.MissingApplicationID
