@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from adapters.dashboard import auth
+from adapters.dashboard.i18n import language_of, text, translator
 from bot.engine import Engine
 from bot.features.dashboard_access import link_hash
 from bot.identity import SpaceRef, UserRef
@@ -45,6 +46,8 @@ class Dashboard:
     def render(self, request: Request, template: str, *, status_code: int = 200, **values: Any) -> Response:
         values.setdefault("flash", request.session.pop("flash", None))
         values["csrf"] = auth.csrf_token(request)
+        values["lang"] = language = language_of(request)
+        values["_"] = translator(language)
         return self.templates.TemplateResponse(request, template, values, status_code=status_code)
 
     # signing in and out -------------------------------------------------------------------------
@@ -59,11 +62,13 @@ class Dashboard:
         if not (self.sign_ins.allow(("ip", client)) and self.sign_ins.allow(("name", name))):
             log.warning("dashboard_sign_in=refused reason=rate_limit client=%s", client)
             return self.render(
-                request, "signin.html", status_code=429, principal=None, error="Too many attempts. Wait a minute."
+                request, "signin.html", status_code=429, principal=None, error=text(request, "error.too_many")
             )
         if not await auth.check_password(self.store, name, password):
             log.info("dashboard_sign_in=refused reason=password client=%s", client)
-            return self.render(request, "signin.html", status_code=401, principal=None, error="Wrong name or password.")
+            return self.render(
+                request, "signin.html", status_code=401, principal=None, error=text(request, "error.wrong_password")
+            )
         auth.sign_in(request, auth.DASHBOARD_PLATFORM, name, name)
         log.info("dashboard_sign_in=password name=%s", name)
         return RedirectResponse("/", 303)
@@ -78,8 +83,9 @@ class Dashboard:
             link_hash(request.path_params["token"]), self.engine.services.clock()
         )
         if holder is None:
-            message = "This sign-in link has expired or was already used. Send /dashboard to the bot for a new one."
-            return self.render(request, "signin.html", status_code=403, principal=None, error=message)
+            return self.render(
+                request, "signin.html", status_code=403, principal=None, error=text(request, "error.link")
+            )
         auth.sign_in(request, holder.platform, holder.platform_user_id, holder.display_name)
         log.info("dashboard_sign_in=link platform=%s user=%s", holder.platform, holder.platform_user_id)
         return RedirectResponse("/", 303)

@@ -19,12 +19,16 @@ from starlette.routing import Route
 
 from adapters.dashboard import auth
 from adapters.dashboard.app import Dashboard
+from adapters.dashboard.i18n import language_of
+from adapters.dashboard.round_view import question_tables, typed_answers
 from bot.context import Context
 from bot.features.ideas import SETTABLE
+from bot.features.rounds.results import round_tallies
 from bot.identity import SpaceRef
 from bot.replies import Outcome, Reply, to_plain
 from bot.store.dashboard_sql import CommunityRow
-from bot.store.records import IdeaStatus
+from bot.store.records import IdeaStatus, RoundRecord
+from bot.texts import t
 
 LOW_STOCK = 5  # a reward with this many or fewer left shows on the Overview
 MEMBERS_SHOWN = 100
@@ -118,19 +122,48 @@ class Pages:
         _, community, _ = await self._community(request)
         return await self._page(request, "rounds.html", rounds=await self.store.rounds.rounds_in(community.id, 200))
 
-    async def round_page(self, request: Request) -> Response:
-        _, community, _ = await self._community(request)
+    async def _round(self, request: Request) -> tuple[auth.Principal, CommunityRow, RoundRecord]:
+        """The round named in the URL, when it belongs to the community named there (else 404)."""
+        principal, community, _ = await self._community(request)
         record = await self.store.rounds.round(request.path_params["round"])
         if record is None or record.space_id != community.id:
             raise HTTPException(404, "No such round in this community.")
-        results = await self.engine.results.render_results(record.id, "en")
-        return await self._page(request, "round.html", round=record, results=to_plain(results.text))
+        return principal, community, record
+
+    async def round_page(self, request: Request) -> Response:
+        """A poll round's tables, chart and typed answers (``?q=`` searches them); an ideas round's
+        ranking as the chat's results text shows it."""
+        _, _, record = await self._round(request)
+        language = language_of(request)
+        search = request.query_params.get("q", "")[:100]
+        campaign = self.engine.services.catalog.campaign(record.subject)
+        if campaign is None:
+            results = await self.engine.results.render_results(record.id, language)
+            return await self._page(request, "round.html", round=record, results=to_plain(results.text), search="")
+        tallies = await round_tallies(self.engine.services, record.id, campaign, language)
+        nps = tuple(str(t(f"results.{group}", language)) for group in ("detractors", "passives", "promoters"))
+        return await self._page(
+            request,
+            "round.html",
+            round=record,
+            tables=question_tables(tallies, language, nps),
+            charted=any(tally.answers and tally.counts for tally in tallies),
+            texts=await typed_answers(self.engine.services, record.id, campaign, language, search),
+            search=search,
+        )
+
+    async def chart(self, request: Request) -> Response:
+        """The round's results chart, the PNG ``/results`` sends, behind the page's own checks."""
+        _, _, record = await self._round(request)
+        results = await self.engine.results.render_results(record.id, language_of(request))
+        if results.image is None:
+            raise HTTPException(404, "This round has no chart yet.")
+        return Response(results.image.data, media_type="image/png", headers={"cache-control": "private, max-age=60"})
 
     async def export(self, request: Request) -> Response:
-        principal, community, _ = await self._community(request)
-        record = await self.store.rounds.round(request.path_params["round"])
+        principal, community, record = await self._round(request)
         fmt = request.path_params["format"]
-        if record is None or record.space_id != community.id or fmt not in ("csv", "json"):
+        if fmt not in ("csv", "json"):
             raise HTTPException(404, "No such export in this community.")
         if not principal.may_act:
             raise HTTPException(403, "Exports are for moderators.")
@@ -218,6 +251,7 @@ def page_routes(dashboard: Dashboard) -> list[Route]:
         Route(c, pages.overview),
         Route(f"{c}/rounds", pages.rounds),
         Route(c + "/rounds/{round:int}", pages.round_page),
+        Route(c + "/rounds/{round:int}/chart.png", pages.chart),
         Route(c + "/rounds/{round:int}/export.{format}", pages.export),
         Route(f"{c}/ideas", pages.ideas),
         Route(c + "/ideas/{idea:int}/status", pages.set_status, methods=["POST"]),
