@@ -31,6 +31,7 @@ from bot.features.moderation import Moderation
 from bot.features.points import Points
 from bot.features.rewards import Rewards
 from bot.features.rounds import OpenRounds, RoundExports, RoundResults, Rounds, RoundSummaries
+from bot.features.rounds.themes import RoundThemes
 from bot.features.tasks.serving import Tasks
 from bot.identity import SpaceRef, UserRef
 from bot.outbox.payloads import reply_from_payload
@@ -64,9 +65,10 @@ class Engine:
         self.labelling = Labelling(services)
         self.tasks = Tasks(services, self.open_rounds, self.points, self.labelling)
         self.rounds = Rounds(services, self.moderation, self.open_rounds)
-        self.results = RoundResults(services, self.moderation)
+        self.themes = RoundThemes(services)  # one cache for /results and the exports, so they agree
+        self.results = RoundResults(services, self.moderation, self.themes)
         self.summaries = RoundSummaries(services)
-        self.exports = RoundExports(services, self.moderation)
+        self.exports = RoundExports(services, self.moderation, self.themes)
         self.quality = QualityReports(services, self.moderation)
         self.ideas = Ideas(services, self.moderation)
         self.rewards = Rewards(services)

@@ -231,6 +231,19 @@ class RoundQueries:
         )
         return [row[0] for row in reversed(rows)]
 
+    async def typed_answers(
+        self, round_id: int, task_id: str, other_only: bool, checks: AttentionChecks = NO_CHECKS
+    ) -> list[tuple[int, str]]:
+        """(answer id, stored value) of every typed answer to a task, oldest first (for yes/no/other: the
+        "other" ones), of members whose answers count: the texts a round's themes are computed from."""
+        kept, kept_parameters = _kept("user_id", round_id, checks)
+        rows = await self.store.fetchall(
+            f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ? AND (? = 0 OR value LIKE '{{%'){kept}"  # noqa: S608
+            " ORDER BY id",
+            (round_id, task_id, int(other_only), *kept_parameters),
+        )
+        return [(int(row[0]), str(row[1])) for row in rows]
+
     async def participants(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> int:
         """Members who answered or labelled, not counting those whose answers ``checks`` leave out nor those
         held back from labelling."""

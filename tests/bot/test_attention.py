@@ -137,7 +137,7 @@ async def test_exports_flag_every_answer_of_the_left_out_member(pulse: Engine, p
     _, as_csv = await pulse.exports.export(1, "csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.decode())))
     header = as_csv.decode().splitlines()[0].split(",")
-    assert header[-5:] == ["skipped", "excluded", "excluded_reason", "item", "flags"], "new columns at the end"
+    assert header[-6:] == ["skipped", "excluded", "excluded_reason", "item", "flags", "theme"], "new columns at the end"
     left_out = [row for row in rows if row["excluded"] == "true"]
     assert {row["user"] for row in left_out} == flagged and len(left_out) == 3
     assert {row["excluded_reason"] for row in left_out} == {"attention"}

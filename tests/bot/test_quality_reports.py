@@ -361,7 +361,7 @@ async def test_the_json_export_carries_items_members_and_flags(crowd: Crowd) -> 
 async def test_the_csv_export_has_item_and_flags_columns(crowd: Crowd) -> None:
     _, data = await crowd.engine.exports.export(crowd.record.id, "csv")
     text = data.decode()
-    assert text.splitlines()[0].split(",")[-2:] == ["item", "flags"]
+    assert text.splitlines()[0].split(",")[-3:] == ["item", "flags", "theme"]
     rows = list(csv.DictReader(io.StringIO(text)))
     labels = [row for row in rows if row["item"]]
     assert len(labels) == await crowd.engine.services.store.fetchval(

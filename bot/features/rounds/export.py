@@ -23,8 +23,9 @@ from bot.features.rounds.lookup import pick_round
 from bot.features.rounds.results import round_tallies
 from bot.features.rounds.screening import Screening, screen_round
 from bot.features.rounds.tally import TaskTally
+from bot.features.rounds.themes import RoundThemes
 from bot.replies import Attachment, Outcome, Reply
-from bot.store.records import RoundRecord
+from bot.store.records import AttentionChecks, RoundRecord
 from bot.texts import t
 
 FORMATS = ("csv", "json")
@@ -39,9 +40,10 @@ def pseudonym(key: bytes, user_id: int) -> str:
 class RoundExports:
     """Exports of rounds, for moderators in chat and operators on the command line."""
 
-    def __init__(self, services: Services, moderation: Moderation) -> None:
+    def __init__(self, services: Services, moderation: Moderation, themes: RoundThemes) -> None:
         self.services = services
         self.moderation = moderation
+        self.themes = themes
         self.queries = services.store.rounds
 
     async def export(
@@ -59,11 +61,14 @@ class RoundExports:
         (``excluded_reason``); the JSON's ``excluded`` says how many members were left out.
         Labels of labelling jobs are answers too (``answer_id`` none, ``item`` the item's key); every
         answer has ``item`` and ``flags``, and the JSON has ``items`` and ``members``
-        (:mod:`bot.features.rounds.export_quality`).
+        (:mod:`bot.features.rounds.export_quality`). Every answer has ``theme``: the name of the theme
+        ``/results`` lists its typed words under (free text, "Other"), from the same cached clustering
+        (:mod:`bot.features.rounds.themes`); ``None`` for other answers, labels and left-out members.
         """
         record = await self.queries.round(round_id)
         checks = round_checks(self.services.catalog, record)
         quality = await self._quality(record)
+        theme_of = await self._themes(record, checks)
         rows = await self.queries.export_rows(round_id, checks)
         label_rows = await self.services.store.labelling.export_rows(round_id)
         include_names = self.services.settings.export.include_names
@@ -83,11 +88,12 @@ class RoundExports:
                     **_exclusion(row),
                     "item": None,
                     "flags": quality.poll_flags(row["user_id"], row["task_id"], bool(row["excluded"])),
+                    "theme": theme_of.get(row["id"]),
                 }
             )
             _progress(on_progress, len(answers), total)
         for row in label_rows:
-            answers.append(quality.label_answer(row, whose))
+            answers.append({**quality.label_answer(row, whose), "theme": None})
             _progress(on_progress, len(answers), total)
         skips = [
             {**whose(row), "skipped_at": row["created_at"], **_exclusion(row)}
@@ -126,6 +132,7 @@ class RoundExports:
             "excluded_reason",
             "item",
             "flags",
+            "theme",
         ]
         writer = csv.DictWriter(buffer, fieldnames=columns)
         writer.writeheader()
@@ -139,6 +146,7 @@ class RoundExports:
                     **_csv_exclusion(answer),
                     "item": answer["item"] or "",
                     "flags": ";".join(answer["flags"]),
+                    "theme": answer["theme"] or "",
                 }
             )
         for skip in skips:
@@ -156,6 +164,17 @@ class RoundExports:
             await round_labels(self.services, record.id, campaign),
             await screen_round(self.services, record.id, campaign),
         )
+
+    async def _themes(self, record: RoundRecord | None, checks: AttentionChecks) -> dict[int, str]:
+        """Each themed answer's theme name, by answer id, for every typed question of the round."""
+        campaign = self.services.catalog.campaign(record.subject) if record and record.kind != "ideas" else None
+        if record is None or campaign is None:
+            return {}
+        closed = record.status != "open"
+        found: dict[int, str] = {}
+        for task in campaign.tasks:
+            found.update((await self.themes.of_task(record.id, task, closed, checks)).by_answer)
+        return found
 
     def _whose(self, round_id: int, row: Any, include_names: bool) -> dict[str, Any]:
         """The fields an answer and a skip share: the round, the member (a pseudonym unless names are

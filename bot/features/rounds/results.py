@@ -21,6 +21,7 @@ from bot.features.rounds.charts import chart_series, render_png_async
 from bot.features.rounds.confidence import Interval, wilson
 from bot.features.rounds.lookup import pick_round, round_title, when
 from bot.features.rounds.tally import TEXT_SAMPLES, TaskTally, tally_task
+from bot.features.rounds.themes import RoundThemes, ThemeCount
 from bot.replies import Button, Image, Outcome, Reply
 from bot.store.records import AttentionChecks
 from bot.texts import Markup, t
@@ -30,14 +31,17 @@ _BAR_WIDTH = 10
 _SAMPLE_LENGTH = 120
 _IDEA_LENGTH = 100
 _TEXT_LABELS = 5  # the most common settled texts a transcription job's block lists
+_THEMES_IN_RESULTS = 5  # the largest themes a typed question's block lists
+_THEME_NAME_LENGTH = 80
 
 
 class RoundResults:
     """Results of rounds, and the announcements the outbox sends for them."""
 
-    def __init__(self, services: Services, moderation: Moderation) -> None:
+    def __init__(self, services: Services, moderation: Moderation, themes: RoundThemes) -> None:
         self.services = services
         self.moderation = moderation
+        self.themes = themes
         self.queries = services.store.rounds
 
     async def results(self, ctx: Context, round_id: int | None = None) -> Reply:
@@ -71,11 +75,13 @@ class RoundResults:
             lines.append(t("results.left_out_answers", language, count=uncounted))
         jobs = {job.task.id: job for job in (await round_labels(self.services, record.id, campaign)).jobs}
         by_task = {tally.task.id: tally for tally in tallies}
+        closed = record.status != "open"
         for task in campaign.tasks:
             if task.id in jobs:
                 lines.extend(_job_lines(jobs[task.id], language))
             else:
-                lines.extend(self._task_lines(by_task[task.id], language))
+                found = await self.themes.of_task(record.id, task, closed, checks)
+                lines.extend(self._task_lines(by_task[task.id], language, found.themes))
         series = chart_series(
             tallies,
             (
@@ -91,7 +97,7 @@ class RoundResults:
             image = Image(data=png, filename=f"round-{record.id}.png")
         return Reply(Markup("\n".join(lines)), image=image)
 
-    def _task_lines(self, tally: TaskTally, language: str) -> list[Markup]:
+    def _task_lines(self, tally: TaskTally, language: str, themes: Sequence[ThemeCount] = ()) -> list[Markup]:
         prompt = text_in(tally.task.prompt, language)
         lines = [t("results.task", language, prompt=prompt, count=tally.answers)]
         if tally.skips:
@@ -130,6 +136,7 @@ class RoundResults:
             lines.append(t("results.margin", language, points=round(tally.margin)))
             if (tie := tally.tie) is not None:
                 lines.append(t("results.tie", language, first=tally.labels[tie[0]], second=tally.labels[tie[1]]))
+        lines += _theme_lines(themes, language)
         lines += [t("results.sample", language, text=_shortened(sample, _SAMPLE_LENGTH)) for sample in tally.samples]
         return lines
 
@@ -202,6 +209,23 @@ def _bars(
         else:
             low, high = round(100 * intervals[index].low), round(100 * intervals[index].high)
             lines.append(t("results.option_range", language, low=low, high=high, **values))
+    return lines
+
+
+def _theme_lines(themes: Sequence[ThemeCount], language: str) -> list[Markup]:
+    """The largest themes of a typed question, above its latest answers: name, count and top words.
+
+    A theme of one answer is not a theme yet (the latest answers below show such answers), so only
+    themes shared by two answers or more are listed.
+    """
+    shared = [theme for theme in themes if theme.count > 1][:_THEMES_IN_RESULTS]
+    if not shared:
+        return []
+    lines = [t("results.themes", language)]
+    for theme in shared:
+        terms = t("results.theme_terms", language, terms=", ".join(theme.terms)) if theme.terms else Markup("")
+        name = _shortened(theme.name, _THEME_NAME_LENGTH)
+        lines.append(t("results.theme", language, name=name, count=theme.count, terms=terms))
     return lines
 
 

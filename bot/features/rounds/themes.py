@@ -1,0 +1,135 @@
+"""The themes of a round's typed answers (free text, and the words behind yes/no/other's "Other"), for
+``/results`` and the exports, at a bounded cost.
+
+Schedule: a full clustering (:func:`bot.features.themes.clustering.cluster`) of a (round, task)'s texts is
+cached with the number of answers it covered, and run again only when that number has grown by
+:data:`RECOMPUTE_GROWTH` (a quarter) or more, or when the round has closed since. Recomputing on every
+answer would cost a core in a busy round (a full run is up to a few seconds); with this schedule the
+total work is a constant factor of one full run and a theme list is never more than a quarter out of
+date. Answers given since the last full run are attached to the nearest existing theme with
+:func:`bot.features.themes.clustering.assign` (one sparse dot product each), so counts move with every
+answer in between. Both run in a worker thread (``asyncio.to_thread``): the event loop never waits on
+scikit-learn.
+
+Only the answers that count are themed (members left out by the attention checks are not), like every
+tally of ``/results``; in the exports their answers have no theme.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+
+from bot.catalog import Task, TaskKind
+from bot.context import Services
+from bot.features.themes.clustering import Clustering, assign, cluster
+from bot.store.records import AttentionChecks
+
+RECOMPUTE_GROWTH = 1.25
+"""A full clustering runs again once the answers are this many times those it covered (or the round closed)."""
+
+CACHED_TASKS = 64
+"""(round, task) clusterings kept in memory, least recently used dropped first: each holds fitted vectorizers."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeCount:
+    """One theme as it stands now: its name (most central answer), how many answers it has, its top words."""
+
+    name: str
+    count: int
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskThemes:
+    """A task's themes, largest first, and each themed answer's theme name (by answer id)."""
+
+    themes: tuple[ThemeCount, ...]
+    by_answer: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """A full clustering and what it covered: the answer ids, in the order their texts were clustered."""
+
+    clustering: Clustering
+    answer_ids: tuple[int, ...]
+    closed: bool
+
+
+def themed(task: Task) -> bool:
+    """Whether a task's answers carry typed words worth theming (labelling jobs are read elsewhere)."""
+    return not task.is_job and task.kind in (TaskKind.FREE_TEXT, TaskKind.YES_NO_OTHER)
+
+
+class RoundThemes:
+    """Per (round, task), the cached clustering and the themes of the answers as they stand."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.full_runs = 0  # full clusterings run by this instance: what the schedule bounds (tests read it)
+        self._runs: OrderedDict[tuple[int, str], _Run] = OrderedDict()
+        self._lock = asyncio.Lock()  # two /results at once cluster a task once, not twice
+
+    async def of_task(self, round_id: int, task: Task, closed: bool, checks: AttentionChecks) -> TaskThemes:
+        """The task's themes now: a full run when the schedule says so, else the cached run plus the newer
+        answers attached to its themes (see the module's docstring)."""
+        if not themed(task):
+            return TaskThemes((), {})
+        other_only = task.kind == TaskKind.YES_NO_OTHER
+        stored = await self.services.store.rounds.typed_answers(round_id, task.id, other_only, checks)
+        answers = [(answer_id, _text(value, other_only)) for answer_id, value in stored]
+        if not answers:
+            return TaskThemes((), {})
+        async with self._lock:
+            run = self._current(round_id, task.id, len(answers), closed)
+            if run is None:
+                run = await self._full_run(answers, closed)
+                self._runs[(round_id, task.id)] = run
+                self._runs.move_to_end((round_id, task.id))
+                while len(self._runs) > CACHED_TASKS:
+                    self._runs.popitem(last=False)
+        return await asyncio.to_thread(_counted, run, answers)
+
+    def _current(self, round_id: int, task_id: str, answers: int, closed: bool) -> _Run | None:
+        """The cached run if it is still good enough, else ``None`` (a full run is due)."""
+        run = self._runs.get((round_id, task_id))
+        if run is None or answers >= RECOMPUTE_GROWTH * len(run.answer_ids) or (closed and not run.closed):
+            return None
+        self._runs.move_to_end((round_id, task_id))
+        return run
+
+    async def _full_run(self, answers: list[tuple[int, str]], closed: bool) -> _Run:
+        self.full_runs += 1
+        clustering = await asyncio.to_thread(cluster, [text for _, text in answers])
+        return _Run(clustering, tuple(answer_id for answer_id, _ in answers), closed)
+
+
+def _counted(run: _Run, answers: list[tuple[int, str]]) -> TaskThemes:
+    """Each current answer's theme (from the run, or attached to it), and the themes' counts now.
+
+    Counts come from the current answers, so an answer removed since the run (its member left out since)
+    counts nowhere, and a theme left with none is not listed.
+    """
+    found = run.clustering.themes
+    index_of = {run.answer_ids[member]: number for number, theme in enumerate(found) for member in theme.members}
+    newer = [(answer_id, text) for answer_id, text in answers if answer_id not in index_of]
+    attached = assign(run.clustering, [text for _, text in newer]) if newer else []
+    for (answer_id, _), number in zip(newer, attached, strict=True):
+        if number is not None:
+            index_of[answer_id] = number
+    current = {answer_id for answer_id, _ in answers}
+    by_answer = {answer_id: found[number].name for answer_id, number in index_of.items() if answer_id in current}
+    sizes = Counter(number for answer_id, number in index_of.items() if answer_id in current)
+    ranked = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
+    return TaskThemes(
+        tuple(ThemeCount(found[number].name, count, found[number].terms) for number, count in ranked), by_answer
+    )
+
+
+def _text(value: str, other_only: bool) -> str:
+    decoded = json.loads(value)
+    return str(decoded["other"]) if other_only else str(decoded)
