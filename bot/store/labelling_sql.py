@@ -46,7 +46,7 @@ _INSERT_LABEL = (
 )
 
 GOLD_CAP = 1_000_000  # gold items never settle: their cap only keeps the CHECK constraint meaningful
-_CANDIDATES = 8  # the items nearest to settling that a member's spread picks among
+_CANDIDATES = 8  # the items nearest to settling that a member's id picks among
 
 
 class LabellingQueries:
@@ -289,7 +289,7 @@ def withdraw(db: Connection, round_id: int, task_id: str, key: str, note: str) -
 
 def _candidate(db: Connection, query: ItemQuery, *, gold: bool) -> ServedItem | None:
     """One open item of the kind asked (gold or not) the member has not answered: among those nearest to
-    settling (most answers first, then oldest), the one the member's spread points at."""
+    settling (most answers first, then oldest), the one the member's id points at."""
     rows = db.execute(
         "SELECT id, item_key FROM label_items i WHERE round_id = ? AND task_id = ? AND status = 'open'"
         " AND answers < cap AND (gold IS NOT NULL) = ?"
@@ -299,7 +299,7 @@ def _candidate(db: Connection, query: ItemQuery, *, gold: bool) -> ServedItem | 
     ).fetchall()
     if not rows:
         return None
-    row = rows[query.spread % len(rows)]
+    row = rows[query.user_id % len(rows)]
     return ServedItem(int(row[0]), str(row[1]))
 
 

@@ -104,7 +104,7 @@ async def test_a_member_held_back_by_gold_labels_no_more_and_is_audited(store: A
         a_label(round_id, space_id, ids["p1"], member), job, RULES, NOW, space_id
     )
     assert refused.status == LabelStatus.NOT_FOR_YOU
-    served, held = await store.labelling.next_item(ItemQuery(round_id, "job", member, lambda answered: False, 0), NOW)
+    served, held = await store.labelling.next_item(ItemQuery(round_id, "job", member, lambda answered: False), NOW)
     assert (served, held) == (None, True)
     assert await value(store, "SELECT COUNT(*) FROM audit WHERE action = 'quality_exclude'") == 1
 
@@ -162,5 +162,5 @@ async def test_a_member_held_back_gives_back_their_slots_and_items_they_settled_
     assert (item.status, item.answers) == ("open", 1)
     records = {m.user_id: m.evidence for m in await store.labelling.members_of(round_id)}
     assert (records[careful].resolved, records[careful].agreed) == (0, 0)
-    served, held = await store.labelling.next_item(ItemQuery(round_id, "job", spammer, lambda answered: False, 0), NOW)
+    served, held = await store.labelling.next_item(ItemQuery(round_id, "job", spammer, lambda answered: False), NOW)
     assert (served, held) == (None, True)

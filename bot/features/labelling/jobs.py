@@ -107,7 +107,7 @@ class Labelling:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self._synced: dict[tuple[int, str], tuple[Item, ...]] = {}
+        self._synced: dict[tuple[int, str], tuple[tuple[Item, ...], dict[str, Item]]] = {}
         self._crowds: dict[int, tuple[float, datetime]] = {}
 
     # serving ------------------------------------------------------------------------------------
@@ -116,13 +116,10 @@ class Labelling:
         self, ctx: Context, record: RoundRecord, campaign: Campaign, index: int, task: Task, header: Markup
     ) -> Reply | Held:
         """The job's next item for the member, shown under ``header``, or why there is none."""
-        items = await self._synced_items(record, task)
-        by_key = {item.key: item for item in items}
+        by_key = await self._synced_items(record, task)
         store, now = self.services.store, self.services.clock()
+        query = ItemQuery(record.id, task.id, ctx.user_id, self._gold_turns(record, campaign, task, ctx))
         for _ in range(_SERVE_TRIES):
-            query = ItemQuery(
-                record.id, task.id, ctx.user_id, self._gold_turns(record, campaign, task, ctx), ctx.user_id
-            )
             served, held = await store.labelling.next_item(query, now)
             if held:
                 return Held.HELD_BACK
@@ -148,15 +145,18 @@ class Labelling:
 
         return turn
 
-    async def _synced_items(self, record: RoundRecord, task: Task) -> tuple[Item, ...]:
-        """The job's items from the catalog; the round's rows follow the file whenever it changed."""
+    async def _synced_items(self, record: RoundRecord, task: Task) -> dict[str, Item]:
+        """The job's items from the catalog by key; the round's rows follow the file whenever it changed
+        (and the index is built then, not on every serve)."""
         items = self.services.catalog.items(task)
         key = (record.id, task.id)
-        if self._synced.get(key) is not items:
+        synced = self._synced.get(key)
+        if synced is None or synced[0] is not items:
             rows = [ItemRow(item.key, _gold(task, item)) for item in items]
             await self.services.store.labelling.sync_items(record.id, task.id, rows, task.overlap.max)
-            self._synced[key] = items
-        return items
+            synced = (items, {item.key: item for item in items})
+            self._synced[key] = synced
+        return synced[1]
 
     def _render(
         self, ctx: Context, record: RoundRecord, index: int, task: Task, header: Markup, item_id: int, item: Item

@@ -38,14 +38,13 @@ class ServedItem:
 class ItemQuery:
     """Choosing the next item of a job for a member: ``gold_turn`` says, from how many of the job's items
     the member answered, whether this one is a gold item (about ``gold_share`` of the time, decided by
-    the feature); among the items nearest to settling, the member's ``spread`` picks one, so members
-    answering at once do not all race for the same slot."""
+    the feature); among the items nearest to settling, the member's id picks one, so members answering
+    at once do not all race for the same slot."""
 
     round_id: int
     task_id: str
     user_id: int
     gold_turn: Callable[[int], bool]
-    spread: int
 
 
 @dataclass(frozen=True, slots=True)
