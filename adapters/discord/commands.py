@@ -34,7 +34,7 @@ SlashCommand = app_commands.Command[Any, ..., None] | app_commands.Group
 Id = app_commands.Range[int, 1, None]  # a round's, an idea's number: Discord refuses 0 and below
 
 MODERATOR_PERMISSIONS = discord.Permissions(manage_guild=True)
-IDEA_VIEWS = ("top", "new", "trending")
+IDEA_VIEWS = ("top", "new", "trending", "best")
 EXPORT_FORMATS = ("csv", "json")
 BOARDS: dict[str, Board] = {"all": "all", "week": "week", "global": "global"}
 STATUSES = {status.value: status for status in SETTABLE}
@@ -92,6 +92,7 @@ class SlashCommands:
             "unlink": engine.linking.unlink,
             "quiet": engine.summaries.quiet,
             "dashboard": engine.dashboard.sign_in_link,
+            "judge": engine.pairs.judge,
         }
 
     def build(self) -> list[SlashCommand]:

@@ -7,8 +7,8 @@ databases run the very same units and the very same SQL (see :mod:`bot.store.dat
 dialects truly differ a unit asks :mod:`bot.store.dialects`.
 
 The features reach their SQL through the store's parts: ``store.members``, ``store.tasks``,
-``store.labelling``, ``store.points``, ``store.rounds``, ``store.ideas``, ``store.rewards``, ``store.outbox``
-and ``store.communities``.
+``store.labelling``, ``store.points``, ``store.rounds``, ``store.ideas``, ``store.pairs``, ``store.rewards``,
+``store.outbox`` and ``store.communities``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from bot.store.labelling_sql import LabellingQueries
 from bot.store.linking_sql import LinkQueries
 from bot.store.members_sql import MemberQueries
 from bot.store.outbox_sql import OutboxQueries
+from bot.store.pairs_sql import PairQueries
 from bot.store.points_sql import PointQueries
 from bot.store.rewards_sql import RewardQueries
 from bot.store.rounds_sql import RoundQueries
@@ -48,6 +49,7 @@ class Store(ABC):
         self.points = PointQueries(self)
         self.rounds = RoundQueries(self)
         self.ideas = IdeaQueries(self)
+        self.pairs = PairQueries(self)
         self.rewards = RewardQueries(self)
         self.outbox = OutboxQueries(self)
         self.communities = CommunityQueries(self)

@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bot.actions import Action, Verb
-from bot.catalog import Campaign, Task, text_in
+from bot.catalog import Campaign, Task, TaskKind, text_in
 from bot.context import Context, Services, stale, storage_refusal
 from bot.features.labelling.jobs import Held, Labelling
+from bot.features.pairs.judging import Pairs
 from bot.features.points import Points
 from bot.features.rounds.cache import OpenRounds
 from bot.features.tasks.kinds import (
@@ -61,11 +62,14 @@ class Tasks:
 
     verbs = frozenset({Verb.ANSWER, Verb.SELECT, Verb.TEXT, Verb.TOGGLE, Verb.SKIP, Verb.ROUND_START, Verb.LABEL})
 
-    def __init__(self, services: Services, open_rounds: OpenRounds, points: Points, labelling: Labelling) -> None:
+    def __init__(
+        self, services: Services, open_rounds: OpenRounds, points: Points, labelling: Labelling, pairs: Pairs
+    ) -> None:
         self.services = services
         self.open_rounds = open_rounds
         self.points = points
         self.labelling = labelling
+        self.pairs = pairs
         self._views: dict[tuple[int, int, str, int, int, int], Reply] = {}
 
     async def start(self, ctx: Context, campaign_id: str | None = None) -> Reply:
@@ -121,6 +125,11 @@ class Tasks:
                         held_back |= served is Held.HELD_BACK
                         continue
                     reply = served
+                elif task.kind == TaskKind.IDEA_PAIR:
+                    pair = await self.pairs.serve(ctx, record, index, task, self._header(ctx, campaign, position))
+                    if pair is None:  # no pair left for this member: the campaign goes on
+                        continue
+                    reply = pair
                 else:
                     reply = self._show_task(ctx, record, campaign, index, task, position)
                 if reply.text_input is not None:
@@ -132,7 +141,7 @@ class Tasks:
         done_text = t("task.all_done", ctx.language, points=balance)
         if held_back:  # said politely where a job's item would have been: never an accusation
             done_text = Markup(f"{t('label.none_for_you', ctx.language)}\n{done_text}")
-        return Reply(done_text)
+        return Reply(done_text, follow_up=await self.pairs.offer(ctx))
 
     async def _upcoming(
         self, ctx: Context, campaign_id: str | None = None, current: RoundRecord | None = None
@@ -217,7 +226,7 @@ class Tasks:
             return await self._toggle(ctx, action, *resolved)
         if action.verb == Verb.LABEL:
             return await self._label(ctx, action, text, *resolved)
-        if resolved[3].is_job:  # a job's items carry label tokens; anything else naming it is forged
+        if resolved[3].is_job or resolved[3].kind == TaskKind.IDEA_PAIR:  # those carry label or pair tokens
             return stale(ctx)
         if action.verb == Verb.TEXT:
             return await self._typed(ctx, text, *resolved)

@@ -47,6 +47,7 @@ from bot.store.records.linking import (
     UnlinkStatus,
 )
 from bot.store.records.outbox import OutboxRow
+from bot.store.records.pairs import Judged, JudgeResult, JudgeStatus, NewJudgement, PoolIdea
 from bot.store.records.points import Award, Awarded, LedgerEntry, PointRules, Standing, Streak
 from bot.store.records.rewards import (
     CodeLine,
@@ -88,6 +89,9 @@ __all__ = [
     "ItemVote",
     "JobRules",
     "JoinOutcome",
+    "JudgeResult",
+    "JudgeStatus",
+    "Judged",
     "LabelAnswer",
     "LabelResult",
     "LabelStatus",
@@ -98,11 +102,13 @@ __all__ = [
     "MemberQuality",
     "NewAnswer",
     "NewIdea",
+    "NewJudgement",
     "NewLabel",
     "NewRound",
     "OutboxRow",
     "Place",
     "PointRules",
+    "PoolIdea",
     "ProgressQuery",
     "Proposal",
     "Recipient",
