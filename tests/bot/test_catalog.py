@@ -94,7 +94,7 @@ def test_catalog_check_command_reports_problems_and_exit_code(tmp_path: Path, ca
     assert main(["catalog", "check", str(folder)]) == 1
     assert "task 'q1': field prompt" in capsys.readouterr().err
     assert main(["catalog", "check", str(REPO / "tasks_catalog")]) == 0
-    assert "2 campaigns, 10 tasks, 1 topic, 12 items" in capsys.readouterr().out
+    assert "3 campaigns, 11 tasks, 1 topic, 12 items" in capsys.readouterr().out
 
 
 def test_every_command_explains_a_bad_catalog_or_an_unreachable_database_without_a_traceback(
