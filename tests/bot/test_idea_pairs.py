@@ -195,3 +195,39 @@ async def test_scores_follow_what_the_crowd_prefers_and_ideas_best_shows_them_be
     assert "clearly ahead of the next" in text
     assert "👍 1" in text  # the upvote stays beside the score
     assert "judgements" in text
+
+
+async def test_a_campaign_serves_pairs_under_its_header_until_enough_for_now(
+    engine: Engine, person, cafe: SpaceRef
+) -> None:
+    await ideas_by(engine, person, cafe, 4)
+    mod = await engine.context(person("Mod"), cafe)
+    assert (await engine.rounds.open(mod, "pick-ideas")).outcome == Outcome.DONE
+    dan = person("Dan")
+    served = await say(engine, dan, cafe, "/task pick-ideas")
+    assert "Help us pick the best ideas" in to_plain(served.text)
+    (record,) = [
+        r for r in await engine.services.store.rounds.open_in(mod.space_id, "tasks") if r.subject == "pick-ideas"
+    ]
+    judged = await engine.act(dan, cafe, button(served, "B"))
+    assert judged.outcome == Outcome.DONE
+    assert judged.follow_up is not None and "Help us pick the best ideas" in to_plain(judged.follow_up.text)
+    ((_, _, _, winner),) = await judgements(engine)
+    assert winner == pair_of(served)[1]
+    round_of = await engine.services.store.fetchval("SELECT round_id FROM idea_judgements")
+    assert round_of == record.id
+    enough = await engine.act(dan, cafe, button(judged.follow_up, "Enough for now"))
+    assert enough.outcome == Outcome.DONE
+    assert len(await judgements(engine)) == 1
+
+
+async def test_a_member_with_nothing_left_to_answer_is_offered_a_pair(engine: Engine, person, cafe: SpaceRef) -> None:
+    await ideas_by(engine, person, cafe, 2)
+    dan = person("Dan")
+    reply = await engine.tasks.next_task(await engine.context(dan, cafe))
+    for _ in range(30):  # skip every question of the open campaigns
+        if not any("⏭" in b.label for row in reply.buttons for b in row):
+            break
+        reply = (await engine.act(dan, cafe, button(reply, "⏭"))).chain()[-1]
+    assert "While you're here" in to_plain(reply.text)
+    assert (await engine.act(dan, cafe, button(reply, "A"))).outcome == Outcome.DONE

@@ -1,0 +1,90 @@
+"""The store contract for ideas judged in pairs: one judgement per member and unordered pair, whatever
+races; nothing counted for an idea that left the pool; the pair index's incremental reads."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.store.records import Award, IdeaStatus, JudgeStatus, NewIdea, NewJudgement, Proposal
+from tests.store.conftest import NOW, RULES, a_round, people, value
+
+
+async def three_ideas(store: Any, space_id: int, authors: list[int]) -> list[int]:
+    ideas = []
+    for number, author in enumerate(authors):
+        proposal = Proposal(author, space_id, f"Idea number {number}")
+        ideas.append((await store.ideas.add(NewIdea(proposal, None, IdeaStatus.NEW), RULES, NOW)).idea_id)
+    return ideas
+
+
+def judging(space_id: int, user_id: int, first: int, second: int, winner: int | None) -> NewJudgement:
+    award = Award(user_id, space_id, None, 2, "judgement", f"{first}:{second}", "", capped=True)
+    return NewJudgement(space_id, user_id, first, second, winner, None, award)
+
+
+async def test_contract_one_judgement_per_member_and_pair_when_two_processes_race(
+    store: Any, second_store: Any
+) -> None:
+    space_id, _ = await a_round(store)
+    *authors, judge = await people(store, 4)
+    a, b, _ = await three_ideas(store, space_id, authors)
+    taps = [
+        (store if n % 2 else second_store).pairs.record(
+            judging(space_id, judge, *((a, b) if n % 3 else (b, a)), a if n % 4 else b), RULES, NOW
+        )
+        for n in range(12)
+    ]
+    results = await asyncio.gather(*taps)
+    assert sorted(result.status for result in results).count(JudgeStatus.RECORDED) == 1
+    assert sum(result.status == JudgeStatus.ALREADY_JUDGED for result in results) == 11
+    assert await value(store, "SELECT COUNT(*) FROM idea_judgements") == 1
+    assert await value(store, "SELECT SUM(delta) FROM ledger WHERE reason = 'judgement'") == 2
+
+
+async def test_contract_a_pair_with_a_hidden_idea_or_ones_own_counts_nothing(store: Any) -> None:
+    space_id, _ = await a_round(store)
+    *authors, judge = await people(store, 4)
+    a, b, c = await three_ideas(store, space_id, authors)
+    await store.write(lambda db: db.execute("UPDATE ideas SET status = 'hidden' WHERE id = ?", (c,)))
+    assert (await store.pairs.record(judging(space_id, judge, a, c, a), RULES, NOW)).status == JudgeStatus.GONE
+    assert (await store.pairs.record(judging(space_id, authors[0], a, b, a), RULES, NOW)).status == (
+        JudgeStatus.NOT_A_PAIR
+    )
+    assert (await store.pairs.record(judging(space_id, judge, a, a, a), RULES, NOW)).status == JudgeStatus.NOT_A_PAIR
+    assert (await store.pairs.record(judging(space_id, judge, a, b, c), RULES, NOW)).status == JudgeStatus.NOT_A_PAIR
+    assert await value(store, "SELECT COUNT(*) FROM idea_judgements") == 0
+    assert await value(store, "SELECT COUNT(*) FROM ledger WHERE reason = 'judgement'") == 0
+
+
+async def test_contract_the_database_refuses_a_second_row_for_one_pair(store: Any) -> None:
+    """The constraint itself, beneath the unit: a member's pair is stored once (low < high)."""
+    space_id, _ = await a_round(store)
+    *authors, judge = await people(store, 4)
+    a, b, _ = await three_ideas(store, space_id, authors)
+    insert = (
+        "INSERT INTO idea_judgements (space_id, user_id, low_id, high_id, winner_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, 'x')"
+    )
+    await store.write(lambda db: db.execute(insert, (space_id, judge, a, b, a)))
+    for low, high in ((a, b), (b, a)):
+        try:
+            await store.write(lambda db, low=low, high=high: db.execute(insert, (space_id, judge, low, high, None)))
+        except Exception as error:  # the driver's own integrity error, different per store
+            assert "constraint" in str(error).lower() or "unique" in str(error).lower() or "check" in str(error).lower()
+        else:
+            raise AssertionError("a second row for one pair was stored")
+    assert await value(store, "SELECT COUNT(*) FROM idea_judgements") == 1
+
+
+async def test_contract_the_pool_reads_changes_and_new_judgements_incrementally(store: Any) -> None:
+    space_id, _ = await a_round(store)
+    *authors, judge = await people(store, 4)
+    a, b, c = await three_ideas(store, space_id, authors)
+    changed = await store.pairs.ideas_changed(space_id, "")
+    assert [(idea.id, idea.listed) for idea in changed] == [(a, True), (b, True), (c, True)]
+    await store.pairs.record(judging(space_id, judge, a, b, b), RULES, NOW)
+    (judged,) = await store.pairs.judgements_after(space_id, 0)
+    assert (judged.low, judged.high, judged.winner) == (min(a, b), max(a, b), b)
+    assert await store.pairs.judgements_after(space_id, judged.id) == []
+    assert await store.pairs.judged_by(space_id, judge) == {(min(a, b), max(a, b))}
