@@ -68,6 +68,27 @@ async def _ideas_scene(session: ConsoleSession) -> None:
     _print("Chloe", await session.say("/ideas top"))
 
 
+PAIRS_SCENE = [
+    ("Chloe", "en", "/idea Board games on Sunday afternoons for everyone"),
+    ("Dev", "en", "/judge"),
+    ("Dev", "en", "1"),  # A
+    ("Dev", "en", "2"),  # B
+    ("Dev", "en", "1"),
+    ("Bogdan", "ro", "/judge"),
+    ("Bogdan", "ro", "1"),
+    ("Ana", "en", "/ideas best"),
+]
+
+
+async def _pairs_scene(session: ConsoleSession) -> None:
+    """Ideas judged in pairs: "which would you rather see?", then the ranking with upvotes beside it."""
+    print("=== Ideas judged in pairs: which would you rather see? ===")
+    for name, language, typed in PAIRS_SCENE:
+        session.switch(name, language)
+        print(f"  {name}> {typed}")
+        _print(name, await session.say(typed))
+
+
 async def _rewards_scene(session: ConsoleSession, rng: random.Random) -> None:
     """Rewards: codes made up for this run's own database (real codes come from an operator's file)."""
     queries = session.engine.rewards.queries
@@ -212,6 +233,7 @@ async def run_demo(out: Path) -> int:
                 seen = await session.say(typed)
                 _print(name, seen)
         await _ideas_scene(session)
+        await _pairs_scene(session)
         await _labelling_scene(session)
         await _linked_accounts_scene(session)
         print("=== The moderator closes the round ===")
