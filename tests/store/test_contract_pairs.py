@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.store.records import Award, IdeaStatus, JudgeStatus, NewIdea, NewJudgement, Proposal
+from bot.store.records import Award, IdeaStatus, JudgeStatus, LinkStatus, NewIdea, NewJudgement, Proposal
 from tests.store.conftest import NOW, RULES, a_round, people, value
+from tests.store.test_contract_linking import _claimed, _conserved
 
 
 async def three_ideas(store: Any, space_id: int, authors: list[int]) -> list[int]:
@@ -86,3 +87,21 @@ async def test_contract_the_pool_reads_changes_and_new_judgements_incrementally(
     assert (judged.low, judged.high, judged.winner) == (min(a, b), max(a, b), b)
     assert await store.pairs.judgements_after(space_id, judged.id) == []
     assert await store.pairs.judged_by(space_id, judge) == {(min(a, b), max(a, b))}
+
+
+async def test_contract_linking_two_accounts_keeps_one_judgement_per_pair_and_none_of_ones_own_ideas(
+    store: Any,
+) -> None:
+    space_id, _ = await a_round(store)
+    ana, ana_too, bob, cid = await people(store, 4)
+    a, b, c = await three_ideas(store, space_id, [bob, cid, ana])  # c is Ana's own idea
+    for judge in (ana, ana_too):  # both accounts judged a against b; the second also judged Ana's idea c
+        await store.pairs.record(judging(space_id, judge, a, b, a), RULES, NOW)
+    await store.pairs.record(judging(space_id, ana_too, a, c, c), RULES, NOW)
+    before = await _conserved(store)
+    code_id = await _claimed(store, ana, ana_too)
+    assert (await store.links.confirm(code_id, ana, NOW)).status is LinkStatus.LINKED
+    rows = await store.fetchall("SELECT user_id, low_id, high_id FROM idea_judgements")
+    assert [tuple(row) for row in rows] == [(ana, min(a, b), max(a, b))]
+    assert await _conserved(store) == before - 4  # two judgements retired, 2 points each taken back
+    assert (await store.pairs.record(judging(space_id, ana, b, a, b), RULES, NOW)).status is JudgeStatus.ALREADY_JUDGED
