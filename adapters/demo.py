@@ -58,10 +58,7 @@ IDEA_SCENE = [
 async def _ideas_scene(session: ConsoleSession) -> None:
     """Ideas: two members propose, a third finds a near-duplicate and upvotes it, a moderator answers."""
     print("=== Ideas: members propose and upvote, a moderator answers ===")
-    for name, language, typed in IDEA_SCENE:
-        session.switch(name, language)
-        print(f"  {name}> {typed}")
-        _print(name, await session.say(typed))
+    await _script(session, IDEA_SCENE)
     await _moderator(session, "/status 1 accepted Six new outlets by the window in March")
     session.switch("Chloe", "en")
     print("  Chloe> /ideas top")
@@ -83,7 +80,12 @@ PAIRS_SCENE = [
 async def _pairs_scene(session: ConsoleSession) -> None:
     """Ideas judged in pairs: "which would you rather see?", then the ranking with upvotes beside it."""
     print("=== Ideas judged in pairs: which would you rather see? ===")
-    for name, language, typed in PAIRS_SCENE:
+    await _script(session, PAIRS_SCENE)
+
+
+async def _script(session: ConsoleSession, lines: list[tuple[str, str, str]]) -> None:
+    """Each (member, language, typed) in turn: what the member types, then what they see."""
+    for name, language, typed in lines:
         session.switch(name, language)
         print(f"  {name}> {typed}")
         _print(name, await session.say(typed))
