@@ -179,12 +179,23 @@ class Pages:
     async def ideas(self, request: Request) -> Response:
         _, community, _ = await self._community(request)
         status = request.query_params.get("status", "")
-        sort = "new" if request.query_params.get("sort") == "new" else "top"
+        sort = request.query_params.get("sort", "top")
+        sort = sort if sort in ("new", "best") else "top"
         ideas = [i for i in await self.store.ideas.listed(community.id) if not status or i.status.value == status]
+        # Upvotes and the pairs' scores side by side: where the two signals disagree is worth a look.
+        scores = {scored.idea_id: scored for scored in await self.engine.ranking.scores(community.id)}
         if sort == "top":
             ideas.sort(key=lambda idea: (-idea.votes, -idea.id))
+        elif sort == "best":
+            ideas.sort(key=lambda idea: (idea.id not in scores, scores[idea.id].rank if idea.id in scores else 0))
         return await self._page(
-            request, "ideas.html", ideas=ideas, status=status, sort=sort, statuses=[s.value for s in STATUSES]
+            request,
+            "ideas.html",
+            ideas=ideas,
+            scores=scores,
+            status=status,
+            sort=sort,
+            statuses=[s.value for s in STATUSES],
         )
 
     async def set_status(self, request: Request) -> Response:

@@ -1,14 +1,15 @@
-"""``/ideas best``: ideas ranked by the pairs members judged, with upvotes beside each score.
+"""Ideas ranked by the pairs members judged: ``/ideas best`` in chat, and the scores the dashboard shows.
 
-Each line shows the idea's score (its chance, in percent, of winning against an idea drawn at random,
-from the Bradley-Terry fit), how sure the ranking is in plain words, how many judgements it took part
-in and its upvotes: the business sees both signals side by side, and where they disagree (an early idea
-with many upvotes that loses most of its pairs) is worth a look.
+Each idea gets a score (its chance, in percent, of winning against an idea drawn at random, from the
+Bradley-Terry fit), how sure the ranking is in plain words, and how many judgements it took part in; its
+upvotes stay beside them: the business sees both signals side by side, and where they disagree (an early
+idea with many upvotes that loses most of its pairs) is worth a look.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from bot.context import Context, Services
 from bot.features.ideas.similarity import snippet
@@ -23,41 +24,67 @@ VIEW = "best"
 LINE_SNIPPET = 80
 
 
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """An idea's standing from the pairs: ``score`` 0 to 100, ``confidence`` a key under
+    ``pairs.confidence`` (``too_early``, ``clearly_ahead``…), ``judgements`` the decisive ones it was in,
+    ``rank`` from 0 (best)."""
+
+    idea_id: int
+    score: int
+    confidence: str
+    judgements: int
+    rank: int
+
+
 class Ranking:
-    """The ``best`` view of ideas, over the pairs feature's pools."""
+    """Scores of a space's listed ideas from the pairs feature's pools."""
 
     def __init__(self, services: Services, pairs: Pairs) -> None:
         self.services = services
         self.pairs = pairs
 
+    async def scores(self, space_id: int) -> list[Scored]:
+        """Every listed idea of the space with its score, best first, from a fit counting every judgement."""
+        fitted = (await self.pairs.pool(space_id, fresh_scores=True)).last_fit
+        if fitted is None:
+            return []
+        order = fitted.ranked()
+        chances = fitted.chances()
+        return [
+            Scored(
+                fitted.ideas[at],
+                round(100 * float(chances[at])),
+                confidence(fitted, order, rank),
+                int(fitted.comparisons[at]),
+                rank,
+            )
+            for rank, at in enumerate(order)
+        ]
+
     async def best(self, ctx: Context, page: int = 1) -> Reply:
         """A page of this space's listed ideas, best score first, with confidence, judgements and upvotes."""
         language = ctx.language
-        index = await self.pairs.pool(ctx.space_id, fresh_scores=True)
-        fitted = index.last_fit
-        if fitted is None or not fitted.ideas:
+        ranked = await self.scores(ctx.space_id)
+        if not ranked:
             return Reply(t("pairs.best_empty", language))
-        order = fitted.ranked()
         size = self.services.settings.ideas.page_size
-        pages = max(1, math.ceil(len(order) / size))
+        pages = max(1, math.ceil(len(ranked) / size))
         page = min(max(page, 1), pages)
         lines = [t("pairs.best_title", language, page=page, pages=pages)]
         shown: list[IdeaRecord] = []
-        for rank in range((page - 1) * size, min(page * size, len(order))):
-            at = order[rank]
-            idea = await self.services.store.ideas.idea(fitted.ideas[at])
+        for scored in ranked[(page - 1) * size : page * size]:
+            idea = await self.services.store.ideas.idea(scored.idea_id)
             if idea is None or idea.status not in LISTED:
                 continue
-            sure = t(f"pairs.confidence.{confidence(fitted, order, rank)}", language)
-            score = round(100 * fitted.chance_to_win(at))
             lines.append(
                 t(
                     "pairs.best_line",
                     language,
                     id=idea.id,
-                    score=score,
-                    confidence=sure,
-                    judgements=int(fitted.comparisons[at]),
+                    score=scored.score,
+                    confidence=t(f"pairs.confidence.{scored.confidence}", language),
+                    judgements=scored.judgements,
                     votes=idea.votes,
                     text=snippet(idea.text, LINE_SNIPPET),
                 )

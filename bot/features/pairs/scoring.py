@@ -30,6 +30,8 @@ TOLERANCE = 1e-6
 MIN_COMPARISONS = 5  # fewer decisive judgements of an idea: "too early to say"
 CLEARLY = 0.95  # chance of beating the idea ranked just below it
 LIKELY = 0.75
+EXACT_CHANCES = 2_000  # up to this many ideas, each idea's chance against the others is computed exactly
+CHANCE_BINS = 512
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -50,13 +52,20 @@ class Fit:
         """Positions of the ideas, best score first (ties: fewer comparisons last, then lower id)."""
         return sorted(range(len(self.ideas)), key=lambda k: (-self.theta[k], -self.comparisons[k], self.ideas[k]))
 
-    def chance_to_win(self, position: int) -> float:
-        """The chance that the idea at ``position`` wins against an idea drawn at random from the others:
-        the plain-language score (0 to 100 once multiplied) a wiki survey shows."""
-        others = np.delete(self.theta, position)
-        if others.size == 0:
-            return 0.5
-        return float(np.mean(1.0 / (1.0 + np.exp(others - self.theta[position]))))
+    def chances(self) -> Floats:
+        """Each idea's chance of winning against an idea drawn at random from the others: the plain score
+        (0 to 100 once multiplied) a wiki survey shows. Exact up to ``EXACT_CHANCES`` ideas; beyond, the
+        others are taken by a fine histogram of their scores (O(n) memory instead of n²)."""
+        count = len(self.ideas)
+        if count < 2:
+            return np.full(count, 0.5)
+        if count <= EXACT_CHANCES:
+            wins: Floats = (1.0 / (1.0 + np.exp(self.theta[None, :] - self.theta[:, None]))).sum(axis=1)
+        else:
+            counts, edges = np.histogram(self.theta, bins=CHANCE_BINS)
+            centres = (edges[:-1] + edges[1:]) / 2
+            wins = 1.0 / (1.0 + np.exp(centres[None, :] - self.theta[:, None])) @ counts
+        return (wins - 0.5) / (count - 1)  # less the idea against itself
 
 
 def fit(ideas: Sequence[int], winners: Ints, losers: Ints) -> Fit:
