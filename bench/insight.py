@@ -139,7 +139,7 @@ async def run(ctx: Context) -> list[Figure]:
             f"VmHWM over VmRSS after imports, the language model and the texts ({readings['baseline']:.0f} MiB)",
         ),
         Figure("insight.themes.ari_generated", readings["ari"], "ARI", note=note),
-        *pairwise.run(ctx),
+        *await pairwise.run(ctx),
     ]
 
 

@@ -9,21 +9,31 @@
   they see first. Reported: Spearman's rank correlation of each signal with the true appeal after 1,000,
   5,000 and 20,000 actions (judgements, upvotes). Target: pairs beat upvotes at 5,000.
 - Cost: choosing a member's next pair among ``POOL`` ideas with ``POOL_JUDGEMENTS`` judgements fitted
-  and ``MEMBER_PAIRS`` pairs the member judged already: median milliseconds (target < 5); and the fit of
-  that pool, for context.
+  and ``MEMBER_PAIRS`` pairs the member judged already: median milliseconds of the choice in memory
+  (target < 5), and of the whole ``next_pair`` of a running engine on SQLite (the pool's incremental reads,
+  the member's judged pairs, the choice; target < 5), the ideas written over ``SPREAD_DAYS`` days as
+  members would; the fit of that pool and the first load of the pool, for context.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
 
 from bench.runner import Context, Figure, Stopwatch, Target, measured
+from bench.world import engine_on, person, space
+from bot.context import Context as MemberContext
+from bot.engine import Engine
 from bot.features.pairs.index import PairIndex
+from bot.store.database import Connection
 from bot.store.records import Judged, PoolIdea
+from bot.store.timestamps import to_text
 
 SEED = 21
 IDEAS = 200
@@ -41,6 +51,10 @@ CHOICE_TARGET = Target("<", 5.0)
 BEATS_TARGET = Target(">=", 0.01)  # pairs ahead of upvotes by at least a hundredth of rho
 STAMP = "2026-01-01T00:00:00.000000+00:00"
 AUTHOR = -1  # the simulated ideas' author judges nothing
+SPREAD_DAYS = 30
+AUTHORS = 100
+SERVES = 100
+QUICK_SERVES = 20
 
 
 def _sigmoid(value: float) -> float:
@@ -118,7 +132,65 @@ def choice_cost(quick: bool, rng: random.Random) -> tuple[list[float], float]:
     return timings, fit_seconds
 
 
-def run(ctx: Context) -> list[Figure]:
+async def serve_cost(quick: bool, rng: random.Random) -> tuple[list[float], float]:
+    """Milliseconds of each ``next_pair`` of a running engine on SQLite with :data:`POOL` ideas, and the
+    first one's (the pool loaded from the database)."""
+    count = QUICK_POOL_JUDGEMENTS if quick else POOL_JUDGEMENTS
+    with tempfile.TemporaryDirectory() as folder:
+        async with engine_on(Path(folder) / "pairs.db") as engine:
+            cafe = space("cafe")
+            authors = [(await engine.context(person(n, "author"), cafe)).user_id for n in range(AUTHORS)]
+            judges = [(await engine.context(person(n, "judge"), cafe)).user_id for n in range(AUTHORS)]
+            member = await engine.context(person(0, "member"), cafe)
+            await engine.services.store.write(lambda db: _fill(db, member.space_id, authors, judges, count, rng))
+            await engine.services.store.write(lambda db: _member_pairs(db, member.space_id, member.user_id, rng))
+            watch = Stopwatch()
+            await engine.pairs.next_pair(member, member.space_id)
+            first = watch.elapsed * 1000
+            return [await _timed(engine, member) for _ in range(QUICK_SERVES if quick else SERVES)], first
+
+
+async def _timed(engine: Engine, member: MemberContext) -> float:
+    watch = Stopwatch()
+    await engine.pairs.next_pair(member, member.space_id)
+    return watch.elapsed * 1000
+
+
+def _fill(db: Connection, space_id: int, authors: list[int], judges: list[int], count: int, rng: random.Random) -> None:
+    """:data:`POOL` ideas written over :data:`SPREAD_DAYS` days, and ``count`` judgements of random pairs."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for number in range(POOL):
+        at = to_text(start + timedelta(days=SPREAD_DAYS) * number / POOL)
+        db.execute(
+            "INSERT INTO ideas (space_id, author_id, text, status, created_at, status_at)"
+            " VALUES (?, ?, ?, 'new', ?, ?)",
+            (space_id, rng.choice(authors), f"Idea number {number}", at, at),
+        )
+    seen: set[tuple[int, int, int]] = set()
+    while len(seen) < count:
+        judge = rng.choice(judges)
+        low, high = sorted(rng.sample(range(1, POOL + 1), 2))
+        if (judge, low, high) in seen:
+            continue
+        seen.add((judge, low, high))
+        db.execute(
+            "INSERT INTO idea_judgements (space_id, user_id, low_id, high_id, winner_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (space_id, judge, low, high, rng.choice((low, high)), to_text(start)),
+        )
+
+
+def _member_pairs(db: Connection, space_id: int, user_id: int, rng: random.Random) -> None:
+    for _ in range(MEMBER_PAIRS):
+        low, high = sorted(rng.sample(range(1, POOL + 1), 2))
+        db.execute(
+            "INSERT INTO idea_judgements (space_id, user_id, low_id, high_id, winner_id, created_at)"
+            " VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING",
+            (space_id, user_id, low, high, "2026-01-01T00:00:00.000000+00:00"),
+        )
+
+
+async def run(ctx: Context) -> list[Figure]:
     rng = random.Random(SEED)
     appeal = np.random.default_rng(SEED).normal(size=IDEAS)
     checkpoints = QUICK_CHECKPOINTS if ctx.quick else CHECKPOINTS
