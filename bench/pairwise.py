@@ -219,4 +219,10 @@ async def run(ctx: Context) -> list[Figure]:
     figures.append(
         Figure("insight.pairs.fit_seconds", fit_seconds, "s", note=f"{POOL:,} ideas, {judgements:,} judgements")
     )
+    serves, first = await serve_cost(ctx.quick, rng)
+    note = f"engine.pairs.next_pair on SQLite: {POOL:,} ideas over {SPREAD_DAYS} days, {judgements:,} judgements"
+    figures.append(measured("insight.pairs.next_pair_ms", serves, "ms", CHOICE_TARGET, note))
+    figures.append(
+        Figure("insight.pairs.first_load_ms", first, "ms", note="the pool read and fitted at the first serve")
+    )
     return figures
