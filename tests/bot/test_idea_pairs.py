@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 
 from bot.actions import Verb
+from bot.app import running_engine
 from bot.engine import Engine
 from bot.identity import SpaceRef
 from bot.replies import Outcome, Reply, to_plain
+from bot.settings import Settings
 from bot.store.records import IdeaStatus
 from tests.bot.conftest import submit
+from tests.conftest import FakeClock
 from tests.helpers import button, ledger_rows, say
 
 IDEAS = (
@@ -231,3 +234,39 @@ async def test_a_member_with_nothing_left_to_answer_is_offered_a_pair(engine: En
         reply = (await engine.act(dan, cafe, button(reply, "⏭"))).chain()[-1]
     assert "While you're here" in to_plain(reply.text)
     assert (await engine.act(dan, cafe, button(reply, "A"))).outcome == Outcome.DONE
+
+
+async def test_a_banned_member_judges_nothing_and_a_closed_rounds_pair_counts_nothing(
+    engine: Engine, person, cafe: SpaceRef
+) -> None:
+    await ideas_by(engine, person, cafe, 3)
+    mod = await engine.context(person("Mod"), cafe)
+    assert (await engine.rounds.open(mod, "pick-ideas")).outcome == Outcome.DONE
+    dan, eve = person("Dan"), person("Eve")
+    in_round = await say(engine, dan, cafe, "/task pick-ideas")
+    (record,) = [
+        r for r in await engine.services.store.rounds.open_in(mod.space_id, "tasks") if r.subject == "pick-ideas"
+    ]
+    assert (await engine.rounds.close(mod, record.id)).outcome == Outcome.DONE
+    closed = await engine.act(dan, cafe, button(in_round, "A"))
+    assert closed.outcome == Outcome.REFUSED and "closed" in to_plain(closed.text)
+    served = await say(engine, eve, cafe, "/judge")
+    assert (await engine.moderation.ban(mod, eve.platform_user_id)).outcome == Outcome.DONE
+    banned = await engine.act(eve, cafe, button(served, "A"))
+    assert banned.outcome == Outcome.REFUSED
+    assert await judgements(engine) == []
+
+
+async def test_an_idea_submitted_through_another_process_enters_this_ones_pool(
+    engine: Engine, settings: Settings, clock: FakeClock, person, cafe: SpaceRef
+) -> None:
+    await ideas_by(engine, person, cafe, 2)
+    dan = person("Dan")
+    served = await say(engine, dan, cafe, "/judge")
+    await engine.act(dan, cafe, button(served, "A"))  # Dan has judged the only pair
+    async with running_engine(settings, clock) as other:  # a second process on the same database
+        newest = await submit(other, person("Cid"), cafe, IDEAS[3])
+        hidden = pair_of(served)[0]
+        assert (await other.ideas.hide(await other.context(person("Mod"), cafe), hidden)).outcome == Outcome.DONE
+    pair = pair_of(await say(engine, dan, cafe, "/judge"))
+    assert newest in pair and hidden not in pair
