@@ -85,6 +85,10 @@ class PairQueries:
         )
         return [Judged(row[0], row[1], row[2], row[3]) for row in rows]
 
+    async def judgements_in_round(self, round_id: int) -> int:
+        """How many judgements members made in a round's ``idea_pair`` tasks."""
+        return int(await self.store.fetchval("SELECT COUNT(*) FROM idea_judgements WHERE round_id = ?", (round_id,), 0))
+
     async def judged_by(self, space_id: int, user_id: int) -> set[tuple[int, int]]:
         """The pairs (lower id, higher id) a member judged in a space.
 

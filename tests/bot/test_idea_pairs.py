@@ -222,6 +222,8 @@ async def test_a_campaign_serves_pairs_under_its_header_until_enough_for_now(
     enough = await engine.act(dan, cafe, button(judged.follow_up, "Enough for now"))
     assert enough.outcome == Outcome.DONE
     assert len(await judgements(engine)) == 1
+    results = await engine.results.results(mod, record.id)
+    assert "Which would you rather see? (1 judgement): the ideas' ranking is in /ideas best" in to_plain(results.text)
 
 
 async def test_a_member_with_nothing_left_to_answer_is_offered_a_pair(engine: Engine, person, cafe: SpaceRef) -> None:

@@ -79,6 +79,9 @@ class RoundResults:
         for task in campaign.tasks:
             if task.id in jobs:
                 lines.extend(_job_lines(jobs[task.id], language))
+            elif task.kind == TaskKind.IDEA_PAIR:  # its judgements rank the ideas: /ideas best shows them
+                judged = await self.services.store.pairs.judgements_in_round(record.id)
+                lines.append(t("pairs.results_line", language, prompt=text_in(task.prompt, language), count=judged))
             else:
                 found = await self.themes.of_task(record.id, task, closed, checks)
                 lines.extend(self._task_lines(by_task[task.id], language, found.themes))

@@ -18,6 +18,8 @@ CREATE TABLE idea_judgements (
 );
 -- The fit and the pair index read a space's judgements, the newest since their last read first.
 CREATE INDEX idea_judgements_by_space ON idea_judgements (space_id, id);
+-- /results counts a round's judgements (those made in a campaign's idea_pair task).
+CREATE INDEX idea_judgements_by_round ON idea_judgements (round_id) WHERE round_id IS NOT NULL;
 
 -- The pair index follows every change to a space's ideas (a new one, hidden, merged, declined,
 -- approved) by reading the rows whose status_at moved since its last look.
