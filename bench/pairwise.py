@@ -6,8 +6,10 @@
   ``σ(appeal_A − appeal_B)``. *Upvotes:* each member action is one upvote: the member reads the list
   sorted by votes (ties: the older idea first, as ``/ideas top`` lists them) from the top and upvotes the
   first idea they like, liking an idea with chance ``σ(appeal − LIKE_BAR)``; so members upvote the ideas
-  they see first. Reported: Spearman's rank correlation of each signal with the true appeal after 1,000,
-  5,000 and 20,000 actions (judgements, upvotes). Target: pairs beat upvotes at 5,000.
+  they see first. *Random pairs* (context): the same members judging pairs drawn uniformly at random.
+  Reported: Spearman's rank correlation of each signal with the true appeal after 1,000, 5,000 and 20,000
+  actions (judgements, upvotes). Target: pairs beat upvotes at 5,000. Each simulation draws from its own
+  generator seeded alike, so a quick run's figures at 1,000 and 5,000 are the full run's.
 - Cost: choosing a member's next pair among ``POOL`` ideas with ``POOL_JUDGEMENTS`` judgements fitted
   and ``MEMBER_PAIRS`` pairs the member judged already: median milliseconds of the choice in memory
   (target < 5), and of the whole ``next_pair`` of a running engine on SQLite (the pool's incremental reads,
@@ -31,6 +33,7 @@ from bench.world import engine_on, person, space
 from bot.context import Context as MemberContext
 from bot.engine import Engine
 from bot.features.pairs.index import PairIndex
+from bot.features.pairs.scoring import fit
 from bot.store.database import Connection
 from bot.store.records import Judged, PoolIdea
 from bot.store.timestamps import to_text
@@ -91,6 +94,22 @@ def pairwise_correlations(appeal: np.ndarray, checkpoints: tuple[int, ...], rng:
         if step in checkpoints:
             fitted = index.fit_listed()
             found.append(_correlation(fitted.theta, appeal[np.array(fitted.ideas) - 1]))
+    return found
+
+
+def random_pair_correlations(appeal: np.ndarray, checkpoints: tuple[int, ...], rng: random.Random) -> list[float]:
+    """The same, with pairs drawn uniformly at random (the baseline the adaptive choice should not lose to)."""
+    winners: list[int] = []
+    losers: list[int] = []
+    found = []
+    for step in range(1, checkpoints[-1] + 1):
+        first, second = rng.sample(range(len(appeal)), 2)
+        first_wins = rng.random() < _sigmoid(appeal[first] - appeal[second])
+        winners.append(first if first_wins else second)
+        losers.append(second if first_wins else first)
+        if step in checkpoints:
+            fitted = fit(range(len(appeal)), np.array(winners), np.array(losers))
+            found.append(_correlation(fitted.theta, appeal))
     return found
 
 
@@ -191,16 +210,18 @@ def _member_pairs(db: Connection, space_id: int, user_id: int, rng: random.Rando
 
 
 async def run(ctx: Context) -> list[Figure]:
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # the costs' draws; each simulation has its own, seeded alike
     appeal = np.random.default_rng(SEED).normal(size=IDEAS)
     checkpoints = QUICK_CHECKPOINTS if ctx.quick else CHECKPOINTS
-    pairs = pairwise_correlations(appeal, checkpoints, rng)
+    pairs = pairwise_correlations(appeal, checkpoints, random.Random(SEED))
     ctx.log("insight: pairs simulated")
-    upvotes = upvote_correlations(appeal, checkpoints, rng)
+    upvotes = upvote_correlations(appeal, checkpoints, random.Random(SEED))
+    randomly = random_pair_correlations(appeal, checkpoints, random.Random(SEED))
     figures = []
-    for actions, by_pairs, by_votes in zip(checkpoints, pairs, upvotes, strict=True):
+    for actions, by_pairs, by_votes, by_chance in zip(checkpoints, pairs, upvotes, randomly, strict=True):
         note = f"{IDEAS} ideas, Spearman with the true appeal after {actions:,} member actions"
         figures.append(Figure(f"insight.pairs.spearman_pairs_{actions}", by_pairs, "rho", note=note))
+        figures.append(Figure(f"insight.pairs.spearman_random_pairs_{actions}", by_chance, "rho", note=note))
         figures.append(Figure(f"insight.pairs.spearman_upvotes_{actions}", by_votes, "rho", note=note))
         target = BEATS_TARGET if actions == 5_000 else None
         figures.append(
