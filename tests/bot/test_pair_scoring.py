@@ -73,3 +73,13 @@ def test_a_hidden_idea_leaves_the_pool_and_a_relisted_one_comes_back() -> None:
     assert index.choose(7, {(1, 3)}, rng) is None
     index.apply_ideas([PoolIdea(2, 0, True, STAMP)])
     assert index.choose(7, {(1, 3)}, rng) is not None
+
+
+def test_a_judgement_committed_after_a_higher_id_was_read_still_counts_once() -> None:
+    """PostgreSQL hands out ids before commit: id 7 may be read after id 8. The pool re-reads a few ids
+    below the highest seen, and counts each judgement once."""
+    index = pool(3)
+    index.apply_judgements([Judged(8, 1, 2, 1)])
+    assert index.judgements_from() < 7
+    index.apply_judgements([Judged(7, 2, 3, 2), Judged(8, 1, 2, 1)])  # the late one, and one seen again
+    assert sorted(zip(index.winners, index.losers, strict=True)) == [(1, 2), (2, 3)]

@@ -87,6 +87,11 @@ async def test_contract_the_pool_reads_changes_and_new_judgements_incrementally(
     assert (judged.low, judged.high, judged.winner) == (min(a, b), max(a, b), b)
     assert await store.pairs.judgements_after(space_id, judged.id) == []
     assert await store.pairs.judged_by(space_id, judge) == {(min(a, b), max(a, b))}
+    later = "2026-11-23T11:00:00.000000+00:00"
+    await store.write(
+        lambda db: db.execute("UPDATE ideas SET status = 'declined', status_at = ? WHERE id = ?", (later, c))
+    )
+    assert [(idea.id, idea.listed) for idea in await store.pairs.ideas_changed(space_id, later)] == [(c, False)]
 
 
 async def test_contract_linking_two_accounts_keeps_one_judgement_per_pair_and_none_of_ones_own_ideas(

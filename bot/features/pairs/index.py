@@ -32,6 +32,9 @@ SPREAD = 0.3  # how much randomness scales a priority: members at once get diffe
 # Changes re-read at every look: a unit in another process may commit a status_at a little older than
 # the newest one seen here (clocks, commit order), and re-reading a minute of changes costs a few rows.
 OVERLAP = timedelta(seconds=60)
+# Judgements re-read at every look, below the highest id seen: on PostgreSQL a judgement may commit after
+# one with a higher id was read (ids are handed out before commit), at most one per writer in flight.
+ID_OVERLAP = 64
 REFIT_SHARE = 0.1  # refit once judgements grew by this share since the last fit (and MIN_REFIT)
 MIN_REFIT = 20
 
@@ -50,6 +53,7 @@ class PairIndex:
         self.losers: list[int] = []
         self.watermark = ""  # the newest status_at seen
         self.last_judgement = 0
+        self.recent: set[int] = set()  # ids of the judgements within ID_OVERLAP of the highest seen
         self.fitted = 0  # decisive judgements the last fit saw
         self.last_fit: Fit | None = None
         self.version = 0  # moves with every idea joining or leaving and every decisive judgement
@@ -86,9 +90,17 @@ class PairIndex:
         self.theta = np.concatenate([self.theta, np.zeros(len(fresh))])
         self.information = np.concatenate([self.information, np.zeros(len(fresh))])
 
+    def judgements_from(self) -> int:
+        """The id to read judgements above: the highest seen, less :data:`ID_OVERLAP`."""
+        return max(0, self.last_judgement - ID_OVERLAP)
+
     def apply_judgements(self, judged: Iterable[Judged]) -> None:
-        """Judgements added since the last look: remembered for the next fit, their information counted now."""
+        """Judgements added since the last look (those seen already are skipped): remembered for the next
+        fit, their information counted now."""
         for judgement in judged:
+            if judgement.id in self.recent or judgement.id <= self.judgements_from():
+                continue
+            self.recent.add(judgement.id)
             self.last_judgement = max(self.last_judgement, judgement.id)
             if judgement.winner is None:
                 continue
@@ -101,6 +113,8 @@ class PairIndex:
                 continue
             p_win = 1.0 / (1.0 + np.exp(self.theta[at_loser] - self.theta[at_winner]))
             self.information[[at_winner, at_loser]] += p_win * (1.0 - p_win)
+        floor = self.judgements_from()
+        self.recent = {seen for seen in self.recent if seen > floor}
 
     # scores -------------------------------------------------------------------------------------
 
