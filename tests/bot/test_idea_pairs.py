@@ -256,6 +256,7 @@ async def test_a_banned_member_judges_nothing_and_a_closed_rounds_pair_counts_no
     assert (await engine.moderation.ban(mod, eve.platform_user_id)).outcome == Outcome.DONE
     banned = await engine.act(eve, cafe, button(served, "A"))
     assert banned.outcome == Outcome.REFUSED
+    assert (await say(engine, eve, cafe, "/judge")).outcome == Outcome.REFUSED
     assert await judgements(engine) == []
 
 

@@ -91,6 +91,8 @@ class Pairs:
 
     async def judge(self, ctx: Context) -> Reply:
         """``/judge``: a pair of this space's ideas, or why there is none."""
+        if await self.services.store.members.is_banned(ctx.space_id, ctx.user_id):
+            return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
         pair = await self.next_pair(ctx, ctx.space_id)
         if pair is None:
             return Reply(t("pairs.none_left", ctx.language))
