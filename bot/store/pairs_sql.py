@@ -71,11 +71,11 @@ class PairQueries:
         """The space's ideas whose status moved at or after ``since`` (``""``: all of them), oldest change
         first; a new idea's ``status_at`` is its creation, so new ones are among them."""
         rows = await self.store.fetchall(
-            f"SELECT id, author_id, {LISTED_SQL} AS listed, status_at FROM ideas"  # noqa: S608
+            f"SELECT id, author_id, {LISTED_SQL} AS listed, status_at, merged_into FROM ideas"  # noqa: S608
             " WHERE space_id = ? AND status_at >= ? ORDER BY status_at, id",
             (space_id, since),
         )
-        return [PoolIdea(row[0], row[1], bool(row[2]), row[3]) for row in rows]
+        return [PoolIdea(row[0], row[1], bool(row[2]), row[3], row[4]) for row in rows]
 
     async def judgements_after(self, space_id: int, after_id: int) -> list[Judged]:
         """The space's judgements with an id above ``after_id``, in id order."""

@@ -83,3 +83,14 @@ def test_a_judgement_committed_after_a_higher_id_was_read_still_counts_once() ->
     assert index.judgements_from() < 7
     index.apply_judgements([Judged(7, 2, 3, 2), Judged(8, 1, 2, 1)])  # the late one, and one seen again
     assert sorted(zip(index.winners, index.losers, strict=True)) == [(1, 2), (2, 3)]
+
+
+def test_a_merged_ideas_judgements_count_for_the_idea_it_was_merged_into() -> None:
+    index = pool(3)
+    index.apply_judgements([Judged(n, 1, 3, 3) for n in range(1, 6)])  # idea 3 beats idea 1 five times
+    index.apply_judgements([Judged(6, 2, 3, 3)])  # and idea 2 once, before 3 is merged into 2
+    index.apply_ideas([PoolIdea(3, 0, False, STAMP, merged_into=2)])
+    fitted = index.fit_listed()
+    assert fitted.ideas == (1, 2)
+    assert fitted.ranked() == [1, 0]  # idea 2 now holds idea 3's five wins over idea 1
+    assert list(fitted.comparisons) == [5, 5]  # the judgement between 2 and 3 is dropped

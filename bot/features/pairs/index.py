@@ -54,6 +54,7 @@ class PairIndex:
         self.watermark = ""  # the newest status_at seen
         self.last_judgement = 0
         self.recent: set[int] = set()  # ids of the judgements within ID_OVERLAP of the highest seen
+        self.merged: dict[int, int] = {}  # a merged idea's target: its judgements count for the target
         self.fitted = 0  # decisive judgements the last fit saw
         self.last_fit: Fit | None = None
         self.version = 0  # moves with every idea joining or leaving and every decisive judgement
@@ -72,6 +73,9 @@ class PairIndex:
         fresh: list[PoolIdea] = []
         for idea in changed:
             self.watermark = max(self.watermark, idea.changed_at)
+            if idea.merged_into is not None and self.merged.get(idea.id) != idea.merged_into:
+                self.merged[idea.id] = idea.merged_into
+                self.version += 1
             at = self.position.get(idea.id)
             if at is None:
                 fresh.append(idea)
@@ -130,17 +134,31 @@ class PairIndex:
         return self.version != self.fitted_version
 
     def fit_listed(self) -> Fit:
-        """The Bradley-Terry fit of the listed ideas over the judgements between two of them (CPU-bound:
-        callers run it in a thread)."""
+        """The Bradley-Terry fit of the listed ideas over the judgements between two of them, a merged
+        idea's judgements counting for the idea it was merged into (a judgement between the two is
+        dropped). CPU-bound: callers run it in a thread."""
         listed = [idea for idea, is_listed in zip(self.ids, self.listed.tolist(), strict=True) if is_listed]
         at = {idea: k for k, idea in enumerate(listed)}
+        merged = {idea: self._target(idea) for idea in self.merged}
         kept = [
             (at[winner], at[loser])
-            for winner, loser in zip(self.winners, self.losers, strict=True)
-            if winner in at and loser in at
+            for winner, loser in (
+                (merged.get(winner, winner), merged.get(loser, loser))
+                for winner, loser in zip(self.winners, self.losers, strict=True)
+            )
+            if winner in at and loser in at and winner != loser
         ]
         pairs = np.array(kept, dtype=np.int64).reshape(-1, 2)
         return fit(listed, pairs[:, 0], pairs[:, 1])
+
+    def _target(self, idea: int) -> int:
+        """Where a merged idea's judgements count: the end of its merge chain (merges are final, so the
+        chain has no loop; the bound only guards a corrupt row)."""
+        for _ in range(len(self.merged) + 1):
+            if idea not in self.merged:
+                break
+            idea = self.merged[idea]
+        return idea
 
     def adopt(self, fitted: Fit, judgements: int) -> None:
         """Take a fit's scores and information (``judgements``: how many it saw)."""

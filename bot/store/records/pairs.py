@@ -45,12 +45,14 @@ class JudgeResult:
 @dataclass(frozen=True, slots=True)
 class PoolIdea:
     """An idea of a space as the pair index keeps it: who wrote it, and whether it is in the pool now
-    (listed: not pending, hidden, merged or declined). ``changed_at`` is its ``status_at``, as stored."""
+    (listed: not pending, hidden, merged or declined), what it was merged into, if it was, and its
+    ``status_at`` as stored (``changed_at``)."""
 
     id: int
     author_id: int
     listed: bool
     changed_at: str
+    merged_into: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
