@@ -3,6 +3,7 @@ pair, refusals change nothing, pairs are chosen adaptively, and the scores follo
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from bot.actions import Verb
@@ -273,3 +274,13 @@ async def test_an_idea_submitted_through_another_process_enters_this_ones_pool(
         assert (await other.ideas.hide(await other.context(person("Mod"), cafe), hidden)).outcome == Outcome.DONE
     pair = pair_of(await say(engine, dan, cafe, "/judge"))
     assert newest in pair and hidden not in pair
+
+
+async def test_taps_at_once_on_a_pair_count_once(engine: Engine, person, cafe: SpaceRef) -> None:
+    await ideas_by(engine, person, cafe, 3)
+    dan = person("Dan")
+    served = await say(engine, dan, cafe, "/judge")
+    taps = await asyncio.gather(*(engine.act(dan, cafe, button(served, label)) for label in ("A", "B", "A", "B")))
+    assert sorted(reply.outcome for reply in taps).count(Outcome.DONE) == 1
+    assert len(await judgements(engine)) == 1
+    assert await engine.services.store.fetchval("SELECT COUNT(*) FROM ledger WHERE reason = 'judgement'") == 1
