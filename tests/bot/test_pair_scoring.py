@@ -94,3 +94,11 @@ def test_a_merged_ideas_judgements_count_for_the_idea_it_was_merged_into() -> No
     assert fitted.ideas == (1, 2)
     assert fitted.ranked() == [1, 0]  # idea 2 now holds idea 3's five wins over idea 1
     assert list(fitted.comparisons) == [5, 5]  # the judgement between 2 and 3 is dropped
+
+
+def test_a_member_who_judged_every_pair_of_the_most_uncertain_ideas_still_gets_the_rest() -> None:
+    index = pool(20)
+    index.information[16:] = 50.0  # ideas 17-20 are the surest: last in priority
+    judged = {(low, high) for low in range(1, 21) for high in range(low + 1, 21) if low <= 16}
+    pair = index.choose(99, judged, random.Random(5))
+    assert pair is not None and set(pair) <= {17, 18, 19, 20}

@@ -18,7 +18,7 @@ member judged. numpy over arrays of the pool: about a millisecond with 10,000 id
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -27,7 +27,7 @@ from bot.features.pairs.scoring import PRIOR_PRECISION, Fit, Floats, fit
 from bot.store.records import Judged, PoolIdea
 from bot.store.timestamps import to_text
 
-CANDIDATES = 16  # first ideas tried per choice before "nothing left for you"
+CANDIDATES = 16  # first ideas tried per choice before sorting the whole pool
 SPREAD = 0.3  # how much randomness scales a priority: members at once get different pairs
 # Changes re-read at every look: a unit in another process may commit a status_at a little older than
 # the newest one seen here (clocks, commit order), and re-reading a minute of changes costs a few rows.
@@ -180,10 +180,8 @@ class PairIndex:
         sigma = 1.0 / np.sqrt(PRIOR_PRECISION + self.information)
         noise = np.random.default_rng(rng.getrandbits(32))
         priority = np.where(eligible, sigma * (1.0 + SPREAD * noise.random(len(self.ids))), -np.inf)
-        tried = min(CANDIDATES, len(self.ids))
-        firsts = np.argpartition(-priority, tried - 1)[:tried]
         partners_of = _partners(judged)
-        for first in sorted(firsts.tolist(), key=lambda k: -priority[k]):
+        for first in _by_priority(priority):
             if not np.isfinite(priority[first]):
                 break
             partner = self._partner(first, eligible, sigma, partners_of.get(self.ids[first], ()), noise)
@@ -207,6 +205,16 @@ class PairIndex:
                 gain[at] = -np.inf
         best = int(np.argmax(gain))
         return best if np.isfinite(gain[best]) else None
+
+
+def _by_priority(priority: Floats) -> Iterator[int]:
+    """Positions by falling priority: the first :data:`CANDIDATES` at the cost of a partition; the rest,
+    sorted, only for a member who has judged every partner of all of those (a small pool judged through)."""
+    tried = min(CANDIDATES, len(priority))
+    firsts = np.argpartition(-priority, tried - 1)[:tried]
+    yield from sorted(firsts.tolist(), key=lambda k: -priority[k])
+    seen = set(firsts.tolist())
+    yield from (k for k in np.argsort(-priority, kind="stable").tolist() if k not in seen)
 
 
 def _partners(judged: set[tuple[int, int]]) -> dict[int, list[int]]:
