@@ -5,6 +5,16 @@ IdeaStatus``), so the features and the SQL modules name one home for each type.
 """
 
 from bot.store.records.communities import CommunitySpace, JoinOutcome, Place
+from bot.store.records.idea_board import (
+    BOARD_SORTS,
+    BoardFilter,
+    BoardPage,
+    BoardRow,
+    MergePreview,
+    NoteRow,
+    SpaceChoice,
+    TriageOutcome,
+)
 from bot.store.records.ideas import (
     LISTED,
     STATUS_BADGE_COUNTERS,
@@ -61,6 +71,7 @@ from bot.store.records.rounds import NO_CHECKS, Announcement, AttentionChecks, C
 from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
 
 __all__ = [
+    "BOARD_SORTS",
     "LISTED",
     "NO_CHECKS",
     "STATUS_BADGE_COUNTERS",
@@ -70,6 +81,9 @@ __all__ = [
     "AttentionChecks",
     "Award",
     "Awarded",
+    "BoardFilter",
+    "BoardPage",
+    "BoardRow",
     "ChangeOutcome",
     "ChangeResult",
     "Claimant",
@@ -96,10 +110,12 @@ __all__ = [
     "LinkStatus",
     "LinkedAccount",
     "MemberQuality",
+    "MergePreview",
     "NewAnswer",
     "NewIdea",
     "NewLabel",
     "NewRound",
+    "NoteRow",
     "OutboxRow",
     "Place",
     "PointRules",
@@ -115,11 +131,13 @@ __all__ = [
     "ServedItem",
     "Settling",
     "SkipStatus",
+    "SpaceChoice",
     "Standing",
     "StatusChange",
     "Streak",
     "Submitted",
     "TaskProgress",
+    "TriageOutcome",
     "UnknownRewardError",
     "UnlinkOutcome",
     "UnlinkStatus",
