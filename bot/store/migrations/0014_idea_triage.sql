@@ -5,7 +5,11 @@
 ALTER TABLE ideas ADD COLUMN origin_space_id INTEGER REFERENCES spaces (id);
 ALTER TABLE ideas ADD COLUMN assignee_id INTEGER REFERENCES users (id);
 ALTER TABLE idea_drafts ADD COLUMN origin_space_id INTEGER REFERENCES spaces (id);
-CREATE INDEX ideas_by_created ON ideas (space_id, created_at);
+-- The Ideas page lists every status but merged, so the listings' partial indexes (0003) do not serve it:
+-- its top and new orders, and its category filter, read these instead of sorting the community's ideas.
+CREATE INDEX ideas_board_top ON ideas (space_id, votes DESC, id);
+CREATE INDEX ideas_board_new ON ideas (space_id, created_at DESC, id DESC);
+CREATE INDEX ideas_by_category ON ideas (space_id, category);
 
 CREATE TABLE idea_tags (
     idea_id INTEGER NOT NULL REFERENCES ideas (id),
