@@ -110,7 +110,7 @@ async def test_a_status_set_in_the_browser_reaches_the_author_on_telegram(
         ana = tg.user(101, "Ana", language_code="en")
         group = tg.group(-1001, "Corner Café")
         tg.send_text(ana, group, "/idea Oat milk for every drink, please")
-        await tg.wait_until_consumed()
+        await tg.wait_for(lambda: any("#1" in text for text in texts(tg, group["id"])), timeout=15)  # saved
         assert await engine.services.store.fetchval("SELECT COUNT(*) FROM ideas") == 1
         await add_teammate(engine, "lena", "moderator", clock)
         page = await browser.new_page()
