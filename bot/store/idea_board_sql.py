@@ -9,7 +9,8 @@ community with ten thousand ideas costs a page, never all of them in memory.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -128,84 +129,78 @@ class IdeaBoardQueries:
     ) -> TriageOutcome:
         """Put a tag on an idea of ``space_id`` (``add``) or take it off."""
 
-        def unit(db: Connection) -> TriageOutcome:
-            if not _owned(db, idea_id, space_id):
-                return TriageOutcome.NOT_FOUND
+        def change(db: Connection) -> str | None:
             if add:
                 sql = "INSERT INTO idea_tags (idea_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING"
             else:
                 sql = "DELETE FROM idea_tags WHERE idea_id = ? AND tag = ?"
-            if not db.execute(sql, (idea_id, tag)).rowcount:
-                return TriageOutcome.UNCHANGED
-            action = "tag" if add else "untag"
-            audit(
-                db,
-                space_id=space_id,
-                moderator_id=moderator_id,
-                action=action,
-                target=f"#{idea_id}",
-                detail=tag,
-                now=now,
-            )
-            return TriageOutcome.DONE
+            return tag if db.execute(sql, (idea_id, tag)).rowcount else None
 
-        return await self.store.write(unit)
+        return await self._edit(_Edit(idea_id, space_id, moderator_id, "tag" if add else "untag", now), change)
 
     async def assign(
         self, idea_id: int, space_id: int, moderator_id: int, assignee_id: int | None, now: datetime
     ) -> TriageOutcome:
         """Give an idea of ``space_id`` to a teammate (``None``: to nobody)."""
 
-        def unit(db: Connection) -> TriageOutcome:
-            if not _owned(db, idea_id, space_id):
-                return TriageOutcome.NOT_FOUND
+        def change(db: Connection) -> str | None:
             current = db.execute("SELECT assignee_id FROM ideas WHERE id = ?", (idea_id,)).fetchone()[0]
             if current == assignee_id:
-                return TriageOutcome.UNCHANGED
+                return None
             db.execute("UPDATE ideas SET assignee_id = ? WHERE id = ?", (assignee_id, idea_id))
-            name = ""
-            if assignee_id is not None:
-                name = str(db.execute("SELECT display_name FROM users WHERE id = ?", (assignee_id,)).fetchone()[0])
-            audit(
-                db,
-                space_id=space_id,
-                moderator_id=moderator_id,
-                action="assign",
-                target=f"#{idea_id}",
-                detail=name,
-                now=now,
-            )
-            return TriageOutcome.DONE
+            if assignee_id is None:
+                return ""
+            return str(db.execute("SELECT display_name FROM users WHERE id = ?", (assignee_id,)).fetchone()[0])
 
-        return await self.store.write(unit)
+        return await self._edit(_Edit(idea_id, space_id, moderator_id, "assign", now), change)
 
     async def add_note(self, idea_id: int, space_id: int, moderator_id: int, text: str, now: datetime) -> TriageOutcome:
-        """Add an internal note to an idea of ``space_id``."""
+        """Add an internal note to an idea of ``space_id`` (the audit row keeps its beginning)."""
 
-        def unit(db: Connection) -> TriageOutcome:
-            if not _owned(db, idea_id, space_id):
-                return TriageOutcome.NOT_FOUND
+        def change(db: Connection) -> str:
             db.execute(
                 "INSERT INTO idea_notes (idea_id, author_id, text, created_at) VALUES (?, ?, ?, ?)",
                 (idea_id, moderator_id, text, to_text(now)),
             )
-            detail = text[:AUDIT_NOTE_SNIPPET]
+            return text[:AUDIT_NOTE_SNIPPET]
+
+        return await self._edit(_Edit(idea_id, space_id, moderator_id, "note", now), change)
+
+    async def _edit(self, edit: _Edit, change: Callable[[Connection], str | None]) -> TriageOutcome:
+        """One edit of an idea and its audit row, in one unit: ``change`` makes the edit and returns the
+        audit row's detail, or ``None`` when it changed nothing (no row then); another community's idea
+        is not found."""
+
+        def unit(db: Connection) -> TriageOutcome:
+            owned = db.execute("SELECT 1 FROM ideas WHERE id = ? AND space_id = ?", (edit.idea_id, edit.space_id))
+            if owned.fetchone() is None:
+                return TriageOutcome.NOT_FOUND
+            detail = change(db)
+            if detail is None:
+                return TriageOutcome.UNCHANGED
             audit(
                 db,
-                space_id=space_id,
-                moderator_id=moderator_id,
-                action="note",
-                target=f"#{idea_id}",
+                space_id=edit.space_id,
+                moderator_id=edit.moderator_id,
+                action=edit.action,
+                target=f"#{edit.idea_id}",
                 detail=detail,
-                now=now,
+                now=edit.now,
             )
             return TriageOutcome.DONE
 
         return await self.store.write(unit)
 
 
-def _owned(db: Connection, idea_id: int, space_id: int) -> bool:
-    return db.execute("SELECT 1 FROM ideas WHERE id = ? AND space_id = ?", (idea_id, space_id)).fetchone() is not None
+@dataclass(frozen=True, slots=True)
+class _Edit:
+    """Which idea a teammate edits, in which community, and the audit log's name for the edit."""
+
+    idea_id: int
+    space_id: int
+    moderator_id: int
+    action: str
+    now: datetime
 
 
 def _where(wanted: BoardFilter) -> tuple[str, list[Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, Page
 
 from bot.engine import Engine
@@ -29,28 +30,26 @@ async def _ideas_page(page: Page, address: str, name: str) -> None:
     await page.get_by_role("heading", level=1, name="Ideas").wait_for()
 
 
-async def _three_ideas(engine: Engine, person: Callable[..., UserRef], cafe: SpaceRef, clock: FakeClock) -> None:
-    """Ana's #1, Bob's #2 and Cy's #3; Cy voted for #1 and #2, Di for #1; Lena moderates."""
+@pytest.fixture
+async def lenas_ideas(
+    engine: Engine, address: str, browser: Browser, cafe: SpaceRef, person: Callable[..., UserRef], clock: FakeClock
+) -> Page:
+    """Lena, a moderator, on the Ideas page: Ana's #1, Bob's #2 and Cy's #3; Cy voted for #1 and #2, Di for #1."""
     for author, text in zip(("Ana", "Bob", "Cy"), IDEAS, strict=True):
         await say(engine, person(author), cafe, f"/idea {text}")
     for voter, ideas in (("Cy", (1, 2)), ("Di", (1,))):
         for idea in ideas:
             await engine.ideas.vote(await engine.context(person(voter), cafe), idea, up=True)
     await add_teammate(engine, "lena", "moderator", clock)
+    page = await browser.new_page()
+    await _ideas_page(page, address, "lena")
+    return page
 
 
 async def test_a_moderator_merges_two_ideas_after_seeing_the_votes_kept(
-    engine: Engine,
-    address: str,
-    browser: Browser,
-    cafe: SpaceRef,
-    person: Callable[..., UserRef],
-    clock: FakeClock,
-    tmp_path: Path,
+    engine: Engine, lenas_ideas: Page, tmp_path: Path
 ) -> None:
-    await _three_ideas(engine, person, cafe, clock)
-    page = await browser.new_page()
-    await _ideas_page(page, address, "lena")
+    page = lenas_ideas
     await page.screenshot(path=tmp_path / "ideas.png", full_page=True)
     row = page.locator("tr", has_text="Oat milk")
     await row.get_by_label("Merge idea #1 into").fill("2")
@@ -71,18 +70,8 @@ async def test_a_moderator_merges_two_ideas_after_seeing_the_votes_kept(
     await page.screenshot(path=tmp_path / "ideas-merged.png", full_page=True)
 
 
-async def test_a_moderator_sets_one_status_for_several_ideas(
-    engine: Engine,
-    address: str,
-    browser: Browser,
-    cafe: SpaceRef,
-    person: Callable[..., UserRef],
-    clock: FakeClock,
-    tmp_path: Path,
-) -> None:
-    await _three_ideas(engine, person, cafe, clock)
-    page = await browser.new_page()
-    await _ideas_page(page, address, "lena")
+async def test_a_moderator_sets_one_status_for_several_ideas(engine: Engine, lenas_ideas: Page, tmp_path: Path) -> None:
+    page = lenas_ideas
     await page.get_by_label("Select idea #1").check()
     await page.get_by_label("Select idea #3").check()
     await page.get_by_label("Status of the selected ideas").select_option("under_review")
