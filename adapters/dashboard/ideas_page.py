@@ -11,6 +11,7 @@ missing CSRF token: 403, in :func:`adapters.dashboard.auth.checked_form`) and sh
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -22,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.dashboard import auth
+from adapters.dashboard.i18n import language_of
 from adapters.dashboard.pages import Pages, space_of
 from bot.context import Context
 from bot.features.ideas import SETTABLE
@@ -33,6 +35,7 @@ from bot.store.records import BOARD_SORTS, BoardFilter, IdeaRecord, IdeaStatus
 PAGE_SIZE = 50
 STATUSES = tuple(status for status in SETTABLE if status is not IdeaStatus.MERGED)  # merging has its own form
 SHOWN_STATUSES = tuple(IdeaStatus)  # what the filter offers: every status, pending, hidden and merged too
+UseCase = Callable[[Context], Awaitable[Reply]]
 _FILTERS = ("status", "category", "space", "platform", "since", "until", "sort")
 
 
@@ -85,38 +88,39 @@ class IdeasPage(Pages):
             raise HTTPException(403, "Viewers can read the dashboard but not act.")
         return community, idea
 
-    async def _on_idea(
-        self, request: Request, act: Callable[[FormData, IdeaRecord], Callable[[Context], Awaitable[Reply]]]
-    ) -> Response:
+    async def _on_idea(self, request: Request, act: Callable[[FormData, IdeaRecord], UseCase]) -> Response:
         """Check the form and the idea, then run the use case ``act`` makes of them and go back."""
         form = await auth.checked_form(request)
         _, idea = await self._idea(request)
-        return await self._act(request, act(form, idea), _back(form))
+        return await self._act(request, _in_language(request, act(form, idea)), _back(form))
 
     async def set_status(self, request: Request) -> Response:
-        def act(form: FormData, idea: IdeaRecord) -> Callable[[Context], Awaitable[Reply]]:
+        def act(form: FormData, idea: IdeaRecord) -> UseCase:
             status = _status(form)
             return lambda ctx: self.engine.ideas.set_status(ctx, idea.id, status, str(form.get("note", "")))
 
         return await self._on_idea(request, act)
 
     async def tag(self, request: Request) -> Response:
-        def act(form: FormData, idea: IdeaRecord) -> Callable[[Context], Awaitable[Reply]]:
+        def act(form: FormData, idea: IdeaRecord) -> UseCase:
             remove = form.get("action") == "remove"
             return lambda ctx: self.engine.triage.tag(ctx, idea.id, str(form.get("tag", "")), remove=remove)
 
         return await self._on_idea(request, act)
 
     async def assign(self, request: Request) -> Response:
-        def act(form: FormData, idea: IdeaRecord) -> Callable[[Context], Awaitable[Reply]]:
-            platform, _, member = str(form.get("teammate", "")).partition(":")
-            teammate = UserRef(platform, member, member) if platform and member else None
+        names = dict(await self._teammates(request))  # the name the form showed, for the answer
+
+        def act(form: FormData, idea: IdeaRecord) -> UseCase:
+            value = str(form.get("teammate", ""))
+            platform, _, member = value.partition(":")
+            teammate = UserRef(platform, member, names.get(value, member)) if platform and member else None
             return lambda ctx: self.engine.triage.assign(ctx, idea.id, teammate)
 
         return await self._on_idea(request, act)
 
     async def note(self, request: Request) -> Response:
-        def act(form: FormData, idea: IdeaRecord) -> Callable[[Context], Awaitable[Reply]]:
+        def act(form: FormData, idea: IdeaRecord) -> UseCase:
             return lambda ctx: self.engine.triage.note(ctx, idea.id, str(form.get("note", "")))
 
         return await self._on_idea(request, act)
@@ -126,9 +130,8 @@ class IdeasPage(Pages):
         community, idea = await self._idea(request)
         target_id = _number(request.query_params.get("into", ""))
         principal = await self._principal(request)
-        reply = await self.engine.run(
-            principal.user, space_of(community), lambda ctx: self.engine.triage.merge_preview(ctx, idea.id, target_id)
-        )
+        preview = _in_language(request, lambda ctx: self.engine.triage.merge_preview(ctx, idea.id, target_id))
+        reply = await self.engine.run(principal.user, space_of(community), preview)
         target = await self.store.ideas.idea(target_id) if reply.outcome is Outcome.INFO else None
         return await self._page(
             request,
@@ -141,7 +144,7 @@ class IdeasPage(Pages):
         )
 
     async def merge(self, request: Request) -> Response:
-        def act(form: FormData, idea: IdeaRecord) -> Callable[[Context], Awaitable[Reply]]:
+        def act(form: FormData, idea: IdeaRecord) -> UseCase:
             target_id = _number(str(form.get("into", "")))
             return lambda ctx: self.engine.ideas.set_status(ctx, idea.id, IdeaStatus.MERGED, merged_into=target_id)
 
@@ -154,7 +157,15 @@ class IdeasPage(Pages):
         status = _status(form)
         ids = [number for value in form.getlist("ids") if (number := _number(str(value))) > 0]
         note = str(form.get("note", ""))
-        return await self._act(request, lambda ctx: self.engine.triage.bulk_status(ctx, ids, status, note), _back(form))
+        bulk = _in_language(request, lambda ctx: self.engine.triage.bulk_status(ctx, ids, status, note))
+        return await self._act(request, bulk, _back(form))
+
+
+def _in_language(request: Request, use_case: UseCase) -> UseCase:
+    """``use_case`` answering in the browser's language (the page's), whatever the teammate's account says;
+    members told of a change still read it in their own."""
+    language = language_of(request)
+    return lambda ctx: use_case(replace(ctx, language=language))
 
 
 def _board_filter(community_id: int, query: QueryParams) -> tuple[BoardFilter, int]:

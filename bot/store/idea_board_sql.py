@@ -71,7 +71,8 @@ class IdeaBoardQueries:
                 f" a.display_name AS assignee{_FROM} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                 (*parameters, *order_parameters, wanted.limit, wanted.offset),
             ).fetchall()
-            total = db.execute(f"SELECT COUNT(*){_FROM} WHERE {where}", parameters).fetchone()[0]
+            counted = _FROM if wanted.platform is not None else " FROM ideas i"  # the joins only filter by platform
+            total = db.execute(f"SELECT COUNT(*){counted} WHERE {where}", parameters).fetchone()[0]
             ids = [int(row["id"]) for row in rows]
             tags, notes = _tags_of(db, ids), _notes_of(db, ids)
             shown = tuple(

@@ -67,9 +67,14 @@ class IdeaTriage:
         if teammate is not None:
             if not await self.moderation.moderates(teammate, ctx.space):
                 return Reply(t("triage.not_teammate", ctx.language, name=teammate.display_name), Outcome.REFUSED)
-            assignee_id = await self.services.store.members.ensure_user(
-                teammate.platform, teammate.platform_user_id, teammate.display_name, None, self.services.clock()
-            )
+            members = self.services.store.members
+            # an account already known keeps its name (the form names only the account); a dashboard
+            # teammate who never acted yet gets their row now
+            assignee_id = await members.find_user(teammate.platform, teammate.platform_user_id)
+            if assignee_id is None:
+                assignee_id = await members.ensure_user(
+                    teammate.platform, teammate.platform_user_id, teammate.display_name, None, self.services.clock()
+                )
         outcome = await self.queries.assign(idea_id, ctx.space_id, ctx.user_id, assignee_id, self.services.clock())
         log.info(
             "action=idea_assign idea=%s moderator=%s assignee=%s outcome=%s", idea_id, ctx.user_id, assignee_id, outcome

@@ -178,3 +178,15 @@ async def test_each_action_is_refused_to_a_viewer_without_csrf_and_for_another_c
     store = engine.services.store
     assert await store.fetchval("SELECT COUNT(*) FROM audit") == 0
     assert await store.fetchval("SELECT COUNT(*) FROM ideas WHERE status != 'new'") == 0
+
+
+async def test_the_ideas_page_speaks_romanian(client: httpx.AsyncClient, two_ideas: int, lena: str) -> None:
+    page = await client.get(f"/c/{two_ideas}/ideas", headers={"accept-language": "ro-RO,ro;q=0.9"})
+    assert '<html lang="ro">' in page.text
+    for label in ("Idei", "Ideile 1–2 din 2", "Unește", "Etichetează", "Atribuie", "Stabilește starea celor selectate"):
+        assert label in page.text, label
+    done = await client.post(
+        f"/c/{two_ideas}/ideas/1/tag", data={"csrf": lena, "tag": "băuturi"}, headers={"accept-language": "ro"}
+    )
+    shown = await client.get(done.headers["location"], headers={"accept-language": "ro"})
+    assert "Ideea #1 are acum eticheta băuturi." in _flash(shown)
