@@ -190,3 +190,27 @@ async def test_the_ideas_page_speaks_romanian(client: httpx.AsyncClient, two_ide
     )
     shown = await client.get(done.headers["location"], headers={"accept-language": "ro"})
     assert "Ideea #1 are acum eticheta băuturi." in _flash(shown)
+
+
+async def test_a_chat_moderator_can_take_an_idea_themselves(
+    engine: Engine, client: httpx.AsyncClient, community: int, person: Callable[..., UserRef]
+) -> None:
+    async def moderates(user: UserRef, space: SpaceRef) -> bool:
+        return user.platform_user_id == "cleo" and space.external_id == "cafe"
+
+    engine.moderation.register_check("console", moderates)
+    link = await say(engine, person("Cleo"), SpaceRef("console", "dm-cleo", "Cleo", True), "/dashboard")
+    path = "/signin/link/" + str(link.text).rsplit("/signin/link/", 1)[1].strip()
+    await client.post(path, data={"csrf": csrf_of((await client.get(path)).text)})
+    page = await client.get(f"/c/{community}/ideas")
+    assert '<option value="console:cleo" >Cleo</option>' in page.text, "the signed-in chat moderator is offered"
+    done = await client.post(
+        f"/c/{community}/ideas/1/assign", data={"csrf": csrf_of(page.text), "teammate": "console:cleo"}
+    )
+    assert "Idea #1 is assigned to Cleo." in _flash(await client.get(done.headers["location"]))
+    assert (
+        await engine.services.store.fetchval(
+            "SELECT u.display_name FROM ideas i JOIN users u ON u.id = i.assignee_id WHERE i.id = 1"
+        )
+        == "Cleo"
+    )
