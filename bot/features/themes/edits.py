@@ -1,0 +1,101 @@
+"""Moderators' edits applied on top of a clustering: pure functions over answer ids, no storage.
+
+A clustering is recomputed as answers arrive (:mod:`bot.features.rounds.themes`), so an edit cannot
+name "theme 3": the numbering of the next run is another. An edit names answers instead
+(:class:`~bot.store.records.ThemeEdit`: its anchor is the central answer of the theme the moderator
+saw, whose id the moderator typed), and every run applies every edit again, in the order they were made,
+to whichever theme holds those answers now. So a renamed theme keeps its name when answers arrive and
+the clustering moves, a merge stays merged (also of an English and a Romanian theme, which the
+clustering never puts together), a split stays split, and an edit whose answers are gone (left out
+by the attention checks since) changes nothing. An edited theme keeps its anchor as its id, so the
+id a moderator saw in ``/themes`` stays valid across runs.
+
+Cost: a few set operations per edit; a split clusters only its theme's answers again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from bot.features.themes.clustering import DEFAULT_THRESHOLD, TERMS, cluster
+from bot.store.records import EditAction, ThemeEdit
+
+SPLIT_FACTOR = 0.75
+"""A split clusters the theme's answers again at this times the threshold its answers were last grouped at."""
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A theme as moderators and ``/results`` see it: an id (an answer of it, see the module's docstring),
+    a name, top words and its answers (ids, ascending)."""
+
+    key: int
+    name: str
+    terms: tuple[str, ...]
+    members: tuple[int, ...]
+    renamed: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+
+def apply_edits(groups: Sequence[Group], edits: Sequence[ThemeEdit], texts: Mapping[int, str]) -> list[Group]:
+    """``groups`` with ``edits`` applied in order, largest first (ties: the id); ``texts`` are the answers'
+    words by id (a split clusters them again)."""
+    current = list(groups)
+    depth: dict[int, int] = {}  # answer id -> how many splits its theme went through (tighter each time)
+    for edit in edits:
+        holder = {member: index for index, group in enumerate(current) for member in group.members}
+        anchor = holder.get(edit.answer_ids[0]) if edit.answer_ids else None
+        if edit.action is EditAction.MOVE:
+            current = _moved(current, [answer for answer in edit.answer_ids if answer in holder], texts)
+        elif anchor is None:
+            continue  # its anchor answer no longer counts: nothing to apply it to
+        elif edit.action is EditAction.RENAME:
+            current[anchor] = replace(current[anchor], key=edit.answer_ids[0], name=edit.name, renamed=True)
+        elif edit.action is EditAction.MERGE:
+            joining = {holder[answer] for answer in edit.answer_ids[1:] if answer in holder} - {anchor}
+            current = _merged(current, anchor, joining, edit.answer_ids[0])
+        else:
+            current = _split(current, anchor, texts, depth)
+    return sorted((group for group in current if group.members), key=lambda group: (-group.size, group.key))
+
+
+def _merged(groups: list[Group], anchor: int, joining: set[int], key: int) -> list[Group]:
+    """The anchor's theme with the joining ones' answers; it keeps its name, its words come first."""
+    into = groups[anchor]
+    members = sorted({*into.members, *(member for index in joining for member in groups[index].members)})
+    terms = list(into.terms)
+    for index in sorted(joining):
+        terms += [term for term in groups[index].terms if term not in terms]
+    merged = replace(into, key=key, members=tuple(members), terms=tuple(terms[:TERMS]))
+    return [merged if index == anchor else group for index, group in enumerate(groups) if index not in joining]
+
+
+def _split(groups: list[Group], anchor: int, texts: Mapping[int, str], depth: dict[int, int]) -> list[Group]:
+    """The anchor's theme clustered again, tighter: each part named by its own central answer."""
+    members = groups[anchor].members
+    level = max(depth.get(member, 0) for member in members) + 1
+    parts = cluster([texts[member] for member in members], DEFAULT_THRESHOLD * SPLIT_FACTOR**level).themes
+    for member in members:
+        depth[member] = level
+    pieces = [group_of([members[i] for i in part.members], part.name, part.terms, texts) for part in parts]
+    return [*groups[:anchor], *pieces, *groups[anchor + 1 :]]
+
+
+def _moved(groups: list[Group], answers: list[int], texts: Mapping[int, str]) -> list[Group]:
+    """``answers`` taken out of their themes into one new theme, named by the first of them."""
+    if not answers:
+        return groups
+    leaving = set(answers)
+    kept = [replace(group, members=tuple(m for m in group.members if m not in leaving)) for group in groups]
+    return [*kept, Group(answers[0], texts[answers[0]], (), tuple(sorted(leaving)))]
+
+
+def group_of(members: Sequence[int], name: str, terms: tuple[str, ...], texts: Mapping[int, str]) -> Group:
+    """A clustering's theme as a group whose id is its central answer (the first answer whose words are
+    the name): an answer id stays valid whichever run the moderator saw it in."""
+    key = next((member for member in members if texts[member] == name), members[0])
+    return Group(key, name, terms, tuple(sorted(members)))
