@@ -90,7 +90,14 @@ def _moved(groups: list[Group], answers: list[int], texts: Mapping[int, str]) ->
     if not answers:
         return groups
     leaving = set(answers)
-    kept = [replace(group, members=tuple(m for m in group.members if m not in leaving)) for group in groups]
+    kept = []
+    for group in groups:
+        staying = tuple(member for member in group.members if member not in leaving)
+        if group.key in staying or not staying:
+            kept.append(replace(group, members=staying))
+        else:  # its id (and, unless renamed, its name) must be one of the answers it keeps
+            name = group.name if group.renamed else texts[staying[0]]
+            kept.append(replace(group, key=staying[0], name=name, members=staying))
     return [*kept, Group(answers[0], texts[answers[0]], (), tuple(sorted(leaving)))]
 
 
