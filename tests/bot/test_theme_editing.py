@@ -96,7 +96,7 @@ async def test_an_english_and_a_romanian_theme_merged_while_answers_arrive_stay_
     await type_answers(engine, person, cafe, MUSIC[:6] + MUZICA[:3] + WIFI[:6], "A")
     themes = await themes_now(engine, mod, cafe)
     _, music_id, _ = theme_of(themes, MUSIC)
-    _, muzica_id, muzica_count = theme_of(themes, MUZICA)
+    _, muzica_id, _ = theme_of(themes, MUZICA)
     assert music_id != muzica_id  # the clustering never puts two languages together
 
     merging = say(engine, mod, cafe, f"/theme merge {music_id} {muzica_id}")
@@ -105,7 +105,7 @@ async def test_an_english_and_a_romanian_theme_merged_while_answers_arrive_stay_
     assert merged.outcome is Outcome.DONE, to_plain(merged.text)
     await say(engine, mod, cafe, "/round close")  # the close clusters every answer again
     themes = await themes_now(engine, mod, cafe)
-    name, theme_id, count = theme_of(themes, MUSIC)
+    _, theme_id, count = theme_of(themes, MUSIC)
     assert theme_id == music_id and count == len(MUSIC) + len(MUZICA)
     assert not any(name in MUZICA for name in themes)
     stale = await say(engine, mod, cafe, f"/theme rename {muzica_id} Muzica")
