@@ -6,6 +6,7 @@ campaign's next round, added once however many moderators promote it at once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Callable, Sequence
 
@@ -13,6 +14,7 @@ from bot.engine import Engine
 from bot.features.themes.clustering import cluster
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply, to_plain
+from tests.bot.conftest import open_winter_menu, submit
 from tests.bot.test_round_themes import MUSIC, PROMPT, WIFI, type_answers
 from tests.helpers import button, open_task, say
 
@@ -234,3 +236,27 @@ async def test_bad_typed_answers_are_refused_and_themes_still_list(engine: Engin
         assert (reply.outcome is Outcome.REFUSED) == refused, text[:20]
     themes = await themes_now(engine, mod, cafe)
     assert sum(count for _, count in themes.values()) == 4
+
+
+async def test_an_ideas_round_shows_its_themes_in_results_themes_and_the_export(engine: Engine, person, cafe) -> None:
+    round_id = await open_winter_menu(engine, person, cafe)
+    music = (
+        "The music is too loud",
+        "Turn the music down please",
+        "the music is way too loud",
+        "less loud music please",
+    )
+    wifi = ("The wifi is too slow", "wifi keeps dropping all day", "wifi drops all the time")
+    texts = (*music, *wifi, "A loyalty card that works in the app")
+    for number, text in enumerate(texts):
+        await submit(engine, person(f"I{number}"), cafe, text)
+    mod = person("Mod")
+    results = to_plain((await say(engine, mod, cafe, f"/results {round_id}")).text)
+    assert ": 4 ideas" in results and ": 3 ideas" in results, results
+    listing = to_plain((await say(engine, mod, cafe, f"/themes {round_id}")).text)
+    assert listing.count("idea #") == 3
+    _, data = await engine.exports.export(round_id, "json")
+    ideas = json.loads(data)["ideas"]
+    assert len(ideas) == len(texts)
+    music_themes = {idea["theme"] for idea in ideas if idea["text"] in music}
+    assert len(music_themes) == 1 and music_themes != {None}
