@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 
+from adapters.cli import main
 from bot.engine import Engine
 from bot.features.themes.clustering import cluster
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply, to_plain
 from tests.bot.conftest import open_winter_menu, submit
 from tests.bot.test_round_themes import MUSIC, PROMPT, WIFI, type_answers
+from tests.conftest import REPO
 from tests.helpers import button, open_task, say
 
 MUZICA = (
@@ -260,3 +263,17 @@ async def test_an_ideas_round_shows_its_themes_in_results_themes_and_the_export(
     assert len(ideas) == len(texts)
     music_themes = {idea["theme"] for idea in ideas if idea["text"] in music}
     assert len(music_themes) == 1 and music_themes != {None}
+
+
+async def test_catalog_check_lists_the_promoted_options_for_the_operator(
+    engine: Engine, person, cafe, settings, monkeypatch, capsys
+) -> None:
+    mod = await a_round_with_two_themes(engine, person, cafe)
+    _, wifi_id, _ = theme_of(await themes_now(engine, mod, cafe), WIFI)
+    await say(engine, mod, cafe, f"/theme rename {wifi_id} Faster Wi-Fi")
+    assert (await say(engine, mod, cafe, f"/theme promote {wifi_id}")).outcome is Outcome.DONE
+    monkeypatch.setenv("CROWDPULSE_SETTINGS_FILE", os.devnull)
+    monkeypatch.setenv("CROWDPULSE_STORAGE__PATH", str(settings.storage.path))
+    assert await asyncio.to_thread(main, ["catalog", "check", str(REPO / "tasks_catalog")]) == 0
+    out = capsys.readouterr().out
+    assert "1 promoted option" in out and "coffee/one-change: “Faster Wi-Fi” (served after round 1; by Mod" in out
