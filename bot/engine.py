@@ -70,7 +70,7 @@ class Engine:
         self.rounds = Rounds(services, self.moderation, self.open_rounds)
         self.themes = RoundThemes(services)  # one cache for /results and the exports, so they agree
         self.results = RoundResults(services, self.moderation, self.themes)
-        self.summaries = RoundSummaries(services)
+        self.summaries = RoundSummaries(services, self.themes)
         self.exports = RoundExports(services, self.moderation, self.themes)
         self.theme_editing = ThemeEditing(services, self.moderation, self.themes, self.promotions)
         self.quality = QualityReports(services, self.moderation)

@@ -89,6 +89,9 @@ async def test_a_renamed_theme_keeps_its_name_and_id_when_answers_arrive_and_the
     assert themes["Wi-Fi speed"] == (wifi_id, 10)
     results = to_plain((await say(engine, mod, cafe, "/results")).text)
     assert "• “Wi-Fi speed”: 10 answers" in results
+    await say(engine, mod, cafe, "/round close")
+    summary = to_plain((await engine.summaries.render(1, "en")).text)  # what each member gets privately
+    assert "→ most common: Wi-Fi speed (10 of 20)" in summary
     audit = to_plain((await say(engine, mod, cafe, "/audit")).text)
     assert "theme_rename" in audit or "renamed a theme" in audit
 
