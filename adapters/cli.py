@@ -198,7 +198,7 @@ def _report_promoted(catalog: Catalog) -> None:
     reached is said so, the catalog itself being fine.
     """
     storage = _settings().storage
-    if storage.url is None and not Path(storage.path).is_file():
+    if not storage.url and not Path(storage.path).is_file():
         return
 
     async def read() -> list[PromotedOption]:

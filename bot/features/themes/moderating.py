@@ -62,7 +62,10 @@ class ThemeEditing:
     # listing --------------------------------------------------------------------------------------
 
     async def listing(self, ctx: Context, round_id: int | None, task_id: str | None = None) -> Reply:
-        """A round's themes (the latest round here by default), per typed question, with their ids."""
+        """A round's themes (the latest round here by default), per typed question, with their ids.
+
+        An ideas round's themes are listed without ids: edits name answers, and an idea's id is no answer's.
+        """
         record = await pick_round(self.services, self.moderation, ctx, "themes", round_id, only_open=False)
         if isinstance(record, Reply):
             return record
@@ -232,7 +235,8 @@ def _members(found: _Found) -> list[int]:
 
 
 def _theme_lines(themes: Sequence[ThemeCount], language: str, *, ideas: bool = False) -> list[Markup]:
-    """One line per theme (id, name, count, top words), the largest :data:`LISTED`, then how many more."""
+    """One line per theme (id, name, count, top words), the largest :data:`LISTED`, then how many more;
+    ideas' themes without ids (they cannot be edited)."""
     if not themes:
         return [t("themes.none", language)]
     key = "themes.idea_line" if ideas else "themes.line"
