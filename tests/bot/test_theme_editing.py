@@ -280,3 +280,27 @@ async def test_catalog_check_lists_the_promoted_options_for_the_operator(
     assert await asyncio.to_thread(main, ["catalog", "check", str(REPO / "tasks_catalog")]) == 0
     out = capsys.readouterr().out
     assert "1 promoted option" in out and "coffee/one-change: “Faster Wi-Fi” (served after round 1; by Mod" in out
+
+
+async def test_a_promoted_other_theme_is_a_fourth_choice_recorded_as_that_other_answer(
+    engine: Engine, person, cafe
+) -> None:
+    mod = person("Mod")
+    await say(engine, mod, cafe, "/round open coffee")
+    for number, typed in enumerate(("only on weekends", "Only on weekends!", "weekends only")):
+        member = person(f"W{number}")
+        asked = await engine.act(member, cafe, button(await open_task(engine, member, cafe, "work from"), "Other"))
+        assert asked.text_input is not None
+        await engine.act(member, cafe, asked.text_input.action, text=typed)
+    listing = await say(engine, mod, cafe, "/themes 1 wifi")
+    ((name, (theme_id, count)),) = listed(listing).items()
+    assert count == 3
+    assert (await say(engine, mod, cafe, f"/theme promote {theme_id}")).outcome is Outcome.DONE
+    await say(engine, mod, cafe, "/round close")
+    await say(engine, mod, cafe, "/round open coffee")
+    member = person("Next")
+    question = await open_task(engine, member, cafe, "work from")
+    assert [b.label for b in question.buttons[0]] == ["Yes", "No", "Other…"] and question.buttons[1][0].label == name
+    assert (await engine.act(member, cafe, button(question, name))).outcome is Outcome.DONE
+    stored = await engine.services.store.fetchval("SELECT value FROM answers WHERE round_id = 2 AND task_id = 'wifi'")
+    assert json.loads(stored) == {"other": name}
