@@ -26,12 +26,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.catalog import Task, TaskKind
 from bot.context import Services
 from bot.features.themes.clustering import Clustering, assign, cluster
-from bot.features.themes.edits import apply_edits, group_of
+from bot.features.themes.edits import SplitRuns, apply_edits, group_of
 from bot.store.records import AttentionChecks, ThemeEdit
 
 RECOMPUTE_GROWTH = 1.25
@@ -75,6 +75,7 @@ class _Run:
     clustering: Clustering
     answer_ids: tuple[int, ...]
     closed: bool
+    splits: SplitRuns = field(default_factory=SplitRuns)  # split themes' own runs, redone with this one
 
 
 def themed(task: Task) -> bool:
@@ -155,7 +156,7 @@ def _counted(run: _Run, answers: list[tuple[int, str]], edits: list[ThemeEdit]) 
         if answer_id in texts:
             members.setdefault(number, []).append(answer_id)
     groups = [group_of(ids, found[number].name, found[number].terms, texts) for number, ids in members.items()]
-    edited = apply_edits(groups, edits, texts)
+    edited = apply_edits(groups, edits, texts, run.splits)
     counted = [(group, ThemeCount(group.key, group.name, group.size, group.terms)) for group in edited]
     of_answer = {answer_id: theme for group, theme in counted for answer_id in group.members}
     return TaskThemes(tuple(theme for _, theme in counted), of_answer)

@@ -10,19 +10,30 @@ clustering never puts together), a split stays split, and an edit whose answers 
 by the attention checks since) changes nothing. An edited theme keeps its anchor as its id, so the
 id a moderator saw in ``/themes`` stays valid across runs.
 
-Cost: a few set operations per edit; a split clusters only its theme's answers again.
+Cost: a few set operations per edit. A split clusters its theme's answers again, tighter; like the
+question's own clustering (:mod:`bot.features.rounds.themes`), that is kept (:class:`SplitRuns`, one per
+full run of the question) and redone only when the theme has grown by :data:`SPLIT_RECOMPUTE_GROWTH`;
+answers arriving in between are attached to the nearest part (or wait for the next run, unthemed). So a
+read applies the edits in milliseconds, and a split costs at most one clustering of its theme per run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
-from bot.features.themes.clustering import DEFAULT_THRESHOLD, TERMS, cluster
+from bot.features.themes.clustering import DEFAULT_THRESHOLD, TERMS, Clustering, assign, cluster
 from bot.store.records import EditAction, ThemeEdit
 
 SPLIT_FACTOR = 0.75
 """A split clusters the theme's answers again at this times the threshold its answers were last grouped at."""
+
+PartsOf = Callable[[Sequence[int], Mapping[int, str], float], list["Group"]]
+"""How a split finds its theme's parts: (answers, their words, threshold) → the parts."""
+
+SPLIT_RECOMPUTE_GROWTH = 1.25
+"""A split theme is clustered again once its answers are this many times those its kept run covered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +52,39 @@ class Group:
         return len(self.members)
 
 
-def apply_edits(groups: Sequence[Group], edits: Sequence[ThemeEdit], texts: Mapping[int, str]) -> list[Group]:
+class SplitRuns:
+    """Per split edit, the clustering of its theme's answers and the answers it covered (see the module's
+    docstring): kept with the question's full run, so a read does not cluster a split theme again."""
+
+    def __init__(self) -> None:
+        self._runs: dict[int, tuple[Clustering, tuple[int, ...]]] = {}
+
+    def parts(self, edit_id: int, members: Sequence[int], texts: Mapping[int, str], threshold: float) -> list[Group]:
+        """The parts of a theme split by edit ``edit_id``, its answers being ``members`` now."""
+        run = self._runs.get(edit_id)
+        if run is None or len(members) >= SPLIT_RECOMPUTE_GROWTH * len(run[1]):
+            run = self._runs[edit_id] = (cluster([texts[member] for member in members], threshold), tuple(members))
+        clustering, covered = run
+        now = set(members)
+        part_of = {covered[i]: number for number, part in enumerate(clustering.themes) for i in part.members}
+        newer = [member for member in members if member not in part_of]
+        for member, number in zip(newer, assign(clustering, [texts[member] for member in newer]), strict=True):
+            if number is not None:
+                part_of[member] = number
+        answers: dict[int, list[int]] = {}
+        for member, number in part_of.items():
+            if member in now:
+                answers.setdefault(number, []).append(member)
+        found = clustering.themes
+        return [group_of(ids, found[number].name, found[number].terms, texts) for number, ids in answers.items()]
+
+
+def apply_edits(
+    groups: Sequence[Group], edits: Sequence[ThemeEdit], texts: Mapping[int, str], splits: SplitRuns | None = None
+) -> list[Group]:
     """``groups`` with ``edits`` applied in order, largest first (ties: the id); ``texts`` are the answers'
-    words by id (a split clusters them again)."""
+    words by id (a split clusters them again, or reuses ``splits``' run of them)."""
+    splits = splits if splits is not None else SplitRuns()
     current = list(groups)
     depth: dict[int, int] = {}  # answer id -> how many splits its theme went through (tighter each time)
     for edit in edits:
@@ -59,7 +100,7 @@ def apply_edits(groups: Sequence[Group], edits: Sequence[ThemeEdit], texts: Mapp
             joining = {holder[answer] for answer in edit.answer_ids[1:] if answer in holder} - {anchor}
             current = _merged(current, anchor, joining, edit.answer_ids[0])
         else:
-            current = _split(current, anchor, texts, depth)
+            current = _split(current, anchor, texts, depth, partial(splits.parts, edit.id))
     return sorted((group for group in current if group.members), key=lambda group: (-group.size, group.key))
 
 
@@ -74,14 +115,15 @@ def _merged(groups: list[Group], anchor: int, joining: set[int], key: int) -> li
     return [merged if index == anchor else group for index, group in enumerate(groups) if index not in joining]
 
 
-def _split(groups: list[Group], anchor: int, texts: Mapping[int, str], depth: dict[int, int]) -> list[Group]:
+def _split(
+    groups: list[Group], anchor: int, texts: Mapping[int, str], depth: dict[int, int], parts: PartsOf
+) -> list[Group]:
     """The anchor's theme clustered again, tighter: each part named by its own central answer."""
     members = groups[anchor].members
     level = max(depth.get(member, 0) for member in members) + 1
-    parts = cluster([texts[member] for member in members], DEFAULT_THRESHOLD * SPLIT_FACTOR**level).themes
     for member in members:
         depth[member] = level
-    pieces = [group_of([members[i] for i in part.members], part.name, part.terms, texts) for part in parts]
+    pieces = parts(members, texts, DEFAULT_THRESHOLD * SPLIT_FACTOR**level)
     return [*groups[:anchor], *pieces, *groups[anchor + 1 :]]
 
 
