@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from adapters.cli import main
 from bot.engine import Engine
 from bot.features.themes.clustering import cluster
+from bot.features.themes.edits import SplitRuns, apply_edits, group_of
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply, to_plain
+from bot.store.records import EditAction, ThemeEdit
 from tests.bot.conftest import open_winter_menu, submit
 from tests.bot.test_round_themes import MUSIC, PROMPT, WIFI, type_answers
 from tests.conftest import REPO
@@ -304,3 +306,21 @@ async def test_a_promoted_other_theme_is_a_fourth_choice_recorded_as_that_other_
     assert (await engine.act(member, cafe, button(question, name))).outcome is Outcome.DONE
     stored = await engine.services.store.fetchval("SELECT value FROM answers WHERE round_id = 2 AND task_id = 'wifi'")
     assert json.loads(stored) == {"other": name}
+
+
+def test_a_split_theme_is_clustered_again_only_when_it_grew_by_a_quarter() -> None:
+    texts = dict(enumerate((*WIFI, *MUSIC), start=1))
+    whole = [group_of(list(texts), "everything", (), texts)]
+    split = [ThemeEdit(1, EditAction.SPLIT, (whole[0].key,))]
+    runs = SplitRuns()
+    parts = apply_edits(whole, split, texts, runs)
+    assert runs.clusterings == 1 and len(parts) >= 2 and sum(part.size for part in parts) == 20
+    texts[21] = "the wifi is so slow"
+    grown = [group_of(list(texts), "everything", (), texts)]
+    again = apply_edits(grown, split, texts, runs)
+    assert runs.clusterings == 1  # one more answer: attached to the nearest part, nothing clustered
+    assert any(21 in part.members and 1 in part.members for part in again)
+    for number in range(22, 27):
+        texts[number] = f"music way too loud {number}"
+    apply_edits([group_of(list(texts), "everything", (), texts)], split, texts, runs)
+    assert runs.clusterings == 2  # 26 answers: a quarter more than the 20 the run covered

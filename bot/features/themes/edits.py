@@ -57,12 +57,14 @@ class SplitRuns:
     docstring): kept with the question's full run, so a read does not cluster a split theme again."""
 
     def __init__(self) -> None:
+        self.clusterings = 0  # split themes clustered by this instance: what the schedule bounds (tests read it)
         self._runs: dict[int, tuple[Clustering, tuple[int, ...]]] = {}
 
     def parts(self, edit_id: int, members: Sequence[int], texts: Mapping[int, str], threshold: float) -> list[Group]:
         """The parts of a theme split by edit ``edit_id``, its answers being ``members`` now."""
         run = self._runs.get(edit_id)
         if run is None or len(members) >= SPLIT_RECOMPUTE_GROWTH * len(run[1]):
+            self.clusterings += 1
             run = self._runs[edit_id] = (cluster([texts[member] for member in members], threshold), tuple(members))
         clustering, covered = run
         now = set(members)
