@@ -220,7 +220,10 @@ def _report_promoted(catalog: Catalog) -> None:
         state = f"served after round {option.source_round_id}" if served else "not served: no such typed question"
         when = option.created_at.strftime("%Y-%m-%d %H:%M") if option.created_at else "?"
         by = option.promoted_by or "?"
-        print(f"  #{option.id} {option.campaign_id}/{option.task_id}: “{option.label}” ({state}; by {by}, {when})")
+        where = option.community or f"space {option.space_id}"
+        print(
+            f"  #{option.id} {option.campaign_id}/{option.task_id}: “{option.label}” ({state} in {where}; by {by}, {when})"
+        )
 
 
 def _command_doctor(args: argparse.Namespace) -> int:

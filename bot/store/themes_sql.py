@@ -1,7 +1,7 @@
 """SQL for themes: moderators' edits of a round's themes and the options promoted from them.
 
 Each write is audited in its own transaction. A promotion is an insert that two constraints guard
-(``UNIQUE (campaign, task, folded label)`` and ``UNIQUE (source round, task, central answer)``): two
+(``UNIQUE (community, campaign, task, folded label)`` and ``UNIQUE (source round, task, central answer)``): two
 moderators promoting the same theme at once, in one process or two, add exactly one option, and the
 second is told it is already there.
 """
@@ -84,9 +84,10 @@ class ThemeQueries:
 
         def unit(db: Connection) -> bool:
             cursor = db.execute(
-                "INSERT INTO promoted_options (campaign_id, task_id, option_key, label, source_round_id,"
-                " anchor_answer_id, promoted_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO promoted_options (space_id, campaign_id, task_id, option_key, label, source_round_id,"
+                " anchor_answer_id, promoted_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
+                    promotion.space_id,
                     promotion.campaign_id,
                     promotion.task_id,
                     promotion.option_key,
@@ -113,12 +114,16 @@ class ThemeQueries:
         return await self.store.write(unit)
 
     async def promoted(self) -> list[PromotedOption]:
-        """Every promoted option, oldest first: the catalog overrides the bot serves and the operator reviews."""
+        """Every promoted option, oldest first, with its community's title: the catalog overrides the bot
+        serves (each in its community) and the operator reviews."""
         rows = await self.store.fetchall(
-            "SELECT p.id, p.campaign_id, p.task_id, p.label, p.source_round_id, COALESCE(u.display_name, ''),"
-            " p.created_at FROM promoted_options p LEFT JOIN users u ON u.id = p.promoted_by ORDER BY p.id"
+            "SELECT p.id, p.space_id, COALESCE(s.title, ''), p.campaign_id, p.task_id, p.label, p.source_round_id,"
+            " COALESCE(u.display_name, ''), p.created_at FROM promoted_options p"
+            " JOIN spaces s ON s.id = p.space_id LEFT JOIN users u ON u.id = p.promoted_by ORDER BY p.id"
         )
         return [
-            PromotedOption(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), str(r[5]), from_text(r[6]))
+            PromotedOption(
+                int(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), int(r[6]), str(r[7]), from_text(r[8])
+            )
             for r in rows
         ]

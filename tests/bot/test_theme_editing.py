@@ -196,6 +196,9 @@ async def test_a_promoted_theme_is_an_option_of_the_next_round_only(engine: Engi
     assert value == '"Faster Wi-Fi"'
     forged = await engine.act(member, cafe, asked.buttons[0][0].action.replace("p0", "p9"))
     assert forged.outcome in (Outcome.STALE, Outcome.REFUSED)
+    elsewhere = SpaceRef("console", "other-cafe", "Other Café")  # another community: its questions stay as they are
+    other = await open_task(engine, person("Stranger"), elsewhere, PROMPT)
+    assert not any("Faster Wi-Fi" in b.label for row in other.buttons for b in row)
 
 
 async def test_two_moderators_promoting_the_same_theme_at_once_add_one_option(engine: Engine, person, cafe) -> None:
@@ -281,7 +284,10 @@ async def test_catalog_check_lists_the_promoted_options_for_the_operator(
     monkeypatch.setenv("CROWDPULSE_STORAGE__PATH", str(settings.storage.path))
     assert await asyncio.to_thread(main, ["catalog", "check", str(REPO / "tasks_catalog")]) == 0
     out = capsys.readouterr().out
-    assert "1 promoted option" in out and "coffee/one-change: “Faster Wi-Fi” (served after round 1; by Mod" in out
+    assert (
+        "1 promoted option" in out
+        and "coffee/one-change: “Faster Wi-Fi” (served after round 1 in Corner Café; by Mod" in out
+    )
 
 
 async def test_a_promoted_other_theme_is_a_fourth_choice_recorded_as_that_other_answer(

@@ -165,7 +165,8 @@ class ThemeEditing:
         existing = [
             option
             for option in await self.promotions.all()
-            if (option.campaign_id, option.task_id) == (found.campaign.id, found.task.id)
+            if (option.space_id, option.campaign_id, option.task_id)
+            == (found.record.space_id, found.campaign.id, found.task.id)
         ]
         if len(existing) + len(found.task.promoted) >= MAX_PROMOTED:
             return Reply(t("theme.options_full", ctx.language, limit=MAX_PROMOTED), Outcome.REFUSED)
@@ -176,7 +177,7 @@ class ThemeEditing:
             label,
             found.record.id,
             found.theme.key,
-            ctx.space_id,
+            found.record.space_id,
             ctx.user_id,
         )
         added = await self.services.store.themes.promote(promotion, self.services.clock())

@@ -7,8 +7,9 @@ constraint does that; two processes appending to a file would not), and an opera
 overrides with ``crowdpulse catalog check``, which lists them beside the catalog they change (and
 may copy one into the catalog's ``promoted`` field to keep it for good).
 
-Which rounds serve one: the rounds of the campaign opened after the round the theme came from (round ids
-only grow), so the round whose answers made the theme is never changed under its members' feet.
+Which rounds serve one: the rounds of the campaign in the same community (its moderators promoted it;
+another community's questions stay as the catalog says) opened after the round the theme came from
+(round ids only grow), so the round whose answers made the theme is never changed under its members' feet.
 
 Cost: one small query every :data:`PROMOTIONS_CACHE_SECONDS` per process (another process's promotion
 shows within that time; this process's own at once), and the changed campaigns are built once each.
@@ -54,7 +55,8 @@ class Promotions:
         options = [
             option
             for option in await self.all()
-            if option.campaign_id == base.id and option.source_round_id < record.id
+            if (option.space_id, option.campaign_id) == (record.space_id, base.id)
+            and option.source_round_id < record.id
         ]
         if not options:
             return base

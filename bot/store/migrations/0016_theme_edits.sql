@@ -14,11 +14,13 @@ CREATE TABLE theme_edits (
 );
 CREATE INDEX theme_edits_of_task ON theme_edits (round_id, task_id, id);
 
--- A theme promoted to a new option of its question, served by the campaign's later rounds: a catalog
--- override the operator reviews with `crowdpulse catalog check`. One option per label per question and one
--- promotion per theme (its central answer): two moderators promoting at once add exactly one.
+-- A theme promoted to a new option of its question, served by the campaign's later rounds in the same
+-- community (space_id: the community's home space, whose moderators promoted it): a catalog override the
+-- operator reviews with `crowdpulse catalog check`. One option per label per question per community and
+-- one promotion per theme (its central answer): two moderators promoting at once add exactly one.
 CREATE TABLE promoted_options (
     id               INTEGER PRIMARY KEY,
+    space_id         INTEGER NOT NULL REFERENCES spaces (id),
     campaign_id      TEXT NOT NULL,
     task_id          TEXT NOT NULL,
     option_key       TEXT NOT NULL,
@@ -27,6 +29,6 @@ CREATE TABLE promoted_options (
     anchor_answer_id INTEGER NOT NULL,
     promoted_by      INTEGER REFERENCES users (id),
     created_at       TEXT NOT NULL,
-    UNIQUE (campaign_id, task_id, option_key),
+    UNIQUE (space_id, campaign_id, task_id, option_key),
     UNIQUE (source_round_id, task_id, anchor_answer_id)
 );

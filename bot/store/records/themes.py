@@ -49,15 +49,18 @@ class Promotion:
     label: str
     source_round_id: int
     anchor_answer_id: int  # the theme's central answer: one promotion per theme
-    space_id: int
+    space_id: int  # the community's (home space's): its later rounds serve the option
     moderator_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class PromotedOption:
-    """A promoted option as stored: served by the campaign's rounds after ``source_round_id``."""
+    """A promoted option as stored: served by the campaign's rounds in its community (``space_id``, the
+    home space, titled ``community``) opened after ``source_round_id``."""
 
     id: int
+    space_id: int
+    community: str
     campaign_id: str
     task_id: str
     label: str
