@@ -221,9 +221,8 @@ def _report_promoted(catalog: Catalog) -> None:
         when = option.created_at.strftime("%Y-%m-%d %H:%M") if option.created_at else "?"
         by = option.promoted_by or "?"
         where = option.community or f"space {option.space_id}"
-        print(
-            f"  #{option.id} {option.campaign_id}/{option.task_id}: “{option.label}” ({state} in {where}; by {by}, {when})"
-        )
+        question = f"{option.campaign_id}/{option.task_id}"
+        print(f"  #{option.id} {question}: “{option.label}” ({state} in {where}; by {by}, {when})")
 
 
 def _command_doctor(args: argparse.Namespace) -> int:
