@@ -69,6 +69,7 @@ from bot.store.records.rewards import (
 )
 from bot.store.records.rounds import NO_CHECKS, Announcement, AttentionChecks, Closing, NewRound, RoundRecord
 from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
+from bot.store.records.themes import EditAction, NewThemeEdit, PromotedOption, Promotion, ThemeEdit
 
 __all__ = [
     "BOARD_SORTS",
@@ -91,6 +92,7 @@ __all__ = [
     "CodeLine",
     "CommunitySpace",
     "Compose",
+    "EditAction",
     "Evidence",
     "IdeaPoints",
     "IdeaRecord",
@@ -116,11 +118,14 @@ __all__ = [
     "NewIdea",
     "NewLabel",
     "NewRound",
+    "NewThemeEdit",
     "NoteRow",
     "OutboxRow",
     "Place",
     "PointRules",
     "ProgressQuery",
+    "PromotedOption",
+    "Promotion",
     "Proposal",
     "Recipient",
     "RedeemOutcome",
@@ -138,6 +143,7 @@ __all__ = [
     "Streak",
     "Submitted",
     "TaskProgress",
+    "ThemeEdit",
     "TriageOutcome",
     "UnknownRewardError",
     "UnlinkOutcome",
