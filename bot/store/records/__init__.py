@@ -5,6 +5,16 @@ IdeaStatus``), so the features and the SQL modules name one home for each type.
 """
 
 from bot.store.records.communities import CommunitySpace, JoinOutcome, LeaveOutcome, Place
+from bot.store.records.idea_board import (
+    BOARD_SORTS,
+    BoardFilter,
+    BoardPage,
+    BoardRow,
+    MergePreview,
+    NoteRow,
+    SpaceChoice,
+    TriageOutcome,
+)
 from bot.store.records.ideas import (
     LISTED,
     STATUS_BADGE_COUNTERS,
@@ -60,8 +70,10 @@ from bot.store.records.rewards import (
 )
 from bot.store.records.rounds import NO_CHECKS, Announcement, AttentionChecks, Closing, NewRound, RoundRecord
 from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
+from bot.store.records.themes import EditAction, NewThemeEdit, PromotedOption, Promotion, ThemeEdit
 
 __all__ = [
+    "BOARD_SORTS",
     "LISTED",
     "NO_CHECKS",
     "STATUS_BADGE_COUNTERS",
@@ -71,6 +83,9 @@ __all__ = [
     "AttentionChecks",
     "Award",
     "Awarded",
+    "BoardFilter",
+    "BoardPage",
+    "BoardRow",
     "ChangeOutcome",
     "ChangeResult",
     "Claimant",
@@ -78,6 +93,7 @@ __all__ = [
     "CodeLine",
     "CommunitySpace",
     "Compose",
+    "EditAction",
     "Evidence",
     "IdeaPoints",
     "IdeaRecord",
@@ -101,16 +117,21 @@ __all__ = [
     "LinkStatus",
     "LinkedAccount",
     "MemberQuality",
+    "MergePreview",
     "NewAnswer",
     "NewIdea",
     "NewJudgement",
     "NewLabel",
     "NewRound",
+    "NewThemeEdit",
+    "NoteRow",
     "OutboxRow",
     "Place",
     "PointRules",
     "PoolIdea",
     "ProgressQuery",
+    "PromotedOption",
+    "Promotion",
     "Proposal",
     "Recipient",
     "RedeemOutcome",
@@ -122,11 +143,14 @@ __all__ = [
     "ServedItem",
     "Settling",
     "SkipStatus",
+    "SpaceChoice",
     "Standing",
     "StatusChange",
     "Streak",
     "Submitted",
     "TaskProgress",
+    "ThemeEdit",
+    "TriageOutcome",
     "UnknownRewardError",
     "UnlinkOutcome",
     "UnlinkStatus",
