@@ -73,8 +73,9 @@ def cached_community(sizes: Sizes, cache: Path, on_progress: Callable[[int, int]
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"dashboard-{sizes.key}-{schema_digest()}.db"
     if not path.exists():
+        for stale in cache.glob(f"dashboard-{sizes.key}-*"):  # built for another schema: never read again
+            stale.unlink()
         building = path.with_suffix(".building")
-        building.unlink(missing_ok=True)
         generate(building, sizes, on_progress)
         building.replace(path)  # atomic: an interrupted build never looks finished
     return path
