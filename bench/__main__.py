@@ -34,6 +34,7 @@ BENCHMARKS = {
     "quality": "bench.quality",
     "statements": "bench.statements",
     "insight": "bench.insight",
+    "theme_edits": "bench.theme_edits",
     "dashboard": "bench.dashboard",
 }
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"

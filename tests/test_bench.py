@@ -51,6 +51,7 @@ def test_quick_run_writes_every_figure_in_the_documented_shape(tmp_path: Path) -
         "quality.",
         "statements.",
         "insight.",
+        "theme_edits.",
         "dashboard.",
     ):
         assert any(name.startswith(prefix) for name in names), prefix

@@ -29,6 +29,7 @@ from bot.store.points_sql import PointQueries
 from bot.store.rewards_sql import RewardQueries
 from bot.store.rounds_sql import RoundQueries
 from bot.store.tasks_sql import TaskQueries
+from bot.store.themes_sql import ThemeQueries
 
 __all__ = ["Store"]
 
@@ -53,6 +54,7 @@ class Store(ABC):
         self.communities = CommunityQueries(self)
         self.links = LinkQueries(self)
         self.dashboard = DashboardQueries(self)
+        self.themes = ThemeQueries(self)
 
     async def __aenter__(self) -> Self:
         await self.open()

@@ -59,6 +59,7 @@ from bot.store.records.rewards import (
 )
 from bot.store.records.rounds import NO_CHECKS, Announcement, AttentionChecks, Closing, NewRound, RoundRecord
 from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
+from bot.store.records.themes import EditAction, NewThemeEdit, PromotedOption, Promotion, ThemeEdit
 
 __all__ = [
     "LISTED",
@@ -77,6 +78,7 @@ __all__ = [
     "CodeLine",
     "CommunitySpace",
     "Compose",
+    "EditAction",
     "Evidence",
     "IdeaPoints",
     "IdeaRecord",
@@ -101,10 +103,13 @@ __all__ = [
     "NewIdea",
     "NewLabel",
     "NewRound",
+    "NewThemeEdit",
     "OutboxRow",
     "Place",
     "PointRules",
     "ProgressQuery",
+    "PromotedOption",
+    "Promotion",
     "Proposal",
     "Recipient",
     "RedeemOutcome",
@@ -121,6 +126,7 @@ __all__ = [
     "Streak",
     "Submitted",
     "TaskProgress",
+    "ThemeEdit",
     "UnknownRewardError",
     "UnlinkOutcome",
     "UnlinkStatus",
