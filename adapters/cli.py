@@ -19,14 +19,14 @@ from bot.app import make_store, run_deadlines, running_engine, settle_startup_he
 from bot.catalog import CatalogError, load_catalog
 from bot.engine import Engine
 from bot.features import rewards
+from bot.replies import to_plain
 from bot.settings import Settings, load_settings
 from bot.starter import StarterExistsError, write_starter
 from bot.store.database import StoreUnavailableError
 from bot.store.rewards_sql import RewardQueries
-from bot.texts import operator_text
+from bot.texts import OPERATOR_LANGUAGE, operator_text, t
 
 log = logging.getLogger("crowdpulse")
-MIN_PASSWORD_LENGTH = 12
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -95,19 +95,21 @@ def _command_dashboard(args: argparse.Namespace) -> int:
 
 def _command_dashboard_user_add(args: argparse.Namespace) -> int:
     """Add a teammate (or change their password and role); the password is read from stdin, never argv."""
-    from adapters.dashboard.auth import hash_password
+    from adapters.dashboard.auth import TeammateError, save_teammate
 
     password = sys.stdin.readline().rstrip("\r\n")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        print(f"crowdpulse: the password must be at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
-        return 1
     settings = _settings()
 
     async def run() -> None:
         async with make_store(settings) as store:
-            await store.dashboard.save_teammate(args.name, hash_password(password), args.role, datetime.now(UTC))
+            await save_teammate(store, args.name, password, args.role, datetime.now(UTC))
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except TeammateError as error:
+        key, variables = error.args
+        print(f"crowdpulse: {to_plain(t(f'web.{key}', OPERATOR_LANGUAGE, **variables))}", file=sys.stderr)
+        return 1
     print(f"dashboard teammate {args.name} saved ({args.role})")
     return 0
 

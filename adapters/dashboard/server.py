@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Iterator
+from http import HTTPStatus
 
 import uvicorn
 from starlette.applications import Starlette
@@ -23,23 +24,37 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from adapters.dashboard import audit_page, overview_page, rewards_page, rounds_page, team_page
 from adapters.dashboard.app import HERE, Dashboard
 from adapters.dashboard.headers import SecurityHeaders
-from adapters.dashboard.pages import page_routes
+from adapters.dashboard.i18n import text
+from adapters.dashboard.pages import Pages, page_routes
 from bot.engine import Engine
 from bot.features.dashboard_access import LINK_PATH
 
+GENERIC_REFUSALS = (400, 403, 404, 405, 413, 429)  # statuses with a ``web.error.http_<status>`` sentence
+
 
 async def _refused(request: Request, exc: Exception) -> Response:
+    """A refusal in the teammate's language: a ``web.error.*`` key raised by a handler is translated, an
+    HTTP status Starlette raised by itself (an unknown path, a wrong method) gets its sentence, and a
+    use case's own refusal (already in words) is shown as it is."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 401:
         return RedirectResponse("/signin", 303)
-    return Response(f"{exc.status_code}: {exc.detail}", exc.status_code, media_type="text/plain")
+    detail = str(exc.detail)
+    if detail.startswith("error."):
+        detail = text(request, detail)
+    elif detail == HTTPStatus(exc.status_code).phrase:
+        known = exc.status_code in GENERIC_REFUSALS
+        detail = text(request, f"error.http_{exc.status_code}" if known else "error.http_other")
+    return Response(f"{exc.status_code}: {detail}", exc.status_code, media_type="text/plain; charset=utf-8")
 
 
 def build_app(engine: Engine) -> Starlette:
     """The dashboard over ``engine``; its session key is derived from the instance's secret."""
     dashboard = Dashboard(engine)
+    pages = Pages(dashboard)
     settings = engine.services.settings.dashboard
     session_key = hashlib.sha256(b"dashboard-session:" + engine.services.codec_key).hexdigest()
     routes = [
@@ -48,7 +63,12 @@ def build_app(engine: Engine) -> Starlette:
         Route(LINK_PATH + "{token}", dashboard.link_form, methods=["GET"]),
         Route(LINK_PATH + "{token}", dashboard.link_sign_in, methods=["POST"]),
         Route("/signout", dashboard.sign_out, methods=["POST"]),
-        *page_routes(dashboard),
+        *page_routes(pages),
+        *overview_page.routes(pages),
+        *rounds_page.routes(pages),
+        *rewards_page.routes(pages),
+        *team_page.routes(pages),
+        *audit_page.routes(pages),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

@@ -12,9 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from bot.outbox.payloads import user_target
+from bot.store.answer_filter import filtered
 from bot.store.database import Connection, Database
 from bot.store.effects import announce, apply_award, audit, enqueue
-from bot.store.records import NO_CHECKS, AttentionChecks, Award, Closing, NewRound, RoundRecord
+from bot.store.records import (
+    EVERY_ANSWER,
+    NO_CHECKS,
+    AnswerFilter,
+    AttentionChecks,
+    Award,
+    Closing,
+    NewRound,
+    RoundRecord,
+)
 from bot.store.timestamps import from_text, to_text
 
 # A skip stands unless the member answered the task after all.
@@ -194,24 +204,29 @@ class RoundQueries:
         return [int(row[0]) for row in rows]
 
     async def answer_counts(
-        self, round_id: int, text_task_ids: Sequence[str], checks: AttentionChecks = NO_CHECKS
+        self,
+        round_id: int,
+        text_task_ids: Sequence[str],
+        checks: AttentionChecks = NO_CHECKS,
+        where: AnswerFilter = EVERY_ANSWER,
     ) -> dict[str, list[tuple[str, int]]]:
         """Each task's distinct values and how often each was given (free-text tasks: one total each),
-        without the answers of members who missed ``checks``.
+        without the answers of members who missed ``checks``, of those ``where`` selects.
 
         Grouped in SQL, so tallying a round of a million answers moves a few dozen rows into Python.
         """
         marks = ",".join("?" * len(text_task_ids)) or "''"
-        kept, kept_parameters = _kept("user_id", round_id, checks)
+        kept, kept_parameters = _kept("answers.user_id", round_id, checks)
+        chosen, chosen_parameters = filtered("answers", where)
         grouped = await self.store.fetchall(
             f"SELECT task_id, value, COUNT(*) FROM answers WHERE round_id = ? AND task_id NOT IN ({marks}){kept}"  # noqa: S608
-            " GROUP BY task_id, value",
-            (round_id, *text_task_ids, *kept_parameters),
+            f"{chosen} GROUP BY task_id, value",
+            (round_id, *text_task_ids, *kept_parameters, *chosen_parameters),
         )
         totals = await self.store.fetchall(
             f"SELECT task_id, 'null', COUNT(*) FROM answers WHERE round_id = ? AND task_id IN ({marks}){kept}"  # noqa: S608
-            " GROUP BY task_id",
-            (round_id, *text_task_ids, *kept_parameters),
+            f"{chosen} GROUP BY task_id",
+            (round_id, *text_task_ids, *kept_parameters, *chosen_parameters),
         )
         found: dict[str, list[tuple[str, int]]] = {}
         for task_id, value, count in [*grouped, *totals]:
@@ -223,13 +238,27 @@ class RoundQueries:
     ) -> list[str]:
         """The latest typed answers to a task (for yes/no/other: the "other" explanations), of members
         whose answers count."""
-        kept, kept_parameters = _kept("user_id", round_id, checks)
+        return [value for _, value in await self.latest_typed(round_id, task_id, other_only, limit, checks)]
+
+    async def latest_typed(
+        self,
+        round_id: int,
+        task_id: str,
+        other_only: bool,
+        limit: int,
+        checks: AttentionChecks = NO_CHECKS,
+        where: AnswerFilter = EVERY_ANSWER,
+    ) -> list[tuple[int, str]]:
+        """(answer id, stored value) of the latest ``limit`` typed answers :meth:`latest_texts` reads, of
+        those ``where`` selects, oldest first: the dashboard groups them by theme by their ids."""
+        kept, kept_parameters = _kept("answers.user_id", round_id, checks)
+        chosen, chosen_parameters = filtered("answers", where)
         rows = await self.store.fetchall(
-            f"SELECT value FROM answers WHERE round_id = ? AND task_id = ? AND (? = 0 OR value LIKE '{{%'){kept}"  # noqa: S608
-            " ORDER BY id DESC LIMIT ?",
-            (round_id, task_id, int(other_only), *kept_parameters, limit),
+            f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ? AND (? = 0 OR value LIKE '{{%'){kept}"  # noqa: S608
+            f"{chosen} ORDER BY id DESC LIMIT ?",
+            (round_id, task_id, int(other_only), *kept_parameters, *chosen_parameters, limit),
         )
-        return [row[0] for row in reversed(rows)]
+        return [(int(row[0]), str(row[1])) for row in reversed(rows)]
 
     async def typed_answers(
         self, round_id: int, task_id: str, other_only: bool, checks: AttentionChecks = NO_CHECKS
@@ -315,13 +344,17 @@ class RoundQueries:
         )
         return [_round(row) for row in rows]
 
-    async def skip_counts(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> dict[str, int]:
-        """How many members skipped each task and did not answer it after all (left-out members aside)."""
+    async def skip_counts(
+        self, round_id: int, checks: AttentionChecks = NO_CHECKS, where: AnswerFilter = EVERY_ANSWER
+    ) -> dict[str, int]:
+        """How many members skipped each task and did not answer it after all (left-out members aside), of
+        the skips ``where`` selects."""
         kept, kept_parameters = _kept("s.user_id", round_id, checks)
+        chosen, chosen_parameters = filtered("s", where)
         rows = await self.store.fetchall(
-            f"SELECT s.task_id, COUNT(*) FROM skips s WHERE s.round_id = ? AND {_SKIP_STANDS}{kept}"  # noqa: S608
+            f"SELECT s.task_id, COUNT(*) FROM skips s WHERE s.round_id = ? AND {_SKIP_STANDS}{kept}{chosen}"  # noqa: S608
             " GROUP BY s.task_id",
-            (round_id, *kept_parameters),
+            (round_id, *kept_parameters, *chosen_parameters),
         )
         return {row[0]: int(row[1]) for row in rows}
 
@@ -334,22 +367,30 @@ class RoundQueries:
             (round_id, limit),
         )
 
-    async def export_rows(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> list[Any]:
-        """Every answer, oldest first, each with ``excluded`` (1 when its member's answers are left out)."""
+    async def export_rows(
+        self, round_id: int, checks: AttentionChecks = NO_CHECKS, where: AnswerFilter = EVERY_ANSWER
+    ) -> list[Any]:
+        """Every answer ``where`` selects, oldest first, each with ``excluded`` (1 when its member's answers
+        are left out)."""
         excluded, parameters = _excluded("a.user_id", round_id, checks)
+        chosen, chosen_parameters = filtered("a", where)
         return await self.store.fetchall(
             f"SELECT a.id, a.task_id, a.user_id, u.platform, u.display_name, a.value, a.created_at, {excluded}"  # noqa: S608
-            " FROM answers a JOIN users u ON u.id = a.user_id WHERE a.round_id = ? ORDER BY a.id",
-            (*parameters, round_id),
+            f" FROM answers a JOIN users u ON u.id = a.user_id WHERE a.round_id = ?{chosen} ORDER BY a.id",
+            (*parameters, round_id, *chosen_parameters),
         )
 
-    async def skip_rows(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> list[Any]:
-        """The skips that stand (no answer came after), oldest first, for exports; flagged like answers."""
+    async def skip_rows(
+        self, round_id: int, checks: AttentionChecks = NO_CHECKS, where: AnswerFilter = EVERY_ANSWER
+    ) -> list[Any]:
+        """The skips that stand (no answer came after) and ``where`` selects, oldest first, for exports;
+        flagged like answers."""
         excluded, parameters = _excluded("s.user_id", round_id, checks)
+        chosen, chosen_parameters = filtered("s", where)
         return await self.store.fetchall(
             f"SELECT s.id, s.task_id, s.user_id, u.platform, u.display_name, s.created_at, {excluded} FROM skips s"  # noqa: S608
-            f" JOIN users u ON u.id = s.user_id WHERE s.round_id = ? AND {_SKIP_STANDS} ORDER BY s.id",
-            (*parameters, round_id),
+            f" JOIN users u ON u.id = s.user_id WHERE s.round_id = ? AND {_SKIP_STANDS}{chosen} ORDER BY s.id",
+            (*parameters, round_id, *chosen_parameters),
         )
 
     async def audit_of_round_space(self, round_id: int) -> list[Any]:

@@ -25,7 +25,7 @@ from bot.features.rounds.screening import Screening, screen_round
 from bot.features.rounds.tally import TaskTally
 from bot.features.rounds.themes import RoundThemes
 from bot.replies import Attachment, Outcome, Reply
-from bot.store.records import AttentionChecks, RoundRecord
+from bot.store.records import EVERY_ANSWER, AnswerFilter, AttentionChecks, RoundRecord
 from bot.texts import t
 
 FORMATS = ("csv", "json")
@@ -47,7 +47,11 @@ class RoundExports:
         self.queries = services.store.rounds
 
     async def export(
-        self, round_id: int, fmt: str, on_progress: Callable[[int, int], None] | None = None
+        self,
+        round_id: int,
+        fmt: str,
+        on_progress: Callable[[int, int], None] | None = None,
+        where: AnswerFilter = EVERY_ANSWER,
     ) -> tuple[str, bytes]:
         """The round's answers, one row each: answer id, member, task, value, time; and its skips.
 
@@ -57,6 +61,8 @@ class RoundExports:
         a ``summary`` per task: n, skips, shares, mean or NPS, each with its 95 % interval. A
         skip the member made up for with an answer is not listed: the answer is.
         ``on_progress(rows done, rows in all)`` follows a large export (the command line's progress bar).
+        ``where`` (the dashboard's filter) keeps the answers and skips it selects, in SQL, and the JSON's
+        summary counts only those; labels of labelling jobs are then left out (they have no space).
         Every answer and skip says whether it is left out of the tallies (``excluded``) and why
         (``excluded_reason``); the JSON's ``excluded`` says how many members were left out.
         Labels of labelling jobs are answers too (``answer_id`` none, ``item`` the item's key); every
@@ -69,8 +75,8 @@ class RoundExports:
         checks = round_checks(self.services.catalog, record)
         quality = await self._quality(record)
         theme_of = await self._themes(record, checks)
-        rows = await self.queries.export_rows(round_id, checks)
-        label_rows = await self.services.store.labelling.export_rows(round_id)
+        rows = await self.queries.export_rows(round_id, checks, where)
+        label_rows = await self.services.store.labelling.export_rows(round_id) if where.selects_all else []
         include_names = self.services.settings.export.include_names
 
         def whose(row: Any) -> dict[str, Any]:
@@ -97,7 +103,7 @@ class RoundExports:
             _progress(on_progress, len(answers), total)
         skips = [
             {**whose(row), "skipped_at": row["created_at"], **_exclusion(row)}
-            for row in await self.queries.skip_rows(round_id, checks)
+            for row in await self.queries.skip_rows(round_id, checks, where)
         ]
         if fmt == "json":
             document = {
@@ -105,7 +111,7 @@ class RoundExports:
                 "answers": answers,
                 "skips": skips,
                 "audit": await self._audit_export(round_id, include_names),
-                "summary": await self._task_summaries(round_id),
+                "summary": await self._task_summaries(round_id, where),
                 "excluded": {
                     "members": await self.queries.left_out(round_id, checks),
                     "reason": REASON,
@@ -199,14 +205,14 @@ class RoundExports:
             "closed_at": record.closed_at.isoformat() if record.closed_at else None,
         }
 
-    async def _task_summaries(self, round_id: int) -> list[dict[str, Any]]:
+    async def _task_summaries(self, round_id: int, where: AnswerFilter) -> list[dict[str, Any]]:
         """Per task what ``/results`` shows, as numbers: the same tallies, so the two never disagree."""
         record = await self.services.store.rounds.round(round_id)
         campaign = self.services.catalog.campaign(record.subject) if record and record.kind != "ideas" else None
         if campaign is None:
             return []
         language = self.services.settings.default_language
-        return [_summary(tally) for tally in await round_tallies(self.services, round_id, campaign, language)]
+        return [_summary(tally) for tally in await round_tallies(self.services, round_id, campaign, language, where)]
 
     async def _audit_export(self, round_id: int, include_names: bool) -> list[dict[str, Any]]:
         key = self.services.codec_key
@@ -225,12 +231,15 @@ class RoundExports:
             for row in await self.queries.audit_of_round_space(round_id)
         ]
 
-    async def export_reply(self, ctx: Context, round_id: int | None = None, fmt: str = "csv") -> Reply:
-        """The file, privately, to a moderator: ``round_id`` or the latest round here; audited."""
+    async def export_reply(
+        self, ctx: Context, round_id: int | None = None, fmt: str = "csv", where: AnswerFilter = EVERY_ANSWER
+    ) -> Reply:
+        """The file, privately, to a moderator: ``round_id`` or the latest round here, the answers ``where``
+        selects (the dashboard's filter); audited."""
         record = await pick_round(self.services, self.moderation, ctx, "export", round_id, only_open=False)
         if isinstance(record, Reply):
             return record
-        filename, data = await self.export(record.id, fmt)
+        filename, data = await self.export(record.id, fmt, where=where)
         await self.queries.audit(ctx.space_id, ctx.user_id, "export", str(record.id), self.services.clock())
         return Reply(
             t("export.ready", ctx.language, id=record.id, filename=filename),

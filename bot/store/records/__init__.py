@@ -57,14 +57,25 @@ from bot.store.records.rewards import (
     RewardRecord,
     UnknownRewardError,
 )
-from bot.store.records.rounds import NO_CHECKS, Announcement, AttentionChecks, Closing, NewRound, RoundRecord
+from bot.store.records.rounds import (
+    EVERY_ANSWER,
+    NO_CHECKS,
+    Announcement,
+    AnswerFilter,
+    AttentionChecks,
+    Closing,
+    NewRound,
+    RoundRecord,
+)
 from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
 
 __all__ = [
+    "EVERY_ANSWER",
     "LISTED",
     "NO_CHECKS",
     "STATUS_BADGE_COUNTERS",
     "Announcement",
+    "AnswerFilter",
     "AnswerResult",
     "AnswerStatus",
     "AttentionChecks",

@@ -1,0 +1,49 @@
+"""The Audit log: every moderator action from chat or dashboard in this community, newest first, naming
+the teammate, filterable by teammate, action and day (``?teammate=&action=&since=&until=``)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.dashboard.pages import Pages
+from bot.store.dashboard_views_sql import AuditQuery
+
+AUDIT_SHOWN = 200
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class AuditPage:
+    """The Audit log's handler."""
+
+    def __init__(self, pages: Pages) -> None:
+        self.pages = pages
+        self.views = pages.store.dashboard_views
+
+    async def audit(self, request: Request) -> Response:
+        _, community, _ = await self.pages._community(request)
+        params = request.query_params
+        actions = await self.views.audit_actions(community.id)
+        action = params.get("action", "")
+        query = AuditQuery(
+            teammate=params.get("teammate", "")[:100],
+            action=action if action in actions else "",
+            since=_day(params.get("since", "")),
+            until=_day(params.get("until", "")),
+            limit=AUDIT_SHOWN,
+        )
+        entries = await self.views.audit_log(community.id, query)
+        return await self.pages._page(request, "audit.html", entries=entries, query=query, actions=actions)
+
+
+def routes(pages: Pages) -> list[Route]:
+    return [Route("/c/{community:int}/audit", AuditPage(pages).audit)]
