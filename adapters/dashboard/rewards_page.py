@@ -56,12 +56,14 @@ class RewardsPage:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + 10_000:  # the form's other fields
             raise HTTPException(413, "error.too_big")
-        form = await auth.checked_form(request)
-        upload = form.get("codes")
-        if not isinstance(upload, UploadFile):
-            raise HTTPException(400, "error.no_file")
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
-        filename = upload.filename or "codes.csv"
+        try:
+            upload = (await auth.checked_form(request)).get("codes")
+            if not isinstance(upload, UploadFile):
+                raise HTTPException(400, "error.no_file")
+            data = await upload.read(MAX_UPLOAD_BYTES + 1)
+            filename = upload.filename or "codes.csv"
+        finally:
+            await request.close()  # the parsed upload's temporary file, refused or not
         return await self.pages._act(request, lambda ctx: self.management.import_upload(ctx, data, filename), "rewards")
 
 

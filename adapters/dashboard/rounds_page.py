@@ -17,6 +17,7 @@ from adapters.dashboard import auth
 from adapters.dashboard.i18n import language_of
 from adapters.dashboard.pages import Pages, space_of
 from adapters.dashboard.round_view import answer_filter, filter_query, question_tables, typed_answers
+from bot.features.rounds.lookup import round_title
 from bot.features.rounds.results import round_chart, round_tallies
 from bot.replies import to_plain
 from bot.store.dashboard_sql import CommunityRow
@@ -92,7 +93,8 @@ class RoundPages:
             raise HTTPException(404, "error.no_chart")
         language = language_of(request)
         tallies = await round_tallies(self.engine.services, record.id, campaign, language, where)
-        image = await round_chart(tallies, campaign, f"#{record.id}", f"round-{record.id}.png", language)
+        heading = f"{round_title(self.engine.services, record.subject, language)} · #{record.id}"
+        image = await round_chart(tallies, campaign, heading, f"round-{record.id}.png", language)
         if image is None:
             raise HTTPException(404, "error.no_chart")
         return Response(image.data, media_type="image/png", headers={"cache-control": "private, max-age=60"})
