@@ -3,23 +3,15 @@ the teammate, filterable by teammate, action and day (``?teammate=&action=&since
 
 from __future__ import annotations
 
-from datetime import date
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.dashboard.pages import Pages
+from adapters.dashboard.params import day
 from bot.store.dashboard_views_sql import AuditQuery
 
 AUDIT_SHOWN = 200
-
-
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 class AuditPage:
@@ -37,8 +29,8 @@ class AuditPage:
         query = AuditQuery(
             teammate=params.get("teammate", "")[:100],
             action=action if action in actions else "",
-            since=_day(params.get("since", "")),
-            until=_day(params.get("until", "")),
+            since=day(params.get("since", "")),
+            until=day(params.get("until", "")),
             limit=AUDIT_SHOWN,
         )
         entries = await self.views.audit_log(community.id, query)

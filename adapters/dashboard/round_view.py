@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from urllib.parse import urlencode
 
+from adapters.dashboard.params import day
 from bot.catalog import Campaign, TaskKind, text_in
 from bot.context import Services
 from bot.features.rounds.attention import attention_checks
@@ -164,8 +164,8 @@ def answer_filter(
         platform=platform if platform in {row.platform for row in spaces} else None,
         space_id=int(space) if space.isdigit() and int(space) in {row.id for row in spaces} else None,
         language=language if language in languages else None,
-        since=_day(query.get("since", "")),
-        until=_day(query.get("until", "")),
+        since=day(query.get("since", "")),
+        until=day(query.get("until", "")),
         default_language=default_language,
     )
 
@@ -180,10 +180,3 @@ def filter_query(where: AnswerFilter) -> str:
         "until": where.until.isoformat() if where.until else None,
     }
     return urlencode({name: value for name, value in values.items() if value is not None})
-
-
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
