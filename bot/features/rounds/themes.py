@@ -73,6 +73,7 @@ class RoundThemes:
         self.full_runs = 0  # full clusterings run by this instance: what the schedule bounds (tests read it)
         self._runs: OrderedDict[tuple[int, str], _Run] = OrderedDict()
         self._lock = asyncio.Lock()  # two /results at once cluster a task once, not twice
+        self._warming: dict[tuple[int, str], asyncio.Task[TaskThemes]] = {}
 
     async def of_task(self, round_id: int, task: Task, closed: bool, checks: AttentionChecks) -> TaskThemes:
         """The task's themes now: a full run when the schedule says so, else the cached run plus the newer
@@ -93,6 +94,29 @@ class RoundThemes:
                 while len(self._runs) > CACHED_TASKS:
                     self._runs.popitem(last=False)
         return await asyncio.to_thread(_counted, run, answers)
+
+    def known(self, round_id: int, task_id: str) -> dict[int, str]:
+        """Each answer's theme name from the last full clustering of the task this process ran, without
+        reading its answers again (nothing when none ran; newer answers are not in it): what a page over a
+        large round can afford on every view."""
+        run = self._runs.get((round_id, task_id))
+        if run is None:
+            return {}
+        return {run.answer_ids[member]: theme.name for theme in run.clustering.themes for member in theme.members}
+
+    def warm(self, round_id: int, task: Task, closed: bool, checks: AttentionChecks) -> None:
+        """Cluster the task in the background unless it is already clustered or being clustered, so that a
+        later :meth:`known` finds its themes (the task is kept referenced until it finishes)."""
+        key = (round_id, task.id)
+        if key in self._runs or key in self._warming:
+            return
+        warming = asyncio.create_task(self.of_task(round_id, task, closed, checks), name=f"themes:{round_id}:{task.id}")
+        self._warming[key] = warming
+        warming.add_done_callback(lambda _: self._warming.pop(key, None))
+
+    async def warmed(self) -> None:
+        """Wait for the background clusterings under way (tests, and a clean shutdown)."""
+        await asyncio.gather(*self._warming.values())
 
     def _current(self, round_id: int, task_id: str, answers: int, closed: bool) -> _Run | None:
         """The cached run if it is still good enough, else ``None`` (a full run is due)."""

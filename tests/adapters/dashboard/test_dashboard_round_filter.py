@@ -125,3 +125,40 @@ async def test_both_exports_hold_only_the_filtered_answers_and_skips(
     assert summary["n"] == 1 and summary["skips"] == 0
     audit = (await client.get(f"/c/{community}/audit", params={"action": "export"})).text
     assert audit.count("<td>export</td>") == 3 and "lena" in audit
+
+
+TYPED = (
+    "More plants by the window",
+    "more plants near the window please",
+    "Longer hours on Sundays",
+    "longer opening hours on sunday",
+)
+
+
+async def test_typed_answers_are_grouped_by_theme_and_a_large_question_is_themed_in_the_background(
+    engine: Engine,
+    client: httpx.AsyncClient,
+    cafe: SpaceRef,
+    person: Callable[..., UserRef],
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await say(engine, person("Mod"), cafe, "/round open coffee")
+    for index, text in enumerate(TYPED):
+        await _drink(engine, person(f"M{index}"), cafe, "Latte", text)
+    community = (await engine.context(person("Mod"), cafe)).space_id
+    round_id = (await engine.services.store.rounds.rounds_in(community, 1))[0].id
+    await add_teammate(engine, "lena", "viewer", clock)
+    await sign_in(client, "lena")
+    page = f"/c/{community}/rounds/{round_id}"
+    monkeypatch.setattr("adapters.dashboard.round_view.THEMED_INLINE", 0)  # as if the question were huge
+    first = (await client.get(page)).text
+    assert '<h4 class="theme">' not in first and "Longer hours on Sundays" in first, "not themed yet: listed"
+    await engine.results.themes.warmed()
+    grouped = (await client.get(page)).text
+    assert '<h4 class="theme">More plants by the window <small>(2)</small></h4>' in grouped
+    assert '<h4 class="theme">Longer hours on Sundays <small>(2)</small></h4>' in grouped
+    monkeypatch.undo()
+    searched = (await client.get(page, params={"q": "sunday"})).text
+    assert '<h4 class="theme">Longer hours on Sundays <small>(2)</small></h4>' in searched
+    assert "plants" not in searched.split('id="answers"')[1]
