@@ -402,9 +402,13 @@ class RoundQueries:
             (round_id,),
         )
 
-    async def audit(self, space_id: int, moderator_id: int, action: str, target: str, now: datetime) -> None:
+    async def audit(
+        self, space_id: int, moderator_id: int, action: str, target: str, now: datetime, detail: str = ""
+    ) -> None:
         await self.store.write(
-            lambda db: audit(db, space_id=space_id, moderator_id=moderator_id, action=action, target=target, now=now)
+            lambda db: audit(
+                db, space_id=space_id, moderator_id=moderator_id, action=action, target=target, detail=detail, now=now
+            )
         )
 
 

@@ -240,7 +240,10 @@ class RoundExports:
         if isinstance(record, Reply):
             return record
         filename, data = await self.export(record.id, fmt, where=where)
-        await self.queries.audit(ctx.space_id, ctx.user_id, "export", str(record.id), self.services.clock())
+        now = self.services.clock()
+        await self.queries.audit(
+            ctx.space_id, ctx.user_id, "export", str(record.id), now, f"{fmt} {where.described}".strip()
+        )
         return Reply(
             t("export.ready", ctx.language, id=record.id, filename=filename),
             Outcome.DONE,

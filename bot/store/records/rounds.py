@@ -86,6 +86,13 @@ class AnswerFilter:
     default_language: str = "en"
 
     @property
+    def described(self) -> str:
+        """The filter as ``name=value`` words (``platform=telegram since=2026-12-01``), for the audit log."""
+        fields: dict[str, object] = {"platform": self.platform, "space": self.space_id, "language": self.language}
+        fields |= {"since": self.since, "until": self.until}
+        return " ".join(f"{name}={value}" for name, value in fields.items() if value is not None)
+
+    @property
     def selects_all(self) -> bool:
         """Whether nothing is filtered (the tallies then read as they always did)."""
         return (self.platform, self.space_id, self.language, self.since, self.until) == (None,) * 5

@@ -125,6 +125,7 @@ async def test_both_exports_hold_only_the_filtered_answers_and_skips(
     assert summary["n"] == 1 and summary["skips"] == 0
     audit = (await client.get(f"/c/{community}/audit", params={"action": "export"})).text
     assert audit.count("<td>export</td>") == 3 and "lena" in audit
+    assert "csv platform=telegram" in audit and "json language=ro" in audit, "the filter is in the audit log"
 
 
 TYPED = (
