@@ -14,7 +14,7 @@ from tests.store.conftest import NOW, RULES, a_round
 
 async def _answer(store: Any, round_id: int, community: int, user: int, space: int, value: str, days: int) -> None:
     award = Award(user, community, round_id, 5, "answer", "t1", "", capped=True)
-    answer = NewAnswer(round_id, "t1", user, value, None, award, space)
+    answer = NewAnswer(round_id, "t1", user, value, None, award, space_id=space)
     await store.tasks.record_answer(answer, RULES, NOW + timedelta(days=days))
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
@@ -29,6 +30,9 @@ from bot.store.records import AttentionChecks
 
 RECOMPUTE_GROWTH = 1.25
 """A full clustering runs again once the answers are this many times those it covered (or the round closed)."""
+
+WARM_SECONDS = 60.0
+"""A page over a large round themes a task in the background at most this often (see :meth:`RoundThemes.warm`)."""
 
 CACHED_TASKS = 64
 """(round, task) clusterings kept in memory, least recently used dropped first: each holds fitted vectorizers."""
@@ -73,7 +77,8 @@ class RoundThemes:
         self.full_runs = 0  # full clusterings run by this instance: what the schedule bounds (tests read it)
         self._runs: OrderedDict[tuple[int, str], _Run] = OrderedDict()
         self._lock = asyncio.Lock()  # two /results at once cluster a task once, not twice
-        self._warming: dict[tuple[int, str], asyncio.Task[TaskThemes]] = {}
+        self._warming: dict[tuple[int, str], asyncio.Task[None]] = {}
+        self._latest: OrderedDict[tuple[int, str], tuple[float, TaskThemes]] = OrderedDict()  # by warm()
 
     async def of_task(self, round_id: int, task: Task, closed: bool, checks: AttentionChecks) -> TaskThemes:
         """The task's themes now: a full run when the schedule says so, else the cached run plus the newer
@@ -96,26 +101,32 @@ class RoundThemes:
         return await asyncio.to_thread(_counted, run, answers)
 
     def known(self, round_id: int, task_id: str) -> dict[int, str]:
-        """Each answer's theme name from the last full clustering of the task this process ran, without
-        reading its answers again (nothing when none ran; newer answers are not in it): what a page over a
-        large round can afford on every view."""
-        run = self._runs.get((round_id, task_id))
-        if run is None:
-            return {}
-        return {run.answer_ids[member]: theme.name for theme in run.clustering.themes for member in theme.members}
+        """Each answer's theme name as the last background theming (:meth:`warm`) found it, without
+        reading the task's answers again (nothing before one finished; newer answers are not in it): what a
+        page over a large round can afford on every view."""
+        latest = self._latest.get((round_id, task_id))
+        return latest[1].by_answer if latest else {}
 
     def warm(self, round_id: int, task: Task, closed: bool, checks: AttentionChecks) -> None:
-        """Cluster the task in the background unless it is already clustered or being clustered, so that a
-        later :meth:`known` finds its themes (the task is kept referenced until it finishes)."""
+        """Theme the task in the background (:meth:`of_task`, its schedule and cache) unless that is under
+        way or finished less than :data:`WARM_SECONDS` ago; the task is kept referenced until it ends."""
         key = (round_id, task.id)
-        if key in self._runs or key in self._warming:
+        latest = self._latest.get(key)
+        if key in self._warming or (latest is not None and time.monotonic() - latest[0] < WARM_SECONDS):
             return
-        warming = asyncio.create_task(self.of_task(round_id, task, closed, checks), name=f"themes:{round_id}:{task.id}")
+
+        async def theme() -> None:
+            self._latest[key] = (time.monotonic(), await self.of_task(round_id, task, closed, checks))
+            self._latest.move_to_end(key)
+            while len(self._latest) > CACHED_TASKS:
+                self._latest.popitem(last=False)
+
+        warming = asyncio.create_task(theme(), name=f"themes:{round_id}:{task.id}")
         self._warming[key] = warming
         warming.add_done_callback(lambda _: self._warming.pop(key, None))
 
     async def warmed(self) -> None:
-        """Wait for the background clusterings under way (tests, and a clean shutdown)."""
+        """Wait for the background themings under way (tests, and a clean shutdown)."""
         await asyncio.gather(*self._warming.values())
 
     def _current(self, round_id: int, task_id: str, answers: int, closed: bool) -> _Run | None:

@@ -15,27 +15,19 @@ from playwright.async_api import Browser
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from bot.settings import CommunitySettings, Settings, load_settings
-from tests.adapters.dashboard.conftest import add_teammate
-from tests.adapters.dashboard.test_dashboard_browser import (  # noqa: F401 - the server and browser fixtures
-    CHROMIUM,
-    _free_port,
-    _sign_in_with_password,
-    address,
-    browser,
-)
+from tests.adapters.dashboard.conftest import add_teammate, needs_chromium, sign_in_with_password
 from tests.adapters.dashboard.test_dashboard_round_filter import spread_round
 from tests.conftest import REPO, FakeClock
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package (.ci/run installs it)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """The café (console) and its terrace (Telegram) as one community, served on a free port."""
+    """The café (console) and its terrace (Telegram) as one community."""
     settings = load_settings(
         catalog_dir=REPO / "tasks_catalog",
         storage={"path": tmp_path / "crowdpulse.db"},
-        dashboard={"port": _free_port()},
         results={"min_answers": 1},
         export={"include_names": True},
     )
@@ -45,8 +37,8 @@ def settings(tmp_path: Path) -> Settings:
 
 async def test_filter_a_round_and_export_csv_with_the_filter_applied(
     engine: Engine,
-    address: str,  # noqa: F811
-    browser: Browser,  # noqa: F811
+    address: str,
+    browser: Browser,
     cafe: SpaceRef,
     person: Callable[..., UserRef],
     clock: FakeClock,
@@ -55,7 +47,7 @@ async def test_filter_a_round_and_export_csv_with_the_filter_applied(
     round_id, _, _, _ = await spread_round(engine, cafe, person, clock)
     await add_teammate(engine, "lena", "owner", clock)
     page = await browser.new_page(accept_downloads=True)
-    await _sign_in_with_password(page, address, "lena")
+    await sign_in_with_password(page, address, "lena")
     await page.screenshot(path=tmp_path / "overview.png", full_page=True)
     await page.get_by_role("navigation").get_by_role("link", name="Rounds", exact=True).click()
     await page.get_by_role("heading", level=1, name="Rounds").wait_for()
@@ -88,8 +80,8 @@ async def test_filter_a_round_and_export_csv_with_the_filter_applied(
 
 async def test_an_owner_uploads_codes_and_a_viewer_is_refused(
     engine: Engine,
-    address: str,  # noqa: F811
-    browser: Browser,  # noqa: F811
+    address: str,
+    browser: Browser,
     cafe: SpaceRef,
     person: Callable[..., UserRef],
     clock: FakeClock,
@@ -102,7 +94,7 @@ async def test_an_owner_uploads_codes_and_a_viewer_is_refused(
     codes = tmp_path / "codes.csv"
     codes.write_text("reward_id,code\nmug,MUG-1\nmug,MUG-2\nmug,MUG-2\n", encoding="utf-8")
     page = await browser.new_page()
-    await _sign_in_with_password(page, address, "lena")
+    await sign_in_with_password(page, address, "lena")
     await page.get_by_role("navigation").get_by_role("link", name="Rewards", exact=True).click()
     await page.get_by_label("Codes file").set_input_files(codes)
     await page.get_by_role("button", name="Import codes").click()
@@ -115,7 +107,7 @@ async def test_an_owner_uploads_codes_and_a_viewer_is_refused(
     await page.get_by_role("heading", level=1, name="Team").wait_for()
     await page.screenshot(path=tmp_path / "team.png", full_page=True)
     await page.get_by_role("button", name="Sign out").click()
-    await _sign_in_with_password(page, address, "vic")
+    await sign_in_with_password(page, address, "vic")
     assert await page.get_by_role("navigation").get_by_role("link", name="Team").count() == 0
     await page.get_by_role("navigation").get_by_role("link", name="Rewards", exact=True).click()
     await page.get_by_role("heading", level=1, name="Rewards").wait_for()
