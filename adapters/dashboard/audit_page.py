@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.dashboard.app import Dashboard
 from adapters.dashboard.pages import Pages
 from adapters.dashboard.params import day
 from bot.store.dashboard_views_sql import AuditQuery
@@ -14,15 +15,15 @@ from bot.store.dashboard_views_sql import AuditQuery
 AUDIT_SHOWN = 200
 
 
-class AuditPage:
+class AuditPage(Pages):
     """The Audit log's handler."""
 
-    def __init__(self, pages: Pages) -> None:
-        self.pages = pages
-        self.views = pages.store.dashboard_views
+    def __init__(self, dashboard: Dashboard) -> None:
+        super().__init__(dashboard)
+        self.views = self.store.dashboard_views
 
     async def audit(self, request: Request) -> Response:
-        _, community, _ = await self.pages._community(request)
+        _, community, _ = await self._community(request)
         params = request.query_params
         actions = await self.views.audit_actions(community.id)
         action = params.get("action", "")
@@ -34,8 +35,8 @@ class AuditPage:
             limit=AUDIT_SHOWN,
         )
         entries = await self.views.audit_log(community.id, query)
-        return await self.pages._page(request, "audit.html", entries=entries, query=query, actions=actions)
+        return await self._page(request, "audit.html", entries=entries, query=query, actions=actions)
 
 
-def routes(pages: Pages) -> list[Route]:
-    return [Route("/c/{community:int}/audit", AuditPage(pages).audit)]
+def routes(dashboard: Dashboard) -> list[Route]:
+    return [Route("/c/{community:int}/audit", AuditPage(dashboard).audit)]

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.dashboard.app import Dashboard
 from adapters.dashboard.pages import Pages
 from bot.store.records import RoundRecord
 from bot.store.timestamps import to_text
@@ -64,16 +65,11 @@ def _time_progress(opened: datetime, closes: datetime | None, now: datetime) -> 
     return f"{min(1.0, max(0.0, (now - opened) / (closes - opened))):.0%}"
 
 
-class OverviewPage:
+class OverviewPage(Pages):
     """The Overview's handler."""
 
-    def __init__(self, pages: Pages) -> None:
-        self.pages = pages
-        self.engine = pages.engine
-        self.store = pages.store
-
     async def overview(self, request: Request) -> Response:
-        _, community, _ = await self.pages._community(request)
+        _, community, _ = await self._community(request)
         now = self.engine.services.clock()
         members = await self.store.dashboard.member_count(community.id)
         open_rounds = [await self._open_round(record, members, now) for record in await self._open(community.id)]
@@ -81,7 +77,7 @@ class OverviewPage:
         rewards = [r for r in await self.store.rewards.catalog() if r.stock is not None and r.stock <= LOW_STOCK]
         per_hour = await self.store.dashboard_views.answers_per_hour(community.id, now - timedelta(hours=HOURS))
         bars = hour_bars(per_hour, now)
-        return await self.pages._page(
+        return await self._page(
             request,
             "overview.html",
             open_rounds=open_rounds,
@@ -109,5 +105,5 @@ class OverviewPage:
         }
 
 
-def routes(pages: Pages) -> list[Route]:
-    return [Route("/c/{community:int}", OverviewPage(pages).overview)]
+def routes(dashboard: Dashboard) -> list[Route]:
+    return [Route("/c/{community:int}", OverviewPage(dashboard).overview)]

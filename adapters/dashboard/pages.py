@@ -109,13 +109,13 @@ class Pages:
         _, community, _ = await self._community(request)
         idea = await self.store.ideas.idea(idea_id)
         if idea is None or idea.space_id != community.id:
-            raise HTTPException(404, "error.no_idea")
+            raise HTTPException(404, "No such idea in this community.")
         try:
             status = IdeaStatus(str(form.get("status", "")))
         except ValueError:
-            raise HTTPException(400, "error.bad_status") from None
+            raise HTTPException(400, "Unknown status.") from None
         if status not in STATUSES:
-            raise HTTPException(400, "error.bad_status")
+            raise HTTPException(400, "Unknown status.")
         note = str(form.get("note", ""))
         return await self._act(request, lambda ctx: self.engine.ideas.set_status(ctx, idea_id, status, note), "ideas")
 
@@ -137,11 +137,12 @@ class Pages:
 
 
 def space_of(community: CommunityRow) -> SpaceRef:
-    """The community's home space, where a teammate's actions run (its moderators are the community's)."""
+    """The community's home space, where a teammate's use cases run."""
     return SpaceRef(community.platform, community.external_id, community.title)
 
 
-def page_routes(pages: Pages) -> list[Route]:
+def page_routes(dashboard: Dashboard) -> list[Route]:
+    pages = Pages(dashboard)
     c = "/c/{community:int}"
     return [
         Route("/", pages.home),

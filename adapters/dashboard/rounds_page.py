@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.dashboard import auth
+from adapters.dashboard.app import Dashboard
 from adapters.dashboard.i18n import language_of
 from adapters.dashboard.pages import Pages, space_of
 from adapters.dashboard.round_view import answer_filter, filter_query, question_tables, typed_answers
@@ -28,23 +29,18 @@ ROUNDS_SHOWN = 200
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
-class RoundPages:
+class RoundPages(Pages):
     """Handlers of the Rounds page, a round's page, its chart and its exports."""
 
-    def __init__(self, pages: Pages) -> None:
-        self.pages = pages
-        self.engine = pages.engine
-        self.store = pages.store
-
     async def rounds(self, request: Request) -> Response:
-        _, community, _ = await self.pages._community(request)
+        _, community, _ = await self._community(request)
         listed = await self.store.rounds.rounds_in(community.id, ROUNDS_SHOWN)
-        return await self.pages._page(request, "rounds.html", rounds=listed)
+        return await self._page(request, "rounds.html", rounds=listed)
 
     async def _round(self, request: Request) -> tuple[auth.Principal, CommunityRow, RoundRecord, AnswerFilter]:
         """The round named in the URL when it belongs to the community named there (else 404), and the
         filter the query string asks for."""
-        principal, community, _ = await self.pages._community(request)
+        principal, community, _ = await self._community(request)
         record = await self.store.rounds.round(request.path_params["round"])
         if record is None or record.space_id != community.id:
             raise HTTPException(404, "error.no_round")
@@ -71,11 +67,11 @@ class RoundPages:
         campaign = self.engine.services.catalog.campaign(record.subject)
         if campaign is None:
             results = await self.engine.results.render_results(record.id, language)
-            return await self.pages._page(request, "round.html", results=to_plain(results.text), search="", **shown)
+            return await self._page(request, "round.html", results=to_plain(results.text), search="", **shown)
         tallies = await round_tallies(self.engine.services, record.id, campaign, language, where)
         nps = tuple(str(t(f"results.{group}", language)) for group in ("detractors", "passives", "promoters"))
         themes = self.engine.results.themes
-        return await self.pages._page(
+        return await self._page(
             request,
             "round.html",
             tables=question_tables(tallies, language, nps),
@@ -121,8 +117,8 @@ class RoundPages:
         )
 
 
-def routes(pages: Pages) -> list[Route]:
-    handlers = RoundPages(pages)
+def routes(dashboard: Dashboard) -> list[Route]:
+    handlers = RoundPages(dashboard)
     c = "/c/{community:int}"
     return [
         Route(f"{c}/rounds", handlers.rounds),

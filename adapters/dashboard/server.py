@@ -28,7 +28,7 @@ from adapters.dashboard import audit_page, overview_page, rewards_page, rounds_p
 from adapters.dashboard.app import HERE, Dashboard
 from adapters.dashboard.headers import SecurityHeaders
 from adapters.dashboard.i18n import text
-from adapters.dashboard.pages import Pages, page_routes
+from adapters.dashboard.pages import page_routes
 from bot.engine import Engine
 from bot.features.dashboard_access import LINK_PATH
 
@@ -54,7 +54,6 @@ async def _refused(request: Request, exc: Exception) -> Response:
 def build_app(engine: Engine) -> Starlette:
     """The dashboard over ``engine``; its session key is derived from the instance's secret."""
     dashboard = Dashboard(engine)
-    pages = Pages(dashboard)
     settings = engine.services.settings.dashboard
     session_key = hashlib.sha256(b"dashboard-session:" + engine.services.codec_key).hexdigest()
     routes = [
@@ -63,12 +62,12 @@ def build_app(engine: Engine) -> Starlette:
         Route(LINK_PATH + "{token}", dashboard.link_form, methods=["GET"]),
         Route(LINK_PATH + "{token}", dashboard.link_sign_in, methods=["POST"]),
         Route("/signout", dashboard.sign_out, methods=["POST"]),
-        *page_routes(pages),
-        *overview_page.routes(pages),
-        *rounds_page.routes(pages),
-        *rewards_page.routes(pages),
-        *team_page.routes(pages),
-        *audit_page.routes(pages),
+        *page_routes(dashboard),
+        *overview_page.routes(dashboard),
+        *rounds_page.routes(dashboard),
+        *rewards_page.routes(dashboard),
+        *team_page.routes(dashboard),
+        *audit_page.routes(dashboard),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

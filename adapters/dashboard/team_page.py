@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.dashboard import auth
+from adapters.dashboard.app import Dashboard
 from adapters.dashboard.pages import Pages
 from bot.context import Context
 from bot.replies import Outcome, Reply
@@ -28,22 +29,21 @@ async def owner_of(pages: Pages, request: Request) -> auth.Principal:
     return principal
 
 
-class TeamPage:
+class TeamPage(Pages):
     """The Team page's handlers."""
 
-    def __init__(self, pages: Pages) -> None:
-        self.pages = pages
-        self.store = pages.store
-        self.services = pages.engine.services
+    def __init__(self, dashboard: Dashboard) -> None:
+        super().__init__(dashboard)
+        self.services = self.engine.services
 
     async def team(self, request: Request) -> Response:
-        await owner_of(self.pages, request)
-        return await self.pages._page(
+        await owner_of(self, request)
+        return await self._page(
             request, "team.html", teammates=await self.store.dashboard.teammates(), roles=auth.ROLES
         )
 
     async def add(self, request: Request) -> Response:
-        await owner_of(self.pages, request)
+        await owner_of(self, request)
         form = await auth.checked_form(request)
         name, password, role = (str(form.get(field, "")) for field in ("name", "password", "role"))
 
@@ -56,11 +56,11 @@ class TeamPage:
             await self._audit(ctx, "teammate_save", name.strip(), role)
             return Reply(t("web.team.saved", ctx.language, name=name.strip(), role=role), Outcome.DONE)
 
-        return await self.pages._act(request, use_case, "team")
+        return await self._act(request, use_case, "team")
 
     async def change(self, request: Request) -> Response:
         """A new role for a teammate, or their removal (``role`` ``remove``)."""
-        await owner_of(self.pages, request)
+        await owner_of(self, request)
         form = await auth.checked_form(request)
         name, wanted = str(form.get("name", "")), str(form.get("role", ""))
         if wanted != "remove" and wanted not in auth.ROLES:
@@ -74,7 +74,7 @@ class TeamPage:
             key = "web.team.removed" if role is None else "web.team.saved"
             return Reply(t(key, ctx.language, name=name, role=role or ""), Outcome.DONE)
 
-        return await self.pages._act(request, use_case, "team")
+        return await self._act(request, use_case, "team")
 
     async def _audit(self, ctx: Context, action: str, target: str, detail: str) -> None:
         await self.store.dashboard_views.record(
@@ -82,8 +82,8 @@ class TeamPage:
         )
 
 
-def routes(pages: Pages) -> list[Route]:
-    page = TeamPage(pages)
+def routes(dashboard: Dashboard) -> list[Route]:
+    page = TeamPage(dashboard)
     c = "/c/{community:int}"
     return [
         Route(f"{c}/team", page.team),
