@@ -9,30 +9,18 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser
 
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
-from bot.settings import CommunitySettings, Settings, load_settings
 from tests.adapters.dashboard.conftest import add_teammate, needs_chromium, sign_in_with_password
-from tests.adapters.dashboard.test_dashboard_round_filter import spread_round
-from tests.conftest import REPO, FakeClock
+from tests.adapters.dashboard.test_dashboard_round_filter import (  # noqa: F401 - its settings fixture too
+    settings,
+    spread_round,
+)
+from tests.conftest import FakeClock
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """The café (console) and its terrace (Telegram) as one community."""
-    settings = load_settings(
-        catalog_dir=REPO / "tasks_catalog",
-        storage={"path": tmp_path / "crowdpulse.db"},
-        results={"min_answers": 1},
-        export={"include_names": True},
-    )
-    settings.communities = [CommunitySettings(name="Corner Café", spaces=["console:cafe", "telegram:-100"])]
-    return settings
 
 
 async def test_filter_a_round_and_export_csv_with_the_filter_applied(
