@@ -19,6 +19,7 @@ from bot.app import make_store, run_deadlines, running_engine, settle_startup_he
 from bot.catalog import CatalogError, load_catalog
 from bot.engine import Engine
 from bot.features import rewards
+from bot.features.rounds.export import filename
 from bot.replies import to_plain
 from bot.settings import Settings, load_settings
 from bot.starter import StarterExistsError, write_starter
@@ -129,18 +130,21 @@ def _command_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(Path(args.out)))
 
 
-async def _export(settings: Settings, round_id: int, fmt: str, shown: Progress) -> tuple[str, bytes]:
+async def _export(settings: Settings, round_id: int, fmt: str, target: Path | None, shown: Progress) -> Path:
+    """Write the export to ``target`` (its own name by default) as it streams: bounded memory."""
+    path = target or Path(filename(round_id, fmt))
     async with running_engine(settings) as engine:
-        return await engine.exports.export(round_id, fmt, shown.update)
+        with path.open("wb") as file:
+            async for chunk in engine.exports.stream(round_id, fmt, on_progress=shown.update):
+                file.write(chunk)
+    return path
 
 
 def _command_export(args: argparse.Namespace) -> int:
     settings = _settings()
     with progress(f"export round {args.round}", "progress_answers") as shown:
-        filename, data = asyncio.run(_export(settings, args.round, args.format, shown))
-    target = Path(args.out or filename)
-    target.write_bytes(data)
-    print(f"wrote {target} ({operator_text('bytes', count=len(data))})")
+        target = asyncio.run(_export(settings, args.round, args.format, Path(args.out) if args.out else None, shown))
+    print(f"wrote {target} ({operator_text('bytes', count=target.stat().st_size)})")
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from adapters.dashboard import auth
@@ -18,9 +18,10 @@ from adapters.dashboard.app import Dashboard
 from adapters.dashboard.i18n import language_of
 from adapters.dashboard.pages import Pages, space_of
 from adapters.dashboard.round_view import answer_filter, filter_query, question_tables, typed_answers
+from bot.features.rounds.export import filename
 from bot.features.rounds.lookup import round_title
 from bot.features.rounds.results import round_chart, round_tallies
-from bot.replies import to_plain
+from bot.replies import Outcome, to_plain
 from bot.store.dashboard_sql import CommunityRow
 from bot.store.records import AnswerFilter, RoundRecord
 from bot.texts import available_languages, t
@@ -96,8 +97,8 @@ class RoundPages(Pages):
         return Response(image.data, media_type="image/png", headers={"cache-control": "private, max-age=60"})
 
     async def export(self, request: Request) -> Response:
-        """**Export CSV** / **Export JSON** of the answers the filter selects: the chat's ``/export`` use
-        case (moderators only, audited), its file sent as a download."""
+        """**Export CSV** / **Export JSON** of the answers the filter selects: the chat's ``/export`` checks
+        (moderators only, audited), then the file streamed a page of rows at a time, in bounded memory."""
         principal, community, record, where = await self._round(request)
         fmt = request.path_params["format"]
         if fmt not in MEDIA_TYPES:
@@ -107,13 +108,15 @@ class RoundPages(Pages):
         reply = await self.engine.run(
             principal.user,
             space_of(community),
-            lambda ctx: self.engine.exports.export_reply(ctx, record.id, fmt, where),
+            lambda ctx: self.engine.exports.download(ctx, record.id, fmt, where),
         )
-        if reply.attachment is None:
+        if reply.outcome is not Outcome.DONE:
             raise HTTPException(403, to_plain(reply.text))
-        disposition = f'attachment; filename="{reply.attachment.filename}"'
-        return Response(
-            reply.attachment.data, media_type=MEDIA_TYPES[fmt], headers={"content-disposition": disposition}
+        disposition = f'attachment; filename="{filename(record.id, fmt)}"'
+        return StreamingResponse(
+            self.engine.exports.stream(record.id, fmt, where),
+            media_type=MEDIA_TYPES[fmt],
+            headers={"content-disposition": disposition},
         )
 
 

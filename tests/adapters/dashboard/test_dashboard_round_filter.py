@@ -163,3 +163,29 @@ async def test_typed_answers_are_grouped_by_theme_and_a_large_question_is_themed
     searched = (await client.get(page, params={"q": "sunday"})).text
     assert '<h4 class="theme">Longer hours on Sundays <small>(2)</small></h4>' in searched
     assert "plants" not in searched.split('id="answers"')[1]
+
+
+async def test_the_export_streams_a_page_of_rows_at_a_time_and_reads_the_same(
+    engine: Engine,
+    client: httpx.AsyncClient,
+    cafe: SpaceRef,
+    person: Callable[..., UserRef],
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    round_id, community, _, _ = await spread_round(engine, cafe, person, clock)
+    await add_teammate(engine, "lena", "moderator", clock)
+    await sign_in(client, "lena")
+    whole_csv = (await engine.exports.export(round_id, "csv"))[1].decode()
+    whole_json = json.loads((await engine.exports.export(round_id, "json"))[1])
+    monkeypatch.setattr("bot.features.rounds.export_stream.EXPORT_PAGE", 2)  # many pages from a small round
+    for fmt in ("csv", "json"):
+        chunks = [chunk async for chunk in engine.exports.stream(round_id, fmt)]
+        assert len(chunks) > 5, "written page by page"
+        response = await client.get(f"/c/{community}/rounds/{round_id}/export.{fmt}")  # ASGITransport buffers
+        assert response.status_code == 200 and "content-length" not in response.headers, "a streamed body"
+        for body in (b"".join(chunks).decode(), response.text):
+            if fmt == "csv":
+                assert body == whole_csv
+            else:  # the downloads' own audit rows join the log as they go
+                assert {**json.loads(body), "audit": None} == {**whole_json, "audit": None}
