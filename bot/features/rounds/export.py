@@ -1,7 +1,8 @@
 """A round's answers as a file for the business: CSV of the answers, or JSON with the round and audit log.
 
 Members are stable pseudonyms unless ``export.include_names`` is set, so the same member is the same
-row owner in every file without the file naming anyone.
+row owner in every file without the file naming anyone. The file is written as its rows are read
+(:meth:`RoundExports.stream`, :mod:`bot.features.rounds.export_stream`); a chat attachment joins the pieces.
 """
 
 from __future__ import annotations
