@@ -65,6 +65,8 @@ async def test_an_owner_imports_codes_from_a_file_duplicates_reported_once(
     assert "skipped 3 codes already loaded" in again.text
     reward = await engine.services.store.rewards.reward("mug")
     assert reward is not None and reward.codes_left == 2 and reward.stock == 2, "never counted twice"
+    forged = await client.post(f"/c/{community}/rewards/import", data={"csrf": "forged"}, files=files)
+    assert forged.status_code == 403
     unknown = {"codes": ("bad.csv", b"nope,CODE-9\n", "text/csv")}
     refused = await client.post(
         f"/c/{community}/rewards/import", data={"csrf": csrf}, files=unknown, follow_redirects=True
