@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import AsyncIterator, Callable
+from functools import lru_cache
 from typing import Any
 
 from bot.context import Context, Services
@@ -28,6 +29,7 @@ from bot.store.records import EVERY_ANSWER, AnswerFilter, AttentionChecks, Round
 from bot.texts import t
 
 FORMATS = ("csv", "json")
+PSEUDONYMS_CACHED = 65_536  # a member's rows come together: one HMAC per member, not per row
 
 
 def pseudonym(key: bytes, user_id: int) -> str:
@@ -98,7 +100,7 @@ class RoundExports:
             await self._themes(record, checks),
             self.services.settings.export.include_names,
             where,
-            lambda user_id: pseudonym(key, user_id),
+            lru_cache(maxsize=PSEUDONYMS_CACHED)(lambda user_id: pseudonym(key, user_id)),
             await self.services.store.labelling.export_rows(round_id) if where.selects_all else [],
         )
         total = (await self.queries.answer_total(round_id) if where.selects_all else 0) + len(plan.label_rows)
