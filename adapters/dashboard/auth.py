@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from adapters.dashboard.i18n import language_of
 from bot.identity import UserRef
 from bot.store.base import Store
 
@@ -78,11 +79,13 @@ class Principal:
     platform_user_id: str
     display_name: str
     role: Role
+    language: str | None = None  # a password account's: the browser's, as a chat client sends its own
 
     @property
     def user(self) -> UserRef:
-        """The account the engine's use cases run as."""
-        return UserRef(self.platform, self.platform_user_id, self.display_name)
+        """The account the engine's use cases run as (their replies, shown as the page's notice, in the
+        language of a password account's browser; a chat account keeps its own)."""
+        return UserRef(self.platform, self.platform_user_id, self.display_name, self.language)
 
     @property
     def may_act(self) -> bool:
@@ -112,7 +115,7 @@ async def principal(request: Request, store: Store) -> Principal | None:
     if teammate is None:
         return None
     role: Role = "owner" if teammate.role == "owner" else "moderator" if teammate.role == "moderator" else "viewer"
-    return Principal(DASHBOARD_PLATFORM, teammate.name, teammate.name, role)
+    return Principal(DASHBOARD_PLATFORM, teammate.name, teammate.name, role, language_of(request))
 
 
 def csrf_token(request: Request) -> str:

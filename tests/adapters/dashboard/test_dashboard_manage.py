@@ -165,3 +165,9 @@ async def test_refusals_speak_the_teammates_language(
     assert forged.status_code == 403 and "Formularul a expirat" in forged.text
     owners = await client.get(f"/c/{community}/team", headers=romanian)
     assert owners.status_code == 403 and "Doar proprietarii" in owners.text
+    await add_teammate(engine, "lena", "owner", clock)
+    await sign_in(client, "lena")
+    csrf = csrf_of((await client.get(f"/c/{community}/rewards")).text)
+    form = {"csrf": csrf, "id": "mug", "title": "Cană", "cost": "5"}
+    saved = await client.post(f"/c/{community}/rewards/save", data=form, headers=romanian, follow_redirects=True)
+    assert "Recompensa mug a fost salvată." in saved.text, "the use case answers in the browser's language"
