@@ -30,6 +30,7 @@ from bot.store.points_sql import PointQueries
 from bot.store.rewards_sql import RewardQueries
 from bot.store.rounds_sql import RoundQueries
 from bot.store.tasks_sql import TaskQueries
+from bot.store.themes_sql import ThemeQueries
 
 __all__ = ["Store"]
 
@@ -55,6 +56,7 @@ class Store(ABC):
         self.links = LinkQueries(self)
         self.dashboard = DashboardQueries(self)
         self.dashboard_views = DashboardViews(self)
+        self.themes = ThemeQueries(self)
 
     async def __aenter__(self) -> Self:
         await self.open()

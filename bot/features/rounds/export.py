@@ -76,6 +76,7 @@ class RoundExports:
         (:mod:`bot.features.rounds.export_quality`). Every answer has ``theme``: the name of the theme
         ``/results`` lists its typed words under (free text, "Other"), from the same cached clustering
         (:mod:`bot.features.rounds.themes`); ``None`` for other answers, labels and left-out members.
+        An ideas round's JSON lists its ideas (``ideas``) with each one's theme, as its ``/results`` do.
         """
         chunks = [chunk async for chunk in self.stream(round_id, fmt, where, on_progress)]
         return filename(round_id, fmt), b"".join(chunks)
@@ -113,6 +114,7 @@ class RoundExports:
         async def tail() -> dict[str, Any]:
             return {
                 "audit": await self._audit_export(round_id, plan.include_names),
+                "ideas": await self._idea_themes(record),
                 "summary": await self._task_summaries(round_id, where),
                 "excluded": {
                     "members": await self.queries.left_out(round_id, checks),
@@ -147,6 +149,14 @@ class RoundExports:
         for task in campaign.tasks:
             found.update((await self.themes.of_task(record.id, task, closed, checks)).by_answer)
         return found
+
+    async def _idea_themes(self, record: RoundRecord | None) -> list[dict[str, Any]]:
+        """An ideas round's listed ideas with the theme ``/results`` lists each under (none for a tasks round)."""
+        if record is None or record.kind != "ideas":
+            return []
+        found = await self.themes.of_ideas(record.id, record.status != "open")
+        ideas = await self.services.store.themes.idea_texts(record.id)
+        return [{"idea_id": idea_id, "text": text, "theme": found.by_answer.get(idea_id)} for idea_id, text in ideas]
 
     async def _round_summary(self, round_id: int) -> dict[str, Any]:
         record = await self.services.store.rounds.round(round_id)

@@ -68,6 +68,7 @@ from bot.store.records.rounds import (
     RoundRecord,
 )
 from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
+from bot.store.records.themes import EditAction, NewThemeEdit, PromotedOption, Promotion, ThemeEdit
 
 __all__ = [
     "EVERY_ANSWER",
@@ -88,6 +89,7 @@ __all__ = [
     "CodeLine",
     "CommunitySpace",
     "Compose",
+    "EditAction",
     "Evidence",
     "IdeaPoints",
     "IdeaRecord",
@@ -112,10 +114,13 @@ __all__ = [
     "NewIdea",
     "NewLabel",
     "NewRound",
+    "NewThemeEdit",
     "OutboxRow",
     "Place",
     "PointRules",
     "ProgressQuery",
+    "PromotedOption",
+    "Promotion",
     "Proposal",
     "Recipient",
     "RedeemOutcome",
@@ -132,6 +137,7 @@ __all__ = [
     "Streak",
     "Submitted",
     "TaskProgress",
+    "ThemeEdit",
     "UnknownRewardError",
     "UnlinkOutcome",
     "UnlinkStatus",
