@@ -23,7 +23,7 @@ from bot.context import Clock, Context, Services, stale, storage_refusal, utc_no
 from bot.features import HandlesActions
 from bot.features.communities import Communities
 from bot.features.dashboard_access import DashboardAccess
-from bot.features.ideas import Ideas
+from bot.features.ideas import Ideas, IdeaTriage
 from bot.features.labelling.jobs import Labelling
 from bot.features.labelling.quality import QualityReports
 from bot.features.linking import Linking
@@ -75,6 +75,7 @@ class Engine:
         self.theme_editing = ThemeEditing(services, self.moderation, self.themes, self.promotions)
         self.quality = QualityReports(services, self.moderation)
         self.ideas = Ideas(services, self.moderation)
+        self.triage = IdeaTriage(services, self.moderation, self.ideas)
         self.rewards = Rewards(services)
         self.communities = Communities(services, self.moderation)
         self.linking = Linking(services, self._forget_everyone)

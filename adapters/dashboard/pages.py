@@ -1,6 +1,6 @@
 """What every dashboard page shares (who may see which community, rendering, acting as the teammate),
-and the Ideas and Members pages; the others have their modules (``overview_page``, ``rounds_page``,
-``rewards_page``, ``team_page``, ``audit_page``).
+and the Members page; the others are built on :class:`Pages` in their own modules (``overview_page``,
+``rounds_page``, ``ideas_page``, ``rewards_page``, ``team_page``, ``audit_page``).
 
 Every page is under ``/c/<community id>/`` and first checks that the signed-in teammate may see that
 community (a password teammate sees all; a chat teammate those they moderate on their platform), and that
@@ -21,14 +21,11 @@ from starlette.routing import Route
 from adapters.dashboard import auth
 from adapters.dashboard.app import Dashboard
 from bot.context import Context
-from bot.features.ideas import SETTABLE
 from bot.identity import SpaceRef
 from bot.replies import Outcome, Reply, to_plain
 from bot.store.dashboard_sql import CommunityRow
-from bot.store.records import IdeaStatus
 
 MEMBERS_SHOWN = 100
-STATUSES = tuple(status for status in SETTABLE if status is not IdeaStatus.MERGED)  # merging: not here yet
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -92,33 +89,6 @@ class Pages:
             return RedirectResponse(f"/c/{communities[0].id}", 303)
         return self.d.render(request, "home.html", principal=principal, communities=communities, community=None)
 
-    async def ideas(self, request: Request) -> Response:
-        _, community, _ = await self._community(request)
-        status = request.query_params.get("status", "")
-        sort = "new" if request.query_params.get("sort") == "new" else "top"
-        ideas = [i for i in await self.store.ideas.listed(community.id) if not status or i.status.value == status]
-        if sort == "top":
-            ideas.sort(key=lambda idea: (-idea.votes, -idea.id))
-        return await self._page(
-            request, "ideas.html", ideas=ideas, status=status, sort=sort, statuses=[s.value for s in STATUSES]
-        )
-
-    async def set_status(self, request: Request) -> Response:
-        form = await auth.checked_form(request)
-        idea_id: int = request.path_params["idea"]
-        _, community, _ = await self._community(request)
-        idea = await self.store.ideas.idea(idea_id)
-        if idea is None or idea.space_id != community.id:
-            raise HTTPException(404, "No such idea in this community.")
-        try:
-            status = IdeaStatus(str(form.get("status", "")))
-        except ValueError:
-            raise HTTPException(400, "Unknown status.") from None
-        if status not in STATUSES:
-            raise HTTPException(400, "Unknown status.")
-        note = str(form.get("note", ""))
-        return await self._act(request, lambda ctx: self.engine.ideas.set_status(ctx, idea_id, status, note), "ideas")
-
     async def members(self, request: Request) -> Response:
         _, community, _ = await self._community(request)
         search = request.query_params.get("q", "")[:100]
@@ -146,8 +116,6 @@ def page_routes(dashboard: Dashboard) -> list[Route]:
     c = "/c/{community:int}"
     return [
         Route("/", pages.home),
-        Route(f"{c}/ideas", pages.ideas),
-        Route(c + "/ideas/{idea:int}/status", pages.set_status, methods=["POST"]),
         Route(f"{c}/members", pages.members),
         Route(f"{c}/members/ban", pages.ban, methods=["POST"]),
     ]

@@ -28,6 +28,7 @@ from adapters.dashboard import audit_page, overview_page, rewards_page, rounds_p
 from adapters.dashboard.app import HERE, Dashboard
 from adapters.dashboard.headers import SecurityHeaders
 from adapters.dashboard.i18n import text
+from adapters.dashboard.ideas_page import IdeasPage, idea_routes
 from adapters.dashboard.pages import page_routes
 from bot.engine import Engine
 from bot.features.dashboard_access import LINK_PATH
@@ -68,6 +69,7 @@ def build_app(engine: Engine) -> Starlette:
         *rewards_page.routes(dashboard),
         *team_page.routes(dashboard),
         *audit_page.routes(dashboard),
+        *idea_routes(IdeasPage(dashboard)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

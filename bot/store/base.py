@@ -21,6 +21,7 @@ from bot.store.communities_sql import CommunityQueries
 from bot.store.dashboard_sql import DashboardQueries
 from bot.store.dashboard_views_sql import DashboardViews
 from bot.store.database import Connection, Unit
+from bot.store.idea_board_sql import IdeaBoardQueries
 from bot.store.ideas_sql import IdeaQueries
 from bot.store.labelling_sql import LabellingQueries
 from bot.store.linking_sql import LinkQueries
@@ -50,6 +51,7 @@ class Store(ABC):
         self.points = PointQueries(self)
         self.rounds = RoundQueries(self)
         self.ideas = IdeaQueries(self)
+        self.idea_board = IdeaBoardQueries(self)
         self.rewards = RewardQueries(self)
         self.outbox = OutboxQueries(self)
         self.communities = CommunityQueries(self)

@@ -104,6 +104,13 @@ class DashboardQueries:
             parameters = (role, name, role)
         return await self.store.write(lambda db: db.execute(sql, parameters).rowcount == 1)
 
+    async def acting_teammates(self) -> list[str]:
+        """The names of the teammates who may act (owners and moderators): who an idea can be assigned to."""
+        rows = await self.store.fetchall(
+            "SELECT name FROM dashboard_users WHERE role IN ('owner', 'moderator') ORDER BY name"
+        )
+        return [str(row[0]) for row in rows]
+
     async def create_link(self, token_hash: str, holder: LinkHolder, expires_at: datetime) -> None:
         await self.store.write(
             lambda db: db.execute(

@@ -5,6 +5,16 @@ IdeaStatus``), so the features and the SQL modules name one home for each type.
 """
 
 from bot.store.records.communities import CommunitySpace, JoinOutcome, LeaveOutcome, Place
+from bot.store.records.idea_board import (
+    BOARD_SORTS,
+    BoardFilter,
+    BoardPage,
+    BoardRow,
+    MergePreview,
+    NoteRow,
+    SpaceChoice,
+    TriageOutcome,
+)
 from bot.store.records.ideas import (
     LISTED,
     STATUS_BADGE_COUNTERS,
@@ -71,6 +81,7 @@ from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, Progr
 from bot.store.records.themes import EditAction, NewThemeEdit, PromotedOption, Promotion, ThemeEdit
 
 __all__ = [
+    "BOARD_SORTS",
     "EVERY_ANSWER",
     "LISTED",
     "NO_CHECKS",
@@ -82,6 +93,9 @@ __all__ = [
     "AttentionChecks",
     "Award",
     "Awarded",
+    "BoardFilter",
+    "BoardPage",
+    "BoardRow",
     "ChangeOutcome",
     "ChangeResult",
     "Claimant",
@@ -110,11 +124,13 @@ __all__ = [
     "LinkStatus",
     "LinkedAccount",
     "MemberQuality",
+    "MergePreview",
     "NewAnswer",
     "NewIdea",
     "NewLabel",
     "NewRound",
     "NewThemeEdit",
+    "NoteRow",
     "OutboxRow",
     "Place",
     "PointRules",
@@ -132,12 +148,14 @@ __all__ = [
     "ServedItem",
     "Settling",
     "SkipStatus",
+    "SpaceChoice",
     "Standing",
     "StatusChange",
     "Streak",
     "Submitted",
     "TaskProgress",
     "ThemeEdit",
+    "TriageOutcome",
     "UnknownRewardError",
     "UnlinkOutcome",
     "UnlinkStatus",
