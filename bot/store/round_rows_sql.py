@@ -94,19 +94,19 @@ class RoundRows:
         round_id: int,
         checks: AttentionChecks = NO_CHECKS,
         where: AnswerFilter = EVERY_ANSWER,
-        after: tuple[str, int] = ("", 0),
+        after: int = 0,
         limit: int = ALL_ROWS,
     ) -> list[Any]:
-        """The answers ``where`` selects, oldest first (by time, then id), each with ``excluded`` (1 when its
-        member's answers are left out); a page of ``limit`` after the (time, id) ``after`` (a streamed
-        export's next page: one range read of the index on (round, time, id), however deep the page)."""
+        """The answers ``where`` selects, oldest first, each with ``excluded`` (1 when its member's answers
+        are left out); a page of ``limit`` with ids above ``after`` (a streamed export's next page: one
+        range read of the index on (round, id) of migration 0019, however deep the page)."""
         excluded, parameters = excluded_column("a.user_id", round_id, checks)
         chosen, chosen_parameters = filtered("a", where)
         return await self.store.fetchall(
             f"SELECT a.id, a.task_id, a.user_id, u.platform, u.display_name, a.value, a.created_at, {excluded}"  # noqa: S608
-            f" FROM answers a JOIN users u ON u.id = a.user_id WHERE a.round_id = ? AND (a.created_at, a.id) > (?, ?)"
-            f"{chosen} ORDER BY a.created_at, a.id LIMIT ?",
-            (*parameters, round_id, *after, *chosen_parameters, limit),
+            f" FROM answers a JOIN users u ON u.id = a.user_id WHERE a.round_id = ? AND a.id > ?{chosen}"
+            " ORDER BY a.id LIMIT ?",
+            (*parameters, round_id, after, *chosen_parameters, limit),
         )
 
     async def skip_rows(

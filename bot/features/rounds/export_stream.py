@@ -70,12 +70,12 @@ def columns(include_names: bool) -> list[str]:
 async def answer_pages(
     plan: ExportPlan, queries: RoundQueries, total: int, on_progress: Progress | None
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """The answers, a page at a time, oldest first (time, then id), then the labels of the labelling jobs."""
-    after, done = ("", 0), 0
+    """The answers, a page at a time, oldest first, then the labels of the round's labelling jobs."""
+    after, done = 0, 0
     while rows := await queries.export_rows(plan.round_id, plan.checks, plan.where, after=after, limit=EXPORT_PAGE):
         page = [_answer(plan, row) for row in rows]
         plan.seen.update(row["user_id"] for row in rows)
-        after, done = (str(rows[-1]["created_at"]), int(rows[-1]["id"])), done + len(rows)
+        after, done = int(rows[-1]["id"]), done + len(rows)
         _progress(on_progress, done, total)
         yield page
     if plan.label_rows:
