@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from bot.store.communities_sql import CommunityQueries
 from bot.store.dashboard_sql import DashboardQueries
+from bot.store.dashboard_views_sql import DashboardViews
 from bot.store.database import Connection, Unit
 from bot.store.idea_board_sql import IdeaBoardQueries
 from bot.store.ideas_sql import IdeaQueries
@@ -58,6 +59,7 @@ class Store(ABC):
         self.communities = CommunityQueries(self)
         self.links = LinkQueries(self)
         self.dashboard = DashboardQueries(self)
+        self.dashboard_views = DashboardViews(self)
         self.themes = ThemeQueries(self)
 
     async def __aenter__(self) -> Self:

@@ -325,7 +325,9 @@ class Tasks:
             return resolved
         record, _, _, task = resolved
         try:
-            status = await self.services.store.tasks.skip(record.id, task.id, ctx.user_id, self.services.clock())
+            status = await self.services.store.tasks.skip(
+                record.id, task.id, ctx.user_id, self.services.clock(), ctx.here
+            )
         except StoreUnavailableError:
             return storage_refusal(ctx.language)
         log.info("action=skip task=%s round=%s user=%s outcome=%s", task.id, record.id, ctx.user_id, status)
@@ -356,7 +358,7 @@ class Tasks:
         if parsed.correct and not task.attention:  # a bonus would tell the member they passed a check
             points += services.settings.points.known_answer_bonus
         award = Award(ctx.user_id, record.space_id, record.id, points, "answer", task.id, "", capped=True)
-        answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award)
+        answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award, space_id=ctx.here)
         upcoming = await self._upcoming(ctx, current=record)
         try:
             result = await services.store.tasks.record_answer(answer, services.rules, services.clock(), upcoming.query)

@@ -68,16 +68,27 @@ from bot.store.records.rewards import (
     RewardRecord,
     UnknownRewardError,
 )
-from bot.store.records.rounds import NO_CHECKS, Announcement, AttentionChecks, Closing, NewRound, RoundRecord
+from bot.store.records.rounds import (
+    EVERY_ANSWER,
+    NO_CHECKS,
+    Announcement,
+    AnswerFilter,
+    AttentionChecks,
+    Closing,
+    NewRound,
+    RoundRecord,
+)
 from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
 from bot.store.records.themes import EditAction, NewThemeEdit, PromotedOption, Promotion, ThemeEdit
 
 __all__ = [
     "BOARD_SORTS",
+    "EVERY_ANSWER",
     "LISTED",
     "NO_CHECKS",
     "STATUS_BADGE_COUNTERS",
     "Announcement",
+    "AnswerFilter",
     "AnswerResult",
     "AnswerStatus",
     "AttentionChecks",
