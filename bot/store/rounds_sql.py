@@ -235,16 +235,18 @@ class RoundQueries(RoundRows):
         return [(int(row[0]), str(row[1])) for row in rows]
 
     async def participants(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> int:
-        """Members who answered or labelled, not counting those whose answers ``checks`` leave out nor those
-        held back from labelling."""
+        """Members who answered, judged a pair of ideas or labelled, not counting those whose answers
+        ``checks`` leave out nor those held back from labelling. Judges count: a round of ``idea_pair``
+        tasks stores judgements, not answers, and its members took part all the same."""
         kept, kept_parameters = kept_members("user_id", round_id, checks)
         return int(
             await self.store.fetchval(
                 f"SELECT COUNT(*) FROM (SELECT user_id FROM answers WHERE round_id = ?{kept}"  # noqa: S608
+                f" UNION SELECT user_id FROM idea_judgements WHERE round_id = ?{kept}"
                 " UNION SELECT user_id FROM label_answers a WHERE round_id = ? AND vote IS NOT NULL AND NOT EXISTS"
                 " (SELECT 1 FROM label_members m WHERE m.round_id = a.round_id AND m.user_id = a.user_id"
                 " AND m.excluded_at IS NOT NULL)) counted",
-                (round_id, *kept_parameters, round_id),
+                (round_id, *kept_parameters, round_id, *kept_parameters, round_id),
                 0,
             )
         )

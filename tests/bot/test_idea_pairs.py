@@ -225,6 +225,7 @@ async def test_a_campaign_serves_pairs_under_its_header_until_enough_for_now(
     assert len(await judgements(engine)) == 1
     results = await engine.results.results(mod, record.id)
     assert "Which would you rather see? (1 judgement): the ideas' ranking is in /ideas best" in to_plain(results.text)
+    assert "1 participant" in to_plain(results.text), "a judge took part, though a pair stores no answer"
 
 
 async def test_a_member_with_nothing_left_to_answer_is_offered_a_pair(engine: Engine, person, cafe: SpaceRef) -> None:
