@@ -71,10 +71,12 @@ class Delivery:
             destination = await self._destination(kind, int(raw_id))
             messages = [message for part in reply.chain() for message in await render(part)]
             for number, message in enumerate(messages):
-                # The same nonce on every attempt: Discord answers a repeat with the first message (see
-                # OutboxDrainer: what a crash between the send and its mark costs).
-                nonce = None if key is None else f"{key}.{number}"
-                await destination.send(**message.send_kwargs(), nonce=nonce)
+                sending = message.send_kwargs()
+                if key is not None:
+                    # The same nonce on every attempt: Discord answers a repeat with the first message (see
+                    # OutboxDrainer: what a crash between the send and its mark costs).
+                    sending["nonce"] = f"{key}.{number}"
+                await destination.send(**sending)
         except discord.HTTPException as error:
             reason = f"{error.status} {error.code}: {error.text}"
             if error.status >= 500:

@@ -331,14 +331,15 @@ def _award_winners(db: Connection, closing: Closing, space_id: int, now: datetim
 
 
 def _queue_summaries(db: Connection, round_id: int, now: datetime) -> None:
-    """One private summary per person who answered or labelled in the round, except those who chose
-    ``/quiet``: to the person's own (primary) account, where answers are kept, so a member with linked
-    accounts is told once. The row is a marker rendered when sent, in the language stored here."""
+    """One private summary per person who answered, judged a pair of ideas or labelled in the round, except
+    those who chose ``/quiet``: to the person's own (primary) account, where answers are kept, so a member
+    with linked accounts is told once. The row is a marker rendered when sent, in the language stored here."""
     rows = db.execute(
         "SELECT id, platform, platform_user_id, language FROM users WHERE quiet = 0 AND id IN"
         " (SELECT user_id FROM answers WHERE round_id = ?"
+        " UNION SELECT user_id FROM idea_judgements WHERE round_id = ?"
         " UNION SELECT user_id FROM label_answers WHERE round_id = ? AND vote IS NOT NULL) ORDER BY id",
-        (round_id, round_id),
+        (round_id, round_id, round_id),
     ).fetchall()
     for user_id, platform, platform_user_id, language in rows:
         enqueue(

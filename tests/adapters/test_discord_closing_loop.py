@@ -46,7 +46,7 @@ async def test_closing_a_round_sends_each_respondent_one_summary_by_direct_messa
     closed = await dc.slash(MARA, GUILD, CHANNEL, "round", {"round": 1}, subcommand="close")
     await shown(dc, closed, "is closed")
     await dc.wait_for(
-        lambda: summaries(dc, ALICE) and any(error.code == CANNOT_MESSAGE_USER for error in dc.errors) or None,
+        lambda: (summaries(dc, ALICE) and any(error.code == CANNOT_MESSAGE_USER for error in dc.errors)) or None,
         timeout=15,
     )
     await dc.wait_for(lambda: any("Results" in m["content"] for m in dc.channel_messages(CHANNEL)), timeout=15)
@@ -58,7 +58,6 @@ async def test_closing_a_round_sends_each_respondent_one_summary_by_direct_messa
     assert [error.code for error in dc.errors].count(CANNOT_MESSAGE_USER) == 1, "Bob's closed DMs: tried once"
     assert await count(engine, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0
     assert_discord_contract(dc, expected_errors=(CANNOT_MESSAGE_USER,))
-
 
 
 async def retry_scheduled(engine: Engine) -> None:
