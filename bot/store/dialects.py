@@ -23,6 +23,12 @@ def shard(db: Connection) -> int:
     return int(getattr(db, "shard", None) or 0)
 
 
+def single_writer(db: Connection) -> bool:
+    """Whether the database has one writer (SQLite): what a unit reads stays true until it commits, with
+    no lock; on PostgreSQL a unit reads what others may change only after locking it."""
+    return dialect(db) == "sqlite"
+
+
 def has_table(db: Connection, name: str) -> bool:
     """Whether the schema holds table ``name`` (inside a unit)."""
     if dialect(db) == "postgresql":

@@ -17,6 +17,7 @@ from datetime import datetime
 from bot.store.database import Connection
 from bot.store.dialects import shard
 from bot.store.merging_labels import merge_labels
+from bot.store.scores import add_points
 from bot.store.timestamps import to_text
 
 
@@ -75,6 +76,7 @@ def _ledger(
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (user_id, space_id, round_id, week, delta, reason, detail, source_key, to_text(now)),
     )
+    add_points(db, user_id, space_id, round_id, week, delta, reason).lifetime()
 
 
 def _take_back(db: Connection, holder: int, source_key: str, key: str, now: datetime) -> None:

@@ -47,6 +47,7 @@ from bot.store import migrations
 from bot.store.base import Store
 from bot.store.database import StoreUnavailableError, Unit, translated
 from bot.store.dialects import isolation_of
+from bot.store.scores import ScoreBook
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class PgConnection:
     def __init__(self, raw: psycopg.Connection[Row]) -> None:
         self.raw = raw
         self.shard: int | None = None  # this connection's row of the sharded counters, once claimed
+        self.score_book = ScoreBook()  # the histogram moves of the transaction under way
+        self.pipeline: psycopg.Pipeline | None = None  # set while a write unit runs in pipeline mode
 
     def claim_shard(self) -> None:
         """Take a shard no other connection holds, for as long as this connection lives.
@@ -152,8 +155,20 @@ class PgConnection:
         self.execute("SELECT set_config('crowdpulse.shard', ?, false)", (str(taken),))
         self.shard = taken
 
-    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> psycopg.Cursor[Row]:
-        return self.raw.execute(translate(sql), tuple(parameters))
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> psycopg.Cursor[Row] | PipelinedCursor:
+        cursor = self.raw.execute(translate(sql), tuple(parameters))
+        return cursor if self.pipeline is None else PipelinedCursor(cursor, self.pipeline)
+
+    @contextlib.contextmanager
+    def pipelined(self) -> Iterator[None]:
+        """Pipeline mode for the block: statements are sent without waiting for their results, and the
+        connection waits (one round trip) only when a result is read. Errors surface at that read."""
+        with self.raw.pipeline() as pipeline:
+            self.pipeline = pipeline
+            try:
+                yield
+            finally:
+                self.pipeline = None
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> psycopg.Cursor[Row]:
         cursor = self.raw.cursor()
@@ -163,6 +178,42 @@ class PgConnection:
     def execute_script(self, script: str) -> None:
         """Several statements in one string (migrations, plpgsql bodies); no parameters."""
         self.raw.execute(script.encode())
+
+
+class PipelinedCursor:
+    """A cursor sent in pipeline mode. Reading rows waits for them (psycopg does); so does reading
+    ``rowcount`` here, which psycopg would otherwise report before the result arrived."""
+
+    __slots__ = ("_cursor", "_pipeline")
+
+    def __init__(self, cursor: psycopg.Cursor[Row], pipeline: psycopg.Pipeline) -> None:
+        self._cursor = cursor
+        self._pipeline = pipeline
+
+    def _arrived(self) -> psycopg.Cursor[Row]:
+        if self._cursor.pgresult is None:
+            self._pipeline.sync()
+        return self._cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._arrived().rowcount
+
+    @property
+    def description(self) -> Any:
+        return self._arrived().description
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def fetchmany(self, size: int = 0) -> list[Any]:
+        return self._cursor.fetchmany(size)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
 
 
 def connect(url: str) -> PgConnection:
@@ -272,39 +323,46 @@ class PostgresStore(Store):
         for attempt in range(1, self._max_attempts + 1):
             db = self._connection()
             try:
-                if db.shard is None:
-                    db.claim_shard()
-                db.raw.execute(f"BEGIN ISOLATION LEVEL {isolation}".encode())
-                result = unit(db)
-                db.raw.execute(b"COMMIT")
+                try:
+                    if db.shard is None:
+                        db.claim_shard()
+                    with db.pipelined():  # BEGIN and COMMIT travel with the unit's statements
+                        db.raw.execute(f"BEGIN ISOLATION LEVEL {isolation}".encode())
+                        result = unit(db)
+                        db.score_book.flush(db)
+                        db.raw.execute(b"COMMIT")
+                except BaseException as failure:
+                    self._undo_write(db, failure)
+                    raise
             except _RETRYABLE as error:
-                self._rollback(db)
                 if attempt == self._max_attempts:
                     raise _unavailable(error) from error
                 self.retries += 1
                 time.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** min(attempt, 8))))
                 continue
             except errors.UniqueViolation:
-                self._rollback(db)
                 if unique_reruns == _UNIQUE_RERUNS:
                     raise
                 unique_reruns += 1
                 self.retries += 1
                 continue
             except psycopg.OperationalError as error:
-                self._rollback(db)
-                if db.raw.closed or db.raw.broken:
-                    self._forget(db)
                 raise _unavailable(error) from error
             except errors.RaiseException as error:
-                self._rollback(db)
                 raise translated(error) from error
-            except BaseException:
-                self._rollback(db)
-                raise
             self.commits += 1
             return result
         raise AssertionError("unreachable")
+
+    def _undo_write(self, db: PgConnection, failure: BaseException) -> None:
+        """End a write unit that failed. After a server error met in pipeline mode the connection is
+        closed (the server rolls the transaction back): psycopg may have counted as prepared a statement
+        the server skipped once the pipeline aborted, and would name it in vain on this connection."""
+        db.score_book.undo(0)
+        if isinstance(failure, psycopg.Error):
+            self._forget(db)
+        else:
+            self._rollback(db)
 
     def _rollback(self, db: PgConnection) -> None:
         if db.raw.closed or db.raw.broken:

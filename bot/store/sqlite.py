@@ -34,12 +34,21 @@ import aiosqlite
 from bot.store import migrations
 from bot.store.base import Store
 from bot.store.database import StoreUnavailableError, Unit, translated
+from bot.store.scores import ScoreBook
 
 __all__ = ["SqliteStore", "StoreUnavailableError"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class _WriterConnection(sqlite3.Connection):
+    """The writer's connection, with the histogram moves of the group commit it is running."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.score_book = ScoreBook()
 
 
 @dataclass(slots=True)
@@ -109,7 +118,7 @@ class SqliteStore(Store):
 
     def _connect_writer(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, factory=_WriterConnection)
         db.row_factory = sqlite3.Row
         db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         _enter_wal(db, self._busy_timeout_ms / 1000)
@@ -158,8 +167,10 @@ class SqliteStore(Store):
                     pending.future.set_exception(value)
 
     def _run_batch(self, units: Sequence[Unit[Any]]) -> list[tuple[bool, Any]]:
+        """Every unit in its SAVEPOINT, then the batch's netted leaderboard histogram, then one COMMIT."""
         db = self._writer
-        assert db is not None
+        assert isinstance(db, _WriterConnection)
+        book = db.score_book
         outcomes: list[tuple[bool, Any]] = []
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -167,16 +178,20 @@ class SqliteStore(Store):
             return [(False, _unavailable(error))] * len(units)
         for unit in units:
             db.execute("SAVEPOINT unit")
+            mark = book.mark()
             try:
                 outcomes.append((True, unit(db)))
                 db.execute("RELEASE unit")
             except Exception as error:
                 db.execute("ROLLBACK TO unit")
                 db.execute("RELEASE unit")
+                book.undo(mark)
                 outcomes.append((False, _unavailable(error) if _is_storage_fault(error) else translated(error)))
         try:
+            book.flush(db)
             db.execute("COMMIT")
         except sqlite3.Error as error:
+            book.undo(0)
             db.execute("ROLLBACK")
             return [(False, _unavailable(error))] * len(units)
         return outcomes
