@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.store.dialects import dialect
+from bot.store.dialects import dialect, runs_once
 from bot.texts import operator_text
 
 # Foreign-key order. Tables a future migration adds go last (see _tables).
@@ -233,10 +233,15 @@ async def copy_store(source: Any, target: Any, on_progress: Callable[[int, int],
         if on_progress is not None:
             on_progress(copied, total)
 
-    outcomes: list[object] = await asyncio.gather(
-        source.read(lambda db: send(db, pipe)),
-        target.write(lambda db: receive(db, pipe, on_rows)),
-        return_exceptions=True,
+    def receiving(db: Any) -> None:
+        receive(db, pipe, on_rows)
+
+    outcomes: list[object] = list(
+        await asyncio.gather(
+            source.read(lambda db: send(db, pipe)),
+            target.write(runs_once(receiving)),
+            return_exceptions=True,
+        )
     )
     for outcome in reversed(outcomes):  # the target's refusal explains more than the source's stop
         if isinstance(outcome, BaseException) and not isinstance(outcome, _Abandoned):

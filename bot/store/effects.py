@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -149,14 +149,16 @@ class Payment:
         self.awarded = awarded
         self.scores = scores
 
-    def settle(self) -> Awarded:
-        """What the award came to, with the level it just reached (0 for none)."""
+    def settle(self, grants: Iterable[Cursor] = ()) -> Awarded:
+        """What the award came to, with the level it just reached (0 for none) and the badges ``grants``
+        (:func:`_grant`) handed out."""
         lifetime = self.scores.lifetime()
-        gained = self.awarded.points
-        if lifetime is None or gained <= 0:
-            return self.awarded
-        level = level_for(lifetime)[0]
-        return replace(self.awarded, level_up=level if level > level_for(lifetime - gained)[0] else 0)
+        paid = self.awarded
+        level = 0
+        if lifetime is not None and paid.points > 0:
+            level = level_for(lifetime)[0]
+            level = level if level > level_for(lifetime - paid.points)[0] else 0
+        return Awarded(paid.points, paid.streak_days, paid.streak_bonus, paid.capped, _granted(grants), level)
 
 
 def pay(
@@ -282,9 +284,7 @@ def after_answer(
     # A streak grows by one a day, so reaching a threshold means being equal to it.
     streak_days = payment.awarded.streak_days
     reached = [rule for rule in rules.badges if rule.counter == "streak" and rule.at_least == streak_days]
-    grants = _grant(db, user_id, [*crossed, *reached], now)
-    awarded = payment.settle()  # the one wait: scores, badges and whatever else the unit sent
-    return replace(awarded, badges=_granted(grants))
+    return payment.settle(_grant(db, user_id, [*crossed, *reached], now))  # one wait for all that was sent
 
 
 def _crossed(counted: Cursor, counter: BadgeCounter, step: int, rules: PointRules) -> list[BadgeRule]:

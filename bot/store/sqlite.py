@@ -34,6 +34,7 @@ import aiosqlite
 from bot.store import migrations
 from bot.store.base import Store
 from bot.store.database import StoreUnavailableError, Unit, translated
+from bot.store.dialects import replayable
 from bot.store.scores import ScoreBook
 
 __all__ = ["SqliteStore", "StoreUnavailableError"]
@@ -167,15 +168,47 @@ class SqliteStore(Store):
                     pending.future.set_exception(value)
 
     def _run_batch(self, units: Sequence[Unit[Any]]) -> list[tuple[bool, Any]]:
-        """Every unit in its SAVEPOINT, then the batch's netted leaderboard histogram, then one COMMIT."""
+        """Every unit, then the batch's netted leaderboard histogram, then one COMMIT.
+
+        The units first run one after the other in one transaction. Should one raise, that transaction
+        is rolled back and the batch runs again with each unit in a SAVEPOINT of its own, so the failed
+        unit is rolled back alone: two statements per unit saved in the usual case, for a second run of
+        the batch in the rare one (units are re-runnable, as PostgreSQL's retries need; a batch holding
+        one that is not, :func:`~bot.store.dialects.runs_once`, runs with savepoints from the start).
+        """
         db = self._writer
         assert isinstance(db, _WriterConnection)
+        failure = _begin(db)
+        outcomes = None
+        if failure is None and all(replayable(unit) for unit in units):
+            outcomes = self._run_units(db, units)
+            if outcomes is None:  # a unit raised: the batch again, each unit apart
+                _roll_back(db)
+                failure = _begin(db)
+        if failure is None and outcomes is None:
+            outcomes = self._run_units_apart(db, units)
+        if failure is None:
+            try:
+                db.score_book.flush(db)
+                db.execute("COMMIT")
+            except sqlite3.Error as error:
+                _roll_back(db)
+                failure = _unavailable(error)
+        return outcomes if failure is None and outcomes is not None else [(False, failure)] * len(units)
+
+    @staticmethod
+    def _run_units(db: _WriterConnection, units: Sequence[Unit[Any]]) -> list[tuple[bool, Any]] | None:
+        """Every unit in the one transaction; ``None`` as soon as one raises."""
+        try:
+            return [(True, unit(db)) for unit in units]
+        except Exception:
+            return None
+
+    @staticmethod
+    def _run_units_apart(db: _WriterConnection, units: Sequence[Unit[Any]]) -> list[tuple[bool, Any]]:
+        """Every unit in its own SAVEPOINT: one that raises is rolled back alone."""
         book = db.score_book
         outcomes: list[tuple[bool, Any]] = []
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            return [(False, _unavailable(error))] * len(units)
         for unit in units:
             db.execute("SAVEPOINT unit")
             mark = book.mark()
@@ -187,13 +220,6 @@ class SqliteStore(Store):
                 db.execute("RELEASE unit")
                 book.undo(mark)
                 outcomes.append((False, _unavailable(error) if _is_storage_fault(error) else translated(error)))
-        try:
-            book.flush(db)
-            db.execute("COMMIT")
-        except sqlite3.Error as error:
-            book.undo(0)
-            db.execute("ROLLBACK")
-            return [(False, _unavailable(error))] * len(units)
         return outcomes
 
     # reads --------------------------------------------------------------------------------------
@@ -220,6 +246,20 @@ class SqliteStore(Store):
     async def fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "the store is not open"
         return list(await self._reader.execute_fetchall(sql, tuple(parameters)))
+
+
+def _begin(db: _WriterConnection) -> StoreUnavailableError | None:
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:
+        return _unavailable(error)
+    return None
+
+
+def _roll_back(db: _WriterConnection) -> None:
+    db.score_book.undo(0)
+    if db.in_transaction:  # a storage failure may have ended it already
+        db.execute("ROLLBACK")
 
 
 def _enter_wal(db: sqlite3.Connection, patience_seconds: float) -> None:

@@ -56,16 +56,19 @@ class TaskQueries:
         def unit(db: Connection) -> AnswerResult:
             local = local_time(now, rules)
             day_parameters = MemberDay.parameters(answer.user_id, local.date())
-            alone = single_writer(db)  # SQLite: the member's day is read with the round, nothing can change it
-            gate = _send_gate(db, answer.round_id, answer.user_id, day_parameters if alone else ())
-            lock_member(db, answer.user_id)  # after the round's share lock, before the member's day is read
-            day = None if alone else db.execute(f"SELECT {MEMBER_DAY}", day_parameters)
-            status = None
+            # SQLite (one writer, in process): each result is there at once, so each check comes before
+            # the next write and nothing is undone; the member's day is read with the round. PostgreSQL:
+            # the statements go out in pipeline mode and are read once (one round trip), and a check that
+            # fails then undoes them (_Undone); the day is read under the member's lock.
+            eager = single_writer(db)
+            gate = _send_gate(db, answer.round_id, answer.user_id, day_parameters if eager else ())
+            lock_member(db, answer.user_id)  # after the round's share lock: a close waits for this unit
+            day = None if eager else db.execute(f"SELECT {MEMBER_DAY}", day_parameters)
+            checked = eager or answer.quota is not None
+            status: Any = gate.fetchone() if checked else None
+            if checked and (refusal := _shut(status)) is not None:
+                return refusal
             if answer.quota is not None:
-                status = gate.fetchone()
-                refusal = _shut(status)
-                if refusal is not None:
-                    return refusal
                 take_turns(db, f"quota:{answer.round_id}:{answer.task_id}")
                 counted = db.execute(
                     "SELECT SUM(answers) FROM task_counts WHERE round_id = ? AND task_id = ?",
@@ -73,17 +76,20 @@ class TaskQueries:
                 ).fetchone()[0]
                 if counted is not None and counted >= answer.quota:
                     return AnswerResult(AnswerStatus.QUOTA_FULL)
-            # Sent one after the other without waiting (PostgreSQL's pipeline: one round trip); a gate
-            # that turns out shut or an answer given before undoes them all (_Undone).
             if answer.typed:
                 mine = (answer.user_id, answer.round_id, answer.task_id)
                 db.execute("DELETE FROM pending_inputs WHERE user_id = ? AND round_id = ? AND task_id = ?", mine)
-                db.execute("SAVEPOINT answer")  # a repeat undoes the rest, not this
+                if not eager:
+                    db.execute("SAVEPOINT answer")  # a repeat undoes what follows, not this
+            created = to_text(now)
             inserted = db.execute(
                 "INSERT INTO answers (round_id, task_id, user_id, value, created_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING RETURNING id",
-                (answer.round_id, answer.task_id, answer.user_id, answer.value, to_text(now)),
+                (answer.round_id, answer.task_id, answer.user_id, answer.value, created),
             )
+            row: Any = inserted.fetchone() if eager else None
+            if eager and row is None:
+                return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
             db.execute(
                 "INSERT INTO task_counts (round_id, task_id, shard, answers) VALUES (?, ?, ?, 1)"
                 " ON CONFLICT (round_id, task_id, shard) DO UPDATE SET answers = task_counts.answers + 1",
@@ -91,20 +97,20 @@ class TaskQueries:
             )
             counted_answers = count_up(db, answer.user_id, "answers")
             sent_progress = send_progress(db, follow_up) if follow_up is not None else None
-            status = status or gate.fetchone()  # the one wait for all of the above
+            if not eager:
+                status = status or gate.fetchone()  # the one wait for everything sent so far
+                if (refusal := _shut(status)) is not None:
+                    raise _Undone(refusal)
+                row = inserted.fetchone()
+                if row is None:
+                    if not answer.typed:
+                        raise _Undone(AnswerResult(AnswerStatus.ALREADY_ANSWERED))
+                    db.execute("ROLLBACK TO SAVEPOINT answer")  # the awaited input stays settled
+                    return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
             progress = sent_progress.read() if sent_progress is not None else None
-            shut = _shut(status)
-            if shut is not None:
-                raise _Undone(shut)
-            row = inserted.fetchone()
-            if row is None:
-                if not answer.typed:
-                    raise _Undone(AnswerResult(AnswerStatus.ALREADY_ANSWERED))
-                db.execute("ROLLBACK TO SAVEPOINT answer")  # the awaited input stays settled, as it is
-                return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
-            member_day = MemberDay.of(status[3:6] if day is None else day.fetchone())
             answer_id = int(row[0])
             award = replace(answer.award, source_key=f"answer:{answer_id}")
+            member_day = MemberDay.of(status[3:6] if day is None else day.fetchone())
             payment = pay(db, award, rules, local, member_day, fresh=True)
             awarded = after_answer(db, answer.user_id, payment, rules, now, counted_answers)  # badges, level
             return AnswerResult(AnswerStatus.RECORDED, answer_id, awarded, progress)
