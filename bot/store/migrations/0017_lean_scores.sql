@@ -9,4 +9,4 @@
 DROP TRIGGER ledger_feeds_scores;
 DROP TRIGGER scores_histogram_on_insert;
 DROP TRIGGER scores_histogram_on_update;
-DELETE FROM score_counts WHERE points <= 0;
+DELETE FROM score_counts WHERE points <= 0 OR users = 0;  -- and the buckets left empty

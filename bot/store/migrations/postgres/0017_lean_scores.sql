@@ -8,4 +8,4 @@ DROP FUNCTION crowdpulse_ledger_feeds_scores();
 DROP TRIGGER scores_histogram_on_insert ON scores;
 DROP TRIGGER scores_histogram_on_update ON scores;
 DROP FUNCTION crowdpulse_scores_histogram();
-DELETE FROM score_counts WHERE points <= 0;
+DELETE FROM score_counts WHERE points <= 0 OR users = 0;  -- and the buckets left empty
