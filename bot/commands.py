@@ -197,7 +197,7 @@ async def _dashboard(engine: Engine, ctx: Context, argument: str, _: str | None)
 
 
 async def _community(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
-    """``/community``, ``/community link``, ``/community join CODE``."""
+    """``/community``, ``/community link``, ``/community join CODE``, ``/community leave``."""
     match argument.split(maxsplit=1):
         case []:
             return await engine.communities.listing(ctx)
@@ -205,6 +205,8 @@ async def _community(engine: Engine, ctx: Context, argument: str, _: str | None)
             return await engine.communities.link(ctx)
         case ["join", code]:
             return await community_join(engine, ctx, code)
+        case ["leave"]:
+            return await community_leave(engine, ctx)
     return await _usage(engine, ctx, "community", _refused("community.usage", ctx))
 
 
@@ -212,6 +214,14 @@ async def community_join(engine: Engine, ctx: Context, code: str) -> Reply:
     """``/community join CODE``; this process sees the space's new community at once (others within
     :data:`bot.engine.COMMUNITY_CACHE_SECONDS`)."""
     reply = await engine.communities.join(ctx, code)
+    if reply.outcome is Outcome.DONE:
+        engine.forget_place(ctx.space)
+    return reply
+
+
+async def community_leave(engine: Engine, ctx: Context) -> Reply:
+    """``/community leave``; like joining, this process sees the change at once."""
+    reply = await engine.communities.leave(ctx)
     if reply.outcome is Outcome.DONE:
         engine.forget_place(ctx.space)
     return reply

@@ -20,7 +20,7 @@ from discord import app_commands
 from adapters.discord.interactions import Interactions, space_ref, update_key, user_ref
 from adapters.discord.limits import AUTOCOMPLETE_BUDGET, AUTOCOMPLETE_CHOICES, OPTION_TEXT, cut, plain
 from bot.catalog import Campaign, Topic, text_in
-from bot.commands import COMMANDS, Command, bad_duration, community_join, help_reply, parse_duration
+from bot.commands import COMMANDS, Command, bad_duration, community_join, community_leave, help_reply, parse_duration
 from bot.context import Context
 from bot.engine import Engine, UseCase
 from bot.features.ideas import SETTABLE
@@ -269,7 +269,7 @@ class SlashCommands:
         return group
 
     def _community_group(self, spec: Command) -> SlashCommand:
-        """``/community show``, ``/community link``, ``/community join <code>``."""
+        """``/community show``, ``/community link``, ``/community join <code>``, ``/community leave``."""
         group = app_commands.Group(name=spec.name, description=locale(spec.description_key))
         communities = self.engine.communities
 
@@ -286,6 +286,10 @@ class SlashCommands:
         async def join(interaction: discord.Interaction, code: str) -> None:
             use_case: UseCase = lambda ctx: community_join(self.engine, ctx, code)  # noqa: E731
             await self.interactions.run(interaction, "community join", use_case)
+
+        @group.command(name="leave", description=locale("discord.community_leave"))
+        async def leave(interaction: discord.Interaction) -> None:
+            await self.interactions.run(interaction, "community leave", lambda ctx: community_leave(self.engine, ctx))
 
         return group
 

@@ -4,7 +4,7 @@ One module per feature below this package; import them from here (``from bot.sto
 IdeaStatus``), so the features and the SQL modules name one home for each type.
 """
 
-from bot.store.records.communities import CommunitySpace, JoinOutcome, Place
+from bot.store.records.communities import CommunitySpace, JoinOutcome, LeaveOutcome, Place
 from bot.store.records.ideas import (
     LISTED,
     STATUS_BADGE_COUNTERS,
@@ -91,6 +91,7 @@ __all__ = [
     "LabelAnswer",
     "LabelResult",
     "LabelStatus",
+    "LeaveOutcome",
     "LedgerEntry",
     "LinkOutcome",
     "LinkStatus",
