@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import bot.store.postgres as postgres_store
 from bench.runner import Figure
-from bench.world import bench_settings, person, space
+from bench.world import bench_settings, person, replaced, space
 from bot.app import running_engine
 
 ANSWERS = 50
@@ -73,11 +73,8 @@ def tracer(folder: Path) -> Iterator[Tracer]:
             found.start(db)
         return db
 
-    postgres_store.connect = traced  # for this benchmark only: restored on the way out
-    try:
+    with replaced(postgres_store, "connect", traced):
         yield found
-    finally:
-        postgres_store.connect = connect
 
 
 async def figures(url: str) -> list[Figure]:

@@ -44,7 +44,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import errors
 
-from bot.store import migrations
+from bot.store import batches, migrations
 from bot.store.base import Store
 from bot.store.database import Connection, StoreUnavailableError, Unit, translated
 from bot.store.dialects import ReadCommitted, isolation_of, read_committed
@@ -189,9 +189,9 @@ class PostgresStore(Store):
         outcomes: list[tuple[bool, Any]]
         try:
             try:
-                outcomes = self._run_write(read_committed(lambda db: _run_together(db, units)))
-            except _UnitRaised:  # rolled back: the batch again, each unit in a savepoint of its own
-                outcomes = self._run_write(read_committed(lambda db: _run_apart(db, units)))
+                outcomes = self._run_write(read_committed(lambda db: _together(db, units)))
+            except batches.UnitRaised:  # rolled back: the batch again, each unit in a savepoint of its own
+                outcomes = self._run_write(read_committed(lambda db: _apart(db, units)))
         except Exception as error:  # the server refused the batch: each unit alone, to tell whose fault
             outcomes = [(False, error)] if len(batch) == 1 else [self._outcome(unit) for unit in units]
         for queued, (ok, value) in zip(batch, outcomes, strict=True):
@@ -300,40 +300,21 @@ class PostgresStore(Store):
             raise _unavailable(error) from error
 
 
-class _UnitRaised(Exception):
-    """A unit of a batch run together raised (not the server): the batch runs again, units apart."""
+def _together(db: Connection, units: list[Unit[Any]]) -> list[batches.Outcome]:
+    return batches.together(db, units, passes=(psycopg.Error,))
 
 
-def _run_together(db: Connection, units: list[Unit[Any]]) -> list[tuple[bool, Any]]:
-    """Several units in one transaction, one after the other: the usual case, with no savepoint."""
-    try:
-        return [(True, unit(db)) for unit in units]
-    except psycopg.Error:
-        raise
-    except Exception as error:
-        raise _UnitRaised from error
-
-
-def _run_apart(db: Connection, units: list[Unit[Any]]) -> list[tuple[bool, Any]]:
-    """Several units in one transaction, each in a SAVEPOINT of its own: a unit that raises is rolled
-    back alone and its exception kept for its caller. A server error aborts the whole transaction, so
-    it is raised (the store then runs the batch again, or its units one by one)."""
+def _apart(db: Connection, units: list[Unit[Any]]) -> list[batches.Outcome]:
     assert isinstance(db, PgConnection)
-    book = db.score_book
-    outcomes: list[tuple[bool, Any]] = []
-    for unit in units:
-        db.execute("SAVEPOINT unit")
-        mark = book.mark()
-        try:
-            outcomes.append((True, unit(db)))
-        except psycopg.Error:
-            raise
-        except Exception as error:
-            db.execute("ROLLBACK TO SAVEPOINT unit")
-            book.undo(mark)
-            outcomes.append((False, error))
-        db.execute("RELEASE SAVEPOINT unit")
-    return outcomes
+    return batches.apart(db, units, db.score_book, _kept)
+
+
+def _kept(error: Exception) -> Exception:
+    """A unit's own exception, for its caller; a server error aborted the transaction and is raised
+    (the store then runs the batch again, or its units one by one)."""
+    if isinstance(error, psycopg.Error):
+        raise error
+    return error
 
 
 @contextlib.contextmanager

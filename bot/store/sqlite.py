@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from bot.store import migrations
+from bot.store import batches, migrations
 from bot.store.base import Store
 from bot.store.database import StoreUnavailableError, Unit, translated
 from bot.store.dialects import replayable
@@ -181,12 +181,13 @@ class SqliteStore(Store):
         failure = _begin(db)
         outcomes = None
         if failure is None and all(replayable(unit) for unit in units):
-            outcomes = self._run_units(db, units)
-            if outcomes is None:  # a unit raised: the batch again, each unit apart
+            try:
+                outcomes = batches.together(db, units)
+            except batches.UnitRaised:  # the batch again, each unit apart
                 _roll_back(db)
                 failure = _begin(db)
         if failure is None and outcomes is None:
-            outcomes = self._run_units_apart(db, units)
+            outcomes = batches.apart(db, units, db.score_book, _kept)
         if failure is None:
             try:
                 db.score_book.flush(db)
@@ -195,32 +196,6 @@ class SqliteStore(Store):
                 _roll_back(db)
                 failure = _unavailable(error)
         return outcomes if failure is None and outcomes is not None else [(False, failure)] * len(units)
-
-    @staticmethod
-    def _run_units(db: _WriterConnection, units: Sequence[Unit[Any]]) -> list[tuple[bool, Any]] | None:
-        """Every unit in the one transaction; ``None`` as soon as one raises."""
-        try:
-            return [(True, unit(db)) for unit in units]
-        except Exception:
-            return None
-
-    @staticmethod
-    def _run_units_apart(db: _WriterConnection, units: Sequence[Unit[Any]]) -> list[tuple[bool, Any]]:
-        """Every unit in its own SAVEPOINT: one that raises is rolled back alone."""
-        book = db.score_book
-        outcomes: list[tuple[bool, Any]] = []
-        for unit in units:
-            db.execute("SAVEPOINT unit")
-            mark = book.mark()
-            try:
-                outcomes.append((True, unit(db)))
-                db.execute("RELEASE unit")
-            except Exception as error:
-                db.execute("ROLLBACK TO unit")
-                db.execute("RELEASE unit")
-                book.undo(mark)
-                outcomes.append((False, _unavailable(error) if _is_storage_fault(error) else translated(error)))
-        return outcomes
 
     # reads --------------------------------------------------------------------------------------
 
@@ -246,6 +221,11 @@ class SqliteStore(Store):
     async def fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "the store is not open"
         return list(await self._reader.execute_fetchall(sql, tuple(parameters)))
+
+
+def _kept(error: Exception) -> Exception:
+    """What a unit's exception becomes for its caller."""
+    return _unavailable(error) if _is_storage_fault(error) else translated(error)
 
 
 def _begin(db: _WriterConnection) -> StoreUnavailableError | None:
