@@ -4,6 +4,10 @@ A *world* wraps one fake server and plays its users: it creates members, puts a 
 in front of them (posted through the server's own API, as the bot would have), queues their clicks all
 at once and times, on the server's side, how long it takes until every click was answered. Methods named
 ``op_<name>`` are the requests the parent may make; they take and return JSON-ready values.
+
+In the closed loop (``op_closed_loop``) each member taps, waits until the tap is answered *and* the next
+question is on screen, and taps again (:mod:`bench.members` plays them); they wait on the fake's
+observers, woken by the requests that concern their own chat, so 200 waiting members cost no polling.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.members import DiscordMembers, TelegramMembers, loop_result
 from tests.fakes.discord.interactions import InteractionHandle
 from tests.fakes.discord.limits import RESPONSE_WINDOW as DISCORD_RESPONSE_WINDOW
 from tests.fakes.discord.limits import FloodLimits
@@ -66,6 +71,7 @@ class TelegramWorld:
         self.server = FakeTelegramServer(TELEGRAM_TOKEN, flood_limits=flood_limits, time_scale=time_scale)
         self.users: dict[int, JSON] = {}
         self.questions: dict[int, tuple[JSON, str]] = {}  # member id -> (message, callback data)
+        self.tappers = TelegramMembers(self.server)
         self.http: aiohttp.ClientSession | None = None
         self.info: JSON = {}
 
@@ -128,6 +134,21 @@ class TelegramWorld:
         complete = await _until(lambda: len(answers) - before >= len(ids), timeout)
         return {"seconds": time.perf_counter() - started, "answered": len(answers) - before, "complete": complete}
 
+    async def op_start(self, ids: list[int], command: str, timeout: float) -> int:  # noqa: ASYNC109
+        """Each member sends ``command`` in their private chat; how many were then shown a question."""
+        return await self.tappers.start([self.users[m] for m in ids], command, time.monotonic() + timeout)
+
+    async def op_closed_loop(self, ids: list[int], taps: int, follow: bool, timeout: float) -> JSON:  # noqa: ASYNC109
+        """Every member taps through their questions at once, each waiting for what they tapped for
+        (:mod:`bench.members`): the taps, their latencies, the wall time and the bot's requests (no polls)."""
+        deadline = time.monotonic() + timeout
+        before = len(self.server.calls)
+        started = time.perf_counter()
+        latencies = await asyncio.gather(*(self.tappers.loop(self.users[m], taps, follow, deadline) for m in ids))
+        seconds = time.perf_counter() - started
+        requests = sum(call.method != "getUpdates" for call in self.server.calls[before:])
+        return loop_result(latencies, seconds, requests)
+
     async def op_settle(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until every update was fetched and the bot went quiet (polls aside): its handlers are done."""
         try:
@@ -181,6 +202,8 @@ class DiscordWorld:
         self.http: aiohttp.ClientSession | None = None
         self.info: JSON = {}
         self.flood: list[InteractionHandle] = []
+        self.clickers = DiscordMembers(self.server, DISCORD_GUILD, DISCORD_CHANNEL)
+        self.questions: dict[int, JSON | None] = {}  # member id -> the question in front of them
 
     async def __aenter__(self) -> DiscordWorld:
         await self.server.__aenter__()
@@ -257,6 +280,34 @@ class DiscordWorld:
             "complete": complete,
             "errors": [f"{e.status} {e.message}" for e in self.server.errors[errors : errors + 5]],
         }
+
+    async def op_start(self, ids: list[int], command: str, timeout: float) -> int:  # noqa: ASYNC109
+        """Each member runs ``/command`` in the channel; how many were then shown a question."""
+        commands = lambda: any(c["name"] == command for c in self.server.commands(DISCORD_GUILD))  # noqa: E731
+        if not await _until(commands, timeout):
+            raise RuntimeError(f"/{command} was never synced to the bench server")
+        shown = await self.clickers.start(ids, command, time.monotonic() + timeout)
+        self.questions.update(zip(ids, shown, strict=True))
+        return sum(question is not None for question in shown)
+
+    async def op_closed_loop(
+        self,
+        ids: list[int],
+        taps: int,
+        follow: bool,
+        timeout: float,  # noqa: ASYNC109 - a deadline, not a cancel
+        message: int | None = None,
+    ) -> JSON:
+        """Every member clicks through their questions at once (from :meth:`op_start`, or all the one
+        ``message``), each waiting for what they clicked for: as :meth:`TelegramWorld.op_closed_loop`."""
+        deadline = time.monotonic() + timeout
+        before = len(self.server.calls)
+        started = time.perf_counter()
+        shared = self.server.message(message) if message is not None else None
+        latencies = await asyncio.gather(
+            *(self.clickers.loop(m, shared or self.questions.get(m), taps, follow, deadline) for m in ids)
+        )
+        return loop_result(latencies, time.perf_counter() - started, len(self.server.calls) - before)
 
     async def op_settle(self, quiet: float, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until the bot has made no request for ``quiet`` seconds."""

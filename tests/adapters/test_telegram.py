@@ -155,7 +155,7 @@ async def test_a_double_tap_records_one_answer(engine: Engine, tg: FakeTelegramS
     assert await count(engine, "SELECT COUNT(*) FROM answers") == 1
     assert await count(engine, "SELECT COUNT(*) FROM ledger WHERE reason = 'answer'") == 1
     toasts = sorted(answer.text or "" for answer in tg.callback_answers)
-    assert toasts[0].startswith("Thanks!") and "already answered" in toasts[1]
+    assert toasts[0].startswith("You already answered") and toasts[1] == "✅ Latte, +5"
 
 
 async def test_only_chat_admins_close_rounds_and_results_arrive_as_text_and_chart(
@@ -415,6 +415,7 @@ async def test_a_member_who_skips_the_first_question_is_caught_up_after_the_rest
 ) -> None:
     ana = tg.user(104, "Ana", language_code="en")
     settings.telegram.moderators.append("104")  # she runs this community too, so /results is hers to see
+    settings.chat.follow_up = "keep"  # each answered question stays in the chat, with what she did below it
     chat = tg.private_chat(ana)
     tg.send_text(ana, chat, "/start")
     await tg.wait_until_consumed()

@@ -108,7 +108,7 @@ async def test_a_reply_telegram_is_too_slow_to_accept_loses_no_answer(
         await tg.wait_for(lambda: any(APOLOGY in text for text in texts(tg, chat["id"])), timeout=10)
         await tg.wait_until_consumed(timeout=10)
 
-        assert tg.callback_answers[-1].text == "Thanks! +5 points"
+        assert tg.callback_answers[-1].text == "✅ Latte, +5"
         assert any("Recorded: Latte" in text for text in texts(tg, chat["id"]))
         assert not any("Pick up to two extras" in text for text in texts(tg, chat["id"]))
         assert await count(engine, "SELECT COUNT(*) FROM answers") == 1

@@ -70,6 +70,8 @@ class FakeTelegramServer(World):
         self.errors: list[ErrorReply] = []
         self.callback_answers: list[CallbackAnswer] = []
         self.flood_errors: list[FloodError] = []
+        # Called with each call once its handler succeeded (a benchmark's members wait on them, not poll).
+        self.observers: list[Callable[[Call], None]] = []
         self._activity = Activity()
         self._updates = UpdateQueue(self._activity)
         self._callbacks = CallbackQueries(self, self.callback_answers)
@@ -273,10 +275,13 @@ class FakeTelegramServer(World):
         with self._activity.request(method):
             try:
                 params = await read_params(request)
-                self.calls.append(Call(method, params))
+                call = Call(method, params)
+                self.calls.append(call)
                 await self._apply_delay(method)
                 self._raise_injected_failure(method)
                 result = await handler(Params(params))
+                for observer in self.observers:
+                    observer(call)
             except ApiError as error:
                 return self._error_response(method, error)
             except DropConnection:

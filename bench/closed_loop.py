@@ -1,0 +1,95 @@
+"""The closed loop a member lives in, as figures: shared by the Telegram and Discord benchmarks.
+
+A member taps, sees the toast *and* the next question, taps again. Each variant (ours in a follow-up
+mode, the bare library app) runs in its own process (:mod:`bench.bot_process`) against its fake; the
+fake plays the members (:mod:`bench.members`) and reports every tap's latency, the wall time and the
+bot's requests; the parent reads the bot's CPU time around the loop. Per repetition that gives taps/s,
+p50/p99 of tap → next question on screen, requests per tap and CPU ms per tap; each figure is the
+median over the repetitions, and the ratios are of medians, as everywhere in the suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench.bot_process import BotProcess
+from bench.runner import Figure, Target, compared, measured, percentile
+
+
+@dataclass(frozen=True, slots=True)
+class LoopRun:
+    """One repetition of one variant's closed loop."""
+
+    taps_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests_per_tap: float
+    cpu_ms_per_tap: float
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.cpu_ms_per_tap / self.requests_per_tap if self.requests_per_tap else 0.0
+
+
+async def timed_loop(bot: BotProcess, loop: Callable[[], Awaitable[dict[str, Any]]]) -> LoopRun:
+    """Run ``loop`` (the fake's ``closed_loop`` op) and read ``bot``'s CPU time around it."""
+    before = bot.cpu_seconds()
+    result = await loop()
+    cpu = bot.cpu_seconds() - before
+    taps = result["taps"]
+    if not taps:
+        raise RuntimeError("no member tapped: nobody was shown a question")
+    latencies = result["latencies"]
+    return LoopRun(
+        taps_per_second=taps / result["seconds"],
+        p50_ms=percentile(latencies, 0.5) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        requests_per_tap=result["requests"] / taps,
+        cpu_ms_per_tap=cpu * 1000 / taps,
+    )
+
+
+def loop_figures(
+    prefix: str,
+    runs: Mapping[str, Sequence[LoopRun]],
+    *,
+    ours: str,
+    bare: str,
+    rate_target: Target,
+    cpu_target: Target | None = None,
+    note: str = "",
+) -> list[Figure]:
+    """Every variant's figures, then ours/bare for taps/s (and CPU per platform request when targeted)."""
+    figures: list[Figure] = []
+    for variant, samples in runs.items():
+        name = f"{prefix}.{variant}"
+        figures += [
+            measured(f"{name}.taps_per_s", [r.taps_per_second for r in samples], "taps/s", note=note),
+            measured(f"{name}.p50_ms", [r.p50_ms for r in samples], "ms"),
+            measured(f"{name}.p99_ms", [r.p99_ms for r in samples], "ms"),
+            measured(f"{name}.requests_per_tap", [r.requests_per_tap for r in samples], "requests"),
+            measured(f"{name}.cpu_ms_per_tap", [r.cpu_ms_per_tap for r in samples], "ms"),
+        ]
+    ours_runs, bare_runs = runs[ours], runs[bare]
+    figures.append(
+        compared(
+            f"{prefix}.ours_vs_bare",
+            [r.taps_per_second for r in ours_runs],
+            [r.taps_per_second for r in bare_runs],
+            rate_target,
+            note=f"taps/s, {ours} against {bare}",
+        )
+    )
+    if cpu_target is not None:
+        figures.append(
+            compared(
+                f"{prefix}.cpu_per_request_ours_vs_bare",
+                [r.cpu_ms_per_request for r in ours_runs],
+                [r.cpu_ms_per_request for r in bare_runs],
+                cpu_target,
+                note=f"CPU ms per platform request, {ours} against {bare}",
+            )
+        )
+    return figures
