@@ -25,6 +25,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from bench.runner import end_child, python_child
+
 STOP_SECONDS = 20.0
 PROFILE_DIR_ENV = "BENCH_PROFILE_DIR"
 MODULES = {"telegram": "bench.telegram_e2e", "discord": "bench.discord_e2e"}
@@ -46,29 +48,13 @@ class BotProcess:
         self._process: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> BotProcess:
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.bot_process",
-            self.platform,
-            self.variant,
-            json.dumps(self.options),
-            stdin=asyncio.subprocess.PIPE,
-        )
+        self._process = await python_child("bench.bot_process", self.platform, self.variant, json.dumps(self.options))
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        process = self._process
-        if process is None or process.stdin is None:
-            return
-        process.stdin.close()
-        try:
-            await asyncio.wait_for(process.wait(), STOP_SECONDS)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await end_child(self._process, STOP_SECONDS)
 
     @property
     def exited(self) -> int | None:

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.bot_process import BotProcess
+from bench.fakes import FakeProcess
 from bench.runner import Figure, Target, compared, measured, percentile
+
+LOOP_TAPS = 40  # more than the starter campaign asks of a member: they tap until all caught up
+BARE_TAPS = 12  # about what the campaign asks of a member
+LOOP_TIMEOUT = 300.0
+LOOP_REPETITIONS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,24 +78,31 @@ def loop_figures(
             measured(f"{name}.requests_per_tap", [r.requests_per_tap for r in samples], "requests"),
             measured(f"{name}.cpu_ms_per_tap", [r.cpu_ms_per_tap for r in samples], "ms"),
         ]
-    ours_runs, bare_runs = runs[ours], runs[bare]
-    figures.append(
-        compared(
-            f"{prefix}.ours_vs_bare",
-            [r.taps_per_second for r in ours_runs],
-            [r.taps_per_second for r in bare_runs],
-            rate_target,
-            note=f"taps/s, {ours} against {bare}",
-        )
-    )
+    ratios = [("ours_vs_bare", "taps_per_second", rate_target, "taps/s")]
     if cpu_target is not None:
-        figures.append(
-            compared(
-                f"{prefix}.cpu_per_request_ours_vs_bare",
-                [r.cpu_ms_per_request for r in ours_runs],
-                [r.cpu_ms_per_request for r in bare_runs],
-                cpu_target,
-                note=f"CPU ms per platform request, {ours} against {bare}",
-            )
-        )
+        ratios.append(("cpu_per_request_ours_vs_bare", "cpu_ms_per_request", cpu_target, "CPU ms per platform request"))
+    for name, field, target, what in ratios:
+        numerators = [getattr(run, field) for run in runs[ours]]
+        denominators = [getattr(run, field) for run in runs[bare]]
+        figures.append(compared(f"{prefix}.{name}", numerators, denominators, target, f"{what}, {ours} against {bare}"))
     return figures
+
+
+async def first_questions(fake: FakeProcess, ids: list[int], command: str) -> None:
+    """Each member sends ``command`` (``/start``, ``/task``): every one must then see a question."""
+    shown = await fake.call("start", ids=ids, command=command, timeout=LOOP_TIMEOUT)
+    if shown != len(ids):
+        raise RuntimeError(f"only {shown} of {len(ids)} members were shown a first question")
+
+
+async def tapped(fake: FakeProcess, bot: BotProcess, ids: list[int], variant: str, **where: Any) -> LoopRun:
+    """The members' closed loop on ``fake`` (``where``: what else the fake's op takes), timed on ``bot``.
+
+    Ours: members tap until they are all caught up, each awaiting the next question; the bare app's
+    members tap as often as the campaign asks, each awaiting only the answer.
+    """
+    taps, follow = (BARE_TAPS, False) if variant == "bare" else (LOOP_TAPS, True)
+    return await timed_loop(
+        bot,
+        lambda: fake.call("closed_loop", ids=ids, taps=taps, follow=follow, timeout=LOOP_TIMEOUT, **where),
+    )

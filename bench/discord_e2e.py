@@ -8,7 +8,7 @@ For ours, answered means the member sees the reply: the interaction's response, 
 (when the engine takes longer than the adapter's acknowledgement budget) its first follow-up. The fake's
 clock is slowed so Discord's 3-second response window does not expire under the burst.
 
-The *closed loop* (:func:`closed_loop`): members run /task, then each clicks through the starter
+The *closed loop* (:func:`run_closed_loop`): members run /task, then each clicks through the starter
 campaign on the questions only they see, waiting for the next question before clicking again (a bare
 client's members wait for its acknowledgement); each bot in a process of its own, its CPU time read
 (:mod:`bench.closed_loop`). Ours runs in both ``[chat] follow_up`` modes.
@@ -28,8 +28,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bench import closed_loop as loops
 from bench.bot_process import BotProcess
-from bench.closed_loop import LoopRun, loop_figures, timed_loop
 from bench.fakes import FakeProcess
 from bench.runner import Context, Figure, Target, compared, interleaved, measured
 from bench.telegram_e2e import FOLLOW_UP_MODES, default_follow_up
@@ -53,10 +53,6 @@ START_TIMEOUT = 20.0
 RATIO_TARGET = Target(">=", 0.8)
 LOOP_MEMBERS = 200
 QUICK_LOOP_MEMBERS = 40
-LOOP_TAPS = 40  # more than the campaign asks: members click until they are all caught up
-BARE_TAPS = 10  # about what the campaign asks of a member
-LOOP_REPETITIONS = 3
-LOOP_TIMEOUT = 300.0
 LOOP_RATE_TARGET = Target(">=", 0.6)
 FIGURES = (
     ("discord.ours", "clicks/s", None),
@@ -176,7 +172,7 @@ async def run_bot(variant: str, options: dict[str, Any], stop: asyncio.Event) ->
         await run_discord(engine, settings, stop, guild_ready_timeout=0.05)
 
 
-async def closed_loop(ctx: Context, fake: FakeProcess, gateway: Gateway) -> list[Figure]:
+async def run_closed_loop(ctx: Context, fake: FakeProcess, gateway: Gateway) -> list[Figure]:
     """Members clicking through the starter campaign, each waiting for the next question (see the module).
 
     The variants take turns on the one fake, each bot process started for its turn (members join the
@@ -186,8 +182,8 @@ async def closed_loop(ctx: Context, fake: FakeProcess, gateway: Gateway) -> list
     numbers = itertools.count(970_000_000_000_000_001)
     variants = [*(f"ours_{mode}" for mode in FOLLOW_UP_MODES), "bare"]
 
-    def measure(variant: str) -> Callable[[int], Awaitable[LoopRun]]:
-        async def one(_: int) -> LoopRun:
+    def measure(variant: str) -> Callable[[int], Awaitable[loops.LoopRun]]:
+        async def one(_: int) -> loops.LoopRun:
             ids = [next(numbers) for _ in range(members)]
             await fake.call("members", ids=ids)
             options: dict[str, Any] = {"info": fake.info}
@@ -199,26 +195,17 @@ async def closed_loop(ctx: Context, fake: FakeProcess, gateway: Gateway) -> list
                 message: int | None = None
                 if variant == "bare":
                     message = await fake.call("question", custom_id="bare-button")
-                    taps, follow = BARE_TAPS, False
                 else:
-                    shown = await fake.call("start", ids=ids, command="task", timeout=LOOP_TIMEOUT)
-                    if shown != members:
-                        raise RuntimeError(f"only {shown} of {members} members were shown a first question")
-                    taps, follow = LOOP_TAPS, True
+                    await loops.first_questions(fake, ids, "task")
                 await fake.call("settle", quiet=SETTLE_QUIET, timeout=SETTLE_TIMEOUT)
-                return await timed_loop(
-                    bot,
-                    lambda: fake.call(
-                        "closed_loop", ids=ids, taps=taps, follow=follow, timeout=LOOP_TIMEOUT, message=message
-                    ),
-                )
+                return await loops.tapped(fake, bot, ids, variant, message=message)
 
         return one
 
     runs = await interleaved(
-        [(variant, measure(variant)) for variant in variants], min(ctx.repetitions, LOOP_REPETITIONS), warmup=1
+        [(variant, measure(variant)) for variant in variants], min(ctx.repetitions, loops.LOOP_REPETITIONS), warmup=1
     )
-    return loop_figures(
+    return loops.loop_figures(
         "discord.loop",
         runs,
         ours=f"ours_{default_follow_up()}",
@@ -275,7 +262,7 @@ async def run(ctx: Context) -> list[Figure]:
         results = await interleaved(
             [("ours", measure_ours), ("bare", measure_bare)], min(ctx.repetitions, REPETITIONS), warmup=1
         )
-        loop = await closed_loop(ctx, fake, gateway)
+        loop = await run_closed_loop(ctx, fake, gateway)
     note = f"{clicks} members click one shared message at once"
     return [
         measured("discord.ours", results["ours"], "clicks/s", note=note),

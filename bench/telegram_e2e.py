@@ -1,6 +1,6 @@
 """Benchmark 3: task-button taps answered per second, end to end through python-telegram-bot.
 
-Two modes. The *burst* (below) times taps answered. The *closed loop* (:func:`closed_loop`) is what a
+Two modes. The *burst* (below) times taps answered. The *closed loop* (:func:`run_closed_loop`) is what a
 member lives: 200 members each tap through the starter campaign in their private chat, each waiting for
 the toast *and* the next question before tapping again, while a bare app's members only wait for the
 toast; each bot runs in a process of its own (:mod:`bench.bot_process`) so its CPU per tap can be read.
@@ -35,8 +35,8 @@ from telegram import Chat, Update, User
 from telegram.ext import ApplicationBuilder, BaseHandler, CallbackQueryHandler, ContextTypes
 
 from adapters.telegram import CONCURRENT_UPDATES, CONNECTION_POOL, run_telegram, space_ref, user_ref
+from bench import closed_loop as loops
 from bench.bot_process import BotProcess
-from bench.closed_loop import LoopRun, loop_figures, timed_loop
 from bench.fakes import FakeProcess
 from bench.runner import Context, Figure, Target, compared, interleaved, measured
 from bench.world import engine_on
@@ -51,10 +51,6 @@ START_TIMEOUT = 20.0
 RATIO_TARGET = Target(">=", 0.8)
 LOOP_MEMBERS = 200
 QUICK_LOOP_MEMBERS = 40
-LOOP_TAPS = 40  # more than the starter campaign asks of a member: they tap until all caught up
-BARE_TAPS = 12  # about what the campaign asks of a member
-LOOP_REPETITIONS = 3
-LOOP_TIMEOUT = 300.0
 LOOP_RATE_TARGET = Target(">=", 0.5)
 LOOP_CPU_TARGET = Target("<=", 1.2)
 FOLLOW_UP_MODES = ("edit", "keep")
@@ -159,7 +155,7 @@ async def run_bot(variant: str, options: dict[str, Any], stop: asyncio.Event) ->
         await run_telegram(engine, settings_for(engine.services.settings, info), stop)
 
 
-async def closed_loop(ctx: Context) -> list[Figure]:
+async def run_closed_loop(ctx: Context) -> list[Figure]:
     """Members tapping through the starter campaign, each waiting for the next question (see the module)."""
     members = QUICK_LOOP_MEMBERS if ctx.quick else LOOP_MEMBERS
     numbers = itertools.count(8_000_000)
@@ -177,33 +173,27 @@ async def closed_loop(ctx: Context) -> list[Figure]:
         for variant, bot in bots.items():
             await wait_bot_polling(fakes[variant], bot)
 
-        def measure(variant: str) -> Callable[[int], Awaitable[LoopRun]]:
+        def measure(variant: str) -> Callable[[int], Awaitable[loops.LoopRun]]:
             fake, bot = fakes[variant], bots[variant]
 
-            async def one(_: int) -> LoopRun:
+            async def one(_: int) -> loops.LoopRun:
                 ids = [next(numbers) for _ in range(members)]
                 await fake.call("members", ids=ids)
                 if variant == "bare":
                     await fake.call("questions", questions=[[member, "bare"] for member in ids])
-                    taps, follow = BARE_TAPS, False
                 else:
-                    shown = await fake.call("start", ids=ids, command="/start", timeout=LOOP_TIMEOUT)
-                    if shown != members:
-                        raise RuntimeError(f"only {shown} of {members} members were shown a first question")
-                    taps, follow = LOOP_TAPS, True
+                    await loops.first_questions(fake, ids, "/start")
                 await fake.call("settle", timeout=SETTLE_TIMEOUT)
-                return await timed_loop(
-                    bot, lambda: fake.call("closed_loop", ids=ids, taps=taps, follow=follow, timeout=LOOP_TIMEOUT)
-                )
+                return await loops.tapped(fake, bot, ids, variant)
 
             return one
 
         runs = await interleaved(
             [(variant, measure(variant)) for variant in [*variants, "bare"]],
-            min(ctx.repetitions, LOOP_REPETITIONS),
+            min(ctx.repetitions, loops.LOOP_REPETITIONS),
             warmup=1,
         )
-    return loop_figures(
+    return loops.loop_figures(
         "telegram.loop",
         runs,
         ours=f"ours_{default_follow_up()}",
@@ -269,5 +259,5 @@ async def run(ctx: Context) -> list[Figure]:
         measured("telegram.ours", results["ours"], "taps/s", note=note),
         measured("telegram.bare_ptb", results["bare"], "taps/s", note=note),
         compared("telegram.ours_vs_bare", results["ours"], results["bare"], RATIO_TARGET),
-        *await closed_loop(ctx),
+        *await run_closed_loop(ctx),
     ]
