@@ -34,6 +34,9 @@ DISCORD_APP = 930_000_000_000_000_101
 DISCORD_BOT = 930_000_000_000_000_102
 DISCORD_GUILD = 940_000_000_000_000_101
 DISCORD_CHANNEL = 940_000_000_000_000_102
+# The closed loop's members spread over this many channels, as in a big server: the bot sends the next
+# questions of one channel through one queue (Discord counts follow-ups per channel), which holds 50.
+DISCORD_LOOP_CHANNELS = 10
 POSTING_CONCURRENCY = 32
 POLL_SECONDS = 0.002
 QUESTION = "What do you order most often?"
@@ -202,12 +205,14 @@ class DiscordWorld:
         self.http: aiohttp.ClientSession | None = None
         self.info: JSON = {}
         self.flood: list[InteractionHandle] = []
-        self.clickers = DiscordMembers(self.server, DISCORD_GUILD, DISCORD_CHANNEL)
+        channels = [DISCORD_CHANNEL + number for number in range(DISCORD_LOOP_CHANNELS)]
+        self.clickers = DiscordMembers(self.server, DISCORD_GUILD, channels)
         self.questions: dict[int, JSON | None] = {}  # member id -> the question in front of them
 
     async def __aenter__(self) -> DiscordWorld:
         await self.server.__aenter__()
-        self.server.guild(DISCORD_GUILD, "Bench café", channels=[(DISCORD_CHANNEL, "general")])
+        channels = [(DISCORD_CHANNEL + number, f"channel-{number}") for number in range(DISCORD_LOOP_CHANNELS)]
+        self.server.guild(DISCORD_GUILD, "Bench café", channels=channels)
         self.http = aiohttp.ClientSession()
         self.info = {
             "token": DISCORD_TOKEN,

@@ -159,10 +159,11 @@ def _telegram_choice(question: JSON, previous: str) -> str:
 
 
 class DiscordMembers:
-    """Members of one server clicking through their questions on the fake Discord."""
+    """Members of one server clicking through their questions on the fake Discord, each in one of
+    ``channels`` (by their id)."""
 
-    def __init__(self, server: FakeDiscordServer, guild: int, channel: int) -> None:
-        self.server, self.guild, self.channel = server, guild, channel
+    def __init__(self, server: FakeDiscordServer, guild: int, channels: Sequence[int]) -> None:
+        self.server, self.guild, self.channels = server, guild, channels
         self._waiters = Waiters()
         self._tokens: dict[str, int] = {}  # interaction token -> the member it is for
         server.observers.append(self._observe)
@@ -178,7 +179,7 @@ class DiscordMembers:
 
     async def start(self, members: Sequence[int], command: str, deadline: float) -> list[JSON | None]:
         """Each member runs ``/command`` in the channel; the question each was shown (None: none)."""
-        handles = [self._track(m, await self.server.slash(m, self.guild, self.channel, command)) for m in members]
+        handles = [self._track(m, await self.server.slash(m, self.guild, self._channel(m), command)) for m in members]
         return list(
             await asyncio.gather(*(self._shown(m, h, None, deadline) for m, h in zip(members, handles, strict=True)))
         )
@@ -233,7 +234,10 @@ class DiscordMembers:
     async def _submit(self, member: int, opener: InteractionHandle) -> InteractionHandle:
         form = (opener.callback or {})["data"]
         fields = {field: FORM_ANSWER for field in _text_inputs(form["components"])}
-        return await self.server.submit_modal(member, self.guild, self.channel, form["custom_id"], fields)
+        return await self.server.submit_modal(member, self.guild, self._channel(member), form["custom_id"], fields)
+
+    def _channel(self, member: int) -> int:
+        return self.channels[member % len(self.channels)]
 
 
 def _acknowledged(handle: InteractionHandle) -> Callable[[], bool]:
