@@ -18,10 +18,22 @@ from bench.bot_process import BotProcess
 from bench.fakes import FakeProcess
 from bench.runner import Figure, Target, compared, measured, percentile
 
-LOOP_TAPS = 40  # more than the starter campaign asks of a member: they tap until all caught up
-BARE_TAPS = 12  # about what the campaign asks of a member
 LOOP_TIMEOUT = 300.0
-LOOP_REPETITIONS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class LoopSize:
+    """How big a closed loop runs: in full, or small enough for the quick suite's time budget."""
+
+    members: int
+    repetitions: int  # at most; the run's own count when lower
+    warmup: int
+    taps: int  # ours: at most this many taps a member (the starter campaign asks about a dozen)
+    bare_taps: int
+
+
+FULL = LoopSize(members=200, repetitions=3, warmup=1, taps=40, bare_taps=12)
+QUICK = LoopSize(members=20, repetitions=1, warmup=0, taps=8, bare_taps=8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +107,15 @@ async def first_questions(fake: FakeProcess, ids: list[int], command: str) -> No
         raise RuntimeError(f"only {shown} of {len(ids)} members were shown a first question")
 
 
-async def tapped(fake: FakeProcess, bot: BotProcess, ids: list[int], variant: str, **where: Any) -> LoopRun:
+async def tapped(
+    fake: FakeProcess, bot: BotProcess, ids: list[int], variant: str, size: LoopSize, **where: Any
+) -> LoopRun:
     """The members' closed loop on ``fake`` (``where``: what else the fake's op takes), timed on ``bot``.
 
     Ours: members tap until they are all caught up, each awaiting the next question; the bare app's
     members tap as often as the campaign asks, each awaiting only the answer.
     """
-    taps, follow = (BARE_TAPS, False) if variant == "bare" else (LOOP_TAPS, True)
+    taps, follow = (size.bare_taps, False) if variant == "bare" else (size.taps, True)
     return await timed_loop(
         bot,
         lambda: fake.call("closed_loop", ids=ids, taps=taps, follow=follow, timeout=LOOP_TIMEOUT, **where),

@@ -51,8 +51,6 @@ SETTLE_QUIET = 0.3
 SETTLE_TIMEOUT = 120.0
 START_TIMEOUT = 20.0
 RATIO_TARGET = Target(">=", 0.8)
-LOOP_MEMBERS = 200
-QUICK_LOOP_MEMBERS = 40
 LOOP_RATE_TARGET = Target(">=", 0.6)
 FIGURES = (
     ("discord.ours", "clicks/s", None),
@@ -178,7 +176,8 @@ async def run_closed_loop(ctx: Context, fake: FakeProcess, gateway: Gateway) -> 
     The variants take turns on the one fake, each bot process started for its turn (members join the
     server before a client connects, as the fake's gateway sends them at IDENTIFY).
     """
-    members = QUICK_LOOP_MEMBERS if ctx.quick else LOOP_MEMBERS
+    size = loops.QUICK if ctx.quick else loops.FULL
+    members = size.members
     numbers = itertools.count(970_000_000_000_000_001)
     variants = [*(f"ours_{mode}" for mode in FOLLOW_UP_MODES), "bare"]
 
@@ -198,12 +197,14 @@ async def run_closed_loop(ctx: Context, fake: FakeProcess, gateway: Gateway) -> 
                 else:
                     await loops.first_questions(fake, ids, "task")
                 await fake.call("settle", quiet=SETTLE_QUIET, timeout=SETTLE_TIMEOUT)
-                return await loops.tapped(fake, bot, ids, variant, message=message)
+                return await loops.tapped(fake, bot, ids, variant, size, message=message)
 
         return one
 
     runs = await interleaved(
-        [(variant, measure(variant)) for variant in variants], min(ctx.repetitions, loops.LOOP_REPETITIONS), warmup=1
+        [(variant, measure(variant)) for variant in variants],
+        min(ctx.repetitions, size.repetitions),
+        warmup=size.warmup,
     )
     return loops.loop_figures(
         "discord.loop",

@@ -49,8 +49,6 @@ TAP_TIMEOUT = 120.0
 SETTLE_TIMEOUT = 180.0
 START_TIMEOUT = 20.0
 RATIO_TARGET = Target(">=", 0.8)
-LOOP_MEMBERS = 200
-QUICK_LOOP_MEMBERS = 40
 LOOP_RATE_TARGET = Target(">=", 0.5)
 LOOP_CPU_TARGET = Target("<=", 1.2)
 FOLLOW_UP_MODES = ("edit", "keep")
@@ -157,7 +155,8 @@ async def run_bot(variant: str, options: dict[str, Any], stop: asyncio.Event) ->
 
 async def run_closed_loop(ctx: Context) -> list[Figure]:
     """Members tapping through the starter campaign, each waiting for the next question (see the module)."""
-    members = QUICK_LOOP_MEMBERS if ctx.quick else LOOP_MEMBERS
+    size = loops.QUICK if ctx.quick else loops.FULL
+    members = size.members
     numbers = itertools.count(8_000_000)
     variants = [f"ours_{mode}" for mode in FOLLOW_UP_MODES]
     async with contextlib.AsyncExitStack() as stack:
@@ -184,14 +183,14 @@ async def run_closed_loop(ctx: Context) -> list[Figure]:
                 else:
                     await loops.first_questions(fake, ids, "/start")
                 await fake.call("settle", timeout=SETTLE_TIMEOUT)
-                return await loops.tapped(fake, bot, ids, variant)
+                return await loops.tapped(fake, bot, ids, variant, size)
 
             return one
 
         runs = await interleaved(
             [(variant, measure(variant)) for variant in [*variants, "bare"]],
-            min(ctx.repetitions, loops.LOOP_REPETITIONS),
-            warmup=1,
+            min(ctx.repetitions, size.repetitions),
+            warmup=size.warmup,
         )
     return loops.loop_figures(
         "telegram.loop",
