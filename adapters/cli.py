@@ -16,12 +16,13 @@ from pydantic import ValidationError
 
 from adapters.progress import Progress, progress
 from bot.app import make_store, run_deadlines, running_engine, settle_startup_heap, store_for_url
-from bot.catalog import CatalogError, load_catalog
+from bot.catalog import PROMOTED_KINDS, Catalog, CatalogError, load_catalog
 from bot.engine import Engine
 from bot.features import rewards
 from bot.settings import Settings, load_settings
 from bot.starter import StarterExistsError, write_starter
 from bot.store.database import StoreUnavailableError
+from bot.store.records import PromotedOption
 from bot.store.rewards_sql import RewardQueries
 from bot.texts import operator_text
 
@@ -185,7 +186,43 @@ def _command_catalog_check(args: argparse.Namespace) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 1
     print(f"{directory}: OK: {catalog.summary()}")
+    _report_promoted(catalog)
     return 0
+
+
+def _report_promoted(catalog: Catalog) -> None:
+    """List the options moderators promoted from themes: catalog overrides kept in the database (see
+    :mod:`bot.features.themes.promotions`), each with where it came from and whether it is served.
+
+    A database that does not exist yet is not created for this (no overrides then); one that cannot be
+    reached is said so, the catalog itself being fine.
+    """
+    storage = _settings().storage
+    if not storage.url and not Path(storage.path).is_file():
+        return
+
+    async def read() -> list[PromotedOption]:
+        async with make_store(_settings()) as store:
+            return await store.themes.promoted()
+
+    try:
+        options = asyncio.run(read())
+    except Exception as error:  # an unreachable database: the catalog is still checked
+        print(f"promoted options: cannot read the database: {error}", file=sys.stderr)
+        return
+    if not options:
+        return
+    print(f"{operator_text('promoted', count=len(options))} (database overrides, /theme promote):")
+    for option in options:
+        campaign = catalog.campaign(option.campaign_id)
+        task = campaign.task(option.task_id) if campaign else None
+        served = task is not None and task.kind in PROMOTED_KINDS
+        state = f"served after round {option.source_round_id}" if served else "not served: no such typed question"
+        when = option.created_at.strftime("%Y-%m-%d %H:%M") if option.created_at else "?"
+        by = option.promoted_by or "?"
+        where = option.community or f"space {option.space_id}"
+        question = f"{option.campaign_id}/{option.task_id}"
+        print(f"  #{option.id} {question}: “{option.label}” ({state} in {where}; by {by}, {when})")
 
 
 def _command_doctor(args: argparse.Namespace) -> int:

@@ -22,11 +22,11 @@ from bot.settings import load_settings
 from bot.store.records import CodeLine
 
 COMMUNITY = [("Ana", "en"), ("Mihai", "ro"), ("Bogdan", "ro"), ("Chloe", "en"), ("Dev", "en")]
-FREE_TEXT = {
+FREE_TEXT = {  # two members ask for seats in English, two in Romanian: two themes the moderator merges
     "Ana": "More seats near the window, please.",
-    "Mihai": "Mai multe prize pentru laptopuri.",
-    "Bogdan": "Program prelungit în weekend.",
-    "Chloe": "A loyalty card that works in the app.",
+    "Mihai": "Mai multe locuri lângă geam.",
+    "Bogdan": "Locuri în plus lângă geam, vă rog.",
+    "Chloe": "More seats by the window.",
     "Dev": "Quieter music in the morning.",
 }
 
@@ -66,6 +66,27 @@ async def _ideas_scene(session: ConsoleSession) -> None:
     session.switch("Chloe", "en")
     print("  Chloe> /ideas top")
     _print("Chloe", await session.say("/ideas top"))
+
+
+async def _themes_scene(session: ConsoleSession) -> None:
+    """Themes: the moderator lists the typed answers' themes, merges the English and the Romanian one
+    (the clustering never joins two languages), names it and promotes it to an option of the next round."""
+    print("=== Themes: the moderator merges, names and promotes what members typed ===")
+    session.switch("mod", "en")
+    print("  mod> /themes")
+    listing = await session.say("/themes")
+    _print("mod", listing)
+    typed = listing[0][listing[0].index("(one-change)") :]  # the free-text question's themes
+    ids = [int(found) for found in re.findall(r"#(\d+) “(?:More seats|Mai multe locuri|Locuri)", typed)]
+    if len(ids) < 2:  # the clustering put them otherwise: nothing to merge in this run
+        return
+    for command in (
+        f"/theme merge {ids[0]} {ids[1]}",
+        f"/theme rename {ids[0]} More seats by the window",
+        f"/theme promote {ids[0]}",
+    ):
+        print(f"  mod> {command}")
+        _print("mod", await session.say(command))
 
 
 async def _rewards_scene(session: ConsoleSession, rng: random.Random) -> None:
@@ -211,10 +232,11 @@ async def run_demo(out: Path) -> int:
                 print(f"  {name}> {typed}")
                 seen = await session.say(typed)
                 _print(name, seen)
+        await _themes_scene(session)
         await _ideas_scene(session)
         await _labelling_scene(session)
         await _linked_accounts_scene(session)
-        print("=== The moderator closes the round ===")
+        print("=== The moderator closes the round: results for the group, a summary for each member ===")
         await _moderator(session, f"/round close {await _open_round(session, 'coffee')}")
         if session.images:
             chart = out / "results.png"

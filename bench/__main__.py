@@ -34,6 +34,7 @@ BENCHMARKS = {
     "quality": "bench.quality",
     "statements": "bench.statements",
     "insight": "bench.insight",
+    "theme_edits": "bench.theme_edits",
 }
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"
 POSTGRES_URL_ENV = "CROWDPULSE_TEST_POSTGRES_URL"  # the tests' server

@@ -50,6 +50,10 @@ CHOICE_KINDS = frozenset({TaskKind.SINGLE_CHOICE, TaskKind.MULTI_CHOICE, TaskKin
 ATTENTION_KINDS = frozenset({TaskKind.SINGLE_CHOICE, TaskKind.IMAGE_LABEL, TaskKind.YES_NO_OTHER})
 # The kinds a labelling job can be: one answer per item, which agreement between members can settle
 JOB_KINDS = frozenset({TaskKind.IMAGE_LABEL, TaskKind.SINGLE_CHOICE, TaskKind.YES_NO_OTHER, TaskKind.FREE_TEXT})
+# The kinds a theme of typed answers can be promoted to an option of (``promoted``): tapping one records
+# the option's words as the typed answer, so tallies, themes and exports read it like any other
+PROMOTED_KINDS = frozenset({TaskKind.FREE_TEXT, TaskKind.YES_NO_OTHER})
+MAX_PROMOTED = 8  # promoted options per question: a few rows of buttons under it, not a wall
 
 
 def _localized(value: Any) -> Any:
@@ -117,6 +121,9 @@ class Task(_Strict):
     kind: TaskKind
     prompt: LocalizedText
     options: list[LocalizedText] = Field(default_factory=list)
+    # Options promoted from the themes of earlier rounds' typed answers (``/theme promote``): the bot adds
+    # them from its database (``crowdpulse catalog check`` lists them); an operator may copy them here.
+    promoted: list[LocalizedText] = Field(default_factory=list, max_length=MAX_PROMOTED)
     min_picks: int = Field(default=1, ge=0)
     max_picks: int | None = None
     max_length: int = Field(default=280, ge=1, le=4000)
@@ -175,6 +182,8 @@ class Task(_Strict):
             raise ValueError(f"options: a {self.kind} task needs 2 to {MAX_OPTIONS} options")
         if not choice_kind and self.options:
             raise ValueError(f"options: a {self.kind} task takes no options")
+        if self.promoted and (self.kind not in PROMOTED_KINDS or self.items):
+            raise ValueError("promoted: only a free_text or yes_no_other question (not a job) takes promoted options")
         if self.kind == TaskKind.IMAGE_LABEL and not self.image and not self.items:
             raise ValueError("image: an image_label task needs an image path or URL (or items, for a job)")
         if self.kind == TaskKind.MULTI_CHOICE:

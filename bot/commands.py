@@ -197,7 +197,7 @@ async def _dashboard(engine: Engine, ctx: Context, argument: str, _: str | None)
 
 
 async def _community(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
-    """``/community``, ``/community link``, ``/community join CODE``."""
+    """``/community``, ``/community link``, ``/community join CODE``, ``/community leave``."""
     match argument.split(maxsplit=1):
         case []:
             return await engine.communities.listing(ctx)
@@ -205,6 +205,8 @@ async def _community(engine: Engine, ctx: Context, argument: str, _: str | None)
             return await engine.communities.link(ctx)
         case ["join", code]:
             return await community_join(engine, ctx, code)
+        case ["leave"]:
+            return await community_leave(engine, ctx)
     return await _usage(engine, ctx, "community", _refused("community.usage", ctx))
 
 
@@ -212,6 +214,14 @@ async def community_join(engine: Engine, ctx: Context, code: str) -> Reply:
     """``/community join CODE``; this process sees the space's new community at once (others within
     :data:`bot.engine.COMMUNITY_CACHE_SECONDS`)."""
     reply = await engine.communities.join(ctx, code)
+    if reply.outcome is Outcome.DONE:
+        engine.forget_place(ctx.space)
+    return reply
+
+
+async def community_leave(engine: Engine, ctx: Context) -> Reply:
+    """``/community leave``; like joining, this process sees the change at once."""
+    reply = await engine.communities.leave(ctx)
     if reply.outcome is Outcome.DONE:
         engine.forget_place(ctx.space)
     return reply
@@ -282,6 +292,39 @@ async def _export(engine: Engine, ctx: Context, argument: str, _: str | None) ->
         return await engine.exports.export_reply(ctx, round_id, fmt)
 
     return await _about_round(engine, ctx, rest, "export", export)
+
+
+# themes -------------------------------------------------------------------------------------------
+
+
+async def _themes(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    """``/themes [round] [question]``: a round's themes with their ids (the latest round by default)."""
+    words = argument.split()
+    round_id = parse_id(words[0]) if words else None
+    if (words and round_id is None) or len(words) > 2:
+        return await _usage(engine, ctx, "themes", _refused("themes.usage", ctx))
+    return await engine.theme_editing.listing(ctx, round_id, words[1].lower() if len(words) > 1 else None)
+
+
+async def _theme(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    """``/theme rename <id> <name>``, ``/theme merge <id> <id>…``, ``/theme split <id> [answer id…]``,
+    ``/theme promote <id>``: theme ids are those ``/themes`` lists."""
+    editing = engine.theme_editing
+    verb, _, rest = argument.strip().partition(" ")
+    first, _, name = rest.strip().partition(" ")
+    theme_id = parse_id(first)
+    ids = [parse_id(word) for word in rest.split()]
+    numbers = [number for number in ids if number is not None]
+    match verb.lower():
+        case "rename" if theme_id is not None and name.strip():
+            return await editing.rename(ctx, theme_id, name)
+        case "merge" if len(numbers) == len(ids) >= 2:
+            return await editing.merge(ctx, numbers)
+        case "split" if numbers and len(numbers) == len(ids):
+            return await editing.split(ctx, numbers[0], numbers[1:])
+        case "promote" if theme_id is not None and not name.strip():
+            return await editing.promote(ctx, theme_id)
+    return await editing.usage(ctx)
 
 
 # ideas --------------------------------------------------------------------------------------------
@@ -374,6 +417,8 @@ COMMANDS: dict[str, Command] = {
         Command("export", "command.export", _export, moderator=True, takes_argument=True),
         Command("quality", "command.quality", _quality, moderator=True, takes_argument=True),
         Command("member", "command.member", _member, moderator=True, takes_argument=True),
+        Command("themes", "command.themes", _themes, moderator=True, takes_argument=True),
+        Command("theme", "command.theme", _theme, moderator=True, takes_argument=True),
         Command("idea", "command.idea", _idea, takes_argument=True),
         Command("ideas", "command.ideas", _ideas, takes_argument=True),
         Command("launched", "command.launched", _launched, takes_argument=True),

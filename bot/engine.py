@@ -23,7 +23,7 @@ from bot.context import Clock, Context, Services, stale, storage_refusal, utc_no
 from bot.features import HandlesActions
 from bot.features.communities import Communities
 from bot.features.dashboard_access import DashboardAccess
-from bot.features.ideas import Ideas
+from bot.features.ideas import Ideas, IdeaTriage
 from bot.features.labelling.jobs import Labelling
 from bot.features.labelling.quality import QualityReports
 from bot.features.linking import Linking
@@ -33,6 +33,8 @@ from bot.features.rewards import Rewards
 from bot.features.rounds import OpenRounds, RoundExports, RoundResults, Rounds, RoundSummaries
 from bot.features.rounds.themes import RoundThemes
 from bot.features.tasks.serving import Tasks
+from bot.features.themes.moderating import ThemeEditing
+from bot.features.themes.promotions import Promotions
 from bot.identity import SpaceRef, UserRef
 from bot.outbox.payloads import reply_from_payload
 from bot.ratelimit import Admission, RateLimiter
@@ -63,14 +65,17 @@ class Engine:
         self.open_rounds = OpenRounds(services)
         self.points = Points(services)
         self.labelling = Labelling(services)
-        self.tasks = Tasks(services, self.open_rounds, self.points, self.labelling)
+        self.promotions = Promotions(services)  # options promoted from themes: what each round serves
+        self.tasks = Tasks(services, self.open_rounds, self.points, self.labelling, self.promotions)
         self.rounds = Rounds(services, self.moderation, self.open_rounds)
         self.themes = RoundThemes(services)  # one cache for /results and the exports, so they agree
         self.results = RoundResults(services, self.moderation, self.themes)
-        self.summaries = RoundSummaries(services)
+        self.summaries = RoundSummaries(services, self.themes)
         self.exports = RoundExports(services, self.moderation, self.themes)
+        self.theme_editing = ThemeEditing(services, self.moderation, self.themes, self.promotions)
         self.quality = QualityReports(services, self.moderation)
         self.ideas = Ideas(services, self.moderation)
+        self.triage = IdeaTriage(services, self.moderation, self.ideas)
         self.rewards = Rewards(services)
         self.communities = Communities(services, self.moderation)
         self.linking = Linking(services, self._forget_everyone)

@@ -48,6 +48,7 @@ def test_quick_run_writes_every_figure_in_the_documented_shape(tmp_path: Path) -
         "quality.",
         "statements.",
         "insight.",
+        "theme_edits.",
     ):
         assert any(name.startswith(prefix) for name in names), prefix
     for figure in figures:

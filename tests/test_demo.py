@@ -33,8 +33,16 @@ def play_demo(tmp_path: Path, **environment: str) -> str:
         "Leaderboard",
         "Rewards:",
         "Linked accounts:",
+        "Themes:",
     ):
         assert scene in shown
+    themes = shown[shown.index("=== Themes:") : shown.index("=== Ideas:")]
+    assert "🔗 Merged into theme" in themes and "is now called “More seats by the window”" in themes
+    assert "“More seats by the window” is now an option" in themes
+    closing = shown[shown.index("closes the round") :]
+    assert "🧩 Themes:\n    • “More seats by the window”: 4 answers" in closing  # the results, merged
+    assert "[to user:" in closing and "is closed. Thank you for answering!" in closing  # a member's summary
+    assert "→ most common: More seats by the window (4 of 5)" in closing
     linked = shown[shown.index("Linked accounts:") : shown.index("closes the round")]
     assert "Linked! Your Discord account Eve" in linked
     assert "Eve@telegram> 2\n    ✅ Recorded: Latte" in linked

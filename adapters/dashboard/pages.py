@@ -1,4 +1,5 @@
-"""The dashboard's pages: Overview, Rounds, Ideas, Members, Rewards and Audit log of one community.
+"""The dashboard's pages: Overview, Rounds, Members, Rewards and Audit log of one community (the Ideas
+page, with its many actions, is :mod:`adapters.dashboard.ideas_page`, built on :class:`Pages`).
 
 Every page is under ``/c/<community id>/`` and first checks that the signed-in teammate may see that
 community (a password teammate sees all; a chat teammate those they moderate on their platform), and that
@@ -22,7 +23,6 @@ from adapters.dashboard.app import Dashboard
 from adapters.dashboard.i18n import language_of
 from adapters.dashboard.round_view import question_tables, typed_answers
 from bot.context import Context
-from bot.features.ideas import SETTABLE
 from bot.features.rounds.results import round_tallies
 from bot.identity import SpaceRef
 from bot.replies import Outcome, Reply, to_plain
@@ -34,7 +34,6 @@ LOW_STOCK = 5  # a reward with this many or fewer left shows on the Overview
 MEMBERS_SHOWN = 100
 AUDIT_SHOWN = 100
 ROUNDS_SHOWN = 200
-STATUSES = tuple(status for status in SETTABLE if status is not IdeaStatus.MERGED)  # merging: not here yet
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -60,7 +59,7 @@ class Pages:
             return await self.store.dashboard.communities()
         visible = []
         for community in await self.store.dashboard.communities(principal.platform):
-            ctx = await self.engine.context(principal.user, _space(community))
+            ctx = await self.engine.context(principal.user, space_of(community))
             if await self.engine.moderation.is_moderator(ctx):
                 visible.append(community)
         return visible
@@ -85,7 +84,7 @@ class Pages:
         principal, community, _ = await self._community(request)
         if not principal.may_act:
             raise HTTPException(403, "Viewers can read the dashboard but not act.")
-        reply = await self.engine.run(principal.user, _space(community), use_case)
+        reply = await self.engine.run(principal.user, space_of(community), use_case)
         request.session["flash"] = {"text": to_plain(reply.text), "ok": reply.outcome is Outcome.DONE}
         return RedirectResponse(f"/c/{community.id}/{back}", 303)
 
@@ -168,40 +167,13 @@ class Pages:
         if not principal.may_act:
             raise HTTPException(403, "Exports are for moderators.")
         reply = await self.engine.run(
-            principal.user, _space(community), lambda ctx: self.engine.exports.export_reply(ctx, record.id, fmt)
+            principal.user, space_of(community), lambda ctx: self.engine.exports.export_reply(ctx, record.id, fmt)
         )
         if reply.attachment is None:
             raise HTTPException(403, to_plain(reply.text))
         disposition = f'attachment; filename="{reply.attachment.filename}"'
         media = "text/csv" if fmt == "csv" else "application/json"
         return Response(reply.attachment.data, media_type=media, headers={"content-disposition": disposition})
-
-    async def ideas(self, request: Request) -> Response:
-        _, community, _ = await self._community(request)
-        status = request.query_params.get("status", "")
-        sort = "new" if request.query_params.get("sort") == "new" else "top"
-        ideas = [i for i in await self.store.ideas.listed(community.id) if not status or i.status.value == status]
-        if sort == "top":
-            ideas.sort(key=lambda idea: (-idea.votes, -idea.id))
-        return await self._page(
-            request, "ideas.html", ideas=ideas, status=status, sort=sort, statuses=[s.value for s in STATUSES]
-        )
-
-    async def set_status(self, request: Request) -> Response:
-        form = await auth.checked_form(request)
-        idea_id: int = request.path_params["idea"]
-        _, community, _ = await self._community(request)
-        idea = await self.store.ideas.idea(idea_id)
-        if idea is None or idea.space_id != community.id:
-            raise HTTPException(404, "No such idea in this community.")
-        try:
-            status = IdeaStatus(str(form.get("status", "")))
-        except ValueError:
-            raise HTTPException(400, "Unknown status.") from None
-        if status not in STATUSES:
-            raise HTTPException(400, "Unknown status.")
-        note = str(form.get("note", ""))
-        return await self._act(request, lambda ctx: self.engine.ideas.set_status(ctx, idea_id, status, note), "ideas")
 
     async def members(self, request: Request) -> Response:
         _, community, _ = await self._community(request)
@@ -232,7 +204,8 @@ class Pages:
         return await self._page(request, "audit.html", entries=entries)
 
 
-def _space(community: CommunityRow) -> SpaceRef:
+def space_of(community: CommunityRow) -> SpaceRef:
+    """The community's home space, where a teammate's use cases run."""
     return SpaceRef(community.platform, community.external_id, community.title)
 
 
@@ -253,8 +226,6 @@ def page_routes(dashboard: Dashboard) -> list[Route]:
         Route(c + "/rounds/{round:int}", pages.round_page),
         Route(c + "/rounds/{round:int}/chart.png", pages.chart),
         Route(c + "/rounds/{round:int}/export.{format}", pages.export),
-        Route(f"{c}/ideas", pages.ideas),
-        Route(c + "/ideas/{idea:int}/status", pages.set_status, methods=["POST"]),
         Route(f"{c}/members", pages.members),
         Route(f"{c}/members/ban", pages.ban, methods=["POST"]),
         Route(f"{c}/rewards", pages.rewards),

@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from adapters.dashboard.app import HERE, Dashboard
 from adapters.dashboard.headers import SecurityHeaders
+from adapters.dashboard.ideas_page import IdeasPage, idea_routes
 from adapters.dashboard.pages import page_routes
 from bot.engine import Engine
 from bot.features.dashboard_access import LINK_PATH
@@ -49,6 +50,7 @@ def build_app(engine: Engine) -> Starlette:
         Route(LINK_PATH + "{token}", dashboard.link_sign_in, methods=["POST"]),
         Route("/signout", dashboard.sign_out, methods=["POST"]),
         *page_routes(dashboard),
+        *idea_routes(IdeasPage(dashboard)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

@@ -18,31 +18,25 @@ import discord
 from discord import app_commands
 
 from adapters.discord.interactions import Interactions, space_ref, update_key, user_ref
-from adapters.discord.limits import AUTOCOMPLETE_BUDGET, AUTOCOMPLETE_CHOICES, OPTION_TEXT, cut, plain
+from adapters.discord.limits import AUTOCOMPLETE_BUDGET, AUTOCOMPLETE_CHOICES, OPTION_TEXT, cut
+from adapters.discord.sync import Id, SlashCommand, locale
+from adapters.discord.theme_commands import theme_group, themes_command
 from bot.catalog import Campaign, Topic, text_in
-from bot.commands import COMMANDS, Command, bad_duration, community_join, help_reply, parse_duration
+from bot.commands import COMMANDS, Command, bad_duration, community_join, community_leave, help_reply, parse_duration
 from bot.context import Context
 from bot.engine import Engine, UseCase
 from bot.features.ideas import SETTABLE
 from bot.features.points import Board
 from bot.replies import Reply
-from bot.texts import FALLBACK, t
 
 log = logging.getLogger(__name__)
 
-SlashCommand = app_commands.Command[Any, ..., None] | app_commands.Group
-Id = app_commands.Range[int, 1, None]  # a round's, an idea's number: Discord refuses 0 and below
 
 MODERATOR_PERMISSIONS = discord.Permissions(manage_guild=True)
 IDEA_VIEWS = ("top", "new", "trending")
 EXPORT_FORMATS = ("csv", "json")
 BOARDS: dict[str, Board] = {"all": "all", "week": "week", "global": "global"}
 STATUSES = {status.value: status for status in SETTABLE}
-
-
-def locale(key: str) -> app_commands.locale_str:
-    """A command string in English, carrying its catalog key for the translator."""
-    return app_commands.locale_str(plain(t(key, FALLBACK), OPTION_TEXT), key=key)
 
 
 def _choices(values: tuple[str, ...] | list[str], prefix: str) -> list[app_commands.Choice[str]]:
@@ -117,6 +111,8 @@ class SlashCommands:
             "status": self._status,
             "approve": self._idea_command,
             "hide": self._idea_command,
+            "themes": lambda spec: themes_command(self.engine, self.interactions, spec),
+            "theme": lambda spec: theme_group(self.engine, self.interactions, spec),
         }
         missing = COMMANDS.keys() - builders.keys()
         if missing:
@@ -269,7 +265,7 @@ class SlashCommands:
         return group
 
     def _community_group(self, spec: Command) -> SlashCommand:
-        """``/community show``, ``/community link``, ``/community join <code>``."""
+        """``/community show``, ``/community link``, ``/community join <code>``, ``/community leave``."""
         group = app_commands.Group(name=spec.name, description=locale(spec.description_key))
         communities = self.engine.communities
 
@@ -286,6 +282,10 @@ class SlashCommands:
         async def join(interaction: discord.Interaction, code: str) -> None:
             use_case: UseCase = lambda ctx: community_join(self.engine, ctx, code)  # noqa: E731
             await self.interactions.run(interaction, "community join", use_case)
+
+        @group.command(name="leave", description=locale("discord.community_leave"))
+        async def leave(interaction: discord.Interaction) -> None:
+            await self.interactions.run(interaction, "community leave", lambda ctx: community_leave(self.engine, ctx))
 
         return group
 

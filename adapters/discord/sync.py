@@ -19,7 +19,15 @@ from bot.texts import FALLBACK, available_languages, t
 
 log = logging.getLogger(__name__)
 
+SlashCommand = app_commands.Command[Any, ..., None] | app_commands.Group
+Id = app_commands.Range[int, 1, None]  # a round's, an idea's, a theme's number: Discord refuses 0 and below
+
 SYNCED_COMMANDS = "discord.commands"  # meta rows ``discord.commands:<application id>:<scope>``: what was synced
+
+
+def locale(key: str) -> app_commands.locale_str:
+    """A command string in English, carrying its catalog key for :class:`CatalogTranslator`."""
+    return app_commands.locale_str(plain(t(key, FALLBACK), OPTION_TEXT), key=key)
 
 
 class CatalogTranslator(app_commands.Translator):

@@ -2,9 +2,10 @@
 and leaderboards.
 
 ``/community link`` in one space shows a one-time code; ``/community join CODE`` typed by a moderator of
-another space joins that space to the first one's community. The code is 8 characters of Crockford's
-base32 from :mod:`secrets` (40 bits), lives :data:`CODE_LIFETIME`, is used once and is stored only as
-its hash keyed with the instance's secret, so the database alone never gives a usable code away.
+another space joins that space to the first one's community; ``/community leave`` takes it out again.
+The code is 8 characters of Crockford's base32 from :mod:`secrets` (40 bits), lives :data:`CODE_LIFETIME`,
+is used once and is stored only as its hash keyed with the instance's secret, so the database alone never
+gives a usable code away.
 
 Who moderates a community: a moderator of any of its spaces, as that space's platform says (the checks
 :class:`Moderation` runs on the space the command is typed in).
@@ -21,7 +22,7 @@ from datetime import timedelta
 from bot.context import Context, Services
 from bot.features.moderation import Moderation
 from bot.replies import Outcome, Reply
-from bot.store.records import JoinOutcome
+from bot.store.records import JoinOutcome, LeaveOutcome
 from bot.texts import Markup, t
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,21 @@ class Communities:
             status = Outcome.ALREADY_DONE if outcome is JoinOutcome.ALREADY_MEMBER else Outcome.REFUSED
             return Reply(t(f"community.{outcome.value}", ctx.language), status)
         return Reply(t("community.joined", ctx.language), Outcome.DONE)
+
+    async def leave(self, ctx: Context) -> Reply:
+        """Take this space out of its community. A space the settings declare is refused: the operator's
+        list is applied again at every start, so leaving would only last until the next restart."""
+        refusal = await self._refusal(ctx, "community leave")
+        if refusal is not None:
+            return refusal
+        key = (ctx.space.platform, ctx.space.external_id)
+        if any(key in community.space_keys for community in self.services.settings.communities):
+            return Reply(t("community.declared", ctx.language), Outcome.REFUSED)
+        outcome = await self.queries.leave(ctx.here)
+        log.info("action=community_leave space=%s outcome=%s", ctx.here, outcome.value)
+        if outcome is not LeaveOutcome.LEFT:
+            return Reply(t(f"community.leave_{outcome.value}", ctx.language), Outcome.REFUSED)
+        return Reply(t("community.left", ctx.language), Outcome.DONE)
 
     async def listing(self, ctx: Context) -> Reply:
         """The spaces of this community, its home first; anyone may ask."""

@@ -34,10 +34,14 @@ class Moderation:
 
     async def is_moderator(self, ctx: Context) -> bool:
         """Moderators are the ids in settings for the platform, plus whoever the platform says."""
-        if ctx.user.platform_user_id in self.services.settings.moderators_for(ctx.user.platform):
+        return await self.moderates(ctx.user, ctx.space)
+
+    async def moderates(self, user: UserRef, space: SpaceRef) -> bool:
+        """Whether ``user`` moderates ``space`` (someone other than the one acting: an idea's assignee)."""
+        if user.platform_user_id in self.services.settings.moderators_for(user.platform):
             return True
-        check = self._checks.get(ctx.user.platform)
-        return bool(check is not None and await check(ctx.user, ctx.space))
+        check = self._checks.get(user.platform)
+        return bool(check is not None and await check(user, space))
 
     async def refuse_unless_moderator(self, ctx: Context, command: str) -> Reply | None:
         """``None`` for a moderator; otherwise a clear refusal, and the attempt is logged."""

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Self, TypeVar
 from bot.store.communities_sql import CommunityQueries
 from bot.store.dashboard_sql import DashboardQueries
 from bot.store.database import Connection, Unit
+from bot.store.idea_board_sql import IdeaBoardQueries
 from bot.store.ideas_sql import IdeaQueries
 from bot.store.labelling_sql import LabellingQueries
 from bot.store.linking_sql import LinkQueries
@@ -29,6 +30,7 @@ from bot.store.points_sql import PointQueries
 from bot.store.rewards_sql import RewardQueries
 from bot.store.rounds_sql import RoundQueries
 from bot.store.tasks_sql import TaskQueries
+from bot.store.themes_sql import ThemeQueries
 
 __all__ = ["Store"]
 
@@ -48,11 +50,13 @@ class Store(ABC):
         self.points = PointQueries(self)
         self.rounds = RoundQueries(self)
         self.ideas = IdeaQueries(self)
+        self.idea_board = IdeaBoardQueries(self)
         self.rewards = RewardQueries(self)
         self.outbox = OutboxQueries(self)
         self.communities = CommunityQueries(self)
         self.links = LinkQueries(self)
         self.dashboard = DashboardQueries(self)
+        self.themes = ThemeQueries(self)
 
     async def __aenter__(self) -> Self:
         await self.open()

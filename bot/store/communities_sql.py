@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.store.database import Connection, Database
-from bot.store.records import CommunitySpace, JoinOutcome
+from bot.store.records import CommunitySpace, JoinOutcome, LeaveOutcome
 from bot.store.timestamps import to_text
 
 
@@ -64,6 +64,20 @@ class CommunityQueries:
             )
             db.execute("UPDATE spaces SET community_id = ? WHERE id = ?", (home, space_id))
             return JoinOutcome.JOINED
+
+        return await self.store.write(unit)
+
+    async def leave(self, space_id: int) -> LeaveOutcome:
+        """Take the space out of its community; what was said there stays with the community, whose
+        rounds, ideas and ledger lines are keyed on the home."""
+
+        def unit(db: Connection) -> LeaveOutcome:
+            if db.execute("SELECT 1 FROM spaces WHERE community_id = ? LIMIT 1", (space_id,)).fetchone():
+                return LeaveOutcome.HOME
+            left = db.execute(
+                "UPDATE spaces SET community_id = NULL WHERE id = ? AND community_id IS NOT NULL", (space_id,)
+            )
+            return LeaveOutcome.LEFT if left.rowcount == 1 else LeaveOutcome.NOT_LINKED
 
         return await self.store.write(unit)
 

@@ -83,6 +83,13 @@ class DashboardQueries:
         row = await self.store.fetchone("SELECT name, password_hash, role FROM dashboard_users WHERE name = ?", (name,))
         return None if row is None else Teammate(str(row[0]), str(row[1]), str(row[2]))
 
+    async def acting_teammates(self) -> list[str]:
+        """The names of the teammates who may act (owners and moderators): who an idea can be assigned to."""
+        rows = await self.store.fetchall(
+            "SELECT name FROM dashboard_users WHERE role IN ('owner', 'moderator') ORDER BY name"
+        )
+        return [str(row[0]) for row in rows]
+
     async def create_link(self, token_hash: str, holder: LinkHolder, expires_at: datetime) -> None:
         await self.store.write(
             lambda db: db.execute(

@@ -40,7 +40,7 @@ from bot.store.timestamps import to_text
 # Keep LISTED_SQL identical to LISTED (bot.store.records) and to the WHERE of the partial indexes in
 # migrations/0003_ideas.sql.
 LISTED_SQL = "status IN ('new', 'under_review', 'accepted', 'launched')"
-_IDEA_COLUMNS = (
+IDEA_COLUMNS = (
     "i.id, i.space_id, i.round_id, i.author_id, u.display_name AS author_name, i.text, i.category,"
     " i.parent_id, i.status, i.status_note, i.merged_into, i.votes, i.created_at"
 )
@@ -84,7 +84,7 @@ class IdeaQueries:
             idea_id = int(
                 db.execute(
                     "INSERT INTO ideas (space_id, round_id, author_id, text, category, parent_id, status,"
-                    " created_at, status_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    " created_at, status_at, origin_space_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         proposal.space_id,
                         idea.round_id,
@@ -95,6 +95,7 @@ class IdeaQueries:
                         idea.status.value,
                         to_text(now),
                         to_text(now),
+                        proposal.origin_id,
                     ),
                 ).fetchone()[0]
             )
@@ -117,8 +118,8 @@ class IdeaQueries:
                 (proposal.user_id, proposal.space_id),
             )
             row = db.execute(
-                "INSERT INTO idea_drafts (user_id, space_id, text, category, parent_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO idea_drafts (user_id, space_id, text, category, parent_id, created_at, origin_space_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     proposal.user_id,
                     proposal.space_id,
@@ -126,6 +127,7 @@ class IdeaQueries:
                     proposal.category,
                     proposal.parent_id,
                     to_text(now),
+                    proposal.origin_id,
                 ),
             ).fetchone()
             return int(row[0])
@@ -134,33 +136,34 @@ class IdeaQueries:
 
     async def draft(self, draft_id: int) -> Proposal | None:
         row = await self.store.fetchone(
-            "SELECT user_id, space_id, text, category, parent_id FROM idea_drafts WHERE id = ?", (draft_id,)
+            "SELECT user_id, space_id, text, category, parent_id, origin_space_id FROM idea_drafts WHERE id = ?",
+            (draft_id,),
         )
-        return Proposal(row[0], row[1], row[2], row[3], row[4]) if row else None
+        return Proposal(row[0], row[1], row[2], row[3], row[4], row[5]) if row else None
 
     # reads --------------------------------------------------------------------------------------
 
     async def idea(self, idea_id: int) -> IdeaRecord | None:
         row = await self.store.fetchone(
-            f"SELECT {_IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id WHERE i.id = ?",  # noqa: S608
+            f"SELECT {IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id WHERE i.id = ?",  # noqa: S608
             (idea_id,),
         )
-        return _idea(row) if row else None
+        return idea_record(row) if row else None
 
     async def listed(self, space_id: int) -> list[IdeaRecord]:
         """Every listed idea of a space (similarity candidates, trending), newest first."""
         rows = await self.store.fetchall(
-            f"SELECT {_IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id"  # noqa: S608
+            f"SELECT {IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id"  # noqa: S608
             f" WHERE i.space_id = ? AND i.{LISTED_SQL} ORDER BY i.created_at DESC, i.id DESC",
             (space_id,),
         )
-        return [_idea(row) for row in rows]
+        return [idea_record(row) for row in rows]
 
     async def page(self, space_id: int, view: str, offset: int, limit: int) -> tuple[list[IdeaRecord], int]:
         """A page of ``top``, ``new``, ``launched`` or ``pending``, and how many ideas that view holds."""
         where, order = _VIEWS[view]
         rows = await self.store.fetchall(
-            f"SELECT {_IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id"  # noqa: S608
+            f"SELECT {IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id"  # noqa: S608
             f" WHERE i.space_id = ? AND {where} ORDER BY {order} LIMIT ? OFFSET ?",
             (space_id, limit, offset),
         )
@@ -169,16 +172,16 @@ class IdeaQueries:
             (space_id,),
             0,
         )
-        return [_idea(row) for row in rows], int(total)
+        return [idea_record(row) for row in rows], int(total)
 
     async def children(self, idea_id: int, limit: int) -> list[IdeaRecord]:
         """Listed ideas that build on this one, most voted first."""
         rows = await self.store.fetchall(
-            f"SELECT {_IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id"  # noqa: S608
+            f"SELECT {IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id"  # noqa: S608
             f" WHERE i.parent_id = ? AND i.{LISTED_SQL} ORDER BY i.votes DESC, i.id LIMIT ?",
             (idea_id, limit),
         )
-        return [_idea(row) for row in rows]
+        return [idea_record(row) for row in rows]
 
     # votes --------------------------------------------------------------------------------------
 
@@ -254,100 +257,102 @@ class IdeaQueries:
         target as an exact union (a member who voted for both counts once; the target's author's vote is
         dropped, as nobody votes for their own idea) and is final: a merged idea takes no further change.
         """
+        return await self.store.write(lambda db: _apply_change(db, change, points, now))
 
-        def unit(db: Connection) -> ChangeResult:
-            row = db.execute(
-                "SELECT round_id, author_id, status, status_note, merged_into FROM ideas WHERE id = ? AND space_id = ?",
-                (change.idea_id, change.space_id),
-            ).fetchone()
-            if row is None:
-                return ChangeResult(ChangeOutcome.NOT_FOUND)
-            if row["status"] == IdeaStatus.MERGED:
-                return ChangeResult(ChangeOutcome.ALREADY_MERGED, merged_into=row["merged_into"])
-            if change.only_from is not None and row["status"] != change.only_from:
-                return ChangeResult(ChangeOutcome.NOT_PENDING)
-            if (row["status"], row["status_note"]) == (change.status, change.note):
-                return ChangeResult(ChangeOutcome.UNCHANGED)
-            if (
-                change.status == IdeaStatus.MERGED
-                and not db.execute(
-                    f"SELECT 1 FROM ideas WHERE id = ? AND space_id = ? AND id != ? AND {LISTED_SQL}",  # noqa: S608
-                    (change.merged_into, change.space_id, change.idea_id),
-                ).fetchone()
-            ):
-                return ChangeResult(ChangeOutcome.BAD_TARGET)
-            counter = STATUS_BADGE_COUNTERS.get(change.status)
-            bonus_key = f"idea-{change.status.value}:{change.idea_id}"
-            # The status's first time: its bonus row (written even when the bonus is 0) is not there yet.
-            first_time = (
-                counter is not None
-                and not db.execute("SELECT 1 FROM ledger WHERE source_key = ?", (bonus_key,)).fetchone()
-            )
-            bonus = points.bonuses.get(change.status, 0)
-            supporters = (
-                _early_supporters(db, change.idea_id, points.early_supporters)
-                if first_time and change.status == IdeaStatus.LAUNCHED
-                else []
-            )
-            rewards = dict.fromkeys(supporters, points.supporter_bonus)
-            if first_time:
-                rewards[row["author_id"]] = bonus
-            # Read before a merge moves the votes away: the voters of this idea are the ones to tell.
-            compose = change.compose
-            messages = (
-                [(r, compose(r)) for r in _recipients(db, change.idea_id, rewards)] if compose is not None else []
-            )
-            db.execute(
-                "UPDATE ideas SET status = ?, status_note = ?, merged_into = ?, status_at = ? WHERE id = ?",
-                (change.status.value, change.note, change.merged_into, to_text(now), change.idea_id),
-            )
-            target = f"#{change.idea_id}"
-            detail = f"{change.status.value} #{change.merged_into}" if change.merged_into else change.status.value
-            audit(
-                db,
-                space_id=change.space_id,
-                moderator_id=change.moderator_id,
-                action=change.action,
-                target=target,
-                detail=f"{detail} {change.note}".strip(),
-                now=now,
-            )
-            votes = 0
-            if change.merged_into is not None:
-                votes = _move_votes(db, change.idea_id, change.merged_into)
-                _settle_upvote_points(
-                    db, change.merged_into, points, f"idea-merge:{change.merged_into}:{change.idea_id}", now
-                )
-            if first_time and counter is not None:
-                award_badges(db, row["author_id"], counter, points.rules, now)
-            if bonus or counter is not None:
-                award = Award(
-                    row["author_id"],
-                    change.space_id,
-                    row["round_id"],
-                    bonus,
-                    f"idea_{change.status.value}",
-                    str(change.idea_id),
-                    bonus_key,
-                )
-                apply_award(db, award, points.rules, now)
-            for supporter in supporters:
-                _pay_supporter(db, change, row["round_id"], supporter, points, now)
-            for recipient, payload in messages:
-                enqueue(
-                    db,
-                    platform=recipient.platform,
-                    target=user_target(recipient.platform_user_id),
-                    payload=payload,
-                    now=now,
-                    dedup_key=f"status:{change.idea_id}:{change.status.value}:{recipient.user_id}",
-                )
-            return ChangeResult(ChangeOutcome.CHANGED, votes, change.merged_into)
-
-        return await self.store.write(unit)
+    async def change_many(
+        self, changes: Sequence[StatusChange], points: IdeaPoints, now: datetime
+    ) -> list[ChangeResult]:
+        """Several changes (a bulk status change) in one transaction: all of them, or none."""
+        return await self.store.write(lambda db: [_apply_change(db, change, points, now) for change in changes])
 
 
-def _idea(row: Any) -> IdeaRecord:
+def _apply_change(db: Connection, change: StatusChange, points: IdeaPoints, now: datetime) -> ChangeResult:
+    """One status change, inside the caller's unit (see :meth:`IdeaQueries.change_status`)."""
+    row = db.execute(
+        "SELECT round_id, author_id, status, status_note, merged_into FROM ideas WHERE id = ? AND space_id = ?",
+        (change.idea_id, change.space_id),
+    ).fetchone()
+    if row is None:
+        return ChangeResult(ChangeOutcome.NOT_FOUND)
+    if row["status"] == IdeaStatus.MERGED:
+        return ChangeResult(ChangeOutcome.ALREADY_MERGED, merged_into=row["merged_into"])
+    if change.only_from is not None and row["status"] != change.only_from:
+        return ChangeResult(ChangeOutcome.NOT_PENDING)
+    if (row["status"], row["status_note"]) == (change.status, change.note):
+        return ChangeResult(ChangeOutcome.UNCHANGED)
+    if (
+        change.status == IdeaStatus.MERGED
+        and not db.execute(
+            f"SELECT 1 FROM ideas WHERE id = ? AND space_id = ? AND id != ? AND {LISTED_SQL}",  # noqa: S608
+            (change.merged_into, change.space_id, change.idea_id),
+        ).fetchone()
+    ):
+        return ChangeResult(ChangeOutcome.BAD_TARGET)
+    counter = STATUS_BADGE_COUNTERS.get(change.status)
+    bonus_key = f"idea-{change.status.value}:{change.idea_id}"
+    # The status's first time: its bonus row (written even when the bonus is 0) is not there yet.
+    first_time = (
+        counter is not None and not db.execute("SELECT 1 FROM ledger WHERE source_key = ?", (bonus_key,)).fetchone()
+    )
+    bonus = points.bonuses.get(change.status, 0)
+    supporters = (
+        _early_supporters(db, change.idea_id, points.early_supporters)
+        if first_time and change.status == IdeaStatus.LAUNCHED
+        else []
+    )
+    rewards = dict.fromkeys(supporters, points.supporter_bonus)
+    if first_time:
+        rewards[row["author_id"]] = bonus
+    # Read before a merge moves the votes away: the voters of this idea are the ones to tell.
+    compose = change.compose
+    messages = [(r, compose(r)) for r in _recipients(db, change.idea_id, rewards)] if compose is not None else []
+    db.execute(
+        "UPDATE ideas SET status = ?, status_note = ?, merged_into = ?, status_at = ? WHERE id = ?",
+        (change.status.value, change.note, change.merged_into, to_text(now), change.idea_id),
+    )
+    target = f"#{change.idea_id}"
+    detail = f"{change.status.value} #{change.merged_into}" if change.merged_into else change.status.value
+    audit(
+        db,
+        space_id=change.space_id,
+        moderator_id=change.moderator_id,
+        action=change.action,
+        target=target,
+        detail=f"{detail} {change.note}".strip(),
+        now=now,
+    )
+    votes = 0
+    if change.merged_into is not None:
+        votes = _move_votes(db, change.idea_id, change.merged_into)
+        _settle_upvote_points(db, change.merged_into, points, f"idea-merge:{change.merged_into}:{change.idea_id}", now)
+    if first_time and counter is not None:
+        award_badges(db, row["author_id"], counter, points.rules, now)
+    if bonus or counter is not None:
+        award = Award(
+            row["author_id"],
+            change.space_id,
+            row["round_id"],
+            bonus,
+            f"idea_{change.status.value}",
+            str(change.idea_id),
+            bonus_key,
+        )
+        apply_award(db, award, points.rules, now)
+    for supporter in supporters:
+        _pay_supporter(db, change, row["round_id"], supporter, points, now)
+    for recipient, payload in messages:
+        enqueue(
+            db,
+            platform=recipient.platform,
+            target=user_target(recipient.platform_user_id),
+            payload=payload,
+            now=now,
+            dedup_key=f"status:{change.idea_id}:{change.status.value}:{recipient.user_id}",
+        )
+    return ChangeResult(ChangeOutcome.CHANGED, votes, change.merged_into)
+
+
+def idea_record(row: Any) -> IdeaRecord:
     return IdeaRecord(
         id=row["id"],
         space_id=row["space_id"],

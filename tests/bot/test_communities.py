@@ -145,6 +145,26 @@ async def test_ideas_are_one_list_with_similar_ideas_found_across_spaces(
     assert "power outlets" in listing
 
 
+async def test_a_space_leaves_its_community_and_what_was_said_there_stays(
+    engine: Engine, person: Callable[..., UserRef], cafe: SpaceRef
+) -> None:
+    mod, ana = person("Mod"), person("Ana")
+    assert "not linked" in to_plain((await say(engine, mod, TERRACE, "/community leave")).text)
+    await link(engine, mod, cafe, TERRACE)
+    idea = await submit(engine, ana, TERRACE, "Blankets on the terrace chairs in winter")
+    assert "Only moderators" in to_plain((await say(engine, ana, TERRACE, "/community leave")).text)
+    home = await say(engine, mod, cafe, "/community leave")
+    assert home.outcome == Outcome.REFUSED and "home" in to_plain(home.text)
+    left = await say(engine, mod, TERRACE, "/community leave")
+    assert left.outcome == Outcome.DONE, to_plain(left.text)
+    here, there = await engine.context(ana, cafe), await engine.context(ana, TERRACE)
+    assert here.space_id != there.space_id
+    assert "Blankets" in to_plain((await say(engine, ana, cafe, f"/idea {idea}")).text)
+    assert "Blankets" not in to_plain((await say(engine, ana, TERRACE, "/ideas")).text)
+    again = await say(engine, mod, TERRACE, "/community leave")
+    assert again.outcome == Outcome.REFUSED and "not linked" in to_plain(again.text)
+
+
 @pytest.fixture
 def declared(settings: Settings) -> Settings:
     settings.communities = [CommunitySettings(name="Corner Café", spaces=["console:cafe", "console:terrace"])]
@@ -161,6 +181,8 @@ async def test_communities_declared_in_settings_apply_at_start_idempotently(
             here, there = await engine.context(person("Ana"), cafe), await engine.context(person("Ana"), TERRACE)
             assert here.space_id == there.space_id
             assert await engine.services.store.fetchval("SELECT COUNT(*) FROM spaces") == 2
+            refused = await say(engine, person("Mod"), TERRACE, "/community leave")
+            assert refused.outcome == Outcome.REFUSED and "settings" in to_plain(refused.text)
 
 
 def test_a_declared_community_names_platform_and_id() -> None:

@@ -329,4 +329,4 @@ async def test_a_bad_status_command_explains_the_usage(engine: Engine, person, c
         assert "/status" in to_plain(reply.text), command
     itself = await say(engine, mod, cafe, f"/status {idea} merged {idea}")
     assert itself.outcome == Outcome.REFUSED
-    assert "can't take the merge" in to_plain(itself.text)
+    assert "can't be merged into itself" in to_plain(itself.text)

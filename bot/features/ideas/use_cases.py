@@ -123,7 +123,7 @@ class Ideas:
         if not self.submissions.allow(ctx.user_id):
             limit = self.services.settings.limits.ideas_per_hour
             return Reply(t("ideas.too_many", ctx.language, limit=limit), Outcome.REFUSED)
-        proposal = Proposal(ctx.user_id, ctx.space_id, text, category, parent_id)
+        proposal = Proposal(ctx.user_id, ctx.space_id, text, category, parent_id, ctx.here)
         return await self._submit(ctx, proposal, update_key=key, force=force)
 
     async def _submit(
@@ -317,14 +317,12 @@ class Ideas:
         Audited; the author and every voter are told once per status through the outbox; accepted and
         launched pay the author their bonus once, and launched pays the earliest supporters too.
         """
-        refusal = await self.moderation.refuse_unless_moderator(ctx, "status")
+        note = clean_text(note)
+        refusal = await self.status_refusal(ctx, status, note, merged_into)
+        if refusal is None and merged_into is not None:
+            refusal = await self.merge_refusal(ctx, idea_id, merged_into)
         if refusal is not None:
             return refusal
-        note = clean_text(note)
-        if len(note) > NOTE_MAX_LENGTH:
-            return Reply(t("ideas.note_too_long", ctx.language, length=len(note), max=NOTE_MAX_LENGTH), Outcome.REFUSED)
-        if (status == IdeaStatus.MERGED) != (merged_into is not None) or status not in SETTABLE:
-            return self.status_usage(ctx)
         kind = "merged" if status == IdeaStatus.MERGED else "status"
         return await self._change(
             ctx,
@@ -335,6 +333,36 @@ class Ideas:
             merged_into=merged_into,
             notices=(f"ideas.notify.{kind}_author", f"ideas.notify.{kind}_voter"),
         )
+
+    async def status_refusal(
+        self, ctx: Context, status: IdeaStatus, note: str, merged_into: int | None = None
+    ) -> Reply | None:
+        """Why a status change may not be made (not a moderator, a note too long, no such status), or ``None``."""
+        refusal = await self.moderation.refuse_unless_moderator(ctx, "status")
+        if refusal is not None:
+            return refusal
+        if len(note) > NOTE_MAX_LENGTH:
+            return Reply(t("ideas.note_too_long", ctx.language, length=len(note), max=NOTE_MAX_LENGTH), Outcome.REFUSED)
+        if (status == IdeaStatus.MERGED) != (merged_into is not None) or status not in SETTABLE:
+            return self.status_usage(ctx)
+        return None
+
+    async def merge_refusal(self, ctx: Context, idea_id: int, target_id: int) -> Reply | None:
+        """Why ``idea_id`` may not be merged into ``target_id`` in a way a moderator can act on, or ``None``:
+        into itself, or into an idea already merged into it (the two would point at each other)."""
+        if target_id == idea_id:
+            return Reply(t("ideas.merge_self", ctx.language, id=idea_id), Outcome.REFUSED)
+        target = await self.queries.idea(target_id)
+        if target is not None and target.space_id == ctx.space_id and target.merged_into == idea_id:
+            return Reply(t("ideas.merge_cycle", ctx.language, id=idea_id, target=target_id), Outcome.REFUSED)
+        return None
+
+    def status_change(self, ctx: Context, idea: IdeaRecord, status: IdeaStatus, note: str) -> StatusChange:
+        """The change :meth:`set_status` makes to ``idea`` (audited as ``status``, its author and voters told),
+        for a bulk change that makes several in one transaction."""
+        notices = ("ideas.notify.status_author", "ideas.notify.status_voter")
+        compose = self._composer(idea, status, note, None, notices)
+        return StatusChange(idea.id, ctx.space_id, ctx.user_id, status, "status", note, None, None, compose)
 
     def status_usage(self, ctx: Context) -> Reply:
         statuses = ", ".join(status.value for status in SETTABLE)

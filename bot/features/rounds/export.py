@@ -64,6 +64,7 @@ class RoundExports:
         (:mod:`bot.features.rounds.export_quality`). Every answer has ``theme``: the name of the theme
         ``/results`` lists its typed words under (free text, "Other"), from the same cached clustering
         (:mod:`bot.features.rounds.themes`); ``None`` for other answers, labels and left-out members.
+        An ideas round's JSON lists its ideas (``ideas``) with each one's theme, as its ``/results`` do.
         """
         record = await self.queries.round(round_id)
         checks = round_checks(self.services.catalog, record)
@@ -105,6 +106,7 @@ class RoundExports:
                 "answers": answers,
                 "skips": skips,
                 "audit": await self._audit_export(round_id, include_names),
+                "ideas": await self._idea_themes(record),
                 "summary": await self._task_summaries(round_id),
                 "excluded": {
                     "members": await self.queries.left_out(round_id, checks),
@@ -175,6 +177,14 @@ class RoundExports:
         for task in campaign.tasks:
             found.update((await self.themes.of_task(record.id, task, closed, checks)).by_answer)
         return found
+
+    async def _idea_themes(self, record: RoundRecord | None) -> list[dict[str, Any]]:
+        """An ideas round's listed ideas with the theme ``/results`` lists each under (none for a tasks round)."""
+        if record is None or record.kind != "ideas":
+            return []
+        found = await self.themes.of_ideas(record.id, record.status != "open")
+        ideas = await self.services.store.themes.idea_texts(record.id)
+        return [{"idea_id": idea_id, "text": text, "theme": found.by_answer.get(idea_id)} for idea_id, text in ideas]
 
     def _whose(self, round_id: int, row: Any, include_names: bool) -> dict[str, Any]:
         """The fields an answer and a skip share: the round, the member (a pseudonym unless names are

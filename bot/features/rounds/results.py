@@ -61,6 +61,8 @@ class RoundResults:
         lines = [t("results.title", language, title=title, id=record.id, status=status)]
         if record.kind == "ideas":
             lines += await self._idea_lines(record.id, language)
+            ideas = await self.themes.of_ideas(record.id, record.status != "open")
+            lines += _theme_lines(ideas.themes, language, "results.idea_theme")
             return Reply(Markup("\n".join(lines)))
         campaign = self.services.catalog.campaign(record.subject)
         if campaign is None:
@@ -212,8 +214,9 @@ def _bars(
     return lines
 
 
-def _theme_lines(themes: Sequence[ThemeCount], language: str) -> list[Markup]:
-    """The largest themes of a typed question, above its latest answers: name, count and top words.
+def _theme_lines(themes: Sequence[ThemeCount], language: str, line_key: str = "results.theme") -> list[Markup]:
+    """The largest themes of a typed question, above its latest answers (or of an ideas round's ideas,
+    below their ranking): name, count and top words.
 
     A theme of one answer is not a theme yet (the latest answers below show such answers), so only
     themes shared by two answers or more are listed.
@@ -225,7 +228,7 @@ def _theme_lines(themes: Sequence[ThemeCount], language: str) -> list[Markup]:
     for theme in shared:
         terms = t("results.theme_terms", language, terms=", ".join(theme.terms)) if theme.terms else Markup("")
         name = _shortened(theme.name, _THEME_NAME_LENGTH)
-        lines.append(t("results.theme", language, name=name, count=theme.count, terms=terms))
+        lines.append(t(line_key, language, name=name, count=theme.count, terms=terms))
     return lines
 
 

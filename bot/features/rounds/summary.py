@@ -3,7 +3,8 @@
 When a round closes, its transaction queues one marker per participant
 (``{"render": "round_summary", "round_id": 12, "language": "ro"}``, see :mod:`bot.store.rounds_sql`);
 the outbox drainer renders it here when it sends it, at the platform's pace. The summary is short on
-purpose (the round's title and the top answer of each question): the full results with their chart are
+purpose (the round's title, the top answer of each question and, for a typed question, its largest theme
+as moderators named it): the full results with their chart are
 posted in the community's spaces. A closed round's tallies no longer change, so each language's summary
 is computed once and reused for every member who reads that language.
 
@@ -16,9 +17,11 @@ from collections import OrderedDict
 
 from bot.catalog import text_in
 from bot.context import Context, Services
+from bot.features.rounds.attention import attention_checks
 from bot.features.rounds.lookup import round_title
 from bot.features.rounds.results import round_tallies
 from bot.features.rounds.tally import TaskTally
+from bot.features.rounds.themes import RoundThemes, ThemeCount, themed
 from bot.replies import Outcome, Reply
 from bot.texts import Markup, pick_language, t
 
@@ -28,8 +31,9 @@ _CACHED = 32  # (round, language) summaries kept: the rounds closing at about th
 class RoundSummaries:
     """Members' private round summaries, and their choice not to get them."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, themes: RoundThemes) -> None:
         self.services = services
+        self.themes = themes  # the typed questions' largest themes, from the cache /results uses
         self._rendered: OrderedDict[tuple[int, str], Reply] = OrderedDict()
 
     async def quiet(self, ctx: Context, wanted: bool | None = None) -> Reply:
@@ -51,7 +55,14 @@ class RoundSummaries:
         campaign = self.services.catalog.campaign(record.subject)
         if campaign is not None:
             tallies = await round_tallies(self.services, record.id, campaign, language)
-            lines += [line for tally in tallies if (line := _top_answer(tally, language)) is not None]
+            checks = attention_checks(campaign)
+            for tally in tallies:
+                line = _top_answer(tally, language)
+                if line is None and themed(tally.task) and tally.answers:
+                    found = await self.themes.of_task(record.id, tally.task, record.status != "open", checks)
+                    line = _top_theme(tally, found.themes[0] if found.themes else None, language)
+                if line is not None:
+                    lines.append(line)
         lines.append(t("summary.footer", language))
         reply = Reply(Markup("\n".join(lines)), private=True)
         if record.status == "closed":
@@ -75,3 +86,11 @@ def _top_answer(tally: TaskTally, language: str) -> Markup | None:
         return None
     top = max(range(len(tally.counts)), key=lambda index: tally.counts[index])
     return t("summary.top", language, prompt=prompt, answer=tally.labels[top], percent=tally.percent(top))
+
+
+def _top_theme(tally: TaskTally, theme: ThemeCount | None, language: str) -> Markup | None:
+    """A typed question's largest theme, when two members or more said it: what was said most often."""
+    if theme is None or theme.count < 2:
+        return None
+    prompt = text_in(tally.task.prompt, language)
+    return t("summary.theme", language, prompt=prompt, theme=theme.name, count=theme.count, total=tally.answers)

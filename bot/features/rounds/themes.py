@@ -11,6 +11,12 @@ date. Answers given since the last full run are attached to the nearest existing
 answer in between. Both run in a worker thread (``asyncio.to_thread``): the event loop never waits on
 scikit-learn.
 
+Moderators' edits (rename, merge, split, move: :mod:`bot.features.themes.edits`) are read with the
+answers and applied on top of the clustering, full run or not, every time: they name answers, not a
+run's theme numbers, so they hold whatever the next run finds.
+
+The same schedule themes the ideas of an ideas round (:meth:`RoundThemes.of_ideas`), keyed by idea id.
+
 Only the answers that count are themed (members left out by the attention checks are not), like every
 tally of ``/results``; in the exports their answers have no theme.
 """
@@ -19,16 +25,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from bot.catalog import Task, TaskKind
 from bot.context import Services
 from bot.features.themes.clustering import Clustering, assign, cluster
-from bot.store.records import AttentionChecks
+from bot.features.themes.edits import SplitRuns, apply_edits, group_of
+from bot.store.records import AttentionChecks, ThemeEdit
 
 RECOMPUTE_GROWTH = 1.25
 """A full clustering runs again once the answers are this many times those it covered (or the round closed)."""
+
+IDEAS = "ideas"
+"""The task id an ideas round's themes (and their edits) are kept under."""
 
 CACHED_TASKS = 64
 """(round, task) clusterings kept in memory, least recently used dropped first: each holds fitted vectorizers."""
@@ -36,8 +46,10 @@ CACHED_TASKS = 64
 
 @dataclass(frozen=True, slots=True)
 class ThemeCount:
-    """One theme as it stands now: its name (most central answer), how many answers it has, its top words."""
+    """One theme as it stands now: its id (an answer of it, for moderators' edits), its name (most
+    central answer, or a moderator's), how many answers it has, and its top words."""
 
+    key: int
     name: str
     count: int
     terms: tuple[str, ...]
@@ -45,10 +57,15 @@ class ThemeCount:
 
 @dataclass(frozen=True, slots=True)
 class TaskThemes:
-    """A task's themes, largest first, and each themed answer's theme name (by answer id)."""
+    """A task's themes, largest first, and each themed answer's theme (by answer id)."""
 
     themes: tuple[ThemeCount, ...]
-    by_answer: dict[int, str]
+    of_answer: dict[int, ThemeCount]
+
+    @property
+    def by_answer(self) -> dict[int, str]:
+        """Each themed answer's theme name, by answer id (the exports' column)."""
+        return {answer_id: theme.name for answer_id, theme in self.of_answer.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +75,7 @@ class _Run:
     clustering: Clustering
     answer_ids: tuple[int, ...]
     closed: bool
+    splits: SplitRuns = field(default_factory=SplitRuns)  # split themes' own runs, redone with this one
 
 
 def themed(task: Task) -> bool:
@@ -82,17 +100,27 @@ class RoundThemes:
         other_only = task.kind == TaskKind.YES_NO_OTHER
         stored = await self.services.store.rounds.typed_answers(round_id, task.id, other_only, checks)
         answers = [(answer_id, _text(value, other_only)) for answer_id, value in stored]
+        return await self.of_texts(round_id, task.id, answers, closed)
+
+    async def of_ideas(self, round_id: int, closed: bool) -> TaskThemes:
+        """The themes of an ideas round's ideas (those listed: not hidden, pending or merged), by idea id."""
+        ideas = await self.services.store.themes.idea_texts(round_id)
+        return await self.of_texts(round_id, IDEAS, ideas, closed)
+
+    async def of_texts(self, round_id: int, task_id: str, answers: list[tuple[int, str]], closed: bool) -> TaskThemes:
+        """Themes of ``answers`` ((id, words), oldest first) of a round's task, moderators' edits applied."""
         if not answers:
             return TaskThemes((), {})
         async with self._lock:
-            run = self._current(round_id, task.id, len(answers), closed)
+            run = self._current(round_id, task_id, len(answers), closed)
             if run is None:
                 run = await self._full_run(answers, closed)
-                self._runs[(round_id, task.id)] = run
-                self._runs.move_to_end((round_id, task.id))
+                self._runs[(round_id, task_id)] = run
+                self._runs.move_to_end((round_id, task_id))
                 while len(self._runs) > CACHED_TASKS:
                     self._runs.popitem(last=False)
-        return await asyncio.to_thread(_counted, run, answers)
+        edits = await self.services.store.themes.edits(round_id, task_id)
+        return await asyncio.to_thread(_counted, run, answers, edits)
 
     def _current(self, round_id: int, task_id: str, answers: int, closed: bool) -> _Run | None:
         """The cached run if it is still good enough, else ``None`` (a full run is due)."""
@@ -108,8 +136,9 @@ class RoundThemes:
         return _Run(clustering, tuple(answer_id for answer_id, _ in answers), closed)
 
 
-def _counted(run: _Run, answers: list[tuple[int, str]]) -> TaskThemes:
-    """Each current answer's theme (from the run, or attached to it), and the themes' counts now.
+def _counted(run: _Run, answers: list[tuple[int, str]], edits: list[ThemeEdit]) -> TaskThemes:
+    """Each current answer's theme (from the run, or attached to it), moderators' edits applied, and the
+    themes' counts now.
 
     Counts come from the current answers, so an answer removed since the run (its member left out since)
     counts nowhere, and a theme left with none is not listed.
@@ -121,13 +150,16 @@ def _counted(run: _Run, answers: list[tuple[int, str]]) -> TaskThemes:
     for (answer_id, _), number in zip(newer, attached, strict=True):
         if number is not None:
             index_of[answer_id] = number
-    current = {answer_id for answer_id, _ in answers}
-    by_answer = {answer_id: found[number].name for answer_id, number in index_of.items() if answer_id in current}
-    sizes = Counter(number for answer_id, number in index_of.items() if answer_id in current)
-    ranked = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
-    return TaskThemes(
-        tuple(ThemeCount(found[number].name, count, found[number].terms) for number, count in ranked), by_answer
-    )
+    texts = dict(answers)
+    members: dict[int, list[int]] = {}
+    for answer_id, number in index_of.items():
+        if answer_id in texts:
+            members.setdefault(number, []).append(answer_id)
+    groups = [group_of(ids, found[number].name, found[number].terms, texts) for number, ids in members.items()]
+    edited = apply_edits(groups, edits, texts, run.splits)
+    counted = [(group, ThemeCount(group.key, group.name, group.size, group.terms)) for group in edited]
+    of_answer = {answer_id: theme for group, theme in counted for answer_id in group.members}
+    return TaskThemes(tuple(theme for _, theme in counted), of_answer)
 
 
 def _text(value: str, other_only: bool) -> str:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.actions import ActionCodec, Verb
-from bot.catalog import CHOICE_KINDS, Task, TaskKind, text_in
+from bot.catalog import CHOICE_KINDS, PROMOTED_KINDS, Task, TaskKind, text_in
 from bot.replies import Button, Image, Reply, Select, SelectOption, TextInput
 from bot.texts import Markup, clean_text, t
 
 YES_NO_OTHER = ("yes", "no", "other")
+PROMOTED_PREFIX = "p"  # an answer payload naming a promoted option: ``p0``, ``p1``…
 TEXT_KINDS = frozenset({TaskKind.FREE_TEXT, TaskKind.YES_NO_OTHER})  # the kinds that take typed text
 RATING_RANGE = range(1, 6)
 NPS_RANGE = range(11)
@@ -53,6 +54,8 @@ def parse_answer(task: Task, payload: str, text: str | None, values: Sequence[st
         return _one_option(task, payload, language)
     if task.kind == TaskKind.MULTI_CHOICE:
         return _many_options(task, payload, values, language)
+    if payload.startswith(PROMOTED_PREFIX) and task.kind in PROMOTED_KINDS:
+        return _promoted(task, payload, language)
     if task.kind == TaskKind.YES_NO_OTHER:
         return _yes_no_other(task, payload, text, language)
     if task.kind in (TaskKind.RATING, TaskKind.NPS):
@@ -97,6 +100,22 @@ def _many_options(task: Task, payload: str, values: Sequence[str], language: str
         return Refused("answer.pick_count", {"low": low, "high": high})
     summary = ", ".join(text_in(task.options[index], language) for index in picks)
     return Accepted(json.dumps(picks), summary)
+
+
+def _promoted(task: Task, payload: str, language: str) -> Parsed:
+    """A promoted option tapped: stored as if its words were typed (free text) or typed after "Other"
+    (yes/no/other), so the tallies, the themes and the exports need nothing new to read it.
+
+    The words stored are the option's English label (its first translation otherwise), as for choices.
+    """
+    number = payload.removeprefix(PROMOTED_PREFIX)
+    if not number.isdecimal() or len(number) > 2 or int(number) >= len(task.promoted):
+        return Refused("answer.unknown_option")
+    option = task.promoted[int(number)]
+    stored, shown = text_in(option, "en"), text_in(option, language)
+    if task.kind == TaskKind.YES_NO_OTHER:
+        return Accepted(json.dumps({"other": stored}, ensure_ascii=False), f"{t('choice.other', language)}: {shown}")
+    return Accepted(json.dumps(stored, ensure_ascii=False), shown)
 
 
 def _yes_no_other(task: Task, payload: str, text: str | None, language: str) -> Parsed:
@@ -160,9 +179,14 @@ def render_task(
         return Reply(prompt, buttons=(*_rows(buttons, 2), (skip,)), image=image)
     if task.kind == TaskKind.MULTI_CHOICE:
         return _render_multi(task, codec, round_id, index, prompt, language, mask, skip)
+    promoted = _rows(
+        [Button(text_in(option, language), answer(f"{PROMOTED_PREFIX}{i}")) for i, option in enumerate(task.promoted)],
+        2,
+    )
     if task.kind == TaskKind.YES_NO_OTHER:
         labels = [str(t(f"choice.{choice}", language)) for choice in YES_NO_OTHER]
-        return Reply(prompt, buttons=(tuple(Button(label, answer(i)) for i, label in enumerate(labels)), (skip,)))
+        choices = tuple(Button(label, answer(i)) for i, label in enumerate(labels))
+        return Reply(prompt, buttons=(choices, *promoted, (skip,)))
     if task.kind == TaskKind.RATING:
         stars = tuple(Button(f"{n}★", answer(n)) for n in RATING_RANGE)
         return Reply(prompt, buttons=(stars, (skip,)))
@@ -171,7 +195,7 @@ def render_task(
         return Reply(prompt, buttons=(tuple(scale[:6]), tuple(scale[6:]), (skip,)))
     hint = t("task.type_hint", language, limit=task.max_length)
     text_input = answer_input(task, codec, round_id, index, language)
-    return Reply(Markup(f"{prompt}\n{hint}"), buttons=((skip,),), text_input=text_input)
+    return Reply(Markup(f"{prompt}\n{hint}"), buttons=(*promoted, (skip,)), text_input=text_input)
 
 
 def ask_other_text(task: Task, codec: ActionCodec, round_id: int, index: int, language: str) -> Reply:

@@ -35,6 +35,7 @@ from bot.features.tasks.kinds import (
     parse_typed,
     render_task,
 )
+from bot.features.themes.promotions import Promotions
 from bot.identity import UserRef
 from bot.point_rules import task_points
 from bot.replies import Outcome, Reply, TextInput, to_plain, toast_choice
@@ -61,12 +62,15 @@ class Tasks:
 
     verbs = frozenset({Verb.ANSWER, Verb.SELECT, Verb.TEXT, Verb.TOGGLE, Verb.SKIP, Verb.ROUND_START, Verb.LABEL})
 
-    def __init__(self, services: Services, open_rounds: OpenRounds, points: Points, labelling: Labelling) -> None:
+    def __init__(
+        self, services: Services, open_rounds: OpenRounds, points: Points, labelling: Labelling, promotions: Promotions
+    ) -> None:
         self.services = services
         self.open_rounds = open_rounds
+        self.promotions = promotions  # each round serves its campaign with the options promoted before it
         self.points = points
         self.labelling = labelling
-        self._views: dict[tuple[int, int, str, int, int, int], Reply] = {}
+        self._views: dict[tuple[int, int, str, int, int, int, int], Reply] = {}
 
     async def start(self, ctx: Context, campaign_id: str | None = None) -> Reply:
         """Greet the member, give the welcome bonus once, and hand out the first task.
@@ -144,16 +148,16 @@ class Tasks:
         a Telegram group sends a member's questions to their private chat, where the taps arrive, and
         the member must go on with the group's round (a job's next item) rather than start the chat's own.
         """
-        catalog = self.services.catalog
+        campaign_of = self.promotions.campaign
         rounds = [
             (record, campaign)
             for record in await self.open_rounds.of_space(ctx.space_id)
-            if (campaign := catalog.campaign(record.subject)) is not None
+            if (campaign := await campaign_of(record)) is not None
         ]
         if campaign_id is not None:
             rounds.sort(key=lambda pair: pair[0].subject != campaign_id)
         if current is not None and all(record.id != current.id for record, _ in rounds):
-            campaign = catalog.campaign(current.subject)
+            campaign = await campaign_of(current)
             if campaign is not None:
                 rounds.insert(0, (current, campaign))
         return Upcoming(tuple(rounds), _progress_query(ctx, rounds))
@@ -175,7 +179,7 @@ class Tasks:
         signed again.
         """
         number, total = position
-        key = (record.id, index, ctx.language, mask, number, total)
+        key = (record.id, index, ctx.language, mask, number, total, len(task.promoted))
         cached = self._views.get(key)
         if cached is not None:
             return cached
@@ -247,7 +251,7 @@ class Tasks:
     async def _resolve(self, ctx: Context, action: Action) -> tuple[RoundRecord, Campaign, int, Task] | Reply:
         ids = self._task_of(action)
         record = await self.open_rounds.round(ctx.space_id, ids[0]) if ids else None
-        campaign = self.services.catalog.campaign(record.subject) if record else None
+        campaign = await self.promotions.campaign(record) if record else None
         if ids is None or record is None or campaign is None or ids[1] >= len(campaign.tasks):
             return stale(ctx)
         if not record.is_open:
@@ -392,7 +396,7 @@ class Tasks:
             return None
         round_id, index = ids
         record = await self.services.store.rounds.round(round_id)
-        campaign = self.services.catalog.campaign(record.subject) if record is not None else None
+        campaign = await self.promotions.campaign(record) if record is not None else None
         if campaign is None or index >= len(campaign.tasks) or campaign.tasks[index].kind not in TEXT_KINDS:
             return None
         task = campaign.tasks[index]

@@ -1,5 +1,8 @@
 """Themes in free text: free-text answers, "Other" answers and ideas grouped by what they say.
 
 ``clustering`` holds the pure statistics (language detection, accent folding, TF-IDF on character
-n-grams, agglomerative clustering with a distance threshold, naming); nothing here touches the store.
+n-grams, agglomerative clustering with a distance threshold, naming); ``edits`` applies moderators'
+edits on top of a clustering, by answer ids (also pure); nothing in either touches the store.
+``moderating`` is ``/themes`` and ``/theme``; ``promotions`` the options promoted from themes and the
+campaign each round serves with them. When themes are computed is :mod:`bot.features.rounds.themes`.
 """

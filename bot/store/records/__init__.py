@@ -4,7 +4,17 @@ One module per feature below this package; import them from here (``from bot.sto
 IdeaStatus``), so the features and the SQL modules name one home for each type.
 """
 
-from bot.store.records.communities import CommunitySpace, JoinOutcome, Place
+from bot.store.records.communities import CommunitySpace, JoinOutcome, LeaveOutcome, Place
+from bot.store.records.idea_board import (
+    BOARD_SORTS,
+    BoardFilter,
+    BoardPage,
+    BoardRow,
+    MergePreview,
+    NoteRow,
+    SpaceChoice,
+    TriageOutcome,
+)
 from bot.store.records.ideas import (
     LISTED,
     STATUS_BADGE_COUNTERS,
@@ -59,8 +69,10 @@ from bot.store.records.rewards import (
 )
 from bot.store.records.rounds import NO_CHECKS, Announcement, AttentionChecks, Closing, NewRound, RoundRecord
 from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
+from bot.store.records.themes import EditAction, NewThemeEdit, PromotedOption, Promotion, ThemeEdit
 
 __all__ = [
+    "BOARD_SORTS",
     "LISTED",
     "NO_CHECKS",
     "STATUS_BADGE_COUNTERS",
@@ -70,6 +82,9 @@ __all__ = [
     "AttentionChecks",
     "Award",
     "Awarded",
+    "BoardFilter",
+    "BoardPage",
+    "BoardRow",
     "ChangeOutcome",
     "ChangeResult",
     "Claimant",
@@ -77,6 +92,7 @@ __all__ = [
     "CodeLine",
     "CommunitySpace",
     "Compose",
+    "EditAction",
     "Evidence",
     "IdeaPoints",
     "IdeaRecord",
@@ -91,19 +107,25 @@ __all__ = [
     "LabelAnswer",
     "LabelResult",
     "LabelStatus",
+    "LeaveOutcome",
     "LedgerEntry",
     "LinkOutcome",
     "LinkStatus",
     "LinkedAccount",
     "MemberQuality",
+    "MergePreview",
     "NewAnswer",
     "NewIdea",
     "NewLabel",
     "NewRound",
+    "NewThemeEdit",
+    "NoteRow",
     "OutboxRow",
     "Place",
     "PointRules",
     "ProgressQuery",
+    "PromotedOption",
+    "Promotion",
     "Proposal",
     "Recipient",
     "RedeemOutcome",
@@ -115,11 +137,14 @@ __all__ = [
     "ServedItem",
     "Settling",
     "SkipStatus",
+    "SpaceChoice",
     "Standing",
     "StatusChange",
     "Streak",
     "Submitted",
     "TaskProgress",
+    "ThemeEdit",
+    "TriageOutcome",
     "UnknownRewardError",
     "UnlinkOutcome",
     "UnlinkStatus",

@@ -27,6 +27,12 @@ class JoinOutcome(StrEnum):
     BUSY = "busy"  # the space has open rounds of its own: they would be cut off from the community
 
 
+class LeaveOutcome(StrEnum):
+    LEFT = "left"
+    NOT_LINKED = "not_linked"  # the space is a community of its own: nothing to leave
+    HOME = "home"  # the home holds the community's rounds and ideas: the other spaces leave it instead
+
+
 @dataclass(frozen=True, slots=True)
 class CommunitySpace:
     """One space of a community, as ``/community`` lists it."""

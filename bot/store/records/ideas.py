@@ -38,6 +38,7 @@ class Proposal:
     text: str
     category: str | None = None
     parent_id: int | None = None
+    origin_id: int | None = None  # the space it was proposed in (a community has several)
 
 
 @dataclass(frozen=True, slots=True)

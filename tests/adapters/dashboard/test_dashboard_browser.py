@@ -5,77 +5,20 @@ shown literally. A screenshot of every page goes to the test's temporary folder.
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser
 
 from adapters.console import ConsoleSession
-from adapters.dashboard.server import serve
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
-from bot.settings import Settings, load_settings
-from tests.adapters.dashboard.conftest import HOSTILE, PASSWORD, add_teammate
-from tests.conftest import REPO, FakeClock
+from tests.adapters.dashboard.conftest import HOSTILE, add_teammate, needs_chromium, sign_in_with_password
+from tests.conftest import FakeClock
 from tests.helpers import say
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package (.ci/run installs it)")
+pytestmark = needs_chromium
 NAVIGATION = ("Overview", "Rounds", "Ideas", "Members", "Rewards", "Audit log")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(
-        catalog_dir=REPO / "tasks_catalog",
-        storage={"path": tmp_path / "crowdpulse.db"},
-        dashboard={"port": _free_port()},
-    )
-
-
-@pytest.fixture
-async def address(engine: Engine) -> AsyncIterator[str]:
-    """The dashboard served by uvicorn in this event loop, as ``crowdpulse run`` serves it."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(engine, stop))
-    address = engine.services.settings.dashboard.address
-    host, port = "127.0.0.1", engine.services.settings.dashboard.port
-    for _ in range(100):
-        try:
-            _, writer = await asyncio.open_connection(host, port)
-            writer.close()
-            break
-        except OSError:
-            await asyncio.sleep(0.05)
-    yield address
-    stop.set()
-    await task
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
-
-
-async def _sign_in_with_password(page: Page, address: str, name: str) -> None:
-    await page.goto(f"{address}/signin")
-    await page.get_by_label("Name").fill(name)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.get_by_role("heading", level=1, name="Overview").wait_for()
 
 
 async def test_a_moderator_signs_in_with_a_console_link_and_sets_a_status_the_author_is_told(
@@ -123,14 +66,14 @@ async def test_a_viewer_is_refused_and_a_post_without_csrf_is_refused(
     await add_teammate(engine, "vic", "viewer", clock)
     await add_teammate(engine, "lena", "owner", clock)
     page = await browser.new_page()
-    await _sign_in_with_password(page, address, "vic")
+    await sign_in_with_password(page, address, "vic")
     await page.goto(f"{address}/c/{community}/ideas")
     assert await page.get_by_text("Oat milk").count() == 1
     assert await page.get_by_role("button", name="Set status").count() == 0
     refused = await page.request.post(f"{address}/c/{community}/ideas/1/status", form={"status": "launched"})
     assert refused.status == 403
     await page.get_by_role("button", name="Sign out").click()
-    await _sign_in_with_password(page, address, "lena")
+    await sign_in_with_password(page, address, "lena")
     forged = await page.request.post(
         f"{address}/c/{community}/ideas/1/status", form={"status": "launched", "csrf": "forged"}
     )
