@@ -16,9 +16,11 @@ from typing import Any
 
 from bench.bot_process import BotProcess
 from bench.fakes import FakeProcess
-from bench.runner import Figure, Target, compared, measured, percentile
+from bench.runner import Figure, Target, compared, interleaved, measured, percentile
+from bot.settings import Settings
 
 LOOP_TIMEOUT = 300.0
+FOLLOW_UP_MODES = ("edit", "keep")  # ours runs in each; the targets are for the default one
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +122,24 @@ async def tapped(
         bot,
         lambda: fake.call("closed_loop", ids=ids, taps=taps, follow=follow, timeout=LOOP_TIMEOUT, **where),
     )
+
+
+def default_follow_up() -> str:
+    """The follow-up mode a bot runs in unless ``[chat] follow_up`` says otherwise."""
+    return str(Settings().chat.follow_up)
+
+
+async def compared_loops(
+    prefix: str,
+    measures: Sequence[tuple[str, Callable[[int], Awaitable[LoopRun]]]],
+    size: LoopSize,
+    repetitions: int,
+    *,
+    rate_target: Target,
+    cpu_target: Target | None = None,
+    note: str = "",
+) -> list[Figure]:
+    """Run the variants' loops interleaved, then their figures against the bare app (``"bare"``)."""
+    runs = await interleaved(measures, min(repetitions, size.repetitions), warmup=size.warmup)
+    ours = f"ours_{default_follow_up()}"
+    return loop_figures(prefix, runs, ours=ours, bare="bare", rate_target=rate_target, cpu_target=cpu_target, note=note)

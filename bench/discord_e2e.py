@@ -32,7 +32,6 @@ from bench import closed_loop as loops
 from bench.bot_process import BotProcess
 from bench.fakes import FakeProcess
 from bench.runner import Context, Figure, Target, compared, interleaved, measured
-from bench.telegram_e2e import FOLLOW_UP_MODES, default_follow_up
 from bench.world import engine_on
 from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
@@ -179,7 +178,7 @@ async def run_closed_loop(ctx: Context, fake: FakeProcess, gateway: Gateway) -> 
     size = loops.QUICK if ctx.quick else loops.FULL
     members = size.members
     numbers = itertools.count(970_000_000_000_000_001)
-    variants = [*(f"ours_{mode}" for mode in FOLLOW_UP_MODES), "bare"]
+    variants = [*(f"ours_{mode}" for mode in loops.FOLLOW_UP_MODES), "bare"]
 
     def measure(variant: str) -> Callable[[int], Awaitable[loops.LoopRun]]:
         async def one(_: int) -> loops.LoopRun:
@@ -201,16 +200,11 @@ async def run_closed_loop(ctx: Context, fake: FakeProcess, gateway: Gateway) -> 
 
         return one
 
-    runs = await interleaved(
-        [(variant, measure(variant)) for variant in variants],
-        min(ctx.repetitions, size.repetitions),
-        warmup=size.warmup,
-    )
-    return loops.loop_figures(
+    return await loops.compared_loops(
         "discord.loop",
-        runs,
-        ours=f"ours_{default_follow_up()}",
-        bare="bare",
+        [(variant, measure(variant)) for variant in variants],
+        size,
+        ctx.repetitions,
         rate_target=LOOP_RATE_TARGET,
         note=f"{members} members click through the starter campaign, each awaiting the next question",
     )

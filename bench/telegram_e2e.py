@@ -51,7 +51,6 @@ START_TIMEOUT = 20.0
 RATIO_TARGET = Target(">=", 0.8)
 LOOP_RATE_TARGET = Target(">=", 0.5)
 LOOP_CPU_TARGET = Target("<=", 1.2)
-FOLLOW_UP_MODES = ("edit", "keep")
 
 
 def settings_for(settings: Settings, info: dict[str, Any]) -> Settings:
@@ -158,7 +157,7 @@ async def run_closed_loop(ctx: Context) -> list[Figure]:
     size = loops.QUICK if ctx.quick else loops.FULL
     members = size.members
     numbers = itertools.count(8_000_000)
-    variants = [f"ours_{mode}" for mode in FOLLOW_UP_MODES]
+    variants = [f"ours_{mode}" for mode in loops.FOLLOW_UP_MODES]
     async with contextlib.AsyncExitStack() as stack:
         fakes: dict[str, FakeProcess] = {}
         bots: dict[str, BotProcess] = {}
@@ -187,25 +186,15 @@ async def run_closed_loop(ctx: Context) -> list[Figure]:
 
             return one
 
-        runs = await interleaved(
+        return await loops.compared_loops(
+            "telegram.loop",
             [(variant, measure(variant)) for variant in [*variants, "bare"]],
-            min(ctx.repetitions, size.repetitions),
-            warmup=size.warmup,
+            size,
+            ctx.repetitions,
+            rate_target=LOOP_RATE_TARGET,
+            cpu_target=LOOP_CPU_TARGET,
+            note=f"{members} members tap through the starter campaign in private chats, awaiting each next question",
         )
-    return loops.loop_figures(
-        "telegram.loop",
-        runs,
-        ours=f"ours_{default_follow_up()}",
-        bare="bare",
-        rate_target=LOOP_RATE_TARGET,
-        cpu_target=LOOP_CPU_TARGET,
-        note=f"{members} members tap through the starter campaign in private chats, each awaiting the next question",
-    )
-
-
-def default_follow_up() -> str:
-    """The follow-up mode a bot runs in unless ``[chat] follow_up`` says otherwise: the one the targets are for."""
-    return str(Settings().chat.follow_up)
 
 
 async def first_task_button(engine: Engine, member: int) -> list[int | str]:
