@@ -35,6 +35,7 @@ BENCHMARKS = {
     "statements": "bench.statements",
     "insight": "bench.insight",
     "theme_edits": "bench.theme_edits",
+    "dashboard": "bench.dashboard",
 }
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"
 POSTGRES_URL_ENV = "CROWDPULSE_TEST_POSTGRES_URL"  # the tests' server

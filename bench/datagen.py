@@ -19,13 +19,13 @@ from __future__ import annotations
 import math
 import random
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.world import CATALOG, PLATFORM
-from bot.catalog import Task, TaskKind, load_catalog
+from bot.catalog import Campaign, Task, TaskKind, load_catalog
 from bot.features.tasks.kinds import Accepted, parse_answer
 from bot.point_rules import capped_delta, task_points, week_key
 from bot.settings import Settings, load_settings
@@ -35,6 +35,7 @@ from bot.store.timestamps import to_text
 CAMPAIGN = "coffee"
 DEFERRED_TABLES = ("answers", "ledger", "scores")
 PLATFORM_ID = "g%08d"
+PROGRESS_EVERY = 50_000  # rows between two progress reports
 SPACE_ID = 1
 WELCOME = "welcome"
 _SAMPLE_INPUTS: dict[TaskKind, tuple[str, str | None, tuple[str, ...]]] = {
@@ -105,13 +106,35 @@ def sample_value(task: Task) -> str:
     return parsed.value
 
 
-def build(path: Path, users: int, answers: int, seed: int = 7) -> Population:
-    """Create ``path`` (which must not exist) holding ``users`` members and ``answers`` answers."""
-    settings: Settings = load_settings(catalog_dir=CATALOG)
+def coffee_campaign() -> Campaign:
+    """The shipped campaign whose rounds the generated answers fill."""
     campaign = load_catalog(CATALOG).campaign(CAMPAIGN)
     assert campaign is not None, f"the shipped catalog has no {CAMPAIGN!r} campaign"
+    return campaign
+
+
+def build(
+    path: Path,
+    users: int,
+    answers: int,
+    seed: int = 7,
+    *,
+    counts: Sequence[int] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Population:
+    """Create ``path`` (which must not exist) holding ``users`` members and ``answers`` answers.
+
+    ``counts`` (member *i + 1* answered ``counts[i]`` tasks) replaces the long-tailed spread, for a
+    benchmark that needs another shape (every member answering the whole first round);
+    ``on_progress(rows, total)`` follows the answers and their ledger rows as they are written.
+    """
+    settings: Settings = load_settings(catalog_dir=CATALOG)
+    campaign = coffee_campaign()
     tasks = campaign.tasks
-    counts = answer_counts(users, answers, seed)
+    counts = list(counts) if counts is not None else answer_counts(users, answers, seed)
+    assert len(counts) == users, "one count per member"
+    assert sum(counts) == answers, "the counts sum to the answers"
+    written = _Written(2 * answers, on_progress)
     rounds = max(1, math.ceil(max(counts) / len(tasks)))
     moment = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(days=7)
     stamp, local = to_text(moment), moment.astimezone(settings.zone)
@@ -164,7 +187,7 @@ def build(path: Path, users: int, answers: int, seed: int = 7) -> Population:
             "INSERT INTO answers (id, round_id, task_id, user_id, value, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 (answer_id, round_id, tasks[index].id, member, values[index], stamp)
-                for answer_id, member, round_id, index in _answers(counts, len(tasks))
+                for answer_id, member, round_id, index in written.counted(_answers(counts, len(tasks)))
             ),
         )
         db.execute(
@@ -175,7 +198,7 @@ def build(path: Path, users: int, answers: int, seed: int = 7) -> Population:
         earned = [0] * (users + 1)  # today's points per member, for the daily cap
 
         def awards() -> Iterator[tuple[int, int, int, str, int, str, str, str]]:
-            for answer_id, member, round_id, index in _answers(counts, len(tasks)):
+            for answer_id, member, round_id, index in written.counted(_answers(counts, len(tasks))):
                 delta = capped_delta(points[index], earned[member], cap)
                 earned[member] += delta
                 yield member, SPACE_ID, round_id, week, delta, tasks[index].id, f"answer:{answer_id}", stamp
@@ -198,6 +221,20 @@ def build(path: Path, users: int, answers: int, seed: int = 7) -> Population:
     finally:
         db.close()
     return Population(path, "growth", 1, users, answers, tuple(counts))
+
+
+class _Written:
+    """Rows written so far of ``total``, reported every :data:`PROGRESS_EVERY` rows."""
+
+    def __init__(self, total: int, on_progress: Callable[[int, int], None] | None) -> None:
+        self.total, self.done, self.on_progress = total, 0, on_progress
+
+    def counted(self, rows: Iterator[tuple[int, int, int, int]]) -> Iterator[tuple[int, int, int, int]]:
+        for row in rows:
+            self.done += 1
+            if self.on_progress is not None and (self.done % PROGRESS_EVERY == 0 or self.done == self.total):
+                self.on_progress(self.done, self.total)
+            yield row
 
 
 def _answers(counts: list[int], tasks: int) -> Iterator[tuple[int, int, int, int]]:

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.dashboard import PAGES, Plan, measure
+from bench.dashboard_data import Sizes, cached_community
 from bench.datagen import build
+from bench.runner import Context
 from bot.store import migrations
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,6 +52,7 @@ def test_quick_run_writes_every_figure_in_the_documented_shape(tmp_path: Path) -
         "statements.",
         "insight.",
         "theme_edits.",
+        "dashboard.",
     ):
         assert any(name.startswith(prefix) for name in names), prefix
     for figure in figures:
@@ -87,3 +91,24 @@ def test_generated_scores_match_what_the_ledger_triggers_would_have_kept(tmp_pat
     assert source.execute("SELECT COUNT(*) FROM answers").fetchone() == (2400,)
     assert source.execute("SELECT SUM(answers) FROM task_counts").fetchone() == (2400,)
     assert source.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.timeout(120)
+async def test_the_dashboard_bench_reads_every_page_and_streams_an_export_at_a_tiny_scale(tmp_path: Path) -> None:
+    plan = Plan(Sizes(60, 300, 25), Sizes(40, 333, 0, one_round=True), requests=2, cache=tmp_path / "cache")
+    work = tmp_path / "work"
+    work.mkdir()
+    figures = await measure(Context(quick=True, workdir=work, repetitions=1, log=lambda _: None), plan)
+    names = [figure.name for figure in figures]
+    assert names == [f"dashboard.{page}.{p}" for page in PAGES for p in ("p50", "p95")] + [
+        "dashboard.export_csv.peak_over_baseline"
+    ]
+    assert all(figure.value is not None for figure in figures)
+    assert "333 rows" in figures[-1].note, "the export streamed every answer of the round"
+    cached = cached_community(plan.export, plan.cache)
+    built_at = cached.stat().st_mtime_ns
+    assert cached_community(plan.export, plan.cache).stat().st_mtime_ns == built_at, "a re-run reuses the file"
+    db = sqlite3.connect(cached)
+    assert db.execute("SELECT COUNT(*), COUNT(DISTINCT round_id) FROM answers").fetchone() == (333, 1)
+    assert db.execute("SELECT COUNT(*) FROM ideas").fetchone() == (0,)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
