@@ -19,15 +19,16 @@ from bot.app import make_store, run_deadlines, running_engine, settle_startup_he
 from bot.catalog import PROMOTED_KINDS, Catalog, CatalogError, load_catalog
 from bot.engine import Engine
 from bot.features import rewards
+from bot.features.rounds.export import filename
+from bot.replies import to_plain
 from bot.settings import Settings, load_settings
 from bot.starter import StarterExistsError, write_starter
 from bot.store.database import StoreUnavailableError
 from bot.store.records import PromotedOption
 from bot.store.rewards_sql import RewardQueries
-from bot.texts import operator_text
+from bot.texts import OPERATOR_LANGUAGE, operator_text, t
 
 log = logging.getLogger("crowdpulse")
-MIN_PASSWORD_LENGTH = 12
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -96,19 +97,21 @@ def _command_dashboard(args: argparse.Namespace) -> int:
 
 def _command_dashboard_user_add(args: argparse.Namespace) -> int:
     """Add a teammate (or change their password and role); the password is read from stdin, never argv."""
-    from adapters.dashboard.auth import hash_password
+    from adapters.dashboard.auth import TeammateError, save_teammate
 
     password = sys.stdin.readline().rstrip("\r\n")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        print(f"crowdpulse: the password must be at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
-        return 1
     settings = _settings()
 
     async def run() -> None:
         async with make_store(settings) as store:
-            await store.dashboard.save_teammate(args.name, hash_password(password), args.role, datetime.now(UTC))
+            await save_teammate(store, args.name, password, args.role, datetime.now(UTC))
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except TeammateError as error:
+        key, variables = error.args
+        print(f"crowdpulse: {to_plain(t(f'web.{key}', OPERATOR_LANGUAGE, **variables))}", file=sys.stderr)
+        return 1
     print(f"dashboard teammate {args.name} saved ({args.role})")
     return 0
 
@@ -128,18 +131,21 @@ def _command_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(Path(args.out)))
 
 
-async def _export(settings: Settings, round_id: int, fmt: str, shown: Progress) -> tuple[str, bytes]:
+async def _export(settings: Settings, round_id: int, fmt: str, target: Path | None, shown: Progress) -> Path:
+    """Write the export to ``target`` (its own name by default) as it streams: bounded memory."""
+    path = target or Path(filename(round_id, fmt))
     async with running_engine(settings) as engine:
-        return await engine.exports.export(round_id, fmt, shown.update)
+        with path.open("wb") as file:
+            async for chunk in engine.exports.stream(round_id, fmt, on_progress=shown.update):
+                file.write(chunk)
+    return path
 
 
 def _command_export(args: argparse.Namespace) -> int:
     settings = _settings()
     with progress(f"export round {args.round}", "progress_answers") as shown:
-        filename, data = asyncio.run(_export(settings, args.round, args.format, shown))
-    target = Path(args.out or filename)
-    target.write_bytes(data)
-    print(f"wrote {target} ({operator_text('bytes', count=len(data))})")
+        target = asyncio.run(_export(settings, args.round, args.format, Path(args.out) if args.out else None, shown))
+    print(f"wrote {target} ({operator_text('bytes', count=target.stat().st_size)})")
     return 0
 
 

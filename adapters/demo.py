@@ -58,14 +58,37 @@ IDEA_SCENE = [
 async def _ideas_scene(session: ConsoleSession) -> None:
     """Ideas: two members propose, a third finds a near-duplicate and upvotes it, a moderator answers."""
     print("=== Ideas: members propose and upvote, a moderator answers ===")
-    for name, language, typed in IDEA_SCENE:
-        session.switch(name, language)
-        print(f"  {name}> {typed}")
-        _print(name, await session.say(typed))
+    await _script(session, IDEA_SCENE)
     await _moderator(session, "/status 1 accepted Six new outlets by the window in March")
     session.switch("Chloe", "en")
     print("  Chloe> /ideas top")
     _print("Chloe", await session.say("/ideas top"))
+
+
+PAIRS_SCENE = [
+    ("Chloe", "en", "/idea Board games on Sunday afternoons for everyone"),
+    ("Dev", "en", "/judge"),
+    ("Dev", "en", "1"),  # A
+    ("Dev", "en", "2"),  # B
+    ("Dev", "en", "1"),
+    ("Bogdan", "ro", "/judge"),
+    ("Bogdan", "ro", "1"),
+    ("Ana", "en", "/ideas best"),
+]
+
+
+async def _pairs_scene(session: ConsoleSession) -> None:
+    """Ideas judged in pairs: "which would you rather see?", then the ranking with upvotes beside it."""
+    print("=== Ideas judged in pairs: which would you rather see? ===")
+    await _script(session, PAIRS_SCENE)
+
+
+async def _script(session: ConsoleSession, lines: list[tuple[str, str, str]]) -> None:
+    """Each (member, language, typed) in turn: what the member types, then what they see."""
+    for name, language, typed in lines:
+        session.switch(name, language)
+        print(f"  {name}> {typed}")
+        _print(name, await session.say(typed))
 
 
 async def _themes_scene(session: ConsoleSession) -> None:
@@ -234,6 +257,7 @@ async def run_demo(out: Path) -> int:
                 _print(name, seen)
         await _themes_scene(session)
         await _ideas_scene(session)
+        await _pairs_scene(session)
         await _labelling_scene(session)
         await _linked_accounts_scene(session)
         print("=== The moderator closes the round: results for the group, a summary for each member ===")

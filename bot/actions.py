@@ -46,6 +46,7 @@ class Verb(StrEnum):
     IDEA_LIST = "p"  # view, page
     SUBMIT_DRAFT = "d"  # draft: "Submit anyway" for an idea held back as similar
     LINK_CONFIRM = "k"  # code: the owner confirms linking the account that typed their code
+    JUDGE = "j"  # round (0: none), task, first idea, second idea, pick: "a", "b" or "x" (can't decide)
 
 
 _VERBS = {verb.value: verb for verb in Verb}

@@ -43,6 +43,7 @@ class TaskKind(StrEnum):
     NPS = "nps"
     FREE_TEXT = "free_text"
     IMAGE_LABEL = "image_label"
+    IDEA_PAIR = "idea_pair"  # "which would you rather see?": two of the space's ideas (bot.features.pairs)
 
 
 CHOICE_KINDS = frozenset({TaskKind.SINGLE_CHOICE, TaskKind.MULTI_CHOICE, TaskKind.IMAGE_LABEL})

@@ -346,7 +346,7 @@ async def _idea(engine: Engine, ctx: Context, argument: str, update_key: str | N
 
 
 async def _ideas(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
-    """``/ideas [top|new|trending|launched|pending] [page]``."""
+    """``/ideas [top|new|trending|best|launched|pending] [page]``."""
     view, page = "top", 1
     for word in argument.lower().split():
         if word in VIEWS:
@@ -356,6 +356,10 @@ async def _ideas(engine: Engine, ctx: Context, argument: str, _: str | None) -> 
         else:
             return _refused("ideas.browse_usage", ctx)
     return await engine.ideas.browse(ctx, view, page)
+
+
+async def _judge(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
+    return await engine.pairs.judge(ctx)
 
 
 async def _launched(engine: Engine, ctx: Context, argument: str, update_key: str | None) -> Reply:
@@ -422,6 +426,7 @@ COMMANDS: dict[str, Command] = {
         Command("idea", "command.idea", _idea, takes_argument=True),
         Command("ideas", "command.ideas", _ideas, takes_argument=True),
         Command("launched", "command.launched", _launched, takes_argument=True),
+        Command("judge", "command.judge", _judge),
         Command("status", "command.status", _status, moderator=True, takes_argument=True),
         Command("approve", "command.approve", _approve, moderator=True, takes_argument=True),
         Command("hide", "command.hide", _hide, moderator=True, takes_argument=True),

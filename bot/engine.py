@@ -28,6 +28,8 @@ from bot.features.labelling.jobs import Labelling
 from bot.features.labelling.quality import QualityReports
 from bot.features.linking import Linking
 from bot.features.moderation import Moderation
+from bot.features.pairs.judging import Pairs
+from bot.features.pairs.ranking import Ranking
 from bot.features.points import Points
 from bot.features.rewards import Rewards
 from bot.features.rounds import OpenRounds, RoundExports, RoundResults, Rounds, RoundSummaries
@@ -66,7 +68,10 @@ class Engine:
         self.points = Points(services)
         self.labelling = Labelling(services)
         self.promotions = Promotions(services)  # options promoted from themes: what each round serves
-        self.tasks = Tasks(services, self.open_rounds, self.points, self.labelling, self.promotions)
+        self.pairs = Pairs(
+            services, self.open_rounds, lambda ctx, record, index: self.tasks.next_task(ctx, after=(record, index - 1))
+        )
+        self.tasks = Tasks(services, self.open_rounds, self.points, self.labelling, self.promotions, self.pairs)
         self.rounds = Rounds(services, self.moderation, self.open_rounds)
         self.themes = RoundThemes(services)  # one cache for /results and the exports, so they agree
         self.results = RoundResults(services, self.moderation, self.themes)
@@ -74,13 +79,14 @@ class Engine:
         self.exports = RoundExports(services, self.moderation, self.themes)
         self.theme_editing = ThemeEditing(services, self.moderation, self.themes, self.promotions)
         self.quality = QualityReports(services, self.moderation)
-        self.ideas = Ideas(services, self.moderation)
+        self.ranking = Ranking(services, self.pairs)
+        self.ideas = Ideas(services, self.moderation, self.ranking.best)
         self.triage = IdeaTriage(services, self.moderation, self.ideas)
         self.rewards = Rewards(services)
         self.communities = Communities(services, self.moderation)
         self.linking = Linking(services, self._forget_everyone)
         self.dashboard = DashboardAccess(services)
-        self._routes = _routes(self.tasks, self.ideas, self.rewards, self.linking)
+        self._routes = _routes(self.tasks, self.ideas, self.rewards, self.linking, self.pairs)
         limits = services.settings.limits
         self.interactions = RateLimiter(limits.per_second, limits.burst, max_keys=limits.tracked_members)
         self._users: OrderedDict[tuple[str, str], tuple[Identity, str, str | None, float]] = OrderedDict()

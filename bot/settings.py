@@ -168,6 +168,7 @@ class PointsSettings(BaseModel):
             "nps": 5,
             "free_text": 10,
             "image_label": 5,
+            "idea_pair": 2,
         }
     )
     welcome_bonus: int = Field(default=10, ge=0)

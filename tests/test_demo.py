@@ -54,6 +54,10 @@ def play_demo(tmp_path: Path, **environment: str) -> str:
         and telegram.group(1) == discord.group(1) == "⭐ You have 5 points (level 1; next level at 50)."
     )
     assert "Similar ideas already exist" in shown and "Results: Corner Café feedback" in shown
+    judged = shown[shown.index("Ideas judged in pairs:") : shown.index("Labelling:")]
+    assert "Which would you rather see?" in judged and "Pe care ai vrea să o vezi?" in judged
+    assert judged.count("Noted, thank you!") == 3 and "Am notat, mulțumim!" in judged
+    assert re.search(r"#\d+ · score \d+ · .+ · 👍 \d+", judged), "/ideas best shows scores beside upvotes"
     assert "Quality: Label our pastry photos" in shown and "No labelling tasks for you right now" in shown
     assert re.search(r"Croissant \S* \d+% \(\d+–\d+%, \d+\)", shown), "a label's share with its interval"
     assert "Left out for quality: 1 member" in shown

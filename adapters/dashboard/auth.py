@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -20,6 +21,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from adapters.dashboard.i18n import language_of
 from bot.identity import UserRef
 from bot.store.base import Store
 
@@ -31,8 +33,33 @@ _HASHER = PasswordHasher()  # argon2id with argon2-cffi's recommended parameters
 _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
 
 
+MIN_PASSWORD_LENGTH = 12
+MAX_NAME_LENGTH = 64
+
+
+class TeammateError(ValueError):
+    """A teammate refused: a short password, an empty or long name, an unknown role (``args`` holds the
+    ``web.*`` message key and its variables, so each front end says it in its own words)."""
+
+
 def hash_password(password: str) -> str:
     return _HASHER.hash(password)
+
+
+async def save_teammate(store: Store, name: str, password: str, role: str, now: datetime) -> None:
+    """Add a teammate, or give one a new password and role: ``crowdpulse dashboard-user add`` and the
+    Team page both come here, so the rules and the argon2id hash are one.
+
+    Raises:
+        TeammateError: the name, the password or the role is refused; nothing is saved.
+    """
+    if not name.strip() or len(name) > MAX_NAME_LENGTH:
+        raise TeammateError("team.bad_name", {"limit": MAX_NAME_LENGTH})
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise TeammateError("team.short_password", {"minimum": MIN_PASSWORD_LENGTH})
+    if role not in ROLES:
+        raise TeammateError("team.bad_role", {})
+    await store.dashboard.save_teammate(name.strip(), hash_password(password), role, now)
 
 
 async def check_password(store: Store, name: str, password: str) -> bool:
@@ -52,11 +79,13 @@ class Principal:
     platform_user_id: str
     display_name: str
     role: Role
+    language: str | None = None  # a password account's: the browser's, as a chat client sends its own
 
     @property
     def user(self) -> UserRef:
-        """The account the engine's use cases run as."""
-        return UserRef(self.platform, self.platform_user_id, self.display_name)
+        """The account the engine's use cases run as (their replies, shown as the page's notice, in the
+        language of a password account's browser; a chat account keeps its own)."""
+        return UserRef(self.platform, self.platform_user_id, self.display_name, self.language)
 
     @property
     def may_act(self) -> bool:
@@ -86,7 +115,7 @@ async def principal(request: Request, store: Store) -> Principal | None:
     if teammate is None:
         return None
     role: Role = "owner" if teammate.role == "owner" else "moderator" if teammate.role == "moderator" else "viewer"
-    return Principal(DASHBOARD_PLATFORM, teammate.name, teammate.name, role)
+    return Principal(DASHBOARD_PLATFORM, teammate.name, teammate.name, role, language_of(request))
 
 
 def csrf_token(request: Request) -> str:
@@ -104,5 +133,5 @@ async def checked_form(request: Request) -> FormData:
     sent = form.get("csrf")
     expected = request.session.get("csrf")
     if not isinstance(sent, str) or not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
-        raise HTTPException(403, "This form has expired or did not come from the dashboard. Reload and try again.")
+        raise HTTPException(403, "error.csrf")
     return form

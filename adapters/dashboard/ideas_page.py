@@ -68,6 +68,8 @@ class IdeasPage(Pages):
             spaces=spaces,
             platforms=sorted({space.platform for space in spaces}),
             teammates=await self._teammates(request),
+            # Upvotes and the pairs' scores side by side: where the two signals disagree is worth a look.
+            scores={scored.idea_id: scored for scored in await self.engine.ranking.scores(community.id)},
         )
 
     async def _teammates(self, request: Request) -> list[tuple[str, str]]:
@@ -83,9 +85,9 @@ class IdeasPage(Pages):
         principal, community, _ = await self._community(request)
         idea = await self.store.ideas.idea(request.path_params["idea"])
         if idea is None or idea.space_id != community.id:
-            raise HTTPException(404, "No such idea in this community.")
+            raise HTTPException(404, "error.no_idea")
         if not principal.may_act:
-            raise HTTPException(403, "Viewers can read the dashboard but not act.")
+            raise HTTPException(403, "error.viewer")
         return community, idea
 
     async def _on_idea(self, request: Request, act: Callable[[FormData, IdeaRecord], UseCase]) -> Response:
@@ -205,9 +207,9 @@ def _status(form: FormData) -> IdeaStatus:
     try:
         status = IdeaStatus(str(form.get("status", "")))
     except ValueError:
-        raise HTTPException(400, "Unknown status.") from None
+        raise HTTPException(400, "error.bad_status") from None
     if status not in STATUSES:
-        raise HTTPException(400, "Unknown status.")
+        raise HTTPException(400, "error.bad_status")
     return status
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Iterator
+from http import HTTPStatus
 
 import uvicorn
 from starlette.applications import Starlette
@@ -23,19 +24,32 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from adapters.dashboard import audit_page, overview_page, rewards_page, rounds_page, team_page
 from adapters.dashboard.app import HERE, Dashboard
 from adapters.dashboard.headers import SecurityHeaders
+from adapters.dashboard.i18n import text
 from adapters.dashboard.ideas_page import IdeasPage, idea_routes
 from adapters.dashboard.pages import page_routes
 from bot.engine import Engine
 from bot.features.dashboard_access import LINK_PATH
 
+GENERIC_REFUSALS = (400, 403, 404, 405, 413, 429)  # statuses with a ``web.error.http_<status>`` sentence
+
 
 async def _refused(request: Request, exc: Exception) -> Response:
+    """A refusal in the teammate's language: a ``web.error.*`` key raised by a handler is translated, an
+    HTTP status Starlette raised by itself (an unknown path, a wrong method) gets its sentence, and a
+    use case's own refusal (already in words) is shown as it is."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 401:
         return RedirectResponse("/signin", 303)
-    return Response(f"{exc.status_code}: {exc.detail}", exc.status_code, media_type="text/plain")
+    detail = str(exc.detail)
+    if detail.startswith("error."):
+        detail = text(request, detail)
+    elif detail == HTTPStatus(exc.status_code).phrase:
+        known = exc.status_code in GENERIC_REFUSALS
+        detail = text(request, f"error.http_{exc.status_code}" if known else "error.http_other")
+    return Response(f"{exc.status_code}: {detail}", exc.status_code, media_type="text/plain; charset=utf-8")
 
 
 def build_app(engine: Engine) -> Starlette:
@@ -50,6 +64,11 @@ def build_app(engine: Engine) -> Starlette:
         Route(LINK_PATH + "{token}", dashboard.link_sign_in, methods=["POST"]),
         Route("/signout", dashboard.sign_out, methods=["POST"]),
         *page_routes(dashboard),
+        *overview_page.routes(dashboard),
+        *rounds_page.routes(dashboard),
+        *rewards_page.routes(dashboard),
+        *team_page.routes(dashboard),
+        *audit_page.routes(dashboard),
         *idea_routes(IdeasPage(dashboard)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

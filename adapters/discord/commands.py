@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 MODERATOR_PERMISSIONS = discord.Permissions(manage_guild=True)
-IDEA_VIEWS = ("top", "new", "trending")
+IDEA_VIEWS = ("top", "new", "trending", "best")
 EXPORT_FORMATS = ("csv", "json")
 BOARDS: dict[str, Board] = {"all": "all", "week": "week", "global": "global"}
 STATUSES = {status.value: status for status in SETTABLE}
@@ -86,6 +86,7 @@ class SlashCommands:
             "unlink": engine.linking.unlink,
             "quiet": engine.summaries.quiet,
             "dashboard": engine.dashboard.sign_in_link,
+            "judge": engine.pairs.judge,
         }
 
     def build(self) -> list[SlashCommand]:

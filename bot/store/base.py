@@ -7,8 +7,8 @@ databases run the very same units and the very same SQL (see :mod:`bot.store.dat
 dialects truly differ a unit asks :mod:`bot.store.dialects`.
 
 The features reach their SQL through the store's parts: ``store.members``, ``store.tasks``,
-``store.labelling``, ``store.points``, ``store.rounds``, ``store.ideas``, ``store.rewards``, ``store.outbox``
-and ``store.communities``.
+``store.labelling``, ``store.points``, ``store.rounds``, ``store.ideas``, ``store.pairs``, ``store.rewards``,
+``store.outbox`` and ``store.communities``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from bot.store.communities_sql import CommunityQueries
 from bot.store.dashboard_sql import DashboardQueries
+from bot.store.dashboard_views_sql import DashboardViews
 from bot.store.database import Connection, Unit
 from bot.store.idea_board_sql import IdeaBoardQueries
 from bot.store.ideas_sql import IdeaQueries
@@ -26,6 +27,7 @@ from bot.store.labelling_sql import LabellingQueries
 from bot.store.linking_sql import LinkQueries
 from bot.store.members_sql import MemberQueries
 from bot.store.outbox_sql import OutboxQueries
+from bot.store.pairs_sql import PairQueries
 from bot.store.points_sql import PointQueries
 from bot.store.rewards_sql import RewardQueries
 from bot.store.rounds_sql import RoundQueries
@@ -50,12 +52,14 @@ class Store(ABC):
         self.points = PointQueries(self)
         self.rounds = RoundQueries(self)
         self.ideas = IdeaQueries(self)
+        self.pairs = PairQueries(self)
         self.idea_board = IdeaBoardQueries(self)
         self.rewards = RewardQueries(self)
         self.outbox = OutboxQueries(self)
         self.communities = CommunityQueries(self)
         self.links = LinkQueries(self)
         self.dashboard = DashboardQueries(self)
+        self.dashboard_views = DashboardViews(self)
         self.themes = ThemeQueries(self)
 
     async def __aenter__(self) -> Self:

@@ -66,6 +66,10 @@ _TOOK_PART = (
 )
 
 
+# a teammate row that is the only owner: never removed nor demoted, so the dashboard keeps an owner
+_LAST_OWNER = "role = 'owner' AND (SELECT COUNT(*) FROM dashboard_users WHERE role = 'owner') = 1"
+
+
 class DashboardQueries:
     """Teammates, sign-in links and dashboard reads over a :class:`Database`."""
 
@@ -87,6 +91,23 @@ class DashboardQueries:
     async def teammate(self, name: str) -> Teammate | None:
         row = await self.store.fetchone("SELECT name, password_hash, role FROM dashboard_users WHERE name = ?", (name,))
         return None if row is None else Teammate(str(row[0]), str(row[1]), str(row[2]))
+
+    async def teammates(self) -> list[tuple[str, str, datetime]]:
+        """Every teammate's name, role and when they were added, by name."""
+        rows = await self.store.fetchall("SELECT name, role, created_at FROM dashboard_users ORDER BY name")
+        return [(str(row[0]), str(row[1]), datetime.fromisoformat(str(row[2]))) for row in rows]
+
+    async def change_teammate(self, name: str, role: str | None) -> bool:
+        """Give ``name`` a new role, or remove them (``role`` ``None``); ``False`` when they are unknown or
+        the change would leave the dashboard without an owner (checked in the same statement, so two
+        owners demoting each other at once still leave one)."""
+        parameters: tuple[str, ...]
+        if role is None:
+            sql, parameters = f"DELETE FROM dashboard_users WHERE name = ? AND NOT ({_LAST_OWNER})", (name,)  # noqa: S608
+        else:
+            sql = f"UPDATE dashboard_users SET role = ? WHERE name = ? AND (? = 'owner' OR NOT ({_LAST_OWNER}))"  # noqa: S608
+            parameters = (role, name, role)
+        return await self.store.write(lambda db: db.execute(sql, parameters).rowcount == 1)
 
     async def acting_teammates(self) -> list[str]:
         """The names of the teammates who may act (owners and moderators): who an idea can be assigned to."""

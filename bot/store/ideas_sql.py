@@ -49,6 +49,7 @@ _VIEWS = {
     "new": (f"i.{LISTED_SQL}", "i.created_at DESC, i.id DESC"),
     "launched": ("i.status = 'launched'", "i.status_at DESC, i.id DESC"),
     "pending": ("i.status = 'pending'", "i.status_at, i.id"),
+    "waiting": ("i.status = 'new'", "i.votes DESC, i.id"),  # the dashboard's Overview: no status set yet
 }
 
 
@@ -160,7 +161,8 @@ class IdeaQueries:
         return [idea_record(row) for row in rows]
 
     async def page(self, space_id: int, view: str, offset: int, limit: int) -> tuple[list[IdeaRecord], int]:
-        """A page of ``top``, ``new``, ``launched`` or ``pending``, and how many ideas that view holds."""
+        """A page of ``top``, ``new``, ``launched``, ``pending`` or ``waiting``, and how many ideas that view
+        holds."""
         where, order = _VIEWS[view]
         rows = await self.store.fetchall(
             f"SELECT {IDEA_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id"  # noqa: S608

@@ -12,6 +12,14 @@ from bot.store.timestamps import to_text
 
 # audit rows whose target is a user id (one ``?`` each in audit_entries)
 MEMBER_ACTIONS = ("ban", "unban", "quality_exclude", "attention_exclusion", "link", "unlink")
+# a space's audit rows naming the moderator and, for an action about a member, the member; parameters:
+# MEMBER_ACTIONS, then the space (more conditions may follow: it ends inside the WHERE)
+AUDIT_ROWS = (
+    "SELECT a.created_at, u.display_name AS moderator, a.action, a.target, a.detail,"
+    " m.display_name AS member FROM audit a LEFT JOIN users u ON u.id = a.moderator_id"
+    " LEFT JOIN users m ON a.action IN (?, ?, ?, ?, ?, ?) AND CAST(m.id AS TEXT) = a.target"
+    " WHERE a.space_id = ?"
+)
 
 
 class MemberQueries:
@@ -139,13 +147,7 @@ class MemberQueries:
     async def audit_entries(self, space_id: int, limit: int) -> list[dict[str, Any]]:
         """The latest audit rows, newest first; ``member`` is the display name of the member an action
         was about (a ban, a member held back or left out), whose ``target`` is their internal id."""
-        rows = await self.store.fetchall(
-            "SELECT a.created_at, u.display_name AS moderator, a.action, a.target, a.detail,"
-            " m.display_name AS member FROM audit a LEFT JOIN users u ON u.id = a.moderator_id"
-            " LEFT JOIN users m ON a.action IN (?, ?, ?, ?, ?, ?) AND CAST(m.id AS TEXT) = a.target"
-            " WHERE a.space_id = ? ORDER BY a.id DESC LIMIT ?",
-            (*MEMBER_ACTIONS, space_id, limit),
-        )
+        rows = await self.store.fetchall(f"{AUDIT_ROWS} ORDER BY a.id DESC LIMIT ?", (*MEMBER_ACTIONS, space_id, limit))
         return [dict(row) for row in rows]
 
 

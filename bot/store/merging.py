@@ -5,9 +5,10 @@ the second account earned in, so every board follows; spending moves as ``redeem
 ignore), and so the ledger total equals the sum of balances before and after. Where both accounts answered
 the same task in the same round, or voted for the same idea, the earliest stays: the other row is deleted
 (its points taken back from whoever holds them now, by a ledger row) and the counts follow; so is a vote
-one account gave the other's idea, and the same goes for labels (:mod:`bot.store.merging_labels`). Everything
-else the second account owns is re-pointed to the primary: answers, skips, votes, ideas; badges and
-counters are united, the streak is the longer one, bans are united (a ban follows the person).
+one account gave the other's idea, and the same goes for labels (:mod:`bot.store.merging_labels`) and
+judgements of idea pairs (:mod:`bot.store.merging_pairs`). Everything else the second account owns is
+re-pointed to the primary: answers, skips, votes, ideas; badges and counters are united, the streak is the
+longer one, bans are united (a ban follows the person).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 from bot.store.database import Connection
 from bot.store.dialects import shard
 from bot.store.merging_labels import merge_labels
+from bot.store.merging_pairs import merge_judgements
 from bot.store.timestamps import to_text
 
 
@@ -27,6 +29,7 @@ def merge_accounts(db: Connection, primary: int, second: int, key: str, now: dat
     _retire_duplicate_votes(db, primary, second, key, now)
     _retire_votes_on_own_ideas(db, primary, second, key, now)
     merge_labels(db, primary, second, key, now, _take_back)
+    merge_judgements(db, primary, second, key, now, _take_back)
     db.execute("UPDATE answers SET user_id = ? WHERE user_id = ?", (primary, second))
     db.execute("UPDATE votes SET user_id = ? WHERE user_id = ?", (primary, second))
     db.execute("DELETE FROM pending_inputs WHERE user_id = ?", (second,))

@@ -12,54 +12,25 @@ from datetime import datetime
 from typing import Any
 
 from bot.outbox.payloads import user_target
-from bot.store.database import Connection, Database
+from bot.store.answer_filter import filtered
+from bot.store.database import Connection
 from bot.store.effects import announce, apply_award, audit, enqueue
-from bot.store.records import NO_CHECKS, AttentionChecks, Award, Closing, NewRound, RoundRecord
+from bot.store.records import (
+    EVERY_ANSWER,
+    NO_CHECKS,
+    AnswerFilter,
+    AttentionChecks,
+    Award,
+    Closing,
+    NewRound,
+    RoundRecord,
+)
+from bot.store.round_rows_sql import SKIP_STANDS, RoundRows, failing, kept_members
 from bot.store.timestamps import from_text, to_text
 
-# A skip stands unless the member answered the task after all.
-_SKIP_STANDS = (
-    "NOT EXISTS (SELECT 1 FROM answers a WHERE a.round_id = s.round_id AND a.user_id = s.user_id"
-    " AND a.task_id = s.task_id)"
-)
 
-
-def _failing(round_id: int, checks: AttentionChecks) -> tuple[str, tuple[Any, ...]]:
-    """The members of the round who gave another value than the instructed one to ``checks.failures`` or
-    more attention checks: a subquery over the round's answers to those tasks, and its parameters.
-
-    One ``GROUP BY`` over a handful of tasks' answers; the tallies then filter on it, so no list of
-    members ever travels to Python and back.
-    """
-    missed = " OR ".join("(f.task_id = ? AND f.value <> ?)" for _ in checks.passing)
-    sql = (
-        f"SELECT f.user_id FROM answers f WHERE f.round_id = ? AND ({missed})"  # noqa: S608
-        " GROUP BY f.user_id HAVING COUNT(DISTINCT f.task_id) >= ?"
-    )
-    return sql, (round_id, *(part for pair in checks.passing for part in pair), checks.failures)
-
-
-def _kept(column: str, round_id: int, checks: AttentionChecks) -> tuple[str, tuple[Any, ...]]:
-    """``AND column NOT IN (the failing members)``, or nothing when the campaign has no attention checks."""
-    if not checks.passing:
-        return "", ()
-    sql, parameters = _failing(round_id, checks)
-    return f" AND {column} NOT IN ({sql})", parameters
-
-
-def _excluded(column: str, round_id: int, checks: AttentionChecks) -> tuple[str, tuple[Any, ...]]:
-    """A select column, 1 when ``column`` is a failing member, else 0 (exports flag, never drop)."""
-    if not checks.passing:
-        return "0 AS excluded", ()
-    sql, parameters = _failing(round_id, checks)
-    return f"CASE WHEN {column} IN ({sql}) THEN 1 ELSE 0 END AS excluded", parameters
-
-
-class RoundQueries:
+class RoundQueries(RoundRows):
     """Rounds over a :class:`Database`."""
-
-    def __init__(self, store: Database) -> None:
-        self.store = store
 
     async def open(self, new: NewRound, now: datetime) -> tuple[int, bool]:
         """Open a round, with its audit row and announcement when it has one, in one transaction.
@@ -194,24 +165,29 @@ class RoundQueries:
         return [int(row[0]) for row in rows]
 
     async def answer_counts(
-        self, round_id: int, text_task_ids: Sequence[str], checks: AttentionChecks = NO_CHECKS
+        self,
+        round_id: int,
+        text_task_ids: Sequence[str],
+        checks: AttentionChecks = NO_CHECKS,
+        where: AnswerFilter = EVERY_ANSWER,
     ) -> dict[str, list[tuple[str, int]]]:
         """Each task's distinct values and how often each was given (free-text tasks: one total each),
-        without the answers of members who missed ``checks``.
+        without the answers of members who missed ``checks``, of those ``where`` selects.
 
         Grouped in SQL, so tallying a round of a million answers moves a few dozen rows into Python.
         """
         marks = ",".join("?" * len(text_task_ids)) or "''"
-        kept, kept_parameters = _kept("user_id", round_id, checks)
+        kept, kept_parameters = kept_members("answers.user_id", round_id, checks)
+        chosen, chosen_parameters = filtered("answers", where)
         grouped = await self.store.fetchall(
             f"SELECT task_id, value, COUNT(*) FROM answers WHERE round_id = ? AND task_id NOT IN ({marks}){kept}"  # noqa: S608
-            " GROUP BY task_id, value",
-            (round_id, *text_task_ids, *kept_parameters),
+            f"{chosen} GROUP BY task_id, value",
+            (round_id, *text_task_ids, *kept_parameters, *chosen_parameters),
         )
         totals = await self.store.fetchall(
             f"SELECT task_id, 'null', COUNT(*) FROM answers WHERE round_id = ? AND task_id IN ({marks}){kept}"  # noqa: S608
-            " GROUP BY task_id",
-            (round_id, *text_task_ids, *kept_parameters),
+            f"{chosen} GROUP BY task_id",
+            (round_id, *text_task_ids, *kept_parameters, *chosen_parameters),
         )
         found: dict[str, list[tuple[str, int]]] = {}
         for task_id, value, count in [*grouped, *totals]:
@@ -223,20 +199,34 @@ class RoundQueries:
     ) -> list[str]:
         """The latest typed answers to a task (for yes/no/other: the "other" explanations), of members
         whose answers count."""
-        kept, kept_parameters = _kept("user_id", round_id, checks)
+        return [value for _, value in await self.latest_typed(round_id, task_id, other_only, limit, checks)]
+
+    async def latest_typed(
+        self,
+        round_id: int,
+        task_id: str,
+        other_only: bool,
+        limit: int,
+        checks: AttentionChecks = NO_CHECKS,
+        where: AnswerFilter = EVERY_ANSWER,
+    ) -> list[tuple[int, str]]:
+        """(answer id, stored value) of the latest ``limit`` typed answers :meth:`latest_texts` reads, of
+        those ``where`` selects, oldest first: the dashboard groups them by theme by their ids."""
+        kept, kept_parameters = kept_members("answers.user_id", round_id, checks)
+        chosen, chosen_parameters = filtered("answers", where)
         rows = await self.store.fetchall(
-            f"SELECT value FROM answers WHERE round_id = ? AND task_id = ? AND (? = 0 OR value LIKE '{{%'){kept}"  # noqa: S608
-            " ORDER BY id DESC LIMIT ?",
-            (round_id, task_id, int(other_only), *kept_parameters, limit),
+            f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ? AND (? = 0 OR value LIKE '{{%'){kept}"  # noqa: S608
+            f"{chosen} ORDER BY id DESC LIMIT ?",
+            (round_id, task_id, int(other_only), *kept_parameters, *chosen_parameters, limit),
         )
-        return [row[0] for row in reversed(rows)]
+        return [(int(row[0]), str(row[1])) for row in reversed(rows)]
 
     async def typed_answers(
         self, round_id: int, task_id: str, other_only: bool, checks: AttentionChecks = NO_CHECKS
     ) -> list[tuple[int, str]]:
         """(answer id, stored value) of every typed answer to a task, oldest first (for yes/no/other: the
         "other" ones), of members whose answers count: the texts a round's themes are computed from."""
-        kept, kept_parameters = _kept("user_id", round_id, checks)
+        kept, kept_parameters = kept_members("user_id", round_id, checks)
         rows = await self.store.fetchall(
             f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ? AND (? = 0 OR value LIKE '{{%'){kept}"  # noqa: S608
             " ORDER BY id",
@@ -247,7 +237,7 @@ class RoundQueries:
     async def participants(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> int:
         """Members who answered or labelled, not counting those whose answers ``checks`` leave out nor those
         held back from labelling."""
-        kept, kept_parameters = _kept("user_id", round_id, checks)
+        kept, kept_parameters = kept_members("user_id", round_id, checks)
         return int(
             await self.store.fetchval(
                 f"SELECT COUNT(*) FROM (SELECT user_id FROM answers WHERE round_id = ?{kept}"  # noqa: S608
@@ -258,39 +248,6 @@ class RoundQueries:
                 0,
             )
         )
-
-    async def left_out(self, round_id: int, checks: AttentionChecks) -> int:
-        """How many members missed enough attention checks to have their answers left out."""
-        if not checks.passing:
-            return 0
-        sql, parameters = _failing(round_id, checks)
-        return int(await self.store.fetchval(f"SELECT COUNT(*) FROM ({sql}) failing", parameters, 0))  # noqa: S608
-
-    async def left_out_answers(self, round_id: int, checks: AttentionChecks) -> int:
-        """How many answers the members who missed enough attention checks gave: what the tallies lose."""
-        if not checks.passing:
-            return 0
-        sql, parameters = _failing(round_id, checks)
-        return int(
-            await self.store.fetchval(
-                f"SELECT COUNT(*) FROM answers WHERE round_id = ? AND user_id IN ({sql})",  # noqa: S608
-                (round_id, *parameters),
-                0,
-            )
-        )
-
-    async def missed_checks(self, round_id: int, checks: AttentionChecks) -> dict[int, int]:
-        """Per member who missed any, how many of the round's attention checks they answered otherwise
-        than instructed (a member who missed none is not listed)."""
-        if not checks.passing:
-            return {}
-        missed = " OR ".join("(task_id = ? AND value <> ?)" for _ in checks.passing)
-        rows = await self.store.fetchall(
-            f"SELECT user_id, COUNT(DISTINCT task_id) FROM answers WHERE round_id = ? AND ({missed})"  # noqa: S608
-            " GROUP BY user_id",
-            (round_id, *(part for pair in checks.passing for part in pair)),
-        )
-        return {int(row[0]): int(row[1]) for row in rows}
 
     async def answers_to(self, round_id: int, task_ids: Sequence[str]) -> list[tuple[int, str, str]]:
         """(member, task, stored value) of every answer to the given tasks, oldest first: the scale
@@ -315,13 +272,17 @@ class RoundQueries:
         )
         return [_round(row) for row in rows]
 
-    async def skip_counts(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> dict[str, int]:
-        """How many members skipped each task and did not answer it after all (left-out members aside)."""
-        kept, kept_parameters = _kept("s.user_id", round_id, checks)
+    async def skip_counts(
+        self, round_id: int, checks: AttentionChecks = NO_CHECKS, where: AnswerFilter = EVERY_ANSWER
+    ) -> dict[str, int]:
+        """How many members skipped each task and did not answer it after all (left-out members aside), of
+        the skips ``where`` selects."""
+        kept, kept_parameters = kept_members("s.user_id", round_id, checks)
+        chosen, chosen_parameters = filtered("s", where)
         rows = await self.store.fetchall(
-            f"SELECT s.task_id, COUNT(*) FROM skips s WHERE s.round_id = ? AND {_SKIP_STANDS}{kept}"  # noqa: S608
+            f"SELECT s.task_id, COUNT(*) FROM skips s WHERE s.round_id = ? AND {SKIP_STANDS}{kept}{chosen}"  # noqa: S608
             " GROUP BY s.task_id",
-            (round_id, *kept_parameters),
+            (round_id, *kept_parameters, *chosen_parameters),
         )
         return {row[0]: int(row[1]) for row in rows}
 
@@ -334,36 +295,13 @@ class RoundQueries:
             (round_id, limit),
         )
 
-    async def export_rows(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> list[Any]:
-        """Every answer, oldest first, each with ``excluded`` (1 when its member's answers are left out)."""
-        excluded, parameters = _excluded("a.user_id", round_id, checks)
-        return await self.store.fetchall(
-            f"SELECT a.id, a.task_id, a.user_id, u.platform, u.display_name, a.value, a.created_at, {excluded}"  # noqa: S608
-            " FROM answers a JOIN users u ON u.id = a.user_id WHERE a.round_id = ? ORDER BY a.id",
-            (*parameters, round_id),
-        )
-
-    async def skip_rows(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> list[Any]:
-        """The skips that stand (no answer came after), oldest first, for exports; flagged like answers."""
-        excluded, parameters = _excluded("s.user_id", round_id, checks)
-        return await self.store.fetchall(
-            f"SELECT s.id, s.task_id, s.user_id, u.platform, u.display_name, s.created_at, {excluded} FROM skips s"  # noqa: S608
-            f" JOIN users u ON u.id = s.user_id WHERE s.round_id = ? AND {_SKIP_STANDS} ORDER BY s.id",
-            (*parameters, round_id),
-        )
-
-    async def audit_of_round_space(self, round_id: int) -> list[Any]:
-        """Every audit row of the space the round belongs to, oldest first."""
-        return await self.store.fetchall(
-            "SELECT a.created_at, a.moderator_id, u.display_name, a.action, a.target, a.detail FROM audit a"
-            " LEFT JOIN users u ON u.id = a.moderator_id"
-            " WHERE a.space_id = (SELECT space_id FROM rounds WHERE id = ?) ORDER BY a.id",
-            (round_id,),
-        )
-
-    async def audit(self, space_id: int, moderator_id: int, action: str, target: str, now: datetime) -> None:
+    async def audit(
+        self, space_id: int, moderator_id: int, action: str, target: str, now: datetime, detail: str = ""
+    ) -> None:
         await self.store.write(
-            lambda db: audit(db, space_id=space_id, moderator_id=moderator_id, action=action, target=target, now=now)
+            lambda db: audit(
+                db, space_id=space_id, moderator_id=moderator_id, action=action, target=target, detail=detail, now=now
+            )
         )
 
 
@@ -414,7 +352,7 @@ def _queue_summaries(db: Connection, round_id: int, now: datetime) -> None:
 def _audit_exclusions(db: Connection, closing: Closing, space_id: int, now: datetime) -> None:
     """One audit row per member left out for missed attention checks, written as the round closes: from
     then on no answer can change who is left out, so the log and every later ``/results`` agree."""
-    sql, parameters = _failing(closing.round_id, closing.checks)
+    sql, parameters = failing(closing.round_id, closing.checks)
     for (user_id,) in db.execute(f"{sql} ORDER BY f.user_id", parameters).fetchall():
         audit(
             db,

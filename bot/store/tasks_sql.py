@@ -71,9 +71,9 @@ class TaskQueries:
                 (answer.user_id, answer.round_id, answer.task_id),
             )
             inserted = db.execute(
-                "INSERT INTO answers (round_id, task_id, user_id, value, created_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING RETURNING id",
-                (answer.round_id, answer.task_id, answer.user_id, answer.value, to_text(now)),
+                "INSERT INTO answers (round_id, task_id, user_id, value, created_at, space_id)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                (answer.round_id, answer.task_id, answer.user_id, answer.value, to_text(now), answer.space_id),
             ).fetchone()
             if inserted is None:
                 return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
@@ -90,7 +90,9 @@ class TaskQueries:
 
         return await self.store.write(unit)
 
-    async def skip(self, round_id: int, task_id: str, user_id: int, now: datetime) -> SkipStatus:
+    async def skip(
+        self, round_id: int, task_id: str, user_id: int, now: datetime, space_id: int | None = None
+    ) -> SkipStatus:
         """Record that the member passed on a task: no answer, no points, and not asked again this round.
 
         Idempotent: the UNIQUE constraint keeps one skip per member per task per round, so a double tap
@@ -111,8 +113,9 @@ class TaskQueries:
                 return SkipStatus.ALREADY_ANSWERED
             db.execute("DELETE FROM pending_inputs WHERE round_id = ? AND user_id = ? AND task_id = ?", mine)
             inserted = db.execute(
-                "INSERT INTO skips (round_id, user_id, task_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (*mine, to_text(now)),
+                "INSERT INTO skips (round_id, user_id, task_id, created_at, space_id) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (*mine, to_text(now), space_id),
             ).rowcount
             return SkipStatus.SKIPPED if inserted else SkipStatus.ALREADY_SKIPPED
 

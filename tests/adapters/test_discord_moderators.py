@@ -85,7 +85,7 @@ async def test_moderator_commands_are_hidden_from_members_by_default(
     romanian = task["description_localizations"]["ro"]  # from bot/locales/ro, through the translator
     assert romanian == "Răspunde la următoarea întrebare"
     ideas_order = commands["ideas"]["options"][0]
-    assert [choice["value"] for choice in ideas_order["choices"]] == ["top", "new", "trending"]
+    assert [choice["value"] for choice in ideas_order["choices"]] == ["top", "new", "trending", "best"]
 
 
 async def test_idea_form_offers_similar_ideas_and_fifty_members_vote(

@@ -29,7 +29,8 @@ def test_the_starter_catalog_uses_every_task_kind_and_has_an_ideas_topic() -> No
     catalog = load_catalog(REPO / "tasks_catalog")
     coffee = catalog.campaign("coffee")
     assert coffee is not None
-    assert {task.kind for task in coffee.tasks} == set(TaskKind)
+    assert {task.kind for task in coffee.tasks} == set(TaskKind) - {TaskKind.IDEA_PAIR}  # pairs: its own campaign
+    assert {task.kind for task in catalog.campaigns["pick-ideas"].tasks} == {TaskKind.IDEA_PAIR}
     assert catalog.topic("winter-menu") is not None
     assert all("ro" in task.prompt for task in coffee.tasks)
 
@@ -94,7 +95,7 @@ def test_catalog_check_command_reports_problems_and_exit_code(tmp_path: Path, ca
     assert main(["catalog", "check", str(folder)]) == 1
     assert "task 'q1': field prompt" in capsys.readouterr().err
     assert main(["catalog", "check", str(REPO / "tasks_catalog")]) == 0
-    assert "2 campaigns, 10 tasks, 1 topic, 12 items" in capsys.readouterr().out
+    assert "3 campaigns, 11 tasks, 1 topic, 12 items" in capsys.readouterr().out
 
 
 def test_every_command_explains_a_bad_catalog_or_an_unreachable_database_without_a_traceback(
@@ -109,3 +110,16 @@ def test_every_command_explains_a_bad_catalog_or_an_unreachable_database_without
     monkeypatch.setenv("CROWDPULSE_STORAGE__URL", "postgresql://nobody:wrong@127.0.0.1:1/nothing")
     assert main(["rewards", "list"]) == 2
     assert "crowdpulse doctor" in capsys.readouterr().err
+
+
+def test_an_idea_pair_task_takes_no_options_items_or_known_answer(tmp_path: Path) -> None:
+    (tmp_path / "pairs.toml").write_text(
+        '[campaign]\nid = "c"\ntitle = "C"\nobjective = "O"\n'
+        '[[campaign.tasks]]\nid = "p"\nkind = "idea_pair"\nprompt = "Which?"\noptions = ["a", "b"]\n'
+        '[[campaign.tasks]]\nid = "q"\nkind = "idea_pair"\nprompt = "Which?"\nknown_answer = "a"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(tmp_path)
+    assert any("task 'p'" in problem and "takes no options" in problem for problem in caught.value.problems)
+    assert any("task 'q'" in problem and "known_answer" in problem for problem in caught.value.problems)

@@ -321,4 +321,4 @@ def test_the_starter_catalog_has_a_pastry_photo_job_with_twelve_items_three_of_t
     for item in items:
         image = Path(item.image)
         assert image.read_bytes().startswith(PNG) and image.stat().st_size < 15_000, image
-    assert catalog.summary() == "2 campaigns, 10 tasks, 1 topic, 12 items"
+    assert catalog.summary() == "3 campaigns, 11 tasks, 1 topic, 12 items"

@@ -38,11 +38,11 @@ def test_in_an_empty_folder_the_installed_bot_uses_its_packaged_settings_and_cat
 ) -> None:
     check = installed.run("crowdpulse", "catalog", "check", cwd=empty_folder)
     assert check.returncode == 0, check.stderr
-    assert f"{STARTER}tasks_catalog: OK: 2 campaigns, 10 tasks, 1 topic, 12 items" in check.stdout
+    assert f"{STARTER}tasks_catalog: OK: 3 campaigns, 11 tasks, 1 topic, 12 items" in check.stdout
     doctor = installed.run("crowdpulse", "doctor", cwd=empty_folder)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert f"✓ settings: {installed.venv}" in doctor.stdout and "settings.toml (packaged defaults)" in doctor.stdout
-    assert "(packaged starter catalog): 2 campaigns, 10 tasks" in doctor.stdout
+    assert "(packaged starter catalog): 3 campaigns, 11 tasks" in doctor.stdout
     assert list(empty_folder.iterdir()) == [], "checking writes nothing"
 
 

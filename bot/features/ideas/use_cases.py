@@ -15,7 +15,7 @@ per idea, and their message says what changed and what it paid: "you said, we di
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -62,6 +62,8 @@ _REFUSALS = {
     ChangeOutcome.BAD_TARGET: "ideas.bad_target",
 }
 _DONE = {"approve": "ideas.approved", "hide": "ideas.hidden"}
+# The "best" view: a page of ideas ranked by the pairs members judged (bot.features.pairs.ranking)
+BestView = Callable[[Context, int], Awaitable[Reply]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +80,10 @@ class Ideas:
 
     verbs = frozenset({Verb.UPVOTE, Verb.RETRACT, Verb.IDEA_PAGE, Verb.IDEA_LIST, Verb.SUBMIT_DRAFT})
 
-    def __init__(self, services: Services, moderation: Moderation) -> None:
+    def __init__(self, services: Services, moderation: Moderation, best: BestView) -> None:
         self.services = services
         self.moderation = moderation
+        self.best = best
         self.settings = services.settings.ideas
         self.queries = services.store.ideas
         self.views = IdeaViews(services, self.queries)
@@ -300,7 +303,11 @@ class Ideas:
         return own_pending or await self.moderation.is_moderator(ctx)
 
     async def browse(self, ctx: Context, view: str = "top", page: int = 1, *, edit: bool = False) -> Reply:
-        """A page of ideas here: ``top``, ``new``, ``trending``, ``launched`` or ``pending`` (moderators)."""
+        """A page of ideas here: ``top``, ``new``, ``trending``, ``best`` (by pairs judged), ``launched`` or
+        ``pending`` (moderators)."""
+        if view == "best":
+            best = await self.best(ctx, page)
+            return replace(best, edit=edit)
         if view == "pending":
             refusal = await self.moderation.refuse_unless_moderator(ctx, "ideas pending")
             if refusal is not None:

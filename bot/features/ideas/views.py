@@ -17,7 +17,7 @@ from bot.store.ideas_sql import IdeaQueries
 from bot.store.records import LISTED, IdeaRecord, IdeaStatus
 from bot.texts import Markup, t
 
-VIEWS = ("top", "new", "trending", "launched", "pending")
+VIEWS = ("top", "new", "trending", "best", "launched", "pending")  # "best": by pairs judged (bot.features.pairs)
 UNSEEN = (IdeaStatus.PENDING, IdeaStatus.HIDDEN)  # shown only to moderators (and a pending idea's author)
 CHILDREN_SHOWN = 5
 LIST_SNIPPET = 80  # characters of an idea in a listing: ten lines stay well under Discord's 2000
@@ -123,6 +123,12 @@ class IdeaViews:
                 lines.append(self.line(language, idea))
             if view == "launched" and idea.status_note:
                 lines.append(t("ideas.line_note", language, note=snippet(idea.status_note, LIST_SNIPPET)))
+        return Reply(Markup("\n".join(lines)), buttons=self.listing_buttons(shown, view, page, pages), edit=edit)
+
+    def listing_buttons(
+        self, shown: Sequence[IdeaRecord], view: str, page: int, pages: int
+    ) -> tuple[tuple[Button, ...], ...]:
+        """A listing page's buttons: open each idea shown, and turn to the page before or after."""
         buttons = self.open_buttons([idea.id for idea in shown])
         codec = self.services.codec
         turns = []
@@ -132,7 +138,7 @@ class IdeaViews:
             turns.append(Button("▶", codec.pack(Verb.IDEA_LIST, view, page + 1)))
         if turns:
             buttons.append(tuple(turns))
-        return Reply(Markup("\n".join(lines)), buttons=tuple(buttons), edit=edit)
+        return tuple(buttons)
 
     async def _view_page(self, space_id: int, view: str, page: int) -> tuple[list[IdeaRecord], int, int]:
         """The ideas on ``page`` of ``view``, the view's total, and the page shown (clamped to the last)."""

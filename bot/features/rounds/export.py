@@ -1,17 +1,16 @@
 """A round's answers as a file for the business: CSV of the answers, or JSON with the round and audit log.
 
 Members are stable pseudonyms unless ``export.include_names`` is set, so the same member is the same
-row owner in every file without the file naming anyone.
+row owner in every file without the file naming anyone. The file is written as its rows are read
+(:meth:`RoundExports.stream`, :mod:`bot.features.rounds.export_stream`); a chat attachment joins the pieces.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
-import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from functools import lru_cache
 from typing import Any
 
 from bot.context import Context, Services
@@ -19,22 +18,28 @@ from bot.features.labelling.analysis import round_labels
 from bot.features.moderation import Moderation
 from bot.features.rounds.attention import FAILURES, REASON, round_checks
 from bot.features.rounds.export_quality import RoundQuality
+from bot.features.rounds.export_stream import ExportPlan, csv_chunks, json_chunks
 from bot.features.rounds.lookup import pick_round
 from bot.features.rounds.results import round_tallies
 from bot.features.rounds.screening import Screening, screen_round
 from bot.features.rounds.tally import TaskTally
 from bot.features.rounds.themes import RoundThemes
 from bot.replies import Attachment, Outcome, Reply
-from bot.store.records import AttentionChecks, RoundRecord
+from bot.store.records import EVERY_ANSWER, AnswerFilter, AttentionChecks, RoundRecord
 from bot.texts import t
 
 FORMATS = ("csv", "json")
-PROGRESS_EVERY = 1000  # rows between two progress reports of a large export
+PSEUDONYMS_CACHED = 65_536  # a member's rows come together: one HMAC per member, not per row
 
 
 def pseudonym(key: bytes, user_id: int) -> str:
     """A stable, non-reversible id for exports: the same member is the same row owner in every file."""
     return "u-" + hmac.new(key, f"user:{user_id}".encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def filename(round_id: int, fmt: str) -> str:
+    """The export's file name: ``round-12.csv``."""
+    return f"round-{round_id}.{fmt}"
 
 
 class RoundExports:
@@ -47,7 +52,11 @@ class RoundExports:
         self.queries = services.store.rounds
 
     async def export(
-        self, round_id: int, fmt: str, on_progress: Callable[[int, int], None] | None = None
+        self,
+        round_id: int,
+        fmt: str,
+        on_progress: Callable[[int, int], None] | None = None,
+        where: AnswerFilter = EVERY_ANSWER,
     ) -> tuple[str, bytes]:
         """The round's answers, one row each: answer id, member, task, value, time; and its skips.
 
@@ -57,6 +66,9 @@ class RoundExports:
         a ``summary`` per task: n, skips, shares, mean or NPS, each with its 95 % interval. A
         skip the member made up for with an answer is not listed: the answer is.
         ``on_progress(rows done, rows in all)`` follows a large export (the command line's progress bar).
+        The whole file in memory: a chat attachment. :meth:`stream` writes the same bytes a page at a time.
+        ``where`` (the dashboard's filter) keeps the answers and skips it selects, in SQL, and the JSON's
+        summary counts only those; labels of labelling jobs are then left out (they have no space).
         Every answer and skip says whether it is left out of the tallies (``excluded``) and why
         (``excluded_reason``); the JSON's ``excluded`` says how many members were left out.
         Labels of labelling jobs are answers too (``answer_id`` none, ``item`` the item's key); every
@@ -66,95 +78,55 @@ class RoundExports:
         (:mod:`bot.features.rounds.themes`); ``None`` for other answers, labels and left-out members.
         An ideas round's JSON lists its ideas (``ideas``) with each one's theme, as its ``/results`` do.
         """
+        chunks = [chunk async for chunk in self.stream(round_id, fmt, where, on_progress)]
+        return filename(round_id, fmt), b"".join(chunks)
+
+    async def stream(
+        self,
+        round_id: int,
+        fmt: str,
+        where: AnswerFilter = EVERY_ANSWER,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> AsyncIterator[bytes]:
+        """The file of :meth:`export` in pieces, read from the store a page of rows at a time
+        (:mod:`bot.features.rounds.export_stream`): the dashboard's download and the command line's file,
+        in bounded memory whatever the round's size."""
         record = await self.queries.round(round_id)
         checks = round_checks(self.services.catalog, record)
-        quality = await self._quality(record)
-        theme_of = await self._themes(record, checks)
-        rows = await self.queries.export_rows(round_id, checks)
-        label_rows = await self.services.store.labelling.export_rows(round_id)
-        include_names = self.services.settings.export.include_names
+        key = self.services.codec_key
+        plan = ExportPlan(
+            round_id,
+            checks,
+            await self._quality(record),
+            await self._themes(record, checks),
+            self.services.settings.export.include_names,
+            where,
+            lru_cache(maxsize=PSEUDONYMS_CACHED)(lambda user_id: pseudonym(key, user_id)),
+            await self.services.store.labelling.export_rows(round_id) if where.selects_all else [],
+        )
+        total = (await self.queries.answer_total(round_id) if where.selects_all else 0) + len(plan.label_rows)
+        if fmt != "json":
+            async for chunk in csv_chunks(plan, self.queries, total, on_progress):
+                yield chunk
+            return
+        head = {"round": await self._round_summary(round_id)}
 
-        def whose(row: Any) -> dict[str, Any]:
-            return self._whose(round_id, row, include_names)
-
-        total = len(rows) + len(label_rows)
-        answers: list[dict[str, Any]] = []
-        for row in rows:
-            answers.append(
-                {
-                    "answer_id": row["id"],
-                    **whose(row),
-                    "value": json.loads(row["value"]),
-                    "answered_at": row["created_at"],
-                    **_exclusion(row),
-                    "item": None,
-                    "flags": quality.poll_flags(row["user_id"], row["task_id"], bool(row["excluded"])),
-                    "theme": theme_of.get(row["id"]),
-                }
-            )
-            _progress(on_progress, len(answers), total)
-        for row in label_rows:
-            answers.append({**quality.label_answer(row, whose), "theme": None})
-            _progress(on_progress, len(answers), total)
-        skips = [
-            {**whose(row), "skipped_at": row["created_at"], **_exclusion(row)}
-            for row in await self.queries.skip_rows(round_id, checks)
-        ]
-        if fmt == "json":
-            document = {
-                "round": await self._round_summary(round_id),
-                "answers": answers,
-                "skips": skips,
-                "audit": await self._audit_export(round_id, include_names),
+        async def tail() -> dict[str, Any]:
+            return {
+                "audit": await self._audit_export(round_id, plan.include_names),
                 "ideas": await self._idea_themes(record),
-                "summary": await self._task_summaries(round_id),
+                "summary": await self._task_summaries(round_id, where),
                 "excluded": {
                     "members": await self.queries.left_out(round_id, checks),
                     "reason": REASON,
                     "failures": FAILURES,
                 },
-                "items": quality.items(),
-                "members": quality.members(
-                    [*(row["user_id"] for row in rows), *(row["user_id"] for row in label_rows)],
-                    lambda user_id: pseudonym(self.services.codec_key, user_id),
-                ),
+                "items": plan.quality.items(),
+                "members": plan.quality.members(plan.seen, plan.pseudonym),
             }
-            return f"round-{round_id}.json", json.dumps(document, ensure_ascii=False, indent=1).encode()
-        buffer = io.StringIO()
-        columns = [
-            "answer_id",
-            "round_id",
-            "user",
-            *(["name", "platform"] if include_names else []),
-            "task_id",
-            "value",
-            "answered_at",
-            "skipped",
-            "excluded",
-            "excluded_reason",
-            "item",
-            "flags",
-            "theme",
-        ]
-        writer = csv.DictWriter(buffer, fieldnames=columns)
-        writer.writeheader()
-        for answer in answers:
-            value = json.dumps(answer["value"], ensure_ascii=False)
-            writer.writerow(
-                {
-                    **answer,
-                    "value": value,
-                    "skipped": "false",
-                    **_csv_exclusion(answer),
-                    "item": answer["item"] or "",
-                    "flags": ";".join(answer["flags"]),
-                    "theme": answer["theme"] or "",
-                }
-            )
-        for skip in skips:
-            kept = {k: v for k, v in skip.items() if k != "skipped_at"}
-            writer.writerow({**kept, "skipped": "true", **_csv_exclusion(skip)})
-        return f"round-{round_id}.csv", buffer.getvalue().encode()
+
+        async for chunk in json_chunks(plan, self.queries, total, on_progress, head, tail):
+            yield chunk
 
     async def _quality(self, record: RoundRecord | None) -> RoundQuality:
         """The round's labels and careless answering, read once for the whole export."""
@@ -186,16 +158,6 @@ class RoundExports:
         ideas = await self.services.store.themes.idea_texts(record.id)
         return [{"idea_id": idea_id, "text": text, "theme": found.by_answer.get(idea_id)} for idea_id, text in ideas]
 
-    def _whose(self, round_id: int, row: Any, include_names: bool) -> dict[str, Any]:
-        """The fields an answer and a skip share: the round, the member (a pseudonym unless names are
-        included) and the task."""
-        return {
-            "round_id": round_id,
-            "user": pseudonym(self.services.codec_key, row["user_id"]),
-            **({"name": row["display_name"], "platform": row["platform"]} if include_names else {}),
-            "task_id": row["task_id"],
-        }
-
     async def _round_summary(self, round_id: int) -> dict[str, Any]:
         record = await self.services.store.rounds.round(round_id)
         if record is None:
@@ -209,14 +171,14 @@ class RoundExports:
             "closed_at": record.closed_at.isoformat() if record.closed_at else None,
         }
 
-    async def _task_summaries(self, round_id: int) -> list[dict[str, Any]]:
+    async def _task_summaries(self, round_id: int, where: AnswerFilter) -> list[dict[str, Any]]:
         """Per task what ``/results`` shows, as numbers: the same tallies, so the two never disagree."""
         record = await self.services.store.rounds.round(round_id)
         campaign = self.services.catalog.campaign(record.subject) if record and record.kind != "ideas" else None
         if campaign is None:
             return []
         language = self.services.settings.default_language
-        return [_summary(tally) for tally in await round_tallies(self.services, round_id, campaign, language)]
+        return [_summary(tally) for tally in await round_tallies(self.services, round_id, campaign, language, where)]
 
     async def _audit_export(self, round_id: int, include_names: bool) -> list[dict[str, Any]]:
         key = self.services.codec_key
@@ -237,33 +199,37 @@ class RoundExports:
 
     async def export_reply(self, ctx: Context, round_id: int | None = None, fmt: str = "csv") -> Reply:
         """The file, privately, to a moderator: ``round_id`` or the latest round here; audited."""
+        record = await self._permitted(ctx, round_id, fmt, EVERY_ANSWER)
+        if isinstance(record, Reply):
+            return record
+        name, data = await self.export(record.id, fmt)
+        return Reply(
+            t("export.ready", ctx.language, id=record.id, filename=name),
+            Outcome.DONE,
+            private=True,
+            attachment=Attachment(name, data),
+        )
+
+    async def download(self, ctx: Context, round_id: int, fmt: str, where: AnswerFilter = EVERY_ANSWER) -> Reply:
+        """The dashboard's **Export CSV** / **Export JSON**: the checks and audit row of :meth:`export_reply`
+        (the audit naming the filter ``where``), the file then streamed by the caller (:meth:`stream`)."""
+        record = await self._permitted(ctx, round_id, fmt, where)
+        if isinstance(record, Reply):
+            return record
+        return Reply(
+            t("export.ready", ctx.language, id=record.id, filename=filename(record.id, fmt)), Outcome.DONE, private=True
+        )
+
+    async def _permitted(
+        self, ctx: Context, round_id: int | None, fmt: str, where: AnswerFilter
+    ) -> RoundRecord | Reply:
+        """The round a moderator may export here (else the refusal), the export written to the audit log."""
         record = await pick_round(self.services, self.moderation, ctx, "export", round_id, only_open=False)
         if isinstance(record, Reply):
             return record
-        filename, data = await self.export(record.id, fmt)
-        await self.queries.audit(ctx.space_id, ctx.user_id, "export", str(record.id), self.services.clock())
-        return Reply(
-            t("export.ready", ctx.language, id=record.id, filename=filename),
-            Outcome.DONE,
-            private=True,
-            attachment=Attachment(filename, data),
-        )
-
-
-def _progress(on_progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
-    if on_progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
-        on_progress(done, total)
-
-
-def _exclusion(row: Any) -> dict[str, Any]:
-    """Whether a stored row's member is left out of the tallies, and why (``None`` when counted)."""
-    excluded = bool(row["excluded"])
-    return {"excluded": excluded, "excluded_reason": REASON if excluded else None}
-
-
-def _csv_exclusion(item: dict[str, Any]) -> dict[str, str]:
-    """The exclusion as CSV text, spelled like ``skipped``: ``true``/``false`` and an empty reason."""
-    return {"excluded": "true" if item["excluded"] else "false", "excluded_reason": item["excluded_reason"] or ""}
+        detail = f"{fmt} {where.described}".strip()
+        await self.queries.audit(ctx.space_id, ctx.user_id, "export", str(record.id), self.services.clock(), detail)
+        return record
 
 
 def _summary(tally: TaskTally) -> dict[str, Any]:

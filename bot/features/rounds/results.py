@@ -23,7 +23,7 @@ from bot.features.rounds.lookup import pick_round, round_title, when
 from bot.features.rounds.tally import TEXT_SAMPLES, TaskTally, tally_task
 from bot.features.rounds.themes import RoundThemes, ThemeCount
 from bot.replies import Button, Image, Outcome, Reply
-from bot.store.records import AttentionChecks
+from bot.store.records import EVERY_ANSWER, AnswerFilter, AttentionChecks
 from bot.texts import Markup, t
 
 _IDEAS_IN_RESULTS = 10
@@ -81,22 +81,13 @@ class RoundResults:
         for task in campaign.tasks:
             if task.id in jobs:
                 lines.extend(_job_lines(jobs[task.id], language))
+            elif task.kind == TaskKind.IDEA_PAIR:  # its judgements rank the ideas: /ideas best shows them
+                judged = await self.services.store.pairs.judgements_in_round(record.id)
+                lines.append(t("pairs.results_line", language, prompt=text_in(task.prompt, language), count=judged))
             else:
                 found = await self.themes.of_task(record.id, task, closed, checks)
                 lines.extend(self._task_lines(by_task[task.id], language, found.themes))
-        series = chart_series(
-            tallies,
-            (
-                str(t("results.detractors", language)),
-                str(t("results.passives", language)),
-                str(t("results.promoters", language)),
-            ),
-            {task.id: text_in(task.prompt, language) for task in campaign.tasks},
-        )
-        image = None
-        if series:
-            png = await render_png_async(series, f"{title} · #{record.id}")
-            image = Image(data=png, filename=f"round-{record.id}.png")
+        image = await round_chart(tallies, campaign, f"{title} · #{record.id}", f"round-{record.id}.png", language)
         return Reply(Markup("\n".join(lines)), image=image)
 
     def _task_lines(self, tally: TaskTally, language: str, themes: Sequence[ThemeCount] = ()) -> list[Markup]:
@@ -253,17 +244,20 @@ def _job_lines(job: JobAnalysis, language: str) -> list[Markup]:
     return lines
 
 
-async def round_tallies(services: Services, round_id: int, campaign: Campaign, language: str) -> list[TaskTally]:
+async def round_tallies(
+    services: Services, round_id: int, campaign: Campaign, language: str, where: AnswerFilter = EVERY_ANSWER
+) -> list[TaskTally]:
     """Every poll task's tally of a round, with its intervals: what the results text, chart and export share.
 
-    Members who missed the campaign's attention checks are left out of every count, skip and sample.
+    Members who missed the campaign's attention checks are left out of every count, skip and sample; with
+    ``where`` (the dashboard's filter) only the answers and skips it selects are counted.
     Labelling jobs are not polls: their labels are read by :mod:`bot.features.labelling.analysis`.
     """
     queries = services.store.rounds
     checks = attention_checks(campaign)
     text_tasks = [task.id for task in campaign.tasks if task.kind == TaskKind.FREE_TEXT]
-    counts = await queries.answer_counts(round_id, text_tasks, checks)
-    skips = await queries.skip_counts(round_id, checks)
+    counts = await queries.answer_counts(round_id, text_tasks, checks, where)
+    skips = await queries.skip_counts(round_id, checks, where)
     minimum = services.settings.results.min_answers
     return [
         tally_task(
@@ -277,6 +271,25 @@ async def round_tallies(services: Services, round_id: int, campaign: Campaign, l
         for task in campaign.tasks
         if not task.is_job
     ]
+
+
+async def round_chart(
+    tallies: list[TaskTally], campaign: Campaign, heading: str, filename: str, language: str
+) -> Image | None:
+    """The chart of a round's tallies (``/results``'s image, the dashboard's filtered chart); ``None``
+    when no question has anything to draw."""
+    series = chart_series(
+        tallies,
+        (
+            str(t("results.detractors", language)),
+            str(t("results.passives", language)),
+            str(t("results.promoters", language)),
+        ),
+        {task.id: text_in(task.prompt, language) for task in campaign.tasks},
+    )
+    if not series:
+        return None
+    return Image(data=await render_png_async(series, heading), filename=filename)
 
 
 async def _samples(services: Services, round_id: int, task: Task, checks: AttentionChecks) -> list[str]:

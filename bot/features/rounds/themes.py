@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -39,6 +40,9 @@ RECOMPUTE_GROWTH = 1.25
 
 IDEAS = "ideas"
 """The task id an ideas round's themes (and their edits) are kept under."""
+
+WARM_SECONDS = 60.0
+"""A page over a large round themes a task in the background at most this often (see :meth:`RoundThemes.warm`)."""
 
 CACHED_TASKS = 64
 """(round, task) clusterings kept in memory, least recently used dropped first: each holds fitted vectorizers."""
@@ -91,6 +95,8 @@ class RoundThemes:
         self.full_runs = 0  # full clusterings run by this instance: what the schedule bounds (tests read it)
         self._runs: OrderedDict[tuple[int, str], _Run] = OrderedDict()
         self._lock = asyncio.Lock()  # two /results at once cluster a task once, not twice
+        self._warming: dict[tuple[int, str], asyncio.Task[None]] = {}
+        self._latest: OrderedDict[tuple[int, str], tuple[float, TaskThemes]] = OrderedDict()  # by warm()
 
     async def of_task(self, round_id: int, task: Task, closed: bool, checks: AttentionChecks) -> TaskThemes:
         """The task's themes now: a full run when the schedule says so, else the cached run plus the newer
@@ -121,6 +127,35 @@ class RoundThemes:
                     self._runs.popitem(last=False)
         edits = await self.services.store.themes.edits(round_id, task_id)
         return await asyncio.to_thread(_counted, run, answers, edits)
+
+    def known(self, round_id: int, task_id: str) -> dict[int, str]:
+        """Each answer's theme name as the last background theming (:meth:`warm`) found it, without
+        reading the task's answers again (nothing before one finished; newer answers are not in it): what a
+        page over a large round can afford on every view."""
+        latest = self._latest.get((round_id, task_id))
+        return latest[1].by_answer if latest else {}
+
+    def warm(self, round_id: int, task: Task, closed: bool, checks: AttentionChecks) -> None:
+        """Theme the task in the background (:meth:`of_task`, its schedule and cache) unless that is under
+        way or finished less than :data:`WARM_SECONDS` ago; the task is kept referenced until it ends."""
+        key = (round_id, task.id)
+        latest = self._latest.get(key)
+        if key in self._warming or (latest is not None and time.monotonic() - latest[0] < WARM_SECONDS):
+            return
+
+        async def theme() -> None:
+            self._latest[key] = (time.monotonic(), await self.of_task(round_id, task, closed, checks))
+            self._latest.move_to_end(key)
+            while len(self._latest) > CACHED_TASKS:
+                self._latest.popitem(last=False)
+
+        warming = asyncio.create_task(theme(), name=f"themes:{round_id}:{task.id}")
+        self._warming[key] = warming
+        warming.add_done_callback(lambda _: self._warming.pop(key, None))
+
+    async def warmed(self) -> None:
+        """Wait for the background themings under way (tests, and a clean shutdown)."""
+        await asyncio.gather(*self._warming.values())
 
     def _current(self, round_id: int, task_id: str, answers: int, closed: bool) -> _Run | None:
         """The cached run if it is still good enough, else ``None`` (a full run is due)."""

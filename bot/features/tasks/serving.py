@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bot.actions import Action, Verb
-from bot.catalog import Campaign, Task, text_in
+from bot.catalog import Campaign, Task, TaskKind, text_in
 from bot.context import Context, Services, stale, storage_refusal
 from bot.features.labelling.jobs import Held, Labelling
+from bot.features.pairs.judging import Pairs
 from bot.features.points import Points
 from bot.features.rounds.cache import OpenRounds
 from bot.features.tasks.kinds import (
@@ -63,13 +64,20 @@ class Tasks:
     verbs = frozenset({Verb.ANSWER, Verb.SELECT, Verb.TEXT, Verb.TOGGLE, Verb.SKIP, Verb.ROUND_START, Verb.LABEL})
 
     def __init__(
-        self, services: Services, open_rounds: OpenRounds, points: Points, labelling: Labelling, promotions: Promotions
+        self,
+        services: Services,
+        open_rounds: OpenRounds,
+        points: Points,
+        labelling: Labelling,
+        promotions: Promotions,
+        pairs: Pairs,
     ) -> None:
         self.services = services
         self.open_rounds = open_rounds
         self.promotions = promotions  # each round serves its campaign with the options promoted before it
         self.points = points
         self.labelling = labelling
+        self.pairs = pairs
         self._views: dict[tuple[int, int, str, int, int, int, int], Reply] = {}
 
     async def start(self, ctx: Context, campaign_id: str | None = None) -> Reply:
@@ -125,6 +133,11 @@ class Tasks:
                         held_back |= served is Held.HELD_BACK
                         continue
                     reply = served
+                elif task.kind == TaskKind.IDEA_PAIR:
+                    pair = await self.pairs.serve(ctx, record, index, task, self._header(ctx, campaign, position))
+                    if pair is None:  # no pair left for this member: the campaign goes on
+                        continue
+                    reply = pair
                 else:
                     reply = self._show_task(ctx, record, campaign, index, task, position)
                 if reply.text_input is not None:
@@ -136,7 +149,7 @@ class Tasks:
         done_text = t("task.all_done", ctx.language, points=balance)
         if held_back:  # said politely where a job's item would have been: never an accusation
             done_text = Markup(f"{t('label.none_for_you', ctx.language)}\n{done_text}")
-        return Reply(done_text)
+        return Reply(done_text, follow_up=await self.pairs.offer(ctx))
 
     async def _upcoming(
         self, ctx: Context, campaign_id: str | None = None, current: RoundRecord | None = None
@@ -221,7 +234,7 @@ class Tasks:
             return await self._toggle(ctx, action, *resolved)
         if action.verb == Verb.LABEL:
             return await self._label(ctx, action, text, *resolved)
-        if resolved[3].is_job:  # a job's items carry label tokens; anything else naming it is forged
+        if resolved[3].is_job or resolved[3].kind == TaskKind.IDEA_PAIR:  # those carry label or pair tokens
             return stale(ctx)
         if action.verb == Verb.TEXT:
             return await self._typed(ctx, text, *resolved)
@@ -312,7 +325,9 @@ class Tasks:
             return resolved
         record, _, _, task = resolved
         try:
-            status = await self.services.store.tasks.skip(record.id, task.id, ctx.user_id, self.services.clock())
+            status = await self.services.store.tasks.skip(
+                record.id, task.id, ctx.user_id, self.services.clock(), ctx.here
+            )
         except StoreUnavailableError:
             return storage_refusal(ctx.language)
         log.info("action=skip task=%s round=%s user=%s outcome=%s", task.id, record.id, ctx.user_id, status)
@@ -343,7 +358,7 @@ class Tasks:
         if parsed.correct and not task.attention:  # a bonus would tell the member they passed a check
             points += services.settings.points.known_answer_bonus
         award = Award(ctx.user_id, record.space_id, record.id, points, "answer", task.id, "", capped=True)
-        answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award)
+        answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award, space_id=ctx.here)
         upcoming = await self._upcoming(ctx, current=record)
         try:
             result = await services.store.tasks.record_answer(answer, services.rules, services.clock(), upcoming.query)

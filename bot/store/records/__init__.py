@@ -57,6 +57,7 @@ from bot.store.records.linking import (
     UnlinkStatus,
 )
 from bot.store.records.outbox import OutboxRow
+from bot.store.records.pairs import Judged, JudgeResult, JudgeStatus, NewJudgement, PoolIdea
 from bot.store.records.points import Award, Awarded, LedgerEntry, PointRules, Standing, Streak
 from bot.store.records.rewards import (
     CodeLine,
@@ -67,16 +68,27 @@ from bot.store.records.rewards import (
     RewardRecord,
     UnknownRewardError,
 )
-from bot.store.records.rounds import NO_CHECKS, Announcement, AttentionChecks, Closing, NewRound, RoundRecord
+from bot.store.records.rounds import (
+    EVERY_ANSWER,
+    NO_CHECKS,
+    Announcement,
+    AnswerFilter,
+    AttentionChecks,
+    Closing,
+    NewRound,
+    RoundRecord,
+)
 from bot.store.records.tasks import AnswerResult, AnswerStatus, NewAnswer, ProgressQuery, SkipStatus, TaskProgress
 from bot.store.records.themes import EditAction, NewThemeEdit, PromotedOption, Promotion, ThemeEdit
 
 __all__ = [
     "BOARD_SORTS",
+    "EVERY_ANSWER",
     "LISTED",
     "NO_CHECKS",
     "STATUS_BADGE_COUNTERS",
     "Announcement",
+    "AnswerFilter",
     "AnswerResult",
     "AnswerStatus",
     "AttentionChecks",
@@ -104,6 +116,9 @@ __all__ = [
     "ItemVote",
     "JobRules",
     "JoinOutcome",
+    "JudgeResult",
+    "JudgeStatus",
+    "Judged",
     "LabelAnswer",
     "LabelResult",
     "LabelStatus",
@@ -116,6 +131,7 @@ __all__ = [
     "MergePreview",
     "NewAnswer",
     "NewIdea",
+    "NewJudgement",
     "NewLabel",
     "NewRound",
     "NewThemeEdit",
@@ -123,6 +139,7 @@ __all__ = [
     "OutboxRow",
     "Place",
     "PointRules",
+    "PoolIdea",
     "ProgressQuery",
     "PromotedOption",
     "Promotion",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.store.records.points import PointRules
@@ -67,6 +67,38 @@ class AttentionChecks:
 
 
 NO_CHECKS = AttentionChecks()
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerFilter:
+    """Which of a round's answers and skips the dashboard reads: by the platform and space they were given
+    in, the member's language and the day (``since``/``until`` inclusive, UTC); ``None`` leaves a field
+    open, and :data:`EVERY_ANSWER` filters nothing, so every tally and export takes one without a branch.
+
+    ``default_language`` is what a member who never chose a language reads: filtering by it finds them too.
+    """
+
+    platform: str | None = None
+    space_id: int | None = None
+    language: str | None = None
+    since: date | None = None
+    until: date | None = None
+    default_language: str = "en"
+
+    @property
+    def described(self) -> str:
+        """The filter as ``name=value`` words (``platform=telegram since=2026-12-01``), for the audit log."""
+        fields: dict[str, object] = {"platform": self.platform, "space": self.space_id, "language": self.language}
+        fields |= {"since": self.since, "until": self.until}
+        return " ".join(f"{name}={value}" for name, value in fields.items() if value is not None)
+
+    @property
+    def selects_all(self) -> bool:
+        """Whether nothing is filtered (the tallies then read as they always did)."""
+        return (self.platform, self.space_id, self.language, self.since, self.until) == (None,) * 5
+
+
+EVERY_ANSWER = AnswerFilter()
 
 
 @dataclass(frozen=True, slots=True)

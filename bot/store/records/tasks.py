@@ -32,6 +32,7 @@ class NewAnswer:
     value: str
     quota: int | None
     award: Award
+    space_id: int | None = None  # the space it was given in (the dashboard filters by it), not the community
 
 
 @dataclass(frozen=True, slots=True)
