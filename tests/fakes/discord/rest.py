@@ -71,6 +71,8 @@ class RestPipeline:
         self._followup_channel, self._crashes, self._notify = followup_channel, crashes, notify
         self.calls: list[Call] = []
         self.errors: list[ErrorRecord] = []
+        # Called with each call once answered (a benchmark's members wait on them instead of polling).
+        self.observers: list[Callable[[Call], None]] = []
         self._faults: list[_Fault] = []
 
     def fail_next(
@@ -114,9 +116,11 @@ class RestPipeline:
             return await handler(request)
         path = request.path.removeprefix(API_PREFIX)
         rate_headers: dict[str, str] = {}
+        call: Call | None = None
         try:
             request[BODY], request[FILES] = await read_body(request)
-            self.calls.append(Call(request.method, path, request[BODY], tuple(request[FILES].values())))
+            call = Call(request.method, path, request[BODY], tuple(request[FILES].values()))
+            self.calls.append(call)
             self._check_auth(request, path)
             fault, after_handling = self._injected_fault(request.method, path)
             if fault is not None and not after_handling:
@@ -139,6 +143,9 @@ class RestPipeline:
             self._crashes.append(exc)
             response = json_response({"message": "500: Internal Server Error", "code": 0}, 500)
         response.headers.update(rate_headers)
+        if call is not None:
+            for observer in self.observers:
+                observer(call)
         await self._notify()
         return response
 

@@ -80,6 +80,8 @@ class FakeTelegramServer(World):
         self.errors: list[ErrorReply] = []
         self.callback_answers: list[CallbackAnswer] = []
         self.flood_errors: list[FloodError] = []
+        # Called with each call once its handler succeeded (a benchmark's members wait on them, not poll).
+        self.observers: list[Callable[[Call], None]] = []
         self._activity = Activity()
         self._updates = UpdateQueue(self._activity)
         self._callbacks = CallbackQueries(self, self.callback_answers)
@@ -296,13 +298,16 @@ class FakeTelegramServer(World):
         with self._activity.request(method):
             try:
                 params = await read_params(request)
-                self.calls.append(Call(method, params))
+                call = Call(method, params)
+                self.calls.append(call)
                 await self._apply_delay(method)
                 self._raise_injected_failure(method)
                 hold = self._take_hold(method, params)
                 if hold is not None and not hold.after_handling:
                     await self._hang(params)
                 result = await handler(Params(params))
+                for observer in self.observers:
+                    observer(call)
                 if hold is not None and hold.after_handling:
                     await self._hang(params)
             except ApiError as error:
