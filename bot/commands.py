@@ -19,6 +19,7 @@ from bot.context import Context
 from bot.engine import Engine
 from bot.features.ideas import SETTABLE, VIEWS
 from bot.features.points import Board
+from bot.features.themes.moderating import IDEAS_PREFIX, ThemeId
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply
 from bot.store.records import IdeaStatus
@@ -59,6 +60,14 @@ def parse_id(word: str) -> int | None:
     if not digits.isdecimal():  # not isdigit(): int() refuses "²"
         return None
     return int(digits) if len(digits) <= MAX_ID_DIGITS else NO_SUCH_ID
+
+
+def parse_theme_id(word: str) -> ThemeId | None:
+    """``12``, ``#12`` → an answer theme's id; ``i12``, ``#I12`` → an ideas theme's; ``None`` for anything else."""
+    bare = word.strip().removeprefix("#")
+    ideas = bare[:1].lower() == IDEAS_PREFIX
+    number = parse_id(bare[1:] if ideas else bare)
+    return None if number is None else ThemeId(number, ideas)
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -308,20 +317,22 @@ async def _themes(engine: Engine, ctx: Context, argument: str, _: str | None) ->
 
 async def _theme(engine: Engine, ctx: Context, argument: str, _: str | None) -> Reply:
     """``/theme rename <id> <name>``, ``/theme merge <id> <id>…``, ``/theme split <id> [answer id…]``,
-    ``/theme promote <id>``: theme ids are those ``/themes`` lists."""
+    ``/theme promote <id>``: theme ids are those ``/themes`` lists (``i12`` for an ideas round's themes)."""
     editing = engine.theme_editing
     verb, _, rest = argument.strip().partition(" ")
     first, _, name = rest.strip().partition(" ")
-    theme_id = parse_id(first)
-    ids = [parse_id(word) for word in rest.split()]
-    numbers = [number for number in ids if number is not None]
+    theme_id = parse_theme_id(first)
+    refs = [parse_theme_id(word) for word in rest.split()]
+    themes = [ref for ref in refs if ref is not None]
+    moved = [parse_id(word) for word in rest.split()[1:]]
+    answers = [number for number in moved if number is not None]
     match verb.lower():
         case "rename" if theme_id is not None and name.strip():
             return await editing.rename(ctx, theme_id, name)
-        case "merge" if len(numbers) == len(ids) >= 2:
-            return await editing.merge(ctx, numbers)
-        case "split" if numbers and len(numbers) == len(ids):
-            return await editing.split(ctx, numbers[0], numbers[1:])
+        case "merge" if len(themes) == len(refs) >= 2:
+            return await editing.merge(ctx, themes)
+        case "split" if theme_id is not None and len(answers) == len(moved):
+            return await editing.split(ctx, theme_id, answers)
         case "promote" if theme_id is not None and not name.strip():
             return await editing.promote(ctx, theme_id)
     return await editing.usage(ctx)

@@ -265,7 +265,7 @@ async def test_an_ideas_round_shows_its_themes_in_results_themes_and_the_export(
     results = to_plain((await say(engine, mod, cafe, f"/results {round_id}")).text)
     assert ": 4 ideas" in results and ": 3 ideas" in results, results
     listing = to_plain((await say(engine, mod, cafe, f"/themes {round_id}")).text)
-    assert listing.count("• “") == 3 and "/theme rename" not in listing  # an ideas round's themes: read only
+    assert len(re.findall(r"^#i\d+ “", listing, re.M)) == 3 and "/theme promote" not in listing  # i ids, no promote
     _, data = await engine.exports.export(round_id, "json")
     ideas = json.loads(data)["ideas"]
     assert len(ideas) == len(texts)

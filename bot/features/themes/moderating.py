@@ -2,10 +2,15 @@
 
 A theme's id is one of its answers' ids (its central answer's, or the anchor of the edit that last
 named it; see :mod:`bot.features.themes.edits`), so an id names the round and the question by itself
-and stays meaningful while answers arrive. Every use case is for moderators, answers privately, checks
-that the id is an answer of a round of this community (a forged id is "no such theme") and that it is
-still a theme's id (a stale one, merged or split meanwhile, is refused with the id that holds its
-answers now), then stores the edit, audited, and shows the question's themes as they now stand.
+and stays meaningful while answers arrive. An ideas round's themes are edited the same way, their ids
+being ideas' ids written with an ``i`` (:class:`ThemeId`: ``i12``), so that idea 12's theme is never
+taken for the theme of answer 12; their edits are stored under the task id ``ideas`` and applied by the
+same code. They cannot be promoted: an idea is no option of any question.
+
+Every use case is for moderators, answers privately, checks that the id is an answer (an idea) of a
+round of this community (a forged id is "no such theme") and that it is still a theme's id (a stale
+one, merged or split meanwhile, is refused with the id that holds its answers now), then stores the
+edit, audited, and shows the question's (the ideas') themes as they now stand.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from bot.context import Context, Services
 from bot.features.moderation import Moderation
 from bot.features.rounds.attention import attention_checks
 from bot.features.rounds.lookup import pick_round, round_title
-from bot.features.rounds.themes import RoundThemes, TaskThemes, ThemeCount, themed
+from bot.features.rounds.themes import IDEAS, RoundThemes, TaskThemes, ThemeCount, themed
 from bot.features.themes.clustering import fold
 from bot.features.themes.promotions import Promotions
 from bot.replies import Outcome, Reply
@@ -39,15 +44,36 @@ MOVED_AT_MOST = 50
 """Answers ``/theme split`` moves out at once."""
 
 
+IDEAS_PREFIX = "i"
+"""What an ideas theme's id starts with (``i12``): an answer theme's id is a bare number."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeId:
+    """A theme's id as moderators type it: an answer's id (``12``), or an idea's for an ideas round's
+    themes (``i12``), so the two kinds of id, both numbered from 1, never name each other's themes."""
+
+    number: int
+    ideas: bool = False
+
+    def __str__(self) -> str:
+        return f"{IDEAS_PREFIX if self.ideas else ''}{self.number}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Found:
-    """A theme id resolved: its round, campaign and question, and the question's themes now."""
+    """A theme id resolved: its round, question (``None`` for an ideas round's ideas) and its themes now."""
 
     record: RoundRecord
-    campaign: Campaign
-    task: Task
+    campaign: Campaign | None
+    task: Task | None
     themes: TaskThemes
     theme: ThemeCount
+
+    @property
+    def task_id(self) -> str:
+        """The task id its edits are stored under."""
+        return IDEAS if self.task is None else self.task.id
 
 
 class ThemeEditing:
@@ -64,7 +90,7 @@ class ThemeEditing:
     async def listing(self, ctx: Context, round_id: int | None, task_id: str | None = None) -> Reply:
         """A round's themes (the latest round here by default), per typed question, with their ids.
 
-        An ideas round's themes are listed without ids: edits name answers, and an idea's id is no answer's.
+        An ideas round's themes are listed with ``i`` ids (:class:`ThemeId`), and without promotion.
         """
         record = await pick_round(self.services, self.moderation, ctx, "themes", round_id, only_open=False)
         if isinstance(record, Reply):
@@ -74,6 +100,7 @@ class ThemeEditing:
         if record.kind == "ideas":
             found = await self.themes.of_ideas(record.id, record.status != "open")
             lines += _theme_lines(found.themes, ctx.language, ideas=True)
+            lines.append(t("themes.ideas_how", ctx.language))
             return Reply(Markup("\n".join(lines)), private=True)
         campaign = self.services.catalog.campaign(record.subject)
         if campaign is None:
@@ -91,13 +118,16 @@ class ThemeEditing:
         lines.append(t("themes.how", ctx.language))
         return Reply(Markup("\n".join(lines)), private=True)
 
-    async def _themes_of(self, record: RoundRecord, campaign: Campaign, task: Task) -> TaskThemes:
+    async def _themes_of(self, record: RoundRecord, campaign: Campaign | None, task: Task | None) -> TaskThemes:
+        """A question's themes now, or an ideas round's (``task`` ``None``)."""
+        if campaign is None or task is None:
+            return await self.themes.of_ideas(record.id, record.status != "open")
         checks = attention_checks(campaign)
         return await self.themes.of_task(record.id, task, record.status != "open", checks)
 
     # edits ----------------------------------------------------------------------------------------
 
-    async def rename(self, ctx: Context, theme_id: int, name: str) -> Reply:
+    async def rename(self, ctx: Context, theme_id: ThemeId, name: str) -> Reply:
         """Call a theme ``name`` from now on, whatever the clustering finds later."""
         found = await self._find(ctx, "theme rename", theme_id)
         if isinstance(found, Reply):
@@ -105,10 +135,10 @@ class ThemeEditing:
         cleaned = clean_text(name)
         if not any(unicodedata.category(char)[0] not in "ZC" for char in cleaned) or len(cleaned) > NAME_LIMIT:
             return Reply(t("theme.bad_name", ctx.language, limit=NAME_LIMIT), Outcome.REFUSED)
-        await self._store(ctx, found, EditAction.RENAME, (theme_id,), cleaned)
+        await self._store(ctx, found, EditAction.RENAME, (theme_id.number,), cleaned)
         return await self._after(ctx, found, t("theme.renamed", ctx.language, id=theme_id, name=cleaned))
 
-    async def merge(self, ctx: Context, theme_ids: Sequence[int]) -> Reply:
+    async def merge(self, ctx: Context, theme_ids: Sequence[ThemeId]) -> Reply:
         """Put the other themes' answers into the first one (any languages): it keeps its id and name."""
         found = await self._find(ctx, "theme merge", theme_ids[0]) if theme_ids else None
         if isinstance(found, Reply):
@@ -120,15 +150,15 @@ class ThemeEditing:
             joining = await self._find(ctx, "theme merge", other)
             if isinstance(joining, Reply):
                 return joining
-            if (joining.record.id, joining.task.id) != (found.record.id, found.task.id):
+            if (joining.record.id, joining.task_id) != (found.record.id, found.task_id):
                 return Reply(t("theme.other_question", ctx.language, id=other), Outcome.REFUSED)
-        await self._store(ctx, found, EditAction.MERGE, tuple(distinct), "")
+        await self._store(ctx, found, EditAction.MERGE, tuple(theme_id.number for theme_id in distinct), "")
         merged = ", ".join(f"#{theme_id}" for theme_id in distinct[1:])
         return await self._after(ctx, found, t("theme.merged", ctx.language, ids=merged, id=distinct[0]))
 
-    async def split(self, ctx: Context, theme_id: int, answer_ids: Sequence[int] = ()) -> Reply:
-        """Cluster a theme's answers again, tighter; or, with ``answer_ids``, move those answers out of it
-        into a theme of their own."""
+    async def split(self, ctx: Context, theme_id: ThemeId, answer_ids: Sequence[int] = ()) -> Reply:
+        """Cluster a theme's answers again, tighter; or, with ``answer_ids``, move those answers (ideas, for
+        an ideas theme) out of it into a theme of their own."""
         found = await self._find(ctx, "theme split", theme_id)
         if isinstance(found, Reply):
             return found
@@ -142,13 +172,13 @@ class ThemeEditing:
         if moving:
             await self._store(ctx, found, EditAction.MOVE, tuple(moving), "")
             return await self._after(ctx, found, t("theme.moved", ctx.language, count=len(moving), id=theme_id))
-        await self._store(ctx, found, EditAction.SPLIT, (theme_id,), "")
+        await self._store(ctx, found, EditAction.SPLIT, (theme_id.number,), "")
         now = await self._themes_of(found.record, found.campaign, found.task)
         parts = sum(1 for theme in now.themes if any(now.of_answer.get(a) == theme for a in _members(found)))
         key = "theme.split" if parts > 1 else "theme.split_nothing"
         return await self._after(ctx, found, t(key, ctx.language, id=theme_id, count=parts), now)
 
-    async def promote(self, ctx: Context, theme_id: int) -> Reply:
+    async def promote(self, ctx: Context, theme_id: ThemeId) -> Reply:
         """Add the theme, by its name, as an option of its question in the campaign's next rounds.
 
         Stored as a catalog override (see :mod:`bot.features.themes.promotions`); two moderators
@@ -158,6 +188,8 @@ class ThemeEditing:
         if isinstance(found, Reply):
             return found
         label = found.theme.name
+        if found.campaign is None or found.task is None:
+            return Reply(t("theme.ideas_not_promotable", ctx.language), Outcome.REFUSED)
         if found.task.kind not in PROMOTED_KINDS:
             return Reply(t("theme.not_promotable", ctx.language), Outcome.REFUSED)
         if len(label) > OPTION_LIMIT:
@@ -197,36 +229,48 @@ class ThemeEditing:
         refusal = await self.moderation.refuse_unless_moderator(ctx, command)
         return refusal or Reply(t("theme.usage", ctx.language), Outcome.REFUSED)
 
-    async def _find(self, ctx: Context, command: str, theme_id: int) -> _Found | Reply:
+    async def _find(self, ctx: Context, command: str, theme_id: ThemeId) -> _Found | Reply:
         """The theme ``theme_id`` names now, or a refusal (not a moderator, forged id, stale id)."""
         refusal = await self.moderation.refuse_unless_moderator(ctx, command)
         if refusal is not None:
             return refusal
         unknown = Reply(t("theme.unknown", ctx.language, id=theme_id), Outcome.REFUSED)
-        place = await self.services.store.themes.answer_round(theme_id)
+        place = await self._place(theme_id)
         record = await self.services.store.rounds.round(place[0]) if place else None
-        campaign = self.services.catalog.campaign(record.subject) if record else None
+        if record is None or record.space_id != ctx.space_id or (record.kind == "ideas") != theme_id.ideas:
+            return unknown
+        campaign = None if theme_id.ideas else self.services.catalog.campaign(record.subject)
         task = campaign.task(place[1]) if campaign and place else None
-        if record is None or record.space_id != ctx.space_id or campaign is None or task is None or not themed(task):
+        if not theme_id.ideas and (task is None or not themed(task)):
             return unknown
         themes = await self._themes_of(record, campaign, task)
-        theme = themes.of_answer.get(theme_id)
+        theme = themes.of_answer.get(theme_id.number)
         if theme is None:
             return unknown
-        if theme.key != theme_id:
-            return Reply(t("theme.stale", ctx.language, id=theme_id, now=theme.key), Outcome.STALE)
+        if theme.key != theme_id.number:
+            now = ThemeId(theme.key, theme_id.ideas)
+            return Reply(t("theme.stale", ctx.language, id=theme_id, now=now), Outcome.STALE)
         return _Found(record, campaign, task, themes, theme)
 
+    async def _place(self, theme_id: ThemeId) -> tuple[int, str] | None:
+        """(round id, task id) of the answer or idea a theme id is: where its theme belongs."""
+        if not theme_id.ideas:
+            return await self.services.store.themes.answer_round(theme_id.number)
+        idea = await self.services.store.ideas.idea(theme_id.number)
+        return None if idea is None or idea.round_id is None else (idea.round_id, IDEAS)
+
     async def _store(self, ctx: Context, found: _Found, action: EditAction, ids: tuple[int, ...], name: str) -> None:
-        edit = NewThemeEdit(found.record.id, found.task.id, action, ids, name, ctx.space_id, ctx.user_id)
+        edit = NewThemeEdit(found.record.id, found.task_id, action, ids, name, ctx.space_id, ctx.user_id)
         await self.services.store.themes.add_edit(edit, self.services.clock())
 
     async def _after(self, ctx: Context, found: _Found, done: Markup, now: TaskThemes | None = None) -> Reply:
         """What a moderator sees after an edit: what changed, and the question's themes as they now stand."""
         themes = now or await self._themes_of(found.record, found.campaign, found.task)
-        prompt = text_in(found.task.prompt, ctx.language)
-        lines = [done, t("themes.question", ctx.language, prompt=prompt, id=found.task.id)]
-        lines += _theme_lines(themes.themes, ctx.language)
+        lines = [done]
+        if found.task is not None:
+            prompt = text_in(found.task.prompt, ctx.language)
+            lines.append(t("themes.question", ctx.language, prompt=prompt, id=found.task.id))
+        lines += _theme_lines(themes.themes, ctx.language, ideas=found.task is None)
         return Reply(Markup("\n".join(lines)), Outcome.DONE, private=True)
 
 
@@ -237,13 +281,14 @@ def _members(found: _Found) -> list[int]:
 
 def _theme_lines(themes: Sequence[ThemeCount], language: str, *, ideas: bool = False) -> list[Markup]:
     """One line per theme (id, name, count, top words), the largest :data:`LISTED`, then how many more;
-    ideas' themes without ids (they cannot be edited)."""
+    ideas' themes with their ``i`` ids (:class:`ThemeId`)."""
     if not themes:
         return [t("themes.none", language)]
     key = "themes.idea_line" if ideas else "themes.line"
     lines = [
-        t(key, language, id=theme.key, name=_short(theme.name), count=theme.count, terms=", ".join(theme.terms))
+        t(key, language, id=ThemeId(theme.key, ideas), name=_short(theme.name), count=theme.count, terms=terms)
         for theme in themes[:LISTED]
+        for terms in [", ".join(theme.terms)]
     ]
     if len(themes) > LISTED:
         lines.append(t("themes.more", language, count=len(themes) - LISTED))
