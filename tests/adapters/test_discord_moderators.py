@@ -160,12 +160,16 @@ async def test_theme_commands_are_moderators_own_and_answer_privately(
     commands = {command["name"]: command for command in dc.commands(GUILD)}
     assert str(commands["theme"]["default_member_permissions"]) == str(MANAGE_SERVER)
     assert {option["name"] for option in commands["theme"]["options"]} == {"rename", "merge", "split", "promote"}
-    refused = await dc.slash(CAROL, GUILD, CHANNEL, "theme", {"theme": 5, "name": "Mine"}, subcommand="rename")
+    refused = await dc.slash(CAROL, GUILD, CHANNEL, "theme", {"theme": "5", "name": "Mine"}, subcommand="rename")
     assert "Only moderators" in (await refused.response())["data"]["content"]
     await shown(dc, await dc.slash(MARA, GUILD, CHANNEL, "round", {"subject": "coffee"}, subcommand="open"), "is open")
     listed = await shown(dc, await dc.slash(MARA, GUILD, CHANNEL, "themes", {"round": 1}), "Themes of round")
     assert listed["flags"] & EPHEMERAL and "No themes yet" in listed["content"]
-    forged = await dc.slash(MARA, GUILD, CHANNEL, "theme", {"theme": 424242, "others": "7 x"}, subcommand="merge")
+    forged = await dc.slash(MARA, GUILD, CHANNEL, "theme", {"theme": "424242", "others": "7 x"}, subcommand="merge")
     assert "Usage" in (await shown(dc, forged, "Usage"))["content"]
-    unknown = await dc.slash(MARA, GUILD, CHANNEL, "theme", {"theme": 424242}, subcommand="promote")
+    unknown = await dc.slash(MARA, GUILD, CHANNEL, "theme", {"theme": "424242"}, subcommand="promote")
     assert "424242" in (await shown(dc, unknown, "no theme"))["content"]
+    idea = await dc.slash(MARA, GUILD, CHANNEL, "theme", {"theme": "i424242", "name": "Mine"}, subcommand="rename")
+    assert "#i424242" in (await shown(dc, idea, "no theme"))["content"]  # an ideas theme's id, typed as text
+    typo = await dc.slash(MARA, GUILD, CHANNEL, "theme", {"theme": "x1"}, subcommand="promote")
+    assert "Usage" in (await shown(dc, typo, "Usage"))["content"]

@@ -12,6 +12,7 @@ from bot.engine import Engine
 from bot.identity import SpaceRef, UserRef
 from bot.replies import Outcome, Reply, to_plain
 from tests.bot.conftest import open_winter_menu, submit
+from tests.bot.test_theme_editing import listed as answer_themes
 from tests.helpers import say
 
 MUSIC = (
@@ -38,12 +39,7 @@ _LINE = re.compile(r"^#i(\d+) “(.+)”: (\d+) ideas?")
 
 def listed(reply: Reply) -> dict[str, tuple[int, int]]:
     """The ideas themes a reply lists: name → (idea id behind ``i``, count)."""
-    found = {}
-    for line in to_plain(reply.text).splitlines():
-        match = _LINE.match(line)
-        if match:
-            found[match[2]] = (int(match[1]), int(match[3]))
-    return found
+    return answer_themes(reply, _LINE)
 
 
 def theme_of(themes: dict[str, tuple[int, int]], words: Sequence[str]) -> tuple[int, int]:

@@ -33,11 +33,11 @@ MUZICA = (
 _LINE = re.compile(r"^#(\d+) “(.+)”: (\d+) answers?")
 
 
-def listed(reply: Reply) -> dict[str, tuple[int, int]]:
-    """The themes a ``/themes`` reply lists: name → (id, count)."""
+def listed(reply: Reply, pattern: re.Pattern[str] = _LINE) -> dict[str, tuple[int, int]]:
+    """The themes a ``/themes`` reply lists (lines matching ``pattern``: id, name, count): name → (id, count)."""
     found = {}
     for line in to_plain(reply.text).splitlines():
-        match = _LINE.match(line)
+        match = pattern.match(line)
         if match:
             found[match[2]] = (int(match[1]), int(match[3]))
     return found
