@@ -123,7 +123,7 @@ async def test_ideas_moved_out_of_a_theme_stay_apart_as_ideas_arrive(engine: Eng
     ids = {text: idea_id for idea_id, text in rows}
     moving = sorted(ids[text] for text in MUSIC[4:6] if ids[text] != music_id)[:1]
     reply = await say(engine, mod, cafe, f"/theme split i{music_id} {moving[0]}")
-    assert reply.outcome is Outcome.DONE, to_plain(reply.text)
+    assert reply.outcome is Outcome.DONE and "1 idea moved out of theme #i" in to_plain(reply.text)
     await submit_all(engine, person, cafe, MUSIC[6:] + WIFI[3:], "B")
     themes = await themes_now(engine, mod, cafe, round_id)
     assert theme_of(themes, MUSIC) == (music_id, len(MUSIC) - 1)
@@ -131,7 +131,8 @@ async def test_ideas_moved_out_of_a_theme_stay_apart_as_ideas_arrive(engine: Eng
     assert apart == (moving[0], 1)
     stranger = ids[WIFI[0]]
     refused = await say(engine, mod, cafe, f"/theme split i{music_id} {stranger}")
-    assert refused.outcome is Outcome.REFUSED and f"#{stranger}" in to_plain(refused.text)
+    assert refused.outcome is Outcome.REFUSED
+    assert f"Ideas #{stranger} are not in theme #i{music_id}" in to_plain(refused.text)
 
 
 async def test_ideas_themes_refuse_promotion_members_forged_and_mixed_ids(engine: Engine, person, cafe) -> None:

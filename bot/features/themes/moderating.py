@@ -168,14 +168,17 @@ class ThemeEditing:
         strangers = [answer for answer in moving if found.themes.of_answer.get(answer) != found.theme]
         if strangers:
             listed = ", ".join(f"#{answer}" for answer in strangers)
-            return Reply(t("theme.not_in_theme", ctx.language, answers=listed, id=theme_id), Outcome.REFUSED)
+            key = "theme.ideas_not_in_theme" if found.task is None else "theme.not_in_theme"
+            return Reply(t(key, ctx.language, answers=listed, id=theme_id), Outcome.REFUSED)
         if moving:
             await self._store(ctx, found, EditAction.MOVE, tuple(moving), "")
-            return await self._after(ctx, found, t("theme.moved", ctx.language, count=len(moving), id=theme_id))
+            key = "theme.ideas_moved" if found.task is None else "theme.moved"
+            return await self._after(ctx, found, t(key, ctx.language, count=len(moving), id=theme_id))
         await self._store(ctx, found, EditAction.SPLIT, (theme_id.number,), "")
         now = await self._themes_of(found.record, found.campaign, found.task)
         parts = sum(1 for theme in now.themes if any(now.of_answer.get(a) == theme for a in _members(found)))
-        key = "theme.split" if parts > 1 else "theme.split_nothing"
+        nothing = "theme.ideas_split_nothing" if found.task is None else "theme.split_nothing"
+        key = "theme.split" if parts > 1 else nothing
         return await self._after(ctx, found, t(key, ctx.language, id=theme_id, count=parts), now)
 
     async def promote(self, ctx: Context, theme_id: ThemeId) -> Reply:
