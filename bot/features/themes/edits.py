@@ -10,6 +10,9 @@ clustering never puts together), a split stays split, and an edit whose answers 
 by the attention checks since) changes nothing. An edited theme keeps its anchor as its id, so the
 id a moderator saw in ``/themes`` stays valid across runs.
 
+Nothing here depends on what the ids are: an ideas round's themes are edited by the same functions, with
+ideas' ids in place of answers' (stored under the task id ``ideas``; see :mod:`bot.features.themes.moderating`).
+
 Cost: a few set operations per edit. A split clusters its theme's answers again, tighter; like the
 question's own clustering (:mod:`bot.features.rounds.themes`), that is kept (:class:`SplitRuns`, one per
 full run of the question) and redone only when the theme has grown by :data:`SPLIT_RECOMPUTE_GROWTH`;
