@@ -8,8 +8,9 @@ are written directly, the way the engine's units would have left them and consis
   none, a few dozens), filling the campaign's tasks round after round, all on one day last week;
 * ``task_counts``, the ledger (a welcome bonus per member, an award per answer worth the task's points
   under the daily cap), ``daily_points``, ``streaks``, ``user_counters`` and answer badges;
-* the scores of every leaderboard scope and the score histogram, summed from the ledger by the same
-  rules as the triggers of migration 0006, which are dropped for the load and recreated unchanged.
+* the scores of every leaderboard scope and the score histogram (members above zero), summed from the
+  ledger by the same rules as the writer's (:mod:`bot.store.scores`); the guards' triggers are dropped
+  for the load and recreated unchanged.
 
 Answer values come from the engine's own parser (:func:`bot.features.tasks.kinds.parse_answer`), so results tally them.
 """
@@ -47,7 +48,7 @@ _SAMPLE_INPUTS: dict[TaskKind, tuple[str, str | None, tuple[str, ...]]] = {
     TaskKind.NPS: ("9", None, ()),
     TaskKind.FREE_TEXT: ("", "More seats by the window", ()),
 }
-SCOPES = (  # scope expression, extra condition, grouping: as in migration 0006's ledger_feeds_scores
+SCOPES = (  # scope expression, extra condition, grouping: as bot.store.scores.scopes gives them
     ("'all'", "1", "user_id"),
     ("'s' || space_id", "space_id IS NOT NULL", "space_id, user_id"),
     ("'s' || space_id || 'w' || week", "space_id IS NOT NULL AND week != ''", "space_id, week, user_id"),
@@ -214,7 +215,7 @@ def build(
         _rebuild(db, deferred, ("index", "scores"))
         db.execute(
             "INSERT INTO score_counts (scope, points, users) SELECT scope, points, COUNT(*) FROM scores"
-            " GROUP BY scope, points"
+            " WHERE points > 0 GROUP BY scope, points"
         )
         _rebuild(db, deferred, ("trigger", "answers"), ("trigger", "ledger"), ("trigger", "scores"))
         db.execute("COMMIT")

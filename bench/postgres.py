@@ -12,6 +12,7 @@ first process's start to the last one's end. Each process runs the default numbe
 connections (``storage.writers``); ``p1_vs_one_writer`` says what they buy over a single one. For scale,
 the same run measures one process on SQLite (``p1_vs_sqlite``). ``retries_per_answer`` counts
 transactions the server aborted to keep them serializable and that the store ran again.
+``round_trips_per_answer`` and ``statements_per_answer`` are counted, not timed (:mod:`bench.pg_trips`).
 
 The server comes from ``--postgres URL`` or ``CROWDPULSE_TEST_POSTGRES_URL`` (the one the tests use);
 each run works in a schema of its own, dropped at the end. Without a server the figures are ``n/a``.
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from threading import Barrier
 from typing import Any
 
+from bench import pg_trips
 from bench.runner import Context, Figure, compared, interleaved, measured
 from bench.throughput import closed_loop
 from bench.world import bench_settings, isolate_environment, person, space
@@ -159,7 +161,8 @@ async def run(ctx: Context) -> list[Figure]:
         variants.append(("sqlite", Deployment(pool, manager, sqlite_url, 1, answers).measure))
         await Deployment(pool, manager, url, max(PROCESSES), max(PROCESSES)).measure(-1)  # migrate, warm up
         results = await interleaved(variants, ctx.repetitions)
-    return figures(results, answers)
+        counted = await pg_trips.figures(url)
+    return figures(results, answers) + counted
 
 
 def figures(results: dict[str, list[Sample]], answers: int) -> list[Figure]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bench.runner import Context, Figure
-from bench.world import engine_on, person, space
+from bench.world import engine_on, person, replaced, space
 
 MEMBERS = 50
 FIRST_QUESTION_CHOICE = 1  # "Latte": an answer with no follow-up condition, the same path for everyone
@@ -55,11 +55,8 @@ def counted_statements() -> Iterator[StatementCount]:
         db.set_trace_callback(counter.trace)
         return db
 
-    sqlite3.connect = traced  # for this benchmark only: restored on the way out
-    try:
+    with replaced(sqlite3, "connect", traced):
         yield counter
-    finally:
-        sqlite3.connect = connect
 
 
 async def run(ctx: Context) -> list[Figure]:

@@ -7,8 +7,8 @@ catalog) would change what is measured, so every benchmark process starts from t
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +57,14 @@ def moderator() -> UserRef:
 
 def space(name: str) -> SpaceRef:
     return SpaceRef(PLATFORM, name, name.title(), False)
+
+
+@contextmanager
+def replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
+    """``owner.name`` is ``value`` inside the block (a benchmark's instrument), restored on the way out."""
+    saved = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, saved)

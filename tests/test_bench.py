@@ -16,6 +16,7 @@ from bench.dashboard_data import Sizes, cached_community
 from bench.datagen import build
 from bench.runner import Context
 from bot.store import migrations
+from bot.store.scores import add_points
 
 REPO = Path(__file__).resolve().parent.parent
 KEYS = {"name", "value", "unit", "target", "meets"}
@@ -68,20 +69,22 @@ def test_quick_run_writes_every_figure_in_the_documented_shape(tmp_path: Path) -
     assert "| figure" in run.stdout  # the table
 
 
-def test_generated_scores_match_what_the_ledger_triggers_would_have_kept(tmp_path: Path) -> None:
+def test_generated_scores_match_what_the_writer_would_have_kept(tmp_path: Path) -> None:
     generated = build(tmp_path / "community.db", users=600, answers=2400)
     source = sqlite3.connect(generated.path)
     replay = sqlite3.connect(":memory:", isolation_level=None)
     migrations.apply(replay)
     replay.execute("BEGIN")
-    replay.executemany(
-        "INSERT INTO ledger (id, user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        source.execute(
-            "SELECT id, user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at"
-            " FROM ledger ORDER BY id"
-        ),
-    )
+    for row in source.execute(
+        "SELECT id, user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at"
+        " FROM ledger ORDER BY id"
+    ):
+        replay.execute(
+            "INSERT INTO ledger (id, user_id, space_id, round_id, week, delta, reason, detail, source_key,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
+        add_points(replay, *row[1:6], row[6]).lifetime()  # as the unit that wrote the row would have
     replay.execute("COMMIT")
     for sql in (
         "SELECT scope, user_id, points FROM scores ORDER BY 1, 2",

@@ -3,9 +3,9 @@
 Both stores are opened first, so both schemas are at the latest migration. The copy is one write unit on
 the target — all or nothing — fed by one read unit on the source (one snapshot), table by table in
 foreign-key order with ids kept. The two run at once on their stores' threads and pass rows through a
-short queue of batches, so a community of millions of rows is copied in bounded memory. The ledger's
-triggers derive scores as ledger rows arrive; the derived tables (``scores``, ``score_counts``) are
-then replaced by the source's own rows, so the copy is exact even for history older than the triggers.
+short queue of batches, so a community of millions of rows is copied in bounded memory. The derived
+tables (``scores``, ``score_counts``) are copied as they are, like any other: nothing in the database
+derives them (the writer keeps them, migration 0017), so the copy holds exactly the source's rows.
 Identity sequences (PostgreSQL) are moved past the copied ids.
 
 Afterwards every table's row count, the ledger's total and every member's balance are compared between
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.store.dialects import dialect
+from bot.store.dialects import dialect, runs_once
 from bot.texts import operator_text
 
 # Foreign-key order. Tables a future migration adds go last (see _tables).
@@ -53,7 +53,6 @@ ORDER = (
     "scores",
     "score_counts",
 )
-DERIVED = ("scores", "score_counts")
 NOT_COPIED = ("schema_migrations", "sqlite_sequence")
 BATCH = 2000
 IN_FLIGHT = 8  # batches between the two threads: the copy's memory bound
@@ -189,8 +188,6 @@ def _start_table(db: sqlite3.Connection, tables: list[str], table: str, columns:
     """Prepare ``table`` for the source's rows: the INSERT and which of the source's columns it takes."""
     if table not in tables:
         raise CopyMismatchError(f"the target has no table {table}: is it at an older version?")
-    if table in DERIVED:
-        db.execute(f"DELETE FROM {table}")  # noqa: S608 - filled by the ledger's triggers just now
     target_columns = set(_columns(db, table))
     kept = [i for i, column in enumerate(columns) if column in target_columns]
     names = ", ".join(columns[i] for i in kept)
@@ -236,10 +233,15 @@ async def copy_store(source: Any, target: Any, on_progress: Callable[[int, int],
         if on_progress is not None:
             on_progress(copied, total)
 
-    outcomes: list[object] = await asyncio.gather(
-        source.read(lambda db: send(db, pipe)),
-        target.write(lambda db: receive(db, pipe, on_rows)),
-        return_exceptions=True,
+    def receiving(db: Any) -> None:
+        receive(db, pipe, on_rows)
+
+    outcomes: list[object] = list(
+        await asyncio.gather(
+            source.read(lambda db: send(db, pipe)),
+            target.write(runs_once(receiving)),
+            return_exceptions=True,
+        )
     )
     for outcome in reversed(outcomes):  # the target's refusal explains more than the source's stop
         if isinstance(outcome, BaseException) and not isinstance(outcome, _Abandoned):

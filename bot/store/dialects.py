@@ -23,6 +23,12 @@ def shard(db: Connection) -> int:
     return int(getattr(db, "shard", None) or 0)
 
 
+def single_writer(db: Connection) -> bool:
+    """Whether the database has one writer (SQLite): what a unit reads stays true until it commits, with
+    no lock; on PostgreSQL a unit reads what others may change only after locking it."""
+    return dialect(db) == "sqlite"
+
+
 def has_table(db: Connection, name: str) -> bool:
     """Whether the schema holds table ``name`` (inside a unit)."""
     if dialect(db) == "postgresql":
@@ -84,3 +90,25 @@ def read_committed(unit: Unit[T]) -> ReadCommitted[T]:
 def isolation_of(unit: Unit[object]) -> str:
     """The isolation level a unit asks PostgreSQL for: READ COMMITTED when marked, else SERIALIZABLE."""
     return ReadCommitted.isolation if isinstance(unit, ReadCommitted) else "serializable"
+
+
+class RunsOnce(Generic[T]):
+    """A unit marked by :func:`runs_once`; it runs as the unit it wraps."""
+
+    def __init__(self, unit: Unit[T]) -> None:
+        self.unit = unit
+
+    def __call__(self, db: Connection, /) -> T:
+        return self.unit(db)
+
+
+def runs_once(unit: Unit[T]) -> RunsOnce[T]:
+    """Mark a unit that must not run a second time: it consumes something outside the database (a
+    stream of rows). Units are otherwise re-runnable, which SQLite's group commit relies on to spare
+    each unit a savepoint (see :meth:`bot.store.sqlite.SqliteStore._run_batch`)."""
+    return RunsOnce(unit)
+
+
+def replayable(unit: Unit[object]) -> bool:
+    """Whether running ``unit`` again, after its first run was rolled back, is harmless."""
+    return not isinstance(unit, RunsOnce)

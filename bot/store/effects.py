@@ -15,17 +15,18 @@ key of ``user_badges`` hands each one out once however many units race.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.point_rules import EVERYONE, capped_delta, level_for, next_streak, week_key
+from bot.point_rules import capped_delta, level_for, next_streak, week_key
 from bot.settings import BadgeCounter, BadgeRule
-from bot.store.database import Connection
+from bot.store.database import Connection, Cursor
 from bot.store.dialects import lock_member
 from bot.store.records import Award, Awarded, PointRules
+from bot.store.scores import PendingScores, add_points
 from bot.store.timestamps import to_text
 
 # audit and outbox ---------------------------------------------------------------------------------
@@ -87,45 +88,121 @@ def audit(
 
 # points -------------------------------------------------------------------------------------------
 
+# What an award reads of the member before it writes: the points counted toward today's cap and the
+# streak. Scalar subqueries, so the answer's unit reads them in the statement that checks its round.
+MEMBER_DAY = (
+    "(SELECT earned FROM daily_points WHERE user_id = ? AND day = ?),"
+    " (SELECT last_day FROM streaks WHERE user_id = ?), (SELECT length FROM streaks WHERE user_id = ?)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDay:
+    """The member's day as :data:`MEMBER_DAY` read it (nothing earned and no streak when unread)."""
+
+    earned_today: int = 0
+    last_day: date | None = None
+    streak: int = 0
+
+    @staticmethod
+    def parameters(user_id: int, today: date) -> tuple[Any, ...]:
+        return (user_id, today.isoformat(), user_id, user_id)
+
+    @staticmethod
+    def of(columns: Sequence[Any]) -> MemberDay:
+        earned, last_day, length = columns
+        return MemberDay(int(earned or 0), date.fromisoformat(last_day) if last_day else None, int(length or 0))
+
+
+def local_time(now: datetime, rules: PointRules) -> datetime:
+    """``now`` in the settings' time zone: days (cap, streak) and weeks (weekly leaderboard) are its."""
+    return now.astimezone(ZoneInfo(rules.timezone))
+
 
 def apply_award(db: Connection, award: Award, rules: PointRules, now: datetime) -> Awarded:
-    """Write ``award`` (idempotent on its source_key) and everything derived from it.
+    """Write ``award`` (idempotent on its source_key) and everything derived from it."""
+    return start_award(db, award, rules, now).settle()
 
-    Days (cap, streak) and weeks (weekly leaderboard) are those of the settings' time zone. The member's
-    lock comes first, so the cap and the streak read here are still true when written.
+
+def start_award(db: Connection, award: Award, rules: PointRules, now: datetime) -> Payment:
+    """:func:`apply_award` up to reading the scores back (for :func:`after_answer`).
+
+    The member's lock comes first, so the cap and the streak read here are still true when written.
     """
     lock_member(db, award.user_id)
-    now = now.astimezone(ZoneInfo(rules.timezone))
-    today = now.date()
+    now = local_time(now, rules)
+    day = MemberDay()
+    if award.capped:
+        day = MemberDay.of(
+            db.execute(f"SELECT {MEMBER_DAY}", MemberDay.parameters(award.user_id, now.date())).fetchone()
+        )
+    return pay(db, award, rules, now, day)
+
+
+class Payment:
+    """An award's rows sent, its scores not yet read back: :meth:`settle` waits for them, so a unit on
+    PostgreSQL's pipeline can send its other statements first (see :mod:`bot.store.postgres`)."""
+
+    __slots__ = ("awarded", "scores")
+
+    def __init__(self, awarded: Awarded, scores: PendingScores) -> None:
+        self.awarded = awarded
+        self.scores = scores
+
+    def settle(self, grants: Iterable[Cursor] = ()) -> Awarded:
+        """What the award came to, with the level it just reached (0 for none) and the badges ``grants``
+        (:func:`_grant`) handed out."""
+        lifetime = self.scores.lifetime()
+        paid = self.awarded
+        level = 0
+        if lifetime is not None and paid.points > 0:
+            level = level_for(lifetime)[0]
+            level = level if level > level_for(lifetime - paid.points)[0] else 0
+        return Awarded(paid.points, paid.streak_days, paid.streak_bonus, paid.capped, _granted(grants), level)
+
+
+def pay(
+    db: Connection, award: Award, rules: PointRules, now: datetime, day: MemberDay, *, fresh: bool = False
+) -> Payment:
+    """Write ``award`` given the member's ``day`` read under their lock; ``now`` in the settings' zone.
+
+    ``fresh``: the source_key cannot have been used before (an answer's new id), so the ledger row is
+    sent without waiting to learn whether it was a repeat. The ledger row, the cap, the streak (and its
+    bonus) and one upsert of the member's scores in every scope (:func:`bot.store.scores.add_points`).
+    """
     delta = award.delta
     capped = False
+    if award.capped:
+        delta = capped_delta(award.delta, day.earned_today, rules.daily_cap)
+        capped = delta < award.delta
+    if not _insert_ledger(db, award, delta, now, fresh=fresh):
+        return Payment(Awarded(0), PendingScores(db, None, 0))
     streak_days = 0
     streak_bonus = 0
-    if award.capped:
-        row = db.execute(
-            "SELECT earned FROM daily_points WHERE user_id = ? AND day = ?",
-            (award.user_id, today.isoformat()),
-        ).fetchone()
-        earned_today = row[0] if row else 0
-        delta = capped_delta(award.delta, earned_today, rules.daily_cap)
-        capped = delta < award.delta
-    if not _insert_ledger(db, award, delta, now):
-        return Awarded(0)
     if award.capped:
         db.execute(
             "INSERT INTO daily_points (user_id, day, earned) VALUES (?, ?, ?)"
             " ON CONFLICT (user_id, day) DO UPDATE SET earned = daily_points.earned + excluded.earned",
-            (award.user_id, today.isoformat(), delta),
+            (award.user_id, now.date().isoformat(), delta),
         )
-        streak_days, streak_bonus = _advance_streak(db, award, rules, today, now)
-    return Awarded(delta + streak_bonus, streak_days, streak_bonus, capped)
+        streak_days, streak_bonus = _advance_streak(db, award, rules, now, day)
+    scores = add_points(
+        db, award.user_id, award.space_id, award.round_id, week_key(now), delta + streak_bonus, award.reason
+    )
+    return Payment(Awarded(delta + streak_bonus, streak_days, streak_bonus, capped), scores)
 
 
-def _insert_ledger(db: Connection, award: Award, delta: int, now: datetime) -> bool:
-    """One ledger row; the leaderboards follow by trigger (migration 0006). ``False`` for a repeat."""
+_LEDGER_INSERT = (
+    "INSERT INTO ledger (user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_LEDGER_INSERT_ONCE = f"{_LEDGER_INSERT} ON CONFLICT (source_key) DO NOTHING"
+
+
+def _insert_ledger(db: Connection, award: Award, delta: int, now: datetime, *, fresh: bool = False) -> bool:
+    """One ledger row (the caller feeds the leaderboards); ``False`` for a repeat of its source_key."""
     cursor = db.execute(
-        "INSERT INTO ledger (user_id, space_id, round_id, week, delta, reason, detail, source_key, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_key) DO NOTHING",
+        _LEDGER_INSERT if fresh else _LEDGER_INSERT_ONCE,
         (
             award.user_id,
             award.space_id,
@@ -138,14 +215,13 @@ def _insert_ledger(db: Connection, award: Award, delta: int, now: datetime) -> b
             to_text(now),
         ),
     )
-    return cursor.rowcount == 1
+    return fresh or cursor.rowcount == 1
 
 
-def _advance_streak(db: Connection, award: Award, rules: PointRules, today: date, now: datetime) -> tuple[int, int]:
-    row = db.execute("SELECT last_day, length, best FROM streaks WHERE user_id = ?", (award.user_id,)).fetchone()
-    last_day = datetime.fromisoformat(row[0]).date() if row else None
-    length = next_streak(last_day, row[1] if row else 0, today)
-    if row is not None and last_day == today:
+def _advance_streak(db: Connection, award: Award, rules: PointRules, now: datetime, day: MemberDay) -> tuple[int, int]:
+    today = now.date()
+    length = next_streak(day.last_day, day.streak, today)
+    if day.last_day == today:
         return length, 0
     db.execute(
         "INSERT INTO streaks (user_id, last_day, length, best) VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE"
@@ -170,6 +246,15 @@ def _advance_streak(db: Connection, award: Award, rules: PointRules, today: date
 # badges and levels --------------------------------------------------------------------------------
 
 
+def count_up(db: Connection, user_id: int, counter: BadgeCounter, step: int = 1) -> Cursor:
+    """Add ``step`` to the member's ``counter``; the cursor holds the new value (read it when needed)."""
+    return db.execute(
+        "INSERT INTO user_counters (user_id, counter, value) VALUES (?, ?, ?)"
+        " ON CONFLICT (user_id, counter) DO UPDATE SET value = user_counters.value + excluded.value RETURNING value",
+        (user_id, counter, step),
+    )
+
+
 def award_badges(
     db: Connection,
     user_id: int,
@@ -184,47 +269,41 @@ def award_badges(
     only when that effect happened, so the count and the effect commit together. Only rules whose
     threshold lies between the old and the new count are tried: the usual cost is one upsert.
     """
-    row = db.execute(
-        "INSERT INTO user_counters (user_id, counter, value) VALUES (?, ?, ?)"
-        " ON CONFLICT (user_id, counter) DO UPDATE SET value = user_counters.value + excluded.value RETURNING value",
-        (user_id, counter, step),
-    ).fetchone()
-    new = int(row[0])
-    old = new - step
-    return _grant(
-        db,
-        user_id,
-        (rule for rule in rules.badges if rule.counter == counter and old < rule.at_least <= new),
-        now,
-    )
+    return _granted(_grant(db, user_id, _crossed(count_up(db, user_id, counter, step), counter, step, rules), now))
 
 
-def after_answer(db: Connection, user_id: int, awarded: Awarded, rules: PointRules, now: datetime) -> Awarded:
-    """An answer's badges (answer count, streak) and level-up, decided in the answer's own unit."""
-    badges = award_badges(db, user_id, "answers", rules, now)
+def after_answer(
+    db: Connection, user_id: int, payment: Payment, rules: PointRules, now: datetime, counted: Cursor | None = None
+) -> Awarded:
+    """An answer's badges (answer count, streak) and level-up, decided in the answer's own unit.
+
+    ``counted``: the answer count's upsert (:func:`count_up`), when the unit sent it already.
+    """
+    counted = counted if counted is not None else count_up(db, user_id, "answers")
+    crossed = _crossed(counted, "answers", 1, rules)
     # A streak grows by one a day, so reaching a threshold means being equal to it.
-    reached = (rule for rule in rules.badges if rule.counter == "streak" and rule.at_least == awarded.streak_days)
-    badges += _grant(db, user_id, reached, now)
-    return replace(awarded, badges=badges, level_up=_level_up(db, user_id, awarded.points))
+    streak_days = payment.awarded.streak_days
+    reached = [rule for rule in rules.badges if rule.counter == "streak" and rule.at_least == streak_days]
+    return payment.settle(_grant(db, user_id, [*crossed, *reached], now))  # one wait for all that was sent
 
 
-def _grant(db: Connection, user_id: int, rules: Iterable[BadgeRule], now: datetime) -> tuple[str, ...]:
-    granted = []
-    for rule in rules:
-        cursor = db.execute(
-            "INSERT INTO user_badges (user_id, badge, earned_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+def _crossed(counted: Cursor, counter: BadgeCounter, step: int, rules: PointRules) -> list[BadgeRule]:
+    new = int(counted.fetchone()[0])
+    old = new - step
+    return [rule for rule in rules.badges if rule.counter == counter and old < rule.at_least <= new]
+
+
+def _grant(db: Connection, user_id: int, rules: Iterable[BadgeRule], now: datetime) -> list[Cursor]:
+    """Send one insert per badge; each cursor holds the badge if it was new (see :func:`_granted`)."""
+    return [
+        db.execute(
+            "INSERT INTO user_badges (user_id, badge, earned_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING RETURNING badge",
             (user_id, rule.id, to_text(now)),
         )
-        if cursor.rowcount == 1:
-            granted.append(rule.id)
-    return tuple(granted)
+        for rule in rules
+    ]
 
 
-def _level_up(db: Connection, user_id: int, gained: int) -> int:
-    """The level just reached when ``gained`` points crossed a level threshold, else 0."""
-    if gained <= 0:
-        return 0
-    row = db.execute("SELECT points FROM scores WHERE scope = ? AND user_id = ?", (EVERYONE, user_id)).fetchone()
-    earned = int(row[0]) if row else 0
-    level = level_for(earned)[0]
-    return level if level > level_for(earned - gained)[0] else 0
+def _granted(grants: Iterable[Cursor]) -> tuple[str, ...]:
+    return tuple(row[0] for cursor in grants for row in cursor.fetchall())

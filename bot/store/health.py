@@ -48,10 +48,10 @@ def negative_balances(db: Connection) -> int:
 
 
 def histogram_mismatches(db: Connection) -> int:
-    """Scopes whose score histogram does not count the same members as their scores."""
+    """Scopes whose score histogram does not count the same members above zero as their scores."""
     return int(
         db.execute(
-            "SELECT COUNT(*) FROM (SELECT scope, COUNT(*) AS members FROM scores GROUP BY scope) s"
+            "SELECT COUNT(*) FROM (SELECT scope, COUNT(*) AS members FROM scores WHERE points > 0 GROUP BY scope) s"
             " LEFT JOIN (SELECT scope, SUM(users) AS counted FROM score_counts GROUP BY scope) c USING (scope)"
             " WHERE s.members != COALESCE(c.counted, 0)"
         ).fetchone()[0]

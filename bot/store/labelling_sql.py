@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.store.database import Connection, Database
 from bot.store.dialects import read_committed
-from bot.store.effects import after_answer, apply_award, audit
+from bot.store.effects import after_answer, apply_award, audit, start_award
 from bot.store.records import (
     Award,
     Awarded,
@@ -209,7 +209,7 @@ class LabellingQueries:
             awarded = Awarded(0)
             if not job.pay_on_agreement:
                 award = replace(label.award, source_key=f"label:{inserted[0]}")
-                awarded = after_answer(db, label.user_id, apply_award(db, award, rules, now), rules, now)
+                awarded = after_answer(db, label.user_id, start_award(db, award, rules, now), rules, now)
             return LabelResult(LabelStatus.RECORDED, awarded, settled, excluded_now)
 
         return await self.store.write(unit)

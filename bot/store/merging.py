@@ -19,6 +19,7 @@ from bot.store.database import Connection
 from bot.store.dialects import shard
 from bot.store.merging_labels import merge_labels
 from bot.store.merging_pairs import merge_judgements
+from bot.store.scores import add_points
 from bot.store.timestamps import to_text
 
 
@@ -78,6 +79,7 @@ def _ledger(
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (user_id, space_id, round_id, week, delta, reason, detail, source_key, to_text(now)),
     )
+    add_points(db, user_id, space_id, round_id, week, delta, reason).lifetime()
 
 
 def _take_back(db: Connection, holder: int, source_key: str, key: str, now: datetime) -> None:

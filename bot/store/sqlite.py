@@ -31,15 +31,25 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from bot.store import migrations
+from bot.store import batches, migrations
 from bot.store.base import Store
 from bot.store.database import StoreUnavailableError, Unit, translated
+from bot.store.dialects import replayable
+from bot.store.scores import ScoreBook
 
 __all__ = ["SqliteStore", "StoreUnavailableError"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class _WriterConnection(sqlite3.Connection):
+    """The writer's connection, with the histogram moves of the group commit it is running."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.score_book = ScoreBook()
 
 
 @dataclass(slots=True)
@@ -109,7 +119,7 @@ class SqliteStore(Store):
 
     def _connect_writer(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, factory=_WriterConnection)
         db.row_factory = sqlite3.Row
         db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         _enter_wal(db, self._busy_timeout_ms / 1000)
@@ -158,28 +168,34 @@ class SqliteStore(Store):
                     pending.future.set_exception(value)
 
     def _run_batch(self, units: Sequence[Unit[Any]]) -> list[tuple[bool, Any]]:
+        """Every unit, then the batch's netted leaderboard histogram, then one COMMIT.
+
+        The units first run one after the other in one transaction. Should one raise, that transaction
+        is rolled back and the batch runs again with each unit in a SAVEPOINT of its own, so the failed
+        unit is rolled back alone: two statements per unit saved in the usual case, for a second run of
+        the batch in the rare one (units are re-runnable, as PostgreSQL's retries need; a batch holding
+        one that is not, :func:`~bot.store.dialects.runs_once`, runs with savepoints from the start).
+        """
         db = self._writer
-        assert db is not None
-        outcomes: list[tuple[bool, Any]] = []
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            return [(False, _unavailable(error))] * len(units)
-        for unit in units:
-            db.execute("SAVEPOINT unit")
+        assert isinstance(db, _WriterConnection)
+        failure = _begin(db)
+        outcomes = None
+        if failure is None and all(replayable(unit) for unit in units):
             try:
-                outcomes.append((True, unit(db)))
-                db.execute("RELEASE unit")
-            except Exception as error:
-                db.execute("ROLLBACK TO unit")
-                db.execute("RELEASE unit")
-                outcomes.append((False, _unavailable(error) if _is_storage_fault(error) else translated(error)))
-        try:
-            db.execute("COMMIT")
-        except sqlite3.Error as error:
-            db.execute("ROLLBACK")
-            return [(False, _unavailable(error))] * len(units)
-        return outcomes
+                outcomes = batches.together(db, units)
+            except batches.UnitRaised:  # the batch again, each unit apart
+                _roll_back(db)
+                failure = _begin(db)
+        if failure is None and outcomes is None:
+            outcomes = batches.apart(db, units, db.score_book, _kept)
+        if failure is None:
+            try:
+                db.score_book.flush(db)
+                db.execute("COMMIT")
+            except sqlite3.Error as error:
+                _roll_back(db)
+                failure = _unavailable(error)
+        return outcomes if failure is None and outcomes is not None else [(False, failure)] * len(units)
 
     # reads --------------------------------------------------------------------------------------
 
@@ -205,6 +221,25 @@ class SqliteStore(Store):
     async def fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "the store is not open"
         return list(await self._reader.execute_fetchall(sql, tuple(parameters)))
+
+
+def _kept(error: Exception) -> Exception:
+    """What a unit's exception becomes for its caller."""
+    return _unavailable(error) if _is_storage_fault(error) else translated(error)
+
+
+def _begin(db: _WriterConnection) -> StoreUnavailableError | None:
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:
+        return _unavailable(error)
+    return None
+
+
+def _roll_back(db: _WriterConnection) -> None:
+    db.score_book.undo(0)
+    if db.in_transaction:  # a storage failure may have ended it already
+        db.execute("ROLLBACK")
 
 
 def _enter_wal(db: sqlite3.Connection, patience_seconds: float) -> None:

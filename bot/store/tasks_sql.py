@@ -10,9 +10,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.store.database import Connection, Database
-from bot.store.dialects import for_share, read_committed, shard, take_turns
-from bot.store.effects import after_answer, apply_award
+from bot.store.database import Connection, Cursor, Database
+from bot.store.dialects import for_share, lock_member, read_committed, shard, single_writer, take_turns
+from bot.store.effects import MEMBER_DAY, MemberDay, after_answer, count_up, local_time, pay
+from bot.store.progress import read_progress, send_progress
 from bot.store.records import (
     AnswerResult,
     AnswerStatus,
@@ -35,7 +36,7 @@ class TaskQueries:
 
     async def progress(self, query: ProgressQuery) -> TaskProgress:
         """Everything choosing the user's next task needs, read in one snapshot."""
-        return await self.store.read(lambda db: _progress(db, query))
+        return await self.store.read(lambda db: read_progress(db, query))
 
     async def record_answer(
         self, answer: NewAnswer, rules: PointRules, now: datetime, follow_up: ProgressQuery | None = None
@@ -53,11 +54,20 @@ class TaskQueries:
 
         @read_committed
         def unit(db: Connection) -> AnswerResult:
-            status = round_gate(db, answer.round_id, answer.user_id)
-            if status is None or status[0] != "open":
-                return AnswerResult(AnswerStatus.ROUND_CLOSED)
-            if status[2]:
-                return AnswerResult(AnswerStatus.BANNED)
+            local = local_time(now, rules)
+            day_parameters = MemberDay.parameters(answer.user_id, local.date())
+            # SQLite (one writer, in process): each result is there at once, so each check comes before
+            # the next write and nothing is undone; the member's day is read with the round. PostgreSQL:
+            # the statements go out in pipeline mode and are read once (one round trip), and a check that
+            # fails then undoes them (_Undone); the day is read under the member's lock.
+            eager = single_writer(db)
+            gate = _send_gate(db, answer.round_id, answer.user_id, day_parameters if eager else ())
+            lock_member(db, answer.user_id)  # after the round's share lock: a close waits for this unit
+            day = None if eager else db.execute(f"SELECT {MEMBER_DAY}", day_parameters)
+            checked = eager or answer.quota is not None
+            status: Any = gate.fetchone() if checked else None
+            if checked and (refusal := _shut(status)) is not None:
+                return refusal
             if answer.quota is not None:
                 take_turns(db, f"quota:{answer.round_id}:{answer.task_id}")
                 counted = db.execute(
@@ -66,29 +76,49 @@ class TaskQueries:
                 ).fetchone()[0]
                 if counted is not None and counted >= answer.quota:
                     return AnswerResult(AnswerStatus.QUOTA_FULL)
-            db.execute(
-                "DELETE FROM pending_inputs WHERE user_id = ? AND round_id = ? AND task_id = ?",
-                (answer.user_id, answer.round_id, answer.task_id),
-            )
+            if answer.typed:
+                mine = (answer.user_id, answer.round_id, answer.task_id)
+                db.execute("DELETE FROM pending_inputs WHERE user_id = ? AND round_id = ? AND task_id = ?", mine)
+                if not eager:
+                    db.execute("SAVEPOINT answer")  # a repeat undoes what follows, not this
+            created = to_text(now)
             inserted = db.execute(
                 "INSERT INTO answers (round_id, task_id, user_id, value, created_at, space_id)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-                (answer.round_id, answer.task_id, answer.user_id, answer.value, to_text(now), answer.space_id),
-            ).fetchone()
-            if inserted is None:
+                (answer.round_id, answer.task_id, answer.user_id, answer.value, created, answer.space_id),
+            )
+            row: Any = inserted.fetchone() if eager else None
+            if eager and row is None:
                 return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
-            answer_id = int(inserted[0])
             db.execute(
                 "INSERT INTO task_counts (round_id, task_id, shard, answers) VALUES (?, ?, ?, 1)"
                 " ON CONFLICT (round_id, task_id, shard) DO UPDATE SET answers = task_counts.answers + 1",
                 (answer.round_id, answer.task_id, shard(db)),
             )
+            counted_answers = count_up(db, answer.user_id, "answers")
+            sent_progress = send_progress(db, follow_up) if follow_up is not None else None
+            if not eager:
+                status = status or gate.fetchone()  # the one wait for everything sent so far
+                if (refusal := _shut(status)) is not None:
+                    raise _Undone(refusal)
+                row = inserted.fetchone()
+                if row is None:
+                    if not answer.typed:
+                        raise _Undone(AnswerResult(AnswerStatus.ALREADY_ANSWERED))
+                    db.execute("ROLLBACK TO SAVEPOINT answer")  # the awaited input stays settled
+                    return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
+            progress = sent_progress.read() if sent_progress is not None else None
+            answer_id = int(row[0])
             award = replace(answer.award, source_key=f"answer:{answer_id}")
-            awarded = after_answer(db, answer.user_id, apply_award(db, award, rules, now), rules, now)  # badges
-            progress = _progress(db, follow_up, unbanned_in=status[1]) if follow_up is not None else None
+            member_day = MemberDay.of(status[3:6] if day is None else day.fetchone())
+            payment = pay(db, award, rules, local, member_day, fresh=True)
+            awarded = after_answer(db, answer.user_id, payment, rules, now, counted_answers)  # badges, level
             return AnswerResult(AnswerStatus.RECORDED, answer_id, awarded, progress)
 
-        return await self.store.write(unit)
+        try:
+            return await self.store.write(unit)
+        except _Undone as undone:
+            return undone.result
 
     async def skip(
         self, round_id: int, task_id: str, user_id: int, now: datetime, space_id: int | None = None
@@ -155,51 +185,33 @@ class TaskQueries:
 def round_gate(db: Connection, round_id: int, user_id: int) -> Any:
     """The round's (status, space id, member banned there), its row share-locked until the unit commits:
     closing the round waits for the unit, and a unit after the close sees it closed."""
-    return db.execute(
-        for_share(
-            db,
-            "SELECT status, space_id, EXISTS (SELECT 1 FROM bans WHERE bans.space_id = rounds.space_id"
-            " AND bans.user_id = ?) FROM rounds WHERE id = ?",
-        ),
-        (user_id, round_id),
-    ).fetchone()
+    return _send_gate(db, round_id, user_id).fetchone()
 
 
-def _progress(db: Connection, query: ProgressQuery, unbanned_in: int | None = None) -> TaskProgress:
-    """The member's progress; ``unbanned_in``: a space the caller's transaction found them not banned in."""
-    banned = query.space_id != unbanned_in and (
-        db.execute("SELECT 1 FROM bans WHERE space_id = ? AND user_id = ?", (query.space_id, query.user_id)).fetchone()
-        is not None
-    )
-    done = {
-        round_id: {
-            row[0]
-            for row in db.execute(
-                "SELECT task_id FROM answers WHERE round_id = ? AND user_id = ?"
-                " UNION SELECT task_id FROM skips WHERE round_id = ? AND user_id = ?",
-                (round_id, query.user_id, round_id, query.user_id),
-            )
-        }
-        for round_id in query.round_ids
-    }
-    counts = {
-        round_id: {
-            row[0]: int(row[1])
-            for row in db.execute(
-                "SELECT task_id, SUM(answers) FROM task_counts WHERE round_id = ? GROUP BY task_id", (round_id,)
-            )
-        }
-        for round_id in query.count_round_ids
-    }
-    profile: dict[str, str] = {}
-    if query.condition_task_ids:
-        marks = ",".join("?" * len(query.condition_task_ids))
-        profile = {
-            row[0]: row[1]
-            for row in db.execute(
-                f"SELECT task_id, value FROM answers WHERE user_id = ? AND task_id IN ({marks})"  # noqa: S608
-                " ORDER BY id",
-                (query.user_id, *query.condition_task_ids),
-            )
-        }
-    return TaskProgress(banned, done, counts, profile)
+def _send_gate(db: Connection, round_id: int, user_id: int, member_day: tuple[Any, ...] = ()) -> Cursor:
+    """:func:`round_gate`'s statement, sent; with ``member_day`` (:meth:`MemberDay.parameters`) the row
+    also holds the member's day (:data:`bot.store.effects.MEMBER_DAY`)."""
+    sql = _GATE_WITH_DAY if member_day else _GATE
+    return db.execute(for_share(db, sql), (user_id, *member_day, round_id))
+
+
+_GATE_COLUMNS = (
+    "status, space_id, EXISTS (SELECT 1 FROM bans WHERE bans.space_id = rounds.space_id AND bans.user_id = ?)"
+)
+_GATE = f"SELECT {_GATE_COLUMNS} FROM rounds WHERE id = ?"  # noqa: S608 - constant text, no input
+_GATE_WITH_DAY = f"SELECT {_GATE_COLUMNS}, {MEMBER_DAY} FROM rounds WHERE id = ?"  # noqa: S608 - as above
+
+
+def _shut(status: Any) -> AnswerResult | None:
+    """The refusal a round's gate row says (closed, or the member banned there), if any."""
+    if status is None or status[0] != "open":
+        return AnswerResult(AnswerStatus.ROUND_CLOSED)
+    return AnswerResult(AnswerStatus.BANNED) if status[2] else None
+
+
+class _Undone(Exception):
+    """Raised by a unit whose statements must all be undone; carries the unit's result."""
+
+    def __init__(self, result: AnswerResult) -> None:
+        super().__init__(result.status)
+        self.result = result

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 from bot.app import make_store
 from bot.settings import load_settings
 from bot.store.records import Award, NewAnswer, NewRound, PointRules
+from bot.store.scores import scopes
 from tests.conftest import REPO
 
 POSTGRES_URL_ENV = "CROWDPULSE_TEST_POSTGRES_URL"
@@ -115,17 +117,25 @@ async def value(store: Any, sql: str, *parameters: Any) -> Any:
 
 
 async def assert_leaderboards_follow_the_ledger(store: Any) -> None:
-    """Every member's all-time score is what the ledger earned them, and the histogram counts them all."""
-    mismatched = await store.fetchall(
-        "SELECT u.id FROM users u LEFT JOIN (SELECT user_id, SUM(delta) AS earned FROM ledger"
-        " WHERE reason != 'redeem' GROUP BY user_id) l ON l.user_id = u.id"
-        " LEFT JOIN scores s ON s.scope = 'all' AND s.user_id = u.id"
-        " WHERE COALESCE(l.earned, 0) != COALESCE(s.points, 0)"
-    )
-    assert mismatched == []
-    histogram = await store.fetchall(
-        "SELECT s.scope FROM (SELECT scope, COUNT(*) AS members FROM scores GROUP BY scope) s"
-        " LEFT JOIN (SELECT scope, SUM(users) AS counted FROM score_counts GROUP BY scope) c ON c.scope = s.scope"
-        " WHERE s.members != COALESCE(c.counted, 0)"
-    )
-    assert histogram == []
+    """Every leaderboard (every scope: everyone, space, week, round) holds exactly what the ledger earned
+    each member there (spending aside), and the histogram counts exactly the members above zero per score.
+
+    Computed afresh from the ledger's rows, so it holds whatever wrote them: answers in one group commit,
+    awards, retractions, merges of linked accounts, redemptions.
+    """
+    expected: Counter[tuple[str, int]] = Counter()
+    for user_id, space_id, round_id, week, delta, reason in await store.fetchall(
+        "SELECT user_id, space_id, round_id, week, delta, reason FROM ledger"
+    ):
+        if reason == "redeem":
+            continue
+        for scope in scopes(space_id, round_id, week):
+            expected[(scope, user_id)] += delta
+    scores = {(row[0], row[1]): row[2] for row in await store.fetchall("SELECT scope, user_id, points FROM scores")}
+    assert {key: points for key, points in scores.items() if points} == {k: v for k, v in expected.items() if v}
+    histogram = {
+        (row[0], row[1]): row[2]
+        for row in await store.fetchall("SELECT scope, points, SUM(users) FROM score_counts GROUP BY scope, points")
+        if row[2]
+    }
+    assert histogram == dict(Counter((scope, points) for (scope, _), points in scores.items() if points > 0))

@@ -358,7 +358,9 @@ class Tasks:
         if parsed.correct and not task.attention:  # a bonus would tell the member they passed a check
             points += services.settings.points.known_answer_bonus
         award = Award(ctx.user_id, record.space_id, record.id, points, "answer", task.id, "", capped=True)
-        answer = NewAnswer(record.id, task.id, ctx.user_id, parsed.value, task.quota, award, space_id=ctx.here)
+        answer = NewAnswer(
+            record.id, task.id, ctx.user_id, parsed.value, task.quota, award, task.kind in TEXT_KINDS, ctx.here
+        )
         upcoming = await self._upcoming(ctx, current=record)
         try:
             result = await services.store.tasks.record_answer(answer, services.rules, services.clock(), upcoming.query)

@@ -26,12 +26,16 @@ class SkipStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class NewAnswer:
+    """An answer to record. ``typed``: a free-text task, whose awaited input the answer settles; the
+    engine knows a choice task never awaited one, and so saves the statement that would look."""
+
     round_id: int
     task_id: str
     user_id: int
     value: str
     quota: int | None
     award: Award
+    typed: bool = True
     space_id: int | None = None  # the space it was given in (the dashboard filters by it), not the community
 
 

@@ -1,0 +1,187 @@
+"""A PostgreSQL connection seen as the part of ``sqlite3.Connection`` that units use.
+
+Units are written once, for both stores, over :class:`bot.store.database.Connection`: ``execute(sql,
+params)`` with ``?`` placeholders and rows that answer by position and by name. :class:`PgConnection`
+gives psycopg 3 that face: placeholders are translated, ``SUM`` of integers comes back an ``int`` as on
+SQLite, the connection claims a shard of the sharded counters (migration 0007), keeps the histogram moves
+of its transaction (:class:`bot.store.scores.ScoreBook`) and runs a write unit in pipeline mode
+(:meth:`PgConnection.pipelined`), so a unit's statements travel together and it waits only to read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import random
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.rows import RowMaker
+from psycopg.types.numeric import NumericLoader
+
+from bot.store.scores import ScoreBook
+
+# Rows per sharded counter that writers can hold alone, and the advisory-lock class that hands them out.
+SHARDS = 64
+_SHARD_LOCKS = 0x43505348
+
+
+# rows ----------------------------------------------------------------------------------------------
+
+
+class Row(tuple[Any, ...]):
+    """A result row like ``sqlite3.Row``: a tuple that also answers ``row["column"]`` and ``keys()``."""
+
+    __slots__ = ()
+    _index: dict[str, int] = {}  # noqa: RUF012 - set on each per-query subclass
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("Row", (Row,), {"__slots__": (), "_index": {name: i for i, name in enumerate(names)}})
+
+
+def _rows(cursor: Any) -> RowMaker[Row]:
+    return _row_class(tuple(column.name for column in cursor.description or ()))
+
+
+class _IntegralNumericLoader(NumericLoader):
+    """``SUM`` of an integer column is ``numeric`` on PostgreSQL: give an ``int`` back, as SQLite does."""
+
+    def load(self, data: Any) -> Any:
+        value = super().load(data)
+        if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        return value
+
+
+# placeholders --------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """SQLite's ``?`` placeholders as psycopg's ``%s`` (and a literal ``%`` as ``%%``), outside quotes."""
+    out: list[str] = []
+    quote = ""
+    for char in sql:
+        if quote:
+            if char == quote:
+                quote = ""
+            out.append("%%" if char == "%" else char)
+        elif char in ("'", '"'):
+            quote = char
+            out.append(char)
+        elif char == "?":
+            out.append("%s")
+        elif char == "%":
+            out.append("%%")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class PgConnection:
+    """A psycopg connection seen through the part of ``sqlite3.Connection`` that units use."""
+
+    dialect = "postgresql"
+
+    def __init__(self, raw: psycopg.Connection[Row]) -> None:
+        self.raw = raw
+        self.shard: int | None = None  # this connection's row of the sharded counters, once claimed
+        self.score_book = ScoreBook()  # the histogram moves of the transaction under way
+        self.pipeline: psycopg.Pipeline | None = None  # set while a write unit runs in pipeline mode
+
+    def claim_shard(self) -> None:
+        """Take a shard no other connection holds, for as long as this connection lives.
+
+        Sharded counters (migration 0007) give each writer a row of its own, so writers in several
+        processes never update the same counter row. A session advisory lock per shard says which are
+        taken; past :data:`SHARDS` writers, two share one and the server arbitrates (a retry, no harm).
+        """
+        taken = next(
+            (
+                shard
+                for shard in range(SHARDS)
+                if self.execute("SELECT pg_try_advisory_lock(?, ?) AS free", (_SHARD_LOCKS, shard)).fetchall()[0][0]
+            ),
+            random.randrange(SHARDS),
+        )
+        self.execute("SELECT set_config('crowdpulse.shard', ?, false)", (str(taken),))
+        self.shard = taken
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> psycopg.Cursor[Row] | PipelinedCursor:
+        cursor = self.raw.execute(translate(sql), tuple(parameters))
+        return cursor if self.pipeline is None else PipelinedCursor(cursor, self.pipeline)
+
+    @contextlib.contextmanager
+    def pipelined(self) -> Iterator[None]:
+        """Pipeline mode for the block: statements are sent without waiting for their results, and the
+        connection waits (one round trip) only when a result is read. Errors surface at that read."""
+        with self.raw.pipeline() as pipeline:
+            self.pipeline = pipeline
+            try:
+                yield
+            finally:
+                self.pipeline = None
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> psycopg.Cursor[Row]:
+        cursor = self.raw.cursor()
+        cursor.executemany(translate(sql), [tuple(row) for row in rows])
+        return cursor
+
+    def execute_script(self, script: str) -> None:
+        """Several statements in one string (migrations, plpgsql bodies); no parameters."""
+        self.raw.execute(script.encode())
+
+
+class PipelinedCursor:
+    """A cursor sent in pipeline mode. Reading rows waits for them (psycopg does); so does reading
+    ``rowcount`` here, which psycopg would otherwise report before the result arrived."""
+
+    __slots__ = ("_cursor", "_pipeline")
+
+    def __init__(self, cursor: psycopg.Cursor[Row], pipeline: psycopg.Pipeline) -> None:
+        self._cursor = cursor
+        self._pipeline = pipeline
+
+    def _arrived(self) -> psycopg.Cursor[Row]:
+        if self._cursor.pgresult is None:
+            self._pipeline.sync()
+        return self._cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._arrived().rowcount
+
+    @property
+    def description(self) -> Any:
+        return self._arrived().description
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def fetchmany(self, size: int = 0) -> list[Any]:
+        return self._cursor.fetchmany(size)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+
+def connect(url: str) -> PgConnection:
+    """An autocommit connection (transactions are begun explicitly) with SQLite-like rows and sums."""
+    raw = psycopg.connect(url, autocommit=True, row_factory=_rows)
+    raw.adapters.register_loader("numeric", _IntegralNumericLoader)
+    return PgConnection(raw)

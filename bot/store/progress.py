@@ -1,0 +1,77 @@
+"""A member's progress through the open rounds of a space, read in one statement.
+
+Choosing the next question needs four things: whether the member is banned here, which tasks they
+answered or skipped in each open round, the answer counts of rounds with quotas, and their answers to
+the tasks that decide who sees a later one. Each used to be a query of its own (one per round); here
+they are branches of one ``UNION ALL``, each row tagged with what it says, so reading progress is one
+statement (and, inside the answer's unit on PostgreSQL's pipeline, no wait of its own).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.store.database import Connection, Cursor
+from bot.store.records import ProgressQuery, TaskProgress
+
+# Every branch gives (kind, round id, task id, value, number): 'b' banned, 'd' done, 'c' count, 'p' profile.
+_BANNED = "SELECT 'b', 0, '', '', 0 FROM bans WHERE space_id = ? AND user_id = ?"
+_DONE = (
+    "SELECT 'd', round_id, task_id, '', 0 FROM answers WHERE user_id = ? AND round_id IN ({rounds})"
+    " UNION ALL SELECT 'd', round_id, task_id, '', 0 FROM skips WHERE user_id = ? AND round_id IN ({rounds})"
+)
+_COUNTS = (
+    "SELECT 'c', round_id, task_id, '', SUM(answers) FROM task_counts WHERE round_id IN ({rounds})"
+    " GROUP BY round_id, task_id"
+)
+_PROFILE = "SELECT 'p', 0, task_id, value, id FROM answers WHERE user_id = ? AND task_id IN ({tasks})"
+
+
+class SentProgress:
+    """The progress statement sent, its rows not yet read (see :func:`send_progress`)."""
+
+    __slots__ = ("_cursor", "_query")
+
+    def __init__(self, query: ProgressQuery, cursor: Cursor) -> None:
+        self._query = query
+        self._cursor = cursor
+
+    def read(self) -> TaskProgress:
+        query = self._query
+        banned = False
+        done: dict[int, set[str]] = {round_id: set() for round_id in query.round_ids}
+        counts: dict[int, dict[str, int]] = {round_id: {} for round_id in query.count_round_ids}
+        chosen: list[tuple[int, str, str]] = []
+        for kind, round_id, task_id, value, number in self._cursor.fetchall():
+            if kind == "b":
+                banned = True
+            elif kind == "d":
+                done[int(round_id)].add(task_id)
+            elif kind == "c":
+                counts[int(round_id)][task_id] = int(number)
+            else:
+                chosen.append((int(number), task_id, value))
+        profile = {task_id: value for _, task_id, value in sorted(chosen)}  # the latest answer wins
+        return TaskProgress(banned, done, counts, profile)
+
+
+def send_progress(db: Connection, query: ProgressQuery) -> SentProgress:
+    """Send the one statement reading ``query``'s progress; read it with :meth:`SentProgress.read`."""
+    branches = [_BANNED]
+    parameters: list[Any] = [query.space_id, query.user_id]
+    if query.round_ids:
+        rounds = ", ".join("?" * len(query.round_ids))
+        branches.append(_DONE.format(rounds=rounds))
+        parameters += (query.user_id, *query.round_ids, query.user_id, *query.round_ids)
+    if query.count_round_ids:
+        branches.append(_COUNTS.format(rounds=", ".join("?" * len(query.count_round_ids))))
+        parameters += query.count_round_ids
+    if query.condition_task_ids:
+        branches.append(_PROFILE.format(tasks=", ".join("?" * len(query.condition_task_ids))))
+        parameters += (query.user_id, *query.condition_task_ids)
+    return SentProgress(query, db.execute(" UNION ALL ".join(branches), parameters))
+
+
+def read_progress(db: Connection, query: ProgressQuery) -> TaskProgress:
+    """The member's progress, now."""
+    return send_progress(db, query).read()
