@@ -20,7 +20,7 @@ it pauses *every* request of the bot until the wait is over, and logs a tracebac
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import logging
 import math
 import os
@@ -53,10 +53,12 @@ from telegram.ext import (
 from adapters import send_queue
 from adapters.log_repeats import folding_repeats
 from adapters.send_queue import Request, SendQueue
+from adapters.telegram_http import GatedRequest
 from adapters.telegram_rendering import (
     Delivery,
     edit_requests,
     message_requests,
+    replaces_question,
     retry_seconds,
     send_now,
 )
@@ -76,7 +78,7 @@ ANONYMOUS_ADMIN_ID = 1087968824  # GroupAnonymousBot: an admin posting as the gr
 ADMIN_CACHE_SECONDS = 60.0
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 CONCURRENT_UPDATES = 256  # updates handled at once
-CONNECTION_POOL = 16  # concurrent handlers share a few keep-alive connections
+CONNECTION_POOL = 8  # few connections: httpcore scans them all on every request (adapters/telegram_http.py)
 FOLLOW_UP_PATIENCE = 1.0  # seconds a tap's follow-up messages wait for other taps to be answered first
 GROUP_MESSAGES_PER_MINUTE = 20
 SEND_GRACE = 5.0  # seconds pending sends get to go out when the bot stops
@@ -105,11 +107,12 @@ class TelegramAdapter:
         for chatty, level in (("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO)):
             logging.getLogger(chatty).setLevel(level)
         self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
-        self._unanswered = 0  # taps being handled whose callback query is not answered yet
-        self._all_answered = asyncio.Event()
-        self._all_answered.set()
+        # Taps being handled whose callback query is not answered yet, in the order they came.
+        self._unanswered: dict[int, asyncio.Future[None]] = {}
+        self._taps = itertools.count()
         self.bot_username = settings.telegram.bot_username
         self.sends: SendQueue[int] = SendQueue(PLATFORM)  # messages and edits, one worker per busy chat
+        self.photo_ids: dict[str, str] = {}  # catalog photo path -> Telegram's file_id, once uploaded
         # Only groups are paced ahead (replies to members are not broadcasts); a private chat's ~1/s is
         # met by waiting out the 429 in its own queue, which holds up no one else.
         self._group_pace = Pacer(math.inf, group_per_minute=GROUP_MESSAGES_PER_MINUTE)
@@ -125,7 +128,7 @@ class TelegramAdapter:
             .base_url(telegram.base_url)
             .base_file_url(telegram.base_file_url)
             .concurrent_updates(CONCURRENT_UPDATES)
-            .connection_pool_size(CONNECTION_POOL)
+            .request(GatedRequest(CONNECTION_POOL))
             .build()
         )
         application.add_handler(MessageHandler(filters.COMMAND, self.on_command))
@@ -201,31 +204,19 @@ class TelegramAdapter:
         chat = message.chat if message is not None else None
         space = space_ref(chat) if chat is not None else SpaceRef(PLATFORM, str(query.from_user.id), "", True)
         user = user_ref(query.from_user)
-        self._unanswered += 1
-        self._all_answered.clear()
+        tap, answered = next(self._taps), asyncio.get_running_loop().create_future()
+        earlier = list(self._unanswered.values())
+        self._unanswered[tap] = answered
         try:
             reply = await self.engine.act(user, space, query.data or "")
             await self._answer_query(query, reply)
         finally:
-            self._unanswered -= 1
-            if self._unanswered == 0:
-                self._all_answered.set()
+            del self._unanswered[tap]
+            answered.set_result(None)
         if message is not None and chat is not None and not reply.quiet:
-            await self._taps_answered_first()
+            await _answered_first(earlier)
             self._after_tap(message, query.from_user, reply)
         self._log(update, "callback", reply, started)
-
-    async def _taps_answered_first(self) -> None:
-        """Wait (a little) until every tap in hand has its callback answered.
-
-        Telegram shows a spinner until a tap is answered and gives up on the answer after a few seconds;
-        the edited question and the next one can come a moment later. So in a burst of taps the answers
-        go out first and the follow-ups (two or three requests per tap) after them, instead of every
-        answer queuing behind earlier taps' follow-ups.
-        """
-        if not self._all_answered.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._all_answered.wait(), FOLLOW_UP_PATIENCE)
 
     async def _answer_query(self, query: CallbackQuery, reply: Reply) -> None:
         """Answer first (the spinner stops) with a toast; a refusal is an alert the user must close.
@@ -245,8 +236,11 @@ class TelegramAdapter:
     def _after_tap(self, message: Message, tapper: User, reply: Reply) -> None:
         """After the toast: update the tapped message and show what follows.
 
-        In a private chat everything goes there. In a group the question stays for everyone else, and
-        what concerns only the tapper (their next task, a long refusal) goes to them privately.
+        In a private chat everything goes there: with ``[chat] follow_up = "edit"`` the answered question
+        turns into the next one (two requests a tap: the toast, the edit), with ``"keep"`` it keeps the
+        choice below it and the next one is a new message (three). In a group the question stays for
+        everyone else, and what concerns only the tapper (their next task, a long refusal) goes to them
+        privately.
         """
         chat = message.chat
         private = chat.type == Chat.PRIVATE
@@ -256,9 +250,13 @@ class TelegramAdapter:
             self._post(chat.id, edit_requests(message, reply), language)
             parts = parts[1:]
         elif reply.outcome == Outcome.DONE or reply.notice:
-            if private and reply.outcome == Outcome.DONE and message.reply_markup is not None:
-                self._post(chat.id, edit_requests(message, Reply(_with_line(message, reply.text))), language)
             parts = parts[1:]
+            if private and reply.outcome == Outcome.DONE and message.reply_markup is not None:
+                if self.settings.chat.follow_up == "edit" and replaces_question(message, reply, parts):
+                    self._post(chat.id, edit_requests(message, parts[0]), language)  # the toast told the choice
+                    parts = parts[1:]
+                else:
+                    self._post(chat.id, edit_requests(message, Reply(_with_line(message, reply.text))), language)
         elif reply.is_refusal and len(to_plain(reply.text)) <= TOAST_LIMIT:
             parts = parts[1:]
         for part in parts:
@@ -300,7 +298,7 @@ class TelegramAdapter:
             buttons = ((Button(str(t("telegram.open_private", language)), url=link),),) if link else ()
             tell_group(t("telegram.need_private", language, name=user.full_name), buttons)
 
-        requests = message_requests(self.bot, user.id, reply, in_group=False, reply_id=None)
+        requests = message_requests(self.bot, user.id, reply, in_group=False, reply_id=None, photo_ids=self.photo_ids)
         delivery = Delivery(
             requests, failed, sent=lambda: tell_group(t("telegram.sent_privately", language, name=user.full_name))
         )
@@ -310,7 +308,9 @@ class TelegramAdapter:
         self, chat_id: int, reply: Reply, language: str, *, in_group: bool, reply_to: Message | None = None
     ) -> None:
         reply_id = reply_to.message_id if reply_to is not None and in_group else None
-        requests = message_requests(self.bot, chat_id, reply, in_group=in_group, reply_id=reply_id)
+        requests = message_requests(
+            self.bot, chat_id, reply, in_group=in_group, reply_id=reply_id, photo_ids=self.photo_ids
+        )
         self._post(chat_id, requests, language, coalesce=(reply, reply_id))
 
     def _post(self, chat_id: int, requests: list[Request], language: str, coalesce: Hashable | None = None) -> None:
@@ -349,7 +349,10 @@ class TelegramAdapter:
     async def send(self, chat_id: int | str, reply: Reply, *, in_group: bool, reply_to: Message | None = None) -> None:
         """One reply sent now, not queued: the outbox's drainer paces and retries by itself."""
         reply_id = reply_to.message_id if reply_to is not None and in_group else None
-        await send_now(message_requests(self.bot, chat_id, reply, in_group=in_group, reply_id=reply_id))
+        requests = message_requests(
+            self.bot, chat_id, reply, in_group=in_group, reply_id=reply_id, photo_ids=self.photo_ids
+        )
+        await send_now(requests)
 
     def _language(self, user: User) -> str:
         code = (user.language_code or "").split("-")[0]
@@ -413,6 +416,20 @@ class TelegramAdapter:
             reply.outcome.value,
             (time.perf_counter() - started) * 1000,
         )
+
+
+async def _answered_first(earlier: list[asyncio.Future[None]]) -> None:
+    """Wait (a little) until the taps that came before this one have their callback answered.
+
+    Telegram shows a spinner until a tap is answered and gives up on the answer after a few seconds;
+    the edited question and the next one can come a moment later. So in a burst of taps the answers
+    go out first and each tap's follow-ups (two or three requests) after the answers of the taps before
+    it, instead of every answer queuing behind earlier taps' follow-ups. Only the earlier ones: a member
+    in a steady stream of taps would otherwise wait the whole patience for taps that came after theirs.
+    """
+    pending = [future for future in earlier if not future.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=FOLLOW_UP_PATIENCE)
 
 
 def _with_line(message: Message, line: str) -> str:

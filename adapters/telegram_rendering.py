@@ -52,12 +52,20 @@ def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
 
 
 def message_requests(
-    bot: Bot, chat_id: int | str, reply: Reply, *, in_group: bool, reply_id: int | None
+    bot: Bot,
+    chat_id: int | str,
+    reply: Reply,
+    *,
+    in_group: bool,
+    reply_id: int | None,
+    photo_ids: dict[str, str],
 ) -> list[Request]:
     """One reply as Telegram messages: photo with caption, text chunks, a document, a prompt.
 
     ``reply_id`` quotes the member's message (groups only: in a private chat it is plain what is
-    answered).
+    answered). ``photo_ids`` remembers the ``file_id`` Telegram gave each catalog photo once uploaded:
+    the next member gets it by id, not by a fresh upload of the same bytes (every member of a campaign
+    sees its photos, and an upload is the costliest request a tap makes).
     """
     markup: InlineKeyboardMarkup | ForceReply | None = keyboard(reply.buttons)
     if reply.text_input is not None and in_group:
@@ -69,15 +77,19 @@ def message_requests(
         caption_fits = len(reply.text) <= CAPTION_LIMIT
 
         async def photo() -> object:
-            return await bot.send_photo(
+            known = photo_ids.get(image.path) if image.path else None
+            sent = await bot.send_photo(
                 chat_id,
-                await _photo(image),
-                filename=image.filename,  # the engine's neutral name, not one PTB makes up
+                known or await _photo(image),
+                filename=None if known else image.filename,  # the engine's neutral name, not one PTB makes up
                 caption=reply.text if caption_fits else None,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup if caption_fits else None,
                 reply_to_message_id=reply_id,
             )
+            if image.path and not known and sent.photo:
+                photo_ids[image.path] = sent.photo[-1].file_id
+            return sent
 
         requests.append(("sendPhoto", photo))
         if caption_fits:
@@ -135,6 +147,19 @@ def edit_requests(message: Message, reply: Reply) -> list[Request]:
             return None
 
     return [(method, edit)]
+
+
+def replaces_question(message: Message, answer: Reply, following: Sequence[Reply]) -> bool:
+    """Whether the tapped ``message`` can turn into the next question (the ``"edit"`` follow-up mode).
+
+    Not when there is none, when a photo would have to become text or text a photo (Telegram edits
+    neither), when it would not fit, or when the answer earned more than its points (a streak, a badge,
+    a level: lines worth keeping in the chat, so that question stays with them below it).
+    """
+    if not following or message.photo or "\n" in answer.text:
+        return False
+    upcoming = following[0]
+    return upcoming.image is None and upcoming.attachment is None and len(upcoming.text) <= MESSAGE_LIMIT
 
 
 def retry_seconds(error: RetryAfter) -> float:

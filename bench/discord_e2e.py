@@ -8,6 +8,11 @@ For ours, answered means the member sees the reply: the interaction's response, 
 (when the engine takes longer than the adapter's acknowledgement budget) its first follow-up. The fake's
 clock is slowed so Discord's 3-second response window does not expire under the burst.
 
+The *closed loop* (:func:`run_closed_loop`): members run /task, then each clicks through the starter
+campaign on the questions only they see, waiting for the next question before clicking again (a bare
+client's members wait for its acknowledgement); each bot in a process of its own, its CPU time read
+(:mod:`bench.closed_loop`). Ours runs in both ``[chat] follow_up`` modes.
+
 When the Discord adapter cannot be imported (it may be in progress), the figures are reported as null.
 """
 
@@ -16,12 +21,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
+from bench import closed_loop as loops
+from bench.bot_process import BotProcess
 from bench.fakes import FakeProcess
 from bench.runner import Context, Figure, Target, compared, interleaved, measured
 from bench.world import engine_on
@@ -42,6 +50,7 @@ SETTLE_QUIET = 0.3
 SETTLE_TIMEOUT = 120.0
 START_TIMEOUT = 20.0
 RATIO_TARGET = Target(">=", 0.8)
+LOOP_RATE_TARGET = Target(">=", 0.6)
 FIGURES = (
     ("discord.ours", "clicks/s", None),
     ("discord.bare_discord_py", "clicks/s", None),
@@ -60,6 +69,13 @@ class Gateway:
         self.fake = fake
         self.identified = 0
 
+    async def wait_started(self, bot: BotProcess) -> None:
+        """Until the bot in its own process has identified (it failed if it exited first)."""
+        count = await self.fake.call("identified", previous=self.identified, timeout=START_TIMEOUT * 3)
+        if not count:
+            raise TimeoutError(f"the {bot.variant} bot never connected (exit status {bot.exited})")
+        self.identified = count
+
     async def wait_identified(self, task: asyncio.Task[None]) -> None:
         count = await self.fake.call("identified", previous=self.identified, timeout=START_TIMEOUT)
         if not count:
@@ -72,15 +88,8 @@ class Gateway:
 @asynccontextmanager
 async def ours(engine: Engine, gateway: Gateway, run_discord: Any) -> AsyncIterator[None]:
     """``run_discord`` connected to the fake (its commands synced to the bench server) for the block."""
-    info = gateway.fake.info
-    endpoints = DiscordSettings(
-        token=SecretStr(info["token"]),
-        api_base=info["api_base"],
-        gateway_url=info["gateway_url"],
-        guild_ids=[info["guild"]],
-    )
     stop = asyncio.Event()
-    settings = engine.services.settings.model_copy(update={"discord": endpoints})
+    settings = engine.services.settings.model_copy(update={"discord": endpoints(gateway.fake.info)})
     task = asyncio.create_task(run_discord(engine, settings, stop, guild_ready_timeout=0.05))
     await gateway.wait_identified(task)
     try:
@@ -91,11 +100,11 @@ async def ours(engine: Engine, gateway: Gateway, run_discord: Any) -> AsyncItera
 
 
 @asynccontextmanager
-async def bare_client(
-    gateway: Gateway, configure_endpoints: Any, setup: Callable[[discord.Client], None]
-) -> AsyncIterator[discord.Client]:
-    """A discord.py client (the guilds intent only), given its handlers by ``setup``, connected for the block."""
-    info = gateway.fake.info
+async def connected(
+    info: dict[str, Any], configure_endpoints: Any, setup: Callable[[discord.Client], None]
+) -> AsyncIterator[asyncio.Task[None]]:
+    """A discord.py client (the guilds intent only), given its handlers by ``setup``, connecting for the
+    block; the block gets the connection's task."""
     configure_endpoints(info["api_base"], info["gateway_url"])
     intents = discord.Intents.none()
     intents.guilds = True
@@ -103,25 +112,102 @@ async def bare_client(
     setup(client)
     await client.login(info["token"])
     task = asyncio.create_task(client.connect())
-    await gateway.wait_identified(task)
     try:
-        yield client
+        yield task
     finally:
         await client.close()
         await task
 
 
 @asynccontextmanager
+async def bare_client(
+    gateway: Gateway, configure_endpoints: Any, setup: Callable[[discord.Client], None]
+) -> AsyncIterator[None]:
+    """A bare client (:func:`connected`) once the fake has seen it identify."""
+    async with connected(gateway.fake.info, configure_endpoints, setup) as task:
+        await gateway.wait_identified(task)
+        yield
+
+
+def only_defer(client: discord.Client) -> None:
+    """The bare client's one handler: every interaction answered with a deferral, and nothing else."""
+
+    @client.event
+    async def on_interaction(interaction: discord.Interaction) -> None:
+        await interaction.response.defer()
+
+
+@asynccontextmanager
 async def bare(gateway: Gateway, configure_endpoints: Any) -> AsyncIterator[None]:
     """A discord.py client that answers every interaction with a deferral and nothing else."""
-
-    def setup(client: discord.Client) -> None:
-        @client.event
-        async def on_interaction(interaction: discord.Interaction) -> None:
-            await interaction.response.defer()
-
-    async with bare_client(gateway, configure_endpoints, setup):
+    async with bare_client(gateway, configure_endpoints, only_defer):
         yield
+
+
+def endpoints(info: dict[str, Any]) -> DiscordSettings:
+    """The settings that point our adapter at the fake (commands synced to the bench server)."""
+    return DiscordSettings(
+        token=SecretStr(info["token"]),
+        api_base=info["api_base"],
+        gateway_url=info["gateway_url"],
+        guild_ids=[info["guild"]],
+    )
+
+
+async def run_bot(variant: str, options: dict[str, Any], stop: asyncio.Event) -> None:
+    """In the bot's own process (:mod:`bench.bot_process`): ours in the ``follow_up`` mode given, on its
+    database, or the bare client, against the fake that ``options["info"]`` names."""
+    from adapters.discord import configure_endpoints, run_discord
+
+    info = options["info"]
+    if variant == "bare":
+        async with connected(info, configure_endpoints, only_defer):
+            await stop.wait()
+        return
+    async with engine_on(Path(options["database"]), chat={"follow_up": options["follow_up"]}) as engine:
+        settings = engine.services.settings.model_copy(update={"discord": endpoints(info)})
+        await run_discord(engine, settings, stop, guild_ready_timeout=0.05)
+
+
+async def run_closed_loop(ctx: Context, fake: FakeProcess, gateway: Gateway) -> list[Figure]:
+    """Members clicking through the starter campaign, each waiting for the next question (see the module).
+
+    The variants take turns on the one fake, each bot process started for its turn (members join the
+    server before a client connects, as the fake's gateway sends them at IDENTIFY).
+    """
+    size = loops.QUICK if ctx.quick else loops.FULL
+    members = size.members
+    numbers = itertools.count(970_000_000_000_000_001)
+    variants = [*(f"ours_{mode}" for mode in loops.FOLLOW_UP_MODES), "bare"]
+
+    def measure(variant: str) -> Callable[[int], Awaitable[loops.LoopRun]]:
+        async def one(_: int) -> loops.LoopRun:
+            ids = [next(numbers) for _ in range(members)]
+            await fake.call("members", ids=ids)
+            options: dict[str, Any] = {"info": fake.info}
+            if variant != "bare":
+                mode = variant.removeprefix("ours_")
+                options |= {"database": str(ctx.workdir / f"discord-loop-{mode}.db"), "follow_up": mode}
+            async with BotProcess("discord", variant.split("_")[0], **options) as bot:
+                await gateway.wait_started(bot)
+                message: int | None = None
+                if variant == "bare":
+                    message = await fake.call("question", custom_id="bare-button")
+                else:
+                    await loops.first_questions(fake, ids, "task")
+                await fake.call("settle", quiet=SETTLE_QUIET, timeout=SETTLE_TIMEOUT)
+                return await loops.tapped(fake, bot, ids, variant, size, message=message)
+
+        return one
+
+    return await loops.compared_loops(
+        "discord.loop",
+        [(variant, measure(variant)) for variant in variants],
+        size,
+        ctx.repetitions,
+        rate_target=LOOP_RATE_TARGET,
+        note=f"{members} members click through the starter campaign, each awaiting the next question",
+    )
 
 
 async def clicks_per_second(fake: FakeProcess, members: list[int], custom_id: str, until: str) -> float:
@@ -171,9 +257,11 @@ async def run(ctx: Context) -> list[Figure]:
         results = await interleaved(
             [("ours", measure_ours), ("bare", measure_bare)], min(ctx.repetitions, REPETITIONS), warmup=1
         )
+        loop = await run_closed_loop(ctx, fake, gateway)
     note = f"{clicks} members click one shared message at once"
     return [
         measured("discord.ours", results["ours"], "clicks/s", note=note),
         measured("discord.bare_discord_py", results["bare"], "clicks/s", note=note),
         compared("discord.ours_vs_bare", results["ours"], results["bare"], RATIO_TARGET),
+        *loop,
     ]

@@ -4,6 +4,10 @@ A *world* wraps one fake server and plays its users: it creates members, puts a 
 in front of them (posted through the server's own API, as the bot would have), queues their clicks all
 at once and times, on the server's side, how long it takes until every click was answered. Methods named
 ``op_<name>`` are the requests the parent may make; they take and return JSON-ready values.
+
+In the closed loop (``op_closed_loop``) each member taps, waits until the tap is answered *and* the next
+question is on screen, and taps again (:mod:`bench.members` plays them); they wait on the fake's
+observers, woken by the requests that concern their own chat, so 200 waiting members cost no polling.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.members import DiscordMembers, TelegramMembers, loop_result
 from tests.fakes.discord.interactions import InteractionHandle
 from tests.fakes.discord.limits import RESPONSE_WINDOW as DISCORD_RESPONSE_WINDOW
 from tests.fakes.discord.limits import FloodLimits
@@ -29,6 +34,9 @@ DISCORD_APP = 930_000_000_000_000_101
 DISCORD_BOT = 930_000_000_000_000_102
 DISCORD_GUILD = 940_000_000_000_000_101
 DISCORD_CHANNEL = 940_000_000_000_000_102
+# The closed loop's members spread over this many channels, as in a big server: the bot sends the next
+# questions of one channel through one queue (Discord counts follow-ups per channel), which holds 50.
+DISCORD_LOOP_CHANNELS = 10
 POSTING_CONCURRENCY = 32
 POLL_SECONDS = 0.002
 QUESTION = "What do you order most often?"
@@ -66,6 +74,7 @@ class TelegramWorld:
         self.server = FakeTelegramServer(TELEGRAM_TOKEN, flood_limits=flood_limits, time_scale=time_scale)
         self.users: dict[int, JSON] = {}
         self.questions: dict[int, tuple[JSON, str]] = {}  # member id -> (message, callback data)
+        self.tappers = TelegramMembers(self.server)
         self.http: aiohttp.ClientSession | None = None
         self.info: JSON = {}
 
@@ -128,6 +137,21 @@ class TelegramWorld:
         complete = await _until(lambda: len(answers) - before >= len(ids), timeout)
         return {"seconds": time.perf_counter() - started, "answered": len(answers) - before, "complete": complete}
 
+    async def op_start(self, ids: list[int], command: str, timeout: float) -> int:  # noqa: ASYNC109
+        """Each member sends ``command`` in their private chat; how many were then shown a question."""
+        return await self.tappers.start([self.users[m] for m in ids], command, time.monotonic() + timeout)
+
+    async def op_closed_loop(self, ids: list[int], taps: int, follow: bool, timeout: float) -> JSON:  # noqa: ASYNC109
+        """Every member taps through their questions at once, each waiting for what they tapped for
+        (:mod:`bench.members`): the taps, their latencies, the wall time and the bot's requests (no polls)."""
+        deadline = time.monotonic() + timeout
+        before = len(self.server.calls)
+        started = time.perf_counter()
+        latencies = await asyncio.gather(*(self.tappers.loop(self.users[m], taps, follow, deadline) for m in ids))
+        seconds = time.perf_counter() - started
+        requests = sum(call.method != "getUpdates" for call in self.server.calls[before:])
+        return loop_result(latencies, seconds, requests)
+
     async def op_settle(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until every update was fetched and the bot went quiet (polls aside): its handlers are done."""
         try:
@@ -181,10 +205,14 @@ class DiscordWorld:
         self.http: aiohttp.ClientSession | None = None
         self.info: JSON = {}
         self.flood: list[InteractionHandle] = []
+        channels = [DISCORD_CHANNEL + number for number in range(DISCORD_LOOP_CHANNELS)]
+        self.clickers = DiscordMembers(self.server, DISCORD_GUILD, channels)
+        self.questions: dict[int, JSON | None] = {}  # member id -> the question in front of them
 
     async def __aenter__(self) -> DiscordWorld:
         await self.server.__aenter__()
-        self.server.guild(DISCORD_GUILD, "Bench café", channels=[(DISCORD_CHANNEL, "general")])
+        channels = [(DISCORD_CHANNEL + number, f"channel-{number}") for number in range(DISCORD_LOOP_CHANNELS)]
+        self.server.guild(DISCORD_GUILD, "Bench café", channels=channels)
         self.http = aiohttp.ClientSession()
         self.info = {
             "token": DISCORD_TOKEN,
@@ -257,6 +285,34 @@ class DiscordWorld:
             "complete": complete,
             "errors": [f"{e.status} {e.message}" for e in self.server.errors[errors : errors + 5]],
         }
+
+    async def op_start(self, ids: list[int], command: str, timeout: float) -> int:  # noqa: ASYNC109
+        """Each member runs ``/command`` in the channel; how many were then shown a question."""
+        commands = lambda: any(c["name"] == command for c in self.server.commands(DISCORD_GUILD))  # noqa: E731
+        if not await _until(commands, timeout):
+            raise RuntimeError(f"/{command} was never synced to the bench server")
+        shown = await self.clickers.start(ids, command, time.monotonic() + timeout)
+        self.questions.update(zip(ids, shown, strict=True))
+        return sum(question is not None for question in shown)
+
+    async def op_closed_loop(
+        self,
+        ids: list[int],
+        taps: int,
+        follow: bool,
+        timeout: float,  # noqa: ASYNC109 - a deadline, not a cancel
+        message: int | None = None,
+    ) -> JSON:
+        """Every member clicks through their questions at once (from :meth:`op_start`, or all the one
+        ``message``), each waiting for what they clicked for: as :meth:`TelegramWorld.op_closed_loop`."""
+        deadline = time.monotonic() + timeout
+        before = len(self.server.calls)
+        started = time.perf_counter()
+        shared = self.server.message(message) if message is not None else None
+        latencies = await asyncio.gather(
+            *(self.clickers.loop(m, shared or self.questions.get(m), taps, follow, deadline) for m in ids)
+        )
+        return loop_result(latencies, time.perf_counter() - started, len(self.server.calls) - before)
 
     async def op_settle(self, quiet: float, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until the bot has made no request for ``quiet`` seconds."""

@@ -22,6 +22,8 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+from bench.runner import end_child, python_child
+
 LINE_LIMIT = 1 << 26  # a request naming thousands of members is one line
 STOP_SECONDS = 10.0
 
@@ -37,15 +39,8 @@ class FakeProcess:
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> FakeProcess:
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.fakes",
-            self.world,
-            json.dumps(self.options),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=LINE_LIMIT,
+        self._process = await python_child(
+            "bench.fakes", self.world, json.dumps(self.options), stdout=asyncio.subprocess.PIPE, limit=LINE_LIMIT
         )
         self.info = await self._receive()
         return self
@@ -53,16 +48,7 @@ class FakeProcess:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        process = self._process
-        if process is None or process.stdin is None:
-            return
-        process.stdin.write(b'{"op": "stop"}\n')
-        process.stdin.close()
-        try:
-            await asyncio.wait_for(process.wait(), STOP_SECONDS)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await end_child(self._process, STOP_SECONDS, b'{"op": "stop"}\n')
 
     async def call(self, op: str, **args: Any) -> Any:
         """Run ``op`` in the child and return its result (a child-side exception is re-raised here)."""

@@ -49,7 +49,7 @@ async def bare(fake: FakeProcess) -> AsyncIterator[None]:
     async def ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return None
 
-    async with bare_bot(fake, [CommandHandler("help", help_line), CommandHandler("points", ignore)], "message"):
+    async with bare_bot(fake.info, [CommandHandler("help", help_line), CommandHandler("points", ignore)], "message"):
         yield
 
 

@@ -142,6 +142,29 @@ async def child_readings(module: str, *arguments: str, seconds: float, cwd: Path
     return readings
 
 
+async def python_child(module: str, *arguments: str, **pipes: Any) -> asyncio.subprocess.Process:
+    """``python -m module arguments…`` with a pipe to its standard input (closing it is how the
+    benchmark's children are told to stop, see :func:`end_child`); ``pipes`` as for asyncio's
+    ``create_subprocess_exec`` (``stdout``, ``limit``)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *arguments, stdin=asyncio.subprocess.PIPE, **pipes
+    )
+
+
+async def end_child(process: asyncio.subprocess.Process | None, seconds: float, farewell: bytes = b"") -> None:
+    """Say ``farewell`` and close the child's standard input (its signal to stop), then wait ``seconds``
+    for it to finish before killing it."""
+    if process is None or process.stdin is None:
+        return
+    process.stdin.write(farewell)
+    process.stdin.close()
+    try:
+        await asyncio.wait_for(process.wait(), seconds)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
 def median(values: Iterable[float]) -> float:
     return float(statistics.median(list(values)))
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+CHOICE_IN_TOAST = 80  # characters of a member's choice a toast repeats: the points after it always fit
 BUTTONS_PER_ROW = 5  # the most buttons a row may hold on every platform (Discord's limit; Telegram allows 8)
 _TAG = re.compile(r"</?(?:b|i|code)>")
 _CODE_SPAN = re.compile(r"<code>(.*?)</code>")
@@ -139,6 +140,12 @@ class Reply:
             replies.append(current)
             current = current.follow_up
         return replies
+
+
+def toast_choice(choice: str) -> str:
+    """A member's choice as their toast repeats it ("✅ Tea, +5"): a long typed answer is cut, so the
+    toast stays within every platform's limit (Telegram: 200 characters) with the points still shown."""
+    return choice if len(choice) <= CHOICE_IN_TOAST else choice[: CHOICE_IN_TOAST - 1] + "…"
 
 
 def escape(text: str) -> str:

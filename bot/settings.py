@@ -104,6 +104,21 @@ class ConsoleSettings(BaseModel):
     moderators: list[str] = Field(default_factory=lambda: ["mod"])
 
 
+FollowUp = Literal["edit", "keep"]
+
+
+class ChatSettings(BaseModel):
+    """How a tapped answer is followed up in a private chat (a group always keeps its question).
+
+    ``follow_up = "edit"``: the tapped question becomes the next one and the toast confirms the choice
+    ("✅ Tea, +5"): two requests per tap. ``"keep"``: the question stays, answered (the choice below
+    it, no buttons), and the next one is a new message: three requests per tap, a scrollable record.
+    The README's Configuration section says why the default is what it is.
+    """
+
+    follow_up: FollowUp = "edit"
+
+
 # badges (gamification: bot/rewards.py) ---------------------------------------------------------------
 
 BadgeCounter = Literal["answers", "ideas", "ideas_accepted", "ideas_launched", "votes"]
@@ -287,6 +302,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     points: PointsSettings = Field(default_factory=PointsSettings)
     ideas: IdeaSettings = Field(default_factory=IdeaSettings)
     rounds: RoundSettings = Field(default_factory=RoundSettings)

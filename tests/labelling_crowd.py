@@ -111,7 +111,9 @@ async def label_until_done(
                 assert "enough answers already" in to_plain(outcome.text) and outcome.follow_up is not None
             else:
                 assert outcome.outcome == Outcome.DONE, to_plain(outcome.text)
-                member.toasts[number in GOLD].add(outcome.notice)
+                member.toasts[number in GOLD].add(
+                    outcome.notice.rpartition(", ")[2]
+                )  # the points (the choice is the item's)
             seen[key] += [to_plain(r.text) for r in outcome.chain()]
             replies[key] = last(outcome)
     return seen

@@ -16,7 +16,7 @@ from adapters.discord.interactions import PLATFORM
 from adapters.discord.limits import CHANNEL_INTERVAL, REQUESTS_PER_SECOND
 from adapters.discord.rendering import render
 from bot.engine import Engine
-from bot.outbox.drainer import DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
+from bot.outbox.drainer import SENDING_KEY, DeliveryFailed, DeliveryRetry, OutboxDrainer, Pacer
 from bot.replies import Reply
 from bot.settings import DiscordSettings
 
@@ -66,11 +66,17 @@ class Delivery:
                 process runs; the drainer (of whichever process claims it next) tries again later.
         """
         kind, _, raw_id = target.partition(":")
+        key = SENDING_KEY.get()
         try:
             destination = await self._destination(kind, int(raw_id))
-            for part in reply.chain():
-                for message in await render(part):
-                    await destination.send(**message.send_kwargs())
+            messages = [message for part in reply.chain() for message in await render(part)]
+            for number, message in enumerate(messages):
+                sending = message.send_kwargs()
+                if key is not None:
+                    # The same nonce on every attempt: Discord answers a repeat with the first message (see
+                    # OutboxDrainer: what a crash between the send and its mark costs).
+                    sending["nonce"] = f"{key}.{number}"
+                await destination.send(**sending)
         except discord.HTTPException as error:
             reason = f"{error.status} {error.code}: {error.text}"
             if error.status >= 500:

@@ -38,7 +38,7 @@ from adapters.discord.components import (
     modal_values,
 )
 from adapters.discord.limits import ACK_BUDGET
-from adapters.discord.rendering import answered, render, text_message
+from adapters.discord.rendering import answered, render, replaced, text_message
 from adapters.discord.responding import Message, Responder
 from adapters.send_queue import SendQueue
 from bot.engine import Engine, UseCase
@@ -279,7 +279,12 @@ class Interactions:
         await responder.answer(messages)
 
     async def _answer_on(self, responder: Responder, reply: Reply, message: discord.Message) -> None:
-        """After a click: update the message when the reply says so, else tell the member privately."""
+        """After a click: update the message when the reply says so, else tell the member privately.
+
+        A question only the member sees, once answered, turns into the next one with the confirmation
+        above it (``[chat] follow_up = "edit"``: one request a click), or keeps the confirmation below
+        it while the next one follows (``"keep"``: two).
+        """
         first, *rest = reply.chain()
         later: list[Message] = []
         if first.edit:
@@ -287,7 +292,12 @@ class Interactions:
             await responder.edit(edited)
             later += [(part, True) for part in extra]
         elif (closing := answered(first, message)) is not None:
-            await responder.close(closing)
+            turned = await replaced(first, rest) if self.settings.chat.follow_up == "edit" else None
+            if turned is not None:
+                await responder.edit(turned)
+                rest = rest[1:]
+            else:
+                await responder.close(closing)
         else:
             rest.insert(0, first)
         for follow_up in rest:

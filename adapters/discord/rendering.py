@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ from adapters.discord.limits import (
     SELECT_PLACEHOLDER,
     cut,
 )
-from bot.replies import Button, Outcome, Reply, Select, split_markup, to_markdown
+from bot.replies import Button, Outcome, Reply, Select, escape, split_markup, to_markdown
+from bot.texts import Markup
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -200,6 +202,21 @@ def _select(select: Select) -> ActionItem:
         options=options,
     )
     return ActionItem(menu)
+
+
+async def replaced(answer: Reply, following: Sequence[Reply]) -> Outgoing | None:
+    """The next question with the answer's confirmation ("✅ Tea, +5") above it, to edit an answered
+    question into (the ``"edit"`` follow-up mode); ``None`` when there is no next question, when it brings
+    an image or a file, when it takes more than one message, or when the answer earned more than its
+    points (a streak, a badge: those lines stay in the member's view with the question they came with).
+    """
+    if not following or "\n" in answer.text or not answer.notice:
+        return None
+    upcoming = following[0]
+    if upcoming.image is not None or upcoming.attachment is not None:
+        return None
+    messages = await render(replace(upcoming, text=Markup(f"{escape(answer.notice)}\n{upcoming.text}")))
+    return messages[0] if len(messages) == 1 else None
 
 
 def answered(reply: Reply, message: discord.Message) -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import time
@@ -60,6 +61,13 @@ class DeliveryFailed(Exception):
 
 
 Sender = Callable[[str, Reply], Awaitable[None]]
+
+SENDING_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("outbox_sending_key", default=None)
+"""While a sender runs, the key of the outbox row it sends (``cp<row id>``), the same on every attempt.
+
+Why a context variable and not a third argument: only a platform that takes an idempotency key with a
+message (Discord's ``nonce``) has a use for it, and every other sender stays ``send(target, reply)``.
+"""
 
 
 class Pacer:
@@ -110,6 +118,14 @@ class OutboxDrainer:
     sent right after the platform accepted it; only a crash in between those two steps repeats it.
     A crash between the commit that queued a row and its send loses nothing: the row waits for the
     next claim (the lease of a dead worker expires).
+
+    The repeat is bounded: a target's rows go one at a time, so a crash leaves at most one message per
+    target in doubt, those whose request was on the wire. A platform with an idempotency key closes
+    even that window (Discord: each message's ``nonce`` is derived from :data:`SENDING_KEY`, and Discord
+    returns the first message for a repeated nonce within a few minutes); Telegram has none, and a bot
+    cannot read a private chat's history to check, so there the in-doubt message may come twice. Marking
+    first and sending after would turn that duplicate into a possible loss instead, the worse failure
+    for a message that says what a member was paid.
     """
 
     def __init__(
@@ -154,6 +170,7 @@ class OutboxDrainer:
             try:
                 reply = await self.engine.render_outbox(json.loads(row.payload))
                 await self.pacer.wait(row.target, self.is_group(row.target))
+                SENDING_KEY.set(f"cp{row.id}")  # this task's own context: gather runs each target in a task
                 await self.send(row.target, reply)
             except DeliveryRetry as retry:
                 log.warning(

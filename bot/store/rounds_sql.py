@@ -235,21 +235,24 @@ class RoundQueries(RoundRows):
         return [(int(row[0]), str(row[1])) for row in rows]
 
     async def participants(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> int:
-        """Members who answered or labelled, not counting those whose answers ``checks`` leave out nor those
-        held back from labelling: the distinct answerers (read from the index of (round, member, task)), plus
-        the labellers who gave no answer. Two counts instead of a ``UNION`` of both lists, which sorted every
-        answerer again (about half the time on a round of a million answers)."""
+        """Members who answered, judged a pair of ideas or labelled, not counting those whose answers
+        ``checks`` leave out nor those held back from labelling. Judges count: a round of ``idea_pair``
+        tasks stores judgements, not answers, and its members took part all the same.
+
+        The distinct answerers (read in order from the index ``answers_turnout``), plus the judges and
+        labellers who gave no answer that counts: two counts instead of a ``UNION`` of every list, which
+        sorted every answerer again (about half the time on a round of a million answers)."""
         kept, kept_parameters = kept_members("user_id", round_id, checks)
         also, also_parameters = kept_members("b.user_id", round_id, checks)
         return int(
             await self.store.fetchval(
                 f"SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT user_id FROM answers WHERE round_id = ?{kept}) d)"  # noqa: S608
-                " + (SELECT COUNT(DISTINCT user_id) FROM label_answers a WHERE round_id = ? AND vote IS NOT NULL"
-                " AND NOT EXISTS (SELECT 1 FROM label_members m WHERE m.round_id = a.round_id AND m.user_id = a.user_id"
-                " AND m.excluded_at IS NOT NULL)"
-                " AND NOT EXISTS (SELECT 1 FROM answers b WHERE b.round_id = a.round_id"
-                f" AND b.user_id = a.user_id{also}))",
-                (round_id, *kept_parameters, round_id, *also_parameters),
+                f" + (SELECT COUNT(*) FROM (SELECT user_id FROM idea_judgements WHERE round_id = ?{kept}"
+                " UNION SELECT user_id FROM label_answers a WHERE round_id = ? AND vote IS NOT NULL AND NOT EXISTS"
+                " (SELECT 1 FROM label_members m WHERE m.round_id = a.round_id AND m.user_id = a.user_id"
+                " AND m.excluded_at IS NOT NULL)) o"
+                f" WHERE NOT EXISTS (SELECT 1 FROM answers b WHERE b.round_id = ? AND b.user_id = o.user_id{also}))",
+                (round_id, *kept_parameters, round_id, *kept_parameters, round_id, round_id, *also_parameters),
                 0,
             )
         )
@@ -343,14 +346,15 @@ def _award_winners(db: Connection, closing: Closing, space_id: int, now: datetim
 
 
 def _queue_summaries(db: Connection, round_id: int, now: datetime) -> None:
-    """One private summary per person who answered or labelled in the round, except those who chose
-    ``/quiet``: to the person's own (primary) account, where answers are kept, so a member with linked
-    accounts is told once. The row is a marker rendered when sent, in the language stored here."""
+    """One private summary per person who answered, judged a pair of ideas or labelled in the round, except
+    those who chose ``/quiet``: to the person's own (primary) account, where answers are kept, so a member
+    with linked accounts is told once. The row is a marker rendered when sent, in the language stored here."""
     rows = db.execute(
         "SELECT id, platform, platform_user_id, language FROM users WHERE quiet = 0 AND id IN"
         " (SELECT user_id FROM answers WHERE round_id = ?"
+        " UNION SELECT user_id FROM idea_judgements WHERE round_id = ?"
         " UNION SELECT user_id FROM label_answers WHERE round_id = ? AND vote IS NOT NULL) ORDER BY id",
-        (round_id, round_id),
+        (round_id, round_id, round_id),
     ).fetchall()
     for user_id, platform, platform_user_id, language in rows:
         enqueue(

@@ -31,6 +31,7 @@ from tests.fakes.discord.server import FakeDiscordServer
 async def test_member_answers_a_whole_campaign_with_buttons_a_select_and_a_form(
     dc: FakeDiscordServer, running: DiscordDeployment, engine: Engine
 ) -> None:
+    running.settings.chat.follow_up = "keep"  # each answered question stays, with what Alice chose below it
     task = await dc.slash(ALICE, GUILD, CHANNEL, "task")
     question = await shown(dc, task, "What do you order most often?")
     assert not question["flags"] & EPHEMERAL  # /task posts the question where it was asked

@@ -113,7 +113,7 @@ async def test_a_check_pays_like_any_task_and_never_says_passed_or_failed(pulse:
     await say(pulse, mod, cafe, "/round open pulse")
     replies = await three_members(pulse, person, cafe)
     passed, missed = replies["Ana"][1], replies["Bob"][1]
-    assert passed.notice == missed.notice, "the same points whether the instruction was followed or not"
+    assert passed.notice.replace("Latte", "Tea") == missed.notice, "the same points, followed or not"
     assert to_plain(passed.text).replace("Latte", "Tea") == to_plain(missed.text)
     for reply in (*replies["Cleo"], *replies["Bob"]):
         assert "attention" not in to_plain(last(reply).text).lower()

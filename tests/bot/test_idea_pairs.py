@@ -14,6 +14,7 @@ from bot.replies import Outcome, Reply, to_plain
 from bot.settings import Settings
 from bot.store.records import IdeaStatus
 from tests.bot.conftest import submit
+from tests.bot.test_closing_loop import drain
 from tests.conftest import FakeClock
 from tests.helpers import button, ledger_rows, say
 
@@ -225,6 +226,11 @@ async def test_a_campaign_serves_pairs_under_its_header_until_enough_for_now(
     assert len(await judgements(engine)) == 1
     results = await engine.results.results(mod, record.id)
     assert "Which would you rather see? (1 judgement): the ideas' ranking is in /ideas best" in to_plain(results.text)
+    assert "1 participant" in to_plain(results.text), "a judge took part, though a pair stores no answer"
+    await drain(engine)
+    assert (await engine.rounds.close(mod, record.id)).outcome == Outcome.DONE
+    (summary,) = (await drain(engine))["user:dan"]
+    assert "Which would you rather see? → the ideas you judged are ranked in /ideas best" in summary
 
 
 async def test_a_member_with_nothing_left_to_answer_is_offered_a_pair(engine: Engine, person, cafe: SpaceRef) -> None:

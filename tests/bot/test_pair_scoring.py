@@ -102,3 +102,10 @@ def test_a_member_who_judged_every_pair_of_the_most_uncertain_ideas_still_gets_t
     judged = {(low, high) for low in range(1, 21) for high in range(low + 1, 21) if low <= 16}
     pair = index.choose(99, judged, random.Random(5))
     assert pair is not None and set(pair) <= {17, 18, 19, 20}
+
+
+def test_a_member_who_judged_an_idea_before_it_was_merged_is_not_asked_the_same_pair_under_its_new_name() -> None:
+    index = pool(3)
+    index.apply_ideas([PoolIdea(1, 0, False, STAMP, merged_into=2)])  # idea 1 was merged into idea 2
+    assert index.choose(99, {(1, 3)}, random.Random(1)) is None, "(1, 3) judged is (2, 3) judged"
+    assert index.choose(99, set(), random.Random(1)) in ((2, 3), (3, 2))

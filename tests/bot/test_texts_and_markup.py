@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import pytest
 
-from bot.replies import escape, split_markup, to_markdown, to_plain
+from bot.replies import escape, split_markup, to_markdown, to_plain, toast_choice
 from bot.texts import keys, pick_language, plurals, t, template_fields
 
 
@@ -21,6 +21,13 @@ def test_client_language_codes_map_to_our_translations() -> None:
     assert pick_language("ro-RO") == "ro"
     assert pick_language("de") == "en"
     assert pick_language(None) == "en"
+
+
+def test_a_toast_names_a_long_choice_cut_short_and_keeps_its_points_within_telegrams_200() -> None:
+    choice = ", ".join(["Oat milk", "Extra shot", "Vanilla syrup", "Whipped cream"] * 6)
+    toast = to_plain(t("answer.toast", "ro", choice=toast_choice(choice), points=12))
+    assert toast.startswith("✅ Oat milk, Extra shot") and toast.endswith("…, +12") and len(toast) <= 200
+    assert to_plain(t("answer.toast", "en", choice=toast_choice("Tea"), points=5)) == "✅ Tea, +5"
 
 
 def test_variables_are_escaped_so_names_cannot_inject_markup() -> None:

@@ -278,7 +278,8 @@ def _score_violations(db: sqlite3.Connection) -> list[str]:
         for key in set(expected) | set(stored)
         if stored.get(key, 0) != expected.get(key, 0)
     ]
-    histogram = Counter((scope, points) for (scope, _), points in stored.items())
+    # The histogram counts members above zero only: ranks are asked of them alone (bot/store/scores.py).
+    histogram = Counter((scope, points) for (scope, _), points in stored.items() if points > 0)
     counted = {
         (scope, points): users
         for scope, points, users in db.execute(

@@ -10,12 +10,12 @@ recovers by itself and every update the platform delivered is processed exactly 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from telegram.ext import ApplicationBuilder
 
+import adapters.telegram
 from adapters.discord import CrowdPulseClient
+from adapters.telegram_http import GatedRequest
 from bot.engine import Engine
 from bot.settings import Settings
 from tests.adapters.harness import (
@@ -92,12 +92,11 @@ async def test_a_reply_telegram_is_too_slow_to_accept_loses_no_answer(
     TimedOut reaches the adapter's error handler, and the fake server drops the half-sent message when
     the client hangs up. /task brings the next question.
     """
-    build = ApplicationBuilder.build
 
-    def with_short_timeout(self: ApplicationBuilder[Any, Any, Any, Any, Any, Any]) -> Any:
-        return build(self.read_timeout(CLIENT_TIMEOUT))
+    def with_short_timeout(connection_pool_size: int) -> GatedRequest:
+        return GatedRequest(connection_pool_size, read_timeout=CLIENT_TIMEOUT)
 
-    monkeypatch.setattr(ApplicationBuilder, "build", with_short_timeout)
+    monkeypatch.setattr(adapters.telegram, "GatedRequest", with_short_timeout)
     ana = tg.user(302, "Ana")
     chat = tg.private_chat(ana)
     async with running_telegram_bot(engine, settings, tg):
@@ -108,7 +107,7 @@ async def test_a_reply_telegram_is_too_slow_to_accept_loses_no_answer(
         await tg.wait_for(lambda: any(APOLOGY in text for text in texts(tg, chat["id"])), timeout=10)
         await tg.wait_until_consumed(timeout=10)
 
-        assert tg.callback_answers[-1].text == "Thanks! +5 points"
+        assert tg.callback_answers[-1].text == "✅ Latte, +5"
         assert any("Recorded: Latte" in text for text in texts(tg, chat["id"]))
         assert not any("Pick up to two extras" in text for text in texts(tg, chat["id"]))
         assert await count(engine, "SELECT COUNT(*) FROM answers") == 1

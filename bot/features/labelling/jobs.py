@@ -36,7 +36,7 @@ from bot.features.labelling.aggregation import (
 )
 from bot.features.tasks.kinds import YES_NO_OTHER, Accepted, Refused, parse_answer
 from bot.point_rules import task_points
-from bot.replies import Button, Image, Outcome, Reply, TextInput, escape
+from bot.replies import Button, Image, Outcome, Reply, TextInput, escape, to_plain, toast_choice
 from bot.store.database import StoreUnavailableError
 from bot.store.records import (
     Award,
@@ -237,8 +237,8 @@ class Labelling:
             line = t("label.recorded_later", language, choice=summary)
         else:
             line = t("answer.recorded", language, choice=summary, points=gained)
-        toast = t("answer.toast", language, points=gained) if value is not None else line
-        return Labelled(Reply(line, Outcome.DONE, notice=str(toast)), next_question=True)
+        toast = t("answer.toast", language, choice=toast_choice(summary), points=gained) if value is not None else line
+        return Labelled(Reply(line, Outcome.DONE, notice=to_plain(toast)), next_question=True)
 
     async def _crowd(self, round_id: int) -> float:
         """The crowd's pooled gold accuracy in the round (smoothed), read at most every ``CROWD_REFRESH``:

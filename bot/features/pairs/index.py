@@ -18,7 +18,7 @@ member judged. numpy over arrays of the pool: about a millisecond with 10,000 id
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -180,7 +180,7 @@ class PairIndex:
         sigma = 1.0 / np.sqrt(PRIOR_PRECISION + self.information)
         noise = np.random.default_rng(rng.getrandbits(32))
         priority = np.where(eligible, sigma * (1.0 + SPREAD * noise.random(len(self.ids))), -np.inf)
-        partners_of = _partners(judged)
+        partners_of = _partners(judged, self._target)
         for first in _by_priority(priority):
             if not np.isfinite(priority[first]):
                 break
@@ -217,10 +217,11 @@ def _by_priority(priority: Floats) -> Iterator[int]:
     yield from (k for k in np.argsort(-priority, kind="stable").tolist() if k not in seen)
 
 
-def _partners(judged: set[tuple[int, int]]) -> dict[int, list[int]]:
-    """Each idea the member judged, with the ideas they judged it against."""
+def _partners(judged: set[tuple[int, int]], target: Callable[[int], int]) -> dict[int, list[int]]:
+    """Each idea the member judged, with the ideas they judged it against; a merged idea's pairs count
+    as its target's (whoever judged (A, X) before A was merged into B has, in effect, judged (B, X))."""
     partners: dict[int, list[int]] = {}
-    for low, high in judged:
+    for low, high in ((target(low), target(high)) for low, high in judged):
         partners.setdefault(low, []).append(high)
         partners.setdefault(high, []).append(low)
     return partners

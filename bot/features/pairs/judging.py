@@ -27,7 +27,7 @@ from bot.features.ideas.similarity import snippet
 from bot.features.pairs.index import PairIndex
 from bot.features.rounds.cache import OpenRounds
 from bot.point_rules import task_points
-from bot.replies import Button, Outcome, Reply
+from bot.replies import Button, Outcome, Reply, to_plain
 from bot.store.database import StoreUnavailableError
 from bot.store.records import Award, JudgeStatus, NewJudgement, RoundRecord
 from bot.texts import Markup, t
@@ -192,4 +192,4 @@ class Pairs:
             text = t("pairs.gone", language)
             return Reply(text, Outcome.REFUSED, notice=str(text), follow_up=follow_up)
         text = t("pairs.recorded", language, points=points)
-        return Reply(text, Outcome.DONE, notice=str(t("answer.toast", language, points=points)), follow_up=follow_up)
+        return Reply(text, Outcome.DONE, notice=to_plain(text), follow_up=follow_up)  # short: it is the toast

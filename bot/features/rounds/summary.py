@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from bot.catalog import text_in
+from bot.catalog import TaskKind, text_in
 from bot.context import Context, Services
 from bot.features.rounds.attention import attention_checks
 from bot.features.rounds.lookup import round_title
@@ -58,6 +58,8 @@ class RoundSummaries:
             checks = attention_checks(campaign)
             for tally in tallies:
                 line = _top_answer(tally, language)
+                if tally.task.kind == TaskKind.IDEA_PAIR:  # judgements, not answers: the ranking is elsewhere
+                    line = t("summary.pairs", language, prompt=text_in(tally.task.prompt, language))
                 if line is None and themed(tally.task) and tally.answers:
                     found = await self.themes.of_task(record.id, tally.task, record.status != "open", checks)
                     line = _top_theme(tally, found.themes[0] if found.themes else None, language)

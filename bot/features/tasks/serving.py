@@ -39,7 +39,7 @@ from bot.features.tasks.kinds import (
 from bot.features.themes.promotions import Promotions
 from bot.identity import UserRef
 from bot.point_rules import task_points
-from bot.replies import Outcome, Reply, TextInput
+from bot.replies import Outcome, Reply, TextInput, to_plain, toast_choice
 from bot.store.database import StoreUnavailableError
 from bot.store.records import AnswerStatus, Award, NewAnswer, ProgressQuery, RoundRecord, SkipStatus, TaskProgress
 from bot.texts import Markup, t
@@ -388,7 +388,7 @@ class Tasks:
         return Reply(
             Markup("\n".join(lines)),
             Outcome.DONE,
-            notice=str(t("answer.toast", ctx.language, points=gained)),
+            notice=to_plain(t("answer.toast", ctx.language, choice=toast_choice(parsed.summary), points=gained)),
             follow_up=await self.next_task(
                 ctx, after=(record, index), upcoming=replace(upcoming, progress=result.progress)
             ),

@@ -7,8 +7,11 @@ transcription typed in the form the ✍️ button opens.
 
 from __future__ import annotations
 
+import pytest
+
 from bot.engine import Engine
 from bot.features.labelling.aggregation import normalise_text
+from bot.settings import Settings
 from tests.adapters.harness import (
     ALICE,
     BOB,
@@ -38,6 +41,13 @@ from tests.adapters.labelling.jobs import (
 from tests.fakes.discord.interactions import InteractionHandle
 from tests.fakes.discord.protocol import EPHEMERAL
 from tests.fakes.discord.server import FakeDiscordServer
+
+
+@pytest.fixture(autouse=True)
+def answered_questions_stay(settings: Settings) -> None:
+    """These stories read each answered item's confirmation below it and the next item as a follow-up
+    (``follow_up = "keep"``); the ``"edit"`` mode has its own stories (test_discord_follow_up.py)."""
+    settings.chat.follow_up = "keep"
 
 
 async def open_round(dc: FakeDiscordServer, subject: str) -> JSON:

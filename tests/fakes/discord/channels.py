@@ -3,6 +3,8 @@
 Why these together: they are the routes a bot uses outside interactions — posting into a channel it has
 permission to write in (a closed DM is 403/50007, a missing permission 403/50013), editing only its own
 messages, opening a DM, looking a guild or member up — and all read the world and the message store.
+A message posted with a ``nonce`` and ``enforce_nonce`` is created once: the same nonce again returns the
+message it created, as Discord does within a few minutes.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from .rest import BODY, FILES, Route
 from .validation import validate_message
 from .world import World
 
+MAX_NONCE_LENGTH = 25
+"""Characters of a message's ``nonce`` (Discord: an integer or a string of up to 25)."""
+
 
 class ChannelRoutes:
     """Channel, message, DM, guild and member routes, plus attachment downloads (outside ``/api/v10``)."""
 
     def __init__(self, world: World, store: MessageStore) -> None:
         self._world, self._store = world, store
+        self._by_nonce: dict[str, JSON] = {}  # Discord keeps them a few minutes; a test lasts seconds
 
     def routes(self) -> list[Route]:
         return [
@@ -68,9 +74,17 @@ class ChannelRoutes:
         channel = self._channel_or_404(request)
         data, files = request[BODY] or {}, request[FILES]
         self._check_can_send(channel, bool(files))
+        nonce = str(data["nonce"]) if data.get("nonce") is not None else None
+        if nonce is not None and len(nonce) > MAX_NONCE_LENGTH:
+            raise ApiError(400, 50035, "Invalid Form Body: nonce")
+        if nonce is not None and data.get("enforce_nonce") and nonce in self._by_nonce:
+            return json_response(self._by_nonce[nonce])  # the message that nonce created, not a new one
         flags = data.get("flags", 0) & SENDABLE_FLAGS
         message = self._store.build(int(channel["id"]), data, files, flags=flags)
         validate_message(message, ())
+        if nonce is not None:
+            message["nonce"] = nonce
+            self._by_nonce[nonce] = message
         self._store.store(message)
         await self._store.announce(message)
         return json_response(message)

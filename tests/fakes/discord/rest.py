@@ -39,6 +39,10 @@ def add_api_routes(router: web.UrlDispatcher, routes: Sequence[Route]) -> None:
         router.add_route(method, API_PREFIX + re.sub(r"\{(\w+_id)\}", r"{\1:\\d+}", path), handler)
 
 
+DROP = 0
+"""A fault's status that drops the connection rather than answer (only after handling: see ``fail_next``)."""
+
+
 @dataclass(slots=True)
 class _Fault:
     method: str
@@ -47,6 +51,7 @@ class _Fault:
     retry_after: float
     is_global: bool
     remaining: int
+    after_handling: bool = False
 
 
 class RestPipeline:
@@ -66,6 +71,8 @@ class RestPipeline:
         self._followup_channel, self._crashes, self._notify = followup_channel, crashes, notify
         self.calls: list[Call] = []
         self.errors: list[ErrorRecord] = []
+        # Called with each call once answered (a benchmark's members wait on them instead of polling).
+        self.observers: list[Callable[[Call], None]] = []
         self._faults: list[_Fault] = []
 
     def fail_next(
@@ -77,21 +84,28 @@ class RestPipeline:
         times: int = 1,
         retry_after: float = 0.05,
         is_global: bool = False,
+        after_handling: bool = False,
     ) -> None:
         """Makes the next ``times`` matching requests fail; ``path`` is a regex full-matched against the
         path below ``/api/v10`` (e.g. ``r"/channels/\\d+/messages"``). 429s carry ``Via`` and ``retry_after``
         so discord.py retries them; 5xx get ``{"code": 0}`` (discord.py retries those after 1 s, 3 s...).
+        ``after_handling`` fails the request after Discord did it: the message exists, its answer is lost.
+        Status :data:`DROP` drops the connection instead of answering (no retry in discord.py: the caller's).
         """
-        self._faults.append(_Fault(method.upper(), re.compile(path), status, retry_after, is_global, times))
+        fault = _Fault(method.upper(), re.compile(path), status, retry_after, is_global, times, after_handling)
+        self._faults.append(fault)
 
-    def _injected_fault(self, method: str, path: str) -> ApiError | None:
+    def _injected_fault(self, method: str, path: str) -> tuple[ApiError | None, bool]:
+        """The error to answer with, if any, and whether to answer it only after handling the request."""
         for fault in self._faults:
             if fault.remaining > 0 and fault.method == method and fault.path.fullmatch(path):
                 fault.remaining -= 1
                 if fault.status == 429:
-                    return rate_limited(fault.retry_after, is_global=fault.is_global, injected=True)
-                return ApiError(fault.status, 0, f"{fault.status}: Injected Server Error", injected=True)
-        return None
+                    error = rate_limited(fault.retry_after, is_global=fault.is_global, injected=True)
+                else:
+                    error = ApiError(fault.status, 0, f"{fault.status}: Injected Server Error", injected=True)
+                return error, fault.after_handling
+        return None, False
 
     @web.middleware
     async def middleware(
@@ -102,16 +116,23 @@ class RestPipeline:
             return await handler(request)
         path = request.path.removeprefix(API_PREFIX)
         rate_headers: dict[str, str] = {}
+        call: Call | None = None
         try:
             request[BODY], request[FILES] = await read_body(request)
-            self.calls.append(Call(request.method, path, request[BODY], tuple(request[FILES].values())))
+            call = Call(request.method, path, request[BODY], tuple(request[FILES].values()))
+            self.calls.append(call)
             self._check_auth(request, path)
-            fault = self._injected_fault(request.method, path)
-            if fault is not None:
+            fault, after_handling = self._injected_fault(request.method, path)
+            if fault is not None and not after_handling:
                 raise fault
             rate_headers = self._rate_headers(request)
             self._flood.check(request, path, rate_headers, self._followup_channel)
             response = await handler(request)
+            if fault is not None and fault.status == DROP and request.transport is not None:
+                self.errors.append(ErrorRecord(request.method, path, DROP, None, "connection dropped", True))
+                request.transport.abort()
+            elif fault is not None:
+                raise fault
         except ApiError as exc:
             self.errors.append(ErrorRecord(request.method, path, exc.status, exc.code, exc.message, exc.injected))
             response = json_response(exc.body(), exc.status, {**rate_headers, **exc.headers})
@@ -122,6 +143,9 @@ class RestPipeline:
             self._crashes.append(exc)
             response = json_response({"message": "500: Internal Server Error", "code": 0}, 500)
         response.headers.update(rate_headers)
+        if call is not None:
+            for observer in self.observers:
+                observer(call)
         await self._notify()
         return response
 

@@ -78,7 +78,7 @@ class FakeDiscordServer(UserActions):
             crashes=self.crashes,
             notify=self._notify,
         )
-        self.calls, self.errors = self._rest.calls, self._rest.errors
+        self.calls, self.errors, self.observers = self._rest.calls, self._rest.errors, self._rest.observers
         self.fail_next = self._rest.fail_next  # the driver's fault injection is the pipeline's own
         self._channel_routes = ChannelRoutes(self, self._store)
         self._routes: list[Route] = [

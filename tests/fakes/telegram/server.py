@@ -13,6 +13,7 @@ import copy
 import enum
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Final, Self
 
@@ -46,6 +47,15 @@ CONFIGURED_SECRET: Final = _Secret.CONFIGURED
 """Default of ``push_webhook(secret_token=...)``: send the secret given to ``setWebhook``."""
 
 
+@dataclass(frozen=True)
+class _Hold:
+    """A call :meth:`FakeTelegramServer.hold_next` will never answer."""
+
+    method: str
+    chat_id: int
+    after_handling: bool
+
+
 class FakeTelegramServer(World):
     """The fake Bot API server plus the driver API tests use to play users.
 
@@ -70,6 +80,8 @@ class FakeTelegramServer(World):
         self.errors: list[ErrorReply] = []
         self.callback_answers: list[CallbackAnswer] = []
         self.flood_errors: list[FloodError] = []
+        # Called with each call once its handler succeeded (a benchmark's members wait on them, not poll).
+        self.observers: list[Callable[[Call], None]] = []
         self._activity = Activity()
         self._updates = UpdateQueue(self._activity)
         self._callbacks = CallbackQueries(self, self.callback_answers)
@@ -88,6 +100,9 @@ class FakeTelegramServer(World):
         }
         self._failures: dict[str, list[ApiError]] = {}
         self._delays: dict[str, list[float]] = {}
+        self._holds: list[_Hold] = []
+        self.held: list[JSON] = []
+        """Parameters of each call held by :meth:`hold_next`, once it is held (the test waits on it)."""
         self._runner: web.AppRunner | None = None
         self._port = 0
 
@@ -186,6 +201,16 @@ class FakeTelegramServer(World):
         """Make the next ``times`` calls of ``method`` wait ``seconds`` before being handled."""
         self._delays.setdefault(self._canonical(method), []).extend([seconds] * times)
 
+    def hold_next(self, method: str, chat_id: int, *, after_handling: bool) -> None:
+        """Never answer the next call of ``method`` to ``chat_id``: its client waits until it goes away.
+
+        ``after_handling`` says where the call hangs: after Telegram did what it asked (the message is in
+        the chat, only the answer is lost) or before (nothing happened). A bot killed meanwhile is a bot
+        killed mid-send at that exact point; the handler is cancelled when the killed client's connection
+        closes, so a hold before handling never takes effect.
+        """
+        self._holds.append(_Hold(self._canonical(method), chat_id, after_handling))
+
     def drop_long_poll(self) -> bool:
         """Abort the connection of the pending long-polling getUpdates; False if none is pending."""
         return self._updates.wake_poll(PollOutcome.DROP)
@@ -273,10 +298,18 @@ class FakeTelegramServer(World):
         with self._activity.request(method):
             try:
                 params = await read_params(request)
-                self.calls.append(Call(method, params))
+                call = Call(method, params)
+                self.calls.append(call)
                 await self._apply_delay(method)
                 self._raise_injected_failure(method)
+                hold = self._take_hold(method, params)
+                if hold is not None and not hold.after_handling:
+                    await self._hang(params)
                 result = await handler(Params(params))
+                for observer in self.observers:
+                    observer(call)
+                if hold is not None and hold.after_handling:
+                    await self._hang(params)
             except ApiError as error:
                 return self._error_response(method, error)
             except DropConnection:
@@ -303,6 +336,17 @@ class FakeTelegramServer(World):
         delays = self._delays.get(method)
         if delays:
             await asyncio.sleep(delays.pop(0))
+
+    def _take_hold(self, method: str, params: JSON) -> _Hold | None:
+        for hold in self._holds:
+            if hold.method == method and str(params.get("chat_id")) == str(hold.chat_id):
+                self._holds.remove(hold)
+                return hold
+        return None
+
+    async def _hang(self, params: JSON) -> None:
+        self.held.append(params)
+        await asyncio.Event().wait()  # until the client goes away and aiohttp cancels the handler
 
     def _raise_injected_failure(self, method: str) -> None:
         failures = self._failures.get(method)

@@ -1,0 +1,52 @@
+"""What a member's click on a question only they see turns into, in each ``[chat] follow_up`` mode.
+
+"edit" (the default): the question becomes the next one, with the choice and points above it ("✅ Green,
++5"): one request per click, the interaction's response. "keep": the question keeps the choice below
+it and the next one follows as a message of its own: two. The requests are counted on the fake Discord.
+"""
+
+from __future__ import annotations
+
+from tests.adapters.harness import ALICE, CHANNEL, GUILD, JSON, DiscordDeployment, custom_id, next_question, shown
+from tests.fakes.discord.server import FakeDiscordServer
+
+
+async def teas_question(dc: FakeDiscordServer, member: int) -> JSON:
+    """The member runs /task and answers Tea on the shared question: "Which tea" comes, only for them."""
+    question = await shown(dc, await dc.slash(member, GUILD, CHANNEL, "task"), "What do you order most often?")
+    tea = await dc.click(member, question, custom_id(question, "Tea"))
+    return await next_question(dc, tea, "Which tea")
+
+
+def requests_since(dc: FakeDiscordServer, start: int) -> list[str]:
+    """The bot's requests about interactions since ``start``: responses and follow-ups."""
+    kinds = {"interactions": "response", "webhooks": "follow-up"}
+    return [kinds[call.path.split("/")[1]] for call in dc.calls[start:] if call.path.split("/")[1] in kinds]
+
+
+async def test_in_edit_mode_the_answered_question_becomes_the_next_in_one_request(
+    dc: FakeDiscordServer, running: DiscordDeployment
+) -> None:
+    question = await teas_question(dc, ALICE)
+    before = len(dc.calls)
+    green = await dc.click(ALICE, question, custom_id(question, "Green"))
+    response = await green.response()
+    assert response["type"] == 7
+    turned = await dc.wait_for(lambda: (m := dc.message(int(question["id"])))["content"].startswith("✅") and m)
+    assert turned["content"].startswith("✅ Green, +5\n") and "Pick up to two extras" in turned["content"]
+    assert turned["components"], "the next question's menu is there to use"
+    await dc.wait_for(lambda: len(dc.calls) > before)
+    assert requests_since(dc, before) == ["response"]
+
+
+async def test_in_keep_mode_the_answered_question_stays_and_the_next_follows(
+    dc: FakeDiscordServer, running: DiscordDeployment
+) -> None:
+    running.settings.chat.follow_up = "keep"
+    question = await teas_question(dc, ALICE)
+    before = len(dc.calls)
+    green = await dc.click(ALICE, question, custom_id(question, "Green"))
+    await next_question(dc, green, "Pick up to two extras")
+    assert "Recorded: **Green**" in dc.message(int(question["id"]))["content"]
+    assert dc.message(int(question["id"]))["components"] == []
+    assert requests_since(dc, before) == ["response", "follow-up"]
