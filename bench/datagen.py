@@ -185,9 +185,10 @@ def build(
             (users, PLATFORM, stamp),
         )
         db.executemany(
-            "INSERT INTO answers (id, round_id, task_id, user_id, value, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                (answer_id, round_id, tasks[index].id, member, values[index], stamp)
+            "INSERT INTO answers (id, round_id, task_id, user_id, value, created_at, space_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (  # every answer given in the one space, as the bot records it since migration 0018
+                (answer_id, round_id, tasks[index].id, member, values[index], stamp, SPACE_ID)
                 for answer_id, member, round_id, index in written.counted(_answers(counts, len(tasks)))
             ),
         )

@@ -19,12 +19,11 @@ from bot.catalog import Campaign, Task, TaskKind, text_in
 from bot.context import Services
 from bot.features.rounds.attention import attention_checks
 from bot.features.rounds.tally import TaskTally
-from bot.features.rounds.themes import RoundThemes
+from bot.features.rounds.themes import THEMED_INLINE, RoundThemes, TaskThemes
 from bot.store.dashboard_views_sql import SpaceRow
 from bot.store.records import AnswerFilter, AttentionChecks, RoundRecord
 
 TEXTS_READ = 1000  # the latest typed answers per question (of those the filter selects) the page searches
-THEMED_INLINE = 5000  # a typed question with more answers is themed in the background (see _themes_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +144,7 @@ async def typed_answers(
         theme_of = await _themes_of(services, themes, record, task, checks)
         grouped: dict[str, list[str]] = {}
         for answer_id, text in matching:
-            grouped.setdefault(theme_of.get(answer_id, ""), []).append(text)
+            grouped.setdefault(theme_of.name_of(answer_id) or "", []).append(text)
         ordered = sorted(grouped.items(), key=lambda item: (item[0] == "", -len(item[1])))
         groups = tuple(ThemeGroup(theme, tuple(answers)) for theme, answers in ordered)
         found.append(TypedQuestion(text_in(task.prompt, language), groups))
@@ -154,13 +153,13 @@ async def typed_answers(
 
 async def _themes_of(
     services: Services, themes: RoundThemes, record: RoundRecord, task: Task, checks: AttentionChecks
-) -> dict[int, str]:
+) -> TaskThemes:
     """Each typed answer's theme name: clustered now for a task of up to :data:`THEMED_INLINE` answers
     (as ``/results`` does), else what the last clustering found while a fresh one runs in the background,
     so a page over a large round never reads every answer nor waits for scikit-learn."""
     closed = not record.is_open
     if await services.store.dashboard_views.answers_to(record.id, task.id) <= THEMED_INLINE:
-        return (await themes.of_task(record.id, task, closed, checks)).by_answer
+        return await themes.of_task(record.id, task, closed, checks)
     themes.warm(record.id, task, closed, checks)
     return themes.known(record.id, task.id)
 

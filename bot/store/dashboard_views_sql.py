@@ -62,12 +62,13 @@ class DashboardViews:
         return [SpaceRow(int(row[0]), str(row[1]), str(row[2])) for row in rows]
 
     async def turnout(self, round_id: int) -> list[SpaceTurnout]:
-        """Per space the round was answered in, how many people answered there: the distinct (space,
-        person) pairs first, then a ``GROUP BY`` over those few (a quarter of ``COUNT(DISTINCT)``'s time on
-        a round of half a million answers in SQLite)."""
+        """Per space the round was answered in, how many people answered there: the distinct (person,
+        space) pairs first, read in order from the index ``answers_turnout`` (migration 0020), then a
+        ``GROUP BY`` over those few (a quarter of ``COUNT(DISTINCT)``'s time on a round of half a million
+        answers in SQLite)."""
         rows = await self.store.fetchall(
             "SELECT d.space_id, COALESCE(s.platform, ''), COALESCE(s.title, ''), COUNT(*)"
-            " FROM (SELECT DISTINCT space_id, user_id FROM answers WHERE round_id = ?) d"
+            " FROM (SELECT DISTINCT user_id, space_id FROM answers WHERE round_id = ?) d"
             " LEFT JOIN spaces s ON s.id = d.space_id GROUP BY d.space_id, s.platform, s.title ORDER BY d.space_id",
             (round_id,),
         )

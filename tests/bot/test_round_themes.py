@@ -132,3 +132,21 @@ async def test_a_hostile_other_answer_as_a_theme_name_is_escaped(engine: Engine,
     assert "🧩 Themes:" in reply.text and "<script>" not in reply.text and "<b>bold" not in reply.text
     assert "&lt;script&gt;" in reply.text
     assert f"• “{hostile}”: 3 answers" in to_plain(reply.text)
+
+
+async def test_an_export_of_a_large_question_reads_the_background_theming_and_waits_for_the_first(
+    engine: Engine, person, cafe, monkeypatch
+) -> None:
+    """Above ``THEMED_INLINE`` answers the export themes nothing itself: it waits for the background
+    theming the round's page starts (none had run), and a second export reuses it (no new full run)."""
+    monkeypatch.setattr("bot.features.rounds.export.THEMED_INLINE", 0)  # as if the question were huge
+    mod = person("Mod")
+    await say(engine, mod, cafe, "/round open coffee")
+    await type_answers(engine, person, cafe, WIFI + MUSIC, "L")
+    round_id = await engine.services.store.fetchval("SELECT id FROM rounds")
+    themes = engine.results.themes
+    for _ in range(2):
+        _, data = await engine.exports.export(round_id, "csv")
+        rows = [row for row in csv.DictReader(io.StringIO(data.decode())) if row["task_id"] == "one-change"]
+        assert sorted(Counter(row["theme"] for row in rows).values()) == [10, 10]
+    assert themes.full_runs == 1, "the second export read the cached theming"

@@ -137,3 +137,21 @@ async def test_contract_members_who_miss_two_attention_checks_are_left_out_of_th
     await store.rounds.close(Closing(round_id, None, (), RULES, checks), NOW)
     audited = await store.fetchall("SELECT moderator_id, target FROM audit WHERE action = 'attention_exclusion'")
     assert [(row[0], row[1]) for row in audited] == [(None, str(cleo))], "one row per left-out member, at the close"
+
+
+async def test_contract_scale_answers_come_a_page_of_whole_members_at_a_time(store: Any) -> None:
+    """Screening reads the scale answers in pages of whole members: a page that would cut a member's
+    answers in two ends before them, the next starts with them, and the pages hold every answer once."""
+    space_id, round_id = await a_round(store)
+    members = await people(store, 3)
+    for member in members:
+        for task_id in ("s1", "s2", "other"):
+            await store.tasks.record_answer(an_answer(round_id, space_id, member, task_id), RULES, NOW)
+    pages, after = [], 0
+    while page := await store.rounds.answers_to(round_id, ["s1", "s2"], after, limit=3):
+        pages.append(page)
+        after = page[-1][0]
+    assert [[(member, task) for member, task, _ in page] for page in pages] == [
+        [(member, "s1"), (member, "s2")] for member in members
+    ], "three rows would hold the second member's first answer only: each page ends with a whole member"
+    assert await store.rounds.answers_to(round_id, []) == []

@@ -23,7 +23,7 @@ from bot.features.rounds.lookup import pick_round
 from bot.features.rounds.results import round_tallies
 from bot.features.rounds.screening import Screening, screen_round
 from bot.features.rounds.tally import TaskTally
-from bot.features.rounds.themes import RoundThemes
+from bot.features.rounds.themes import THEMED_INLINE, RoundThemes, TaskThemes, themed
 from bot.replies import Attachment, Outcome, Reply
 from bot.store.records import EVERY_ANSWER, AnswerFilter, AttentionChecks, RoundRecord
 from bot.texts import t
@@ -139,16 +139,25 @@ class RoundExports:
             await screen_round(self.services, record.id, campaign),
         )
 
-    async def _themes(self, record: RoundRecord | None, checks: AttentionChecks) -> dict[int, str]:
-        """Each themed answer's theme name, by answer id, for every typed question of the round."""
+    async def _themes(self, record: RoundRecord | None, checks: AttentionChecks) -> Callable[[int], str | None]:
+        """Each themed answer's theme name, by answer id, for every typed question of the round: clustered
+        now for a question of up to :data:`THEMED_INLINE` answers (as ``/results`` does), else the page's
+        background clustering (:meth:`RoundThemes.settled`), read where it is kept rather than copied."""
         campaign = self.services.catalog.campaign(record.subject) if record and record.kind != "ideas" else None
         if record is None or campaign is None:
-            return {}
+            return _no_theme
         closed = record.status != "open"
-        found: dict[int, str] = {}
-        for task in campaign.tasks:
-            found.update((await self.themes.of_task(record.id, task, closed, checks)).by_answer)
-        return found
+        found: list[TaskThemes] = []
+        for task in filter(themed, campaign.tasks):
+            if await self.services.store.dashboard_views.answers_to(record.id, task.id) <= THEMED_INLINE:
+                found.append(await self.themes.of_task(record.id, task, closed, checks))
+            else:
+                found.append(await self.themes.settled(record.id, task, closed, checks))
+
+        def theme_of(answer_id: int) -> str | None:
+            return next((name for tasks in found if (name := tasks.name_of(answer_id)) is not None), None)
+
+        return theme_of
 
     async def _idea_themes(self, record: RoundRecord | None) -> list[dict[str, Any]]:
         """An ideas round's listed ideas with the theme ``/results`` lists each under (none for a tasks round)."""
@@ -255,3 +264,8 @@ def _summary(tally: TaskTally) -> dict[str, Any]:
         summary["nps"] = {"value": tally.nps, "low": tally.nps_interval.low, "high": tally.nps_interval.high}
     summary["too_few"] = tally.too_few
     return summary
+
+
+def _no_theme(_: int) -> str | None:
+    """The theme of every answer of a round without typed questions: none."""
+    return None

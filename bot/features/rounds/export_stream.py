@@ -31,7 +31,7 @@ class ExportPlan:
     round_id: int
     checks: AttentionChecks
     quality: RoundQuality
-    theme_of: dict[int, str]
+    theme_of: Callable[[int], str | None]  # an answer's theme name, by answer id
     include_names: bool
     where: AnswerFilter
     pseudonym: Callable[[int], str]
@@ -145,7 +145,7 @@ def _answer(plan: ExportPlan, row: Any) -> dict[str, Any]:
         **_exclusion(row),
         "item": None,
         "flags": plan.quality.poll_flags(row["user_id"], row["task_id"], bool(row["excluded"])),
-        "theme": plan.theme_of.get(row["id"]),
+        "theme": plan.theme_of(row["id"]),
     }
 
 

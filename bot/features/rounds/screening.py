@@ -51,12 +51,19 @@ async def screen_round(services: Services, round_id: int, campaign: Campaign) ->
     """Who straight-lined the round's scale questions and how many attention checks each member missed."""
     queries = services.store.rounds
     scales = scale_tasks(campaign)
-    answered: dict[int, dict[str, str]] = {}
-    for user_id, task_id, value in await queries.answers_to(round_id, [task.id for task in scales]):
-        answered.setdefault(user_id, {})[task_id] = value
-    liners = frozenset(
-        user_id
-        for user_id, values in answered.items()
-        if straight_lining([position(task, values[task.id]) if task.id in values else None for task in scales], run=RUN)
-    )
-    return Screening(liners, await queries.missed_checks(round_id, attention_checks(campaign)))
+    ids = [task.id for task in scales]
+    liners: set[int] = set()
+    after = 0
+    while page := await queries.answers_to(round_id, ids, after):  # a page of whole members at a time
+        answered: dict[int, dict[str, str]] = {}
+        for user_id, task_id, value in page:
+            answered.setdefault(user_id, {})[task_id] = value
+        liners.update(
+            user_id
+            for user_id, values in answered.items()
+            if straight_lining(
+                [position(task, values[task.id]) if task.id in values else None for task in scales], run=RUN
+            )
+        )
+        after = page[-1][0]
+    return Screening(frozenset(liners), await queries.missed_checks(round_id, attention_checks(campaign)))

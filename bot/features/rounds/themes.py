@@ -41,6 +41,10 @@ RECOMPUTE_GROWTH = 1.25
 IDEAS = "ideas"
 """The task id an ideas round's themes (and their edits) are kept under."""
 
+THEMED_INLINE = 5000
+"""A typed question with more answers is themed in the background (:meth:`RoundThemes.warm`), never on a
+page's request nor inside an export: its clustering loads scikit-learn and holds every text at once."""
+
 WARM_SECONDS = 60.0
 """A page over a large round themes a task in the background at most this often (see :meth:`RoundThemes.warm`)."""
 
@@ -68,8 +72,13 @@ class TaskThemes:
 
     @property
     def by_answer(self) -> dict[int, str]:
-        """Each themed answer's theme name, by answer id (the exports' column)."""
+        """Each themed answer's theme name, by answer id (an ideas round's export)."""
         return {answer_id: theme.name for answer_id, theme in self.of_answer.items()}
+
+    def name_of(self, answer_id: int) -> str | None:
+        """The theme name of one answer (``None``: in no theme), looked up without copying the map."""
+        theme = self.of_answer.get(answer_id)
+        return theme.name if theme is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +137,12 @@ class RoundThemes:
         edits = await self.services.store.themes.edits(round_id, task_id)
         return await asyncio.to_thread(_counted, run, answers, edits)
 
-    def known(self, round_id: int, task_id: str) -> dict[int, str]:
+    def known(self, round_id: int, task_id: str) -> TaskThemes:
         """Each answer's theme name as the last background theming (:meth:`warm`) found it, without
         reading the task's answers again (nothing before one finished; newer answers are not in it): what a
         page over a large round can afford on every view."""
         latest = self._latest.get((round_id, task_id))
-        return latest[1].by_answer if latest else {}
+        return latest[1] if latest else TaskThemes((), {})
 
     def warm(self, round_id: int, task: Task, closed: bool, checks: AttentionChecks) -> None:
         """Theme the task in the background (:meth:`of_task`, its schedule and cache) unless that is under
@@ -152,6 +161,16 @@ class RoundThemes:
         warming = asyncio.create_task(theme(), name=f"themes:{round_id}:{task.id}")
         self._warming[key] = warming
         warming.add_done_callback(lambda _: self._warming.pop(key, None))
+
+    async def settled(self, round_id: int, task: Task, closed: bool, checks: AttentionChecks) -> TaskThemes:
+        """The last background theming of the task (see :meth:`warm`), waiting for one when none has
+        finished yet, and starting a fresh one when it is old: what an export of a large round reads, so it
+        shares the page's clustering and its map of answers instead of building its own."""
+        key = (round_id, task.id)
+        self.warm(round_id, task, closed, checks)
+        if key not in self._latest:
+            await self._warming[key]
+        return self._latest[key][1]
 
     async def warmed(self) -> None:
         """Wait for the background themings under way (tests, and a clean shutdown)."""
