@@ -16,7 +16,7 @@ import pytest
 
 from bot.catalog import load_catalog
 from bot.engine import Engine
-from bot.features.rounds.charts import chart_series
+from bot.features.rounds.charts import chart_series, render_png
 from bot.features.rounds.confidence import (
     Z95,
     Interval,
@@ -216,3 +216,15 @@ def test_the_chart_draws_a_ratings_mean_and_the_nps_with_their_intervals() -> No
     assert nps.point.text.startswith("NPS +25 (")
     sparse = chart_series([tally_task(service, Counter(["5"]).items(), "en", min_answers=2)], ("D", "P", "Pr"), {})
     assert sparse[0].point is None, "no interval drawn when there are too few answers to tell"
+
+
+def test_a_narrow_nps_interval_keeps_its_point_inside_though_the_text_rounds_it() -> None:
+    """NPS +33.6 from a million answers reads "+34", outside its ±0.09 interval: the point is drawn at 33.6."""
+    campaign = load_catalog(REPO / "tasks_catalog").campaign("coffee")
+    recommend = campaign.task("recommend") if campaign else None
+    assert recommend is not None
+    scored = tally_task(recommend, [("8", 664_000), ("10", 336_000)], "en")
+    (nps,) = chart_series([scored], ("D", "P", "Pr"), {})
+    assert nps.point is not None and nps.point.text.startswith("NPS +34 (")
+    assert nps.point.low <= nps.point.x <= nps.point.high
+    assert render_png([nps], "A big round").startswith(b"\x89PNG")

@@ -86,8 +86,11 @@ def _summary_point(tally: TaskTally) -> Point | None:
         def across(score: float) -> float:  # −100 at the detractors' bar (0), +100 at the promoters' (2)
             return (score + 100) / 100
 
+        detractors, _, promoters = tally.nps_split
+        exact = 100 * (promoters - detractors) / sum(tally.nps_split)  # the text's NPS is rounded: with many
+        # answers the interval is narrower than that rounding, and the point must sit inside its interval
         text = f"NPS {tally.nps:+d} ({round(interval.low):+d} to {round(interval.high):+d})"
-        return Point(across(tally.nps), across(interval.low), across(interval.high), text)
+        return Point(across(exact), across(interval.low), across(interval.high), text)
     return None
 
 
