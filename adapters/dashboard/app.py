@@ -48,6 +48,7 @@ class Dashboard:
         values["csrf"] = auth.csrf_token(request)
         values["lang"] = language = language_of(request)
         values["_"] = translator(language)
+        values["said"] = translator(language, section="")
         return self.templates.TemplateResponse(request, template, values, status_code=status_code)
 
     # signing in and out -------------------------------------------------------------------------

@@ -35,11 +35,12 @@ def language_of(request: Request) -> str:
     return min(ranked)[2] if ranked else FALLBACK
 
 
-def translator(language: str) -> Translate:
-    """``_("nav.rounds")``: the ``web.*`` message in ``language`` as plain text (variables filled in)."""
+def translator(language: str, section: str = "web.") -> Translate:
+    """``_("nav.rounds")``: the ``web.*`` message in ``language`` as plain text (variables filled in);
+    with ``section=""`` any chat message, so a page shows the chat's own words for the same thing."""
 
     def translate(key: str, **variables: object) -> str:
-        return to_plain(t(f"web.{key}", language, **variables))
+        return to_plain(t(f"{section}{key}", language, **variables))
 
     return translate
 
