@@ -107,10 +107,37 @@ def data_of(message: JSON, label: str) -> str:
     raise AssertionError(f"no button {label!r} in {message['reply_markup']}")
 
 
+VISIBLE_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendPoll",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageReplyMarkup",
+        "editMessageMedia",
+        "deleteMessage",
+    }
+)
+
+
+def visible_calls(tg: FakeTelegramServer) -> int:
+    """How many requests the bot made that change what a chat shows (sent, edited or deleted messages)."""
+    return sum(1 for call in tg.calls if call.method in VISIBLE_METHODS)
+
+
 async def tap(tg: FakeTelegramServer, user: JSON, chat_id: int, label: str, within: float = 5.0) -> None:
-    """Tap a button of the latest question and wait (up to ``within`` seconds) until the bot handled it."""
+    """Tap a button of the latest question and wait (up to ``within`` seconds) until the bot handled it.
+
+    Handled means the bot changed some chat after the toast and then went quiet: on a loaded machine
+    the gap between the toast and the follow-up can exceed the fake's quiet period, and the next tap
+    would otherwise find the answered question still showing its buttons.
+    """
     message = await wait_for_question(tg, chat_id, within)
+    shown = visible_calls(tg)
     tg.click(user, message, data_of(message, label))
+    await tg.wait_for(lambda: visible_calls(tg) > shown, within)
     await tg.wait_until_consumed(within)
 
 
