@@ -207,13 +207,16 @@ def _select(select: Select) -> ActionItem:
 async def replaced(answer: Reply, following: Sequence[Reply]) -> Outgoing | None:
     """The next question with the answer's confirmation ("✅ Tea, +5") above it, to edit an answered
     question into (the ``"edit"`` follow-up mode); ``None`` when there is no next question, when it brings
-    an image or a file, when it takes more than one message, or when the answer earned more than its
-    points (a streak, a badge: those lines stay in the member's view with the question they came with).
+    a file, when it takes more than one message, or when the answer earned more than its points (a
+    streak, a badge: those lines stay in the member's view with the question they came with).
+
+    A question with an image is edited in too: the update carries the new attachment and the embed that
+    shows it (what Telegram cannot do, an edit from text to photo, Discord does in the one request).
     """
     if not following or "\n" in answer.text or not answer.notice:
         return None
     upcoming = following[0]
-    if upcoming.image is not None or upcoming.attachment is not None:
+    if upcoming.attachment is not None:
         return None
     messages = await render(replace(upcoming, text=Markup(f"{escape(answer.notice)}\n{upcoming.text}")))
     return messages[0] if len(messages) == 1 else None

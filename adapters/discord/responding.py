@@ -1,17 +1,22 @@
-"""Answering one interaction: its own answer at once, what follows it through the channel's send queue.
+"""Answering one interaction: its own answer at once, what follows it through a send queue.
 
 The member waits for the answer, and Discord for the acknowledgement (3 seconds), so the first message
 (or the edit, or the deferral) is made by the handler itself: an interaction's response has a
 rate-limit bucket of its own and never waits for anyone. What follows it (the next question after an
-answer, the rest of a long reply, an apology for a follow-up that failed) is a follow-up, and Discord
-counts follow-ups against the channel they appear in (about 30 a minute, ephemeral ones too).
-discord.py waits out such a 429 inside the call and cannot see it coming (the headers speak of the
-interaction's own bucket), so handlers sending their own follow-ups during a flood would each wait
-there, and each retry into the same full channel. Follow-ups therefore go to the channel's queue
-(:mod:`adapters.send_queue`): one worker per channel sends them in order, alone meets the channel's
-429s (discord.py waits those out in the worker; a 429 it gives up on is waited out by the queue and the
-follow-up resumed), and the handler is done. The price: in one channel, follow-ups wait for each other,
-a flooder's (bounded by the engine's limiter and the queue) included.
+answer, the rest of a long reply, an apology for a follow-up that failed) is a follow-up, sent on the
+interaction's token. discord.py waits out a 429 inside the call, so a handler sending its own follow-ups
+would wait there; follow-ups therefore go to a queue (:mod:`adapters.send_queue`) whose worker sends
+them in order and meets the 429s (discord.py waits those out; a 429 it gives up on is waited out by the
+queue and the follow-up resumed), and the handler is done.
+
+Which queue: a *public* follow-up counts against the channel it appears in (about 30 a minute), so
+those of one channel share the channel's queue and alone meet its 429s. An *ephemeral* one is seen by
+one member only and is limited by its interaction token's own bucket (the route's major parameter;
+counting it against the channel was reported to Discord as a bug, discord-api-docs#3763), so each
+interaction's ephemeral follow-ups have a queue of their own: members clicking in one busy channel
+never wait for each other's next question, and a burst of clicks is not cut at the channel queue's
+bound (50) with the next questions of the rest dropped. Should Discord count them against the channel
+after all, each interaction's worker waits out its own 429s (the flood tests' fake counts them so).
 
 A flood's repeated refusal (``Reply.quiet``) is acknowledged and shows nothing (:meth:`Responder.hush`).
 """
@@ -52,8 +57,8 @@ class Responder:
 
     After a "thinking…" deferral the first follow-up replaces the placeholder, which is ephemeral: a
     public reply deletes it and posts anew, so nothing private is shown and nothing public is hidden.
-    Those are the interaction's own answer and sent here; later follow-ups go to the queue of the
-    channel the interaction came from (:meth:`follow_up`).
+    Those are the interaction's own answer and sent here; later follow-ups are queued, public ones for
+    the channel the interaction came from, ephemeral ones for the interaction (:meth:`follow_up`).
     """
 
     def __init__(self, interaction: discord.Interaction, sends: SendQueue[int], language: str) -> None:
@@ -66,7 +71,7 @@ class Responder:
 
     @property
     def channel(self) -> int:
-        """The queue's key: the channel the interaction came from (Discord counts follow-ups there)."""
+        """The public follow-ups' queue key: the channel the interaction came from (Discord counts them there)."""
         return self.interaction.channel_id or self.interaction.id
 
     async def defer(self, *, thinking: bool) -> None:
@@ -129,10 +134,12 @@ class Responder:
         self.follow_up(rest)
 
     def follow_up(self, messages: Sequence[Message]) -> None:
-        """Queue ``messages`` as follow-ups, in order, for the channel's worker."""
+        """Queue ``messages`` as follow-ups, in order: for the channel's worker when one of them is public,
+        else for this interaction's own (ephemeral follow-ups do not count against the channel)."""
         if messages:
             requests = [self._request(message, ephemeral) for message, ephemeral in messages]
-            self.sends.put(self.channel, Requests(requests, self._failed, retry_after=retry_after))
+            key = self.interaction.id if all(ephemeral for _, ephemeral in messages) else self.channel
+            self.sends.put(key, Requests(requests, self._failed, retry_after=retry_after))
 
     async def apologise(self) -> None:
         """Tell the member something went wrong: as the answer if none was given yet, else as a follow-up."""

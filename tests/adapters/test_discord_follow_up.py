@@ -7,7 +7,17 @@ it and the next one follows as a message of its own: two. The requests are count
 
 from __future__ import annotations
 
-from tests.adapters.harness import ALICE, CHANNEL, GUILD, JSON, DiscordDeployment, custom_id, next_question, shown
+from tests.adapters.harness import (
+    ALICE,
+    CHANNEL,
+    GUILD,
+    JSON,
+    DiscordDeployment,
+    custom_id,
+    next_question,
+    select_id,
+    shown,
+)
 from tests.fakes.discord.server import FakeDiscordServer
 
 
@@ -50,3 +60,31 @@ async def test_in_keep_mode_the_answered_question_stays_and_the_next_follows(
     assert "Recorded: **Green**" in dc.message(int(question["id"]))["content"]
     assert dc.message(int(question["id"]))["components"] == []
     assert requests_since(dc, before) == ["response", "follow-up"]
+
+
+async def test_in_edit_mode_a_question_with_a_photo_is_edited_in_with_it_and_out_again(
+    dc: FakeDiscordServer, running: DiscordDeployment
+) -> None:
+    """The update that turns the answered question into the pastry question carries its photo (one
+    request, no follow-up); the next update, to a question without one, takes the photo away."""
+    question = await teas_question(dc, ALICE)
+    message_id = int(question["id"])
+    green = await dc.click(ALICE, question, custom_id(question, "Green"))
+    question = await next_question(dc, green, "Pick up to two extras")
+    picked = await dc.select(ALICE, question, select_id(question), ["0"])
+    question = await next_question(dc, picked, "work from the café")
+    for label, prompt in (("Yes", "rate the service"), ("4★", "recommend")):
+        step = await dc.click(ALICE, question, custom_id(question, label, exact=True))
+        question = await next_question(dc, step, prompt)
+    before = len(dc.calls)
+    nine = await dc.click(ALICE, question, custom_id(question, "9", exact=True))
+    pastry = await next_question(dc, nine, "What is this pastry")
+    assert int(pastry["id"]) == message_id and pastry["content"].startswith("✅ 9, +")
+    assert pastry["embeds"][0]["image"]["url"] == "attachment://pastry.png"
+    assert dc.attachment_bytes(pastry)["pastry.png"].startswith(b"\x89PNG")
+    assert requests_since(dc, before) == ["response"]
+
+    croissant = await dc.click(ALICE, pastry, custom_id(pastry, "Croissant"))
+    after = await next_question(dc, croissant, "change one thing")
+    assert int(after["id"]) == message_id
+    assert after["embeds"] == [] and after["attachments"] == []
