@@ -22,7 +22,6 @@ from discord.http import Route
 
 from adapters import send_queue
 from adapters.discord.commands import SlashCommands
-from adapters.discord.components import ActionItem, AnswerButton, claimed
 from adapters.discord.delivery import Delivery
 from adapters.discord.interactions import PLATFORM, Interactions
 from adapters.discord.limits import ACK_BUDGET, IDENTIFY_INTERVAL
@@ -91,11 +90,6 @@ class CrowdPulseClient(discord.AutoShardedClient):
         self._closing = asyncio.Event()
         self._waited: set[int] = set()  # shards being launched whose identify wait is already over
 
-    @property
-    def components(self) -> Interactions:
-        """What CrowdPulse's components call back (:class:`adapters.discord.components.ComponentHost`)."""
-        return self.adapter.interactions
-
     async def setup_hook(self) -> None:
         await self.adapter.setup()
 
@@ -133,15 +127,13 @@ class CrowdPulseClient(discord.AutoShardedClient):
         await super().close()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Forms are routed here by custom_id; a component no template claims is answered here too (the
-        claimed ones reach their dynamic item, which refuses a forged token itself)."""
+        """Components and forms are routed here by custom_id (:mod:`adapters.discord.components`);
+        slash commands go to the tree."""
         interactions = self.adapter.interactions
         if interaction.type == discord.InteractionType.modal_submit:
             await interactions.on_modal_submit(interaction)
         elif interaction.type == discord.InteractionType.component:
-            data: Any = interaction.data or {}
-            if not claimed(str(data.get("custom_id", ""))):
-                await interactions.refuse_retired(interaction)
+            await interactions.on_component(interaction)
 
 
 class DiscordAdapter:
@@ -179,14 +171,13 @@ class DiscordAdapter:
         engine.moderation.register_check(PLATFORM, self.interactions.is_moderator)
 
     async def setup(self) -> None:
-        """Before the gateway connects: persistent components, translations, commands synced if changed.
+        """Before the gateway connects: translations, commands synced if changed.
 
         Commands go to ``discord.guild_ids`` when set (they appear there at once), else globally. Server
         commands do not exist in direct messages, so with ``guild_ids`` the commands a member needs in a DM
         with the bot (:data:`DIRECT_MESSAGE_COMMANDS`: ``/link CODE`` from another platform) stay global,
         and only there, so no server lists them twice.
         """
-        self.client.add_dynamic_items(ActionItem, AnswerButton)
         await self.tree.set_translator(CatalogTranslator())
         guild_ids = self.settings.discord.guild_ids
         for guild_id in guild_ids:

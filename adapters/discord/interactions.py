@@ -34,8 +34,10 @@ from adapters.discord.components import (
     IDEA_FIELD,
     IDEA_FORM,
     answer_form,
+    form_title,
     idea_form,
     modal_values,
+    parse_custom_id,
 )
 from adapters.discord.limits import ACK_BUDGET
 from adapters.discord.rendering import answered, render, replaced, text_message
@@ -147,6 +149,20 @@ class Interactions:
     def authentic(self, token: str) -> bool:
         """Whether the engine signed ``token`` (it re-checks everything the token names when it runs)."""
         return self.engine.services.codec.parse(token) is not None
+
+    async def on_component(self, interaction: discord.Interaction) -> None:
+        """A button or select: its token acted on, the "✍️" button's form opened, or a forged or retired
+        custom_id refused privately."""
+        data: Any = interaction.data or {}
+        custom_id = str(data.get("custom_id", ""))
+        clicked = parse_custom_id(custom_id)
+        if clicked is None or not self.authentic(clicked.token):
+            await self.refuse_retired(interaction)
+        elif clicked.form_limit is None:
+            await self.on_action(interaction, clicked.token, tuple(data.get("values", ())))
+        else:
+            title = form_title(interaction.message, custom_id)
+            await self.open_answer_form(interaction, clicked.token, title, clicked.form_limit)
 
     async def on_action(self, interaction: discord.Interaction, token: str, values: Sequence[str]) -> None:
         """A button or select carrying an engine token."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord.components import ActionItem, answer_button
+from adapters.discord.components import answer_button
 from adapters.discord.limits import (
     BUTTON_LABEL,
     BUTTONS_PER_ROW,
@@ -175,7 +175,7 @@ def _pages(rows: list[list[discord.ui.Item[Any]]]) -> list[discord.ui.View]:
             for item in row:
                 item.row = number
                 view.add_item(item)
-        view.stop()  # see adapters.discord.components: dispatch goes through the dynamic items alone
+        view.stop()  # see adapters.discord.components: clicks are routed by custom_id, not by a kept view
         pages.append(view)
     return pages
 
@@ -185,10 +185,10 @@ def _button(button: Button) -> discord.ui.Item[Any]:
     if button.url:
         return discord.ui.Button(style=discord.ButtonStyle.link, label=label, url=button.url)
     style = discord.ButtonStyle.success if button.selected else discord.ButtonStyle.primary
-    return ActionItem(discord.ui.Button(style=style, label=label, custom_id=button.action))
+    return discord.ui.Button(style=style, label=label, custom_id=button.action)
 
 
-def _select(select: Select) -> ActionItem:
+def _select(select: Select) -> discord.ui.Select[Any]:
     options = [
         discord.SelectOption(label=cut(option.label, OPTION_TEXT), value=option.value[:OPTION_TEXT])
         for option in select.options[:SELECT_OPTIONS]
@@ -201,7 +201,7 @@ def _select(select: Select) -> ActionItem:
         max_values=high,
         options=options,
     )
-    return ActionItem(menu)
+    return menu
 
 
 async def replaced(answer: Reply, following: Sequence[Reply]) -> Outgoing | None:
