@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from tests.fakes.discord.interactions import InteractionHandle
-from tests.fakes.discord.protocol import LOADING
+from tests.fakes.discord.protocol import LOADING, copied
 from tests.fakes.discord.records import Call as DiscordCall
 from tests.fakes.discord.server import FakeDiscordServer
 from tests.fakes.telegram.content import callback_datas
@@ -205,7 +204,7 @@ class DiscordMembers:
         (``follow``: the next question or form; else any acknowledgement)."""
         latencies: list[float] = []
         while len(latencies) < taps and question is not None and question.get("components"):
-            question = copy.deepcopy(self.server.message(int(question["id"])))  # as it looks now
+            question = copied(self.server.message(int(question["id"])))  # as it looks now
             started = time.perf_counter()
             handle = self._track(member, await self._act(member, question))
             if follow:

@@ -7,10 +7,9 @@ containers, sections and labels, the same way.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Sequence
 
-from .protocol import JSON
+from .protocol import JSON, copied
 
 ACTION_ROW, BUTTON, STRING_SELECT, TEXT_INPUT = 1, 2, 3, 4
 SECTION, TEXT_DISPLAY, CONTAINER, LABEL = 9, 10, 17, 18
@@ -36,7 +35,7 @@ def find_component(components: Sequence[JSON], custom_id: str) -> JSON | None:
 
 def numbered(components: Sequence[JSON]) -> list[JSON]:
     """A copy with numeric ``id``s filled in depth-first, as Discord assigns them on stored messages."""
-    result = copy.deepcopy(list(components))
+    result: list[JSON] = copied(list(components))
     used = {c["id"] for c in walk(result) if isinstance(c.get("id"), int)}
     counter = 0
     for component in walk(result):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 import secrets
 import zlib
@@ -26,7 +25,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .protocol import JSON
+from .protocol import JSON, copied
 from .world import World
 
 
@@ -246,7 +245,7 @@ class Gateway:
             sessions = [to] if to is not None else [s for s in self.sessions.values() if s.receives(guild_id)]
             for session in sessions:
                 session.seq += 1
-                frame = {"op": 0, "t": event, "s": session.seq, "d": copy.deepcopy(data)}  # replay as sent
+                frame = {"op": 0, "t": event, "s": session.seq, "d": copied(data)}  # replay as sent
                 session.history.append(frame)
                 if session.conn is not None:
                     await session.conn.send(frame)

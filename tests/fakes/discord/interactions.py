@@ -9,12 +9,11 @@ the handle records how and when the bot acknowledged it, which is what tests ass
 from __future__ import annotations
 
 import asyncio
-import copy
 import secrets
 from collections.abc import Mapping
 
 from .gateway import Gateway
-from .protocol import EPHEMERAL, EVERYONE_PERMISSIONS, JSON
+from .protocol import EPHEMERAL, EVERYONE_PERMISSIONS, JSON, copied
 from .world import Guild, World
 
 
@@ -172,7 +171,7 @@ class Interactions:
         else:
             payload.update(self._guild_context(self._world.guilds[guild_id], user_id, channel_id))
         if message is not None:
-            payload["message"] = copy.deepcopy(message)  # as the user saw it, not as later edited
+            payload["message"] = copied(message)  # as the user saw it, not as later edited
         return payload
 
     def _guild_context(self, guild: Guild, user_id: int, channel_id: int | None) -> JSON:

@@ -21,6 +21,23 @@ Path = tuple[str | int, ...]
 API_PREFIX = "/api/v10"
 DISCORD_EPOCH_MS = 1_420_070_400_000
 
+
+def copied(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, tuples around immutable leaves).
+
+    The fake copies every message it dispatches or keeps "as the user saw it"; ``copy.deepcopy``, with
+    its memo and per-leaf dispatch, made those copies most of the fake's own CPU per click in the
+    closed-loop benchmark, charged to whichever bot sent the larger messages.
+    """
+    if isinstance(value, dict):
+        return {key: copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copied(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(copied(item) for item in value)
+    return value
+
+
 # Message flags.
 SUPPRESS_EMBEDS = 1 << 2
 EPHEMERAL = 1 << 6
