@@ -40,7 +40,7 @@ from adapters.discord.components import (
     parse_custom_id,
 )
 from adapters.discord.limits import ACK_BUDGET
-from adapters.discord.rendering import answered, render, replaced, text_message
+from adapters.discord.rendering import answered, closes, render, replaced, text_message
 from adapters.discord.responding import Message, Responder
 from adapters.send_queue import SendQueue
 from bot.engine import Engine, UseCase
@@ -307,13 +307,15 @@ class Interactions:
             edited, *extra = await render(first)
             await responder.edit(edited)
             later += [(part, True) for part in extra]
-        elif (closing := answered(first, message)) is not None:
+        elif closes(first, message):
             turned = await replaced(first, rest) if self.settings.chat.follow_up == "edit" else None
             if turned is not None:
                 await responder.edit(turned)
                 rest = rest[1:]
-            else:
+            elif (closing := answered(first, message)) is not None:
                 await responder.close(closing)
+            else:
+                rest.insert(0, first)
         else:
             rest.insert(0, first)
         for follow_up in rest:

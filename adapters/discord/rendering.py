@@ -9,6 +9,7 @@ charts travel as attachments shown in an embed. Nothing pings: every message is 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import re
 from collections.abc import Sequence
@@ -29,10 +30,11 @@ from adapters.discord.limits import (
     SELECT_PLACEHOLDER,
     cut,
 )
-from bot.replies import Button, Outcome, Reply, Select, escape, split_markup, to_markdown
+from bot.replies import Button, Outcome, Reply, Select, TextInput, escape, split_markup, to_markdown
 from bot.texts import Markup
 
 NO_MENTIONS = discord.AllowedMentions.none()
+LAYOUTS_KEPT = 1024  # questions' component layouts kept for reuse (see _layout)
 
 
 def markdown_chunks(markup: str, limit: int = CONTENT_LIMIT) -> list[str]:
@@ -106,7 +108,7 @@ async def render(reply: Reply) -> list[Outgoing]:
     messages = [Outgoing(content=chunk) for chunk in markdown_chunks(reply.text)] if reply.text else [Outgoing()]
     last = messages[-1]
     last.embeds, last.uploads = await _media(reply)
-    pages = _pages(_rows(reply))
+    pages = _layout(reply.buttons, reply.select, reply.text_input)
     if pages:
         last.view = pages[0]
     messages += [Outgoing(view=page) for page in pages[1:]]
@@ -137,24 +139,40 @@ async def _media(reply: Reply) -> tuple[list[discord.Embed], list[Upload]]:
     return embeds, files
 
 
-def _rows(reply: Reply) -> list[list[discord.ui.Item[Any]]]:
+@functools.lru_cache(maxsize=LAYOUTS_KEPT)
+def _layout(
+    buttons: tuple[tuple[Button, ...], ...], select: Select | None, text_input: TextInput | None
+) -> tuple[discord.ui.View, ...]:
+    """The components of a reply, as the stopped views of its messages (one per five rows).
+
+    Kept for reuse: tokens name a round and a task, not a member, so everyone answering a question gets
+    the same components, and building discord.py's items anew for each was about 5 % of the bot's CPU
+    per click in the closed-loop benchmark. A stopped view is only read when sent (discord.py keeps
+    none), so one serves many messages.
+    """
+    return tuple(_pages(_rows(buttons, select, text_input)))
+
+
+def _rows(
+    buttons: tuple[tuple[Button, ...], ...], select: Select | None, text_input: TextInput | None
+) -> list[list[discord.ui.Item[Any]]]:
     """Component rows: the select first, then the buttons five to a row, the answer button in front."""
     rows: list[list[discord.ui.Item[Any]]] = []
     seen: set[str] = set()  # Discord refuses a message with a custom_id twice
-    if reply.select is not None:
-        rows.append([_select(reply.select)])
-        seen.add(reply.select.action)
-    for row in reply.buttons:
+    if select is not None:
+        rows.append([_select(select)])
+        seen.add(select.action)
+    for row in buttons:
         items = []
         for button in row:
-            if button.select_stand_in and reply.select is not None:
+            if button.select_stand_in and select is not None:
                 continue  # the native select replaces the toggle buttons and their Submit
             if button.url or button.action not in seen:
                 items.append(_button(button))
                 seen.add(button.action)
         rows += [items[i : i + BUTTONS_PER_ROW] for i in range(0, len(items), BUTTONS_PER_ROW)]
-    if reply.text_input is not None:
-        answer = answer_button(reply.text_input)
+    if text_input is not None:
+        answer = answer_button(text_input)
         roomy = next((row for row in rows if len(row) < BUTTONS_PER_ROW and not _is_select_row(row)), None)
         if roomy is None:
             rows.append([answer])
@@ -222,15 +240,16 @@ async def replaced(answer: Reply, following: Sequence[Reply]) -> Outgoing | None
     return messages[0] if len(messages) == 1 else None
 
 
-def answered(reply: Reply, message: discord.Message) -> str | None:
-    """A question only this member sees, with the confirmation below it and no buttons left to tap twice.
-
-    ``None`` when that does not apply: a shared message, something else than a plain "done", or too long.
-    """
+def closes(reply: Reply, message: discord.Message) -> bool:
+    """Whether ``reply`` closes the question ``message`` (only this member sees it, and a plain "done"
+    leaves nothing on it to tap twice): the question then turns into the next one or its confirmation."""
     if reply.outcome != Outcome.DONE or not message.flags.ephemeral:
-        return None
-    if reply.buttons or reply.select or reply.text_input or reply.image or reply.attachment:
-        return None
+        return False
+    return not (reply.buttons or reply.select or reply.text_input or reply.image or reply.attachment)
+
+
+def answered(reply: Reply, message: discord.Message) -> str | None:
+    """A closed question's text: the confirmation below it; ``None`` when that would be too long."""
     line = "\n".join(markdown_chunks(reply.text))
     content = f"{message.content}\n{line}" if message.content else line
     return content if len(content) <= CONTENT_LIMIT else None
