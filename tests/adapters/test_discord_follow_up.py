@@ -1,4 +1,5 @@
-"""What a member's click on a question only they see turns into, in each ``[chat] follow_up`` mode.
+"""What a member's click on a question only they see turns into, in each ``[chat] follow_up`` mode, and
+how the next question reaches members clicking in one channel.
 
 "edit" (the default): the question becomes the next one, with the choice and points above it ("✅ Green,
 +5"): one request per click, the interaction's response. "keep": the question keeps the choice below
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from tests.adapters.harness import (
     ALICE,
+    CAROL,
     CHANNEL,
     GUILD,
     JSON,
@@ -88,3 +90,19 @@ async def test_in_edit_mode_a_question_with_a_photo_is_edited_in_with_it_and_out
     after = await next_question(dc, croissant, "change one thing")
     assert int(after["id"]) == message_id
     assert after["embeds"] == [] and after["attachments"] == []
+
+
+async def test_a_members_next_question_never_waits_for_anothers_in_the_same_channel(
+    dc: FakeDiscordServer, running: DiscordDeployment
+) -> None:
+    """Ephemeral follow-ups are limited per interaction, not per channel: while Alice's next question
+    waits out a 429, Carol's, clicked later in the same channel, goes out."""
+    task = await dc.slash(ALICE, GUILD, CHANNEL, "task")
+    question = await shown(dc, task, "What do you order most often?")
+    dc.fail_next("POST", r"/webhooks/\d+/[^/]+", status=429, retry_after=2.0)
+    alices = await dc.click(ALICE, question, custom_id(question, "Tea"))
+    await dc.wait_for(lambda: any(error.status == 429 for error in dc.errors))
+    carols = await dc.click(CAROL, question, custom_id(question, "Latte"))
+    await next_question(dc, carols, "Pick up to two extras")
+    assert not alices.followups, "Alice's next question is still waiting out its 429"
+    await next_question(dc, alices, "Which tea")
