@@ -103,6 +103,7 @@ class Interactions:
         self.sends = sends
         self.ack_budget = ack_budget
         self._members: OrderedDict[tuple[int, int], discord.Member] = OrderedDict()
+        self._answering: set[asyncio.Future[None]] = set()  # one per interaction being answered
 
     def language(self, interaction: discord.Interaction) -> str:
         return pick_language(interaction.locale.value, self.settings.default_language)
@@ -263,7 +264,10 @@ class Interactions:
         """
         started = time.perf_counter()
         self._remember(interaction)
-        responder = self.responder(interaction)
+        answering: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        earlier = list(self._answering)
+        self._answering.add(answering)
+        responder = Responder(interaction, self.sends, self.language(interaction), earlier=earlier)
         message = interaction.message if kind != "command" else None
         outcome, quiet = "error", False
         pending: asyncio.Task[Reply] = asyncio.create_task(work(), name=f"discord-{kind}-{interaction.id}")
@@ -286,6 +290,8 @@ class Interactions:
                 await pending  # the engine finishes what it started; its own error is logged above
             await responder.apologise()
         finally:
+            self._answering.discard(answering)
+            answering.set_result(None)
             self._log(interaction, kind, name, outcome, responder.deferred, started, quiet=quiet)
 
     async def _post(self, responder: Responder, reply: Reply) -> None:

@@ -18,11 +18,16 @@ never wait for each other's next question, and a burst of clicks is not cut at t
 bound (50) with the next questions of the rest dropped. Should Discord count them against the channel
 after all, each interaction's worker waits out its own 429s (the flood tests' fake counts them so).
 
+In a burst the answers go first: an interaction's follow-ups wait (a little) until the interactions
+that arrived before it were answered, so a crowd clicking at once is acknowledged before anyone's next
+question competes with the acknowledgements for the bot's time and Discord's 3 seconds.
+
 A flood's repeated refusal (``Reply.quiet``) is acknowledged and shows nothing (:meth:`Responder.hush`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -30,6 +35,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from adapters.discord.limits import FOLLOW_UP_PATIENCE
 from adapters.discord.rendering import NO_MENTIONS, Outgoing, text_message
 from adapters.send_queue import Request, Requests, SendQueue
 from bot.texts import t
@@ -61,10 +67,18 @@ class Responder:
     the channel the interaction came from, ephemeral ones for the interaction (:meth:`follow_up`).
     """
 
-    def __init__(self, interaction: discord.Interaction, sends: SendQueue[int], language: str) -> None:
+    def __init__(
+        self,
+        interaction: discord.Interaction,
+        sends: SendQueue[int],
+        language: str,
+        *,
+        earlier: Sequence[asyncio.Future[None]] = (),
+    ) -> None:
         self.interaction = interaction
         self.sends = sends
         self.language = language
+        self._earlier = earlier  # the answers of the interactions before this one, that follow-ups wait for
         self.deferred = False
         self.answered = False  # the interaction's own answer (a message, an edit, silence) was given
         self._placeholder = False
@@ -139,7 +153,15 @@ class Responder:
         if messages:
             requests = [self._request(message, ephemeral) for message, ephemeral in messages]
             key = self.interaction.id if all(ephemeral for _, ephemeral in messages) else self.channel
-            self.sends.put(key, Requests(requests, self._failed, retry_after=retry_after))
+            self.sends.put(key, Requests(requests, self._failed, retry_after=retry_after, pace=self._answers_first))
+
+    async def _answers_first(self) -> None:
+        """Before a follow-up: wait up to :data:`FOLLOW_UP_PATIENCE` for the earlier interactions' answers
+        (only the earlier ones: a member in a steady stream of clicks would wait for every later one)."""
+        pending = [future for future in self._earlier if not future.done()]
+        self._earlier = ()
+        if pending:
+            await asyncio.wait(pending, timeout=FOLLOW_UP_PATIENCE)
 
     async def apologise(self) -> None:
         """Tell the member something went wrong: as the answer if none was given yet, else as a follow-up."""
