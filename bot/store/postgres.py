@@ -35,7 +35,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -301,7 +301,23 @@ class PostgresStore(Store):
 
 
 def _together(db: Connection, units: list[Unit[Any]]) -> list[batches.Outcome]:
-    return batches.together(db, units, passes=(psycopg.Error,))
+    """:func:`batches.together`, with the units that have a ``sent`` form (the answer: one call each)
+    sent first and read after: the whole batch waits on the server once, not once per unit."""
+    try:
+        reads = [_sent(db, unit) for unit in units]
+        return [(True, read()) for read in reads]
+    except psycopg.Error:
+        raise
+    except Exception as error:
+        raise batches.UnitRaised from error
+
+
+def _sent(db: Connection, unit: Unit[T]) -> Callable[[], T]:
+    """The unit's statements sent, and what reads them (a unit without a ``sent`` form runs whole now)."""
+    if isinstance(unit, ReadCommitted) and unit.sent is not None:
+        return unit.sent(db)
+    result = unit(db)
+    return lambda: result
 
 
 def _apart(db: Connection, units: list[Unit[Any]]) -> list[batches.Outcome]:
