@@ -21,8 +21,10 @@ Units run on worker threads with psycopg 3's synchronous API, one connection per
 their own threads (REPEATABLE READ READ ONLY for read units, one snapshot), writes on theirs (four
 writers by default, see :class:`PostgresStore`). A write unit's statements go out in pipeline mode with
 its BEGIN and COMMIT (:mod:`bot.store.pg_connection`): the connection waits only where the unit reads a
-result, so the answer costs three round trips, not eighteen. READ COMMITTED units waiting together
-share one transaction (each in its own savepoint), so one flush of the server's log commits them all.
+result. The answer is one call of a server-side function (:mod:`bot.store.pg_answers`): two round trips
+alone, the call and the COMMIT. READ COMMITTED units waiting together share one transaction (a unit that
+raises sends the batch again, each unit in its own savepoint), so one flush of the server's log commits
+them all; the answers among them are all sent before any is read, so the batch waits on the server once.
 """
 
 from __future__ import annotations
