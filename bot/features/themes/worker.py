@@ -9,14 +9,16 @@ them, and the worker's cost is its own (the benchmark reports its peak as well).
 the clustering's CPU work off the event loop's GIL.
 
 Shape. One :class:`~concurrent.futures.ProcessPoolExecutor` with a single worker for the whole Python
-process, started by the first call (``spawn``: a fresh interpreter that imports only what theming
-needs, not a fork of the bot's memory) and shared by every engine of the process (a test suite builds
-hundreds; a worker start costs a second or two). What the worker keeps between calls (the clusterings,
-see :mod:`bot.features.themes.runs`) is keyed by its caller's namespace, so two engines never share
-one. One worker serialises the calls, which is also what keeps two pages asking at once from clustering
-a question twice. The pool is shut down at the interpreter's exit (the executor joins its worker then;
-:func:`shutdown` does it earlier). A worker that died (killed, out of memory) breaks the pool: the call
-starts a new worker and runs again once, with an empty cache (a full run).
+process, started by the first call (``spawn``: a fresh interpreter, not a fork of the bot's memory and
+threads) and shared by every engine of the process (a test suite builds hundreds; a worker start costs
+a second or two). What the worker keeps between calls (the clusterings, see
+:mod:`bot.features.themes.runs`) is keyed by its caller's namespace, so two engines never share one.
+One worker serialises the calls, which is also what keeps two pages asking at once from clustering a
+question twice. An engine closing drops its own runs only (:meth:`RoundThemes.forget
+<bot.features.rounds.themes.RoundThemes.forget>`): the process's other engines share the worker, which
+:mod:`concurrent.futures` stops and joins at the interpreter's exit. A worker that died (killed, out of
+memory) breaks the pool: the call starts a new worker and runs again once, with an empty cache (a full
+run).
 
 Calls name their function as ``"module:function"``, imported in the worker, so the bot process never
 imports the modules that do the work.
@@ -75,12 +77,3 @@ async def run(target: str, *args: Any) -> Any:
 def running() -> bool:
     """Whether this process has started its worker (nothing to tell a worker that never started)."""
     return _pool is not None
-
-
-def shutdown() -> None:
-    """Stop the worker and wait for it (the next :func:`run` starts a new one)."""
-    global _pool
-    with _guard:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
