@@ -44,7 +44,8 @@ IDEAS = "ideas"
 
 THEMED_INLINE = 5000
 """A typed question with more answers is themed in the background (:meth:`RoundThemes.warm`), never on a
-page's request nor inside an export: its clustering loads scikit-learn and holds every text at once."""
+page's request nor inside an export: theming it reads and sends every text at once, and its clustering
+in the worker takes seconds."""
 
 WARM_SECONDS = 60.0
 """A page over a large round themes a task in the background at most this often (see :meth:`RoundThemes.warm`)."""
