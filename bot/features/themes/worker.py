@@ -21,7 +21,10 @@ memory) breaks the pool: the call starts a new worker and runs again once, with 
 run).
 
 Calls name their function as ``"module:function"``, imported in the worker, so the bot process never
-imports the modules that do the work.
+imports the modules that do the work (``tests/test_layering.py`` checks that no other module imports
+them). Like any ``spawn`` start, the worker imports the launching program's main module first (the
+``crowdpulse`` script: :mod:`adapters.cli`, a few MB), so a script that themes keeps its own work under
+``if __name__ == "__main__":``, as every entry point of the project does.
 """
 
 from __future__ import annotations
