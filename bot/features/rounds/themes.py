@@ -85,8 +85,8 @@ class TaskThemes:
 
 
 @dataclass(frozen=True, slots=True)
-class Themed:
-    """What the theme worker answers (:func:`bot.features.themes.runs.themed`), small to pickle: the
+class WorkerThemes:
+    """What the theme worker answers (:func:`bot.features.themes.runs.themes_of`), small to pickle: the
     themes, each one's answer ids, and whether it clustered every answer again (a full run)."""
 
     themes: tuple[ThemeCount, ...]
@@ -134,8 +134,8 @@ class RoundThemes:
         if not answers:
             return TaskThemes((), {})
         edits = await self.services.store.themes.edits(round_id, task_id)
-        found: Themed = await worker.run(
-            "bot.features.themes.runs:themed", self.namespace, round_id, task_id, answers, edits, closed
+        found: WorkerThemes = await worker.run(
+            "bot.features.themes.runs:themes_of", self.namespace, round_id, task_id, answers, edits, closed
         )
         self.full_runs += found.full_run
         return found.task_themes()

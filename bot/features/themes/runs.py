@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from bot.features.rounds.themes import CACHED_TASKS, RECOMPUTE_GROWTH, ThemeCount, Themed
+from bot.features.rounds.themes import CACHED_TASKS, RECOMPUTE_GROWTH, ThemeCount, WorkerThemes
 from bot.features.themes.clustering import Clustering, assign, cluster, detect_language
 from bot.features.themes.edits import SplitRuns, apply_edits, group_of
 from bot.store.records import ThemeEdit
@@ -37,9 +37,9 @@ class _Run:
 _runs: OrderedDict[tuple[str, int, str], _Run] = OrderedDict()
 
 
-def themed(
+def themes_of(
     namespace: str, round_id: int, task_id: str, answers: list[tuple[int, str]], edits: list[ThemeEdit], closed: bool
-) -> Themed:
+) -> WorkerThemes:
     """The themes of ``answers`` ((id, words), oldest first) with ``edits`` applied: a full run when the
     schedule says so, else the kept run with the newer answers attached."""
     key = (namespace, round_id, task_id)
@@ -65,7 +65,7 @@ def languages(texts: list[str]) -> list[str]:
     return [detect_language(text) for text in texts]
 
 
-def _counted(run: _Run, answers: list[tuple[int, str]], edits: list[ThemeEdit], full: bool) -> Themed:
+def _counted(run: _Run, answers: list[tuple[int, str]], edits: list[ThemeEdit], full: bool) -> WorkerThemes:
     """Each current answer's theme (from the run, or attached to it), moderators' edits applied, and the
     themes' counts now.
 
@@ -87,4 +87,4 @@ def _counted(run: _Run, answers: list[tuple[int, str]], edits: list[ThemeEdit], 
     groups = [group_of(ids, found[number].name, found[number].terms, texts) for number, ids in members.items()]
     edited = apply_edits(groups, edits, texts, run.splits)
     themes = tuple(ThemeCount(group.key, group.name, group.size, group.terms) for group in edited)
-    return Themed(themes, tuple(group.members for group in edited), full)
+    return WorkerThemes(themes, tuple(group.members for group in edited), full)
