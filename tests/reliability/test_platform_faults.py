@@ -185,11 +185,12 @@ async def test_a_follow_up_refused_with_500_then_429_arrives_once(
     assert_discord_contract(dc)
 
 
-async def test_a_follow_up_discord_py_gives_up_on_is_waited_out_by_its_channel_and_arrives_once(
+async def test_a_follow_up_discord_py_gives_up_on_is_waited_out_by_its_queue_and_arrives_once(
     dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """discord.py tries a follow-up five times and then raises the 429; the channel's queue waits the
-    ``Retry-After`` and sends it again, so the member still gets it, once, and the log one line."""
+    """discord.py tries a follow-up five times and then raises the 429; the queue of the interaction
+    (its next question is ephemeral) waits the ``Retry-After`` and sends it again, so the member still
+    gets it, once, and the log one line."""
     await discord_bot.start()
     question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
     dc.fail_next("POST", rf"/webhooks/{APP_ID}/[^/]+", status=429, retry_after=0.01, times=5)
@@ -197,7 +198,7 @@ async def test_a_follow_up_discord_py_gives_up_on_is_waited_out_by_its_channel_a
     await next_question(dc, click, "Pick up to two extras")
     assert sum("Pick up to two extras" in message["content"] for message in click.followups) == 1
     waits = [r.getMessage() for r in caplog.records if "send=rate_limited" in r.getMessage()]
-    assert waits == [f"send=rate_limited queue=discord chat={CHANNEL} method=followup wait=1.0s"], waits
+    assert waits == [f"send=rate_limited queue=discord chat={click.id} method=followup wait=1.0s"], waits
     assert not [record for record in caplog.records if record.exc_info]
     only_injected_errors(dc, lambda status: status == 429)
     assert_discord_contract(dc)
