@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.store.database import Connection, Cursor, Database
-from bot.store.dialects import for_share, lock_member, read_committed, shard, single_writer, take_turns
+from bot.store.dialects import for_share, lock_member, read_committed, single_writer, take_turns
 from bot.store.effects import MEMBER_DAY, MemberDay, after_answer, count_up, local_time, pay
 from bot.store.progress import read_progress, send_progress
 from bot.store.records import (
@@ -23,6 +23,7 @@ from bot.store.records import (
     SkipStatus,
     TaskProgress,
 )
+from bot.store.scores import count_answer
 from bot.store.timestamps import to_text
 
 
@@ -90,11 +91,11 @@ class TaskQueries:
             row: Any = inserted.fetchone() if eager else None
             if eager and row is None:
                 return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
-            db.execute(
-                "INSERT INTO task_counts (round_id, task_id, shard, answers) VALUES (?, ?, ?, 1)"
-                " ON CONFLICT (round_id, task_id, shard) DO UPDATE SET answers = task_counts.answers + 1",
-                (answer.round_id, answer.task_id, shard(db)),
-            )
+            # counted at the commit when no progress read (this unit's or another's in the group commit, see
+            # count_answer) asks for the round's counts; else now, before the progress is read
+            later = answer.quota is None and follow_up is not None and answer.round_id not in follow_up.count_round_ids
+            if not later:
+                count_answer(db, answer.round_id, answer.task_id, later=False)
             counted_answers = count_up(db, answer.user_id, "answers")
             sent_progress = send_progress(db, follow_up) if follow_up is not None else None
             if not eager:
@@ -107,6 +108,8 @@ class TaskQueries:
                         raise _Undone(AnswerResult(AnswerStatus.ALREADY_ANSWERED))
                     db.execute("ROLLBACK TO SAVEPOINT answer")  # the awaited input stays settled
                     return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
+            if later:  # known to be new by now
+                count_answer(db, answer.round_id, answer.task_id, later=True)
             progress = sent_progress.read() if sent_progress is not None else None
             answer_id = int(row[0])
             award = replace(answer.award, source_key=f"answer:{answer_id}")
