@@ -78,7 +78,8 @@ ANONYMOUS_ADMIN_ID = 1087968824  # GroupAnonymousBot: an admin posting as the gr
 ADMIN_CACHE_SECONDS = 60.0
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 CONCURRENT_UPDATES = 256  # updates handled at once
-CONNECTION_POOL = 8  # few connections: httpcore scans them all on every request (adapters/telegram_http.py)
+CONNECTION_POOL = 8  # keep-alive connections to the Bot API; more requests wait at the gate (adapters/telegram_http.py)
+POLL_CONNECTIONS = 1  # getUpdates: one long poll at a time
 FOLLOW_UP_PATIENCE = 1.0  # seconds a tap's follow-up messages wait for other taps to be answered first
 GROUP_MESSAGES_PER_MINUTE = 20
 SEND_GRACE = 5.0  # seconds pending sends get to go out when the bot stops
@@ -129,6 +130,7 @@ class TelegramAdapter:
             .base_file_url(telegram.base_file_url)
             .concurrent_updates(CONCURRENT_UPDATES)
             .request(GatedRequest(CONNECTION_POOL))
+            .get_updates_request(GatedRequest(POLL_CONNECTIONS))
             .build()
         )
         application.add_handler(MessageHandler(filters.COMMAND, self.on_command))
