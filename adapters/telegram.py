@@ -112,6 +112,7 @@ class TelegramAdapter:
         self._unanswered: dict[int, asyncio.Future[None]] = {}
         self._taps = itertools.count()
         self.bot_username = settings.telegram.bot_username
+        self._languages = frozenset(available_languages())  # a folder listing: once, not on every update
         self.sends: SendQueue[int] = SendQueue(PLATFORM)  # messages and edits, one worker per busy chat
         self.photo_ids: dict[str, str] = {}  # catalog photo path -> Telegram's file_id, once uploaded
         # Only groups are paced ahead (replies to members are not broadcasts); a private chat's ~1/s is
@@ -358,7 +359,7 @@ class TelegramAdapter:
 
     def _language(self, user: User) -> str:
         code = (user.language_code or "").split("-")[0]
-        return code if code in available_languages() else self.settings.default_language
+        return code if code in self._languages else self.settings.default_language
 
     # outbox -------------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ READ_TIMEOUT = 5.0  # PTB's defaults (HTTPXRequest): seconds for a response, a r
 WRITE_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 20.0  # an upload (a photo, a document) gets longer to go out
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class PriorityGate:
@@ -114,7 +115,8 @@ class GatedRequest(BaseRequest):
         timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
         await self._gate.acquire(urgent=url.endswith(URGENT))
         try:
-            async with self._session.request(method, url, data=_body(request_data), timeout=timeout) as response:
+            body, headers = _body(request_data)
+            async with self._session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error
@@ -124,14 +126,15 @@ class GatedRequest(BaseRequest):
             self._gate.release()
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
-    """The parameters as PTB's own client sends them: form fields of JSON values, multipart with files."""
+def _body(request_data: RequestData | None) -> tuple[aiohttp.FormData | bytes | None, dict[str, str] | None]:
+    """The parameters as PTB's own client sends them (form fields of JSON values, multipart with files),
+    and the content type to say so. Without files the form is encoded here: aiohttp's ``FormData`` would
+    set up a multipart writer (and draw a random boundary) for every request, to use it for none."""
     if request_data is None:
-        return None
-    fields = request_data.json_parameters
+        return None, None
     if not request_data.contains_files:
-        return fields
-    form = aiohttp.FormData(fields)
+        return request_data.url_encoded_parameters().encode(), FORM
+    form = aiohttp.FormData(request_data.json_parameters)
     for name, (filename, content, mimetype) in request_data.multipart_data.items():
         form.add_field(name, content, filename=filename, content_type=mimetype)
-    return form
+    return form, None
