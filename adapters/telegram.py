@@ -59,6 +59,7 @@ from adapters.telegram_rendering import (
     edit_requests,
     message_requests,
     replaces_question,
+    replacing_requests,
     retry_seconds,
     send_now,
 )
@@ -256,7 +257,8 @@ class TelegramAdapter:
             parts = parts[1:]
             if private and reply.outcome == Outcome.DONE and message.reply_markup is not None:
                 if self.settings.chat.follow_up == "edit" and replaces_question(message, reply, parts):
-                    self._post(chat.id, edit_requests(message, parts[0]), language)  # the toast told the choice
+                    # The toast told the choice; the question becomes the next one (a photo too).
+                    self._post(chat.id, replacing_requests(message, parts[0], self.photo_ids), language)
                     parts = parts[1:]
                 else:
                     self._post(chat.id, edit_requests(message, Reply(_with_line(message, reply.text))), language)

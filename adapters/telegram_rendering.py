@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 
@@ -152,14 +152,43 @@ def edit_requests(message: Message, reply: Reply) -> list[Request]:
 def replaces_question(message: Message, answer: Reply, following: Sequence[Reply]) -> bool:
     """Whether the tapped ``message`` can turn into the next question (the ``"edit"`` follow-up mode).
 
-    Not when there is none, when a photo would have to become text or text a photo (Telegram edits
-    neither), when it would not fit, or when the answer earned more than its points (a streak, a badge,
-    a level: lines worth keeping in the chat, so that question stays with them below it).
+    Not when there is none, when a photo would have to become text (Telegram removes no media from a
+    message; text can take a photo, and a photo another one), when it would not fit, when a document
+    comes with it, or when the answer earned more than its points (a streak, a badge, a level: lines
+    worth keeping in the chat, so that question stays with them below it).
     """
-    if not following or message.photo or "\n" in answer.text:
+    if not following or "\n" in answer.text:
         return False
     upcoming = following[0]
-    return upcoming.image is None and upcoming.attachment is None and len(upcoming.text) <= MESSAGE_LIMIT
+    if upcoming.attachment is not None:
+        return False
+    if upcoming.image is not None:
+        return len(upcoming.text) <= CAPTION_LIMIT
+    return not message.photo and len(upcoming.text) <= MESSAGE_LIMIT
+
+
+def replacing_requests(message: Message, upcoming: Reply, photo_ids: dict[str, str]) -> list[Request]:
+    """The tapped ``message`` turned into the ``upcoming`` question (one :func:`replaces_question` allowed):
+    its text and buttons, or its photo, caption and buttons in one ``editMessageMedia``, the photo by its
+    known ``file_id`` when Telegram has it already (as :func:`message_requests` sends it)."""
+    image = upcoming.image
+    if image is None:
+        return edit_requests(message, upcoming)
+
+    async def photo() -> object:
+        known = photo_ids.get(image.path) if image.path else None
+        media = InputMediaPhoto(
+            known or await _photo(image),
+            caption=upcoming.text,
+            parse_mode=ParseMode.HTML,
+            filename=None if known else image.filename,
+        )
+        edited = await message.edit_media(media, reply_markup=keyboard(upcoming.buttons))
+        if image.path and not known and isinstance(edited, Message) and edited.photo:
+            photo_ids[image.path] = edited.photo[-1].file_id
+        return edited
+
+    return [("editMessageMedia", photo)]
 
 
 def retry_seconds(error: RetryAfter) -> float:
