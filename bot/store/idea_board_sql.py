@@ -246,13 +246,19 @@ def _tags_of(db: Connection, ids: Sequence[int]) -> dict[int, list[str]]:
 
 
 def _notes_of(db: Connection, ids: Sequence[int]) -> dict[int, list[NoteRow]]:
+    """The notes on each idea, and those on ideas merged into it (marked with where they were written):
+    a merge hides the merged idea, and what the team wrote about it must not vanish with it."""
     found: dict[int, list[NoteRow]] = defaultdict(list)
     if ids:
         rows = db.execute(
-            "SELECT n.idea_id, u.display_name, n.text, n.created_at FROM idea_notes n"  # noqa: S608
-            f" JOIN users u ON u.id = n.author_id WHERE n.idea_id IN ({_in(ids)}) ORDER BY n.id",
-            ids,
+            "SELECT n.idea_id, i.merged_into, u.display_name, n.text, n.created_at FROM idea_notes n"  # noqa: S608
+            " JOIN ideas i ON i.id = n.idea_id JOIN users u ON u.id = n.author_id"
+            f" WHERE n.idea_id IN ({_in(ids)}) OR i.merged_into IN ({_in(ids)}) ORDER BY n.id",
+            [*ids, *ids],
         )
+        shown = set(ids)
         for row in rows.fetchall():
-            found[int(row[0])].append(NoteRow(str(row[1]), str(row[2]), datetime.fromisoformat(row[3])))
+            written_on = int(row[0])
+            on, merged_from = (written_on, None) if written_on in shown else (int(row[1]), written_on)
+            found[on].append(NoteRow(str(row[2]), str(row[3]), datetime.fromisoformat(row[4]), merged_from))
     return found

@@ -326,6 +326,7 @@ def _apply_change(db: Connection, change: StatusChange, points: IdeaPoints, now:
     votes = 0
     if change.merged_into is not None:
         votes = _move_votes(db, change.idea_id, change.merged_into)
+        _carry_tags(db, change.idea_id, change.merged_into)
         _settle_upvote_points(db, change.merged_into, points, f"idea-merge:{change.merged_into}:{change.idea_id}", now)
     if first_time and counter is not None:
         award_badges(db, row["author_id"], counter, points.rules, now)
@@ -413,6 +414,15 @@ def _move_votes(db: Connection, source_id: int, target_id: int) -> int:
             "UPDATE ideas SET votes = (SELECT COUNT(*) FROM votes WHERE idea_id = ?) WHERE id = ? RETURNING votes",
             (target_id, target_id),
         ).fetchone()[0]
+    )
+
+
+def _carry_tags(db: Connection, source_id: int, target_id: int) -> None:
+    """A merged idea's tags go on the target too: the team sorted it, and the target now speaks for it
+    (its internal notes stay its own and are shown on the target, see :mod:`bot.store.idea_board_sql`)."""
+    db.execute(
+        "INSERT INTO idea_tags (idea_id, tag) SELECT ?, tag FROM idea_tags WHERE idea_id = ? ON CONFLICT DO NOTHING",
+        (target_id, source_id),
     )
 
 

@@ -99,6 +99,24 @@ async def test_contract_a_merge_preview_counts_the_voters_the_merge_keeps(store:
     assert result.votes == preview.kept
 
 
+async def test_contract_a_merge_carries_the_tags_and_shows_the_merged_ideas_notes_on_the_target(store: Any) -> None:
+    home, _ = await _community(store)
+    author, moderator = await people(store, 2)
+    source = await _idea(store, author, home, "Oat milk")
+    target = await _idea(store, author, home, "Plant milks")
+    board = store.idea_board
+    for idea, tag in ((source, "drinks"), (source, "supplier"), (target, "drinks")):
+        await board.tag(idea, home, moderator, tag, True, NOW)
+    await board.add_note(source, home, moderator, "Ask the oat supplier", NOW)
+    await board.add_note(target, home, moderator, "Seasonal?", NOW)
+    change = StatusChange(source, home, moderator, IdeaStatus.MERGED, "status", "", target)
+    assert (await store.ideas.change_status(change, POINTS, NOW)).outcome == ChangeOutcome.CHANGED
+    row = next(row for row in (await board.board(BoardFilter(home), NOW)).rows if row.idea.id == target)
+    assert row.tags == ("drinks", "supplier")
+    notes = [(note.text, note.merged_from) for note in row.notes]
+    assert notes == [("Ask the oat supplier", source), ("Seasonal?", None)]
+
+
 async def test_contract_tags_assignees_and_notes_are_audited_and_bounded(store: Any) -> None:
     home, _ = await _community(store)
     author, moderator = await people(store, 2)

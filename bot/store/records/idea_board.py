@@ -46,11 +46,13 @@ class BoardRow:
 
 @dataclass(frozen=True, slots=True)
 class NoteRow:
-    """An internal note on an idea: who wrote it, when, and what (members never see it)."""
+    """An internal note on an idea: who wrote it, when, and what (members never see it); ``merged_from``
+    is the idea it was written on when that idea has since been merged into this one."""
 
     author: str
     text: str
     created_at: datetime
+    merged_from: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The Ideas page in a real Chromium against the real server: merging two ideas after the preview of the
-votes kept, a bulk status change, and a status set in the browser reaching the idea's author on the fake
-Telegram server, where she proposed it (the dashboard and the Telegram adapter over one engine). The
-screenshots go to the test's temporary folder."""
+votes kept (the team's note on the merged idea shown on its target), a bulk status change, and a status set
+in the browser reaching the idea's author on the fake Telegram server, where she proposed it (the dashboard
+and the Telegram adapter over one engine). The screenshots go to the test's temporary folder."""
 
 from __future__ import annotations
 
@@ -52,6 +52,9 @@ async def test_a_moderator_merges_two_ideas_after_seeing_the_votes_kept(
     page = lenas_ideas
     await page.screenshot(path=tmp_path / "ideas.png", full_page=True)
     row = page.locator("tr", has_text="Oat milk")
+    await row.get_by_label("Internal note on idea #1").fill("Ask the supplier about 1 l cartons")
+    await row.get_by_role("button", name="Note", exact=True).click()
+    await page.get_by_role("status").wait_for()
     await row.get_by_label("Merge idea #1 into").fill("2")
     await row.get_by_role("button", name="Merge", exact=True).click()
     await page.get_by_role("heading", level=1, name="Merge idea #1 into #2").wait_for()
@@ -65,6 +68,8 @@ async def test_a_moderator_merges_two_ideas_after_seeing_the_votes_kept(
     target = page.locator("tr", has_text="Board games")
     assert await target.locator("td").nth(5).inner_text() == "2", "Cy counted once, Di's vote moved"
     assert await page.locator("tr", has_text="Oat milk").count() == 0, "a merged idea lives on in its target"
+    await target.get_by_text("1 internal note").click()
+    assert "written on #1" in await target.locator("details.notes").inner_text(), "the team's note moved with it"
     await page.get_by_label("Status", exact=True).select_option("merged")
     await page.locator("tr", has_text="Oat milk").get_by_text("merged into #2").wait_for()
     await page.screenshot(path=tmp_path / "ideas-merged.png", full_page=True)

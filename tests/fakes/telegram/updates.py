@@ -84,7 +84,7 @@ class UpdateQueue:
         else:
             return
         if len(kept) != len(self.pending):
-            self._activity.touch()
+            self._activity.handed_over()
         self.pending = kept
 
     def _accepts(self, update_type: str) -> bool:
