@@ -56,6 +56,7 @@ from adapters.send_queue import Request, SendQueue
 from adapters.telegram_http import GatedRequest
 from adapters.telegram_rendering import (
     Delivery,
+    PhotoIds,
     edit_requests,
     message_requests,
     replaces_question,
@@ -115,7 +116,7 @@ class TelegramAdapter:
         self.bot_username = settings.telegram.bot_username
         self._languages = frozenset(available_languages())  # a folder listing: once, not on every update
         self.sends: SendQueue[int] = SendQueue(PLATFORM)  # messages and edits, one worker per busy chat
-        self.photo_ids: dict[str, str] = {}  # catalog photo path -> Telegram's file_id, once uploaded
+        self.photo_ids = PhotoIds()  # catalog photo path -> Telegram's file_id, once uploaded
         # Only groups are paced ahead (replies to members are not broadcasts); a private chat's ~1/s is
         # met by waiting out the 429 in its own queue, which holds up no one else.
         self._group_pace = Pacer(math.inf, group_per_minute=GROUP_MESSAGES_PER_MINUTE)

@@ -13,7 +13,7 @@ import pytest
 
 from bot.engine import Engine
 from bot.settings import Settings
-from tests.adapters.harness import JSON, running_telegram_bot, tap, texts
+from tests.adapters.harness import JSON, data_of, running_telegram_bot, tap, texts, wait_for_question
 from tests.fakes.telegram.server import FakeTelegramServer
 
 SENDING = (
@@ -102,6 +102,25 @@ async def test_in_edit_mode_a_question_turns_into_the_photo_question_uploaded_on
     uploaded = tg.messages(604)[-1]["photo"][-1]["file_id"]
     assert first.startswith("attach://") and second == uploaded
     assert not tg.calls_to("sendPhoto")
+
+
+async def test_members_reaching_the_photo_question_at_once_upload_its_photo_once(
+    tg: FakeTelegramServer, bot: None
+) -> None:
+    """The first member's request uploads the photo; those who come meanwhile wait for its file id."""
+    members = [tg.user(610 + number, f"Member {number}") for number in range(4)]
+    for member in members:
+        chat = await past_first_answer(tg, member)
+        for label in ("Oat milk", "Submit", "Yes", "4★"):
+            await tap(tg, member, chat, label)
+    rating = [(member, await wait_for_question(tg, member["id"])) for member in members]
+    for member, question in rating:
+        tg.click(member, question, data_of(question, "9"))
+    await tg.wait_for(lambda: len(tg.calls_to("editMessageMedia")) == len(members))
+    await tg.wait_until_consumed()
+    sent = [call["media"]["media"] for call in tg.calls_to("editMessageMedia")]
+    assert sum(media.startswith("attach://") for media in sent) == 1, sent
+    assert all(tg.messages(member["id"])[-1]["photo"] for member in members)
 
 
 async def test_in_keep_mode_a_campaign_photo_is_uploaded_once_and_sent_by_its_file_id_afterwards(
