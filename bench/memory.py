@@ -6,7 +6,8 @@ resolves 100k distinct members (``--quick``: all 10k), which fills the engine's 
 limit, serves a sample of them their next task, an answer and ``/top``, and finally closes the round that
 holds the answers and renders its results (every answer of the round is read and tallied). It reports
 its resident set size after start-up and after the identities, and its peak (``VmHWM``) before the
-results and at the end.
+results and at the end; and the peak of its theme worker (the process where the closed round's typed
+answers are clustered, :mod:`bot.features.themes.worker`), so the memory theming takes is seen too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bench.datagen import platform_id, populated
 from bench.runner import Context, Figure, Target, child_readings
 from bench.world import PLATFORM, engine_on, isolate_environment, moderator
 from bot.commands import dispatch
+from bot.features.themes import worker
 from bot.identity import SpaceRef, UserRef
 
 FULL_MEMBERS = 100_000
@@ -32,17 +34,26 @@ PEAK_TARGET = Target("<", 300)
 CHILD_TIMEOUT = 300.0
 
 
-def status_mib(field: str) -> float:
-    """A memory figure of this process from ``/proc/self/status`` (Linux), in MiB.
+def status_mib(field: str, process: int | str = "self") -> float:
+    """A memory figure of this process (or of the process whose pid is ``process``) from
+    ``/proc/<process>/status`` (Linux), in MiB.
 
     ``VmHWM``, the peak, belongs to the process's own memory map, which ``exec`` starts afresh; the
     ``ru_maxrss`` of ``getrusage`` would not do: Linux carries it across ``exec``, so a child would report
     the peak of the benchmark process that forked it.
     """
-    for line in Path("/proc/self/status").read_text().splitlines():
+    for line in Path(f"/proc/{process}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/{process}/status")
+
+
+async def theme_worker_peak() -> float:
+    """The theme worker's peak resident set (``VmHWM``, MiB), 0 if this process never started it: the
+    memory theming takes lives there (:mod:`bot.features.themes.worker`), not in the bot process."""
+    if not worker.running():
+        return 0.0
+    return status_mib("VmHWM", await worker.run("os:getpid"))
 
 
 async def serve(database: Path, members: int) -> dict[str, float]:
@@ -63,6 +74,7 @@ async def serve(database: Path, members: int) -> dict[str, float]:
         await dispatch(engine, moderator(), where, "/round close 1")
         await engine.render_outbox({"render": "round_results", "round_id": 1})
         readings["peak"] = status_mib("VmHWM")
+        readings["theme_worker_peak"] = await theme_worker_peak()
     return readings
 
 
@@ -84,6 +96,12 @@ async def run(ctx: Context) -> list[Figure]:
             note="before closing the round and rendering its results",
         ),
         Figure("memory.peak_rss", readings["peak"], "MiB", PEAK_TARGET, note=note),
+        Figure(
+            "memory.theme_worker_peak",
+            readings["theme_worker_peak"],
+            "MiB",
+            note="the theme worker process's own peak (VmHWM): the closed round's clustering, outside the bot",
+        ),
     ]
 
 

@@ -56,7 +56,11 @@ async def running_engine(settings: Settings, clock: Clock = utc_now) -> AsyncIte
     """Load the catalog (refusing a bad one), open the store and yield a ready engine."""
     catalog = load_catalog(settings.catalog_location.path)
     async with make_store(settings) as store:
-        yield await Engine.create(store, catalog, settings, clock)
+        engine = await Engine.create(store, catalog, settings, clock)
+        try:
+            yield engine
+        finally:
+            await engine.themes.forget()  # its clusterings in the theme worker (shared by the process's engines)
 
 
 def settle_startup_heap() -> None:

@@ -106,9 +106,11 @@ async def test_the_dashboard_bench_reads_every_page_and_streams_an_export_at_a_t
     assert names == [f"dashboard.{page}.{p}" for page in PAGES for p in ("p50", "p95")] + [
         "dashboard.export_csv.peak_over_baseline",
         "dashboard.export_csv.themes_cached.peak_over_baseline",
+        "dashboard.export_csv.theme_worker_peak",
     ]
     assert all(figure.value is not None for figure in figures)
-    assert "333 rows" in figures[-2].note, "the export streamed every answer of the round"
+    assert "333 rows" in figures[-3].note, "the export streamed every answer of the round"
+    assert (figures[-1].value or 0) > 0, "the export themed the round's typed answers in the theme worker"
     cached = cached_community(plan.export, plan.cache)
     built_at = cached.stat().st_mtime_ns
     assert cached_community(plan.export, plan.cache).stat().st_mtime_ns == built_at, "a re-run reuses the file"

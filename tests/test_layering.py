@@ -129,3 +129,19 @@ def test_importing_the_engine_loads_no_platform_library() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+WORKER_ONLY = {"bot.features.themes.clustering", "bot.features.themes.edits", "bot.features.themes.runs"}
+"""The theme worker's modules (:mod:`bot.features.themes.worker`): they, and the heavy libraries they use,
+are imported by each other only, never by a module the bot process loads."""
+
+
+def test_only_the_theme_worker_imports_the_clustering_and_its_libraries() -> None:
+    offenders = [
+        f"{name}: {target}"
+        for name, path in ALL_MODULES.items()
+        if name not in WORKER_ONLY
+        for target in imported(path)
+        if target in WORKER_ONLY or target.split(".")[0] in {"sklearn", "scipy", "py3langid"}
+    ]
+    assert offenders == []

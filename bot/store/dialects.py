@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from bot.store.database import Connection, Unit
@@ -66,25 +67,33 @@ def take_turns(db: Connection, key: str) -> None:
 
 
 class ReadCommitted(Generic[T]):
-    """A unit marked by :func:`read_committed`; it runs as the unit it wraps."""
+    """A unit marked by :func:`read_committed`; it runs as the unit it wraps (on PostgreSQL, as its
+    ``sent`` form when it has one)."""
 
     isolation = "read committed"
 
-    def __init__(self, unit: Unit[T]) -> None:
+    def __init__(self, unit: Unit[T], sent: Callable[[Connection], Callable[[], T]] | None = None) -> None:
         self.unit = unit
+        self.sent = sent
 
     def __call__(self, db: Connection, /) -> T:
+        if self.sent is not None and not single_writer(db):
+            return self.sent(db)()
         return self.unit(db)
 
 
-def read_committed(unit: Unit[T]) -> ReadCommitted[T]:
+def read_committed(unit: Unit[T], sent: Callable[[Connection], Callable[[], T]] | None = None) -> ReadCommitted[T]:
     """Mark a unit that is correct at READ COMMITTED, with the locks it takes, and is better off there:
     queues (``FOR UPDATE SKIP LOCKED``), and the answer and the vote, which at SERIALIZABLE would be
     aborted by false conflicts between members whose rows share index pages, or by the idea's count.
 
+    ``sent``: the unit's PostgreSQL form split in two, sending its statements and returning what reads
+    their results, so that a batch of such units sharing a transaction sends all of them before waiting
+    once (see :func:`bot.store.postgres._together`); ``sent(db)()`` must do what ``unit(db)`` does.
+
     PostgreSQL runs other units SERIALIZABLE; SQLite has one writer and ignores the mark.
     """
-    return ReadCommitted(unit)
+    return ReadCommitted(unit, sent)
 
 
 def isolation_of(unit: Unit[object]) -> str:

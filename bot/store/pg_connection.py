@@ -52,7 +52,18 @@ def _row_class(names: tuple[str, ...]) -> type[Row]:
 
 
 def _rows(cursor: Any) -> RowMaker[Row]:
-    return _row_class(tuple(column.name for column in cursor.description or ()))
+    """The row class of the cursor's result, found from the result's raw column names: building
+    ``cursor.description`` (a ``Column`` object per column, per statement) took about 4% of the bot
+    process's CPU on the answer path."""
+    result = cursor.pgresult
+    if result is None:
+        return _row_class(())
+    return _named_row_class(tuple(result.fname(i) for i in range(result.nfields)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _named_row_class(names: tuple[bytes | None, ...]) -> type[Row]:
+    return _row_class(tuple((name or b"").decode() for name in names))
 
 
 class _IntegralNumericLoader(NumericLoader):

@@ -21,8 +21,10 @@ Units run on worker threads with psycopg 3's synchronous API, one connection per
 their own threads (REPEATABLE READ READ ONLY for read units, one snapshot), writes on theirs (four
 writers by default, see :class:`PostgresStore`). A write unit's statements go out in pipeline mode with
 its BEGIN and COMMIT (:mod:`bot.store.pg_connection`): the connection waits only where the unit reads a
-result, so the answer costs three round trips, not eighteen. READ COMMITTED units waiting together
-share one transaction (each in its own savepoint), so one flush of the server's log commits them all.
+result. The answer is one call of a server-side function (:mod:`bot.store.pg_answers`): two round trips
+alone, the call and the COMMIT. READ COMMITTED units waiting together share one transaction (a unit that
+raises sends the batch again, each unit in its own savepoint), so one flush of the server's log commits
+them all; the answers among them are all sent before any is read, so the batch waits on the server once.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -301,7 +303,23 @@ class PostgresStore(Store):
 
 
 def _together(db: Connection, units: list[Unit[Any]]) -> list[batches.Outcome]:
-    return batches.together(db, units, passes=(psycopg.Error,))
+    """:func:`batches.together`, with the units that have a ``sent`` form (the answer: one call each)
+    sent first and read after: the whole batch waits on the server once, not once per unit."""
+    try:
+        reads = [_sent(db, unit) for unit in units]
+        return [(True, read()) for read in reads]
+    except psycopg.Error:
+        raise
+    except Exception as error:
+        raise batches.UnitRaised from error
+
+
+def _sent(db: Connection, unit: Unit[T]) -> Callable[[], T]:
+    """The unit's statements sent, and what reads them (a unit without a ``sent`` form runs whole now)."""
+    if isinstance(unit, ReadCommitted) and unit.sent is not None:
+        return unit.sent(db)
+    result = unit(db)
+    return lambda: result
 
 
 def _apart(db: Connection, units: list[Unit[Any]]) -> list[batches.Outcome]:

@@ -28,6 +28,9 @@ from bot.store.records import (
 from bot.store.round_rows_sql import SKIP_STANDS, RoundRows, failing, kept_members
 from bot.store.timestamps import from_text, to_text
 
+SUMMARY_BATCH = 5000
+"""Participants read at a time while a round's private summaries are queued (bounded memory)."""
+
 
 class RoundQueries(RoundRows):
     """Rounds over a :class:`Database`."""
@@ -348,23 +351,27 @@ def _award_winners(db: Connection, closing: Closing, space_id: int, now: datetim
 def _queue_summaries(db: Connection, round_id: int, now: datetime) -> None:
     """One private summary per person who answered, judged a pair of ideas or labelled in the round, except
     those who chose ``/quiet``: to the person's own (primary) account, where answers are kept, so a member
-    with linked accounts is told once. The row is a marker rendered when sent, in the language stored here."""
-    rows = db.execute(
+    with linked accounts is told once. The row is a marker rendered when sent, in the language stored here.
+
+    The participants are read :data:`SUMMARY_BATCH` at a time: a round of a million answers has hundreds
+    of thousands, whose rows at once were the bot process's peak memory (``python -m bench --only memory``)."""
+    participants = db.execute(
         "SELECT id, platform, platform_user_id, language FROM users WHERE quiet = 0 AND id IN"
         " (SELECT user_id FROM answers WHERE round_id = ?"
         " UNION SELECT user_id FROM idea_judgements WHERE round_id = ?"
         " UNION SELECT user_id FROM label_answers WHERE round_id = ? AND vote IS NOT NULL) ORDER BY id",
         (round_id, round_id, round_id),
-    ).fetchall()
-    for user_id, platform, platform_user_id, language in rows:
-        enqueue(
-            db,
-            platform=platform,
-            target=user_target(platform_user_id),
-            payload={"render": "round_summary", "round_id": round_id, "language": language},
-            now=now,
-            dedup_key=f"round-summary:{round_id}:{user_id}",
-        )
+    )
+    while rows := participants.fetchmany(SUMMARY_BATCH):
+        for user_id, platform, platform_user_id, language in rows:
+            enqueue(
+                db,
+                platform=platform,
+                target=user_target(platform_user_id),
+                payload={"render": "round_summary", "round_id": round_id, "language": language},
+                now=now,
+                dedup_key=f"round-summary:{round_id}:{user_id}",
+            )
 
 
 def _audit_exclusions(db: Connection, closing: Closing, space_id: int, now: datetime) -> None:

@@ -1,19 +1,21 @@
 """SQL for tasks: a member's progress through the open rounds, answers and skips, pending free-text inputs.
 
 Recording an answer is the hottest unit of all; see :meth:`TaskQueries.record_answer` for how it stays
-correct at READ COMMITTED on PostgreSQL.
+correct at READ COMMITTED on PostgreSQL, where :mod:`bot.store.pg_answers` runs it as one call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from bot.store import pg_answers
 from bot.store.database import Connection, Cursor, Database
-from bot.store.dialects import for_share, lock_member, read_committed, shard, single_writer, take_turns
+from bot.store.dialects import for_share, read_committed, shard
 from bot.store.effects import MEMBER_DAY, MemberDay, after_answer, count_up, local_time, pay
-from bot.store.progress import read_progress, send_progress
+from bot.store.progress import read_progress
 from bot.store.records import (
     AnswerResult,
     AnswerStatus,
@@ -49,27 +51,23 @@ class TaskQueries:
         The hottest unit, so on PostgreSQL it runs at READ COMMITTED with explicit locks instead of
         SERIALIZABLE: the round's row is share-locked (closing it waits for answers in flight, and an
         answer after the close sees it closed), a task with a quota takes turns, the award locks the
-        member, and every count is an atomic upsert or guarded by a UNIQUE constraint.
+        member, and every count is an atomic upsert or guarded by a UNIQUE constraint. There the work is
+        one call of a server-side function (migration 0022, :mod:`bot.store.pg_answers`): sent as
+        statements it cost the bot process more CPU than the rows it wrote.
         """
 
-        @read_committed
+        def on_server(db: Connection) -> Callable[[], AnswerResult]:
+            return pg_answers.send_answer(db, answer, rules, now, follow_up)
+
         def unit(db: Connection) -> AnswerResult:
-            local = local_time(now, rules)
-            day_parameters = MemberDay.parameters(answer.user_id, local.date())
             # SQLite (one writer, in process): each result is there at once, so each check comes before
-            # the next write and nothing is undone; the member's day is read with the round. PostgreSQL:
-            # the statements go out in pipeline mode and are read once (one round trip), and a check that
-            # fails then undoes them (_Undone); the day is read under the member's lock.
-            eager = single_writer(db)
-            gate = _send_gate(db, answer.round_id, answer.user_id, day_parameters if eager else ())
-            lock_member(db, answer.user_id)  # after the round's share lock: a close waits for this unit
-            day = None if eager else db.execute(f"SELECT {MEMBER_DAY}", day_parameters)
-            checked = eager or answer.quota is not None
-            status: Any = gate.fetchone() if checked else None
-            if checked and (refusal := _shut(status)) is not None:
+            # the next write and nothing is undone; the member's day is read with the round.
+            local = local_time(now, rules)
+            day = MemberDay.parameters(answer.user_id, local.date())
+            status: Any = _send_gate(db, answer.round_id, answer.user_id, day).fetchone()
+            if (refusal := _shut(status)) is not None:
                 return refusal
             if answer.quota is not None:
-                take_turns(db, f"quota:{answer.round_id}:{answer.task_id}")
                 counted = db.execute(
                     "SELECT SUM(answers) FROM task_counts WHERE round_id = ? AND task_id = ?",
                     (answer.round_id, answer.task_id),
@@ -79,16 +77,13 @@ class TaskQueries:
             if answer.typed:
                 mine = (answer.user_id, answer.round_id, answer.task_id)
                 db.execute("DELETE FROM pending_inputs WHERE user_id = ? AND round_id = ? AND task_id = ?", mine)
-                if not eager:
-                    db.execute("SAVEPOINT answer")  # a repeat undoes what follows, not this
             created = to_text(now)
-            inserted = db.execute(
+            row: Any = db.execute(
                 "INSERT INTO answers (round_id, task_id, user_id, value, created_at, space_id)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
                 (answer.round_id, answer.task_id, answer.user_id, answer.value, created, answer.space_id),
-            )
-            row: Any = inserted.fetchone() if eager else None
-            if eager and row is None:
+            ).fetchone()
+            if row is None:
                 return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
             db.execute(
                 "INSERT INTO task_counts (round_id, task_id, shard, answers) VALUES (?, ?, ?, 1)"
@@ -96,29 +91,14 @@ class TaskQueries:
                 (answer.round_id, answer.task_id, shard(db)),
             )
             counted_answers = count_up(db, answer.user_id, "answers")
-            sent_progress = send_progress(db, follow_up) if follow_up is not None else None
-            if not eager:
-                status = status or gate.fetchone()  # the one wait for everything sent so far
-                if (refusal := _shut(status)) is not None:
-                    raise _Undone(refusal)
-                row = inserted.fetchone()
-                if row is None:
-                    if not answer.typed:
-                        raise _Undone(AnswerResult(AnswerStatus.ALREADY_ANSWERED))
-                    db.execute("ROLLBACK TO SAVEPOINT answer")  # the awaited input stays settled
-                    return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
-            progress = sent_progress.read() if sent_progress is not None else None
+            progress = read_progress(db, follow_up) if follow_up is not None else None
             answer_id = int(row[0])
             award = replace(answer.award, source_key=f"answer:{answer_id}")
-            member_day = MemberDay.of(status[3:6] if day is None else day.fetchone())
-            payment = pay(db, award, rules, local, member_day, fresh=True)
+            payment = pay(db, award, rules, local, MemberDay.of(status[3:6]), fresh=True)
             awarded = after_answer(db, answer.user_id, payment, rules, now, counted_answers)  # badges, level
             return AnswerResult(AnswerStatus.RECORDED, answer_id, awarded, progress)
 
-        try:
-            return await self.store.write(unit)
-        except _Undone as undone:
-            return undone.result
+        return await self.store.write(read_committed(unit, sent=on_server))
 
     async def skip(
         self, round_id: int, task_id: str, user_id: int, now: datetime, space_id: int | None = None
@@ -207,11 +187,3 @@ def _shut(status: Any) -> AnswerResult | None:
     if status is None or status[0] != "open":
         return AnswerResult(AnswerStatus.ROUND_CLOSED)
     return AnswerResult(AnswerStatus.BANNED) if status[2] else None
-
-
-class _Undone(Exception):
-    """Raised by a unit whose statements must all be undone; carries the unit's result."""
-
-    def __init__(self, result: AnswerResult) -> None:
-        super().__init__(result.status)
-        self.result = result

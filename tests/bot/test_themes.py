@@ -17,7 +17,8 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from bot.features.themes import clustering
-from bot.features.themes.clustering import assign, cluster, detect_language, fold, themes
+from bot.features.themes.clustering import assign, cluster, detect_language, themes
+from bot.features.themes.folding import fold
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "themes_en_ro.tsv"
 ARI_BAR = 0.5

@@ -44,6 +44,20 @@ async def test_contract_a_close_queues_one_summary_per_participant_once(store: A
     assert outsider not in {int(row[2].rsplit(":", 1)[1]) for row in rows}
 
 
+async def test_contract_a_close_queues_the_summaries_of_more_participants_than_it_reads_at_once(
+    store: Any, monkeypatch: Any
+) -> None:
+    """The participants are read a batch at a time while the summaries are written: every one is queued."""
+    monkeypatch.setattr("bot.store.rounds_sql.SUMMARY_BATCH", 2)
+    space_id, round_id = await a_round(store)
+    members = await people(store, 5)
+    for user_id in members:
+        await store.tasks.record_answer(an_answer(round_id, space_id, user_id, "t1"), RULES, NOW)
+    assert await store.rounds.close(Closing(round_id, None, (), RULES), NOW) is True
+    keys = await store.fetchall("SELECT dedup_key FROM outbox WHERE dedup_key LIKE ?", (f"round-summary:{round_id}:%",))
+    assert sorted(row[0] for row in keys) == sorted(f"round-summary:{round_id}:{user_id}" for user_id in members)
+
+
 async def test_contract_quiet_is_set_switched_and_kept(store: Any) -> None:
     (ana,) = await people(store, 1)
     assert await store.members.set_quiet(ana, True) is True

@@ -8,8 +8,9 @@ answer would cost a core in a busy round (a full run is up to a few seconds); wi
 total work is a constant factor of one full run and a theme list is never more than a quarter out of
 date. Answers given since the last full run are attached to the nearest existing theme with
 :func:`bot.features.themes.clustering.assign` (one sparse dot product each), so counts move with every
-answer in between. Both run in a worker thread (``asyncio.to_thread``): the event loop never waits on
-scikit-learn.
+answer in between. Both run in the theme worker process (:mod:`bot.features.themes.worker`), which
+keeps the runs (:mod:`bot.features.themes.runs`): this process reads the answers and the edits, sends
+them, and gets the themes back; it never imports scikit-learn, and its event loop never waits on it.
 
 Moderators' edits (rename, merge, split, move: :mod:`bot.features.themes.edits`) are read with the
 answers and applied on top of the clustering, full run or not, every time: they name answers, not a
@@ -26,14 +27,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.catalog import Task, TaskKind
 from bot.context import Services
-from bot.features.themes.clustering import Clustering, assign, cluster
-from bot.features.themes.edits import SplitRuns, apply_edits, group_of
-from bot.store.records import AttentionChecks, ThemeEdit
+from bot.features.themes import worker
+from bot.store.records import AttentionChecks
 
 RECOMPUTE_GROWTH = 1.25
 """A full clustering runs again once the answers are this many times those it covered (or the round closed)."""
@@ -43,13 +44,15 @@ IDEAS = "ideas"
 
 THEMED_INLINE = 5000
 """A typed question with more answers is themed in the background (:meth:`RoundThemes.warm`), never on a
-page's request nor inside an export: its clustering loads scikit-learn and holds every text at once."""
+page's request nor inside an export: theming it reads and sends every text at once, and its clustering
+in the worker takes seconds."""
 
 WARM_SECONDS = 60.0
 """A page over a large round themes a task in the background at most this often (see :meth:`RoundThemes.warm`)."""
 
 CACHED_TASKS = 64
-"""(round, task) clusterings kept in memory, least recently used dropped first: each holds fitted vectorizers."""
+"""(round, task) clusterings kept in the worker, least recently used dropped first: each holds fitted
+vectorizers. Also the background themings' results kept here (:meth:`RoundThemes.known`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +85,18 @@ class TaskThemes:
 
 
 @dataclass(frozen=True, slots=True)
-class _Run:
-    """A full clustering and what it covered: the answer ids, in the order their texts were clustered."""
+class WorkerThemes:
+    """What the theme worker answers (:func:`bot.features.themes.runs.themes_of`), small to pickle: the
+    themes, each one's answer ids, and whether it clustered every answer again (a full run)."""
 
-    clustering: Clustering
-    answer_ids: tuple[int, ...]
-    closed: bool
-    splits: SplitRuns = field(default_factory=SplitRuns)  # split themes' own runs, redone with this one
+    themes: tuple[ThemeCount, ...]
+    members: tuple[tuple[int, ...], ...]
+    full_run: bool
+
+    def task_themes(self) -> TaskThemes:
+        return TaskThemes(
+            self.themes, {answer: theme for theme, ids in zip(self.themes, self.members, strict=True) for answer in ids}
+        )
 
 
 def themed(task: Task) -> bool:
@@ -101,9 +109,8 @@ class RoundThemes:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.full_runs = 0  # full clusterings run by this instance: what the schedule bounds (tests read it)
-        self._runs: OrderedDict[tuple[int, str], _Run] = OrderedDict()
-        self._lock = asyncio.Lock()  # two /results at once cluster a task once, not twice
+        self.full_runs = 0  # full clusterings run for this instance: what the schedule bounds (tests read it)
+        self.namespace = uuid.uuid4().hex  # this instance's runs in the worker, never another engine's
         self._warming: dict[tuple[int, str], asyncio.Task[None]] = {}
         self._latest: OrderedDict[tuple[int, str], tuple[float, TaskThemes]] = OrderedDict()  # by warm()
 
@@ -126,16 +133,12 @@ class RoundThemes:
         """Themes of ``answers`` ((id, words), oldest first) of a round's task, moderators' edits applied."""
         if not answers:
             return TaskThemes((), {})
-        async with self._lock:
-            run = self._current(round_id, task_id, len(answers), closed)
-            if run is None:
-                run = await self._full_run(answers, closed)
-                self._runs[(round_id, task_id)] = run
-                self._runs.move_to_end((round_id, task_id))
-                while len(self._runs) > CACHED_TASKS:
-                    self._runs.popitem(last=False)
         edits = await self.services.store.themes.edits(round_id, task_id)
-        return await asyncio.to_thread(_counted, run, answers, edits)
+        found: WorkerThemes = await worker.run(
+            "bot.features.themes.runs:themes_of", self.namespace, round_id, task_id, answers, edits, closed
+        )
+        self.full_runs += found.full_run
+        return found.task_themes()
 
     def known(self, round_id: int, task_id: str) -> TaskThemes:
         """Each answer's theme name as the last background theming (:meth:`warm`) found it, without
@@ -176,44 +179,10 @@ class RoundThemes:
         """Wait for the background themings under way (tests, and a clean shutdown)."""
         await asyncio.gather(*self._warming.values())
 
-    def _current(self, round_id: int, task_id: str, answers: int, closed: bool) -> _Run | None:
-        """The cached run if it is still good enough, else ``None`` (a full run is due)."""
-        run = self._runs.get((round_id, task_id))
-        if run is None or answers >= RECOMPUTE_GROWTH * len(run.answer_ids) or (closed and not run.closed):
-            return None
-        self._runs.move_to_end((round_id, task_id))
-        return run
-
-    async def _full_run(self, answers: list[tuple[int, str]], closed: bool) -> _Run:
-        self.full_runs += 1
-        clustering = await asyncio.to_thread(cluster, [text for _, text in answers])
-        return _Run(clustering, tuple(answer_id for answer_id, _ in answers), closed)
-
-
-def _counted(run: _Run, answers: list[tuple[int, str]], edits: list[ThemeEdit]) -> TaskThemes:
-    """Each current answer's theme (from the run, or attached to it), moderators' edits applied, and the
-    themes' counts now.
-
-    Counts come from the current answers, so an answer removed since the run (its member left out since)
-    counts nowhere, and a theme left with none is not listed.
-    """
-    found = run.clustering.themes
-    index_of = {run.answer_ids[member]: number for number, theme in enumerate(found) for member in theme.members}
-    newer = [(answer_id, text) for answer_id, text in answers if answer_id not in index_of]
-    attached = assign(run.clustering, [text for _, text in newer]) if newer else []
-    for (answer_id, _), number in zip(newer, attached, strict=True):
-        if number is not None:
-            index_of[answer_id] = number
-    texts = dict(answers)
-    members: dict[int, list[int]] = {}
-    for answer_id, number in index_of.items():
-        if answer_id in texts:
-            members.setdefault(number, []).append(answer_id)
-    groups = [group_of(ids, found[number].name, found[number].terms, texts) for number, ids in members.items()]
-    edited = apply_edits(groups, edits, texts, run.splits)
-    counted = [(group, ThemeCount(group.key, group.name, group.size, group.terms)) for group in edited]
-    of_answer = {answer_id: theme for group, theme in counted for answer_id in group.members}
-    return TaskThemes(tuple(theme for _, theme in counted), of_answer)
+    async def forget(self) -> None:
+        """Let the worker drop this instance's runs (its engine is closing); a worker never started has none."""
+        if worker.running():
+            await worker.run("bot.features.themes.runs:forget", self.namespace)
 
 
 def _text(value: str, other_only: bool) -> str:

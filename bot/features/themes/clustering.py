@@ -1,13 +1,18 @@
 """Grouping short free-text answers into themes, per language. Pure functions, no storage, no clock.
 
+It runs in the theme worker process (:mod:`bot.features.themes.worker`), never in the bot process: numpy,
+scikit-learn, scipy and py3langid's model are about 155 MB of resident memory a bot or dashboard
+process does not carry.
+
 The pipeline, and why each step:
 
 1. ``detect_language``: py3langid (it ships its model in the wheel, no download) restricted to the
    languages the bot ships (``LANGUAGES``). Character n-grams of two languages share little, so a theme
    never mixes them; restricting the model keeps a short Romanian answer without diacritics from being
    called Italian or Latin. Text without letters falls back to ``FALLBACK_LANGUAGE``.
-2. ``fold``: casefold and strip accents, so "dimineața", "dimineata" and "DIMINEAȚA" are the same
-   n-grams (members type Romanian without diacritics as often as with them).
+2. ``fold`` (:mod:`bot.features.themes.folding`): casefold and strip accents, so "dimineața",
+   "dimineata" and "DIMINEAȚA" are the same n-grams (members type Romanian without diacritics as often
+   as with them).
 3. TF-IDF on character n-grams (3–5, inside word boundaries, sublinear counts): robust to typos
    ("musik", "wify") and inflections ("prize", "prizele") where whole words would not match at all.
 4. Agglomerative clustering, average linkage on cosine distances, cut at ``DEFAULT_THRESHOLD``: the
@@ -41,7 +46,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +54,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from bot.features.themes.folding import fold
 
 LANGUAGES = ("en", "ro")
 """The languages the bot ships (``bot/locales/``); language detection chooses among these only."""
@@ -72,7 +78,6 @@ TERMS = 5
 SEED = 21  # issue 21: every randomised step (LSA, k-means) is seeded, so themes are reproducible
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
-_SPACES = re.compile(r"\s+")
 
 Floats = NDArray[np.float64]
 
@@ -100,17 +105,6 @@ class Clustering:
     vectorizers: dict[str, Any] = field(repr=False)  # language -> fitted TfidfVectorizer
     centroids: dict[str, Floats] = field(repr=False)  # language -> (themes of the language, features), L2-normalised
     theme_index: dict[str, list[int]] = field(repr=False)  # language -> index in ``themes`` of each centroid row
-
-
-def fold(text: str) -> str:
-    """Casefold, strip accents (NFKD, then drop combining marks) and collapse whitespace.
-
-    "Dați muzica  mai ÎNCET" and "dati muzica mai incet" fold to the same string: the same answer typed
-    with or without diacritics must give the same n-grams.
-    """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return _SPACES.sub(" ", stripped).strip()
 
 
 @cache

@@ -25,7 +25,7 @@ from bot.features.moderation import Moderation
 from bot.features.rounds.attention import attention_checks
 from bot.features.rounds.lookup import pick_round, round_title
 from bot.features.rounds.themes import IDEAS, RoundThemes, TaskThemes, ThemeCount, themed
-from bot.features.themes.clustering import fold
+from bot.features.themes.folding import fold
 from bot.features.themes.promotions import Promotions
 from bot.replies import Outcome, Reply
 from bot.store.records import EditAction, NewThemeEdit, Promotion, RoundRecord

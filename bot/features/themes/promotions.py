@@ -12,7 +12,8 @@ another community's questions stay as the catalog says) opened after the round t
 (round ids only grow), so the round whose answers made the theme is never changed under its members' feet.
 
 Cost: one small query every :data:`PROMOTIONS_CACHE_SECONDS` per process (another process's promotion
-shows within that time; this process's own at once), and the changed campaigns are built once each.
+shows within that time; this process's own at once), and the changed campaigns are built once each (with
+one call to the theme worker for the labels' languages).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import time
 
 from bot.catalog import MAX_PROMOTED, PROMOTED_KINDS, Campaign, text_in
 from bot.context import Services
-from bot.features.themes.clustering import detect_language, fold
+from bot.features.themes import worker
+from bot.features.themes.folding import fold
 from bot.store.records import PromotedOption, RoundRecord
 
 PROMOTIONS_CACHE_SECONDS = 10.0
@@ -63,13 +65,17 @@ class Promotions:
         key = (base.id, tuple(option.id for option in options))
         built = self._campaigns.get(key)
         if built is None:
-            built = self._campaigns[key] = with_promoted(base, options)
+            labels = [option.label for option in options]
+            languages = await worker.run("bot.features.themes.runs:languages", labels)
+            built = self._campaigns[key] = with_promoted(base, options, dict(zip(labels, languages, strict=True)))
         return built
 
 
-def with_promoted(campaign: Campaign, options: list[PromotedOption]) -> Campaign:
+def with_promoted(campaign: Campaign, options: list[PromotedOption], languages: dict[str, str]) -> Campaign:
     """``campaign`` with each option added to its task's ``promoted`` (after the catalog's own), skipping
-    a task gone from the catalog, a label it already has and any beyond the task's limit."""
+    a task gone from the catalog, a label it already has and any beyond the task's limit. Each label is
+    kept under its language (``languages``: by label), detected in the theme worker, since py3langid's
+    model stays out of the bot process (:mod:`bot.features.themes.worker`)."""
     tasks = []
     for task in campaign.tasks:
         promoted = [dict(option) for option in task.promoted]
@@ -78,7 +84,7 @@ def with_promoted(campaign: Campaign, options: list[PromotedOption]) -> Campaign
             label_key = fold(option.label)
             fits = option.task_id == task.id and task.kind in PROMOTED_KINDS and len(promoted) < MAX_PROMOTED
             if fits and label_key not in known:
-                promoted.append({detect_language(option.label): option.label})
+                promoted.append({languages[option.label]: option.label})
                 known.add(label_key)
         tasks.append(task.model_dump(exclude_unset=True) | ({"promoted": promoted} if promoted else {}))
     return Campaign.model_validate(campaign.model_dump(exclude_unset=True) | {"tasks": tasks})

@@ -1,0 +1,2 @@
+-- Nothing to do on SQLite (twin of postgres/0022_answer_function.sql): there the answer's unit runs its
+-- statements in process, with no network between them; PostgreSQL gets a server-side function for it.

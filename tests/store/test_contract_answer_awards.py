@@ -1,0 +1,104 @@
+"""The store contract for what an answer pays: the daily cap, the streak and its bonus, badges and level-ups,
+in the settings' time zone, and the refusals that pay nothing.
+
+SQLite runs the answer as statements in process; PostgreSQL as one server-side function (migration 0022,
+:mod:`bot.store.pg_answers`). The same expected figures on both stores say that the two agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.settings import BadgeRule
+from bot.store.records import AnswerStatus, Award, Awarded, Closing, NewAnswer, PointRules
+from tests.store.conftest import a_round, assert_leaderboards_follow_the_ledger, people, value
+
+# Cap 70 a day, a bonus of 3 from the second day in a row; in Bucharest (UTC+2 in November), so 21:30 and
+# 22:30 UTC fall on two days there though on one in UTC.
+RULES = PointRules(
+    daily_cap=70,
+    streak_bonus=3,
+    timezone="Europe/Bucharest",
+    badges=(
+        BadgeRule(id="streak_2", title_key="badge.streak_7", counter="streak", at_least=2),
+        BadgeRule(id="first_answer", title_key="badge.first_answer", counter="answers", at_least=1),
+        BadgeRule(id="answers_3", title_key="badge.answers_10", counter="answers", at_least=3),
+        BadgeRule(id="first_idea", title_key="badge.first_idea", counter="ideas", at_least=1),
+    ),
+)
+LATE_EVENING = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)  # 23:30 on the 23rd in Bucharest
+JUST_AFTER_MIDNIGHT = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)  # 00:30 on the 24th there
+
+
+def worth_30(round_id: int, space_id: int, user_id: int, task_id: str) -> NewAnswer:
+    award = Award(user_id, space_id, round_id, 30, "answer", task_id, "", capped=True)
+    return NewAnswer(round_id, task_id, user_id, "yes", None, award, typed=False, space_id=space_id)
+
+
+async def test_contract_an_answer_pays_the_cap_the_streak_its_badges_and_levels(store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    (user_id,) = await people(store, 1)
+
+    async def answer(task_id: str, now: datetime) -> Any:
+        return await store.tasks.record_answer(worth_30(round_id, space_id, user_id, task_id), RULES, now)
+
+    first, second, third = [await answer(task, LATE_EVENING) for task in ("t1", "t2", "t3")]
+    assert first.awarded == Awarded(30, 1, 0, False, ("first_answer",), 0)
+    assert second.awarded == Awarded(30, 1, 0, False, (), 2)  # 60 points: level 2 from 50
+    assert third.awarded == Awarded(10, 1, 0, True, ("answers_3",), 0)  # 70 a day at most
+    next_day = await answer("t4", JUST_AFTER_MIDNIGHT)
+    assert next_day.awarded == Awarded(33, 2, 3, False, ("streak_2",), 0)
+    again = await answer("t4", JUST_AFTER_MIDNIGHT)
+    assert (again.status, again.awarded) == (AnswerStatus.ALREADY_ANSWERED, None)
+
+    assert await store.points.balance(user_id) == 103
+    ledger = await store.fetchall("SELECT delta, reason, detail, source_key FROM ledger ORDER BY id")
+    answer_ids = [result.answer_id for result in (first, second, third, next_day)]
+    assert [tuple(row) for row in ledger] == [
+        (30, "answer", "t1", f"answer:{answer_ids[0]}"),
+        (30, "answer", "t2", f"answer:{answer_ids[1]}"),
+        (10, "answer", "t3", f"answer:{answer_ids[2]}"),
+        (30, "answer", "t4", f"answer:{answer_ids[3]}"),
+        (3, "streak", "2", f"streak:{user_id}:2026-11-24"),
+    ]
+    days = await store.fetchall("SELECT day, earned FROM daily_points ORDER BY day")
+    assert [tuple(row) for row in days] == [("2026-11-23", 70), ("2026-11-24", 30)]
+    streak = await store.fetchall("SELECT last_day, length, best FROM streaks")
+    assert [tuple(row) for row in streak] == [("2026-11-24", 2, 2)]
+    assert await value(store, "SELECT value FROM user_counters WHERE user_id = ? AND counter = 'answers'", user_id) == 4
+    assert await value(store, "SELECT COUNT(*) FROM user_badges") == 3
+    await assert_leaderboards_follow_the_ledger(store)
+
+
+async def test_contract_a_refused_answer_writes_nothing(store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    banned, member, late = await people(store, 3)
+    await store.members.set_ban(space_id, banned, member, True, LATE_EVENING)
+    refused = await store.tasks.record_answer(worth_30(round_id, space_id, banned, "t1"), RULES, LATE_EVENING)
+    assert refused.status == AnswerStatus.BANNED
+    # Answers waiting together share a transaction: a refusal among them leaves the others recorded.
+    together = await asyncio.gather(
+        *(store.tasks.record_answer(worth_30(round_id, space_id, member, "t1"), RULES, LATE_EVENING) for _ in range(5))
+    )
+    assert sorted(result.status for result in together) == [AnswerStatus.ALREADY_ANSWERED] * 4 + [AnswerStatus.RECORDED]
+    await store.rounds.close(Closing(round_id, None, (), RULES), LATE_EVENING)
+    closed = await store.tasks.record_answer(worth_30(round_id, space_id, late, "t1"), RULES, LATE_EVENING)
+    assert closed.status == AnswerStatus.ROUND_CLOSED
+    assert await value(store, "SELECT COUNT(*) FROM answers") == 1
+    assert await value(store, "SELECT COUNT(*) FROM ledger") == 1
+    assert await value(store, "SELECT COUNT(*) FROM user_counters WHERE user_id <> ?", member) == 0
+    assert await value(store, "SELECT COUNT(*) FROM daily_points WHERE user_id <> ?", member) == 0
+    await assert_leaderboards_follow_the_ledger(store)
+
+
+async def test_contract_a_typed_answer_settles_the_awaited_input_even_when_repeated(store: Any) -> None:
+    space_id, round_id = await a_round(store)
+    (user_id,) = await people(store, 1)
+    typed = NewAnswer(round_id, "t1", user_id, "tea", None, worth_30(round_id, space_id, user_id, "t1").award)
+    for expected in (AnswerStatus.RECORDED, AnswerStatus.ALREADY_ANSWERED):
+        await store.tasks.expect_input(user_id, space_id, "token", round_id, "t1", LATE_EVENING)
+        assert (await store.tasks.record_answer(typed, RULES, LATE_EVENING)).status == expected
+        assert await store.tasks.expected_input(user_id, space_id) is None
+    assert await value(store, "SELECT COUNT(*) FROM ledger") == 1
