@@ -56,9 +56,11 @@ from adapters.send_queue import Request, SendQueue
 from adapters.telegram_http import GatedRequest
 from adapters.telegram_rendering import (
     Delivery,
+    PhotoIds,
     edit_requests,
     message_requests,
     replaces_question,
+    replacing_requests,
     retry_seconds,
     send_now,
 )
@@ -78,7 +80,8 @@ ANONYMOUS_ADMIN_ID = 1087968824  # GroupAnonymousBot: an admin posting as the gr
 ADMIN_CACHE_SECONDS = 60.0
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 CONCURRENT_UPDATES = 256  # updates handled at once
-CONNECTION_POOL = 8  # few connections: httpcore scans them all on every request (adapters/telegram_http.py)
+CONNECTION_POOL = 8  # keep-alive connections to the Bot API; more requests wait at the gate (adapters/telegram_http.py)
+POLL_CONNECTIONS = 1  # getUpdates: one long poll at a time
 FOLLOW_UP_PATIENCE = 1.0  # seconds a tap's follow-up messages wait for other taps to be answered first
 GROUP_MESSAGES_PER_MINUTE = 20
 SEND_GRACE = 5.0  # seconds pending sends get to go out when the bot stops
@@ -111,8 +114,9 @@ class TelegramAdapter:
         self._unanswered: dict[int, asyncio.Future[None]] = {}
         self._taps = itertools.count()
         self.bot_username = settings.telegram.bot_username
+        self._languages = frozenset(available_languages())  # a folder listing: once, not on every update
         self.sends: SendQueue[int] = SendQueue(PLATFORM)  # messages and edits, one worker per busy chat
-        self.photo_ids: dict[str, str] = {}  # catalog photo path -> Telegram's file_id, once uploaded
+        self.photo_ids = PhotoIds()  # catalog photo path -> Telegram's file_id, once uploaded
         # Only groups are paced ahead (replies to members are not broadcasts); a private chat's ~1/s is
         # met by waiting out the 429 in its own queue, which holds up no one else.
         self._group_pace = Pacer(math.inf, group_per_minute=GROUP_MESSAGES_PER_MINUTE)
@@ -129,6 +133,7 @@ class TelegramAdapter:
             .base_file_url(telegram.base_file_url)
             .concurrent_updates(CONCURRENT_UPDATES)
             .request(GatedRequest(CONNECTION_POOL))
+            .get_updates_request(GatedRequest(POLL_CONNECTIONS))
             .build()
         )
         application.add_handler(MessageHandler(filters.COMMAND, self.on_command))
@@ -253,7 +258,8 @@ class TelegramAdapter:
             parts = parts[1:]
             if private and reply.outcome == Outcome.DONE and message.reply_markup is not None:
                 if self.settings.chat.follow_up == "edit" and replaces_question(message, reply, parts):
-                    self._post(chat.id, edit_requests(message, parts[0]), language)  # the toast told the choice
+                    # The toast told the choice; the question becomes the next one (a photo too).
+                    self._post(chat.id, replacing_requests(message, parts[0], self.photo_ids), language)
                     parts = parts[1:]
                 else:
                     self._post(chat.id, edit_requests(message, Reply(_with_line(message, reply.text))), language)
@@ -356,7 +362,7 @@ class TelegramAdapter:
 
     def _language(self, user: User) -> str:
         code = (user.language_code or "").split("-")[0]
-        return code if code in available_languages() else self.settings.default_language
+        return code if code in self._languages else self.settings.default_language
 
     # outbox -------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 
@@ -58,14 +58,12 @@ def message_requests(
     *,
     in_group: bool,
     reply_id: int | None,
-    photo_ids: dict[str, str],
+    photo_ids: PhotoIds,
 ) -> list[Request]:
     """One reply as Telegram messages: photo with caption, text chunks, a document, a prompt.
 
     ``reply_id`` quotes the member's message (groups only: in a private chat it is plain what is
-    answered). ``photo_ids`` remembers the ``file_id`` Telegram gave each catalog photo once uploaded:
-    the next member gets it by id, not by a fresh upload of the same bytes (every member of a campaign
-    sees its photos, and an upload is the costliest request a tap makes).
+    answered). A catalog photo goes by its ``file_id`` once Telegram has it (:class:`PhotoIds`).
     """
     markup: InlineKeyboardMarkup | ForceReply | None = keyboard(reply.buttons)
     if reply.text_input is not None and in_group:
@@ -76,22 +74,18 @@ def message_requests(
     if image is not None:
         caption_fits = len(reply.text) <= CAPTION_LIMIT
 
-        async def photo() -> object:
-            known = photo_ids.get(image.path) if image.path else None
-            sent = await bot.send_photo(
+        def send(photo: str | bytes, filename: str | None) -> Awaitable[object]:
+            return bot.send_photo(
                 chat_id,
-                known or await _photo(image),
-                filename=None if known else image.filename,  # the engine's neutral name, not one PTB makes up
+                photo,
+                filename=filename,
                 caption=reply.text if caption_fits else None,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup if caption_fits else None,
                 reply_to_message_id=reply_id,
             )
-            if image.path and not known and sent.photo:
-                photo_ids[image.path] = sent.photo[-1].file_id
-            return sent
 
-        requests.append(("sendPhoto", photo))
+        requests.append(("sendPhoto", lambda: photo_ids.send(image, send)))
         if caption_fits:
             chunks = []
     for position, chunk in enumerate(chunks):
@@ -152,14 +146,70 @@ def edit_requests(message: Message, reply: Reply) -> list[Request]:
 def replaces_question(message: Message, answer: Reply, following: Sequence[Reply]) -> bool:
     """Whether the tapped ``message`` can turn into the next question (the ``"edit"`` follow-up mode).
 
-    Not when there is none, when a photo would have to become text or text a photo (Telegram edits
-    neither), when it would not fit, or when the answer earned more than its points (a streak, a badge,
-    a level: lines worth keeping in the chat, so that question stays with them below it).
+    Not when there is none, when a photo would have to become text (Telegram removes no media from a
+    message; text can take a photo, and a photo another one), when it would not fit, when a document
+    comes with it, or when the answer earned more than its points (a streak, a badge, a level: lines
+    worth keeping in the chat, so that question stays with them below it).
     """
-    if not following or message.photo or "\n" in answer.text:
+    if not following or "\n" in answer.text:
         return False
     upcoming = following[0]
-    return upcoming.image is None and upcoming.attachment is None and len(upcoming.text) <= MESSAGE_LIMIT
+    if upcoming.attachment is not None:
+        return False
+    if upcoming.image is not None:
+        return len(upcoming.text) <= CAPTION_LIMIT
+    return not message.photo and len(upcoming.text) <= MESSAGE_LIMIT
+
+
+def replacing_requests(message: Message, upcoming: Reply, photo_ids: PhotoIds) -> list[Request]:
+    """The tapped ``message`` turned into the ``upcoming`` question (one :func:`replaces_question` allowed):
+    its text and buttons, or its photo, caption and buttons in one ``editMessageMedia`` (the photo by its
+    ``file_id`` once Telegram has it, as :func:`message_requests` sends it)."""
+    image = upcoming.image
+    if image is None:
+        return edit_requests(message, upcoming)
+
+    def edit(photo: str | bytes, filename: str | None) -> Awaitable[object]:
+        media = InputMediaPhoto(photo, caption=upcoming.text, parse_mode=ParseMode.HTML, filename=filename)
+        return message.edit_media(media, reply_markup=keyboard(upcoming.buttons))
+
+    return [("editMessageMedia", lambda: photo_ids.send(image, edit))]
+
+
+class PhotoIds:
+    """The ``file_id`` Telegram gave each catalog photo once uploaded, so the next member gets it by id,
+    not by a fresh upload of the same bytes (every member of a campaign sees its photos, and an upload is
+    the costliest request a tap makes).
+
+    Members of a campaign reach its photo question at about the same time: measured with 100 of them,
+    93 uploaded it before the first upload's id came back. So the first to send a photo uploads it, and
+    those who come meanwhile wait for that upload and then send its id; if it fails, the next one uploads.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[str, str] = {}
+        self._uploads: dict[str, asyncio.Future[None]] = {}
+
+    async def send(self, image: Image, send: Callable[[str | bytes, str | None], Awaitable[object]]) -> object:
+        """``send(photo, filename)``: the photo by its file id when known, else uploaded (``filename`` is
+        the engine's neutral name, not one PTB makes up); returns what ``send`` returned."""
+        path = image.path
+        while path and path not in self._ids and path in self._uploads:
+            await asyncio.shield(self._uploads[path])  # a waiter cancelled must not cancel the upload
+        known = self._ids.get(path) if path else None
+        if known is not None:
+            return await send(known, None)
+        if not path:
+            return await send(await _photo(image), image.filename)
+        self._uploads[path] = uploaded = asyncio.get_running_loop().create_future()
+        try:
+            sent = await send(await _photo(image), image.filename)
+            if isinstance(sent, Message) and sent.photo:
+                self._ids[path] = sent.photo[-1].file_id
+            return sent
+        finally:
+            del self._uploads[path]
+            uploaded.set_result(None)
 
 
 def retry_seconds(error: RetryAfter) -> float:

@@ -12,6 +12,8 @@ from 0 to 5 points writes one histogram row, not a thousand.
 The histogram counts members with points above zero only: a rank is asked only for those
 (:meth:`bot.store.points_sql.PointQueries.standing`), and with that rule a move needs no knowledge of
 whether the member's row existed before (a new row and a row at 0 both leave no bucket behind).
+
+The same book nets the answer counts of the transaction (:func:`count_answer`).
 """
 
 from __future__ import annotations
@@ -28,58 +30,86 @@ _FLUSH_CHUNK = 200  # histogram rows per statement (4 parameters each, well unde
 
 
 class ScoreBook:
-    """The histogram moves of one transaction, netted when written.
+    """The histogram moves and the answer counts of one transaction, netted when written.
 
     The store gives each writing connection one (``score_book``) and calls :meth:`flush` before COMMIT
     and :meth:`undo` for a unit rolled back alone (SQLite's group commit), so a failed unit's moves go
     with its rows. A connection without a book (tools, tests on a bare connection) writes each move at once.
+
+    Answer counts (``task_counts``) wait here too: every answer of a group commit adds one to the same
+    row, so five hundred answers to one task write it once (see :func:`count_answer`).
     """
 
-    __slots__ = ("_moves",)
+    __slots__ = ("_log",)
 
     def __init__(self) -> None:
-        self._moves: list[tuple[str, int, int]] = []
+        # (True, round id, task id, 1) for an answer counted, (False, scope, points, ±1) for a histogram move
+        self._log: list[tuple[bool, Any, Any, int]] = []
 
     def move(self, scope: str, old: int, new: int) -> None:
         """A member of ``scope`` went from ``old`` points to ``new``."""
         if old > 0:
-            self._moves.append((scope, old, -1))
+            self._log.append((False, scope, old, -1))
         if new > 0:
-            self._moves.append((scope, new, 1))
+            self._log.append((False, scope, new, 1))
+
+    def count_answer(self, round_id: int, task_id: str) -> None:
+        """One more answer to the round's task."""
+        self._log.append((True, round_id, task_id, 1))
 
     def mark(self) -> int:
         """Where the moves of the unit about to run start."""
-        return len(self._moves)
+        return len(self._log)
 
     def undo(self, mark: int) -> None:
         """Forget the moves recorded since ``mark`` (their unit was rolled back)."""
-        del self._moves[mark:]
+        del self._log[mark:]
 
     def flush(self, db: Connection) -> None:
-        """Write the netted moves into the writer's shard of the histogram, then forget them."""
-        net: Counter[tuple[str, int]] = Counter()
-        for scope, points, users in self._moves:
-            net[(scope, points)] += users
-        self._moves.clear()
-        rows = [(scope, points, users) for (scope, points), users in net.items() if users]
+        """Write the netted moves and counts into the writer's shard, then forget them."""
+        net: Counter[tuple[bool, Any, Any]] = Counter()
+        for counted, one, two, step in self._log:
+            net[(counted, one, two)] += step
+        self._log.clear()
         own = shard(db)
-        for start in range(0, len(rows), _FLUSH_CHUNK):
-            chunk = rows[start : start + _FLUSH_CHUNK]
-            values: list[Any] = []
-            for scope, points, users in chunk:
-                values += (scope, points, own, users)
-            db.execute(
-                "INSERT INTO score_counts (scope, points, shard, users) VALUES "  # noqa: S608 - placeholders only
-                + ", ".join(["(?, ?, ?, ?)"] * len(chunk))
-                + " ON CONFLICT (scope, points, shard) DO UPDATE SET users = score_counts.users + excluded.users",
-                values,
-            )
+        for counted, sql in ((False, _HISTOGRAM), (True, _ANSWER_COUNTS)):
+            rows = [(one, two, own, step) for (kind, one, two), step in net.items() if kind is counted and step]
+            for start in range(0, len(rows), _FLUSH_CHUNK):
+                chunk = rows[start : start + _FLUSH_CHUNK]
+                values = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
+                db.execute(sql.format(values=values), [value for row in chunk for value in row])
+
+
+_HISTOGRAM = (
+    "INSERT INTO score_counts (scope, points, shard, users) VALUES {values}"
+    " ON CONFLICT (scope, points, shard) DO UPDATE SET users = score_counts.users + excluded.users"
+)
+_ANSWER_COUNTS = (
+    "INSERT INTO task_counts (round_id, task_id, shard, answers) VALUES {values}"
+    " ON CONFLICT (round_id, task_id, shard) DO UPDATE SET answers = task_counts.answers + excluded.answers"
+)
 
 
 def book_of(db: Connection) -> ScoreBook | None:
     """The connection's book, when a store is running it (see :class:`ScoreBook`)."""
     book = getattr(db, "score_book", None)
     return book if isinstance(book, ScoreBook) else None
+
+
+def count_answer(db: Connection, round_id: int, task_id: str, *, later: bool) -> None:
+    """Add one to the task's answer count (``task_counts``), in the answer's unit.
+
+    ``later``: once per group commit, with a book (:meth:`ScoreBook.flush`, before COMMIT, so other
+    readers see what they saw before). The caller says so only for a task without a quota in a round
+    whose counts no progress read asks for: those are read for rounds with a quota (the engine's
+    :class:`~bot.store.records.ProgressQuery` names them), and then every answer there counts at once,
+    so a check or a progress read later in the same transaction sees it.
+    """
+    book = book_of(db)
+    if later and book is not None:
+        book.count_answer(round_id, task_id)
+        return
+    db.execute(_ANSWER_COUNTS.format(values="(?, ?, ?, ?)"), (round_id, task_id, shard(db), 1))
 
 
 class PendingScores:

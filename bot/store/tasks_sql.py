@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.store import pg_answers
 from bot.store.database import Connection, Cursor, Database
-from bot.store.dialects import for_share, read_committed, shard
+from bot.store.dialects import for_share, read_committed
 from bot.store.effects import MEMBER_DAY, MemberDay, after_answer, count_up, local_time, pay
 from bot.store.progress import read_progress
 from bot.store.records import (
@@ -25,6 +25,7 @@ from bot.store.records import (
     SkipStatus,
     TaskProgress,
 )
+from bot.store.scores import count_answer
 from bot.store.timestamps import to_text
 
 
@@ -85,11 +86,10 @@ class TaskQueries:
             ).fetchone()
             if row is None:
                 return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
-            db.execute(
-                "INSERT INTO task_counts (round_id, task_id, shard, answers) VALUES (?, ?, ?, 1)"
-                " ON CONFLICT (round_id, task_id, shard) DO UPDATE SET answers = task_counts.answers + 1",
-                (answer.round_id, answer.task_id, shard(db)),
-            )
+            # counted at the commit when no progress read (this unit's or another's in the group commit, see
+            # count_answer) asks for the round's counts; else now, before the progress is read
+            later = answer.quota is None and follow_up is not None and answer.round_id not in follow_up.count_round_ids
+            count_answer(db, answer.round_id, answer.task_id, later=later)
             counted_answers = count_up(db, answer.user_id, "answers")
             progress = read_progress(db, follow_up) if follow_up is not None else None
             answer_id = int(row[0])

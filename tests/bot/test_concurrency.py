@@ -37,3 +37,32 @@ async def test_hundreds_of_members_answering_at_once_are_all_recorded(engine: En
     total = await engine.services.store.fetchval("SELECT SUM(points) FROM scores WHERE scope = 'all'")
     assert total == await engine.services.store.fetchval("SELECT SUM(delta) FROM ledger") == 300 * 5
     assert engine.services.store.commits < 300, "answers waiting together share a commit"
+
+
+async def test_taps_in_flight_when_the_round_cache_runs_out_share_one_read(engine: Engine, person, cafe) -> None:
+    """A thousand members answering would otherwise read the same open rounds a thousand times when the
+    cache runs out: the taps waiting meanwhile get one read's result (the very same list)."""
+    rounds = engine.open_rounds
+    space_id = (await engine.context(person("Ana"), cafe)).space_id
+    opened = await rounds.of_space(space_id)
+    rounds.forget(space_id)
+    shared = await asyncio.gather(*(rounds.of_space(space_id) for _ in range(50)))
+    assert all(found is shared[0] for found in shared)
+    assert [record.id for record in shared[0]] == [record.id for record in opened]
+    rounds.forget(space_id)
+    by_id = await asyncio.gather(*(rounds.round(space_id, opened[0].id) for _ in range(50)))
+    assert all(found is by_id[0] for found in by_id)
+    assert by_id[0] is not None and by_id[0].id == opened[0].id
+
+
+async def test_a_round_read_in_flight_is_not_joined_after_the_cache_is_dropped(engine: Engine, person, cafe) -> None:
+    """Opening or closing a round drops the space's cache: what is asked next is read after the change."""
+    rounds = engine.open_rounds
+    space_id = (await engine.context(person("Ana"), cafe)).space_id
+    await rounds.of_space(space_id)
+    rounds.forget(space_id)
+    before = asyncio.ensure_future(rounds.of_space(space_id))
+    await asyncio.sleep(0)  # its read is under way
+    rounds.forget(space_id)
+    after = await rounds.of_space(space_id)
+    assert after is not await before

@@ -114,3 +114,24 @@ async def test_contract_a_task_quota_is_never_overshot(store: Any, second_store:
     )
     assert sum(result.status == AnswerStatus.RECORDED for result in results) == 7
     assert await value(store, "SELECT COUNT(*) FROM answers") == 7
+
+
+async def test_contract_answers_counted_at_the_commit_are_counted_exactly_once(store: Any) -> None:
+    """Answers whose round's counts no progress read asks for are counted once per group commit: the
+    many answers (and repeats) of one commit still add up to exactly the answers recorded."""
+    space_id, round_id = await a_round(store)
+    members = await people(store, 30)
+
+    def answering(user_id: int, task_id: str) -> Any:
+        query = ProgressQuery(space_id, user_id, (round_id,), (), ())
+        return store.tasks.record_answer(an_answer(round_id, space_id, user_id, task_id), RULES, NOW, query)
+
+    results = await asyncio.gather(
+        *(answering(user_id, task_id) for user_id in members for task_id in ("t1", "t2", "t1"))
+    )
+    statuses = [result.status for result in results]
+    assert statuses.count(AnswerStatus.RECORDED) == 60
+    assert statuses.count(AnswerStatus.ALREADY_ANSWERED) == 30
+    counted = "SELECT task_id, SUM(answers) FROM task_counts WHERE round_id = ? GROUP BY task_id ORDER BY task_id"
+    assert [tuple(row) for row in await store.fetchall(counted, (round_id,))] == [("t1", 30), ("t2", 30)]
+    assert all(result.progress is not None for result in results if result.status == AnswerStatus.RECORDED)

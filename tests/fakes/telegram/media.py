@@ -7,7 +7,8 @@ byte through ``tg.photos`` / ``tg.documents`` and PTB downloads through ``getFil
 
 from __future__ import annotations
 
-from .content import caption_text
+from .content import caption_text, inline_keyboard, set_text
+from .messages import MessageMethods
 from .params import Handler, Params, Upload
 from .protocol import JSON, ApiError
 from .records import StoredFile
@@ -25,22 +26,54 @@ def _image_size(data: bytes) -> tuple[int, int]:
 
 
 class MediaMethods:
-    """sendPhoto, sendDocument and getFile."""
+    """sendPhoto, sendDocument, editMessageMedia (photos) and getFile."""
 
-    def __init__(self, world: World, sender: Sender) -> None:
+    def __init__(self, world: World, sender: Sender, messages: MessageMethods) -> None:
         self._world = world
         self._sender = sender
+        self._messages = messages
 
     def handlers(self) -> dict[str, Handler]:
         return {
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "editMessageMedia": self._edit_message_media,
             "getFile": self._get_file,
         }
 
     async def _send_photo(self, params: Params) -> JSON:
         chat = self._world.writable_chat(params)
         caption = caption_text(params)
+        stored, sizes = self._photo(params)
+        message = self._sender.deliver("sendPhoto", params, chat, {"photo": sizes}, caption, "caption")
+        self._world.files[stored.file_id] = stored
+        return message
+
+    async def _edit_message_media(self, params: Params) -> JSON:
+        """A photo message's photo replaced, or a text message given one (the Bot API adds media to text
+        messages): the caption and keyboard come with the new photo. Only photos are modelled."""
+        media = params.get("media")
+        if not isinstance(media, dict) or media.get("type") != "photo":
+            raise ApiError.bad_request("the fake server edits media into photos only")
+        message = self._messages.editable(params)
+        if not {"text", "photo"} & message.keys():
+            raise ApiError.bad_request("message media can't be edited")
+        # The media object's own fields (its caption, parse_mode, file) read as a sendPhoto's would.
+        photo = Params({**params.values, **media, "photo": media.get("media")})
+        caption = caption_text(photo)
+        stored, sizes = self._photo(photo)
+
+        def change(edited: JSON) -> None:
+            set_text(edited, None, "text")
+            edited["photo"] = sizes
+            set_text(edited, caption, "caption")
+
+        edited = self._messages.apply_edit(message, inline_keyboard(params.get("reply_markup")), change)
+        self._world.files[stored.file_id] = stored
+        return edited
+
+    def _photo(self, params: Params) -> tuple[StoredFile, list[JSON]]:
+        """The photo of ``params`` (an upload, a file id, an URL) and its sizes as Telegram describes them."""
         stored = self._input_file(params, "photo")
         width, height = _image_size(stored.data) if stored.data is not None else (0, 0)
         size = {
@@ -51,9 +84,7 @@ class MediaMethods:
         }
         if stored.data is not None:
             size["file_size"] = len(stored.data)
-        message = self._sender.deliver("sendPhoto", params, chat, {"photo": [size]}, caption, "caption")
-        self._world.files[stored.file_id] = stored
-        return message
+        return stored, [size]
 
     async def _send_document(self, params: Params) -> JSON:
         chat = self._world.writable_chat(params)

@@ -39,13 +39,13 @@ class MessageMethods:
         return self._sender.deliver("sendMessage", params, chat, {}, message_text(params), "text")
 
     async def _edit_message_text(self, params: Params) -> JSON:
-        message = self._editable(params)
+        message = self.editable(params)
         if "text" not in message:
             raise ApiError.bad_request("there is no text in the message to edit")
         return self._edit_text(message, params, message_text(params), "text")
 
     async def _edit_message_caption(self, params: Params) -> JSON:
-        message = self._editable(params)
+        message = self.editable(params)
         if not {"photo", "document"} & message.keys():
             raise ApiError.bad_request("there is no caption in the message to edit")
         return self._edit_text(message, params, caption_text(params), "caption")
@@ -53,12 +53,12 @@ class MessageMethods:
     def _edit_text(self, message: JSON, params: Params, text: Text | None, key: str) -> JSON:
         """Both text edits replace the ``key`` (text or caption) and the keyboard in one go."""
         markup = inline_keyboard(params.get("reply_markup"))
-        return self._apply_edit(message, markup, lambda edited: set_text(edited, text, key))
+        return self.apply_edit(message, markup, lambda edited: set_text(edited, text, key))
 
     async def _edit_message_reply_markup(self, params: Params) -> JSON:
-        message = self._editable(params)
+        message = self.editable(params)
         markup = inline_keyboard(params.get("reply_markup"))
-        return self._apply_edit(message, markup, lambda edited: None)
+        return self.apply_edit(message, markup, lambda edited: None)
 
     async def _delete_message(self, params: Params) -> bool:
         chat_id = params.chat_id()
@@ -72,7 +72,7 @@ class MessageMethods:
         message["deleted"] = True
         return True
 
-    def _editable(self, params: Params) -> JSON:
+    def editable(self, params: Params) -> JSON:
         """The live message an edit targets: one of the bot's own, addressed by chat and message id."""
         if params.get("inline_message_id") is not None:
             raise ApiError.bad_request("MESSAGE_ID_INVALID")  # inline mode is not modelled
@@ -87,7 +87,7 @@ class MessageMethods:
         return message
 
     @staticmethod
-    def _apply_edit(message: JSON, markup: JSON | None, change: Callable[[JSON], None]) -> JSON:
+    def apply_edit(message: JSON, markup: JSON | None, change: Callable[[JSON], None]) -> JSON:
         """Apply an edit in place; like Telegram, refuse one that changes nothing."""
         edited = copy.deepcopy(message)
         change(edited)

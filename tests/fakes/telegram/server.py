@@ -86,13 +86,14 @@ class FakeTelegramServer(World):
         self._updates = UpdateQueue(self._activity)
         self._callbacks = CallbackQueries(self, self.callback_answers)
         sender = Sender(self, FloodControl(time_scale) if flood_limits else None, self.flood_errors)
+        messages = MessageMethods(self, sender)
         areas: list[MethodArea] = [
             ChatMethods(self),
             PollingMethods(self._updates),
             CommandMethods(),
-            MessageMethods(self, sender),
+            messages,
             self._callbacks,
-            MediaMethods(self, sender),
+            MediaMethods(self, sender, messages),
             PollMethods(self, sender, self.calls),
         ]
         self._methods: dict[str, tuple[str, Handler]] = {
