@@ -22,6 +22,7 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+from bench.bot_process import cpu_seconds
 from bench.runner import end_child, python_child
 
 LINE_LIMIT = 1 << 26  # a request naming thousands of members is one line
@@ -49,6 +50,11 @@ class FakeProcess:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await end_child(self._process, STOP_SECONDS, b'{"op": "stop"}\n')
+
+    def cpu_seconds(self) -> float:
+        """The child's CPU time so far (the fake server and the members it plays), in seconds."""
+        assert self._process is not None, "not started"
+        return cpu_seconds(self._process.pid)
 
     async def call(self, op: str, **args: Any) -> Any:
         """Run ``op`` in the child and return its result (a child-side exception is re-raised here)."""
