@@ -20,7 +20,6 @@ it pauses *every* request of the bot until the wait is over, and logs a tracebac
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import math
 import os
@@ -51,6 +50,7 @@ from telegram.ext import (
 )
 
 from adapters import send_queue
+from adapters.answer_order import AnswerOrder
 from adapters.log_repeats import folding_repeats
 from adapters.send_queue import Request, SendQueue
 from adapters.telegram_http import GatedRequest
@@ -82,7 +82,6 @@ ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 CONCURRENT_UPDATES = 256  # updates handled at once
 CONNECTION_POOL = 8  # keep-alive connections to the Bot API; more requests wait at the gate (adapters/telegram_http.py)
 POLL_CONNECTIONS = 1  # getUpdates: one long poll at a time
-FOLLOW_UP_PATIENCE = 1.0  # seconds a tap's follow-up messages wait for other taps to be answered first
 GROUP_MESSAGES_PER_MINUTE = 20
 SEND_GRACE = 5.0  # seconds pending sends get to go out when the bot stops
 APOLOGY: Hashable = "apology"  # coalescing key: one "something went wrong" waiting per chat is enough
@@ -110,9 +109,7 @@ class TelegramAdapter:
         for chatty, level in (("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO)):
             logging.getLogger(chatty).setLevel(level)
         self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
-        # Taps being handled whose callback query is not answered yet, in the order they came.
-        self._unanswered: dict[int, asyncio.Future[None]] = {}
-        self._taps = itertools.count()
+        self._answer_order = AnswerOrder()  # a burst's callback answers before its follow-ups
         self.bot_username = settings.telegram.bot_username
         self._languages = frozenset(available_languages())  # a folder listing: once, not on every update
         self.sends: SendQueue[int] = SendQueue(PLATFORM)  # messages and edits, one worker per busy chat
@@ -209,17 +206,14 @@ class TelegramAdapter:
         chat = message.chat if message is not None else None
         space = space_ref(chat) if chat is not None else SpaceRef(PLATFORM, str(query.from_user.id), "", True)
         user = user_ref(query.from_user)
-        tap, answered = next(self._taps), asyncio.get_running_loop().create_future()
-        earlier = list(self._unanswered.values())
-        self._unanswered[tap] = answered
+        turn = self._answer_order.arrived()
         try:
             reply = await self.engine.act(user, space, query.data or "")
             await self._answer_query(query, reply)
         finally:
-            del self._unanswered[tap]
-            answered.set_result(None)
+            turn.answered()
         if message is not None and chat is not None and not reply.quiet:
-            await _answered_first(earlier)
+            await turn.after_earlier()
             self._after_tap(message, query.from_user, reply)
         self._log(update, "callback", reply, started)
 
@@ -422,20 +416,6 @@ class TelegramAdapter:
             reply.outcome.value,
             (time.perf_counter() - started) * 1000,
         )
-
-
-async def _answered_first(earlier: list[asyncio.Future[None]]) -> None:
-    """Wait (a little) until the taps that came before this one have their callback answered.
-
-    Telegram shows a spinner until a tap is answered and gives up on the answer after a few seconds;
-    the edited question and the next one can come a moment later. So in a burst of taps the answers
-    go out first and each tap's follow-ups (two or three requests) after the answers of the taps before
-    it, instead of every answer queuing behind earlier taps' follow-ups. Only the earlier ones: a member
-    in a steady stream of taps would otherwise wait the whole patience for taps that came after theirs.
-    """
-    pending = [future for future in earlier if not future.done()]
-    if pending:
-        await asyncio.wait(pending, timeout=FOLLOW_UP_PATIENCE)
 
 
 def _with_line(message: Message, line: str) -> str:

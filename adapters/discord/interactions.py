@@ -27,6 +27,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
+from adapters.answer_order import AnswerOrder
 from adapters.discord.components import (
     ACTION_ID_PATTERN,
     ANSWER_FIELD,
@@ -103,7 +104,7 @@ class Interactions:
         self.sends = sends
         self.ack_budget = ack_budget
         self._members: OrderedDict[tuple[int, int], discord.Member] = OrderedDict()
-        self._answering: set[asyncio.Future[None]] = set()  # one per interaction being answered
+        self._answer_order = AnswerOrder()  # a burst's acknowledgements before its follow-ups
 
     def language(self, interaction: discord.Interaction) -> str:
         return pick_language(interaction.locale.value, self.settings.default_language)
@@ -264,10 +265,8 @@ class Interactions:
         """
         started = time.perf_counter()
         self._remember(interaction)
-        answering: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        earlier = list(self._answering)
-        self._answering.add(answering)
-        responder = Responder(interaction, self.sends, self.language(interaction), earlier=earlier)
+        turn = self._answer_order.arrived()
+        responder = Responder(interaction, self.sends, self.language(interaction), turn=turn)
         message = interaction.message if kind != "command" else None
         outcome, quiet = "error", False
         pending: asyncio.Task[Reply] = asyncio.create_task(work(), name=f"discord-{kind}-{interaction.id}")
@@ -290,8 +289,7 @@ class Interactions:
                 await pending  # the engine finishes what it started; its own error is logged above
             await responder.apologise()
         finally:
-            self._answering.discard(answering)
-            answering.set_result(None)
+            turn.answered()
             self._log(interaction, kind, name, outcome, responder.deferred, started, quiet=quiet)
 
     async def _post(self, responder: Responder, reply: Reply) -> None:

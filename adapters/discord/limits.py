@@ -44,7 +44,6 @@ AUTOCOMPLETE_CHOICES = 25
 
 # time
 ACK_BUDGET = 1.5  # seconds the engine may take before the interaction is deferred (Discord allows 3)
-FOLLOW_UP_PATIENCE = 1.0  # seconds an interaction's follow-ups wait for earlier interactions' answers
 AUTOCOMPLETE_BUDGET = 2.0  # seconds autocomplete may take to find its choices (Discord allows 3, no deferral)
 IDENTIFY_INTERVAL = 5.0  # seconds between a process's shard launches (Discord's identify rate limit)
 

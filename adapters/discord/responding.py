@@ -27,7 +27,6 @@ A flood's repeated refusal (``Reply.quiet``) is acknowledged and shows nothing (
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -35,7 +34,7 @@ from typing import Any
 import aiohttp
 import discord
 
-from adapters.discord.limits import FOLLOW_UP_PATIENCE
+from adapters.answer_order import Turn
 from adapters.discord.rendering import NO_MENTIONS, Outgoing, text_message
 from adapters.send_queue import Request, Requests, SendQueue
 from bot.texts import t
@@ -73,12 +72,12 @@ class Responder:
         sends: SendQueue[int],
         language: str,
         *,
-        earlier: Sequence[asyncio.Future[None]] = (),
+        turn: Turn | None = None,
     ) -> None:
         self.interaction = interaction
         self.sends = sends
         self.language = language
-        self._earlier = earlier  # the answers of the interactions before this one, that follow-ups wait for
+        self._turn = turn  # its place among the interactions being answered, which its follow-ups wait for
         self.deferred = False
         self.answered = False  # the interaction's own answer (a message, an edit, silence) was given
         self._placeholder = False
@@ -156,12 +155,9 @@ class Responder:
             self.sends.put(key, Requests(requests, self._failed, retry_after=retry_after, pace=self._answers_first))
 
     async def _answers_first(self) -> None:
-        """Before a follow-up: wait up to :data:`FOLLOW_UP_PATIENCE` for the earlier interactions' answers
-        (only the earlier ones: a member in a steady stream of clicks would wait for every later one)."""
-        pending = [future for future in self._earlier if not future.done()]
-        self._earlier = ()
-        if pending:
-            await asyncio.wait(pending, timeout=FOLLOW_UP_PATIENCE)
+        """Before a follow-up: the earlier interactions' answers first (:mod:`adapters.answer_order`)."""
+        if self._turn is not None:
+            await self._turn.after_earlier()
 
     async def apologise(self) -> None:
         """Tell the member something went wrong: as the answer if none was given yet, else as a follow-up."""
