@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.point_rules import EVERYONE, round_scope, space_scope
 from bot.store.database import Connection, Cursor
-from bot.store.dialects import shard
+from bot.store.dialects import dialect, shard
 
 SPENDING = "redeem"  # the ledger reason that leaves leaderboards alone
 _FLUSH_CHUNK = 200  # histogram rows per statement (4 parameters each, well under any server's limit)
@@ -57,6 +57,15 @@ class ScoreBook:
         """One more answer to the round's task."""
         self._log.append((True, round_id, task_id, 1))
 
+    def waiting_counts(self) -> Counter[tuple[int, str]]:
+        """The answers counted since the last flush, by (round id, task id): what a read inside the
+        transaction does not see yet (PostgreSQL's answer adds them to its progress read)."""
+        waiting: Counter[tuple[int, str]] = Counter()
+        for counted, round_id, task_id, step in self._log:
+            if counted:
+                waiting[(round_id, task_id)] += step
+        return waiting
+
     def mark(self) -> int:
         """Where the moves of the unit about to run start."""
         return len(self._log)
@@ -66,18 +75,31 @@ class ScoreBook:
         del self._log[mark:]
 
     def flush(self, db: Connection) -> None:
-        """Write the netted moves and counts into the writer's shard, then forget them."""
+        """Write the netted moves and counts into the writer's shard, then forget them.
+
+        On PostgreSQL the upserts travel as one statement (all but the last as data-modifying ``WITH``
+        parts): since the answer function leaves the counts of tasks without a quota to the book
+        (migration 0024), an answer alone in its transaction would otherwise cost a statement more.
+        """
         net: Counter[tuple[bool, Any, Any]] = Counter()
         for counted, one, two, step in self._log:
             net[(counted, one, two)] += step
         self._log.clear()
         own = shard(db)
+        statements: list[tuple[str, list[Any]]] = []
         for counted, sql in ((False, _HISTOGRAM), (True, _ANSWER_COUNTS)):
             rows = [(one, two, own, step) for (kind, one, two), step in net.items() if kind is counted and step]
             for start in range(0, len(rows), _FLUSH_CHUNK):
                 chunk = rows[start : start + _FLUSH_CHUNK]
                 values = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
-                db.execute(sql.format(values=values), [value for row in chunk for value in row])
+                statements.append((sql.format(values=values), [value for row in chunk for value in row]))
+        if len(statements) > 1 and dialect(db) == "postgresql":
+            parts = ", ".join(f"part{number} AS ({sql})" for number, (sql, _) in enumerate(statements[:-1]))
+            statements = [
+                (f"WITH {parts} {statements[-1][0]}", [value for _, values in statements for value in values])
+            ]
+        for sql, parameters in statements:
+            db.execute(sql, parameters)
 
 
 _HISTOGRAM = (
