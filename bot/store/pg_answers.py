@@ -1,4 +1,4 @@
-"""The answer's unit on PostgreSQL: one call of ``crowdpulse_record_answer`` (migration 0022), one wait.
+"""The answer's unit on PostgreSQL: one call of ``crowdpulse_record_answer`` (migrations 0022, 0024), one wait.
 
 Sent as fifteen statements, an answer cost the bot process about 0.45 ms of CPU more than on SQLite (each
 statement is a Bind/Describe/Execute built and parsed in psycopg) and the server a message exchange per
@@ -7,8 +7,9 @@ SQLite unit (:meth:`bot.store.tasks_sql.TaskQueries.record_answer`) uses; this m
 in the same pipeline, the progress read (so an answer and the member's next question cost one round
 trip; a batch of answers sharing a transaction sends every call before reading any, see
 :func:`bot.store.postgres._together`), then turns the row into the :class:`AnswerResult` the SQLite
-unit gives: the histogram moves go into the connection's :class:`~bot.store.scores.ScoreBook` and the
-level is decided by :meth:`~bot.store.effects.Payment.settle`, as for every other award.
+unit gives: the histogram moves (and a quota-free task's answer count, migration 0024) go into the
+connection's :class:`~bot.store.scores.ScoreBook` and the level is decided by
+:meth:`~bot.store.effects.Payment.settle`, as for every other award.
 """
 
 from __future__ import annotations
