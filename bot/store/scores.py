@@ -19,6 +19,7 @@ The same book nets the answer counts of the transaction (:func:`count_answer`).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from bot.point_rules import EVERYONE, round_scope, space_scope
@@ -40,11 +41,12 @@ class ScoreBook:
     row, so five hundred answers to one task write it once (see :func:`count_answer`).
     """
 
-    __slots__ = ("_log",)
+    __slots__ = ("_log", "_waiting")
 
     def __init__(self) -> None:
         # (True, round id, task id, 1) for an answer counted, (False, scope, points, ±1) for a histogram move
         self._log: list[tuple[bool, Any, Any, int]] = []
+        self._waiting: Counter[tuple[int, str]] = Counter()  # the answers counted in the log, by round and task
 
     def move(self, scope: str, old: int, new: int) -> None:
         """A member of ``scope`` went from ``old`` points to ``new``."""
@@ -56,15 +58,13 @@ class ScoreBook:
     def count_answer(self, round_id: int, task_id: str) -> None:
         """One more answer to the round's task."""
         self._log.append((True, round_id, task_id, 1))
+        self._waiting[(round_id, task_id)] += 1
 
-    def waiting_counts(self) -> Counter[tuple[int, str]]:
+    def waiting_counts(self) -> Mapping[tuple[int, str], int]:
         """The answers counted since the last flush, by (round id, task id): what a read inside the
-        transaction does not see yet (PostgreSQL's answer adds them to its progress read)."""
-        waiting: Counter[tuple[int, str]] = Counter()
-        for counted, round_id, task_id, step in self._log:
-            if counted:
-                waiting[(round_id, task_id)] += step
-        return waiting
+        transaction does not see yet (PostgreSQL's answer adds them to its progress read). Kept as the
+        log grows, not summed from it: every answer of a batch asks, so summing would be quadratic."""
+        return self._waiting
 
     def mark(self) -> int:
         """Where the moves of the unit about to run start."""
@@ -73,6 +73,7 @@ class ScoreBook:
     def undo(self, mark: int) -> None:
         """Forget the moves recorded since ``mark`` (their unit was rolled back)."""
         del self._log[mark:]
+        self._waiting = Counter((one, two) for counted, one, two, _ in self._log if counted)
 
     def flush(self, db: Connection) -> None:
         """Write the netted moves and counts into the writer's shard, then forget them.
@@ -85,6 +86,7 @@ class ScoreBook:
         for counted, one, two, step in self._log:
             net[(counted, one, two)] += step
         self._log.clear()
+        self._waiting.clear()
         own = shard(db)
         statements: list[tuple[str, list[Any]]] = []
         for counted, sql in ((False, _HISTOGRAM), (True, _ANSWER_COUNTS)):
