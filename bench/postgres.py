@@ -8,11 +8,7 @@ button once (``engine.act``, as in :mod:`bench.throughput`); an answer counts on
 The same number of members tap at once in every variant, split evenly among the processes, so
 ``p4_vs_p1`` says what the three extra processes buy for the same offered load. The processes start
 their engines first, wait at a barrier, then answer; the rate is every answer over the span from the
-first process's start to the last one's end. That span ends with a tail in which some processes are
-done and the others answer on a machine no longer full (on a busy 2-core machine the first of four
-finished 11-26 % of the span before the last): ``p4_vs_p1.all_running`` also compares the rates while
-every process of a variant is still answering (the answers finished between the last start and the
-first end, over that window; for one process, its whole span). Each process runs the default number of writer
+first process's start to the last one's end. Each process runs the default number of writer
 connections (``storage.writers``); ``p1_vs_one_writer`` says what they buy over a single one. For scale,
 the same run measures one process on SQLite (``p1_vs_sqlite``). ``retries_per_answer`` counts
 transactions the server aborted to keep them serializable and that the store ran again.
@@ -60,7 +56,6 @@ class Share:
     finished: float
     answers: int
     retries: int
-    done: tuple[float, ...]  # when each answer finished
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +64,6 @@ class Sample:
 
     per_second: float
     retries_per_answer: float
-    all_running: float  # answers a second while every process was answering
 
 
 def answer_in_a_process(url: str, writers: int, tag: str, answers: int, concurrency: int, barrier: Barrier) -> Share:
@@ -87,11 +81,9 @@ async def _answer(url: str, writers: int, tag: str, answers: int, concurrency: i
         members = [person(number, prefix=f"{tag}-") for number in range(answers)]
         await asyncio.gather(*(engine.context(member, where) for member in members))
         refused: list[Outcome] = []
-        done: list[float] = []
 
         async def answer(member: Any) -> None:
             reply = await engine.act(member, where, token)
-            done.append(time.monotonic())
             if reply.outcome != Outcome.DONE:
                 refused.append(reply.outcome)
 
@@ -104,7 +96,7 @@ async def _answer(url: str, writers: int, tag: str, answers: int, concurrency: i
             raise RuntimeError(f"{len(refused)} answers were not recorded: {set(refused)}")
         if isinstance(engine.services.store, PostgresStore):
             retries = engine.services.store.retries - retries
-        return Share(started, finished, answers, retries, tuple(done))
+        return Share(started, finished, answers, retries)
 
 
 class Deployment:
@@ -147,15 +139,7 @@ class Deployment:
         )
         span = max(share.finished for share in shares) - min(share.started for share in shares)
         total = sum(share.answers for share in shares)
-        return Sample(total / span, sum(share.retries for share in shares) / total, _all_running(shares))
-
-
-def _all_running(shares: list[Share]) -> float:
-    """Answers a second between the last process's start and the first one's end."""
-    start = max(share.started for share in shares)
-    end = min(share.finished for share in shares)
-    finished = sum(start < moment <= end for share in shares for moment in share.done)
-    return finished / (end - start)
+        return Sample(total / span, sum(share.retries for share in shares) / total)
 
 
 async def run(ctx: Context) -> list[Figure]:
@@ -192,12 +176,6 @@ def figures(results: dict[str, list[Sample]], answers: int) -> list[Figure]:
     ]
     found += [
         compared("postgres.p4_vs_p1", rates["p4"], rates["p1"], note="same offered load, split among 4 processes"),
-        compared(
-            "postgres.p4_vs_p1.all_running",
-            [sample.all_running for sample in results["p4"]],
-            [sample.all_running for sample in results["p1"]],
-            note="the same, while every process is still answering (no tail of finished processes)",
-        ),
         compared(
             "postgres.p1_vs_one_writer",
             rates["p1"],
