@@ -129,10 +129,10 @@ def member_rows(db: Connection) -> MemberRows | None:
     return rows if isinstance(rows, MemberRows) and rows.active else None
 
 
-def gate_columns(scopes: Sequence[str]) -> str:
+def gate_columns(scopes: int) -> str:
     """What the answer's gate reads besides the round and the member's day when the rows wait: the
-    answer count, then the score in each of ``scopes`` (parameters: :func:`gate_parameters`)."""
-    return ", ".join([_ANSWER_COUNT] + [_SCORE] * len(scopes))
+    answer count, then the score in each of ``scopes`` scopes (parameters: :func:`gate_parameters`)."""
+    return ", ".join([_ANSWER_COUNT] + [_SCORE] * scopes)
 
 
 def gate_parameters(user_id: int, scopes: Sequence[str]) -> list[Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from bot.point_rules import week_key
@@ -190,8 +191,9 @@ def _send_gate(
     group commit) then their answer count and their score in each scope of ``feeds``
     (:func:`bot.store.member_rows.gate_columns`)."""
     if feeds is not None:
-        sql = f"SELECT {_GATE_COLUMNS}, {MEMBER_DAY}, {gate_columns(feeds)} FROM rounds WHERE id = ?"  # noqa: S608
-        return db.execute(sql, (user_id, *member_day, *gate_parameters(user_id, feeds), round_id))
+        return db.execute(
+            _gate_with_rows(len(feeds)), (user_id, *member_day, *gate_parameters(user_id, feeds), round_id)
+        )
     sql = _GATE_WITH_DAY if member_day else _GATE
     return db.execute(for_share(db, sql), (user_id, *member_day, round_id))
 
@@ -201,6 +203,12 @@ _GATE_COLUMNS = (
 )
 _GATE = f"SELECT {_GATE_COLUMNS} FROM rounds WHERE id = ?"  # noqa: S608 - constant text, no input
 _GATE_WITH_DAY = f"SELECT {_GATE_COLUMNS}, {MEMBER_DAY} FROM rounds WHERE id = ?"  # noqa: S608 - as above
+
+
+@cache
+def _gate_with_rows(scopes: int) -> str:
+    """The gate reading the member's day, answer count and score in ``scopes`` scopes (built once)."""
+    return f"SELECT {_GATE_COLUMNS}, {MEMBER_DAY}, {gate_columns(scopes)} FROM rounds WHERE id = ?"  # noqa: S608
 
 
 def _shut(status: Any) -> AnswerResult | None:
