@@ -174,14 +174,18 @@ def t(key: str, language: str, **variables: object) -> Markup:
         KeyError: the key is missing from the English catalog, or a plural message's count variable
             was not given: programming errors, caught by tests.
     """
-    recent = (key, language, *[(name, value.__class__, value) for name, value in variables.items()])
+    message = _messages(language).get(key)
+    if not message:
+        language, message = FALLBACK, _messages(FALLBACK)[key]
+    template = message if isinstance(message, str) else message.form(language, variables[message.by])
+    recent = (template, *[(name, value.__class__, value) for name, value in variables.items()])
     try:
         return _recent[recent]
     except KeyError:
         pass
     except TypeError:  # a value that cannot be a key (never a catalog's usual str or number): not kept
-        return _render(key, language, variables)
-    text = _render(key, language, variables)
+        return _filled(template, variables)
+    text = _filled(template, variables)
     if len(_recent) >= _RECENT_TEXTS:
         _recent.clear()
     _recent[recent] = text
@@ -189,17 +193,14 @@ def t(key: str, language: str, **variables: object) -> Markup:
 
 
 # Every answer's reply and toast repeat one of a question's few options with its points: the texts
-# asked for recently (by key, language and values, the values' types included, since a Markup value
-# is not escaped) are kept, bounded, instead of filled in and escaped again.
+# filled in recently (by template and values, the values' types included, since a Markup value is not
+# escaped) are kept, bounded, instead of escaped and filled in again. Keyed by the template itself, a
+# catalog corrected in place is read at once.
 _RECENT_TEXTS = 4096
 _recent: dict[tuple[object, ...], Markup] = {}
 
 
-def _render(key: str, language: str, variables: Mapping[str, object]) -> Markup:
-    message = _messages(language).get(key)
-    if not message:
-        language, message = FALLBACK, _messages(FALLBACK)[key]
-    template = message if isinstance(message, str) else message.form(language, variables[message.by])
+def _filled(template: str, variables: Mapping[str, object]) -> Markup:
     safe = {name: value if isinstance(value, Markup) else escape(str(value)) for name, value in variables.items()}
     return Markup(template.format_map(safe))
 
