@@ -70,7 +70,7 @@ class SqliteStore(Store):
         *,
         synchronous: str = "NORMAL",
         busy_timeout_ms: int = 5000,
-        max_batch: int = 512,
+        max_batch: int = 128,
     ) -> None:
         super().__init__()
         self.path = path
