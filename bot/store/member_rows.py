@@ -6,7 +6,7 @@ points earned today (``daily_points``), the streak (``streaks``) and the score i
 writer thread more than the answer's own insert. In SQLite's group commit the answer's unit instead
 reads the old values in the statement that checks its round (:func:`gate_columns`), decides everything
 from them (cap, streak, badges, level, histogram moves) and leaves the upserts in the writer's
-:class:`MemberRows`, which sends them with one ``executemany`` per table just before COMMIT.
+:class:`MemberRows`, which sends them with one statement per table just before COMMIT.
 
 Why the values read stay true until then:
 
@@ -25,33 +25,37 @@ statement is an upsert), so the flush cannot refuse what the units were told.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from bot.settings import BadgeCounter
 from bot.store.database import Connection, Unit
 from bot.store.dialects import ReadCommitted
+from bot.store.scores import send_rows
 
 T = TypeVar("T")
 
-COUNTERS = (
-    "INSERT INTO user_counters (user_id, counter, value) VALUES (?, ?, ?)"
+_COUNTERS = (
+    "INSERT INTO user_counters (user_id, counter, value) VALUES {values}"
     " ON CONFLICT (user_id, counter) DO UPDATE SET value = user_counters.value + excluded.value"
 )
-DAYS = (
-    "INSERT INTO daily_points (user_id, day, earned) VALUES (?, ?, ?)"
+_DAYS = (
+    "INSERT INTO daily_points (user_id, day, earned) VALUES {values}"
     " ON CONFLICT (user_id, day) DO UPDATE SET earned = daily_points.earned + excluded.earned"
 )
-STREAK = (
-    "INSERT INTO streaks (user_id, last_day, length, best) VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE"
+_STREAKS = (
+    "INSERT INTO streaks (user_id, last_day, length, best) VALUES {values} ON CONFLICT (user_id) DO UPDATE"
     " SET last_day = excluded.last_day, length = excluded.length,"
     " best = CASE WHEN streaks.best > excluded.length THEN streaks.best ELSE excluded.length END"
 )
 _SCORES = (
-    "INSERT INTO scores (scope, user_id, points) VALUES (?, ?, ?)"
+    "INSERT INTO scores (scope, user_id, points) VALUES {values}"
     " ON CONFLICT (scope, user_id) DO UPDATE SET points = scores.points + excluded.points"
 )
+# The same upserts for one row, as units outside the group commit send them (bot.store.effects).
+COUNTERS = _COUNTERS.format(values="(?, ?, ?)")
+DAYS = _DAYS.format(values="(?, ?, ?)")
+STREAK = _STREAKS.format(values="(?, ?, ?, ?)")
 _ANSWER_COUNT = "(SELECT value FROM user_counters WHERE user_id = ? AND counter = 'answers')"
 _SCORE = "(SELECT points FROM scores WHERE scope = ? AND user_id = ?)"
 
@@ -100,18 +104,16 @@ class MemberRows:
         self._scores += [(scope, user_id, delta) for scope in scopes]
 
     def flush(self, db: Connection) -> None:
-        """Send the waiting rows, one ``executemany`` per table, and forget them."""
+        """Send the waiting rows, a statement per table (:func:`~bot.store.scores.send_rows`), and forget them."""
         if not self._members:
             return
-        assert isinstance(db, sqlite3.Connection), "only SQLite's writer keeps a book of member rows"
         for sql, rows in (
-            (COUNTERS, self._counters),
-            (DAYS, self._days),
-            (STREAK, self._streaks),
+            (_COUNTERS, self._counters),
+            (_DAYS, self._days),
+            (_STREAKS, self._streaks),
             (_SCORES, self._scores),
         ):
-            if rows:
-                db.executemany(sql, rows)
+            send_rows(db, sql, rows)
         self.clear()
 
     def clear(self) -> None:
