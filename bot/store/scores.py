@@ -100,6 +100,8 @@ _ANSWER_COUNTS = (
     " ON CONFLICT (round_id, task_id, shard) DO UPDATE SET answers = task_counts.answers + excluded.answers"
 )
 
+_ANSWER_COUNT = _ANSWER_COUNTS.format(values="(?, ?, ?, ?)")
+
 
 def book_of(db: Connection) -> ScoreBook | None:
     """The connection's book, when a store is running it (see :class:`ScoreBook`)."""
@@ -120,7 +122,7 @@ def count_answer(db: Connection, round_id: int, task_id: str, *, later: bool) ->
     if later and book is not None:
         book.count_answer(round_id, task_id)
         return
-    db.execute(_ANSWER_COUNTS.format(values="(?, ?, ?, ?)"), (round_id, task_id, shard(db), 1))
+    db.execute(_ANSWER_COUNT, (round_id, task_id, shard(db), 1))
 
 
 class PendingScores:

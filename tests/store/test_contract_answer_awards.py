@@ -11,7 +11,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from bot.settings import BadgeRule
+from bot.store.effects import apply_award
 from bot.store.records import AnswerStatus, Award, Awarded, Closing, NewAnswer, PointRules
 from tests.store.conftest import a_round, assert_leaderboards_follow_the_ledger, people, value
 
@@ -113,6 +116,15 @@ async def test_contract_answers_sharing_a_commit_pay_as_if_one_after_another(sto
     yesterday = await store.tasks.record_answer(worth_30(round_id, space_id, member, "t0"), RULES, LATE_EVENING)
     assert yesterday.awarded == Awarded(30, 1, 0, False, ("first_answer",), 0)
     capped_bonus = Award(member, space_id, None, 30, "bonus", "", "bonus:1", capped=True)
+
+    def doomed(db: Any) -> None:  # fails after its award: the batch runs again, each unit apart
+        apply_award(db, Award(member, space_id, round_id, 7, "bonus", "", "doomed"), RULES, JUST_AFTER_MIDNIGHT)
+        raise LookupError
+
+    async def refused() -> None:
+        with pytest.raises(LookupError):
+            await store.write(doomed)
+
     results = await asyncio.gather(
         *(
             store.tasks.record_answer(worth_30(round_id, space_id, member, task), RULES, JUST_AFTER_MIDNIGHT)
@@ -121,6 +133,11 @@ async def test_contract_answers_sharing_a_commit_pay_as_if_one_after_another(sto
         store.points.award(capped_bonus, RULES, JUST_AFTER_MIDNIGHT),
         store.tasks.record_answer(worth_30(round_id, space_id, member, "t3"), RULES, JUST_AFTER_MIDNIGHT),
         store.tasks.record_answer(worth_30(round_id, space_id, other, "t1"), RULES, JUST_AFTER_MIDNIGHT),
+    )
+    await asyncio.gather(  # the same again with a failing unit among them, for another member
+        store.tasks.record_answer(worth_30(round_id, space_id, other, "t2"), RULES, JUST_AFTER_MIDNIGHT),
+        refused(),
+        store.tasks.record_answer(worth_30(round_id, space_id, other, "t3"), RULES, JUST_AFTER_MIDNIGHT),
     )
     paid = [result.awarded for result in results[:2] + results[3:4]] + [results[2]]
     assert sum(awarded.points for awarded in paid) == 70 + 3  # the day's cap, and the streak's bonus once
@@ -134,4 +151,7 @@ async def test_contract_answers_sharing_a_commit_pay_as_if_one_after_another(sto
     assert [tuple(row) for row in streak] == [("2026-11-24", 2, 2)]
     assert await value(store, "SELECT value FROM user_counters WHERE user_id = ? AND counter = 'answers'", member) == 4
     assert await store.points.balance(member) == 30 + 73
+    assert await value(store, "SELECT value FROM user_counters WHERE user_id = ? AND counter = 'answers'", other) == 3
+    assert await value(store, "SELECT earned FROM daily_points WHERE user_id = ?", other) == 70
+    assert await value(store, "SELECT COUNT(*) FROM ledger WHERE source_key = 'doomed'") == 0
     await assert_leaderboards_follow_the_ledger(store)
