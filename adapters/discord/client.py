@@ -21,6 +21,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters import send_queue
+from adapters.discord.callbacks import Callbacks
 from adapters.discord.commands import SlashCommands
 from adapters.discord.delivery import Delivery
 from adapters.discord.interactions import PLATFORM, Interactions
@@ -162,7 +163,10 @@ class DiscordAdapter:
             guild_ready_timeout=guild_ready_timeout,
         )
         self.sends: SendQueue[int] = SendQueue(PLATFORM)  # follow-ups, one worker per busy channel
-        self.interactions = Interactions(engine, settings, self.client, self.sends, ack_budget=ack_budget)
+        self.callbacks = Callbacks(settings.discord.api_base)  # the interactions' responses
+        self.interactions = Interactions(
+            engine, settings, self.client, self.sends, self.callbacks, ack_budget=ack_budget
+        )
         self.delivery = Delivery(engine, settings.discord, self.client)
         self.tree = self.client.tree
         self.tree.error(self.interactions.on_command_error)
@@ -229,6 +233,7 @@ class DiscordAdapter:
             if drain is not None:
                 await drain
             await self.sends.close(SEND_GRACE)
+            await self.callbacks.close()
             await self.client.close()
             for helper in (ready, stopping):
                 helper.cancel()

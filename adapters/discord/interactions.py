@@ -28,6 +28,7 @@ import discord
 from discord import app_commands
 
 from adapters.answer_order import AnswerOrder
+from adapters.discord.callbacks import Callbacks
 from adapters.discord.components import (
     ACTION_ID_PATTERN,
     ANSWER_FIELD,
@@ -86,6 +87,7 @@ class Interactions:
     Args:
         client: the client the interactions arrive on; its cached servers answer :meth:`is_moderator`.
         sends: the per-channel queue follow-ups go through.
+        callbacks: what posts the interactions' responses (:mod:`adapters.discord.callbacks`).
         ack_budget: seconds the engine may take before an interaction is deferred; 0 defers every one.
     """
 
@@ -95,6 +97,7 @@ class Interactions:
         settings: Settings,
         client: discord.Client,
         sends: SendQueue[int],
+        callbacks: Callbacks,
         *,
         ack_budget: float = ACK_BUDGET,
     ) -> None:
@@ -102,6 +105,7 @@ class Interactions:
         self.settings = settings
         self.client = client
         self.sends = sends
+        self.callbacks = callbacks
         self.ack_budget = ack_budget
         self._members: OrderedDict[tuple[int, int], discord.Member] = OrderedDict()
         self._answer_order = AnswerOrder()  # a burst's acknowledgements before its follow-ups
@@ -110,7 +114,7 @@ class Interactions:
         return pick_language(interaction.locale.value, self.settings.default_language)
 
     def responder(self, interaction: discord.Interaction) -> Responder:
-        return Responder(interaction, self.sends, self.language(interaction))
+        return Responder(interaction, self.sends, self.callbacks, self.language(interaction))
 
     # moderators ---------------------------------------------------------------------------------
 
@@ -266,7 +270,7 @@ class Interactions:
         started = time.perf_counter()
         self._remember(interaction)
         turn = self._answer_order.arrived()
-        responder = Responder(interaction, self.sends, self.language(interaction), turn=turn)
+        responder = Responder(interaction, self.sends, self.callbacks, self.language(interaction), turn=turn)
         message = interaction.message if kind != "command" else None
         outcome, quiet = "error", False
         pending: asyncio.Task[Reply] = asyncio.create_task(work(), name=f"discord-{kind}-{interaction.id}")

@@ -34,6 +34,8 @@ from bot.replies import Button, Outcome, Reply, Select, TextInput, escape, split
 from bot.texts import Markup
 
 NO_MENTIONS = discord.AllowedMentions.none()
+NO_MENTIONS_DATA = NO_MENTIONS.to_dict()
+EPHEMERAL = discord.MessageFlags(ephemeral=True).value
 LAYOUTS_KEPT = 1024  # questions' component layouts kept for reuse (see _layout)
 
 
@@ -82,6 +84,30 @@ class Outgoing:
         if self.view is not None:
             kwargs["view"] = self.view
         return kwargs
+
+    def send_data(self, *, ephemeral: bool) -> dict[str, Any]:
+        """The message as an interaction callback's ``data`` (:mod:`adapters.discord.callbacks`), as
+        discord.py would send it; only for a message without files (those go as multipart)."""
+        data: dict[str, Any] = {"allowed_mentions": NO_MENTIONS_DATA}
+        if self.content:
+            data["content"] = self.content
+        if self.embeds:
+            data["embeds"] = [embed.to_dict() for embed in self.embeds]
+        if self.view is not None:
+            data["components"] = components(self.view)
+        if ephemeral:
+            data["flags"] = EPHEMERAL
+        return data
+
+    def edit_data(self) -> dict[str, Any]:
+        """:meth:`edit_kwargs` as a callback's ``data``: the whole message replaced (no files, as above)."""
+        return {
+            "content": self.content or None,
+            "embeds": [embed.to_dict() for embed in self.embeds],
+            "attachments": [],
+            "components": [] if self.view is None else components(self.view),
+            "allowed_mentions": NO_MENTIONS_DATA,
+        }
 
     def edit_kwargs(self) -> dict[str, Any]:
         """The whole message replaced: what the reply does not show (an old image, buttons) goes."""
@@ -151,6 +177,14 @@ def _layout(
     none), so one serves many messages.
     """
     return tuple(_pages(_rows(buttons, select, text_input)))
+
+
+@functools.lru_cache(maxsize=LAYOUTS_KEPT)
+def components(view: discord.ui.View) -> list[dict[str, Any]]:
+    """A view's components as JSON, kept with the view (:func:`_layout`): read-only, shared by every
+    message that shows them, as the view itself is."""
+    payload: list[dict[str, Any]] = view.to_components()
+    return payload
 
 
 def _rows(

@@ -35,7 +35,8 @@ import aiohttp
 import discord
 
 from adapters.answer_order import Turn
-from adapters.discord.rendering import NO_MENTIONS, Outgoing, text_message
+from adapters.discord.callbacks import CHANNEL_MESSAGE, UPDATE_MESSAGE, Callbacks
+from adapters.discord.rendering import NO_MENTIONS, NO_MENTIONS_DATA, Outgoing, text_message
 from adapters.send_queue import Request, Requests, SendQueue
 from bot.texts import t
 
@@ -64,23 +65,38 @@ class Responder:
     public reply deletes it and posts anew, so nothing private is shown and nothing public is hidden.
     Those are the interaction's own answer and sent here; later follow-ups are queued, public ones for
     the channel the interaction came from, ephemeral ones for the interaction (:meth:`follow_up`).
+
+    A response without files is posted by :class:`~adapters.discord.callbacks.Callbacks` (discord.py
+    would ask for the message back and parse it); discord.py then does not know the interaction was
+    answered, so :meth:`_responded` asks both.
     """
 
     def __init__(
         self,
         interaction: discord.Interaction,
         sends: SendQueue[int],
+        callbacks: Callbacks,
         language: str,
         *,
         turn: Turn | None = None,
     ) -> None:
         self.interaction = interaction
         self.sends = sends
+        self.callbacks = callbacks
         self.language = language
         self._turn = turn  # its place among the interactions being answered, which its follow-ups wait for
         self.deferred = False
         self.answered = False  # the interaction's own answer (a message, an edit, silence) was given
         self._placeholder = False
+        self._posted = False  # responded through ``callbacks``, which discord.py's response does not see
+
+    def _responded(self) -> bool:
+        """Whether the interaction has its response (a second one would be refused: 40060)."""
+        return self._posted or self.interaction.response.is_done()
+
+    async def _respond(self, kind: int, data: dict[str, Any]) -> None:
+        await self.callbacks.respond(self.interaction, kind, data)
+        self._posted = self.answered = True
 
     @property
     def channel(self) -> int:
@@ -99,7 +115,7 @@ class Responder:
         member nothing to read, where even the shortest private reply would pile up in their view.
         """
         response = self.interaction.response
-        if not response.is_done():
+        if not self._responded():
             if self.interaction.message is not None:
                 await response.defer()
             else:
@@ -112,9 +128,10 @@ class Responder:
 
     async def send(self, message: Outgoing, *, ephemeral: bool) -> None:
         """The interaction's own answer: its response, or after a deferral its first follow-up."""
-        response = self.interaction.response
-        if not response.is_done():
-            await response.send_message(ephemeral=ephemeral, **message.send_kwargs())
+        if not self._responded() and not message.uploads:
+            await self._respond(CHANNEL_MESSAGE, message.send_data(ephemeral=ephemeral))
+        elif not self._responded():
+            await self.interaction.response.send_message(ephemeral=ephemeral, **message.send_kwargs())
         else:
             if self._placeholder:
                 self._placeholder = False
@@ -125,14 +142,21 @@ class Responder:
 
     async def edit(self, message: Outgoing) -> None:
         """Replace the message the component was on (UPDATE_MESSAGE, or an edit after deferring)."""
-        await self._edit(**message.edit_kwargs())
+        if message.uploads or self._responded():
+            await self._edit(**message.edit_kwargs())
+        else:
+            await self._respond(UPDATE_MESSAGE, message.edit_data())
 
     async def close(self, content: str) -> None:
         """Rewrite the component's message and take its components away, keeping image and files."""
-        await self._edit(content=content, view=None, allowed_mentions=NO_MENTIONS)
+        if self._responded():
+            await self._edit(content=content, view=None, allowed_mentions=NO_MENTIONS)
+        else:
+            data = {"content": content, "components": [], "allowed_mentions": NO_MENTIONS_DATA}
+            await self._respond(UPDATE_MESSAGE, data)
 
     async def _edit(self, **changes: Any) -> None:
-        if not self.interaction.response.is_done():
+        if not self._responded():
             await self.interaction.response.edit_message(**changes)
         else:
             await self.interaction.edit_original_response(**changes)

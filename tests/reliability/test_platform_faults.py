@@ -2,8 +2,8 @@
 
 What members see when the platform fails under the bot, and what the database holds afterwards: an
 outage of ``getUpdates``, a dropped long poll, flood control, a reply Telegram takes too long to accept;
-a dropped gateway (RESUME), an invalidated session (a new IDENTIFY), a follow-up refused with 500 and
-429, one refused more often than discord.py retries, one refused for good. In every case the bot
+a dropped gateway (RESUME), an invalidated session (a new IDENTIFY), a response and a follow-up refused
+with 500 and 429, one refused more often than discord.py retries, one refused for good. In every case the bot
 recovers by itself and every update the platform delivered is processed exactly once.
 """
 
@@ -180,6 +180,26 @@ async def test_a_follow_up_refused_with_500_then_429_arrives_once(
     assert sum("Pick up to two extras" in message["content"] for message in click.followups) == 1
     posts = [call for call in dc.calls if call.method == "POST" and call.path.startswith(f"/webhooks/{APP_ID}/")]
     assert len(posts) == 3, "refused twice, accepted the third time"
+    assert await answers_of(engine, CAROL) == {"drink": "0"}
+    only_injected_errors(dc, lambda status: status in (429, 500))
+    assert_discord_contract(dc)
+
+
+async def test_a_click_whose_response_is_refused_with_500_then_429_is_answered_once(
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine
+) -> None:
+    """The response to a click is posted by the adapter itself (:mod:`adapters.discord.callbacks`), with
+    discord.py's retries: a 500 again after 1 s, a 429 after its ``retry_after``; answered once, in time."""
+    await discord_bot.start()
+    question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
+    callbacks = r"/interactions/\d+/[^/]+/callback"
+    dc.fail_next("POST", callbacks, status=500)
+    dc.fail_next("POST", callbacks, status=429, retry_after=0.05)
+    click = await dc.click(CAROL, question, custom_id(question, "Espresso"))
+    await next_question(dc, click, "Pick up to two extras")
+    assert click.callback is not None and "Espresso" in click.callback["data"]["content"]
+    posts = [call for call in dc.calls if call.method == "POST" and call.path.endswith("/callback")]
+    assert len(posts) == 4, "the command's response, then the click's: refused twice, accepted the third time"
     assert await answers_of(engine, CAROL) == {"drink": "0"}
     only_injected_errors(dc, lambda status: status in (429, 500))
     assert_discord_contract(dc)
