@@ -1,37 +1,57 @@
-"""An interaction's response as a prepared JSON body, posted without asking for it back.
+"""An interaction's response and follow-ups as prepared JSON, posted without parsing what comes back.
 
-discord.py 2.7 answers an interaction (``InteractionResponse.send_message``, ``edit_message``) with
-``?with_response=1``: Discord then returns the whole message it showed, which discord.py parses into a
-:class:`discord.Message` inside an ``InteractionCallbackResponse``. The adapter never reads it, and in
-the closed-loop benchmark that round trip (Discord serialising the message, discord.py decoding and
-parsing it, the view's components rebuilt from discord.py's items for every tap) was about a fifth of
-the bot's CPU per tap. :class:`Callbacks` posts the same body discord.py would (the callback type, the
-message, no mentions) to the same route, Discord answers ``204 No Content``, and nothing is parsed.
+discord.py 2.7 answers an interaction (``InteractionResponse.send_message``, ``edit_message``,
+``send_modal``) with ``?with_response=1``: Discord then returns the whole message it showed, which
+discord.py parses into a :class:`discord.Message` inside an ``InteractionCallbackResponse``; a follow-up
+(``Webhook.send``) is parsed into a ``WebhookMessage``. The adapter never reads either, and in the
+closed-loop benchmark those round trips (Discord serialising the message, discord.py decoding and
+parsing it, the view's components rebuilt from discord.py's items for every tap) were about a fifth of
+the bot's CPU per tap. :class:`Callbacks` posts the body discord.py would (the callback type, the
+message, no mentions; ``payload_json`` and ``files[n]`` when it has files) to the same routes; Discord
+answers a response with ``204 No Content`` and nothing is parsed.
 
-The route and the body are Discord's documented API (``POST /interactions/{id}/{token}/callback``);
-what this leaves out of discord.py is only its bookkeeping of the interaction: ``response.is_done()``
-stays ``False``, so :class:`~adapters.discord.responding.Responder` keeps its own record. Retries are
-discord.py's webhook adapter's: a 5xx after 1, 3, 5… seconds, a 429 only when a proxy (``Via``) sent it
-(Discord's own 429 is raised), at most five attempts; failures raise discord.py's exceptions, so
-callers catch what they caught before. Messages with files still go through discord.py (multipart).
+The routes and bodies are Discord's documented API (``POST /interactions/{id}/{token}/callback``,
+``POST /webhooks/{application_id}/{token}``); what this leaves out of discord.py is only its bookkeeping
+of the interaction (``response.is_done()`` stays ``False``, so
+:class:`~adapters.discord.responding.Responder` keeps its own). Retries are discord.py's webhook
+adapter's: a 5xx after 1, 3, 5… seconds, a 429 only when a proxy (``Via``) sent it (Discord's own 429 is
+raised, with the same warning per retry), at most five attempts; failures raise discord.py's exceptions,
+so callers catch what they caught before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
 import discord
+
+from adapters.discord.rendering import Upload
+
+log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 ATTEMPTS = 5  # as discord.py's webhook adapter
 # Discord asks every client for a User-Agent naming its library; these requests are discord.py's own.
 USER_AGENT = f"DiscordBot (https://github.com/Rapptz/discord.py {discord.__version__}) aiohttp/{aiohttp.__version__}"
 HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+UPLOAD_HEADERS = {"User-Agent": USER_AGENT}  # aiohttp writes the multipart Content-Type and its boundary
 RESET_ERRNOS = (54, 10054)  # connection reset by peer (BSD, Windows): discord.py retries those too
-CHANNEL_MESSAGE, UPDATE_MESSAGE = 4, 7  # the callback types sent here (Discord's InteractionCallbackType)
+CHANNEL_MESSAGE, UPDATE_MESSAGE, MODAL = 4, 7, 9  # the callback types sent here (InteractionCallbackType)
+
+
+def _multipart(payload_json: str, uploads: Sequence[Upload]) -> aiohttp.FormData:
+    """The body discord.py sends a message with files in: ``payload_json``, then ``files[n]`` (made
+    afresh for every attempt: a form is read once)."""
+    form = aiohttp.FormData(quote_fields=False)
+    form.add_field("payload_json", payload_json, content_type="application/json")
+    for index, (data, name) in enumerate(uploads):
+        form.add_field(f"files[{index}]", data, filename=name, content_type="application/octet-stream")
+    return form
 
 
 def error_for(response: aiohttp.ClientResponse, body: JSON | str) -> discord.HTTPException:
@@ -56,10 +76,13 @@ async def _body(response: aiohttp.ClientResponse) -> JSON | str:
     return text
 
 
-def _retry_after(response: aiohttp.ClientResponse, refusal: JSON | str, attempt: int) -> float | None:
+def _retry_after(response: aiohttp.ClientResponse, refusal: JSON | str, attempt: int, what: str) -> float | None:
     """Seconds to wait before trying a refused callback again, or ``None``: raise it."""
     if response.status == 429 and response.headers.get("Via") and isinstance(refusal, dict):
-        return float(refusal.get("retry_after", 1.0))
+        wait = float(refusal.get("retry_after", 1.0))
+        # discord.py's warning, one per 429 (folded while the bot runs: adapters.log_repeats)
+        log.warning("platform=discord %s is rate limited. Retrying in %.2f seconds.", what, wait)
+        return wait
     if response.status >= 500:
         return 1.0 + attempt * 2
     return None
@@ -76,20 +99,37 @@ class Callbacks:
         self._base = api_base.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
 
-    async def respond(self, interaction: discord.Interaction, kind: int, data: JSON) -> None:
-        """Answer ``interaction`` with callback ``kind`` carrying message ``data``; raise as discord.py would."""
-        body = json.dumps({"type": kind, "data": data}, separators=(",", ":")).encode()
+    async def respond(
+        self, interaction: discord.Interaction, kind: int, data: JSON, uploads: Sequence[Upload] = ()
+    ) -> None:
+        """Answer ``interaction`` with callback ``kind`` carrying ``data`` (a message and its files, a
+        form's ``Modal.to_dict()``); raise as discord.py would."""
         url = f"{self._base}/interactions/{interaction.id}/{interaction.token}/callback"
+        await self._post(url, {"type": kind, "data": data}, uploads, "response")
+
+    async def follow_up(self, interaction: discord.Interaction, data: JSON, uploads: Sequence[Upload] = ()) -> None:
+        """Post message ``data`` as a follow-up on ``interaction``'s token (Discord always returns the
+        message, discord.py asks with ``wait=1`` as here; it is not parsed)."""
+        url = f"{self._base}/webhooks/{interaction.application_id}/{interaction.token}?wait=1"
+        await self._post(url, data, uploads, "follow-up")
+
+    async def _post(self, url: str, payload: JSON, uploads: Sequence[Upload], what: str) -> None:
+        """POST ``payload`` to ``url`` (which holds a token: never logged), retried as discord.py does."""
+        text = json.dumps(payload, separators=(",", ":"))
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # No limit on connections, as discord.py's own session: a burst of answers must not queue
+            # behind aiohttp's default of 100.
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         for attempt in range(ATTEMPTS):
             last = attempt == ATTEMPTS - 1
+            body = _multipart(text, uploads) if uploads else text.encode()
+            headers = UPLOAD_HEADERS if uploads else HEADERS
             try:
-                async with self._session.post(url, data=body, headers=HEADERS) as response:
+                async with self._session.post(url, data=body, headers=headers) as response:
                     if response.status < 300:
                         return
                     refusal = await _body(response)
-                    wait = None if last else _retry_after(response, refusal, attempt)
+                    wait = None if last else _retry_after(response, refusal, attempt, what)
                     if wait is None:
                         raise error_for(response, refusal)
             except OSError as reset:

@@ -22,6 +22,7 @@ from discord.http import Route
 
 from adapters import send_queue
 from adapters.discord.callbacks import Callbacks
+from adapters.discord.callbacks import log as callbacks_log
 from adapters.discord.commands import SlashCommands
 from adapters.discord.delivery import Delivery
 from adapters.discord.interactions import PLATFORM, Interactions
@@ -43,6 +44,7 @@ SEND_GRACE = 5.0  # seconds queued follow-ups get to go out when the bot stops
 REPEATING_LOGGERS = (
     "discord.http",
     "discord.webhook.async_",
+    callbacks_log.name,
     send_queue.__name__,
     follow_up_log.name,
     Interactions.__module__,

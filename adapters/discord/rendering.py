@@ -86,13 +86,15 @@ class Outgoing:
         return kwargs
 
     def send_data(self, *, ephemeral: bool) -> dict[str, Any]:
-        """The message as an interaction callback's ``data`` (:mod:`adapters.discord.callbacks`), as
-        discord.py would send it; only for a message without files (those go as multipart)."""
+        """The message as JSON, as discord.py would send it (:mod:`adapters.discord.callbacks` posts it,
+        with :attr:`uploads` as its files)."""
         data: dict[str, Any] = {"allowed_mentions": NO_MENTIONS_DATA}
         if self.content:
             data["content"] = self.content
         if self.embeds:
             data["embeds"] = [embed.to_dict() for embed in self.embeds]
+        if self.uploads:
+            data["attachments"] = self._attachments()
         if self.view is not None:
             data["components"] = components(self.view)
         if ephemeral:
@@ -100,14 +102,18 @@ class Outgoing:
         return data
 
     def edit_data(self) -> dict[str, Any]:
-        """:meth:`edit_kwargs` as a callback's ``data``: the whole message replaced (no files, as above)."""
+        """:meth:`edit_kwargs` as JSON: the whole message replaced, old files by the new ones (or none)."""
         return {
             "content": self.content or None,
             "embeds": [embed.to_dict() for embed in self.embeds],
-            "attachments": [],
+            "attachments": self._attachments(),
             "components": [] if self.view is None else components(self.view),
             "allowed_mentions": NO_MENTIONS_DATA,
         }
+
+    def _attachments(self) -> list[dict[str, Any]]:
+        """The files' entries, numbered as the ``files[n]`` parts they travel in."""
+        return [{"id": index, "filename": name} for index, (_, name) in enumerate(self.uploads)]
 
     def edit_kwargs(self) -> dict[str, Any]:
         """The whole message replaced: what the reply does not show (an old image, buttons) goes."""
