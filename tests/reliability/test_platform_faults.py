@@ -9,6 +9,7 @@ recovers by itself and every update the platform delivered is processed exactly 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -166,40 +167,25 @@ async def test_an_invalidated_session_identifies_again_and_members_carry_on(
     assert_discord_contract(dc)
 
 
-async def test_a_follow_up_refused_with_500_then_429_arrives_once(
-    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine
+@pytest.mark.parametrize(
+    "route", [rf"/webhooks/{APP_ID}/[^/]+", r"/interactions/\d+/[^/]+/callback"], ids=["follow-up", "response"]
+)
+async def test_a_request_refused_with_500_then_429_goes_out_once(
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine, route: str
 ) -> None:
-    """discord.py retries a webhook 500 after 1 s and a 429 after its ``retry_after``; nothing is doubled."""
+    """A click's response and its follow-ups are posted by the adapter (:mod:`adapters.discord.callbacks`)
+    with discord.py's retries: a 500 again after 1 s, a 429 after its ``retry_after``; nothing is doubled."""
     await discord_bot.start()
     question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
-    follow_ups = rf"/webhooks/{APP_ID}/[^/]+"
-    dc.fail_next("POST", follow_ups, status=500)
-    dc.fail_next("POST", follow_ups, status=429, retry_after=0.05)
+    before = len(dc.calls)
+    dc.fail_next("POST", route, status=500)
+    dc.fail_next("POST", route, status=429, retry_after=0.05)
     click = await dc.click(CAROL, question, custom_id(question, "Espresso"))
     await next_question(dc, click, "Pick up to two extras")
-    assert sum("Pick up to two extras" in message["content"] for message in click.followups) == 1
-    posts = [call for call in dc.calls if call.method == "POST" and call.path.startswith(f"/webhooks/{APP_ID}/")]
+    seen = [message["content"] for message in (click.original, *click.followups) if message is not None]
+    assert sum("Pick up to two extras" in content for content in seen) == 1, seen
+    posts = [call for call in dc.calls[before:] if call.method == "POST" and re.fullmatch(route, call.path)]
     assert len(posts) == 3, "refused twice, accepted the third time"
-    assert await answers_of(engine, CAROL) == {"drink": "0"}
-    only_injected_errors(dc, lambda status: status in (429, 500))
-    assert_discord_contract(dc)
-
-
-async def test_a_click_whose_response_is_refused_with_500_then_429_is_answered_once(
-    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine
-) -> None:
-    """The response to a click is posted by the adapter itself (:mod:`adapters.discord.callbacks`), with
-    discord.py's retries: a 500 again after 1 s, a 429 after its ``retry_after``; answered once, in time."""
-    await discord_bot.start()
-    question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
-    callbacks = r"/interactions/\d+/[^/]+/callback"
-    dc.fail_next("POST", callbacks, status=500)
-    dc.fail_next("POST", callbacks, status=429, retry_after=0.05)
-    click = await dc.click(CAROL, question, custom_id(question, "Espresso"))
-    await next_question(dc, click, "Pick up to two extras")
-    assert click.callback is not None and "Espresso" in click.callback["data"]["content"]
-    posts = [call for call in dc.calls if call.method == "POST" and call.path.endswith("/callback")]
-    assert len(posts) == 4, "the command's response, then the click's: refused twice, accepted the third time"
     assert await answers_of(engine, CAROL) == {"drink": "0"}
     only_injected_errors(dc, lambda status: status in (429, 500))
     assert_discord_contract(dc)
