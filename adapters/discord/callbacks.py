@@ -98,6 +98,7 @@ class Callbacks:
     def __init__(self, api_base: str) -> None:
         self._base = api_base.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def respond(
         self, interaction: discord.Interaction, kind: int, data: JSON, uploads: Sequence[Upload] = ()
@@ -117,6 +118,8 @@ class Callbacks:
         """POST ``payload`` to ``url`` (which holds a token: never logged), retried as discord.py does."""
         text = json.dumps(payload, separators=(",", ":"))
         if self._session is None:
+            if self._closed:
+                raise RuntimeError("Session is closed")
             # No limit on connections, as discord.py's own session: a burst of answers must not queue
             # behind aiohttp's default of 100.
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
@@ -139,6 +142,8 @@ class Callbacks:
             await asyncio.sleep(wait)
 
     async def close(self) -> None:
+        """Close the session for good: a handler still answering afterwards gets "Session is closed", as
+        from discord.py's closed client, rather than opening a session nobody closes."""
+        self._closed = True
         if self._session is not None:
             await self._session.close()
-            self._session = None

@@ -235,8 +235,8 @@ class DiscordAdapter:
             if drain is not None:
                 await drain
             await self.sends.close(SEND_GRACE)
-            await self.callbacks.close()
             await self.client.close()
+            await self.callbacks.close()  # after the client: no interaction arrives to be answered any more
             for helper in (ready, stopping):
                 helper.cancel()
             await asyncio.gather(ready, stopping, return_exceptions=True)
