@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tests.fakes.discord.interactions import InteractionHandle
-from tests.fakes.discord.protocol import LOADING, copied
+from tests.fakes.discord.protocol import LOADING
 from tests.fakes.discord.records import Call as DiscordCall
 from tests.fakes.discord.server import FakeDiscordServer
 from tests.fakes.telegram.content import callback_datas
@@ -204,9 +204,10 @@ class DiscordMembers:
         (``follow``: the next question or form; else any acknowledgement)."""
         latencies: list[float] = []
         while len(latencies) < taps and question is not None and question.get("components"):
-            question = copied(self.server.message(int(question["id"])))  # as it looks now
+            current = self.server.message(int(question["id"]))  # as it looks now
             started = time.perf_counter()
-            handle = self._track(member, await self._act(member, question))
+            handle = self._track(member, await self._act(member, current))
+            question = handle.payload["message"]  # the fake's copy of it as the member saw it, not as edited
             if follow:
                 shown = await self._shown(member, handle, question, deadline)
             else:

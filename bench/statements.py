@@ -5,11 +5,13 @@ to or takes from the answer path: members whose identity is already resolved eac
 campaign's first question (a single choice) through ``engine.act``, and every statement the store's
 connections run meanwhile (the writer's and the reader's) is counted with SQLite's trace callback.
 The steps of triggers (leaderboards, histograms, guards) are counted apart: they run inside the database,
-within the statement that fired them.
+within the statement that fired them. Then as many other members answer at once, so their answers share
+group commits, whose per-batch statements (the members' rows, the netted histogram) are counted once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Iterator
@@ -64,6 +66,7 @@ async def run(ctx: Context) -> list[Figure]:
     with counted_statements() as counting:
         async with engine_on(ctx.workdir / "statements.db") as engine:
             answered = 0
+            token = ""
             for number in range(MEMBERS):
                 member = person(number, prefix="statements-")
                 question = await engine.tasks.next_task(await engine.context(member, here))
@@ -72,8 +75,21 @@ async def run(ctx: Context) -> list[Figure]:
                 await engine.act(member, here, token)
                 counting.on = False
                 answered += 1
+            alone = (counting.sent, counting.steps)
+            together = [person(number, prefix="together-") for number in range(MEMBERS)]
+            await asyncio.gather(*(engine.context(member, here) for member in together))
+            counting.on = True  # the same answer from every member at once: they share group commits
+            await asyncio.gather(*(engine.act(member, here, token) for member in together))
+            counting.on = False
     note = f"{MEMBERS} members with resolved identities, one answer each through engine.act, on SQLite"
     return [
-        Figure("statements.per_answer", counting.sent / answered, "statements", None, note),
-        Figure("statements.per_answer_with_trigger_steps", counting.steps / answered, "steps", None, note),
+        Figure("statements.per_answer", alone[0] / answered, "statements", None, note),
+        Figure("statements.per_answer_with_trigger_steps", alone[1] / answered, "steps", None, note),
+        Figure(
+            "statements.per_answer_in_group_commit",
+            (counting.sent - alone[0]) / MEMBERS,
+            "statements",
+            None,
+            f"{MEMBERS} other members answering the same question at once, sharing group commits",
+        ),
     ]

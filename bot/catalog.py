@@ -278,7 +278,21 @@ class Campaign(_Strict):
         return self
 
     def task(self, task_id: str) -> Task | None:
-        return next((task for task in self.tasks if task.id == task_id), None)
+        return self._tasks_by_id.get(task_id)
+
+    @cached_property
+    def _tasks_by_id(self) -> dict[str, Task]:
+        return {task.id: task for task in self.tasks}
+
+    @cached_property
+    def condition_task_ids(self) -> frozenset[str]:
+        """The tasks whose answer decides who sees a later one: read with the member's progress on every tap."""
+        return frozenset(task.audience.answered.task for task in self.tasks if task.audience.answered)
+
+    @cached_property
+    def has_quota(self) -> bool:
+        """Whether a task takes a limited number of answers (the progress read then counts the round's)."""
+        return any(task.quota for task in self.tasks)
 
 
 class Topic(_Strict):

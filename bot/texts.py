@@ -178,6 +178,29 @@ def t(key: str, language: str, **variables: object) -> Markup:
     if not message:
         language, message = FALLBACK, _messages(FALLBACK)[key]
     template = message if isinstance(message, str) else message.form(language, variables[message.by])
+    recent = (template, *[(name, value.__class__, value) for name, value in variables.items()])
+    try:
+        return _recent[recent]
+    except KeyError:
+        pass
+    except TypeError:  # a value that cannot be a key (never a catalog's usual str or number): not kept
+        return _filled(template, variables)
+    text = _filled(template, variables)
+    if len(_recent) >= _RECENT_TEXTS:
+        _recent.clear()
+    _recent[recent] = text
+    return text
+
+
+# Every answer's reply and toast repeat one of a question's few options with its points: the texts
+# filled in recently (by template and values, the values' types included, since a Markup value is not
+# escaped) are kept, bounded, instead of escaped and filled in again. Keyed by the template itself, a
+# catalog corrected in place is read at once.
+_RECENT_TEXTS = 4096
+_recent: dict[tuple[object, ...], Markup] = {}
+
+
+def _filled(template: str, variables: Mapping[str, object]) -> Markup:
     safe = {name: value if isinstance(value, Markup) else escape(str(value)) for name, value in variables.items()}
     return Markup(template.format_map(safe))
 

@@ -21,6 +21,8 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters import send_queue
+from adapters.discord.callbacks import Callbacks
+from adapters.discord.callbacks import log as callbacks_log
 from adapters.discord.commands import SlashCommands
 from adapters.discord.delivery import Delivery
 from adapters.discord.interactions import PLATFORM, Interactions
@@ -42,6 +44,7 @@ SEND_GRACE = 5.0  # seconds queued follow-ups get to go out when the bot stops
 REPEATING_LOGGERS = (
     "discord.http",
     "discord.webhook.async_",
+    callbacks_log.name,
     send_queue.__name__,
     follow_up_log.name,
     Interactions.__module__,
@@ -162,7 +165,10 @@ class DiscordAdapter:
             guild_ready_timeout=guild_ready_timeout,
         )
         self.sends: SendQueue[int] = SendQueue(PLATFORM)  # follow-ups, one worker per busy channel
-        self.interactions = Interactions(engine, settings, self.client, self.sends, ack_budget=ack_budget)
+        self.callbacks = Callbacks(settings.discord.api_base)  # the interactions' responses
+        self.interactions = Interactions(
+            engine, settings, self.client, self.sends, self.callbacks, ack_budget=ack_budget
+        )
         self.delivery = Delivery(engine, settings.discord, self.client)
         self.tree = self.client.tree
         self.tree.error(self.interactions.on_command_error)
@@ -230,6 +236,7 @@ class DiscordAdapter:
                 await drain
             await self.sends.close(SEND_GRACE)
             await self.client.close()
+            await self.callbacks.close()  # after the client: no interaction arrives to be answered any more
             for helper in (ready, stopping):
                 helper.cancel()
             await asyncio.gather(ready, stopping, return_exceptions=True)

@@ -16,7 +16,6 @@ repeated refusal is acknowledged without a word (:mod:`~adapters.discord.respond
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -28,6 +27,7 @@ import discord
 from discord import app_commands
 
 from adapters.answer_order import AnswerOrder
+from adapters.discord.callbacks import MODAL, Callbacks
 from adapters.discord.components import (
     ACTION_ID_PATTERN,
     ANSWER_FIELD,
@@ -86,6 +86,7 @@ class Interactions:
     Args:
         client: the client the interactions arrive on; its cached servers answer :meth:`is_moderator`.
         sends: the per-channel queue follow-ups go through.
+        callbacks: what posts the interactions' responses (:mod:`adapters.discord.callbacks`).
         ack_budget: seconds the engine may take before an interaction is deferred; 0 defers every one.
     """
 
@@ -95,6 +96,7 @@ class Interactions:
         settings: Settings,
         client: discord.Client,
         sends: SendQueue[int],
+        callbacks: Callbacks,
         *,
         ack_budget: float = ACK_BUDGET,
     ) -> None:
@@ -102,6 +104,7 @@ class Interactions:
         self.settings = settings
         self.client = client
         self.sends = sends
+        self.callbacks = callbacks
         self.ack_budget = ack_budget
         self._members: OrderedDict[tuple[int, int], discord.Member] = OrderedDict()
         self._answer_order = AnswerOrder()  # a burst's acknowledgements before its follow-ups
@@ -110,7 +113,7 @@ class Interactions:
         return pick_language(interaction.locale.value, self.settings.default_language)
 
     def responder(self, interaction: discord.Interaction) -> Responder:
-        return Responder(interaction, self.sends, self.language(interaction))
+        return Responder(interaction, self.sends, self.callbacks, self.language(interaction))
 
     # moderators ---------------------------------------------------------------------------------
 
@@ -199,7 +202,7 @@ class Interactions:
             form = answer_form(token, label, limit)
         else:
             form = answer_form(token, wanted.label, wanted.max_length, wanted.placeholder)
-        await interaction.response.send_modal(form)
+        await self.callbacks.respond(interaction, MODAL, form.to_dict())
         self._log(interaction, "form", _verb(token), "form" if wanted else "plain-form", False, started)
 
     async def _text_input(self, interaction: discord.Interaction, token: str) -> TextInput | None:
@@ -217,7 +220,7 @@ class Interactions:
         started = time.perf_counter()
         categories = await self.engine.idea_categories(user_ref(interaction), space_ref(interaction))
         form = idea_form(self.language(interaction), categories, self.settings.ideas.max_length)
-        await interaction.response.send_modal(form)
+        await self.callbacks.respond(interaction, MODAL, form.to_dict())
         self._log(interaction, "form", "idea", "form", False, started)
 
     async def on_modal_submit(self, interaction: discord.Interaction) -> None:
@@ -266,15 +269,11 @@ class Interactions:
         started = time.perf_counter()
         self._remember(interaction)
         turn = self._answer_order.arrived()
-        responder = Responder(interaction, self.sends, self.language(interaction), turn=turn)
+        responder = Responder(interaction, self.sends, self.callbacks, self.language(interaction), turn=turn)
         message = interaction.message if kind != "command" else None
         outcome, quiet = "error", False
-        pending: asyncio.Task[Reply] = asyncio.create_task(work(), name=f"discord-{kind}-{interaction.id}")
         try:
-            done, _ = await asyncio.wait({pending}, timeout=self.ack_budget)
-            if not done:
-                await responder.defer(thinking=message is None)
-            reply = await pending
+            reply = await self._in_time(responder, work, thinking=message is None)
             quiet = reply.quiet
             if quiet:
                 await responder.hush()
@@ -285,12 +284,36 @@ class Interactions:
             outcome = reply.outcome.value
         except Exception:
             log.exception("platform=discord interaction=%s kind=%s name=%s failed", interaction.id, kind, name)
-            with contextlib.suppress(Exception):
-                await pending  # the engine finishes what it started; its own error is logged above
             await responder.apologise()
         finally:
             turn.answered()
             self._log(interaction, kind, name, outcome, responder.deferred, started, quiet=quiet)
+
+    async def _in_time(
+        self, responder: Responder, work: Callable[[], Coroutine[Any, Any, Reply]], *, thinking: bool
+    ) -> Reply:
+        """The engine's reply; should the engine outlast ``ack_budget``, the interaction is deferred
+        meanwhile (by the time the reply is returned, the deferral has gone out, or raised).
+
+        A timer, not a task around the engine call and ``asyncio.wait``: the call is awaited as it is (a
+        task and a wait fewer per tap, a few per cent of the bot's CPU in the closed loop), the deferral
+        runs in a task of its own once the timer fires, and the engine always finishes what it started.
+        """
+        deferrals: list[asyncio.Task[None]] = []
+
+        def defer() -> None:
+            deferrals.append(asyncio.create_task(responder.defer(thinking=thinking)))
+
+        timer = asyncio.get_running_loop().call_later(self.ack_budget, defer) if self.ack_budget > 0 else None
+        if timer is None:
+            defer()  # a budget of 0 defers every interaction
+        try:
+            return await work()
+        finally:
+            if timer is not None:
+                timer.cancel()
+            for deferral in deferrals:
+                await deferral
 
     async def _post(self, responder: Responder, reply: Reply) -> None:
         messages: list[Message] = []

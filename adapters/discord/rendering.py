@@ -34,7 +34,10 @@ from bot.replies import Button, Outcome, Reply, Select, TextInput, escape, split
 from bot.texts import Markup
 
 NO_MENTIONS = discord.AllowedMentions.none()
+NO_MENTIONS_DATA = NO_MENTIONS.to_dict()
+EPHEMERAL = discord.MessageFlags(ephemeral=True).value
 LAYOUTS_KEPT = 1024  # questions' component layouts kept for reuse (see _layout)
+CHUNKINGS_KEPT = 1024  # short texts kept as Markdown chunks (see _chunks)
 
 
 def markdown_chunks(markup: str, limit: int = CONTENT_LIMIT) -> list[str]:
@@ -43,13 +46,27 @@ def markdown_chunks(markup: str, limit: int = CONTENT_LIMIT) -> list[str]:
     Escaping for Markdown lengthens text (``*`` becomes ``\\*``), so the markup is split with a smaller
     budget until every converted chunk fits; tags never span lines, so each chunk converts on its own.
     """
+    return list(_chunks(markup, limit))
+
+
+def _chunks(markup: str, limit: int = CONTENT_LIMIT) -> tuple[str, ...]:
+    """:func:`markdown_chunks`; a text of one message or less is kept (:func:`_kept_chunks`)."""
+    return _kept_chunks(markup, limit) if len(markup) <= limit else _converted(markup, limit)
+
+
+def _converted(markup: str, limit: int) -> tuple[str, ...]:
     budget = limit
     while True:
-        chunks = [to_markdown(part) for part in split_markup(markup, budget)]
+        chunks = tuple(to_markdown(part) for part in split_markup(markup, budget))
         longest = max(len(chunk) for chunk in chunks)
         if longest <= limit:
             return chunks
         budget = max(1, min(budget - 1, budget * limit // longest))
+
+
+# The members answering a question see the same short texts (the next question, "✅ Tea, +5" above it);
+# converting them again was a few per cent of a tap's CPU. At most a message's length each: a few MB.
+_kept_chunks = functools.lru_cache(maxsize=CHUNKINGS_KEPT)(_converted)
 
 
 Upload = tuple[bytes, str]  # a file's bytes and its name
@@ -83,6 +100,36 @@ class Outgoing:
             kwargs["view"] = self.view
         return kwargs
 
+    def send_data(self, *, ephemeral: bool) -> dict[str, Any]:
+        """The message as JSON, as discord.py would send it (:mod:`adapters.discord.callbacks` posts it,
+        with :attr:`uploads` as its files)."""
+        data: dict[str, Any] = {"allowed_mentions": NO_MENTIONS_DATA}
+        if self.content:
+            data["content"] = self.content
+        if self.embeds:
+            data["embeds"] = [embed.to_dict() for embed in self.embeds]
+        if self.uploads:
+            data["attachments"] = self._attachments()
+        if self.view is not None:
+            data["components"] = components(self.view)
+        if ephemeral:
+            data["flags"] = EPHEMERAL
+        return data
+
+    def edit_data(self) -> dict[str, Any]:
+        """:meth:`edit_kwargs` as JSON: the whole message replaced, old files by the new ones (or none)."""
+        return {
+            "content": self.content or None,
+            "embeds": [embed.to_dict() for embed in self.embeds],
+            "attachments": self._attachments(),
+            "components": [] if self.view is None else components(self.view),
+            "allowed_mentions": NO_MENTIONS_DATA,
+        }
+
+    def _attachments(self) -> list[dict[str, Any]]:
+        """The files' entries, numbered as the ``files[n]`` parts they travel in."""
+        return [{"id": index, "filename": name} for index, (_, name) in enumerate(self.uploads)]
+
     def edit_kwargs(self) -> dict[str, Any]:
         """The whole message replaced: what the reply does not show (an old image, buttons) goes."""
         return {
@@ -105,7 +152,7 @@ async def render(reply: Reply) -> list[Outgoing]:
     The image or file and the first five rows of components ride on the last text chunk; further rows
     (the engine's replies have at most four) go in messages of their own.
     """
-    messages = [Outgoing(content=chunk) for chunk in markdown_chunks(reply.text)] if reply.text else [Outgoing()]
+    messages = [Outgoing(content=chunk) for chunk in _chunks(reply.text)] if reply.text else [Outgoing()]
     last = messages[-1]
     last.embeds, last.uploads = await _media(reply)
     pages = _layout(reply.buttons, reply.select, reply.text_input)
@@ -151,6 +198,14 @@ def _layout(
     none), so one serves many messages.
     """
     return tuple(_pages(_rows(buttons, select, text_input)))
+
+
+@functools.lru_cache(maxsize=LAYOUTS_KEPT)
+def components(view: discord.ui.View) -> list[dict[str, Any]]:
+    """A view's components as JSON, kept with the view (:func:`_layout`): read-only, shared by every
+    message that shows them, as the view itself is."""
+    payload: list[dict[str, Any]] = view.to_components()
+    return payload
 
 
 def _rows(
@@ -250,6 +305,6 @@ def closes(reply: Reply, message: discord.Message) -> bool:
 
 def answered(reply: Reply, message: discord.Message) -> str | None:
     """A closed question's text: the confirmation below it; ``None`` when that would be too long."""
-    line = "\n".join(markdown_chunks(reply.text))
+    line = "\n".join(_chunks(reply.text))
     content = f"{message.content}\n{line}" if message.content else line
     return content if len(content) <= CONTENT_LIMIT else None

@@ -4,10 +4,11 @@ The member waits for the answer, and Discord for the acknowledgement (3 seconds)
 (or the edit, or the deferral) is made by the handler itself: an interaction's response has a
 rate-limit bucket of its own and never waits for anyone. What follows it (the next question after an
 answer, the rest of a long reply, an apology for a follow-up that failed) is a follow-up, sent on the
-interaction's token. discord.py waits out a 429 inside the call, so a handler sending its own follow-ups
-would wait there; follow-ups therefore go to a queue (:mod:`adapters.send_queue`) whose worker sends
-them in order and meets the 429s (discord.py waits those out; a 429 it gives up on is waited out by the
-queue and the follow-up resumed), and the handler is done.
+interaction's token. Both are posted as prepared JSON (:mod:`adapters.discord.callbacks`), which waits
+out a 429 inside the call as discord.py does, so a handler sending its own follow-ups would wait there;
+follow-ups therefore go to a queue (:mod:`adapters.send_queue`) whose worker sends them in order and
+meets the 429s (a 429 the call gives up on is waited out by the queue and the follow-up resumed), and
+the handler is done.
 
 Which queue: a *public* follow-up counts against the channel it appears in (about 30 a minute), so
 those of one channel share the channel's queue and alone meet its 429s. An *ephemeral* one is seen by
@@ -35,7 +36,8 @@ import aiohttp
 import discord
 
 from adapters.answer_order import Turn
-from adapters.discord.rendering import NO_MENTIONS, Outgoing, text_message
+from adapters.discord.callbacks import CHANNEL_MESSAGE, UPDATE_MESSAGE, Callbacks
+from adapters.discord.rendering import NO_MENTIONS, NO_MENTIONS_DATA, Outgoing, Upload, text_message
 from adapters.send_queue import Request, Requests, SendQueue
 from bot.texts import t
 
@@ -64,23 +66,34 @@ class Responder:
     public reply deletes it and posts anew, so nothing private is shown and nothing public is hidden.
     Those are the interaction's own answer and sent here; later follow-ups are queued, public ones for
     the channel the interaction came from, ephemeral ones for the interaction (:meth:`follow_up`).
+
+    Responses and follow-ups are posted by :class:`~adapters.discord.callbacks.Callbacks` (discord.py
+    would parse every message back into objects nobody reads); only a deferral, and an edit after one,
+    go through discord.py, so the responder, not ``interaction.response``, knows whether it responded.
     """
 
     def __init__(
         self,
         interaction: discord.Interaction,
         sends: SendQueue[int],
+        callbacks: Callbacks,
         language: str,
         *,
         turn: Turn | None = None,
     ) -> None:
         self.interaction = interaction
         self.sends = sends
+        self.callbacks = callbacks
         self.language = language
         self._turn = turn  # its place among the interactions being answered, which its follow-ups wait for
         self.deferred = False
         self.answered = False  # the interaction's own answer (a message, an edit, silence) was given
         self._placeholder = False
+        self._responded = False  # the interaction has its response (a second one would be refused: 40060)
+
+    async def _respond(self, kind: int, data: dict[str, Any], uploads: Sequence[Upload] = ()) -> None:
+        await self.callbacks.respond(self.interaction, kind, data, uploads)
+        self._responded = self.answered = True
 
     @property
     def channel(self) -> int:
@@ -89,7 +102,7 @@ class Responder:
 
     async def defer(self, *, thinking: bool) -> None:
         await self.interaction.response.defer(thinking=thinking, ephemeral=thinking)
-        self.deferred, self._placeholder = True, thinking
+        self.deferred, self._placeholder, self._responded = True, thinking, True
 
     async def hush(self) -> None:
         """Acknowledge and show nothing (a flood's repeated refusal).
@@ -98,13 +111,14 @@ class Responder:
         it is deferred privately and the "thinking…" placeholder deleted at once, which leaves the
         member nothing to read, where even the shortest private reply would pile up in their view.
         """
-        response = self.interaction.response
-        if not response.is_done():
+        if not self._responded:
+            response = self.interaction.response
             if self.interaction.message is not None:
                 await response.defer()
             else:
                 await response.defer(thinking=True, ephemeral=True)
                 self._placeholder = True
+            self._responded = True
         if self._placeholder:
             self._placeholder = False
             await self.interaction.delete_original_response()
@@ -112,30 +126,36 @@ class Responder:
 
     async def send(self, message: Outgoing, *, ephemeral: bool) -> None:
         """The interaction's own answer: its response, or after a deferral its first follow-up."""
-        response = self.interaction.response
-        if not response.is_done():
-            await response.send_message(ephemeral=ephemeral, **message.send_kwargs())
-        else:
-            if self._placeholder:
-                self._placeholder = False
-                if not ephemeral:
-                    await self.interaction.delete_original_response()
-            await self.interaction.followup.send(ephemeral=ephemeral, **message.send_kwargs())
+        data = message.send_data(ephemeral=ephemeral)
+        if not self._responded:
+            await self._respond(CHANNEL_MESSAGE, data, message.uploads)
+            return
+        if self._placeholder:
+            self._placeholder = False
+            if not ephemeral:
+                await self.interaction.delete_original_response()
+        await self.callbacks.follow_up(self.interaction, data, message.uploads)
         self.answered = True
 
     async def edit(self, message: Outgoing) -> None:
         """Replace the message the component was on (UPDATE_MESSAGE, or an edit after deferring)."""
-        await self._edit(**message.edit_kwargs())
+        if not self._responded:
+            await self._respond(UPDATE_MESSAGE, message.edit_data(), message.uploads)
+        else:
+            await self._edit_original(**message.edit_kwargs())
 
     async def close(self, content: str) -> None:
         """Rewrite the component's message and take its components away, keeping image and files."""
-        await self._edit(content=content, view=None, allowed_mentions=NO_MENTIONS)
-
-    async def _edit(self, **changes: Any) -> None:
-        if not self.interaction.response.is_done():
-            await self.interaction.response.edit_message(**changes)
+        if not self._responded:
+            await self._respond(
+                UPDATE_MESSAGE, {"content": content, "components": [], "allowed_mentions": NO_MENTIONS_DATA}
+            )
         else:
-            await self.interaction.edit_original_response(**changes)
+            await self._edit_original(content=content, view=None, allowed_mentions=NO_MENTIONS)
+
+    async def _edit_original(self, **changes: Any) -> None:
+        """After a deferral: the response's message edited (discord.py's call; not on a hot path)."""
+        await self.interaction.edit_original_response(**changes)
         self.answered = True
 
     async def answer(self, messages: Sequence[Message]) -> None:
@@ -170,8 +190,8 @@ class Responder:
             log.warning("platform=discord could not tell the member about the error")
 
     def _request(self, message: Outgoing, ephemeral: bool) -> Request:
-        followup = self.interaction.followup
-        return ("followup", lambda: followup.send(ephemeral=ephemeral, **message.send_kwargs()))
+        data = message.send_data(ephemeral=ephemeral)
+        return ("followup", lambda: self.callbacks.follow_up(self.interaction, data, message.uploads))
 
     def _apology(self) -> Outgoing:
         return text_message(t("error.unexpected", self.language))

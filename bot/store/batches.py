@@ -22,11 +22,21 @@ class UnitRaised(Exception):
     """A unit of a batch run :func:`together` raised: the batch is to run again, :func:`apart`."""
 
 
-def together(db: Connection, units: Sequence[Unit[Any]], passes: tuple[type[Exception], ...] = ()) -> list[Outcome]:
-    """Every unit, one after the other; :class:`UnitRaised` as soon as one raises (exceptions of the
-    ``passes`` types, a server's own, are raised as they are)."""
+def together(
+    db: Connection,
+    units: Sequence[Unit[Any]],
+    before: Callable[[Connection, Unit[Any]], None],
+    passes: tuple[type[Exception], ...] = (),
+) -> list[Outcome]:
+    """Every unit, one after the other, ``before`` ahead of each (SQLite writes the answers' waiting member
+    rows there for any other unit: :mod:`bot.store.member_rows`); :class:`UnitRaised` as soon as one raises
+    (exceptions of the ``passes`` types, a server's own, are raised as they are)."""
+    outcomes: list[Outcome] = []
     try:
-        return [(True, unit(db)) for unit in units]
+        for unit in units:
+            before(db, unit)
+            outcomes.append((True, unit(db)))
+        return outcomes
     except passes:
         raise
     except Exception as error:

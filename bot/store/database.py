@@ -54,6 +54,39 @@ class Cursor(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
 
 
+class Rows:
+    """Rows already known, seen as a cursor, for the code that reads a statement's result
+    (:class:`~bot.store.scores.PendingScores`, :meth:`~bot.store.effects.Payment.settle`): what
+    PostgreSQL's answer function returned in arrays, or the scores an answer's unit worked out itself."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        self._rows = list(rows)
+
+    @property
+    def rowcount(self) -> int:
+        return len(self._rows)
+
+    @property
+    def description(self) -> Any:
+        return None
+
+    def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        rows, self._rows = self._rows[:size], self._rows[size:]
+        return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
 class Connection(Protocol):
     """The part of ``sqlite3.Connection`` that units use (``?`` placeholders, parameters as a sequence)."""
 

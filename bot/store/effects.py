@@ -23,10 +23,11 @@ from zoneinfo import ZoneInfo
 
 from bot.point_rules import capped_delta, level_for, next_streak, week_key
 from bot.settings import BadgeCounter, BadgeRule
-from bot.store.database import Connection, Cursor
+from bot.store.database import Connection, Cursor, Rows
 from bot.store.dialects import lock_member
+from bot.store.member_rows import COUNTERS, DAYS, STREAK, MemberRows
 from bot.store.records import Award, Awarded, PointRules
-from bot.store.scores import PendingScores, add_points
+from bot.store.scores import SPENDING, PendingScores, add_points
 from bot.store.timestamps import to_text
 
 # audit and outbox ---------------------------------------------------------------------------------
@@ -161,14 +162,32 @@ class Payment:
         return Awarded(paid.points, paid.streak_days, paid.streak_bonus, paid.capped, _granted(grants), level)
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Where an answer's member rows go in SQLite's group commit (:mod:`bot.store.member_rows`), with the
+    member's scores its unit read: ``scores[i]`` is the points in ``scopes[i]`` before the award."""
+
+    rows: MemberRows
+    scopes: Sequence[str]
+    scores: Sequence[int]
+
+
 def pay(
-    db: Connection, award: Award, rules: PointRules, now: datetime, day: MemberDay, *, fresh: bool = False
+    db: Connection,
+    award: Award,
+    rules: PointRules,
+    now: datetime,
+    day: MemberDay,
+    *,
+    fresh: bool = False,
+    waiting: Waiting | None = None,
 ) -> Payment:
     """Write ``award`` given the member's ``day`` read under their lock; ``now`` in the settings' zone.
 
     ``fresh``: the source_key cannot have been used before (an answer's new id), so the ledger row is
     sent without waiting to learn whether it was a repeat. The ledger row, the cap, the streak (and its
-    bonus) and one upsert of the member's scores in every scope (:func:`bot.store.scores.add_points`).
+    bonus) and one upsert of the member's scores in every scope (:func:`bot.store.scores.add_points`);
+    with ``waiting``, the cap, the streak and the scores are left in its book instead.
     """
     delta = award.delta
     capped = False
@@ -180,16 +199,27 @@ def pay(
     streak_days = 0
     streak_bonus = 0
     if award.capped:
-        db.execute(
-            "INSERT INTO daily_points (user_id, day, earned) VALUES (?, ?, ?)"
-            " ON CONFLICT (user_id, day) DO UPDATE SET earned = daily_points.earned + excluded.earned",
-            (award.user_id, now.date().isoformat(), delta),
-        )
-        streak_days, streak_bonus = _advance_streak(db, award, rules, now, day)
-    scores = add_points(
-        db, award.user_id, award.space_id, award.round_id, week_key(now), delta + streak_bonus, award.reason
-    )
-    return Payment(Awarded(delta + streak_bonus, streak_days, streak_bonus, capped), scores)
+        if waiting is not None:
+            waiting.rows.earn(award.user_id, now.date().isoformat(), delta)
+        else:
+            db.execute(DAYS, (award.user_id, now.date().isoformat(), delta))
+        streak_days, streak_bonus = _advance_streak(db, award, rules, now, day, waiting)
+    paid = delta + streak_bonus
+    if waiting is None:
+        scores = add_points(db, award.user_id, award.space_id, award.round_id, week_key(now), paid, award.reason)
+    else:
+        scores = _wait_for_points(db, award, paid, waiting)
+    return Payment(Awarded(paid, streak_days, streak_bonus, capped), scores)
+
+
+def _wait_for_points(db: Connection, award: Award, paid: int, waiting: Waiting) -> PendingScores:
+    """:func:`~bot.store.scores.add_points` with the upsert left waiting: the new scores are the ones
+    read plus ``paid``."""
+    if paid == 0 or award.reason == SPENDING:
+        return PendingScores(db, None, 0)
+    waiting.rows.score(award.user_id, waiting.scopes, paid)
+    new = [(scope, points + paid) for scope, points in zip(waiting.scopes, waiting.scores, strict=True)]
+    return PendingScores(db, Rows(new), paid)
 
 
 _LEDGER_INSERT = (
@@ -218,17 +248,17 @@ def _insert_ledger(db: Connection, award: Award, delta: int, now: datetime, *, f
     return fresh or cursor.rowcount == 1
 
 
-def _advance_streak(db: Connection, award: Award, rules: PointRules, now: datetime, day: MemberDay) -> tuple[int, int]:
+def _advance_streak(
+    db: Connection, award: Award, rules: PointRules, now: datetime, day: MemberDay, waiting: Waiting | None
+) -> tuple[int, int]:
     today = now.date()
     length = next_streak(day.last_day, day.streak, today)
     if day.last_day == today:
         return length, 0
-    db.execute(
-        "INSERT INTO streaks (user_id, last_day, length, best) VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE"
-        " SET last_day = excluded.last_day, length = excluded.length,"
-        " best = CASE WHEN streaks.best > excluded.length THEN streaks.best ELSE excluded.length END",
-        (award.user_id, today.isoformat(), length, length),
-    )
+    if waiting is not None:
+        waiting.rows.streak(award.user_id, today.isoformat(), length)
+    else:
+        db.execute(STREAK, (award.user_id, today.isoformat(), length, length))
     if length < 2 or rules.streak_bonus <= 0:
         return length, 0
     bonus = Award(
@@ -248,11 +278,7 @@ def _advance_streak(db: Connection, award: Award, rules: PointRules, now: dateti
 
 def count_up(db: Connection, user_id: int, counter: BadgeCounter, step: int = 1) -> Cursor:
     """Add ``step`` to the member's ``counter``; the cursor holds the new value (read it when needed)."""
-    return db.execute(
-        "INSERT INTO user_counters (user_id, counter, value) VALUES (?, ?, ?)"
-        " ON CONFLICT (user_id, counter) DO UPDATE SET value = user_counters.value + excluded.value RETURNING value",
-        (user_id, counter, step),
-    )
+    return db.execute(f"{COUNTERS} RETURNING value", (user_id, counter, step))
 
 
 def award_badges(

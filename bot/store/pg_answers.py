@@ -14,12 +14,11 @@ connection's :class:`~bot.store.scores.ScoreBook` and the level is decided by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.point_rules import week_key
-from bot.store.database import Connection, Cursor
+from bot.store.database import Connection, Cursor, Rows
 from bot.store.dialects import shard
 from bot.store.effects import Payment, local_time
 from bot.store.progress import SentProgress, send_progress
@@ -123,35 +122,3 @@ def _with_waiting_counts(db: Connection, progress: TaskProgress) -> TaskProgress
             tasks = progress.counts[round_id]
             tasks[task_id] = tasks.get(task_id, 0) + waiting
     return progress
-
-
-class Rows:
-    """Rows already read, seen as a cursor: what the function returned in arrays, for the code that reads
-    a statement's result (:class:`PendingScores`, :meth:`Payment.settle`)."""
-
-    __slots__ = ("_rows",)
-
-    def __init__(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        self._rows = list(rows)
-
-    @property
-    def rowcount(self) -> int:
-        return len(self._rows)
-
-    @property
-    def description(self) -> Any:
-        return None
-
-    def fetchone(self) -> Any:
-        return self._rows.pop(0) if self._rows else None
-
-    def fetchall(self) -> list[Any]:
-        rows, self._rows = self._rows, []
-        return rows
-
-    def fetchmany(self, size: int = 1) -> list[Any]:
-        rows, self._rows = self._rows[:size], self._rows[size:]
-        return rows
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.fetchall())

@@ -9,6 +9,7 @@ statement (and, inside the answer's unit on PostgreSQL's pipeline, no wait of it
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from bot.store.database import Connection, Cursor
@@ -57,19 +58,28 @@ class SentProgress:
 
 def send_progress(db: Connection, query: ProgressQuery) -> SentProgress:
     """Send the one statement reading ``query``'s progress; read it with :meth:`SentProgress.read`."""
-    branches = [_BANNED]
     parameters: list[Any] = [query.space_id, query.user_id]
     if query.round_ids:
-        rounds = ", ".join("?" * len(query.round_ids))
-        branches.append(_DONE.format(rounds=rounds))
         parameters += (query.user_id, *query.round_ids, query.user_id, *query.round_ids)
-    if query.count_round_ids:
-        branches.append(_COUNTS.format(rounds=", ".join("?" * len(query.count_round_ids))))
-        parameters += query.count_round_ids
+    parameters += query.count_round_ids
     if query.condition_task_ids:
-        branches.append(_PROFILE.format(tasks=", ".join("?" * len(query.condition_task_ids))))
         parameters += (query.user_id, *query.condition_task_ids)
-    return SentProgress(query, db.execute(" UNION ALL ".join(branches), parameters))
+    sql = _statement(len(query.round_ids), len(query.count_round_ids), len(query.condition_task_ids))
+    return SentProgress(query, db.execute(sql, parameters))
+
+
+@cache
+def _statement(rounds: int, count_rounds: int, conditions: int) -> str:
+    """The progress statement for that many rounds, rounds with quotas and condition tasks (built once
+    per shape: it is sent with every answer)."""
+    branches = [_BANNED]
+    if rounds:
+        branches.append(_DONE.format(rounds=", ".join("?" * rounds)))
+    if count_rounds:
+        branches.append(_COUNTS.format(rounds=", ".join("?" * count_rounds)))
+    if conditions:
+        branches.append(_PROFILE.format(tasks=", ".join("?" * conditions)))
+    return " UNION ALL ".join(branches)
 
 
 def read_progress(db: Connection, query: ProgressQuery) -> TaskProgress:

@@ -19,7 +19,7 @@ The same book nets the answer counts of the transaction (:func:`count_answer`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.point_rules import EVERYONE, round_scope, space_scope
@@ -27,7 +27,7 @@ from bot.store.database import Connection, Cursor
 from bot.store.dialects import dialect, shard
 
 SPENDING = "redeem"  # the ledger reason that leaves leaderboards alone
-_FLUSH_CHUNK = 200  # histogram rows per statement (4 parameters each, well under any server's limit)
+_FLUSH_CHUNK = 200  # rows per statement (4 parameters at most each, well under any server's limit)
 
 
 class ScoreBook:
@@ -90,11 +90,9 @@ class ScoreBook:
         own = shard(db)
         statements: list[tuple[str, list[Any]]] = []
         for counted, sql in ((False, _HISTOGRAM), (True, _ANSWER_COUNTS)):
-            rows = [(one, two, own, step) for (kind, one, two), step in net.items() if kind is counted and step]
-            for start in range(0, len(rows), _FLUSH_CHUNK):
-                chunk = rows[start : start + _FLUSH_CHUNK]
-                values = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
-                statements.append((sql.format(values=values), [value for row in chunk for value in row]))
+            statements += chunked(
+                sql, [(one, two, own, step) for (kind, one, two), step in net.items() if kind is counted and step]
+            )
         if len(statements) > 1 and dialect(db) == "postgresql":
             parts = ", ".join(f"part{number} AS ({sql})" for number, (sql, _) in enumerate(statements[:-1]))
             statements = [
@@ -102,6 +100,25 @@ class ScoreBook:
             ]
         for sql, parameters in statements:
             db.execute(sql, parameters)
+
+
+def send_rows(db: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``sql``, an INSERT whose rows go where it says ``{values}``, for every row of ``rows``: one statement
+    per :data:`_FLUSH_CHUNK` rows, so a group commit's rows of one table cost a statement or two, not one each
+    (SQLite runs a many-row upsert faster per row than one ``executemany``)."""
+    for statement, parameters in chunked(sql, rows):
+        db.execute(statement, parameters)
+
+
+def chunked(sql: str, rows: Sequence[tuple[Any, ...]]) -> list[tuple[str, list[Any]]]:
+    """The statements (and their parameters) :func:`send_rows` sends for ``rows``, none when there are none."""
+    if not rows:
+        return []
+    one = f"({', '.join('?' * len(rows[0]))})"
+    return [
+        (sql.format(values=", ".join([one] * len(chunk))), [value for row in chunk for value in row])
+        for chunk in (rows[start : start + _FLUSH_CHUNK] for start in range(0, len(rows), _FLUSH_CHUNK))
+    ]
 
 
 _HISTOGRAM = (
@@ -112,6 +129,8 @@ _ANSWER_COUNTS = (
     "INSERT INTO task_counts (round_id, task_id, shard, answers) VALUES {values}"
     " ON CONFLICT (round_id, task_id, shard) DO UPDATE SET answers = task_counts.answers + excluded.answers"
 )
+
+_ANSWER_COUNT = _ANSWER_COUNTS.format(values="(?, ?, ?, ?)")
 
 
 def book_of(db: Connection) -> ScoreBook | None:
@@ -133,7 +152,7 @@ def count_answer(db: Connection, round_id: int, task_id: str, *, later: bool) ->
     if later and book is not None:
         book.count_answer(round_id, task_id)
         return
-    db.execute(_ANSWER_COUNTS.format(values="(?, ?, ?, ?)"), (round_id, task_id, shard(db), 1))
+    db.execute(_ANSWER_COUNT, (round_id, task_id, shard(db), 1))
 
 
 class PendingScores:

@@ -35,6 +35,7 @@ from bot.store import batches, migrations
 from bot.store.base import Store
 from bot.store.database import StoreUnavailableError, Unit, translated
 from bot.store.dialects import replayable
+from bot.store.member_rows import MemberRows
 from bot.store.scores import ScoreBook
 
 __all__ = ["SqliteStore", "StoreUnavailableError"]
@@ -45,11 +46,13 @@ T = TypeVar("T")
 
 
 class _WriterConnection(sqlite3.Connection):
-    """The writer's connection, with the histogram moves of the group commit it is running."""
+    """The writer's connection, with the histogram moves and the answers' member rows of the group commit
+    it is running."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.score_book = ScoreBook()
+        self.member_rows = MemberRows()
 
 
 @dataclass(slots=True)
@@ -67,7 +70,7 @@ class SqliteStore(Store):
         *,
         synchronous: str = "NORMAL",
         busy_timeout_ms: int = 5000,
-        max_batch: int = 512,
+        max_batch: int = 128,
     ) -> None:
         super().__init__()
         self.path = path
@@ -168,13 +171,15 @@ class SqliteStore(Store):
                     pending.future.set_exception(value)
 
     def _run_batch(self, units: Sequence[Unit[Any]]) -> list[tuple[bool, Any]]:
-        """Every unit, then the batch's netted leaderboard histogram, then one COMMIT.
+        """Every unit, then the answers' member rows and the batch's netted leaderboard histogram, then one
+        COMMIT.
 
         The units first run one after the other in one transaction. Should one raise, that transaction
         is rolled back and the batch runs again with each unit in a SAVEPOINT of its own, so the failed
         unit is rolled back alone: two statements per unit saved in the usual case, for a second run of
         the batch in the rare one (units are re-runnable, as PostgreSQL's retries need; a batch holding
         one that is not, :func:`~bot.store.dialects.runs_once`, runs with savepoints from the start).
+        Run apart, the units write their member rows at once (:mod:`bot.store.member_rows`).
         """
         db = self._writer
         assert isinstance(db, _WriterConnection)
@@ -182,14 +187,19 @@ class SqliteStore(Store):
         outcomes = None
         if failure is None and all(replayable(unit) for unit in units):
             try:
-                outcomes = batches.together(db, units)
+                outcomes = batches.together(db, units, db.member_rows.before)
             except batches.UnitRaised:  # the batch again, each unit apart
                 _roll_back(db)
                 failure = _begin(db)
         if failure is None and outcomes is None:
-            outcomes = batches.apart(db, units, db.score_book, _kept)
+            db.member_rows.active = False
+            try:
+                outcomes = batches.apart(db, units, db.score_book, _kept)
+            finally:
+                db.member_rows.active = True
         if failure is None:
             try:
+                db.member_rows.flush(db)
                 db.score_book.flush(db)
                 db.execute("COMMIT")
             except sqlite3.Error as error:
@@ -238,6 +248,7 @@ def _begin(db: _WriterConnection) -> StoreUnavailableError | None:
 
 def _roll_back(db: _WriterConnection) -> None:
     db.score_book.undo(0)
+    db.member_rows.clear()
     if db.in_transaction:  # a storage failure may have ended it already
         db.execute("ROLLBACK")
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from bot.point_rules import week_key
 from bot.store import pg_answers
-from bot.store.database import Connection, Cursor, Database
+from bot.store.database import Connection, Cursor, Database, Rows
 from bot.store.dialects import for_share, read_committed
-from bot.store.effects import MEMBER_DAY, MemberDay, after_answer, count_up, local_time, pay
+from bot.store.effects import MEMBER_DAY, MemberDay, Waiting, after_answer, count_up, local_time, pay
+from bot.store.member_rows import DefersMemberRows, gate_columns, gate_parameters, member_rows
 from bot.store.progress import read_progress
 from bot.store.records import (
     AnswerResult,
@@ -25,7 +28,7 @@ from bot.store.records import (
     SkipStatus,
     TaskProgress,
 )
-from bot.store.scores import count_answer
+from bot.store.scores import count_answer, scopes
 from bot.store.timestamps import to_text
 
 
@@ -62,10 +65,16 @@ class TaskQueries:
 
         def unit(db: Connection) -> AnswerResult:
             # SQLite (one writer, in process): each result is there at once, so each check comes before
-            # the next write and nothing is undone; the member's day is read with the round.
+            # the next write and nothing is undone; the member's day is read with the round, and in the
+            # group commit also their answer count and scores, whose upserts then wait (member_rows).
             local = local_time(now, rules)
             day = MemberDay.parameters(answer.user_id, local.date())
-            status: Any = _send_gate(db, answer.round_id, answer.user_id, day).fetchone()
+            rows = member_rows(db)
+            feeds = None
+            if rows is not None:
+                rows.settle(db, answer.user_id)
+                feeds = scopes(answer.award.space_id, answer.award.round_id, week_key(local))
+            status: Any = _send_gate(db, answer.round_id, answer.user_id, day, feeds).fetchone()
             if (refusal := _shut(status)) is not None:
                 return refusal
             if answer.quota is not None:
@@ -90,15 +99,21 @@ class TaskQueries:
             # count_answer) asks for the round's counts; else now, before the progress is read
             later = answer.quota is None and follow_up is not None and answer.round_id not in follow_up.count_round_ids
             count_answer(db, answer.round_id, answer.task_id, later=later)
-            counted_answers = count_up(db, answer.user_id, "answers")
+            waiting = None
+            if rows is None:
+                counted_answers: Cursor = count_up(db, answer.user_id, "answers")
+            else:
+                rows.count(answer.user_id, "answers", 1)
+                counted_answers = Rows([(int(status[6] or 0) + 1,)])
+                waiting = Waiting(rows, feeds or [], [int(points or 0) for points in status[7:]])
             progress = read_progress(db, follow_up) if follow_up is not None else None
             answer_id = int(row[0])
             award = replace(answer.award, source_key=f"answer:{answer_id}")
-            payment = pay(db, award, rules, local, MemberDay.of(status[3:6]), fresh=True)
+            payment = pay(db, award, rules, local, MemberDay.of(status[3:6]), fresh=True, waiting=waiting)
             awarded = after_answer(db, answer.user_id, payment, rules, now, counted_answers)  # badges, level
             return AnswerResult(AnswerStatus.RECORDED, answer_id, awarded, progress)
 
-        return await self.store.write(read_committed(unit, sent=on_server))
+        return await self.store.write(DefersMemberRows(unit, sent=on_server))
 
     async def skip(
         self, round_id: int, task_id: str, user_id: int, now: datetime, space_id: int | None = None
@@ -168,9 +183,17 @@ def round_gate(db: Connection, round_id: int, user_id: int) -> Any:
     return _send_gate(db, round_id, user_id).fetchone()
 
 
-def _send_gate(db: Connection, round_id: int, user_id: int, member_day: tuple[Any, ...] = ()) -> Cursor:
+def _send_gate(
+    db: Connection, round_id: int, user_id: int, member_day: tuple[Any, ...] = (), feeds: list[str] | None = None
+) -> Cursor:
     """:func:`round_gate`'s statement, sent; with ``member_day`` (:meth:`MemberDay.parameters`) the row
-    also holds the member's day (:data:`bot.store.effects.MEMBER_DAY`)."""
+    also holds the member's day (:data:`bot.store.effects.MEMBER_DAY`), and with ``feeds`` (SQLite's
+    group commit) then their answer count and their score in each scope of ``feeds``
+    (:func:`bot.store.member_rows.gate_columns`)."""
+    if feeds is not None:
+        return db.execute(
+            _gate_with_rows(len(feeds)), (user_id, *member_day, *gate_parameters(user_id, feeds), round_id)
+        )
     sql = _GATE_WITH_DAY if member_day else _GATE
     return db.execute(for_share(db, sql), (user_id, *member_day, round_id))
 
@@ -180,6 +203,12 @@ _GATE_COLUMNS = (
 )
 _GATE = f"SELECT {_GATE_COLUMNS} FROM rounds WHERE id = ?"  # noqa: S608 - constant text, no input
 _GATE_WITH_DAY = f"SELECT {_GATE_COLUMNS}, {MEMBER_DAY} FROM rounds WHERE id = ?"  # noqa: S608 - as above
+
+
+@cache
+def _gate_with_rows(scopes: int) -> str:
+    """The gate reading the member's day, answer count and score in ``scopes`` scopes (built once)."""
+    return f"SELECT {_GATE_COLUMNS}, {MEMBER_DAY}, {gate_columns(scopes)} FROM rounds WHERE id = ?"  # noqa: S608
 
 
 def _shut(status: Any) -> AnswerResult | None:

@@ -8,7 +8,7 @@ from typing import ClassVar
 import pytest
 
 from bot.replies import escape, split_markup, to_markdown, to_plain, toast_choice
-from bot.texts import keys, pick_language, plurals, t, template_fields
+from bot.texts import Markup, keys, pick_language, plurals, t, template_fields
 
 
 def test_romanian_translates_every_english_message_with_the_same_variables() -> None:
@@ -33,6 +33,15 @@ def test_a_toast_names_a_long_choice_cut_short_and_keeps_its_points_within_teleg
 def test_variables_are_escaped_so_names_cannot_inject_markup() -> None:
     text = t("start.greeting", "en", name="<b>Boss</b> & <a href='x'>")
     assert "<b>Boss" not in text and "&lt;b&gt;Boss&lt;/b&gt; &amp;" in text
+
+
+def test_a_text_asked_again_is_the_same_and_a_markup_value_is_still_not_escaped() -> None:
+    # Texts asked for recently are kept: the same words as plain text and as markup must not share one.
+    for _ in range(2):
+        assert "&lt;i&gt;Tea&lt;/i&gt;" in t("answer.recorded", "en", choice="<i>Tea</i>", points=5)
+        assert "<i>Tea</i>" in t("answer.recorded", "en", choice=Markup("<i>Tea</i>"), points=5)
+    assert "+1 point)" in t("answer.recorded", "en", choice="Tea", points=1)
+    assert "+2 points)" in t("answer.recorded", "en", choice="Tea", points=2)
 
 
 class _TagChecker(HTMLParser):

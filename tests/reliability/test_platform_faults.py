@@ -2,13 +2,14 @@
 
 What members see when the platform fails under the bot, and what the database holds afterwards: an
 outage of ``getUpdates``, a dropped long poll, flood control, a reply Telegram takes too long to accept;
-a dropped gateway (RESUME), an invalidated session (a new IDENTIFY), a follow-up refused with 500 and
-429, one refused more often than discord.py retries, one refused for good. In every case the bot
+a dropped gateway (RESUME), an invalidated session (a new IDENTIFY), a response and a follow-up refused
+with 500 and 429, one refused more often than discord.py retries, one refused for good. In every case the bot
 recovers by itself and every update the platform delivered is processed exactly once.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -166,19 +167,24 @@ async def test_an_invalidated_session_identifies_again_and_members_carry_on(
     assert_discord_contract(dc)
 
 
-async def test_a_follow_up_refused_with_500_then_429_arrives_once(
-    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine
+@pytest.mark.parametrize(
+    "route", [rf"/webhooks/{APP_ID}/[^/]+", r"/interactions/\d+/[^/]+/callback"], ids=["follow-up", "response"]
+)
+async def test_a_request_refused_with_500_then_429_goes_out_once(
+    dc: FakeDiscordServer, discord_bot: DiscordDeployment, engine: Engine, route: str
 ) -> None:
-    """discord.py retries a webhook 500 after 1 s and a 429 after its ``retry_after``; nothing is doubled."""
+    """A click's response and its follow-ups are posted by the adapter (:mod:`adapters.discord.callbacks`)
+    with discord.py's retries: a 500 again after 1 s, a 429 after its ``retry_after``; nothing is doubled."""
     await discord_bot.start()
     question = await shown(dc, await dc.slash(CAROL, GUILD, CHANNEL, "task"), "What do you order")
-    follow_ups = rf"/webhooks/{APP_ID}/[^/]+"
-    dc.fail_next("POST", follow_ups, status=500)
-    dc.fail_next("POST", follow_ups, status=429, retry_after=0.05)
+    before = len(dc.calls)
+    dc.fail_next("POST", route, status=500)
+    dc.fail_next("POST", route, status=429, retry_after=0.05)
     click = await dc.click(CAROL, question, custom_id(question, "Espresso"))
     await next_question(dc, click, "Pick up to two extras")
-    assert sum("Pick up to two extras" in message["content"] for message in click.followups) == 1
-    posts = [call for call in dc.calls if call.method == "POST" and call.path.startswith(f"/webhooks/{APP_ID}/")]
+    seen = [message["content"] for message in (click.original, *click.followups) if message is not None]
+    assert sum("Pick up to two extras" in content for content in seen) == 1, seen
+    posts = [call for call in dc.calls[before:] if call.method == "POST" and re.fullmatch(route, call.path)]
     assert len(posts) == 3, "refused twice, accepted the third time"
     assert await answers_of(engine, CAROL) == {"drink": "0"}
     only_injected_errors(dc, lambda status: status in (429, 500))

@@ -11,7 +11,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from bot.settings import BadgeRule
+from bot.store.effects import apply_award
 from bot.store.records import AnswerStatus, Award, Awarded, Closing, NewAnswer, PointRules
 from tests.store.conftest import a_round, assert_leaderboards_follow_the_ledger, people, value
 
@@ -102,3 +105,53 @@ async def test_contract_a_typed_answer_settles_the_awaited_input_even_when_repea
         assert (await store.tasks.record_answer(typed, RULES, LATE_EVENING)).status == expected
         assert await store.tasks.expected_input(user_id, space_id) is None
     assert await value(store, "SELECT COUNT(*) FROM ledger") == 1
+
+
+async def test_contract_answers_sharing_a_commit_pay_as_if_one_after_another(store: Any) -> None:
+    """A member's answers and another award waiting together share one transaction (SQLite's group commit
+    leaves the answers' counters, day, streak and scores to its end): each still sees the others' points
+    toward the cap, the count toward badges and the score toward levels."""
+    space_id, round_id = await a_round(store)
+    member, other = await people(store, 2)
+    yesterday = await store.tasks.record_answer(worth_30(round_id, space_id, member, "t0"), RULES, LATE_EVENING)
+    assert yesterday.awarded == Awarded(30, 1, 0, False, ("first_answer",), 0)
+    capped_bonus = Award(member, space_id, None, 30, "bonus", "", "bonus:1", capped=True)
+
+    def doomed(db: Any) -> None:  # fails after its award: the batch runs again, each unit apart
+        apply_award(db, Award(member, space_id, round_id, 7, "bonus", "", "doomed"), RULES, JUST_AFTER_MIDNIGHT)
+        raise LookupError
+
+    async def refused() -> None:
+        with pytest.raises(LookupError):
+            await store.write(doomed)
+
+    results = await asyncio.gather(
+        *(
+            store.tasks.record_answer(worth_30(round_id, space_id, member, task), RULES, JUST_AFTER_MIDNIGHT)
+            for task in ("t1", "t2")
+        ),
+        store.points.award(capped_bonus, RULES, JUST_AFTER_MIDNIGHT),
+        store.tasks.record_answer(worth_30(round_id, space_id, member, "t3"), RULES, JUST_AFTER_MIDNIGHT),
+        store.tasks.record_answer(worth_30(round_id, space_id, other, "t1"), RULES, JUST_AFTER_MIDNIGHT),
+    )
+    await asyncio.gather(  # the same again with a failing unit among them, for another member
+        store.tasks.record_answer(worth_30(round_id, space_id, other, "t2"), RULES, JUST_AFTER_MIDNIGHT),
+        refused(),
+        store.tasks.record_answer(worth_30(round_id, space_id, other, "t3"), RULES, JUST_AFTER_MIDNIGHT),
+    )
+    paid = [result.awarded for result in results[:2] + results[3:4]] + [results[2]]
+    assert sum(awarded.points for awarded in paid) == 70 + 3  # the day's cap, and the streak's bonus once
+    assert sorted(awarded.streak_bonus for awarded in paid) == [0, 0, 0, 3]
+    assert sorted(badge for awarded in paid for badge in awarded.badges) == ["answers_3", "streak_2"]
+    assert sorted(awarded.level_up for awarded in paid) == [0, 0, 0, 2]  # 30 + 73 points: level 2 from 50, once
+    assert results[4].awarded == Awarded(30, 1, 0, False, ("first_answer",), 0)
+    days = await store.fetchall("SELECT day, earned FROM daily_points WHERE user_id = ? ORDER BY day", (member,))
+    assert [tuple(row) for row in days] == [("2026-11-23", 30), ("2026-11-24", 70)]
+    streak = await store.fetchall("SELECT last_day, length, best FROM streaks WHERE user_id = ?", (member,))
+    assert [tuple(row) for row in streak] == [("2026-11-24", 2, 2)]
+    assert await value(store, "SELECT value FROM user_counters WHERE user_id = ? AND counter = 'answers'", member) == 4
+    assert await store.points.balance(member) == 30 + 73
+    assert await value(store, "SELECT value FROM user_counters WHERE user_id = ? AND counter = 'answers'", other) == 3
+    assert await value(store, "SELECT earned FROM daily_points WHERE user_id = ?", other) == 70
+    assert await value(store, "SELECT COUNT(*) FROM ledger WHERE source_key = 'doomed'") == 0
+    await assert_leaderboards_follow_the_ledger(store)

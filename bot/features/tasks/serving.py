@@ -422,14 +422,12 @@ class Tasks:
 
 def _progress_query(ctx: Context, rounds: Sequence[tuple[RoundRecord, Campaign]]) -> ProgressQuery:
     """The query that reads the member's progress through ``rounds``."""
-    conditions = {
-        task.audience.answered.task for _, campaign in rounds for task in campaign.tasks if task.audience.answered
-    }
+    conditions = frozenset().union(*(campaign.condition_task_ids for _, campaign in rounds))
     return ProgressQuery(
         ctx.space_id,
         ctx.user_id,
         tuple(record.id for record, _ in rounds),
-        tuple(record.id for record, campaign in rounds if any(task.quota for task in campaign.tasks)),
+        tuple(record.id for record, campaign in rounds if campaign.has_quota),
         tuple(sorted(conditions)),
     )
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .protocol import JSON, copied
+from .protocol import JSON
 from .world import World
 
 
@@ -37,13 +37,14 @@ def shard_for(guild_id: int, shard_count: int) -> int:
 @dataclass(slots=True)
 class Session:
     """One IDENTIFYed gateway session: its shard, its socket (``None`` while dropped) and its numbered
-    events, kept for RESUME."""
+    events, kept for RESUME as the text they were sent as (``(seq, JSON text)``): serialised once, and
+    replayed exactly as sent whatever changes later in the dicts they were made of."""
 
     session_id: str
     shard: tuple[int, int] = (0, 1)
     conn: Connection | None = None
     seq: int = 0
-    history: list[JSON] = field(default_factory=list)
+    history: list[tuple[int, str]] = field(default_factory=list)
 
     def receives(self, guild_id: int | None) -> bool:
         """Whether Discord sends this session an event of ``guild_id`` (``None``: outside a guild, a DM)."""
@@ -59,8 +60,9 @@ class Connection:
         self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
         self._lock = asyncio.Lock()
 
-    async def send(self, frame: JSON) -> None:
-        text = json.dumps(frame)
+    async def send(self, frame: JSON | str) -> None:
+        """Send a frame, given as a dict or as its JSON text already."""
+        text = frame if isinstance(frame, str) else json.dumps(frame)
         async with self._lock:
             if self.ws.closed:
                 return  # the frame stays in the session history for RESUME
@@ -207,8 +209,8 @@ class Gateway:
         self.resume_count += 1
         async with self._dispatch_lock:
             session.conn = conn
-            for frame in session.history:
-                if frame["s"] > (data.get("seq") or 0):
+            for seq, frame in session.history:
+                if seq > (data.get("seq") or 0):
                     await conn.send(frame)
         await conn.send({"op": 0, "t": "RESUMED", "s": None, "d": {"_trace": ["fake"]}})
 
@@ -245,8 +247,8 @@ class Gateway:
             sessions = [to] if to is not None else [s for s in self.sessions.values() if s.receives(guild_id)]
             for session in sessions:
                 session.seq += 1
-                frame = {"op": 0, "t": event, "s": session.seq, "d": copied(data)}  # replay as sent
-                session.history.append(frame)
+                frame = json.dumps({"op": 0, "t": event, "s": session.seq, "d": data})  # replayed as sent
+                session.history.append((session.seq, frame))
                 if session.conn is not None:
                     await session.conn.send(frame)
             return sessions

@@ -1,0 +1,149 @@
+"""An interaction's response and follow-ups as prepared JSON, posted without parsing what comes back.
+
+discord.py 2.7 answers an interaction (``InteractionResponse.send_message``, ``edit_message``,
+``send_modal``) with ``?with_response=1``: Discord then returns the whole message it showed, which
+discord.py parses into a :class:`discord.Message` inside an ``InteractionCallbackResponse``; a follow-up
+(``Webhook.send``) is parsed into a ``WebhookMessage``. The adapter never reads either, and in the
+closed-loop benchmark those round trips (Discord serialising the message, discord.py decoding and
+parsing it, the view's components rebuilt from discord.py's items for every tap) were about a fifth of
+the bot's CPU per tap. :class:`Callbacks` posts the body discord.py would (the callback type, the
+message, no mentions; ``payload_json`` and ``files[n]`` when it has files) to the same routes; Discord
+answers a response with ``204 No Content`` and nothing is parsed.
+
+The routes and bodies are Discord's documented API (``POST /interactions/{id}/{token}/callback``,
+``POST /webhooks/{application_id}/{token}``); what this leaves out of discord.py is only its bookkeeping
+of the interaction (``response.is_done()`` stays ``False``, so
+:class:`~adapters.discord.responding.Responder` keeps its own). Retries are discord.py's webhook
+adapter's: a 5xx after 1, 3, 5… seconds, a 429 only when a proxy (``Via``) sent it (Discord's own 429 is
+raised, with the same warning per retry), at most five attempts; failures raise discord.py's exceptions,
+so callers catch what they caught before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+import discord
+
+from adapters.discord.rendering import Upload
+
+log = logging.getLogger(__name__)
+
+JSON = dict[str, Any]
+ATTEMPTS = 5  # as discord.py's webhook adapter
+# Discord asks every client for a User-Agent naming its library; these requests are discord.py's own.
+USER_AGENT = f"DiscordBot (https://github.com/Rapptz/discord.py {discord.__version__}) aiohttp/{aiohttp.__version__}"
+HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+UPLOAD_HEADERS = {"User-Agent": USER_AGENT}  # aiohttp writes the multipart Content-Type and its boundary
+RESET_ERRNOS = (54, 10054)  # connection reset by peer (BSD, Windows): discord.py retries those too
+CHANNEL_MESSAGE, UPDATE_MESSAGE, MODAL = 4, 7, 9  # the callback types sent here (InteractionCallbackType)
+
+
+def _multipart(payload_json: str, uploads: Sequence[Upload]) -> aiohttp.FormData:
+    """The body discord.py sends a message with files in: ``payload_json``, then ``files[n]`` (made
+    afresh for every attempt: a form is read once)."""
+    form = aiohttp.FormData(quote_fields=False)
+    form.add_field("payload_json", payload_json, content_type="application/json")
+    for index, (data, name) in enumerate(uploads):
+        form.add_field(f"files[{index}]", data, filename=name, content_type="application/octet-stream")
+    return form
+
+
+def error_for(response: aiohttp.ClientResponse, body: JSON | str) -> discord.HTTPException:
+    """discord.py's exception for a refused request, so callers catch what they always caught."""
+    if response.status == 403:
+        return discord.Forbidden(response, body)
+    if response.status == 404:
+        return discord.NotFound(response, body)
+    if response.status >= 500:
+        return discord.DiscordServerError(response, body)
+    return discord.HTTPException(response, body)
+
+
+async def _body(response: aiohttp.ClientResponse) -> JSON | str:
+    text = await response.text(encoding="utf-8")
+    if response.headers.get("Content-Type", "").startswith("application/json"):
+        try:
+            parsed: JSON = json.loads(text)
+        except ValueError:
+            return text
+        return parsed
+    return text
+
+
+def _retry_after(response: aiohttp.ClientResponse, refusal: JSON | str, attempt: int, what: str) -> float | None:
+    """Seconds to wait before trying a refused callback again, or ``None``: raise it."""
+    if response.status == 429 and response.headers.get("Via") and isinstance(refusal, dict):
+        wait = float(refusal.get("retry_after", 1.0))
+        # discord.py's warning, one per 429 (folded while the bot runs: adapters.log_repeats)
+        log.warning("platform=discord %s is rate limited. Retrying in %.2f seconds.", what, wait)
+        return wait
+    if response.status >= 500:
+        return 1.0 + attempt * 2
+    return None
+
+
+class Callbacks:
+    """Posts interaction responses on a session of its own (opened at the first, closed by :meth:`close`).
+
+    A session of its own rather than discord.py's: the client's is private to discord.py, and this one
+    carries no bot token (an interaction's token authorises its callback).
+    """
+
+    def __init__(self, api_base: str) -> None:
+        self._base = api_base.rstrip("/")
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    async def respond(
+        self, interaction: discord.Interaction, kind: int, data: JSON, uploads: Sequence[Upload] = ()
+    ) -> None:
+        """Answer ``interaction`` with callback ``kind`` carrying ``data`` (a message and its files, a
+        form's ``Modal.to_dict()``); raise as discord.py would."""
+        url = f"{self._base}/interactions/{interaction.id}/{interaction.token}/callback"
+        await self._post(url, {"type": kind, "data": data}, uploads, "response")
+
+    async def follow_up(self, interaction: discord.Interaction, data: JSON, uploads: Sequence[Upload] = ()) -> None:
+        """Post message ``data`` as a follow-up on ``interaction``'s token (Discord always returns the
+        message, discord.py asks with ``wait=1`` as here; it is not parsed)."""
+        url = f"{self._base}/webhooks/{interaction.application_id}/{interaction.token}?wait=1"
+        await self._post(url, data, uploads, "follow-up")
+
+    async def _post(self, url: str, payload: JSON, uploads: Sequence[Upload], what: str) -> None:
+        """POST ``payload`` to ``url`` (which holds a token: never logged), retried as discord.py does."""
+        text = json.dumps(payload, separators=(",", ":"))
+        if self._session is None:
+            if self._closed:
+                raise RuntimeError("Session is closed")
+            # No limit on connections, as discord.py's own session: a burst of answers must not queue
+            # behind aiohttp's default of 100.
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        for attempt in range(ATTEMPTS):
+            last = attempt == ATTEMPTS - 1
+            body = _multipart(text, uploads) if uploads else text.encode()
+            headers = UPLOAD_HEADERS if uploads else HEADERS
+            try:
+                async with self._session.post(url, data=body, headers=headers) as response:
+                    if response.status < 300:
+                        return
+                    refusal = await _body(response)
+                    wait = None if last else _retry_after(response, refusal, attempt, what)
+                    if wait is None:
+                        raise error_for(response, refusal)
+            except OSError as reset:
+                if last or reset.errno not in RESET_ERRNOS:
+                    raise
+                wait = 1.0 + attempt * 2
+            await asyncio.sleep(wait)
+
+    async def close(self) -> None:
+        """Close the session for good: a handler still answering afterwards gets "Session is closed", as
+        from discord.py's closed client, rather than opening a session nobody closes."""
+        self._closed = True
+        if self._session is not None:
+            await self._session.close()
