@@ -7,7 +7,6 @@ correct at READ COMMITTED on PostgreSQL, where :mod:`bot.store.pg_answers` runs 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -17,7 +16,7 @@ from bot.store import pg_answers
 from bot.store.database import Connection, Cursor, Database, Rows
 from bot.store.dialects import for_share, read_committed
 from bot.store.effects import MEMBER_DAY, MemberDay, Waiting, after_answer, count_up, local_time, pay
-from bot.store.member_rows import DefersMemberRows, gate_columns, gate_parameters, member_rows
+from bot.store.member_rows import DefersMemberRows, gate_columns, gate_parameters, held_badges, member_rows
 from bot.store.progress import read_progress
 from bot.store.records import (
     AnswerResult,
@@ -105,12 +104,13 @@ class TaskQueries:
             else:
                 rows.count(answer.user_id, "answers", 1)
                 counted_answers = Rows([(int(status[6] or 0) + 1,)])
-                waiting = Waiting(rows, feeds or [], [int(points or 0) for points in status[7:]])
+                scores = [int(points or 0) for points in status[8:]]
+                waiting = Waiting(rows, feeds or [], scores, held_badges(status[7]))
             progress = read_progress(db, follow_up) if follow_up is not None else None
             answer_id = int(row[0])
-            award = replace(answer.award, source_key=f"answer:{answer_id}")
+            award = answer.award.keyed(f"answer:{answer_id}")
             payment = pay(db, award, rules, local, MemberDay.of(status[3:6]), fresh=True, waiting=waiting)
-            awarded = after_answer(db, answer.user_id, payment, rules, now, counted_answers)  # badges, level
+            awarded = after_answer(db, answer.user_id, payment, rules, now, counted_answers, waiting)  # badges, level
             return AnswerResult(AnswerStatus.RECORDED, answer_id, awarded, progress)
 
         return await self.store.write(DefersMemberRows(unit, sent=on_server))
