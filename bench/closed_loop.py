@@ -122,9 +122,14 @@ async def tapped(
     """The members' closed loop on ``fake`` (``where``: what else the fake's op takes), timed on ``bot``.
 
     Ours: members tap until they are all caught up, each awaiting the next question; the bare app's
-    members tap as often as the campaign asks, each awaiting only the answer.
+    members tap as often as the campaign asks, each awaiting only the answer. Ours opened its
+    connections to the fake untimed, sending every member a first question; the bare app sends
+    nothing before the first tap, so each of its members taps once untimed first, or the bare loop
+    alone would pay for opening a couple of hundred connections.
     """
     taps, follow = (size.bare_taps, False) if variant == "bare" else (size.taps, True)
+    if variant == "bare":
+        await fake.call("closed_loop", ids=ids, taps=1, follow=False, timeout=LOOP_TIMEOUT, **where)
     return await timed_loop(
         bot,
         fake,
