@@ -1,4 +1,4 @@
-"""The answer's unit on PostgreSQL: one call of ``crowdpulse_record_answer`` (migration 0022), one wait.
+"""The answer's unit on PostgreSQL: one call of ``crowdpulse_record_answer`` (migrations 0022, 0024), one wait.
 
 Sent as fifteen statements, an answer cost the bot process about 0.45 ms of CPU more than on SQLite (each
 statement is a Bind/Describe/Execute built and parsed in psycopg) and the server a message exchange per
@@ -7,8 +7,9 @@ SQLite unit (:meth:`bot.store.tasks_sql.TaskQueries.record_answer`) uses; this m
 in the same pipeline, the progress read (so an answer and the member's next question cost one round
 trip; a batch of answers sharing a transaction sends every call before reading any, see
 :func:`bot.store.postgres._together`), then turns the row into the :class:`AnswerResult` the SQLite
-unit gives: the histogram moves go into the connection's :class:`~bot.store.scores.ScoreBook` and the
-level is decided by :meth:`~bot.store.effects.Payment.settle`, as for every other award.
+unit gives: the histogram moves (and a quota-free task's answer count, migration 0024) go into the
+connection's :class:`~bot.store.scores.ScoreBook` and the level is decided by
+:meth:`~bot.store.effects.Payment.settle`, as for every other award.
 """
 
 from __future__ import annotations
@@ -21,13 +22,21 @@ from bot.store.database import Connection, Cursor, Rows
 from bot.store.dialects import shard
 from bot.store.effects import Payment, local_time
 from bot.store.progress import SentProgress, send_progress
-from bot.store.records import AnswerResult, AnswerStatus, Awarded, NewAnswer, PointRules, ProgressQuery
-from bot.store.scores import SPENDING, PendingScores, scopes
+from bot.store.records import (
+    AnswerResult,
+    AnswerStatus,
+    Awarded,
+    NewAnswer,
+    PointRules,
+    ProgressQuery,
+    TaskProgress,
+)
+from bot.store.scores import SPENDING, PendingScores, book_of, count_answer, scopes
 from bot.store.timestamps import to_text
 
 _CALL = (
     "SELECT * FROM crowdpulse_record_answer(?::bigint, ?::text, ?::bigint, ?::text, ?::text, ?::bigint,"
-    " ?::bigint, ?::boolean, ?::integer, ?::bigint, ?::bigint, ?::bigint, ?::text, ?::text, ?::boolean,"
+    " ?::bigint, ?::boolean, ?::integer, ?::boolean, ?::bigint, ?::bigint, ?::bigint, ?::text, ?::text, ?::boolean,"
     " ?::text, ?::text, ?::text, ?::text, ?::bigint, ?::bigint, ?::text[], ?::text[], ?::text[], ?::bigint[])"
 )
 
@@ -45,6 +54,10 @@ def send_answer(
     badges = [rule for rule in rules.badges if rule.counter == "answers"]
     badges += [rule for rule in rules.badges if rule.counter == "streak"]
     feeds = [] if award.reason == SPENDING else scopes(award.space_id, award.round_id, week)
+    # A task without a quota: nothing in the transaction decides on its count (a progress read uses the
+    # counts of quota tasks only), so the group commit writes it once (migration 0024). In the function,
+    # each answer of a batch would add a version of the writer's count row and walk those before it.
+    later = answer.quota is None
     called = db.execute(
         _CALL,
         (
@@ -57,6 +70,7 @@ def send_answer(
             answer.quota,
             answer.typed,
             shard(db),
+            not later,
             award.space_id,
             award.round_id,
             award.delta,
@@ -76,15 +90,35 @@ def send_answer(
         ),
     )
     sent = send_progress(db, follow_up) if follow_up is not None else None  # read with the call's row
-    return lambda: _recorded(db, called, sent)
+    counted = (answer.round_id, answer.task_id) if later else None
+    return lambda: _recorded(db, called, sent, counted)
 
 
-def _recorded(db: Connection, called: Cursor, sent: SentProgress | None) -> AnswerResult:
+def _recorded(
+    db: Connection, called: Cursor, sent: SentProgress | None, counted: tuple[int, str] | None
+) -> AnswerResult:
+    """The call's row as an :class:`AnswerResult`; ``counted``: the (round, task) whose answer count the
+    function left to this transaction's :class:`~bot.store.scores.ScoreBook` (one row write per commit)."""
     status, answer_id, paid, streak_days, bonus, capped, scored, points, granted = called.fetchone()
     if status != AnswerStatus.RECORDED:
         return AnswerResult(AnswerStatus(status))
-    progress = sent.read() if sent is not None else None
+    if counted is not None:
+        count_answer(db, *counted, later=True)
+    progress = _with_waiting_counts(db, sent.read()) if sent is not None else None
     scores = PendingScores(db, Rows(list(zip(scored, points, strict=True))) if scored else None, paid)
     payment = Payment(Awarded(paid, streak_days, bonus, capped), scores)
     awarded = payment.settle([Rows([(badge,) for badge in granted])])
     return AnswerResult(AnswerStatus.RECORDED, int(answer_id), awarded, progress)
+
+
+def _with_waiting_counts(db: Connection, progress: TaskProgress) -> TaskProgress:
+    """``progress`` as a read after COMMIT would give it: with the answer counts that wait in the
+    transaction's book (this answer's and those of the batch before it), as the SQLite unit counts them."""
+    book = book_of(db)
+    if book is None:
+        return progress
+    for (round_id, task_id), waiting in book.waiting_counts().items():
+        if round_id in progress.counts:
+            tasks = progress.counts[round_id]
+            tasks[task_id] = tasks.get(task_id, 0) + waiting
+    return progress

@@ -19,12 +19,12 @@ The same book nets the answer counts of the transaction (:func:`count_answer`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.point_rules import EVERYONE, round_scope, space_scope
 from bot.store.database import Connection, Cursor
-from bot.store.dialects import shard
+from bot.store.dialects import dialect, shard
 
 SPENDING = "redeem"  # the ledger reason that leaves leaderboards alone
 _FLUSH_CHUNK = 200  # rows per statement (4 parameters at most each, well under any server's limit)
@@ -41,11 +41,12 @@ class ScoreBook:
     row, so five hundred answers to one task write it once (see :func:`count_answer`).
     """
 
-    __slots__ = ("_log",)
+    __slots__ = ("_log", "_waiting")
 
     def __init__(self) -> None:
         # (True, round id, task id, 1) for an answer counted, (False, scope, points, ±1) for a histogram move
         self._log: list[tuple[bool, Any, Any, int]] = []
+        self._waiting: Counter[tuple[int, str]] = Counter()  # the answers counted in the log, by round and task
 
     def move(self, scope: str, old: int, new: int) -> None:
         """A member of ``scope`` went from ``old`` points to ``new``."""
@@ -57,6 +58,13 @@ class ScoreBook:
     def count_answer(self, round_id: int, task_id: str) -> None:
         """One more answer to the round's task."""
         self._log.append((True, round_id, task_id, 1))
+        self._waiting[(round_id, task_id)] += 1
+
+    def waiting_counts(self) -> Mapping[tuple[int, str], int]:
+        """The answers counted since the last flush, by (round id, task id): what a read inside the
+        transaction does not see yet (PostgreSQL's answer adds them to its progress read). Kept as the
+        log grows, not summed from it: every answer of a batch asks, so summing would be quadratic."""
+        return self._waiting
 
     def mark(self) -> int:
         """Where the moves of the unit about to run start."""
@@ -65,30 +73,52 @@ class ScoreBook:
     def undo(self, mark: int) -> None:
         """Forget the moves recorded since ``mark`` (their unit was rolled back)."""
         del self._log[mark:]
+        self._waiting = Counter((one, two) for counted, one, two, _ in self._log if counted)
 
     def flush(self, db: Connection) -> None:
-        """Write the netted moves and counts into the writer's shard, then forget them."""
+        """Write the netted moves and counts into the writer's shard, then forget them.
+
+        On PostgreSQL the upserts travel as one statement (all but the last as data-modifying ``WITH``
+        parts): since the answer function leaves the counts of tasks without a quota to the book
+        (migration 0024), an answer alone in its transaction would otherwise cost a statement more.
+        """
         net: Counter[tuple[bool, Any, Any]] = Counter()
         for counted, one, two, step in self._log:
             net[(counted, one, two)] += step
         self._log.clear()
+        self._waiting.clear()
         own = shard(db)
+        statements: list[tuple[str, list[Any]]] = []
         for counted, sql in ((False, _HISTOGRAM), (True, _ANSWER_COUNTS)):
-            send_rows(
-                db, sql, [(one, two, own, step) for (kind, one, two), step in net.items() if kind is counted and step]
+            statements += chunked(
+                sql, [(one, two, own, step) for (kind, one, two), step in net.items() if kind is counted and step]
             )
+        if len(statements) > 1 and dialect(db) == "postgresql":
+            parts = ", ".join(f"part{number} AS ({sql})" for number, (sql, _) in enumerate(statements[:-1]))
+            statements = [
+                (f"WITH {parts} {statements[-1][0]}", [value for _, values in statements for value in values])
+            ]
+        for sql, parameters in statements:
+            db.execute(sql, parameters)
 
 
 def send_rows(db: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
     """``sql``, an INSERT whose rows go where it says ``{values}``, for every row of ``rows``: one statement
     per :data:`_FLUSH_CHUNK` rows, so a group commit's rows of one table cost a statement or two, not one each
     (SQLite runs a many-row upsert faster per row than one ``executemany``)."""
+    for statement, parameters in chunked(sql, rows):
+        db.execute(statement, parameters)
+
+
+def chunked(sql: str, rows: Sequence[tuple[Any, ...]]) -> list[tuple[str, list[Any]]]:
+    """The statements (and their parameters) :func:`send_rows` sends for ``rows``, none when there are none."""
     if not rows:
-        return
+        return []
     one = f"({', '.join('?' * len(rows[0]))})"
-    for start in range(0, len(rows), _FLUSH_CHUNK):
-        chunk = rows[start : start + _FLUSH_CHUNK]
-        db.execute(sql.format(values=", ".join([one] * len(chunk))), [value for row in chunk for value in row])
+    return [
+        (sql.format(values=", ".join([one] * len(chunk))), [value for row in chunk for value in row])
+        for chunk in (rows[start : start + _FLUSH_CHUNK] for start in range(0, len(rows), _FLUSH_CHUNK))
+    ]
 
 
 _HISTOGRAM = (

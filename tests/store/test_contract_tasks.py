@@ -156,3 +156,30 @@ async def test_contract_answers_counted_at_the_commit_are_counted_exactly_once(s
     counted = "SELECT task_id, SUM(answers) FROM task_counts WHERE round_id = ? GROUP BY task_id ORDER BY task_id"
     assert [tuple(row) for row in await store.fetchall(counted, (round_id,))] == [("t1", 30), ("t2", 30)]
     assert all(result.progress is not None for result in results if result.status == AnswerStatus.RECORDED)
+
+
+async def test_contract_an_answers_progress_counts_the_answers_before_it_in_its_commit(store: Any) -> None:
+    """In a round whose counts progress reads ask for (it has a quota), a task without a quota may still
+    be counted at the commit (PostgreSQL, migration 0024): each answer's progress counts the answers its
+    transaction recorded before it, its own included, as a read after the commit would."""
+    space_id, round_id = await a_round(store)
+    members = await people(store, 24)
+
+    def answering(user_id: int, task_id: str, quota: int | None) -> Any:
+        query = ProgressQuery(space_id, user_id, (round_id,), (round_id,), ())
+        answer = an_answer(round_id, space_id, user_id, task_id, quota=quota)
+        return store.tasks.record_answer(answer, RULES, NOW, query)
+
+    results = await asyncio.gather(
+        *(answering(user_id, "t1", None) for user_id in members),
+        *(answering(user_id, "t2", 5) for user_id in members),
+    )
+    free, limited = results[: len(members)], results[len(members) :]
+    assert all(result.status == AnswerStatus.RECORDED for result in free)
+    assert sum(result.status == AnswerStatus.RECORDED for result in limited) == 5
+    for result in free:
+        assert result.progress is not None
+        assert 1 <= result.progress.counts[round_id]["t1"] <= len(members)
+        assert result.progress.counts[round_id].get("t2", 0) <= 5
+    counted = "SELECT task_id, SUM(answers) FROM task_counts WHERE round_id = ? GROUP BY task_id ORDER BY task_id"
+    assert [tuple(row) for row in await store.fetchall(counted, (round_id,))] == [("t1", 24), ("t2", 5)]

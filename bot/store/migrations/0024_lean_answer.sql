@@ -1,0 +1,2 @@
+-- Nothing to do on SQLite (twin of postgres/0024_lean_answer.sql): the answer's statements run in process
+-- there, and its unit counts answers as before (bot/store/tasks_sql.py).
