@@ -165,11 +165,13 @@ class Payment:
 @dataclass(frozen=True, slots=True)
 class Waiting:
     """Where an answer's member rows go in SQLite's group commit (:mod:`bot.store.member_rows`), with the
-    member's scores its unit read: ``scores[i]`` is the points in ``scopes[i]`` before the award."""
+    member's scores its unit read (``scores[i]`` is the points in ``scopes[i]`` before the award) and the
+    badges they held."""
 
     rows: MemberRows
     scopes: Sequence[str]
     scores: Sequence[int]
+    held: frozenset[str] = frozenset()
 
 
 def pay(
@@ -299,18 +301,31 @@ def award_badges(
 
 
 def after_answer(
-    db: Connection, user_id: int, payment: Payment, rules: PointRules, now: datetime, counted: Cursor | None = None
+    db: Connection,
+    user_id: int,
+    payment: Payment,
+    rules: PointRules,
+    now: datetime,
+    counted: Cursor | None = None,
+    waiting: Waiting | None = None,
 ) -> Awarded:
     """An answer's badges (answer count, streak) and level-up, decided in the answer's own unit.
 
-    ``counted``: the answer count's upsert (:func:`count_up`), when the unit sent it already.
+    ``counted``: the answer count's upsert (:func:`count_up`), when the unit sent it already. With
+    ``waiting``, a badge the member does not hold yet is theirs, its row left in its book.
     """
     counted = counted if counted is not None else count_up(db, user_id, "answers")
     crossed = _crossed(counted, "answers", 1, rules)
     # A streak grows by one a day, so reaching a threshold means being equal to it.
     streak_days = payment.awarded.streak_days
     reached = [rule for rule in rules.badges if rule.counter == "streak" and rule.at_least == streak_days]
-    return payment.settle(_grant(db, user_id, [*crossed, *reached], now))  # one wait for all that was sent
+    if waiting is None:
+        return payment.settle(_grant(db, user_id, [*crossed, *reached], now))  # one wait for all that was sent
+    new = [rule.id for rule in (*crossed, *reached) if rule.id not in waiting.held]
+    earned_at = to_text(now) if new else ""
+    for badge in new:
+        waiting.rows.badge(user_id, badge, earned_at)
+    return payment.settle([Rows([(badge,) for badge in new])])
 
 
 def _crossed(counted: Cursor, counter: BadgeCounter, step: int, rules: PointRules) -> list[BadgeRule]:

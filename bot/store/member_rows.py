@@ -2,11 +2,12 @@
 
 An answer changes four rows of its member besides its own: the answer count (``user_counters``), the
 points earned today (``daily_points``), the streak (``streaks``) and the score in each leaderboard scope
-(``scores``). Sent one upsert each, with ``RETURNING`` for the new count and scores, they cost the
-writer thread more than the answer's own insert. In SQLite's group commit the answer's unit instead
-reads the old values in the statement that checks its round (:func:`gate_columns`), decides everything
-from them (cap, streak, badges, level, histogram moves) and leaves the upserts in the writer's
-:class:`MemberRows`, which sends them with one statement per table just before COMMIT.
+(``scores``), and a badge row (``user_badges``) when the count or the streak reaches a threshold. Sent
+one statement each, with ``RETURNING`` for the new count, scores and badge, they cost the writer thread
+more than the answer's own insert. In SQLite's group commit the answer's unit instead reads the old
+values in the statement that checks its round (:func:`gate_columns`: also the badges the member holds),
+decides everything from them (cap, streak, badges, level, histogram moves) and leaves the rows in the
+writer's :class:`MemberRows`, which sends them with one statement per table just before COMMIT.
 
 Why the values read stay true until then:
 
@@ -52,12 +53,16 @@ _SCORES = (
     "INSERT INTO scores (scope, user_id, points) VALUES {values}"
     " ON CONFLICT (scope, user_id) DO UPDATE SET points = scores.points + excluded.points"
 )
+# The primary key (user_id, badge) hands each badge out once; the unit granted only badges not held.
+_BADGES = "INSERT INTO user_badges (user_id, badge, earned_at) VALUES {values} ON CONFLICT DO NOTHING"
 # The same upserts for one row, as units outside the group commit send them (bot.store.effects).
 COUNTERS = _COUNTERS.format(values="(?, ?, ?)")
 DAYS = _DAYS.format(values="(?, ?, ?)")
 STREAK = _STREAKS.format(values="(?, ?, ?, ?)")
 _ANSWER_COUNT = "(SELECT value FROM user_counters WHERE user_id = ? AND counter = 'answers')"
 _SCORE = "(SELECT points FROM scores WHERE scope = ? AND user_id = ?)"
+# Badge ids are [a-z0-9_] (bot.settings.BadgeRule), so a comma parts them.
+_HELD_BADGES = "(SELECT group_concat(badge) FROM user_badges WHERE user_id = ?)"
 
 
 class DefersMemberRows(ReadCommitted[T]):
@@ -67,7 +72,7 @@ class DefersMemberRows(ReadCommitted[T]):
 class MemberRows:
     """The member rows of one group commit's answers, waiting for :meth:`flush`."""
 
-    __slots__ = ("_counters", "_days", "_members", "_scores", "_streaks", "active")
+    __slots__ = ("_badges", "_counters", "_days", "_members", "_scores", "_streaks", "active")
 
     def __init__(self) -> None:
         self._members: set[int] = set()
@@ -75,6 +80,7 @@ class MemberRows:
         self._days: list[tuple[int, str, int]] = []
         self._streaks: list[tuple[int, str, int, int]] = []
         self._scores: list[tuple[str, int, int]] = []
+        self._badges: list[tuple[int, str, str]] = []
         self.active = True  # False while the batch runs unit by unit: then every row is written at once
 
     def settle(self, db: Connection, user_id: int) -> None:
@@ -103,6 +109,10 @@ class MemberRows:
         self._members.add(user_id)
         self._scores += [(scope, user_id, delta) for scope in scopes]
 
+    def badge(self, user_id: int, badge: str, earned_at: str) -> None:
+        self._members.add(user_id)
+        self._badges.append((user_id, badge, earned_at))
+
     def flush(self, db: Connection) -> None:
         """Send the waiting rows, a statement per table (:func:`~bot.store.scores.send_rows`), and forget them."""
         if not self._members:
@@ -112,6 +122,7 @@ class MemberRows:
             (_DAYS, self._days),
             (_STREAKS, self._streaks),
             (_SCORES, self._scores),
+            (_BADGES, self._badges),
         ):
             send_rows(db, sql, rows)
         self.clear()
@@ -123,6 +134,7 @@ class MemberRows:
         self._days.clear()
         self._streaks.clear()
         self._scores.clear()
+        self._badges.clear()
 
 
 def member_rows(db: Connection) -> MemberRows | None:
@@ -133,12 +145,18 @@ def member_rows(db: Connection) -> MemberRows | None:
 
 def gate_columns(scopes: int) -> str:
     """What the answer's gate reads besides the round and the member's day when the rows wait: the
-    answer count, then the score in each of ``scopes`` scopes (parameters: :func:`gate_parameters`)."""
-    return ", ".join([_ANSWER_COUNT] + [_SCORE] * scopes)
+    answer count, the badges held (:func:`held_badges`), then the score in each of ``scopes`` scopes
+    (parameters: :func:`gate_parameters`)."""
+    return ", ".join([_ANSWER_COUNT, _HELD_BADGES] + [_SCORE] * scopes)
+
+
+def held_badges(column: str | None) -> frozenset[str]:
+    """The badges :func:`gate_columns` read the member holds."""
+    return frozenset(column.split(",")) if column else frozenset()
 
 
 def gate_parameters(user_id: int, scopes: Sequence[str]) -> list[Any]:
-    parameters: list[Any] = [user_id]
+    parameters: list[Any] = [user_id, user_id]
     for scope in scopes:
         parameters += (scope, user_id)
     return parameters

@@ -9,6 +9,7 @@ statement (and, inside the answer's unit on PostgreSQL's pipeline, no wait of it
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
@@ -16,6 +17,8 @@ from bot.store.database import Connection, Cursor
 from bot.store.records import ProgressQuery, TaskProgress
 
 # Every branch gives (kind, round id, task id, value, number): 'b' banned, 'd' done, 'c' count, 'p' profile.
+PROGRESS_KINDS = frozenset("bdcp")
+PROGRESS_WIDTH = 5
 _BANNED = "SELECT 'b', 0, '', '', 0 FROM bans WHERE space_id = ? AND user_id = ?"
 _DONE = (
     "SELECT 'd', round_id, task_id, '', 0 FROM answers WHERE user_id = ? AND round_id IN ({rounds})"
@@ -38,34 +41,59 @@ class SentProgress:
         self._cursor = cursor
 
     def read(self) -> TaskProgress:
-        query = self._query
-        banned = False
-        done: dict[int, set[str]] = {round_id: set() for round_id in query.round_ids}
-        counts: dict[int, dict[str, int]] = {round_id: {} for round_id in query.count_round_ids}
-        chosen: list[tuple[int, str, str]] = []
-        for kind, round_id, task_id, value, number in self._cursor.fetchall():
-            if kind == "b":
-                banned = True
-            elif kind == "d":
-                done[int(round_id)].add(task_id)
-            elif kind == "c":
-                counts[int(round_id)][task_id] = int(number)
-            else:
-                chosen.append((int(number), task_id, value))
-        profile = {task_id: value for _, task_id, value in sorted(chosen)}  # the latest answer wins
-        return TaskProgress(banned, done, counts, profile)
+        return progress_of(self._query, self._cursor.fetchall())
+
+
+def progress_of(query: ProgressQuery, rows: Iterable[Sequence[Any]]) -> TaskProgress:
+    """The progress the rows of ``query``'s statement say (each row's first five columns)."""
+    banned = False
+    done: dict[int, set[str]] = {round_id: set() for round_id in query.round_ids}
+    counts: dict[int, dict[str, int]] = {round_id: {} for round_id in query.count_round_ids}
+    chosen: list[tuple[int, str, str]] = []
+    for kind, round_id, task_id, value, number, *_ in rows:
+        if kind == "b":
+            banned = True
+        elif kind == "d":
+            done[int(round_id)].add(task_id)
+        elif kind == "c":
+            counts[int(round_id)][task_id] = int(number)
+        else:
+            chosen.append((int(number), task_id, value))
+    profile = {task_id: value for _, task_id, value in sorted(chosen)}  # the latest answer wins
+    return TaskProgress(banned, done, counts, profile)
+
+
+def with_answer(progress: TaskProgress, query: ProgressQuery, round_id: int, task_id: str, value: str) -> TaskProgress:
+    """``progress`` read just before the member's answer was inserted, as read just after: the task
+    done, counted in a round whose counts are read, and the member's latest answer to it."""
+    if round_id in progress.done:
+        progress.done[round_id].add(task_id)
+    if round_id in progress.counts:
+        tasks = progress.counts[round_id]
+        tasks[task_id] = tasks.get(task_id, 0) + 1
+    if task_id in query.condition_task_ids:
+        progress.profile[task_id] = value
+    return progress
 
 
 def send_progress(db: Connection, query: ProgressQuery) -> SentProgress:
     """Send the one statement reading ``query``'s progress; read it with :meth:`SentProgress.read`."""
+    return SentProgress(query, db.execute(progress_statement(query), progress_parameters(query)))
+
+
+def progress_statement(query: ProgressQuery) -> str:
+    """The statement reading ``query``'s progress: rows of (kind, round id, task id, value, number)."""
+    return _statement(len(query.round_ids), len(query.count_round_ids), len(query.condition_task_ids))
+
+
+def progress_parameters(query: ProgressQuery) -> list[Any]:
     parameters: list[Any] = [query.space_id, query.user_id]
     if query.round_ids:
         parameters += (query.user_id, *query.round_ids, query.user_id, *query.round_ids)
     parameters += query.count_round_ids
     if query.condition_task_ids:
         parameters += (query.user_id, *query.condition_task_ids)
-    sql = _statement(len(query.round_ids), len(query.count_round_ids), len(query.condition_task_ids))
-    return SentProgress(query, db.execute(sql, parameters))
+    return parameters
 
 
 @cache

@@ -143,7 +143,7 @@ class SqliteStore(Store):
         if self._writer_task is None:
             raise RuntimeError("the store is not open")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(unit, future))
+        self._queue.put_nowait(_Pending(unit, future))  # the queue has no bound: no coroutine to await
         return await future
 
     async def _write_loop(self) -> None:

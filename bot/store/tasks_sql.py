@@ -7,7 +7,6 @@ correct at READ COMMITTED on PostgreSQL, where :mod:`bot.store.pg_answers` runs 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -17,8 +16,16 @@ from bot.store import pg_answers
 from bot.store.database import Connection, Cursor, Database, Rows
 from bot.store.dialects import for_share, read_committed
 from bot.store.effects import MEMBER_DAY, MemberDay, Waiting, after_answer, count_up, local_time, pay
-from bot.store.member_rows import DefersMemberRows, gate_columns, gate_parameters, member_rows
-from bot.store.progress import read_progress
+from bot.store.member_rows import DefersMemberRows, gate_columns, gate_parameters, held_badges, member_rows
+from bot.store.progress import (
+    PROGRESS_KINDS,
+    PROGRESS_WIDTH,
+    progress_of,
+    progress_parameters,
+    progress_statement,
+    read_progress,
+    with_answer,
+)
 from bot.store.records import (
     AnswerResult,
     AnswerStatus,
@@ -74,7 +81,8 @@ class TaskQueries:
             if rows is not None:
                 rows.settle(db, answer.user_id)
                 feeds = scopes(answer.award.space_id, answer.award.round_id, week_key(local))
-            status: Any = _send_gate(db, answer.round_id, answer.user_id, day, feeds).fetchone()
+            gated: list[Any] = _send_gate(db, answer.round_id, answer.user_id, day, feeds, follow_up).fetchall()
+            status: Any = gated[0] if gated and gated[0][0] not in PROGRESS_KINDS else None
             if (refusal := _shut(status)) is not None:
                 return refusal
             if answer.quota is not None:
@@ -105,12 +113,21 @@ class TaskQueries:
             else:
                 rows.count(answer.user_id, "answers", 1)
                 counted_answers = Rows([(int(status[6] or 0) + 1,)])
-                waiting = Waiting(rows, feeds or [], [int(points or 0) for points in status[7:]])
-            progress = read_progress(db, follow_up) if follow_up is not None else None
+                scores = [int(points or 0) for points in status[8:]]
+                waiting = Waiting(rows, feeds or [], scores, held_badges(status[7]))
+            progress = None
+            if follow_up is not None:  # read with the gate in the group commit (see _send_gate), else now
+                progress = (
+                    with_answer(
+                        progress_of(follow_up, gated[1:]), follow_up, answer.round_id, answer.task_id, answer.value
+                    )
+                    if feeds is not None
+                    else read_progress(db, follow_up)
+                )
             answer_id = int(row[0])
-            award = replace(answer.award, source_key=f"answer:{answer_id}")
+            award = answer.award.keyed(f"answer:{answer_id}")
             payment = pay(db, award, rules, local, MemberDay.of(status[3:6]), fresh=True, waiting=waiting)
-            awarded = after_answer(db, answer.user_id, payment, rules, now, counted_answers)  # badges, level
+            awarded = after_answer(db, answer.user_id, payment, rules, now, counted_answers, waiting)  # badges, level
             return AnswerResult(AnswerStatus.RECORDED, answer_id, awarded, progress)
 
         return await self.store.write(DefersMemberRows(unit, sent=on_server))
@@ -184,16 +201,26 @@ def round_gate(db: Connection, round_id: int, user_id: int) -> Any:
 
 
 def _send_gate(
-    db: Connection, round_id: int, user_id: int, member_day: tuple[Any, ...] = (), feeds: list[str] | None = None
+    db: Connection,
+    round_id: int,
+    user_id: int,
+    member_day: tuple[Any, ...] = (),
+    feeds: list[str] | None = None,
+    follow_up: ProgressQuery | None = None,
 ) -> Cursor:
     """:func:`round_gate`'s statement, sent; with ``member_day`` (:meth:`MemberDay.parameters`) the row
     also holds the member's day (:data:`bot.store.effects.MEMBER_DAY`), and with ``feeds`` (SQLite's
     group commit) then their answer count and their score in each scope of ``feeds``
-    (:func:`bot.store.member_rows.gate_columns`)."""
+    (:func:`bot.store.member_rows.gate_columns`), followed by the rows of ``follow_up``'s progress (one
+    statement fewer per answer: the unit adds its own answer to them, :func:`~bot.store.progress.with_answer`).
+    The round's row comes first, when there is one: a progress row's first column is one of
+    :data:`~bot.store.progress.PROGRESS_KINDS`, a round's status never is."""
     if feeds is not None:
-        return db.execute(
-            _gate_with_rows(len(feeds)), (user_id, *member_day, *gate_parameters(user_id, feeds), round_id)
-        )
+        parameters = [user_id, *member_day, *gate_parameters(user_id, feeds), round_id]
+        if follow_up is None:
+            return db.execute(_gate_with_rows(len(feeds)), parameters)
+        sql = _gate_with_progress(len(feeds), progress_statement(follow_up))
+        return db.execute(sql, parameters + progress_parameters(follow_up))
     sql = _GATE_WITH_DAY if member_day else _GATE
     return db.execute(for_share(db, sql), (user_id, *member_day, round_id))
 
@@ -205,10 +232,20 @@ _GATE = f"SELECT {_GATE_COLUMNS} FROM rounds WHERE id = ?"  # noqa: S608 - const
 _GATE_WITH_DAY = f"SELECT {_GATE_COLUMNS}, {MEMBER_DAY} FROM rounds WHERE id = ?"  # noqa: S608 - as above
 
 
+_GATE_WIDTH = 8  # the gate's columns in the group commit, before the scores (see _gate_with_rows)
+
+
 @cache
 def _gate_with_rows(scopes: int) -> str:
     """The gate reading the member's day, answer count and score in ``scopes`` scopes (built once)."""
     return f"SELECT {_GATE_COLUMNS}, {MEMBER_DAY}, {gate_columns(scopes)} FROM rounds WHERE id = ?"  # noqa: S608
+
+
+@cache
+def _gate_with_progress(scopes: int, progress: str) -> str:
+    """:func:`_gate_with_rows` and then the ``progress`` statement's rows, padded to the gate's width."""
+    padding = ", NULL" * (_GATE_WIDTH + scopes - PROGRESS_WIDTH)
+    return f"{_gate_with_rows(scopes)} UNION ALL SELECT *{padding} FROM ({progress})"  # noqa: S608 - as above
 
 
 def _shut(status: Any) -> AnswerResult | None:

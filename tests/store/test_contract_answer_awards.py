@@ -155,3 +155,32 @@ async def test_contract_answers_sharing_a_commit_pay_as_if_one_after_another(sto
     assert await value(store, "SELECT earned FROM daily_points WHERE user_id = ?", other) == 70
     assert await value(store, "SELECT COUNT(*) FROM ledger WHERE source_key = 'doomed'") == 0
     await assert_leaderboards_follow_the_ledger(store)
+
+
+async def test_contract_a_badge_already_held_is_not_handed_out_again(store: Any) -> None:
+    """A member may hold a badge before its count reaches it (an account merged into theirs brought it):
+    the answer that reaches the threshold announces nothing, alone or sharing a commit."""
+    space_id, round_id = await a_round(store)
+    member, other = await people(store, 2)
+    await store.write(
+        lambda db: db.execute(
+            "INSERT INTO user_badges (user_id, badge, earned_at) VALUES (?, 'first_answer', '2026-11-01'), "
+            "(?, 'first_answer', '2026-11-01')",
+            (member, other),
+        )
+    )
+    alone = await store.tasks.record_answer(worth_30(round_id, space_id, member, "t1"), RULES, LATE_EVENING)
+    together = await asyncio.gather(
+        *(
+            store.tasks.record_answer(worth_30(round_id, space_id, other, task), RULES, LATE_EVENING)
+            for task in ("t1", "t2", "t3")
+        )
+    )
+    assert alone.awarded == Awarded(30, 1, 0, False, (), 0)
+    assert sorted(badge for result in together if result.awarded for badge in result.awarded.badges) == ["answers_3"]
+    badges = await store.fetchall("SELECT user_id, badge, earned_at FROM user_badges ORDER BY user_id, badge")
+    assert [(row[0], row[1], row[2][:10]) for row in badges] == [
+        (member, "first_answer", "2026-11-01"),  # kept as it was
+        (other, "answers_3", "2026-11-23"),
+        (other, "first_answer", "2026-11-01"),
+    ]

@@ -41,6 +41,27 @@ async def test_contract_an_answer_brings_back_the_progress_a_read_would_give(sto
     assert (again.status, again.progress) == (AnswerStatus.ALREADY_ANSWERED, None)
 
 
+async def test_contract_answers_sharing_a_commit_each_bring_back_the_progress_after_them(store: Any) -> None:
+    """On SQLite the progress of answers of one group commit is read with each answer's gate, before its
+    insert (the unit adds its own answer): each one still sees the answers committed with it before it."""
+    space_id, round_id = await a_round(store)
+    (user_id,) = await people(store, 1)
+    query = ProgressQuery(space_id, user_id, (round_id,), (round_id,), ("t1", "t2"))
+    results = await asyncio.gather(
+        *(
+            store.tasks.record_answer(an_answer(round_id, space_id, user_id, task_id=task), RULES, NOW, follow_up=query)
+            for task in ("t1", "t2", "t3")
+        )
+    )
+    last = max(results, key=lambda result: result.answer_id or 0).progress
+    assert last == await store.tasks.progress(query)
+    assert last is not None
+    assert last.done == {round_id: {"t1", "t2", "t3"}}
+    assert last.counts == {round_id: {"t1": 1, "t2": 1, "t3": 1}}
+    assert last.profile == {"t1": "yes", "t2": "yes"}
+    assert sorted(len(result.progress.done[round_id]) for result in results if result.progress) == [1, 2, 3]
+
+
 async def test_contract_a_skip_is_recorded_once_and_never_asked_again(store: Any, second_store: Any) -> None:
     """Skips race like double taps: one is recorded, the rest find it; no answer, no points; the
     member's progress has the task done, and the database refuses a second row for it outright."""

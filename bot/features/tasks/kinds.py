@@ -80,7 +80,7 @@ def _one_option(task: Task, payload: str, language: str) -> Parsed:
         return Refused("answer.unknown_option")
     index = int(payload)
     correct = None if task.known_answer is None else task.answer_labels[index] == task.known_answer
-    return Accepted(json.dumps(index), text_in(task.options[index], language), correct)
+    return Accepted(str(index), text_in(task.options[index], language), correct)  # an int's JSON is its digits
 
 
 def _many_options(task: Task, payload: str, values: Sequence[str], language: str) -> Parsed:
@@ -143,7 +143,8 @@ def _free_text(task: Task, text: str | None, max_length: int) -> Parsed:
 
 def answer_keys(task: Task, value: str) -> set[str]:
     """A stored value as the catalog's answer keys (English labels, yes/no/other, numbers)."""
-    decoded: Any = json.loads(value)
+    # An option's index, the usual value, is read without the JSON parser: this is on every tap's path.
+    decoded: Any = int(value) if value.isascii() and value.isdecimal() else json.loads(value)
     if task.kind in CHOICE_KINDS:
         picks = decoded if isinstance(decoded, list) else [decoded]
         labels = task.answer_labels

@@ -113,7 +113,7 @@ class Tasks:
         store = self.services.store
         if upcoming is None or upcoming.progress is None:
             upcoming = await self._upcoming(ctx, campaign_id, after[0] if after else None)
-            upcoming = replace(upcoming, progress=await store.tasks.progress(upcoming.query))
+            upcoming = Upcoming(upcoming.rounds, upcoming.query, await store.tasks.progress(upcoming.query))
         progress = upcoming.progress
         assert progress is not None
         if progress.banned:
@@ -390,7 +390,7 @@ class Tasks:
             Outcome.DONE,
             notice=to_plain(t("answer.toast", ctx.language, choice=toast_choice(parsed.summary), points=gained)),
             follow_up=await self.next_task(
-                ctx, after=(record, index), upcoming=replace(upcoming, progress=result.progress)
+                ctx, after=(record, index), upcoming=Upcoming(upcoming.rounds, upcoming.query, result.progress)
             ),
         )
 
