@@ -14,7 +14,7 @@ connection's :class:`~bot.store.scores.ScoreBook` and the level is decided by
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from bot.point_rules import week_key
@@ -83,15 +83,22 @@ def send_answer(
             week,
             rules.daily_cap,
             rules.streak_bonus,
-            feeds,
-            [rule.id for rule in badges],
-            [rule.counter for rule in badges],
-            [rule.at_least for rule in badges],
+            _array(feeds),
+            _array(rule.id for rule in badges),
+            _array(rule.counter for rule in badges),
+            _array(str(rule.at_least) for rule in badges),
         ),
     )
     sent = send_progress(db, follow_up) if follow_up is not None else None  # read with the call's row
     counted = (answer.round_id, answer.task_id) if later else None
     return lambda: _recorded(db, called, sent, counted)
+
+
+def _array(items: Iterable[str]) -> str:
+    """``items`` as an array literal, which the call casts (``::text[]``, ``::bigint[]``). A Python list
+    costs psycopg a new array dumper per list per call, chosen by scanning the list's element types:
+    with the call's four lists, about 5% of the bot process's CPU on the answer path."""
+    return "{" + ",".join('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items) + "}"
 
 
 def _recorded(
