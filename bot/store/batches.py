@@ -26,19 +26,15 @@ def together(
     db: Connection,
     units: Sequence[Unit[Any]],
     before: Callable[[Connection, Unit[Any]], None],
-    passes: tuple[type[Exception], ...] = (),
 ) -> list[Outcome]:
     """Every unit, one after the other, ``before`` ahead of each (SQLite writes the answers' waiting member
-    rows there for any other unit: :mod:`bot.store.member_rows`); :class:`UnitRaised` as soon as one raises
-    (exceptions of the ``passes`` types, a server's own, are raised as they are)."""
+    rows there for any other unit: :mod:`bot.store.member_rows`); :class:`UnitRaised` as soon as one raises."""
     outcomes: list[Outcome] = []
     try:
         for unit in units:
             before(db, unit)
             outcomes.append((True, unit(db)))
         return outcomes
-    except passes:
-        raise
     except Exception as error:
         raise UnitRaised from error
 
