@@ -27,9 +27,11 @@ from bot.store.scores import ScoreBook
 SHARDS = 64
 _SHARD_LOCKS = 0x43505348
 # Cursors kept per statement for later write units (a batch of answers uses two per answer, at most 64
-# answers a batch), and the most rows a kept cursor may hold on to until its next use.
+# answers a batch), the most rows a kept cursor may hold on to until its next use, and the most
+# statements with cursors kept (past it, all are dropped: statements built with varying text stay bounded).
 _SPARE_CURSORS = 128
 _SPARE_ROWS = 100
+_SPARE_STATEMENTS = 256
 
 
 # rows ----------------------------------------------------------------------------------------------
@@ -169,6 +171,8 @@ class PgConnection:
                 finally:
                     self.pipeline = None
         finally:  # every result arrived: the block's cursors are free for the next write units
+            if len(self._spare) > _SPARE_STATEMENTS:
+                self._spare.clear()
             for query, cursor in self._lent:
                 spare = self._spare.setdefault(query, [])
                 result = cursor.pgresult  # kept by the cursor until its next use: a small one only
