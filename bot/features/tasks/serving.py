@@ -424,18 +424,21 @@ def _meant_for(ctx: Context, record: RoundRecord, campaign: Campaign, task: Task
         return True
     earlier = campaign.task(condition.task)
     value = progress.profile.get(condition.task)
-    return earlier is not None and value is not None and bool(answer_keys(earlier, value) & set(condition.is_any))
+    return earlier is not None and value is not None and not condition.answers.isdisjoint(answer_keys(earlier, value))
 
 
 def _visible(ctx: Context, record: RoundRecord, campaign: Campaign, progress: TaskProgress) -> list[int]:
-    """Indices of the campaign's tasks this member sees: those they answered or skipped and those still
-    meant for them (computed once per question shown: it is on every tap's path)."""
+    """Indices of the campaign's tasks this member sees: those for everyone, and of the others those
+    they answered or skipped and those still meant for them (computed once per question shown: it is
+    on every tap's path)."""
     done = progress.done.get(record.id, set())
-    return [
+    tasks = campaign.tasks
+    theirs = [
         i
-        for i, task in enumerate(campaign.tasks)
-        if task.for_everyone or task.id in done or _meant_for(ctx, record, campaign, task, progress)
+        for i in campaign.audience_task_indices
+        if tasks[i].id in done or _meant_for(ctx, record, campaign, tasks[i], progress)
     ]
+    return sorted([*campaign.everyone_task_indices, *theirs]) if theirs else list(campaign.everyone_task_indices)
 
 
 def _position(visible: list[int], index: int) -> tuple[int, int]:
