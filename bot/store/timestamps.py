@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 def to_text(moment: datetime) -> str:
     global _last
-    last = _last
+    last, last_text = _last
     # The same instant, whatever its zone: the same text. In one zone ``==`` compares wall times and ignores
     # ``fold``, so the hour repeated when summer time ends would pass for the hour before: fold tells them apart.
-    if moment == last[0] and moment.fold == last[0].fold:
-        return last[1]
+    if last is not None and moment == last and moment.fold == last.fold:
+        return last_text
     text = moment.astimezone(UTC).isoformat(timespec="microseconds")
     _last = (moment, text)
     return text
