@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import BodyPartReader, hdrs, web
+from aiohttp import hdrs, web
 
+from .forms import form_parts, is_form
 from .limits import FloodControl, RateLimiter, rate_limited
 from .protocol import API_PREFIX, ApiError, json_response
 from .records import Call, ErrorRecord
@@ -162,28 +163,18 @@ class RestPipeline:
         return self._limiter.hit(route, major)
 
 
-def _is_multipart(request: web.Request) -> bool:
-    """Whether the body is ``multipart/form-data``, read off the header as it stands: aiohttp's
-    ``request.content_type`` parses the header with the ``email`` package, and a multipart body's
-    header names a boundary of its own each time, so nothing is cached: most of reading an upload's
-    body in the closed-loop benchmark, charged to whichever bot sends files."""
-    media_type = request.headers.get(hdrs.CONTENT_TYPE, "").partition(";")[0]
-    return media_type.strip().lower() == "multipart/form-data"
-
-
 async def read_body(request: web.Request) -> tuple[Any, dict[int, tuple[str, bytes]]]:
     """JSON body or multipart ``payload_json`` + ``files[n]`` parts, as discord.py sends them."""
-    if _is_multipart(request):
+    content_type = request.headers.get(hdrs.CONTENT_TYPE, "")
+    if is_form(content_type):
         body: Any = None
         files: dict[int, tuple[str, bytes]] = {}
-        async for part in await request.multipart():
-            if not isinstance(part, BodyPartReader):
-                continue
-            name = part.name  # parsed from the part's Content-Disposition at every reading
+        for parameters, contents in form_parts(content_type, await request.read()):
+            name = parameters.get("name", "")
             if name == "payload_json":
-                body = json.loads(await part.text())
-            elif name and name.startswith("files["):
-                files[int(name[6:-1])] = (part.filename or "file", bytes(await part.read()))
+                body = json.loads(contents)
+            elif name.startswith("files["):
+                files[int(name[6:-1])] = (parameters.get("filename") or "file", contents)
         return body, files
     raw = await request.read()
     try:
