@@ -19,6 +19,7 @@ from enum import StrEnum
 
 MAX_TOKEN_BYTES = 64
 _SIGNATURE_CACHE = 65_536
+_PARSED_CACHE = 4096
 _SEPARATOR = "."
 _PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,24}(?:\.[A-Za-z0-9_-]{1,24})*")
 
@@ -73,8 +74,10 @@ class ActionCodec:
         if not 16 <= len(key) <= 64:
             raise ValueError("the action signing key must be 16 to 64 bytes")
         self._key = key
-        # The same buttons are shown to many members: remember recent signatures (bounded).
+        # The same buttons are shown to many members: remember recent signatures (bounded), and the
+        # actions of recent authentic tokens (bounded; a forged token never gets in): every tap parses one.
         self._signatures: dict[str, str] = {}
+        self._parsed: dict[str, Action] = {}
 
     def pack(self, verb: Verb, *fields: object) -> str:
         """Build a signed token.
@@ -93,6 +96,16 @@ class ActionCodec:
 
     def parse(self, token: str) -> Action | None:
         """The action a token names, or ``None`` for anything malformed, oversized, forged or of no known verb."""
+        action = self._parsed.get(token)
+        if action is None:
+            action = self._verified(token)
+            if action is not None:
+                if len(self._parsed) >= _PARSED_CACHE:
+                    self._parsed.clear()
+                self._parsed[token] = action
+        return action
+
+    def _verified(self, token: str) -> Action | None:
         if not token or len(token.encode("utf-8", "replace")) > MAX_TOKEN_BYTES:
             return None
         payload, _, signature = token.rpartition(_SEPARATOR)

@@ -111,6 +111,11 @@ class Condition(_Strict):
     task: str
     is_any: list[str] = Field(min_length=1)
 
+    @cached_property
+    def answers(self) -> frozenset[str]:
+        """``is_any`` as a set: matched against a member's answer on every tap's path."""
+        return frozenset(self.is_any)
+
 
 class Audience(_Strict):
     languages: list[str] = Field(default_factory=list)
@@ -288,6 +293,17 @@ class Campaign(_Strict):
     def condition_task_ids(self) -> frozenset[str]:
         """The tasks whose answer decides who sees a later one: read with the member's progress on every tap."""
         return frozenset(task.audience.answered.task for task in self.tasks if task.audience.answered)
+
+    @cached_property
+    def everyone_task_indices(self) -> tuple[int, ...]:
+        """The tasks every member sees (:attr:`Task.for_everyone`), by index: which tasks a member sees is
+        worked out on every tap, and only the others' audiences need a look."""
+        return tuple(index for index, task in enumerate(self.tasks) if task.for_everyone)
+
+    @cached_property
+    def audience_task_indices(self) -> tuple[int, ...]:
+        """The tasks whose quota, languages or earlier answer decide who sees them, by index."""
+        return tuple(index for index, task in enumerate(self.tasks) if not task.for_everyone)
 
     @cached_property
     def has_quota(self) -> bool:

@@ -16,6 +16,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from typing import NamedTuple
 
 from bot.actions import Verb
 from bot.catalog import Catalog
@@ -58,6 +59,17 @@ COMMUNITY_CACHE_SECONDS = 10.0
 IDENTITY_TTL_SECONDS = 30.0
 
 
+class _KnownUser(NamedTuple):
+    """A platform account as :meth:`Engine.context` keeps it: its person, what it was read with (a new name
+    or language reads it again), until when it is trusted, and the language to answer it in."""
+
+    identity: Identity
+    display_name: str
+    language: str | None
+    expires: float
+    answer_in: str
+
+
 class Engine:
     """CrowdPulse's features over one set of services."""
 
@@ -89,7 +101,7 @@ class Engine:
         self._routes = _routes(self.tasks, self.ideas, self.rewards, self.linking, self.pairs)
         limits = services.settings.limits
         self.interactions = RateLimiter(limits.per_second, limits.burst, max_keys=limits.tracked_members)
-        self._users: OrderedDict[tuple[str, str], tuple[Identity, str, str | None, float]] = OrderedDict()
+        self._users: OrderedDict[tuple[str, str], _KnownUser] = OrderedDict()
         self._spaces: dict[tuple[str, str], tuple[float, Place]] = {}
 
     @classmethod
@@ -121,27 +133,37 @@ class Engine:
         changes only by linking or unlinking, so a mapping is trusted for :data:`IDENTITY_TTL_SECONDS`
         for reads, and a write refused as stale (:class:`AccountLinkedError`) drops it at once.
         """
-        store, clock = self.services.store, self.services.clock
         user_key = (user.platform, user.platform_user_id)
         cached = self._users.get(user_key)
         now = time.monotonic()
-        if cached is None or cached[1:3] != (user.display_name, user.language) or cached[3] < now:
-            identity = await store.members.identify(
-                user.platform, user.platform_user_id, user.display_name, user.language, clock()
-            )
-            cached = (identity, user.display_name, user.language, now + IDENTITY_TTL_SECONDS)
-            self._users[user_key] = cached
-            if len(self._users) > _IDENTITY_CACHE_SIZE:
-                self._users.popitem(last=False)
+        if (
+            cached is None
+            or cached.expires < now
+            or cached.display_name != user.display_name
+            or cached.language != user.language
+        ):
+            cached = await self._identify(user, user_key, now)
         else:
             self._users.move_to_end(user_key)
         place = await self._place(space)
-        identity = cached[0]
+        identity = cached.identity
         account = identity.account_id if identity.account_id != identity.person_id else None
-        language = self.services.language_of(user)
         return Context(
-            user, space, identity.person_id, place.community_id, language, place.space_id, account_id=account
+            user, space, identity.person_id, place.community_id, cached.answer_in, place.space_id, account_id=account
         )
+
+    async def _identify(self, user: UserRef, user_key: tuple[str, str], now: float) -> _KnownUser:
+        """Read (or create) the account and its person, and keep them for :data:`IDENTITY_TTL_SECONDS`."""
+        identity = await self.services.store.members.identify(
+            user.platform, user.platform_user_id, user.display_name, user.language, self.services.clock()
+        )
+        known = _KnownUser(
+            identity, user.display_name, user.language, now + IDENTITY_TTL_SECONDS, self.services.language_of(user)
+        )
+        self._users[user_key] = known
+        if len(self._users) > _IDENTITY_CACHE_SIZE:
+            self._users.popitem(last=False)
+        return known
 
     async def _place(self, space: SpaceRef) -> Place:
         """The space's id and its community's, read again after :data:`COMMUNITY_CACHE_SECONDS`.

@@ -95,7 +95,7 @@ class TaskQueries:
             if answer.typed:
                 mine = (answer.user_id, answer.round_id, answer.task_id)
                 db.execute("DELETE FROM pending_inputs WHERE user_id = ? AND round_id = ? AND task_id = ?", mine)
-            created = to_text(now)
+            created = to_text(local)  # ``local`` for every timestamp: to_text keeps the last one's text (see there)
             row: Any = db.execute(
                 "INSERT INTO answers (round_id, task_id, user_id, value, created_at, space_id)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
@@ -127,7 +127,7 @@ class TaskQueries:
             answer_id = int(row[0])
             award = answer.award.keyed(f"answer:{answer_id}")
             payment = pay(db, award, rules, local, MemberDay.of(status[3:6]), fresh=True, waiting=waiting)
-            awarded = after_answer(db, answer.user_id, payment, rules, now, counted_answers, waiting)  # badges, level
+            awarded = after_answer(db, answer.user_id, payment, rules, local, counted_answers, waiting)  # badges, level
             return AnswerResult(AnswerStatus.RECORDED, answer_id, awarded, progress)
 
         return await self.store.write(DefersMemberRows(unit, sent=on_server))

@@ -7,16 +7,19 @@ from datetime import UTC, datetime
 
 def to_text(moment: datetime) -> str:
     global _last
-    last = _last
-    if moment == last[0]:  # the same instant, whatever its zone: the same text
-        return last[1]
+    last, last_text = _last
+    # The same instant, whatever its zone: the same text. In one zone ``==`` compares wall times and ignores
+    # ``fold``, so the hour repeated when summer time ends would pass for the hour before: fold tells them apart.
+    if last is not None and moment == last and moment.fold == last.fold:
+        return last_text
     text = moment.astimezone(UTC).isoformat(timespec="microseconds")
     _last = (moment, text)
     return text
 
 
-# An answer's unit writes its moment three times (the answer, its ledger row, a badge), in UTC and in
-# the settings' zone: the last conversion is kept (one tuple, replaced whole, so threads may share it).
+# An answer's unit writes its moment three times (the answer, its ledger row, a badge): the last conversion
+# is kept (one tuple, replaced whole, so threads may share it). Asked again in the same zone it is found at
+# once; the same instant in another zone is found too, but comparing across zones costs ten times more.
 _last: tuple[datetime | None, str] = (None, "")
 
 

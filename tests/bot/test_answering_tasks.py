@@ -184,6 +184,17 @@ async def test_forged_and_malformed_tokens_are_refused_and_record_nothing(engine
     assert await answers_of(engine, "drink") == []
 
 
+async def test_a_genuine_token_taken_before_does_not_let_its_forged_twin_in(engine: Engine, person, cafe) -> None:
+    ana, bea = person("Ana"), person("Bea")
+    genuine = button(await open_task(engine, ana, cafe, "What do you order"), "Latte")
+    assert (await engine.act(ana, cafe, genuine)).outcome == Outcome.DONE  # the engine has read this token now
+    forged = genuine[:-1] + ("B" if genuine.endswith("A") else "A")
+    await open_task(engine, bea, cafe, "What do you order")
+    assert (await engine.act(bea, cafe, forged)).outcome == Outcome.STALE
+    assert (await engine.act(bea, cafe, genuine)).outcome == Outcome.DONE
+    assert await answers_of(engine, "drink") == ["1", "1"]
+
+
 async def test_answering_a_task_of_a_closed_round_is_refused(engine: Engine, person, cafe) -> None:
     ana = person("Ana")
     reply = await open_task(engine, ana, cafe, "What do you order")

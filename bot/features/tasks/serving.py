@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from bot.actions import Action, Verb
 from bot.catalog import Campaign, Task, TaskKind, text_in
@@ -36,26 +36,19 @@ from bot.features.tasks.kinds import (
     parse_typed,
     render_task,
 )
+from bot.features.tasks.recorded import RecordedReplies
+from bot.features.tasks.upcoming import Plan, Plans, Upcoming
 from bot.features.themes.promotions import Promotions
 from bot.identity import UserRef
 from bot.point_rules import task_points
-from bot.replies import Outcome, Reply, TextInput, to_plain, toast_choice
+from bot.replies import Outcome, Reply, TextInput
 from bot.store.database import StoreUnavailableError
-from bot.store.records import AnswerStatus, Award, NewAnswer, ProgressQuery, RoundRecord, SkipStatus, TaskProgress
+from bot.store.records import AnswerStatus, Award, NewAnswer, RoundRecord, SkipStatus, TaskProgress
 from bot.texts import Markup, t
 
 log = logging.getLogger(__name__)
 
 TASK_VIEW_CACHE = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class Upcoming:
-    """The open task rounds a member is offered, in order, and their progress through them once read."""
-
-    rounds: tuple[tuple[RoundRecord, Campaign], ...]
-    query: ProgressQuery
-    progress: TaskProgress | None = None
 
 
 class Tasks:
@@ -79,6 +72,8 @@ class Tasks:
         self.labelling = labelling
         self.pairs = pairs
         self._views: dict[tuple[int, int, str, int, int, int, int], Reply] = {}
+        self._plans = Plans()
+        self._recorded = RecordedReplies(services.settings.points.daily_cap, points)
 
     async def start(self, ctx: Context, campaign_id: str | None = None) -> Reply:
         """Greet the member, give the welcome bonus once, and hand out the first task.
@@ -155,25 +150,34 @@ class Tasks:
         self, ctx: Context, campaign_id: str | None = None, current: RoundRecord | None = None
     ) -> Upcoming:
         """The open task rounds here with their campaigns, in the order they are offered, and the query
-        that reads the member's progress through them.
+        that reads the member's progress through them (the space's :class:`Plan`, kept while the round
+        and promotion caches hold the same lists).
 
         ``current`` is the round the member is answering in. It comes first when it is another space's:
         a Telegram group sends a member's questions to their private chat, where the taps arrive, and
         the member must go on with the group's round (a job's next item) rather than start the chat's own.
         """
+        open_rounds = await self.open_rounds.of_space(ctx.space_id)
+        promoted = await self.promotions.all()
+        plan = self._plans.get(ctx.space_id, campaign_id, open_rounds, promoted)
+        if plan is None:
+            plan = Plan.of(await self._offered(open_rounds, campaign_id))
+            self._plans.keep(ctx.space_id, campaign_id, open_rounds, promoted, plan)
+        if current is not None and current.id not in plan.round_ids:
+            campaign = await self.promotions.campaign(current)
+            if campaign is not None:
+                plan = Plan.of(((current, campaign), *plan.rounds))
+        return plan.upcoming(ctx.space_id, ctx.user_id)
+
+    async def _offered(
+        self, open_rounds: list[RoundRecord], campaign_id: str | None
+    ) -> list[tuple[RoundRecord, Campaign]]:
+        """The open rounds with the campaigns they serve, in order: ``campaign_id``'s first."""
         campaign_of = self.promotions.campaign
-        rounds = [
-            (record, campaign)
-            for record in await self.open_rounds.of_space(ctx.space_id)
-            if (campaign := await campaign_of(record)) is not None
-        ]
+        rounds = [(record, campaign) for record in open_rounds if (campaign := await campaign_of(record)) is not None]
         if campaign_id is not None:
             rounds.sort(key=lambda pair: pair[0].subject != campaign_id)
-        if current is not None and all(record.id != current.id for record, _ in rounds):
-            campaign = await campaign_of(current)
-            if campaign is not None:
-                rounds.insert(0, (current, campaign))
-        return Upcoming(tuple(rounds), _progress_query(ctx, rounds))
+        return rounds
 
     def _show_task(
         self,
@@ -313,7 +317,8 @@ class Tasks:
         mask = action.int_field(2)
         if mask is None or mask >= 1 << len(task.options):
             return stale(ctx)
-        progress = await self.services.store.tasks.progress(_progress_query(ctx, [(record, campaign)]))
+        query = Plan.of([(record, campaign)]).query(ctx.space_id, ctx.user_id)
+        progress = await self.services.store.tasks.progress(query)
         position = _position(_visible(ctx, record, campaign, progress), index)
         view = self._show_task(ctx, record, campaign, index, task, position, mask)
         return Reply(view.text, Outcome.INFO, buttons=view.buttons, select=view.select, edit=True, notice="✓")
@@ -376,23 +381,10 @@ class Tasks:
                 Outcome.REFUSED,
                 follow_up=await self.next_task(ctx, after=(record, index)),
             )
-        awarded = result.awarded
-        gained = awarded.points if awarded else 0
-        lines = [t("answer.recorded", ctx.language, choice=parsed.summary, points=gained)]
-        if awarded and awarded.streak_bonus:
-            bonus = t("answer.streak_bonus", ctx.language, points=awarded.streak_bonus)
-            lines.append(t("answer.streak", ctx.language, days=awarded.streak_days, bonus=bonus))
-        if awarded and awarded.capped:
-            lines.append(t("answer.daily_cap", ctx.language, cap=services.settings.points.daily_cap))
-        lines += self.points.celebrations(awarded, ctx.language)
-        return Reply(
-            Markup("\n".join(lines)),
-            Outcome.DONE,
-            notice=to_plain(t("answer.toast", ctx.language, choice=toast_choice(parsed.summary), points=gained)),
-            follow_up=await self.next_task(
-                ctx, after=(record, index), upcoming=Upcoming(upcoming.rounds, upcoming.query, result.progress)
-            ),
+        follow_up = await self.next_task(
+            ctx, after=(record, index), upcoming=Upcoming(upcoming.rounds, upcoming.query, result.progress)
         )
+        return self._recorded.reply(ctx.language, parsed.summary, result.awarded, follow_up)
 
     # what a platform asks before the member acts (reads only) -----------------------------------
 
@@ -420,18 +412,6 @@ class Tasks:
         return answer_input(task, self.services.codec, round_id, index, self.services.language_of(user))
 
 
-def _progress_query(ctx: Context, rounds: Sequence[tuple[RoundRecord, Campaign]]) -> ProgressQuery:
-    """The query that reads the member's progress through ``rounds``."""
-    conditions = frozenset().union(*(campaign.condition_task_ids for _, campaign in rounds))
-    return ProgressQuery(
-        ctx.space_id,
-        ctx.user_id,
-        tuple(record.id for record, _ in rounds),
-        tuple(record.id for record, campaign in rounds if campaign.has_quota),
-        tuple(sorted(conditions)),
-    )
-
-
 def _meant_for(ctx: Context, record: RoundRecord, campaign: Campaign, task: Task, progress: TaskProgress) -> bool:
     """Whether the member may be asked ``task`` now: quota not full, their language, and (a follow-up)
     the answer it follows given."""
@@ -444,18 +424,21 @@ def _meant_for(ctx: Context, record: RoundRecord, campaign: Campaign, task: Task
         return True
     earlier = campaign.task(condition.task)
     value = progress.profile.get(condition.task)
-    return earlier is not None and value is not None and bool(answer_keys(earlier, value) & set(condition.is_any))
+    return earlier is not None and value is not None and not condition.answers.isdisjoint(answer_keys(earlier, value))
 
 
 def _visible(ctx: Context, record: RoundRecord, campaign: Campaign, progress: TaskProgress) -> list[int]:
-    """Indices of the campaign's tasks this member sees: those they answered or skipped and those still
-    meant for them (computed once per question shown: it is on every tap's path)."""
+    """Indices of the campaign's tasks this member sees: those for everyone, and of the others those
+    they answered or skipped and those still meant for them (computed once per question shown: it is
+    on every tap's path)."""
     done = progress.done.get(record.id, set())
-    return [
+    tasks = campaign.tasks
+    theirs = [
         i
-        for i, task in enumerate(campaign.tasks)
-        if task.for_everyone or task.id in done or _meant_for(ctx, record, campaign, task, progress)
+        for i in campaign.audience_task_indices
+        if tasks[i].id in done or _meant_for(ctx, record, campaign, tasks[i], progress)
     ]
+    return sorted([*campaign.everyone_task_indices, *theirs]) if theirs else list(campaign.everyone_task_indices)
 
 
 def _position(visible: list[int], index: int) -> tuple[int, int]:
