@@ -35,7 +35,7 @@ from bench import pg_trips
 from bench.runner import Context, Figure, compared, interleaved, measured
 from bench.throughput import closed_loop
 from bench.world import bench_settings, isolate_environment, person, space
-from bot.app import running_engine
+from bot.app import running_engine, settle_startup_heap
 from bot.replies import Outcome
 from bot.settings import StorageSettings
 from bot.store.postgres import PostgresStore, scratch_schema
@@ -75,6 +75,7 @@ def answer_in_a_process(url: str, writers: int, tag: str, answers: int, concurre
 async def _answer(url: str, writers: int, tag: str, answers: int, concurrency: int, barrier: Barrier) -> Share:
     settings = bench_settings(database=None, storage={"url": url, "writers": writers})
     async with running_engine(settings) as engine:
+        settle_startup_heap()  # as `crowdpulse run` does once start-up is done (and bench.world.engine_on)
         where = space("throughput")
         first = await engine.tasks.next_task(await engine.context(person(0, prefix=f"{tag}-probe-"), where))
         token = first.buttons[0][0].action

@@ -26,6 +26,12 @@ from bot.store.scores import ScoreBook
 # Rows per sharded counter that writers can hold alone, and the advisory-lock class that hands them out.
 SHARDS = 64
 _SHARD_LOCKS = 0x43505348
+# Cursors kept per statement for later write units (a batch of answers uses two per answer, at most 64
+# answers a batch), the most rows a kept cursor may hold on to until its next use, and the most
+# statements with cursors kept (past it, all are dropped: statements built with varying text stay bounded).
+_SPARE_CURSORS = 128
+_SPARE_ROWS = 100
+_SPARE_STATEMENTS = 256
 
 
 # rows ----------------------------------------------------------------------------------------------
@@ -111,6 +117,9 @@ class PgConnection:
         self.shard: int | None = None  # this connection's row of the sharded counters, once claimed
         self.score_book = ScoreBook()  # the histogram moves of the transaction under way
         self.pipeline: psycopg.Pipeline | None = None  # set while a write unit runs in pipeline mode
+        # Cursors of past write units, by statement, and those lent to the unit under way (see execute).
+        self._spare: dict[str, list[psycopg.Cursor[Row]]] = {}
+        self._lent: list[tuple[str, psycopg.Cursor[Row]]] = []
 
     def claim_shard(self) -> None:
         """Take a shard no other connection holds, for as long as this connection lives.
@@ -131,19 +140,45 @@ class PgConnection:
         self.shard = taken
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> psycopg.Cursor[Row] | PipelinedCursor:
-        cursor = self.raw.execute(translate(sql), tuple(parameters))
-        return cursor if self.pipeline is None else PipelinedCursor(cursor, self.pipeline)
+        """Run ``sql``; in a write unit (pipeline mode), on a cursor that ran the same statement in an
+        earlier unit when there is one.
+
+        A new psycopg cursor copies the connection's adapter maps and builds its own adapters for the
+        parameters' types, and the objects of the cursors in flight (a batch of answers holds two per
+        answer) made the garbage collections about five times as frequent as on SQLite. Reused for the
+        same statement, a cursor keeps its adapters: in benchmark 8, 0.26 ms of the bot process's CPU per
+        answer became 0.15 ms (SQLite: 0.12 ms). A cursor is lent until the write unit's block ends, so
+        the unit reads each cursor it was given as usual.
+        """
+        query = translate(sql)
+        if self.pipeline is None:
+            return self.raw.execute(query, tuple(parameters))
+        spare = self._spare.get(query)
+        cursor = spare.pop() if spare else self.raw.cursor()
+        self._lent.append((query, cursor))
+        cursor.execute(query, tuple(parameters))
+        return PipelinedCursor(cursor, self.pipeline)
 
     @contextlib.contextmanager
     def pipelined(self) -> Iterator[None]:
         """Pipeline mode for the block: statements are sent without waiting for their results, and the
         connection waits (one round trip) only when a result is read. Errors surface at that read."""
-        with self.raw.pipeline() as pipeline:
-            self.pipeline = pipeline
-            try:
-                yield
-            finally:
-                self.pipeline = None
+        try:
+            with self.raw.pipeline() as pipeline:
+                self.pipeline = pipeline
+                try:
+                    yield
+                finally:
+                    self.pipeline = None
+        finally:  # every result arrived: the block's cursors are free for the next write units
+            if len(self._spare) > _SPARE_STATEMENTS:
+                self._spare.clear()
+            for query, cursor in self._lent:
+                spare = self._spare.setdefault(query, [])
+                result = cursor.pgresult  # kept by the cursor until its next use: a small one only
+                if len(spare) < _SPARE_CURSORS and (result is None or result.ntuples <= _SPARE_ROWS):
+                    spare.append(cursor)
+            self._lent.clear()
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> psycopg.Cursor[Row]:
         cursor = self.raw.cursor()

@@ -38,8 +38,8 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -66,12 +66,14 @@ _RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
 _UNIQUE_RERUNS = 2
 # Units one transaction takes at most (units at READ COMMITTED, waiting together: see PostgresStore.write).
 _MAX_BATCH = 64
+# Units waiting that make the queue go to one more writer while others have it (see PostgresStore._wake).
+_BACKLOG = 8
 
 
 @dataclass(slots=True)
 class _Queued:
     unit: Unit[Any]
-    result: Future[Any] = field(default_factory=Future)
+    result: asyncio.Future[Any]  # of the caller's loop, set there once the batch committed
 
 
 # the store -----------------------------------------------------------------------------------------
@@ -99,9 +101,12 @@ class PostgresStore(Store):
         self._read_executor: ThreadPoolExecutor | None = None
         self._local = threading.local()
         self._connections: list[PgConnection] = []
-        self._connections_lock = threading.Lock()  # guards the list above, not the data
+        self._connections_lock = threading.Lock()  # guards the list above and the one below, not the data
+        self._idle_writers: list[PgConnection] = []  # last returned last: see _writer
         self._queued: deque[_Queued] = deque()  # READ COMMITTED units waiting for a writer
-        self._queued_lock = threading.Lock()
+        self._queued_lock = threading.Lock()  # guards the queue and the count below
+        self._draining = 0  # writers given the queue (see _wake): never more than ``writers``
+        self._waking = 0  # of those, the ones yet to take their batch
         self.commits = 0
         self.retries = 0
 
@@ -121,7 +126,9 @@ class PostgresStore(Store):
 
     def _migrate(self) -> None:
         try:
-            migrations.apply(self._connection())
+            db = self._writer()
+            migrations.apply(db)
+            self._release(db)
         except psycopg.OperationalError as error:
             raise _unavailable(error) from error
 
@@ -133,6 +140,7 @@ class PostgresStore(Store):
             await asyncio.get_running_loop().run_in_executor(None, executor.shutdown, True)
         with self._connections_lock:
             connections, self._connections = self._connections, []
+            self._idle_writers.clear()
         for connection in connections:
             connection.raw.close()
 
@@ -146,6 +154,30 @@ class PostgresStore(Store):
             with self._connections_lock:
                 self._connections.append(db)
         return db
+
+    def _writer(self) -> PgConnection:
+        """A connection for a write transaction: the one that finished one last, if any.
+
+        Not one per writer thread: the pool hands work to its threads in turn, and in a process whose
+        members answer in step (a batch at a time) each batch then ran on another connection, so the
+        server's processes took turns and worked from cold caches: in four bot processes of fifty
+        members each, about a fifth more CPU per answer, server and processes together, than with one
+        writer each (benchmark 8, ``p4``).
+        """
+        with self._connections_lock:
+            while self._idle_writers:
+                db = self._idle_writers.pop()
+                if not db.raw.closed:
+                    return db
+        db = connect(self.url)
+        with self._connections_lock:
+            self._connections.append(db)
+        return db
+
+    def _release(self, db: PgConnection) -> None:
+        if not db.raw.closed:
+            with self._connections_lock:
+                self._idle_writers.append(db)
 
     def _forget(self, db: PgConnection) -> None:
         """Drop a broken connection; the thread connects afresh next time."""
@@ -174,33 +206,74 @@ class PostgresStore(Store):
             raise RuntimeError("the store is not open")
         if not isinstance(unit, ReadCommitted):
             return await asyncio.get_running_loop().run_in_executor(self._write_executor, self._run_write, unit)
-        queued = _Queued(unit)
+        queued = _Queued(unit, asyncio.get_running_loop().create_future())
         with self._queued_lock:
             self._queued.append(queued)
-        self._write_executor.submit(self._run_queued)
-        result: T = await asyncio.wrap_future(queued.result)
+            wake = self._wake()
+        if wake:
+            self._submit_drain()
+        result: T = await queued.result
         return result
 
-    def _run_queued(self) -> None:
-        """Take the READ COMMITTED units waiting (none if other writers took them) and run them together."""
+    def _wake(self) -> bool:
+        """Whether to give the queue to one more writer (called holding the queue's lock).
+
+        One when units wait and no writer has the queue. Another only when :data:`_BACKLOG` units wait,
+        every writer given the queue has taken its batch, and fewer than ``writers`` have it (so a few
+        units may wait for a batch in progress, a transaction's time, as they would in it). A writer on
+        its way takes every unit that arrived meanwhile, so a unit costs no thread hand-off of its own
+        and a batch's results reach the event loop in one wake-up (a ``concurrent.futures.Future``, its
+        loop twin and a hand-off per answer, with the garbage collections their objects brought, were
+        some 7% of the bot process's CPU per answer in benchmark 8). And members who answer in step
+        (a batch's results come back together) make one batch, not one per writer: in four processes of
+        fifty members each, writers woken per unit split the batches and cost the server and the
+        processes a fifth more CPU per answer than one writer each (benchmark 8, ``p4``).
+        """
+        if not self._queued or self._waking or self._draining >= self._writers:
+            return False
+        if self._draining and len(self._queued) < _BACKLOG:
+            return False
+        self._draining += 1
+        self._waking += 1
+        return True
+
+    def _submit_drain(self) -> None:
+        executor = self._write_executor
+        if executor is not None:
+            with contextlib.suppress(RuntimeError):  # shut down meanwhile
+                executor.submit(self._drain)
+                return
+        self._drain()  # closing: the units still waiting run here
+
+    def _drain(self) -> None:
+        """Run the READ COMMITTED units waiting, up to :data:`_MAX_BATCH` in one transaction, and hand
+        their results to their loop. The writer then goes back to the pool's queue (other write units
+        get their turn) and, if units wait, the queue goes to the next writer."""
         with self._queued_lock:
             batch = [self._queued.popleft() for _ in range(min(len(self._queued), _MAX_BATCH))]
-        if not batch:
-            return
-        units = [queued.unit for queued in batch]
-        outcomes: list[tuple[bool, Any]]
+            self._waking -= 1
+            wake = self._wake()  # more than a batch waits
+        if wake:
+            self._submit_drain()
+        _deliver(batch, self._run_batch([queued.unit for queued in batch]))
+        with self._queued_lock:
+            self._draining -= 1
+            wake = self._wake()
+        if wake:
+            self._submit_drain()
+
+    def _run_batch(self, units: list[Unit[Any]]) -> list[batches.Outcome]:
+        """The units in one transaction, or (one raised) each in a savepoint, or (the server refused the
+        batch) each alone, to tell whose fault it was."""
+        if not units:
+            return []
         try:
             try:
-                outcomes = self._run_write(read_committed(lambda db: _together(db, units)))
+                return self._run_write(read_committed(lambda db: _together(db, units)))
             except batches.UnitRaised:  # rolled back: the batch again, each unit in a savepoint of its own
-                outcomes = self._run_write(read_committed(lambda db: _apart(db, units)))
-        except Exception as error:  # the server refused the batch: each unit alone, to tell whose fault
-            outcomes = [(False, error)] if len(batch) == 1 else [self._outcome(unit) for unit in units]
-        for queued, (ok, value) in zip(batch, outcomes, strict=True):
-            if ok:
-                queued.result.set_result(value)
-            else:
-                queued.result.set_exception(value)
+                return self._run_write(read_committed(lambda db: _apart(db, units)))
+        except Exception as error:
+            return [(False, error)] if len(units) == 1 else [self._outcome(unit) for unit in units]
 
     def _outcome(self, unit: Unit[Any]) -> tuple[bool, Any]:
         try:
@@ -212,7 +285,7 @@ class PostgresStore(Store):
         isolation = isolation_of(unit).upper()
         unique_reruns = 0
         for attempt in range(1, self._max_attempts + 1):
-            db = self._connection()
+            db = self._writer()
             try:
                 try:
                     if db.shard is None:
@@ -241,6 +314,8 @@ class PostgresStore(Store):
                 raise _unavailable(error) from error
             except errors.RaiseException as error:
                 raise translated(error) from error
+            finally:
+                self._release(db)
             self.commits += 1
             return result
         raise AssertionError("unreachable")
@@ -300,6 +375,28 @@ class PostgresStore(Store):
             if db.raw.closed or db.raw.broken:
                 self._forget(db)
             raise _unavailable(error) from error
+
+
+def _deliver(batch: list[_Queued], outcomes: list[batches.Outcome]) -> None:
+    """The batch's outcomes to their callers: one wake-up of each caller's loop (a closed loop has no
+    caller left)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], batches.Outcome]]] = {}
+    for queued, outcome in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(queued.result.get_loop(), []).append((queued.result, outcome))
+    for loop, results in by_loop.items():
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, results)
+
+
+def _settle(results: list[tuple[asyncio.Future[Any], batches.Outcome]]) -> None:
+    """On the callers' loop: each waiting caller's result (a caller that was cancelled waits no more)."""
+    for future, (ok, value) in results:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 def _together(db: Connection, units: list[Unit[Any]]) -> list[batches.Outcome]:

@@ -146,3 +146,29 @@ async def test_postgres_store_reports_an_unreachable_server_as_unavailable() -> 
     store = PostgresStore("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
     with pytest.raises(StoreUnavailableError):
         await store.open()
+
+
+async def test_postgres_write_units_reusing_cursors_read_their_own_rows(tmp_path: Path) -> None:
+    """Batched units send the same statement twice before reading either, batch after batch: each
+    cursor, new or reused from an earlier unit, gives its own statement's row; a caller that gave up
+    waiting leaves the others' results alone."""
+    from bot.store.dialects import read_committed
+    from bot.store.postgres import PostgresStore
+
+    def unit(number: int) -> Any:
+        def run(db: Any) -> tuple[int, int]:
+            first = db.execute("SELECT CAST(? AS BIGINT) AS v", (number,))
+            second = db.execute("SELECT CAST(? AS BIGINT) AS v", (-number,))
+            return int(second.fetchone()["v"]), int(first.fetchone()[0])
+
+        return read_committed(run)
+
+    with storage_url("postgresql", tmp_path) as url:
+        async with PostgresStore(url, writers=2) as store:
+            for start in (0, 100):
+                calls = [asyncio.ensure_future(store.write(unit(n))) for n in range(start, start + 100)]
+                calls[7].cancel()
+                results = await asyncio.gather(*calls, return_exceptions=True)
+                assert isinstance(results[7], asyncio.CancelledError)
+                expected = [(-n, n) for n in range(start, start + 100)]
+                assert results[:7] + results[8:] == expected[:7] + expected[8:]
