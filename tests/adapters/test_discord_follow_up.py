@@ -64,20 +64,26 @@ async def test_in_keep_mode_the_answered_question_stays_and_the_next_follows(
     assert requests_since(dc, before) == ["response", "follow-up"]
 
 
+async def question_before_the_pastry(dc: FakeDiscordServer, member: int) -> JSON:
+    """The member answers their way to "recommend", the question before the one with a photo."""
+    question = await teas_question(dc, member)
+    green = await dc.click(member, question, custom_id(question, "Green"))
+    question = await next_question(dc, green, "Pick up to two extras")
+    picked = await dc.select(member, question, select_id(question), ["0"])
+    question = await next_question(dc, picked, "work from the café")
+    for label, prompt in (("Yes", "rate the service"), ("4★", "recommend")):
+        step = await dc.click(member, question, custom_id(question, label, exact=True))
+        question = await next_question(dc, step, prompt)
+    return question
+
+
 async def test_in_edit_mode_a_question_with_a_photo_is_edited_in_with_it_and_out_again(
     dc: FakeDiscordServer, running: DiscordDeployment
 ) -> None:
     """The update that turns the answered question into the pastry question carries its photo (one
     request, no follow-up); the next update, to a question without one, takes the photo away."""
-    question = await teas_question(dc, ALICE)
+    question = await question_before_the_pastry(dc, ALICE)
     message_id = int(question["id"])
-    green = await dc.click(ALICE, question, custom_id(question, "Green"))
-    question = await next_question(dc, green, "Pick up to two extras")
-    picked = await dc.select(ALICE, question, select_id(question), ["0"])
-    question = await next_question(dc, picked, "work from the café")
-    for label, prompt in (("Yes", "rate the service"), ("4★", "recommend")):
-        step = await dc.click(ALICE, question, custom_id(question, label, exact=True))
-        question = await next_question(dc, step, prompt)
     before = len(dc.calls)
     nine = await dc.click(ALICE, question, custom_id(question, "9", exact=True))
     pastry = await next_question(dc, nine, "What is this pastry")
@@ -106,3 +112,17 @@ async def test_a_members_next_question_never_waits_for_anothers_in_the_same_chan
     await next_question(dc, carols, "Pick up to two extras")
     assert not alices.followups, "Alice's next question is still waiting out its 429"
     await next_question(dc, alices, "Which tea")
+
+
+async def test_an_update_with_a_photo_refused_by_a_server_error_is_sent_again_with_its_photo(
+    dc: FakeDiscordServer, running: DiscordDeployment
+) -> None:
+    """The form with the photo is encoded once and sent as it was on the retry after a 500."""
+    question = await question_before_the_pastry(dc, ALICE)
+    dc.fail_next("POST", r"/interactions/\d+/[^/]+/callback", status=500)
+    nine = await dc.click(ALICE, question, custom_id(question, "9", exact=True))
+    pastry = await next_question(dc, nine, "What is this pastry")
+    assert [error.status for error in dc.errors] == [500]
+    assert dc.attachment_bytes(pastry)["pastry.png"].startswith(b"\x89PNG")
+    sent = [call for call in dc.calls if call.files]
+    assert len(sent) == 2 and sent[0] == sent[1], "the same body, photo included, both times"

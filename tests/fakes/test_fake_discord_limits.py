@@ -75,6 +75,15 @@ async def test_attachments_are_stored(dc: FakeDiscordServer, bot: Bot) -> None:
     assert dc.attachment_bytes(reply.original) == {"r.csv": b"1,2"}
 
 
+async def test_files_arrive_as_sent_whatever_their_names_and_bytes(dc: FakeDiscordServer, bot: Bot) -> None:
+    """The form is read as discord.py writes it: names quoted with escapes, any bytes, files in order."""
+    odd, data = 'we"ird\\ näme.csv', b'--\r\n"\\\x00\xff\r\n'
+    files = [discord.File(io.BytesIO(data), odd), discord.File(io.BytesIO(b""), "empty.txt")]
+    message = await channel_of(bot).send("two", files=files)
+    assert [attachment.filename for attachment in message.attachments] == [odd, "empty.txt"]
+    assert dc.attachment_bytes(message.id) == {odd: data, "empty.txt": b""}
+
+
 async def test_dm_to_user_with_closed_dms_is_forbidden(dc: FakeDiscordServer, bot: Bot) -> None:
     bob = await bot.fetch_user(BOB)
     with pytest.raises(discord.Forbidden) as refused:

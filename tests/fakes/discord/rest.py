@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import hdrs, web
 
+from .forms import form_parts, is_form
 from .limits import FloodControl, RateLimiter, rate_limited
 from .protocol import API_PREFIX, ApiError, json_response
 from .records import Call, ErrorRecord
@@ -164,16 +165,16 @@ class RestPipeline:
 
 async def read_body(request: web.Request) -> tuple[Any, dict[int, tuple[str, bytes]]]:
     """JSON body or multipart ``payload_json`` + ``files[n]`` parts, as discord.py sends them."""
-    if request.content_type == "multipart/form-data":
+    content_type = request.headers.get(hdrs.CONTENT_TYPE, "")
+    if is_form(content_type):
         body: Any = None
         files: dict[int, tuple[str, bytes]] = {}
-        async for part in await request.multipart():
-            if not isinstance(part, BodyPartReader):
-                continue
-            if part.name == "payload_json":
-                body = json.loads(await part.text())
-            elif part.name and part.name.startswith("files["):
-                files[int(part.name[6:-1])] = (part.filename or "file", bytes(await part.read()))
+        for parameters, contents in form_parts(content_type, await request.read()):
+            name = parameters.get("name", "")
+            if name == "payload_json":
+                body = json.loads(contents)
+            elif name.startswith("files["):
+                files[int(name[6:-1])] = (parameters.get("filename") or "file", contents)
         return body, files
     raw = await request.read()
     try:
