@@ -210,8 +210,8 @@ class PostgresStore(Store):
         with self._queued_lock:
             self._queued.append(queued)
             wake = self._wake()
-        if wake:
-            self._submit_drain()
+        if wake:  # once this turn of the loop is over: the units it queues meanwhile make the same batch
+            asyncio.get_running_loop().call_soon(self._submit_drain)
         result: T = await queued.result
         return result
 
@@ -228,6 +228,12 @@ class PostgresStore(Store):
         (a batch's results come back together) make one batch, not one per writer: in four processes of
         fifty members each, writers woken per unit split the batches and cost the server and the
         processes a fifth more CPU per answer than one writer each (benchmark 8, ``p4``).
+
+        The writer is woken once the loop's current turn is over (:meth:`write`), not at the first unit:
+        members whose results came back together queue their next answers in that one turn, and a writer
+        woken at once, on the other core, took the few queued before the loop was preempted (four bot
+        processes on 2 cores: about 35 answers per COMMIT of a process's 50 members instead of 50, some
+        6% more CPU per answer, server and processes together).
         """
         if not self._queued or self._waking or self._draining >= self._writers:
             return False
