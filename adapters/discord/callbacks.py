@@ -15,8 +15,9 @@ The routes and bodies are Discord's documented API (``POST /interactions/{id}/{t
 of the interaction (``response.is_done()`` stays ``False``, so
 :class:`~adapters.discord.responding.Responder` keeps its own). Retries are discord.py's webhook
 adapter's: a 5xx after 1, 3, 5… seconds, a 429 only when a proxy (``Via``) sent it (Discord's own 429 is
-raised, with the same warning per retry), at most five attempts; failures raise discord.py's exceptions,
-so callers catch what they caught before.
+raised, with the same warning per retry), at most five attempts. A refusal raises discord.py's
+exception for it; a connection that fails raises ``OSError`` (aiohttp's ``ClientError`` for a message
+with files): callers catch :data:`UNSENT`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import discord
 import yarl
 
 from adapters.discord.rendering import Upload
+from adapters.keepalive_http import KeepAliveClient, Response
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 UPLOAD_HEADERS = {"User-Agent": USER_AGENT}  # aiohttp writes the multipart Content-Type and its boundary
 RESET_ERRNOS = (54, 10054)  # connection reset by peer (BSD, Windows): discord.py retries those too
 CHANNEL_MESSAGE, UPDATE_MESSAGE, MODAL = 4, 7, 9  # the callback types sent here (InteractionCallbackType)
+UNSENT = (discord.HTTPException, aiohttp.ClientError, OSError)  # what a callback that did not go out raises
 
 
 def _multipart(payload_json: str, uploads: Sequence[Upload]) -> aiohttp.FormData:
@@ -55,19 +58,21 @@ def _multipart(payload_json: str, uploads: Sequence[Upload]) -> aiohttp.FormData
     return form
 
 
-def error_for(response: aiohttp.ClientResponse, body: JSON | str) -> discord.HTTPException:
-    """discord.py's exception for a refused request, so callers catch what they always caught."""
+def error_for(response: Response, body: JSON | str) -> discord.HTTPException:
+    """discord.py's exception for a refused request, so callers catch what they always caught (it reads
+    the response's ``status``, ``reason`` and ``headers``, which :class:`Response` has as aiohttp's has)."""
+    answered: Any = response
     if response.status == 403:
-        return discord.Forbidden(response, body)
+        return discord.Forbidden(answered, body)
     if response.status == 404:
-        return discord.NotFound(response, body)
+        return discord.NotFound(answered, body)
     if response.status >= 500:
-        return discord.DiscordServerError(response, body)
-    return discord.HTTPException(response, body)
+        return discord.DiscordServerError(answered, body)
+    return discord.HTTPException(answered, body)
 
 
-async def _body(response: aiohttp.ClientResponse) -> JSON | str:
-    text = await response.text(encoding="utf-8")
+def _body(response: Response) -> JSON | str:
+    text = response.body.decode("utf-8", errors="replace")
     if response.headers.get("Content-Type", "").startswith("application/json"):
         try:
             parsed: JSON = json.loads(text)
@@ -77,7 +82,7 @@ async def _body(response: aiohttp.ClientResponse) -> JSON | str:
     return text
 
 
-def _retry_after(response: aiohttp.ClientResponse, refusal: JSON | str, attempt: int, what: str) -> float | None:
+def _retry_after(response: Response, refusal: JSON | str, attempt: int, what: str) -> float | None:
     """Seconds to wait before trying a refused callback again, or ``None``: raise it."""
     if response.status == 429 and response.headers.get("Via") and isinstance(refusal, dict):
         wait = float(refusal.get("retry_after", 1.0))
@@ -90,16 +95,20 @@ def _retry_after(response: aiohttp.ClientResponse, refusal: JSON | str, attempt:
 
 
 class Callbacks:
-    """Posts interaction responses on a session of its own (opened at the first, closed by :meth:`close`).
+    """Posts interaction responses on connections of its own (opened at the first, closed by :meth:`close`).
 
-    A session of its own rather than discord.py's: the client's is private to discord.py, and this one
-    carries no bot token (an interaction's token authorises its callback).
+    Connections of its own rather than discord.py's session: that one is private to discord.py, and
+    these requests carry no bot token (an interaction's token authorises its callback). A message as
+    JSON, which is nearly every answer, goes through :class:`~adapters.keepalive_http.KeepAliveClient`;
+    one with files through aiohttp's form, as discord.py sends it (photos are rare, and the multipart
+    encoding is not worth owning).
     """
 
     def __init__(self, api_base: str) -> None:
-        # Encoded once here, so that each request's URL is taken as it is (``encoded=True``) rather than
-        # parsed and quoted again: the ids are digits and Discord's tokens URL-safe characters.
-        self._base = str(yarl.URL(api_base.rstrip("/")))
+        api = yarl.URL(api_base.rstrip("/"))
+        self._origin = str(api.origin())
+        self._path = api.raw_path  # the ids are digits and Discord's tokens URL-safe: nothing to quote
+        self._client: KeepAliveClient | None = None
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -108,45 +117,58 @@ class Callbacks:
     ) -> None:
         """Answer ``interaction`` with callback ``kind`` carrying ``data`` (a message and its files, a
         form's ``Modal.to_dict()``); raise as discord.py would."""
-        url = yarl.URL(f"{self._base}/interactions/{interaction.id}/{interaction.token}/callback", encoded=True)
-        await self._post(url, {"type": kind, "data": data}, uploads, "response")
+        target = f"{self._path}/interactions/{interaction.id}/{interaction.token}/callback"
+        await self._post(target, {"type": kind, "data": data}, uploads, "response")
 
     async def follow_up(self, interaction: discord.Interaction, data: JSON, uploads: Sequence[Upload] = ()) -> None:
         """Post message ``data`` as a follow-up on ``interaction``'s token (Discord always returns the
         message, discord.py asks with ``wait=1`` as here; it is not parsed)."""
-        url = yarl.URL(f"{self._base}/webhooks/{interaction.application_id}/{interaction.token}?wait=1", encoded=True)
-        await self._post(url, data, uploads, "follow-up")
+        target = f"{self._path}/webhooks/{interaction.application_id}/{interaction.token}?wait=1"
+        await self._post(target, data, uploads, "follow-up")
 
-    async def _post(self, url: yarl.URL, payload: JSON, uploads: Sequence[Upload], what: str) -> None:
-        """POST ``payload`` to ``url`` (which holds a token: never logged), retried as discord.py does."""
+    async def _post(self, target: str, payload: JSON, uploads: Sequence[Upload], what: str) -> None:
+        """POST ``payload`` to ``target`` (which holds a token: never logged), retried as discord.py does."""
         text = json.dumps(payload, separators=(",", ":"))
-        if self._session is None:
-            if self._closed:
-                raise RuntimeError("Session is closed")
-            # No limit on connections, as discord.py's own session: a burst of answers must not queue
-            # behind aiohttp's default of 100.
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         for attempt in range(ATTEMPTS):
             last = attempt == ATTEMPTS - 1
-            body = _multipart(text, uploads) if uploads else text.encode()
-            headers = UPLOAD_HEADERS if uploads else HEADERS
             try:
-                async with self._session.post(url, data=body, headers=headers) as response:
-                    if response.status < 300:
-                        return
-                    refusal = await _body(response)
-                    wait = None if last else _retry_after(response, refusal, attempt, what)
-                    if wait is None:
-                        raise error_for(response, refusal)
+                response = await (self._upload(target, text, uploads) if uploads else self._json(target, text))
+                if response.status < 300:
+                    return
+                refusal = _body(response)
+                wait = None if last else _retry_after(response, refusal, attempt, what)
+                if wait is None:
+                    raise error_for(response, refusal)
             except OSError as reset:
                 if last or reset.errno not in RESET_ERRNOS:
                     raise
                 wait = 1.0 + attempt * 2
             await asyncio.sleep(wait)
 
+    async def _json(self, target: str, text: str) -> Response:
+        if self._client is None:
+            self._refuse_if_closed()
+            self._client = KeepAliveClient(self._origin)
+        return await self._client.request("POST", target, text.encode(), HEADERS)
+
+    async def _upload(self, target: str, text: str, uploads: Sequence[Upload]) -> Response:
+        if self._session is None:
+            self._refuse_if_closed()
+            # No limit on connections, as discord.py's own session: uploads must not queue behind 100.
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        url = yarl.URL(self._origin + target, encoded=True)
+        async with self._session.post(url, data=_multipart(text, uploads), headers=UPLOAD_HEADERS) as answer:
+            return Response(answer.status, answer.reason or "", answer.headers, await answer.read())
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise RuntimeError("Session is closed")
+
     async def close(self) -> None:
-        """Close the session for good: a handler still answering afterwards gets "Session is closed", as
-        from discord.py's closed client, rather than opening a session nobody closes."""
+        """Close for good: a handler still answering afterwards gets "Session is closed", as from
+        discord.py's closed client, rather than opening connections nobody closes."""
         self._closed = True
+        if self._client is not None:
+            await self._client.close()
         if self._session is not None:
             await self._session.close()

@@ -22,12 +22,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-import aiohttp
 import discord
 from discord import app_commands
 
 from adapters.answer_order import AnswerOrder
-from adapters.discord.callbacks import MODAL, Callbacks
+from adapters.discord.callbacks import MODAL, UNSENT, Callbacks
 from adapters.discord.components import (
     ACTION_ID_PATTERN,
     ANSWER_FIELD,
@@ -184,7 +183,7 @@ class Interactions:
         text = t("discord.retired_component", self.language(interaction))
         try:
             await self.responder(interaction).send(text_message(text), ephemeral=True)
-        except (discord.HTTPException, aiohttp.ClientError):
+        except UNSENT:
             log.warning("platform=discord interaction=%s could not refuse a retired %s", interaction.id, kind)
         self._log(interaction, kind, "retired", "stale", False, started)
 

@@ -36,7 +36,7 @@ import aiohttp
 import discord
 
 from adapters.answer_order import Turn
-from adapters.discord.callbacks import CHANNEL_MESSAGE, UPDATE_MESSAGE, Callbacks
+from adapters.discord.callbacks import CHANNEL_MESSAGE, UNSENT, UPDATE_MESSAGE, Callbacks
 from adapters.discord.rendering import NO_MENTIONS, NO_MENTIONS_DATA, Outgoing, Upload, text_message
 from adapters.send_queue import Request, Requests, SendQueue
 from bot.texts import t
@@ -186,7 +186,7 @@ class Responder:
             return
         try:
             await self.send(self._apology(), ephemeral=True)
-        except (discord.HTTPException, aiohttp.ClientError):
+        except UNSENT:
             log.warning("platform=discord could not tell the member about the error")
 
     def _request(self, message: Outgoing, ephemeral: bool) -> Request:
