@@ -16,8 +16,7 @@ of the interaction (``response.is_done()`` stays ``False``, so
 :class:`~adapters.discord.responding.Responder` keeps its own). Retries are discord.py's webhook
 adapter's: a 5xx after 1, 3, 5… seconds, a 429 only when a proxy (``Via``) sent it (Discord's own 429 is
 raised, with the same warning per retry), at most five attempts. A refusal raises discord.py's
-exception for it; a connection that fails raises ``OSError`` (aiohttp's ``ClientError`` for a message
-with files): callers catch :data:`UNSENT`.
+exception for it, a connection that fails ``OSError``: callers catch :data:`UNSENT`.
 """
 
 from __future__ import annotations
@@ -42,20 +41,21 @@ ATTEMPTS = 5  # as discord.py's webhook adapter
 # Discord asks every client for a User-Agent naming its library; these requests are discord.py's own.
 USER_AGENT = f"DiscordBot (https://github.com/Rapptz/discord.py {discord.__version__}) aiohttp/{aiohttp.__version__}"
 HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-UPLOAD_HEADERS = {"User-Agent": USER_AGENT}  # aiohttp writes the multipart Content-Type and its boundary
 RESET_ERRNOS = (54, 10054)  # connection reset by peer (BSD, Windows): discord.py retries those too
 CHANNEL_MESSAGE, UPDATE_MESSAGE, MODAL = 4, 7, 9  # the callback types sent here (InteractionCallbackType)
-UNSENT = (discord.HTTPException, aiohttp.ClientError, OSError)  # what a callback that did not go out raises
+# What a request that did not go out raises: these callbacks, and discord.py's own requests (aiohttp's).
+UNSENT = (discord.HTTPException, aiohttp.ClientError, OSError)
 
 
-def _multipart(payload_json: str, uploads: Sequence[Upload]) -> aiohttp.FormData:
-    """The body discord.py sends a message with files in: ``payload_json``, then ``files[n]`` (made
-    afresh for every attempt: a form is read once)."""
+async def _multipart(payload_json: str, uploads: Sequence[Upload]) -> tuple[bytes, dict[str, str]]:
+    """The body discord.py sends a message with files in (``payload_json``, then ``files[n]``), encoded by
+    aiohttp's form as discord.py's is, and its headers (the multipart type names the boundary)."""
     form = aiohttp.FormData(quote_fields=False)
     form.add_field("payload_json", payload_json, content_type="application/json")
     for index, (data, name) in enumerate(uploads):
         form.add_field(f"files[{index}]", data, filename=name, content_type="application/octet-stream")
-    return form
+    encoded = form()
+    return await encoded.as_bytes(), {"Content-Type": encoded.content_type, "User-Agent": USER_AGENT}
 
 
 def error_for(response: Response, body: JSON | str) -> discord.HTTPException:
@@ -98,10 +98,9 @@ class Callbacks:
     """Posts interaction responses on connections of its own (opened at the first, closed by :meth:`close`).
 
     Connections of its own rather than discord.py's session: that one is private to discord.py, and
-    these requests carry no bot token (an interaction's token authorises its callback). A message as
-    JSON, which is nearly every answer, goes through :class:`~adapters.keepalive_http.KeepAliveClient`;
-    one with files through aiohttp's form, as discord.py sends it (photos are rare, and the multipart
-    encoding is not worth owning).
+    these requests carry no bot token (an interaction's token authorises its callback). Bodies are sent
+    by :class:`~adapters.keepalive_http.KeepAliveClient`; a message with files is encoded by aiohttp's
+    form, as discord.py encodes it.
     """
 
     def __init__(self, api_base: str) -> None:
@@ -109,7 +108,6 @@ class Callbacks:
         self._origin = str(api.origin())
         self._path = api.raw_path  # the ids are digits and Discord's tokens URL-safe: nothing to quote
         self._client: KeepAliveClient | None = None
-        self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
     async def respond(
@@ -129,10 +127,15 @@ class Callbacks:
     async def _post(self, target: str, payload: JSON, uploads: Sequence[Upload], what: str) -> None:
         """POST ``payload`` to ``target`` (which holds a token: never logged), retried as discord.py does."""
         text = json.dumps(payload, separators=(",", ":"))
+        body, headers = await _multipart(text, uploads) if uploads else (text.encode(), HEADERS)
+        if self._client is None:
+            if self._closed:
+                raise RuntimeError("Session is closed")
+            self._client = KeepAliveClient(self._origin)
         for attempt in range(ATTEMPTS):
             last = attempt == ATTEMPTS - 1
             try:
-                response = await (self._upload(target, text, uploads) if uploads else self._json(target, text))
+                response = await self._client.request("POST", target, body, headers)
                 if response.status < 300:
                     return
                 refusal = _body(response)
@@ -145,30 +148,9 @@ class Callbacks:
                 wait = 1.0 + attempt * 2
             await asyncio.sleep(wait)
 
-    async def _json(self, target: str, text: str) -> Response:
-        if self._client is None:
-            self._refuse_if_closed()
-            self._client = KeepAliveClient(self._origin)
-        return await self._client.request("POST", target, text.encode(), HEADERS)
-
-    async def _upload(self, target: str, text: str, uploads: Sequence[Upload]) -> Response:
-        if self._session is None:
-            self._refuse_if_closed()
-            # No limit on connections, as discord.py's own session: uploads must not queue behind 100.
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        url = yarl.URL(self._origin + target, encoded=True)
-        async with self._session.post(url, data=_multipart(text, uploads), headers=UPLOAD_HEADERS) as answer:
-            return Response(answer.status, answer.reason or "", answer.headers, await answer.read())
-
-    def _refuse_if_closed(self) -> None:
-        if self._closed:
-            raise RuntimeError("Session is closed")
-
     async def close(self) -> None:
         """Close for good: a handler still answering afterwards gets "Session is closed", as from
         discord.py's closed client, rather than opening connections nobody closes."""
         self._closed = True
         if self._client is not None:
             await self._client.close()
-        if self._session is not None:
-            await self._session.close()
