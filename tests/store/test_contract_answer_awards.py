@@ -184,3 +184,40 @@ async def test_contract_a_badge_already_held_is_not_handed_out_again(store: Any)
         (other, "answers_3", "2026-11-23"),
         (other, "first_answer", "2026-11-01"),
     ]
+
+
+async def test_contract_one_members_answers_through_two_processes_pay_as_if_one_after_another(
+    store: Any, second_store: Any
+) -> None:
+    """A member answering through two bot processes at once: each process sends its answers together (on
+    PostgreSQL one transaction per process, READ COMMITTED, on several connections), yet the cap, the
+    streak and its bonus, the count's badges and the level come out as if the answers came one after
+    another. What an answer decides on (the day's points, the streak, the count, the badges held, the
+    score) is read under the member's lock, which the other process's answers wait for."""
+    space_id, round_id = await a_round(store)
+    (member,) = await people(store, 1)
+    yesterday = await store.tasks.record_answer(worth_30(round_id, space_id, member, "t0"), RULES, LATE_EVENING)
+    assert yesterday.awarded == Awarded(30, 1, 0, False, ("first_answer",), 0)
+    results = await asyncio.gather(
+        *(
+            (store if i % 2 else second_store).tasks.record_answer(
+                worth_30(round_id, space_id, member, f"t{i}"), RULES, JUST_AFTER_MIDNIGHT
+            )
+            for i in range(1, 9)
+        )
+    )
+    paid = [result.awarded for result in results if result.awarded is not None]
+    assert [result.status for result in results] == [AnswerStatus.RECORDED] * 8
+    assert sorted(awarded.points for awarded in paid) == [0] * 5 + [10, 30, 33]  # the cap; the bonus once
+    assert sorted(awarded.streak_bonus for awarded in paid) == [0] * 7 + [3]
+    assert [awarded.streak_days for awarded in paid] == [2] * 8
+    assert sum(awarded.capped for awarded in paid) == 6
+    assert sorted(badge for awarded in paid for badge in awarded.badges) == ["answers_3", "streak_2"]
+    assert sorted(awarded.level_up for awarded in paid) == [0] * 7 + [2]
+    assert await value(store, "SELECT earned FROM daily_points WHERE user_id = ? AND day = '2026-11-24'", member) == 70
+    streak = await store.fetchall("SELECT last_day, length, best FROM streaks WHERE user_id = ?", (member,))
+    assert [tuple(row) for row in streak] == [("2026-11-24", 2, 2)]
+    assert await value(store, "SELECT value FROM user_counters WHERE user_id = ? AND counter = 'answers'", member) == 9
+    assert await value(store, "SELECT COUNT(*) FROM user_badges WHERE user_id = ?", member) == 3
+    assert await store.points.balance(member) == 30 + 73
+    await assert_leaderboards_follow_the_ledger(store)
