@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,8 @@ EPHEMERAL = discord.MessageFlags(ephemeral=True).value
 LAYOUTS_KEPT = 1024  # questions' component layouts kept for reuse (see _layout)
 CHUNKINGS_KEPT = 1024  # short texts kept as Markdown chunks (see _chunks)
 TURNS_KEPT = 1024  # answered questions turned into the next one, kept for reuse (see replaced)
+PICTURES_KEPT = 256  # catalog pictures kept in memory (see _picture)
+PICTURE_KEPT_BYTES = 256 * 1024  # a larger picture is read for every message that shows it
 
 
 def markdown_chunks(markup: str, limit: int = CONTENT_LIMIT) -> list[str]:
@@ -177,7 +180,7 @@ async def _media(reply: Reply) -> tuple[list[discord.Embed], list[Upload]]:
         embed = discord.Embed()
         if image.data or image.path:
             name = _filename(image.filename)
-            data = image.data or await asyncio.to_thread(Path(image.path).read_bytes)
+            data = image.data or await _picture(image.path)
             files.append((data, name))
             embed.set_image(url=f"attachment://{name}")
         else:
@@ -186,6 +189,29 @@ async def _media(reply: Reply) -> tuple[list[discord.Embed], list[Upload]]:
     if reply.attachment is not None:
         files.append((reply.attachment.data, _filename(reply.attachment.filename)))
     return embeds, files
+
+
+async def _picture(path: str) -> bytes:
+    """A catalog picture's bytes, read off the event loop; a small one kept while its file is unchanged.
+
+    Discord keeps no file a message could refer to, so a question's picture travels with every member's
+    message, and reading it in a thread each time was a thread hop per question shown (some 2 % of a
+    tap's CPU in the closed-loop benchmark). A file replaced on disk has another size or time of change,
+    and is read anew; only that look costs the event loop (a stat, not a read).
+    """
+    found = os.stat(path)
+    key = (path, found.st_size, found.st_mtime_ns)
+    data = _pictures.get(key)
+    if data is None:
+        data = await asyncio.to_thread(Path(path).read_bytes)
+        if len(data) <= PICTURE_KEPT_BYTES:
+            if len(_pictures) >= PICTURES_KEPT:
+                _pictures.clear()
+            _pictures[key] = data
+    return data
+
+
+_pictures: dict[tuple[str, int, int], bytes] = {}
 
 
 @functools.lru_cache(maxsize=LAYOUTS_KEPT)

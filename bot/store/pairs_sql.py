@@ -20,6 +20,14 @@ from bot.store.ideas_sql import LISTED_SQL
 from bot.store.records import LISTED, Judged, JudgeResult, JudgeStatus, NewJudgement, PointRules, PoolIdea
 from bot.store.timestamps import to_text
 
+_IDEAS_CHANGED = (
+    f"SELECT id, author_id, {LISTED_SQL} AS listed, status_at, merged_into FROM ideas"  # noqa: S608 - constant text
+    " WHERE space_id = ? AND status_at >= ? ORDER BY status_at, id"
+)
+_JUDGEMENTS_AFTER = (
+    "SELECT id, low_id, high_id, winner_id FROM idea_judgements WHERE space_id = ? AND id > ? ORDER BY id"
+)
+
 
 class PairQueries:
     """The judgements table over a :class:`Database`."""
@@ -67,23 +75,26 @@ class PairQueries:
 
         return await self.store.write(unit)
 
-    async def ideas_changed(self, space_id: int, since: str) -> list[PoolIdea]:
-        """The space's ideas whose status moved at or after ``since`` (``""``: all of them), oldest change
-        first; a new idea's ``status_at`` is its creation, so new ones are among them."""
-        rows = await self.store.fetchall(
-            f"SELECT id, author_id, {LISTED_SQL} AS listed, status_at, merged_into FROM ideas"  # noqa: S608
-            " WHERE space_id = ? AND status_at >= ? ORDER BY status_at, id",
-            (space_id, since),
-        )
-        return [PoolIdea(row[0], row[1], bool(row[2]), row[3], row[4]) for row in rows]
+    async def changes(self, space_id: int, since: str, after_id: int) -> tuple[list[PoolIdea], list[Judged]]:
+        """What a space's pool has not seen yet, in one read (one trip to the database, one snapshot):
 
-    async def judgements_after(self, space_id: int, after_id: int) -> list[Judged]:
-        """The space's judgements with an id above ``after_id``, in id order."""
-        rows = await self.store.fetchall(
-            "SELECT id, low_id, high_id, winner_id FROM idea_judgements WHERE space_id = ? AND id > ? ORDER BY id",
-            (space_id, after_id),
-        )
-        return [Judged(row[0], row[1], row[2], row[3]) for row in rows]
+        * the ideas whose status moved at or after ``since`` (``""``: all of them), oldest change first; a
+          new idea's ``status_at`` is its creation, so new ones are among them;
+        * the judgements with an id above ``after_id``, in id order.
+
+        Every member who is caught up is offered a pair, the pool brought up to date first: two reads,
+        each a thread hop, were some 2 % of the bot's CPU per tap in the Discord closed-loop benchmark.
+        """
+
+        def unit(db: Connection) -> tuple[list[PoolIdea], list[Judged]]:
+            ideas = db.execute(_IDEAS_CHANGED, (space_id, since)).fetchall()
+            judged = db.execute(_JUDGEMENTS_AFTER, (space_id, after_id)).fetchall()
+            return (
+                [PoolIdea(row[0], row[1], bool(row[2]), row[3], row[4]) for row in ideas],
+                [Judged(row[0], row[1], row[2], row[3]) for row in judged],
+            )
+
+        return await self.store.read(unit)
 
     async def judgements_in_round(self, round_id: int) -> int:
         """How many judgements members made in a round's ``idea_pair`` tasks."""

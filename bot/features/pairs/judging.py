@@ -64,8 +64,9 @@ class Pairs:
         index = self._pools.setdefault(space_id, PairIndex())
         store = self.services.store.pairs
         async with self._locks.setdefault(space_id, asyncio.Lock()):
-            index.apply_ideas(await store.ideas_changed(space_id, index.since()))
-            index.apply_judgements(await store.judgements_after(space_id, index.judgements_from()))
+            ideas, judged = await store.changes(space_id, index.since(), index.judgements_from())
+            index.apply_ideas(ideas)
+            index.apply_judgements(judged)
             if index.due or (fresh_scores and index.changed_since_fit):
                 judgements = len(index.winners)
                 index.adopt(await asyncio.to_thread(index.fit_listed), judgements)
