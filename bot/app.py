@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot import texts
 from bot.catalog import load_catalog
 from bot.context import Clock, utc_now
 from bot.engine import Engine
@@ -53,8 +54,10 @@ def store_for_url(url: str, settings: Settings | None = None) -> Store:
 
 @asynccontextmanager
 async def running_engine(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Engine]:
-    """Load the catalog (refusing a bad one), open the store and yield a ready engine."""
+    """Load the catalog (refusing a bad one) and the sentences members read, open the store and yield a
+    ready engine."""
     catalog = load_catalog(settings.catalog_location.path)
+    texts.warm()  # the first member shown a count must not wait for Babel's data
     async with make_store(settings) as store:
         engine = await Engine.create(store, catalog, settings, clock)
         try:

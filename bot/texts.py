@@ -155,6 +155,17 @@ def available_languages() -> list[str]:
     return sorted(path.name for path in LOCALES_DIR.iterdir() if path.is_dir())
 
 
+def warm() -> None:
+    """Load every language's catalog and CLDR plural rules now, at start-up (some 40 ms in all).
+
+    Loaded on first use instead, Babel's locale data (about 20 ms for English) was paid by the first
+    member whose reply shows a count (an answer's "+5 points"), in the middle of everyone's taps.
+    """
+    for language in available_languages():
+        _messages(language)
+        _plural_rule(language)
+
+
 def pick_language(requested: str | None, default: str = FALLBACK) -> str:
     """The best language we have for a client's language code (``ro-RO`` → ``ro``)."""
     if requested:

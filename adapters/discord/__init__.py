@@ -12,6 +12,7 @@ part of Discord's contract:
   channel's send queue, a flood's repeated refusals acknowledged without a word.
 * :mod:`~adapters.discord.commands`: one slash command per command of :mod:`bot.commands`, typed
   options straight into the use cases; synced only when what would be uploaded changed.
+* :mod:`~adapters.discord.incoming`: clicks and forms as they arrive, their message parsed only if read.
 * :mod:`~adapters.discord.components`: persistent components and forms, routed by custom_id after a
   restart.
 * :mod:`~adapters.discord.rendering`: replies as messages within Discord's limits.

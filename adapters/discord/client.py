@@ -25,6 +25,7 @@ from adapters.discord.callbacks import Callbacks
 from adapters.discord.callbacks import log as callbacks_log
 from adapters.discord.commands import SlashCommands
 from adapters.discord.delivery import Delivery
+from adapters.discord.incoming import route_lazily
 from adapters.discord.interactions import PLATFORM, Interactions
 from adapters.discord.limits import ACK_BUDGET, IDENTIFY_INTERVAL
 from adapters.discord.rendering import NO_MENTIONS
@@ -90,6 +91,7 @@ class CrowdPulseClient(discord.AutoShardedClient):
         )
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
+        route_lazily(self._connection)  # clicks and forms straight to on_interaction (adapters.discord.incoming)
         self._closing = asyncio.Event()
         self._waited: set[int] = set()  # shards being launched whose identify wait is already over
 

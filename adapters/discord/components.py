@@ -24,6 +24,7 @@ from typing import Any
 
 import discord
 
+from adapters.discord.incoming import Origin
 from adapters.discord.limits import (
     BUTTON_LABEL,
     MODAL_TITLE,
@@ -67,13 +68,13 @@ def parse_custom_id(custom_id: str) -> Clicked | None:
     return Clicked(found["token"], max(1, min(int(found["limit"]), TEXT_INPUT_MAX)))
 
 
-def form_title(message: discord.Message | None, custom_id: str) -> str:
+def form_title(message: Origin | None, custom_id: str) -> str:
     """The title of the form the "✍️" button ``custom_id`` opens: the button's label without the mark."""
     label = ""
     for row in message.components if message is not None else ():
-        for item in getattr(row, "children", ()):
-            if getattr(item, "custom_id", None) == custom_id:
-                label = getattr(item, "label", None) or ""
+        for item in row.get("components", ()):
+            if item.get("custom_id") == custom_id:
+                label = item.get("label") or ""
     return label.removeprefix(ANSWER_MARK).strip() or label
 
 

@@ -39,6 +39,7 @@ from adapters.discord.components import (
     modal_values,
     parse_custom_id,
 )
+from adapters.discord.incoming import Origin, origin
 from adapters.discord.limits import ACK_BUDGET
 from adapters.discord.rendering import answered, closes, render, replaced, text_message
 from adapters.discord.responding import Message, Responder
@@ -165,7 +166,7 @@ class Interactions:
         elif clicked.form_limit is None:
             await self.on_action(interaction, clicked.token, tuple(data.get("values", ())))
         else:
-            title = form_title(interaction.message, custom_id)
+            title = form_title(origin(interaction), custom_id)
             await self.open_answer_form(interaction, clicked.token, title, clicked.form_limit)
 
     async def on_action(self, interaction: discord.Interaction, token: str, values: Sequence[str]) -> None:
@@ -269,7 +270,7 @@ class Interactions:
         self._remember(interaction)
         turn = self._answer_order.arrived()
         responder = Responder(interaction, self.sends, self.callbacks, self.language(interaction), turn=turn)
-        message = interaction.message if kind != "command" else None
+        message = origin(interaction) if kind != "command" else None
         outcome, quiet = "error", False
         try:
             reply = await self._in_time(responder, work, thinking=message is None)
@@ -320,7 +321,7 @@ class Interactions:
             messages += [(message, part.private or part.is_refusal) for message in await render(part)]
         await responder.answer(messages)
 
-    async def _answer_on(self, responder: Responder, reply: Reply, message: discord.Message) -> None:
+    async def _answer_on(self, responder: Responder, reply: Reply, message: Origin) -> None:
         """After a click: update the message when the reply says so, else tell the member privately.
 
         A question only the member sees, once answered, turns into the next one with the confirmation

@@ -17,8 +17,20 @@ from bot.store.database import Connection, Database
 from bot.store.dialects import for_share, read_committed
 from bot.store.effects import apply_award
 from bot.store.ideas_sql import LISTED_SQL
-from bot.store.records import LISTED, Judged, JudgeResult, JudgeStatus, NewJudgement, PointRules, PoolIdea
+from bot.store.records import LISTED, Judged, JudgeResult, JudgeStatus, NewJudgement, PointRules, PoolChanges, PoolIdea
 from bot.store.timestamps import to_text
+
+_IDEAS_CHANGED = (
+    f"SELECT id, author_id, {LISTED_SQL} AS listed, status_at, merged_into FROM ideas"  # noqa: S608 - constant text
+    " WHERE space_id = ? AND status_at >= ? ORDER BY status_at, id"
+)
+_JUDGEMENTS_AFTER = (
+    "SELECT id, low_id, high_id, winner_id FROM idea_judgements WHERE space_id = ? AND id > ? ORDER BY id"
+)
+# A member's judgements by member alone, on the UNIQUE index, the space checked in Python: given
+# ``space_id`` too, SQLite's planner picks the space's index and reads every judgement of the space (12 ms
+# at 100,000).
+_JUDGED_BY = "SELECT low_id, high_id, space_id FROM idea_judgements WHERE user_id = ?"
 
 
 class PairQueries:
@@ -67,35 +79,30 @@ class PairQueries:
 
         return await self.store.write(unit)
 
-    async def ideas_changed(self, space_id: int, since: str) -> list[PoolIdea]:
-        """The space's ideas whose status moved at or after ``since`` (``""``: all of them), oldest change
-        first; a new idea's ``status_at`` is its creation, so new ones are among them."""
-        rows = await self.store.fetchall(
-            f"SELECT id, author_id, {LISTED_SQL} AS listed, status_at, merged_into FROM ideas"  # noqa: S608
-            " WHERE space_id = ? AND status_at >= ? ORDER BY status_at, id",
-            (space_id, since),
-        )
-        return [PoolIdea(row[0], row[1], bool(row[2]), row[3], row[4]) for row in rows]
+    async def changes(self, space_id: int, since: str, after_id: int, judge: int | None = None) -> PoolChanges:
+        """What a space's pool has not seen yet, in one read (one trip to the database, one snapshot):
 
-    async def judgements_after(self, space_id: int, after_id: int) -> list[Judged]:
-        """The space's judgements with an id above ``after_id``, in id order."""
-        rows = await self.store.fetchall(
-            "SELECT id, low_id, high_id, winner_id FROM idea_judgements WHERE space_id = ? AND id > ? ORDER BY id",
-            (space_id, after_id),
-        )
-        return [Judged(row[0], row[1], row[2], row[3]) for row in rows]
+        * the ideas whose status moved at or after ``since`` (``""``: all of them), oldest change first; a
+          new idea's ``status_at`` is its creation, so new ones are among them;
+        * the judgements with an id above ``after_id``, in id order;
+        * with ``judge``, the pairs that member judged in the space.
+
+        Every member who is caught up is offered a pair, the pool brought up to date first: three reads,
+        each a thread hop, were some 3 % of the bot's CPU per tap in the Discord closed-loop benchmark.
+        """
+
+        def unit(db: Connection) -> PoolChanges:
+            ideas = db.execute(_IDEAS_CHANGED, (space_id, since)).fetchall()
+            judgements = db.execute(_JUDGEMENTS_AFTER, (space_id, after_id)).fetchall()
+            mine = db.execute(_JUDGED_BY, (judge,)).fetchall() if judge is not None else []
+            return PoolChanges(
+                [PoolIdea(row[0], row[1], bool(row[2]), row[3], row[4]) for row in ideas],
+                [Judged(row[0], row[1], row[2], row[3]) for row in judgements],
+                {(row[0], row[1]) for row in mine if row[2] == space_id},
+            )
+
+        return await self.store.read(unit)
 
     async def judgements_in_round(self, round_id: int) -> int:
         """How many judgements members made in a round's ``idea_pair`` tasks."""
         return int(await self.store.fetchval("SELECT COUNT(*) FROM idea_judgements WHERE round_id = ?", (round_id,), 0))
-
-    async def judged_by(self, space_id: int, user_id: int) -> set[tuple[int, int]]:
-        """The pairs (lower id, higher id) a member judged in a space.
-
-        By member alone, on the UNIQUE index, the space checked here: given ``space_id`` too, SQLite's
-        planner picks the space's index and reads every judgement of the space (12 ms at 100,000).
-        """
-        rows = await self.store.fetchall(
-            "SELECT low_id, high_id, space_id FROM idea_judgements WHERE user_id = ?", (user_id,)
-        )
-        return {(row[0], row[1]) for row in rows if row[2] == space_id}

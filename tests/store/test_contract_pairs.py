@@ -80,18 +80,21 @@ async def test_contract_the_pool_reads_changes_and_new_judgements_incrementally(
     space_id, _ = await a_round(store)
     *authors, judge = await people(store, 4)
     a, b, c = await three_ideas(store, space_id, authors)
-    changed = await store.pairs.ideas_changed(space_id, "")
-    assert [(idea.id, idea.listed) for idea in changed] == [(a, True), (b, True), (c, True)]
+    first = await store.pairs.changes(space_id, "", 0, judge)
+    assert [(idea.id, idea.listed) for idea in first.ideas] == [(a, True), (b, True), (c, True)]
+    assert first.judgements == [] and first.judged == set()
     await store.pairs.record(judging(space_id, judge, a, b, b), RULES, NOW)
-    (judged,) = await store.pairs.judgements_after(space_id, 0)
+    (judged,) = (await store.pairs.changes(space_id, "", 0)).judgements
     assert (judged.low, judged.high, judged.winner) == (min(a, b), max(a, b), b)
-    assert await store.pairs.judgements_after(space_id, judged.id) == []
-    assert await store.pairs.judged_by(space_id, judge) == {(min(a, b), max(a, b))}
+    assert (await store.pairs.changes(space_id, "", judged.id)).judgements == []
+    assert (await store.pairs.changes(space_id, "", judged.id, judge)).judged == {(min(a, b), max(a, b))}
+    assert (await store.pairs.changes(space_id + 1, "", judged.id, judge)).judged == set()  # another space's
     later = "2026-11-23T11:00:00.000000+00:00"
     await store.write(
         lambda db: db.execute("UPDATE ideas SET status = 'declined', status_at = ? WHERE id = ?", (later, c))
     )
-    assert [(idea.id, idea.listed) for idea in await store.pairs.ideas_changed(space_id, later)] == [(c, False)]
+    changed = (await store.pairs.changes(space_id, later, judged.id)).ideas
+    assert [(idea.id, idea.listed) for idea in changed] == [(c, False)]
 
 
 async def test_contract_linking_two_accounts_keeps_one_judgement_per_pair_and_none_of_ones_own_ideas(

@@ -61,20 +61,27 @@ class Pairs:
     async def pool(self, space_id: int, *, fresh_scores: bool = False) -> PairIndex:
         """The space's pool, brought up to date with the database (and fitted again when due, or when
         ``fresh_scores`` asks for scores that count every judgement)."""
+        index, _ = await self._synced(space_id, fresh_scores)
+        return index
+
+    async def _synced(
+        self, space_id: int, fresh_scores: bool = False, judge: int | None = None
+    ) -> tuple[PairIndex, set[tuple[int, int]]]:
+        """:meth:`pool`, and the pairs ``judge`` judged in the space, read in the same trip."""
         index = self._pools.setdefault(space_id, PairIndex())
         store = self.services.store.pairs
         async with self._locks.setdefault(space_id, asyncio.Lock()):
-            index.apply_ideas(await store.ideas_changed(space_id, index.since()))
-            index.apply_judgements(await store.judgements_after(space_id, index.judgements_from()))
+            changes = await store.changes(space_id, index.since(), index.judgements_from(), judge)
+            index.apply_ideas(changes.ideas)
+            index.apply_judgements(changes.judgements)
             if index.due or (fresh_scores and index.changed_since_fit):
                 judgements = len(index.winners)
                 index.adopt(await asyncio.to_thread(index.fit_listed), judgements)
-        return index
+        return index, changes.judged
 
     async def next_pair(self, ctx: Context, space_id: int) -> tuple[int, int] | None:
         """The pair to show the member next in a space, or ``None`` when none is left for them."""
-        index = await self.pool(space_id)
-        judged = await self.services.store.pairs.judged_by(space_id, ctx.user_id)
+        index, judged = await self._synced(space_id, judge=ctx.user_id)
         return index.choose(ctx.user_id, judged, self._rng)
 
     # serving ------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ from bot.store.records.linking import (
     UnlinkStatus,
 )
 from bot.store.records.outbox import OutboxRow
-from bot.store.records.pairs import Judged, JudgeResult, JudgeStatus, NewJudgement, PoolIdea
+from bot.store.records.pairs import Judged, JudgeResult, JudgeStatus, NewJudgement, PoolChanges, PoolIdea
 from bot.store.records.points import Award, Awarded, LedgerEntry, PointRules, Standing, Streak
 from bot.store.records.rewards import (
     CodeLine,
@@ -139,6 +139,7 @@ __all__ = [
     "OutboxRow",
     "Place",
     "PointRules",
+    "PoolChanges",
     "PoolIdea",
     "ProgressQuery",
     "PromotedOption",

@@ -63,3 +63,13 @@ class Judged:
     low: int
     high: int
     winner: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolChanges:
+    """What a space's pool has not seen yet, and the pairs (lower id, higher id) one member judged there
+    (empty when no member was asked about): :meth:`bot.store.pairs_sql.PairQueries.changes`."""
+
+    ideas: list[PoolIdea]
+    judgements: list[Judged]
+    judged: set[tuple[int, int]]
