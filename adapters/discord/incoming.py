@@ -10,10 +10,16 @@ was about 5 % of the bot's CPU per tap in the closed-loop benchmark, so componen
 ``message`` is built the first time it is read (the rare paths: a flood's silent acknowledgement, an
 edit after a deferral). Slash commands and autocomplete go to discord.py's own parser and its command
 tree as before.
+
+This leans on two things of discord.py that are not its documented API: the state's ``parsers`` table
+and the slot ``Interaction`` keeps its message in. :func:`route_lazily` checks both first; where a
+discord.py release has changed them it leaves discord.py's parsing alone (and says so in the log), and
+:func:`origin` reads the same record off the message discord.py built, so the bot answers the same.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +27,9 @@ from typing import Any
 import discord
 from discord.state import ConnectionState
 
-MESSAGE_SLOT: Any = vars(discord.Interaction)["message"]  # where discord.py's Interaction keeps its message
+log = logging.getLogger(__name__)
+
+MESSAGE_SLOT: Any = vars(discord.Interaction).get("message")  # where discord.py's Interaction keeps its message
 ROUTED_HERE = (discord.InteractionType.component.value, discord.InteractionType.modal_submit.value)
 EPHEMERAL = discord.MessageFlags(ephemeral=True).value
 
@@ -71,16 +79,26 @@ class LazyInteraction(discord.Interaction):
 
 
 def origin(interaction: discord.Interaction) -> Origin | None:
-    """The message ``interaction`` came from; ``None`` for a slash command (discord.py's parser built it:
-    it has none). Components and forms always arrive as :class:`LazyInteraction` (:func:`route_lazily`)."""
-    return interaction.origin if isinstance(interaction, LazyInteraction) else None
+    """The message ``interaction`` came from; ``None`` for a slash command, which has none."""
+    if isinstance(interaction, LazyInteraction):
+        return interaction.origin
+    message = interaction.message  # built by discord.py's own parser (see the module)
+    if message is None:
+        return None
+    rows: list[Any] = [row.to_dict() for row in message.components]
+    return Origin(message.content, message.flags.ephemeral, rows)
 
 
-def route_lazily(state: ConnectionState[Any]) -> None:
+def route_lazily(state: ConnectionState[Any]) -> bool:
     """Make ``state`` parse components and forms into :class:`LazyInteraction` and dispatch them as
-    ``on_interaction`` at once, past the view store (it holds nothing: every view and form is sent stopped)."""
-    parsers: dict[str, Callable[[Any], None]] = state.parsers
-    commands = parsers["INTERACTION_CREATE"]
+    ``on_interaction`` at once, past the view store (it holds nothing: every view and form is sent
+    stopped); ``False``, changing nothing, where this discord.py keeps its parsers or messages otherwise."""
+    parsers: dict[str, Callable[[Any], None]] | None = getattr(state, "parsers", None)
+    commands = parsers.get("INTERACTION_CREATE") if isinstance(parsers, dict) else None
+    known = hasattr(MESSAGE_SLOT, "__set__") and hasattr(state, "_get_or_create_unavailable_guild")
+    if parsers is None or commands is None or not known:
+        log.warning("discord.py %s parses interactions as it always did here: clicks cost more", discord.__version__)
+        return False
 
     def parse_interaction_create(data: Any) -> None:
         if data["type"] in ROUTED_HERE:
@@ -89,3 +107,4 @@ def route_lazily(state: ConnectionState[Any]) -> None:
             commands(data)
 
     parsers["INTERACTION_CREATE"] = parse_interaction_create
+    return True

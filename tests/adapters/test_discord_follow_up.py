@@ -8,6 +8,9 @@ it and the next one follows as a message of its own: two. The requests are count
 
 from __future__ import annotations
 
+import pytest
+
+from adapters.discord import incoming
 from tests.adapters.harness import (
     ALICE,
     CAROL,
@@ -126,3 +129,24 @@ async def test_an_update_with_a_photo_refused_by_a_server_error_is_sent_again_wi
     assert dc.attachment_bytes(pastry)["pastry.png"].startswith(b"\x89PNG")
     sent = [call for call in dc.calls if call.files]
     assert len(sent) == 2 and sent[0] == sent[1], "the same body, photo included, both times"
+
+
+async def test_where_discord_py_keeps_its_messages_otherwise_clicks_are_answered_the_same(
+    dc: FakeDiscordServer,
+    discord_bot: DiscordDeployment,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The adapter reads clicks off the gateway's JSON through a discord.py detail (the slot its
+    ``Interaction`` keeps the message in, :mod:`adapters.discord.incoming`). Without it, as after a
+    discord.py release that changed it, discord.py parses clicks itself and members see the same."""
+    monkeypatch.setattr(incoming, "MESSAGE_SLOT", None)
+    await discord_bot.start()
+    assert "parses interactions as it always did" in caplog.text
+    question = await teas_question(dc, ALICE)
+    before = len(dc.calls)
+    green = await dc.click(ALICE, question, custom_id(question, "Green"))
+    assert (await green.response())["type"] == 7
+    turned = await dc.wait_for(lambda: (m := dc.message(int(question["id"])))["content"].startswith("✅") and m)
+    assert turned["content"].startswith("✅ Green, +5\n") and "Pick up to two extras" in turned["content"]
+    assert requests_since(dc, before) == ["response"]
