@@ -61,8 +61,10 @@ class _Connection(asyncio.Protocol):
         self._transport = transport
 
     def send(self, data: bytes) -> asyncio.Future[Response]:
-        """Write a whole request; the future gets its response."""
+        """Write a whole request; the future gets its response (at once an error: the connection is gone)."""
         assert self._transport is not None
+        if self.closed:  # lost before this request: nothing would ever answer it
+            raise ConnectionError("the server closed the connection before it answered")
         self._reason, self._headers, self._headers_read, self._body = "", CIMultiDict(), False, []
         self._waiter = asyncio.get_running_loop().create_future()
         self._transport.write(data)

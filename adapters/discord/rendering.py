@@ -21,7 +21,7 @@ from typing import Any
 import discord
 
 from adapters.discord.components import answer_button
-from adapters.discord.incoming import Origin
+from adapters.discord.incoming import EPHEMERAL, Origin
 from adapters.discord.limits import (
     BUTTON_LABEL,
     BUTTONS_PER_ROW,
@@ -37,7 +37,6 @@ from bot.texts import Markup
 
 NO_MENTIONS = discord.AllowedMentions.none()
 NO_MENTIONS_DATA = NO_MENTIONS.to_dict()
-EPHEMERAL = discord.MessageFlags(ephemeral=True).value
 LAYOUTS_KEPT = 1024  # questions' component layouts kept for reuse (see _layout)
 CHUNKINGS_KEPT = 1024  # short texts kept as Markdown chunks (see _chunks)
 TURNS_KEPT = 1024  # answered questions turned into the next one, kept for reuse (see replaced)
