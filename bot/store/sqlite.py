@@ -33,6 +33,7 @@ import aiosqlite
 
 from bot.store import batches, migrations
 from bot.store.base import Store
+from bot.store.checkpoints import WRITER_CHECKPOINT_PAGES, Checkpointer
 from bot.store.database import StoreUnavailableError, Unit, translated
 from bot.store.dialects import replayable
 from bot.store.member_rows import MemberRows
@@ -85,6 +86,7 @@ class SqliteStore(Store):
         self._reader: aiosqlite.Connection | None = None
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._writer_task: asyncio.Task[None] | None = None
+        self.checkpointer = Checkpointer(path)
         self.commits = 0
 
     # lifetime -----------------------------------------------------------------------------------
@@ -100,6 +102,7 @@ class SqliteStore(Store):
         await self._reader.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         await self._reader.execute("PRAGMA query_only = ON")
         self._writer_task = asyncio.create_task(self._write_loop(), name="crowdpulse-sqlite-writer")
+        self.checkpointer.start()
 
     async def close(self) -> None:
         """Finish every queued write, then close. Idempotent."""
@@ -107,6 +110,7 @@ class SqliteStore(Store):
             await self._queue.put(None)
             await self._writer_task
             self._writer_task = None
+            await self.checkpointer.stop()
         if self._reader is not None:
             await self._reader.close()
             self._reader = None
@@ -127,6 +131,7 @@ class SqliteStore(Store):
         db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         _enter_wal(db, self._busy_timeout_ms / 1000)
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
+        db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")  # the Checkpointer copies the log
         db.execute("PRAGMA foreign_keys = ON")
         migrations.apply(db)
         return db
@@ -162,6 +167,7 @@ class SqliteStore(Store):
                 batch.append(item)
             outcomes = await loop.run_in_executor(self._executor, self._run_batch, [p.unit for p in batch])
             self.commits += 1
+            self.checkpointer.committed()
             for pending, (ok, value) in zip(batch, outcomes, strict=True):
                 if pending.future.done():
                     continue
