@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.point_rules import capped_delta, level_for, next_streak, week_key
-from bot.settings import BadgeCounter, BadgeRule
+from bot.settings import BadgeCounter
 from bot.store.database import Connection, Cursor, Rows
 from bot.store.dialects import lock_member
 from bot.store.member_rows import COUNTERS, DAYS, STREAK, MemberRows
@@ -318,31 +318,32 @@ def after_answer(
     crossed = _crossed(counted, "answers", 1, rules)
     # A streak grows by one a day, so reaching a threshold means being equal to it.
     streak_days = payment.awarded.streak_days
-    reached = [rule for rule in rules.badges if rule.counter == "streak" and rule.at_least == streak_days]
+    reached = [badge for at_least, badge in rules.thresholds.get("streak", ()) if at_least == streak_days]
     if waiting is None:
         return payment.settle(_grant(db, user_id, [*crossed, *reached], now))  # one wait for all that was sent
-    new = [rule.id for rule in (*crossed, *reached) if rule.id not in waiting.held]
+    new = [badge for badge in (*crossed, *reached) if badge not in waiting.held]
     earned_at = to_text(now) if new else ""
     for badge in new:
         waiting.rows.badge(user_id, badge, earned_at)
     return payment.settle([Rows([(badge,) for badge in new])])
 
 
-def _crossed(counted: Cursor, counter: BadgeCounter, step: int, rules: PointRules) -> list[BadgeRule]:
+def _crossed(counted: Cursor, counter: BadgeCounter, step: int, rules: PointRules) -> list[str]:
+    """The ids of the badges whose ``counter`` threshold the count read from ``counted`` just crossed."""
     new = int(counted.fetchone()[0])
     old = new - step
-    return [rule for rule in rules.badges if rule.counter == counter and old < rule.at_least <= new]
+    return [badge for at_least, badge in rules.thresholds.get(counter, ()) if old < at_least <= new]
 
 
-def _grant(db: Connection, user_id: int, rules: Iterable[BadgeRule], now: datetime) -> list[Cursor]:
+def _grant(db: Connection, user_id: int, badges: Iterable[str], now: datetime) -> list[Cursor]:
     """Send one insert per badge; each cursor holds the badge if it was new (see :func:`_granted`)."""
     return [
         db.execute(
             "INSERT INTO user_badges (user_id, badge, earned_at) VALUES (?, ?, ?)"
             " ON CONFLICT DO NOTHING RETURNING badge",
-            (user_id, rule.id, to_text(now)),
+            (user_id, badge, to_text(now)),
         )
-        for rule in rules
+        for badge in badges
     ]
 
 
