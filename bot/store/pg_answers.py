@@ -53,7 +53,7 @@ def send_answer(
     # The answer count's badges first, then the streak's: the order the SQLite unit hands them out in.
     badges = [rule for rule in rules.badges if rule.counter == "answers"]
     badges += [rule for rule in rules.badges if rule.counter == "streak"]
-    feeds = [] if award.reason == SPENDING else scopes(award.space_id, award.round_id, week)
+    feeds = () if award.reason == SPENDING else scopes(award.space_id, award.round_id, week)
     # A task without a quota: nothing in the transaction decides on its count (a progress read uses the
     # counts of quota tasks only), so the group commit writes it once (migration 0024). In the function,
     # each answer of a batch would add a version of the writer's count row and walk those before it.
