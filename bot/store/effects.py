@@ -28,7 +28,7 @@ from bot.store.dialects import lock_member
 from bot.store.member_rows import COUNTERS, DAYS, STREAK, MemberRows
 from bot.store.records import Award, Awarded, PointRules
 from bot.store.scores import SPENDING, PendingScores, add_points
-from bot.store.timestamps import to_text
+from bot.store.timestamps import day_text, to_text
 
 # audit and outbox ---------------------------------------------------------------------------------
 
@@ -107,7 +107,7 @@ class MemberDay:
 
     @staticmethod
     def parameters(user_id: int, today: date) -> tuple[Any, ...]:
-        return (user_id, today.isoformat(), user_id, user_id)
+        return (user_id, day_text(today), user_id, user_id)
 
     @staticmethod
     def of(columns: Sequence[Any]) -> MemberDay:
@@ -202,9 +202,9 @@ def pay(
     streak_bonus = 0
     if award.capped:
         if waiting is not None:
-            waiting.rows.earn(award.user_id, now.date().isoformat(), delta)
+            waiting.rows.earn(award.user_id, day_text(now.date()), delta)
         else:
-            db.execute(DAYS, (award.user_id, now.date().isoformat(), delta))
+            db.execute(DAYS, (award.user_id, day_text(now.date()), delta))
         streak_days, streak_bonus = _advance_streak(db, award, rules, now, day, waiting)
     paid = delta + streak_bonus
     if waiting is None:
@@ -258,9 +258,9 @@ def _advance_streak(
     if day.last_day == today:
         return length, 0
     if waiting is not None:
-        waiting.rows.streak(award.user_id, today.isoformat(), length)
+        waiting.rows.streak(award.user_id, day_text(today), length)
     else:
-        db.execute(STREAK, (award.user_id, today.isoformat(), length, length))
+        db.execute(STREAK, (award.user_id, day_text(today), length, length))
     if length < 2 or rules.streak_bonus <= 0:
         return length, 0
     bonus = Award(
@@ -270,7 +270,7 @@ def _advance_streak(
         delta=rules.streak_bonus,
         reason="streak",
         detail=str(length),
-        source_key=f"streak:{award.user_id}:{today.isoformat()}",
+        source_key=f"streak:{award.user_id}:{day_text(today)}",
     )
     return length, rules.streak_bonus if _insert_ledger(db, bonus, bonus.delta, now) else 0
 
