@@ -142,24 +142,33 @@ def start_award(db: Connection, award: Award, rules: PointRules, now: datetime) 
 
 class Payment:
     """An award's rows sent, its scores not yet read back: :meth:`settle` waits for them, so a unit on
-    PostgreSQL's pipeline can send its other statements first (see :mod:`bot.store.postgres`)."""
+    PostgreSQL's pipeline can send its other statements first (see :mod:`bot.store.postgres`).
 
-    __slots__ = ("awarded", "scores")
+    It holds what was paid as plain fields, and :meth:`settle` builds the one :class:`Awarded`: a frozen
+    dataclass costs every answer a few microseconds to build, and an answer would otherwise build two.
+    """
 
-    def __init__(self, awarded: Awarded, scores: PendingScores) -> None:
-        self.awarded = awarded
+    __slots__ = ("capped", "points", "scores", "streak_bonus", "streak_days")
+
+    def __init__(
+        self, scores: PendingScores, points: int = 0, streak_days: int = 0, streak_bonus: int = 0, capped: bool = False
+    ) -> None:
         self.scores = scores
+        self.points = points  # paid, the streak bonus included (as Awarded.points)
+        self.streak_days = streak_days
+        self.streak_bonus = streak_bonus
+        self.capped = capped
 
     def settle(self, grants: Iterable[Cursor] = ()) -> Awarded:
         """What the award came to, with the level it just reached (0 for none) and the badges ``grants``
         (:func:`_grant`) handed out."""
         lifetime = self.scores.lifetime()
-        paid = self.awarded
+        points = self.points
         level = 0
-        if lifetime is not None and paid.points > 0:
+        if lifetime is not None and points > 0:
             level = level_for(lifetime)[0]
-            level = level if level > level_for(lifetime - paid.points)[0] else 0
-        return Awarded(paid.points, paid.streak_days, paid.streak_bonus, paid.capped, _granted(grants), level)
+            level = level if level > level_for(lifetime - points)[0] else 0
+        return Awarded(points, self.streak_days, self.streak_bonus, self.capped, _granted(grants), level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +206,7 @@ def pay(
         delta = capped_delta(award.delta, day.earned_today, rules.daily_cap)
         capped = delta < award.delta
     if not _insert_ledger(db, award, delta, now, fresh=fresh):
-        return Payment(Awarded(0), PendingScores(db, None, 0))
+        return Payment(PendingScores(db, None, 0))
     streak_days = 0
     streak_bonus = 0
     if award.capped:
@@ -211,7 +220,7 @@ def pay(
         scores = add_points(db, award.user_id, award.space_id, award.round_id, week_key(now), paid, award.reason)
     else:
         scores = _wait_for_points(db, award, paid, waiting)
-    return Payment(Awarded(paid, streak_days, streak_bonus, capped), scores)
+    return Payment(scores, paid, streak_days, streak_bonus, capped)
 
 
 def _wait_for_points(db: Connection, award: Award, paid: int, waiting: Waiting) -> PendingScores:
@@ -317,7 +326,7 @@ def after_answer(
     counted = counted if counted is not None else count_up(db, user_id, "answers")
     crossed = _crossed(counted, "answers", 1, rules)
     # A streak grows by one a day, so reaching a threshold means being equal to it.
-    streak_days = payment.awarded.streak_days
+    streak_days = payment.streak_days
     reached = [badge for at_least, badge in rules.thresholds.get("streak", ()) if at_least == streak_days]
     if waiting is None:
         return payment.settle(_grant(db, user_id, [*crossed, *reached], now))  # one wait for all that was sent

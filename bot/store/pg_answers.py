@@ -25,7 +25,6 @@ from bot.store.progress import SentProgress, send_progress
 from bot.store.records import (
     AnswerResult,
     AnswerStatus,
-    Awarded,
     NewAnswer,
     PointRules,
     ProgressQuery,
@@ -113,7 +112,7 @@ def _recorded(
         count_answer(db, *counted, later=True)
     progress = _with_waiting_counts(db, sent.read()) if sent is not None else None
     scores = PendingScores(db, Rows(list(zip(scored, points, strict=True))) if scored else None, paid)
-    payment = Payment(Awarded(paid, streak_days, bonus, capped), scores)
+    payment = Payment(scores, paid, streak_days, bonus, capped)
     awarded = payment.settle([Rows([(badge,) for badge in granted])])
     return AnswerResult(AnswerStatus.RECORDED, int(answer_id), awarded, progress)
 
