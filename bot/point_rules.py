@@ -7,6 +7,7 @@ testable at day boundaries with any clock and shared by every store.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from bot.catalog import Task
 from bot.settings import PointsSettings
@@ -41,7 +42,14 @@ def current_streak(last_day: date | None, length: int, today: date) -> int:
 
 
 def week_key(moment: datetime) -> str:
-    year, week, _ = moment.isocalendar()
+    """The ISO year and week of ``moment``'s date (``"202650"``), as the weekly leaderboards are keyed."""
+    return _week_of(moment.date())
+
+
+@lru_cache(maxsize=16)
+def _week_of(day: date) -> str:
+    """:func:`week_key` of a day, kept for the few days in use: every answer asks it twice."""
+    year, week, _ = day.isocalendar()
     return f"{year}{week:02d}"
 
 

@@ -22,13 +22,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.point_rules import capped_delta, level_for, next_streak, week_key
-from bot.settings import BadgeCounter, BadgeRule
+from bot.settings import BadgeCounter
 from bot.store.database import Connection, Cursor, Rows
 from bot.store.dialects import lock_member
 from bot.store.member_rows import COUNTERS, DAYS, STREAK, MemberRows
 from bot.store.records import Award, Awarded, PointRules
 from bot.store.scores import SPENDING, PendingScores, add_points
-from bot.store.timestamps import to_text
+from bot.store.timestamps import day_text, to_text
 
 # audit and outbox ---------------------------------------------------------------------------------
 
@@ -107,7 +107,7 @@ class MemberDay:
 
     @staticmethod
     def parameters(user_id: int, today: date) -> tuple[Any, ...]:
-        return (user_id, today.isoformat(), user_id, user_id)
+        return (user_id, day_text(today), user_id, user_id)
 
     @staticmethod
     def of(columns: Sequence[Any]) -> MemberDay:
@@ -142,24 +142,33 @@ def start_award(db: Connection, award: Award, rules: PointRules, now: datetime) 
 
 class Payment:
     """An award's rows sent, its scores not yet read back: :meth:`settle` waits for them, so a unit on
-    PostgreSQL's pipeline can send its other statements first (see :mod:`bot.store.postgres`)."""
+    PostgreSQL's pipeline can send its other statements first (see :mod:`bot.store.postgres`).
 
-    __slots__ = ("awarded", "scores")
+    It holds what was paid as plain fields, and :meth:`settle` builds the one :class:`Awarded`: a frozen
+    dataclass costs every answer a few microseconds to build, and an answer would otherwise build two.
+    """
 
-    def __init__(self, awarded: Awarded, scores: PendingScores) -> None:
-        self.awarded = awarded
+    __slots__ = ("capped", "points", "scores", "streak_bonus", "streak_days")
+
+    def __init__(
+        self, scores: PendingScores, points: int = 0, streak_days: int = 0, streak_bonus: int = 0, capped: bool = False
+    ) -> None:
         self.scores = scores
+        self.points = points  # paid, the streak bonus included (as Awarded.points)
+        self.streak_days = streak_days
+        self.streak_bonus = streak_bonus
+        self.capped = capped
 
     def settle(self, grants: Iterable[Cursor] = ()) -> Awarded:
         """What the award came to, with the level it just reached (0 for none) and the badges ``grants``
         (:func:`_grant`) handed out."""
         lifetime = self.scores.lifetime()
-        paid = self.awarded
+        points = self.points
         level = 0
-        if lifetime is not None and paid.points > 0:
+        if lifetime is not None and points > 0:
             level = level_for(lifetime)[0]
-            level = level if level > level_for(lifetime - paid.points)[0] else 0
-        return Awarded(paid.points, paid.streak_days, paid.streak_bonus, paid.capped, _granted(grants), level)
+            level = level if level > level_for(lifetime - points)[0] else 0
+        return Awarded(points, self.streak_days, self.streak_bonus, self.capped, _granted(grants), level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,21 +206,21 @@ def pay(
         delta = capped_delta(award.delta, day.earned_today, rules.daily_cap)
         capped = delta < award.delta
     if not _insert_ledger(db, award, delta, now, fresh=fresh):
-        return Payment(Awarded(0), PendingScores(db, None, 0))
+        return Payment(PendingScores(db, None, 0))
     streak_days = 0
     streak_bonus = 0
     if award.capped:
         if waiting is not None:
-            waiting.rows.earn(award.user_id, now.date().isoformat(), delta)
+            waiting.rows.earn(award.user_id, day_text(now.date()), delta)
         else:
-            db.execute(DAYS, (award.user_id, now.date().isoformat(), delta))
+            db.execute(DAYS, (award.user_id, day_text(now.date()), delta))
         streak_days, streak_bonus = _advance_streak(db, award, rules, now, day, waiting)
     paid = delta + streak_bonus
     if waiting is None:
         scores = add_points(db, award.user_id, award.space_id, award.round_id, week_key(now), paid, award.reason)
     else:
         scores = _wait_for_points(db, award, paid, waiting)
-    return Payment(Awarded(paid, streak_days, streak_bonus, capped), scores)
+    return Payment(scores, paid, streak_days, streak_bonus, capped)
 
 
 def _wait_for_points(db: Connection, award: Award, paid: int, waiting: Waiting) -> PendingScores:
@@ -258,9 +267,9 @@ def _advance_streak(
     if day.last_day == today:
         return length, 0
     if waiting is not None:
-        waiting.rows.streak(award.user_id, today.isoformat(), length)
+        waiting.rows.streak(award.user_id, day_text(today), length)
     else:
-        db.execute(STREAK, (award.user_id, today.isoformat(), length, length))
+        db.execute(STREAK, (award.user_id, day_text(today), length, length))
     if length < 2 or rules.streak_bonus <= 0:
         return length, 0
     bonus = Award(
@@ -270,7 +279,7 @@ def _advance_streak(
         delta=rules.streak_bonus,
         reason="streak",
         detail=str(length),
-        source_key=f"streak:{award.user_id}:{today.isoformat()}",
+        source_key=f"streak:{award.user_id}:{day_text(today)}",
     )
     return length, rules.streak_bonus if _insert_ledger(db, bonus, bonus.delta, now) else 0
 
@@ -317,32 +326,33 @@ def after_answer(
     counted = counted if counted is not None else count_up(db, user_id, "answers")
     crossed = _crossed(counted, "answers", 1, rules)
     # A streak grows by one a day, so reaching a threshold means being equal to it.
-    streak_days = payment.awarded.streak_days
-    reached = [rule for rule in rules.badges if rule.counter == "streak" and rule.at_least == streak_days]
+    streak_days = payment.streak_days
+    reached = [badge for at_least, badge in rules.thresholds.get("streak", ()) if at_least == streak_days]
     if waiting is None:
         return payment.settle(_grant(db, user_id, [*crossed, *reached], now))  # one wait for all that was sent
-    new = [rule.id for rule in (*crossed, *reached) if rule.id not in waiting.held]
+    new = [badge for badge in (*crossed, *reached) if badge not in waiting.held]
     earned_at = to_text(now) if new else ""
     for badge in new:
         waiting.rows.badge(user_id, badge, earned_at)
     return payment.settle([Rows([(badge,) for badge in new])])
 
 
-def _crossed(counted: Cursor, counter: BadgeCounter, step: int, rules: PointRules) -> list[BadgeRule]:
+def _crossed(counted: Cursor, counter: BadgeCounter, step: int, rules: PointRules) -> list[str]:
+    """The ids of the badges whose ``counter`` threshold the count read from ``counted`` just crossed."""
     new = int(counted.fetchone()[0])
     old = new - step
-    return [rule for rule in rules.badges if rule.counter == counter and old < rule.at_least <= new]
+    return [badge for at_least, badge in rules.thresholds.get(counter, ()) if old < at_least <= new]
 
 
-def _grant(db: Connection, user_id: int, rules: Iterable[BadgeRule], now: datetime) -> list[Cursor]:
+def _grant(db: Connection, user_id: int, badges: Iterable[str], now: datetime) -> list[Cursor]:
     """Send one insert per badge; each cursor holds the badge if it was new (see :func:`_granted`)."""
     return [
         db.execute(
             "INSERT INTO user_badges (user_id, badge, earned_at) VALUES (?, ?, ?)"
             " ON CONFLICT DO NOTHING RETURNING badge",
-            (user_id, rule.id, to_text(now)),
+            (user_id, badge, to_text(now)),
         )
-        for rule in rules
+        for badge in badges
     ]
 
 

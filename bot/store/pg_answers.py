@@ -25,7 +25,6 @@ from bot.store.progress import SentProgress, send_progress
 from bot.store.records import (
     AnswerResult,
     AnswerStatus,
-    Awarded,
     NewAnswer,
     PointRules,
     ProgressQuery,
@@ -53,7 +52,7 @@ def send_answer(
     # The answer count's badges first, then the streak's: the order the SQLite unit hands them out in.
     badges = [rule for rule in rules.badges if rule.counter == "answers"]
     badges += [rule for rule in rules.badges if rule.counter == "streak"]
-    feeds = [] if award.reason == SPENDING else scopes(award.space_id, award.round_id, week)
+    feeds = () if award.reason == SPENDING else scopes(award.space_id, award.round_id, week)
     # A task without a quota: nothing in the transaction decides on its count (a progress read uses the
     # counts of quota tasks only), so the group commit writes it once (migration 0024). In the function,
     # each answer of a batch would add a version of the writer's count row and walk those before it.
@@ -113,7 +112,7 @@ def _recorded(
         count_answer(db, *counted, later=True)
     progress = _with_waiting_counts(db, sent.read()) if sent is not None else None
     scores = PendingScores(db, Rows(list(zip(scored, points, strict=True))) if scored else None, paid)
-    payment = Payment(Awarded(paid, streak_days, bonus, capped), scores)
+    payment = Payment(scores, paid, streak_days, bonus, capped)
     awarded = payment.settle([Rows([(badge,) for badge in granted])])
     return AnswerResult(AnswerStatus.RECORDED, int(answer_id), awarded, progress)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from bot.point_rules import EVERYONE, round_scope, space_scope
@@ -28,6 +29,7 @@ from bot.store.dialects import dialect, shard
 
 SPENDING = "redeem"  # the ledger reason that leaves leaderboards alone
 _FLUSH_CHUNK = 200  # rows per statement (4 parameters at most each, well under any server's limit)
+SCOPES_KEPT = 4096  # (space, round, week) whose leaderboard scopes are kept
 
 
 class ScoreBook:
@@ -182,8 +184,10 @@ class PendingScores:
         return lifetime
 
 
-def scopes(space_id: int | None, round_id: int | None, week: str) -> list[str]:
-    """The leaderboards a ledger row of this space, round and week counts in."""
+@lru_cache(maxsize=SCOPES_KEPT)
+def scopes(space_id: int | None, round_id: int | None, week: str) -> tuple[str, ...]:
+    """The leaderboards a ledger row of this space, round and week counts in (kept: every answer asks,
+    and a space's members answer in the same few rounds and week)."""
     found = [EVERYONE]
     if space_id is not None:
         found.append(space_scope(space_id))
@@ -191,7 +195,7 @@ def scopes(space_id: int | None, round_id: int | None, week: str) -> list[str]:
             found.append(f"{space_scope(space_id)}w{week}")
     if round_id is not None:
         found.append(round_scope(round_id))
-    return found
+    return tuple(found)
 
 
 def add_points(

@@ -6,7 +6,7 @@ correct at READ COMMITTED on PostgreSQL, where :mod:`bot.store.pg_answers` runs 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -114,7 +114,7 @@ class TaskQueries:
                 rows.count(answer.user_id, "answers", 1)
                 counted_answers = Rows([(int(status[6] or 0) + 1,)])
                 scores = [int(points or 0) for points in status[8:]]
-                waiting = Waiting(rows, feeds or [], scores, held_badges(status[7]))
+                waiting = Waiting(rows, feeds or (), scores, held_badges(status[7]))
             progress = None
             if follow_up is not None:  # read with the gate in the group commit (see _send_gate), else now
                 progress = (
@@ -205,7 +205,7 @@ def _send_gate(
     round_id: int,
     user_id: int,
     member_day: tuple[Any, ...] = (),
-    feeds: list[str] | None = None,
+    feeds: Sequence[str] | None = None,
     follow_up: ProgressQuery | None = None,
 ) -> Cursor:
     """:func:`round_gate`'s statement, sent; with ``member_day`` (:meth:`MemberDay.parameters`) the row

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 
 
 def to_text(moment: datetime) -> str:
@@ -21,6 +22,13 @@ def to_text(moment: datetime) -> str:
 # is kept (one tuple, replaced whole, so threads may share it). Asked again in the same zone it is found at
 # once; the same instant in another zone is found too, but comparing across zones costs ten times more.
 _last: tuple[datetime | None, str] = (None, "")
+
+
+@lru_cache(maxsize=16)
+def day_text(day: date) -> str:
+    """``day`` as ISO text (``2026-12-07``), as daily points and streaks store it. Kept for the few days in
+    use: an answer's unit writes its day three times, and each ``isoformat`` formats it anew."""
+    return day.isoformat()
 
 
 def from_text(text: str | None) -> datetime | None:

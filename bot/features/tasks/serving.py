@@ -99,18 +99,18 @@ class Tasks:
         campaign_id: str | None = None,
         after: tuple[RoundRecord, int] | None = None,
         upcoming: Upcoming | None = None,
+        progress: TaskProgress | None = None,
     ) -> Reply:
         """The next task this member may answer here, or "all done".
 
         ``after`` = (round, index) is the task just answered: its round goes on after it, first, also when
-        it is not this space's (see :meth:`_upcoming`).
+        it is not this space's (see :meth:`_upcoming`). ``upcoming`` and ``progress``: the rounds offered
+        and the member's progress through them, when the caller has both (an answer's unit read it).
         """
         store = self.services.store
-        if upcoming is None or upcoming.progress is None:
+        if upcoming is None or progress is None:
             upcoming = await self._upcoming(ctx, campaign_id, after[0] if after else None)
-            upcoming = Upcoming(upcoming.rounds, upcoming.query, await store.tasks.progress(upcoming.query))
-        progress = upcoming.progress
-        assert progress is not None
+            progress = await store.tasks.progress(upcoming.query)
         if progress.banned:
             return Reply(t("moderation.you_are_banned", ctx.language), Outcome.REFUSED)
         held_back = False
@@ -381,9 +381,7 @@ class Tasks:
                 Outcome.REFUSED,
                 follow_up=await self.next_task(ctx, after=(record, index)),
             )
-        follow_up = await self.next_task(
-            ctx, after=(record, index), upcoming=Upcoming(upcoming.rounds, upcoming.query, result.progress)
-        )
+        follow_up = await self.next_task(ctx, after=(record, index), upcoming=upcoming, progress=result.progress)
         return self._recorded.reply(ctx.language, parsed.summary, result.awarded, follow_up)
 
     # what a platform asks before the member acts (reads only) -----------------------------------

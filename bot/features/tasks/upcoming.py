@@ -13,18 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.catalog import Campaign
-from bot.store.records import ProgressQuery, PromotedOption, RoundRecord, TaskProgress
+from bot.store.records import ProgressQuery, PromotedOption, RoundRecord
 
 PLANS_KEPT = 4096  # spaces (and deep-linked campaigns) whose plans are kept; all dropped beyond
 
 
 @dataclass(frozen=True, slots=True)
 class Upcoming:
-    """The open task rounds a member is offered, in order, and their progress through them once read."""
+    """The open task rounds a member is offered, in order, and the query reading their progress through them."""
 
     rounds: tuple[tuple[RoundRecord, Campaign], ...]
     query: ProgressQuery
-    progress: TaskProgress | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.settings import BadgeRule
@@ -35,12 +36,24 @@ class Award:
 
 @dataclass(frozen=True, slots=True)
 class PointRules:
-    """The rules an award is applied with, in the same transaction as the effect."""
+    """The rules an award is applied with, in the same transaction as the effect.
+
+    ``thresholds`` is ``badges`` by counter, as (at_least, badge id) in the order of ``badges``: every
+    answer asks which thresholds its count and streak crossed, and a rule's fields read through pydantic
+    cost that answer more than the comparisons themselves, so they are read once, here.
+    """
 
     daily_cap: int
     streak_bonus: int
     timezone: str
     badges: tuple[BadgeRule, ...] = ()
+    thresholds: Mapping[str, tuple[tuple[int, str], ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_counter: dict[str, list[tuple[int, str]]] = {}
+        for rule in self.badges:
+            by_counter.setdefault(rule.counter, []).append((rule.at_least, rule.id))
+        object.__setattr__(self, "thresholds", {counter: tuple(found) for counter, found in by_counter.items()})
 
 
 @dataclass(frozen=True, slots=True)
