@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.actions import Action, Verb
-from bot.catalog import Campaign, Task, TaskKind, text_in
+from bot.catalog import Audienced, Campaign, Task, TaskKind, text_in
 from bot.context import Context, Services, stale, storage_refusal
 from bot.features.labelling.jobs import Held, Labelling
 from bot.features.pairs.judging import Pairs
@@ -410,19 +410,18 @@ class Tasks:
         return answer_input(task, self.services.codec, round_id, index, self.services.language_of(user))
 
 
-def _meant_for(ctx: Context, record: RoundRecord, campaign: Campaign, task: Task, progress: TaskProgress) -> bool:
+def _meant_for(ctx: Context, record: RoundRecord, task: Audienced, progress: TaskProgress) -> bool:
     """Whether the member may be asked ``task`` now: quota not full, their language, and (a follow-up)
     the answer it follows given."""
-    if task.quota is not None and progress.counts.get(record.id, {}).get(task.id, 0) >= task.quota:
+    if task.quota is not None and progress.counts.get(record.id, {}).get(task.task_id, 0) >= task.quota:
         return False
-    if task.audience.languages and ctx.language not in task.audience.languages:
+    if task.languages and ctx.language not in task.languages:
         return False
-    condition = task.audience.answered
-    if condition is None:
+    earlier = task.earlier
+    if earlier is None:
         return True
-    earlier = campaign.task(condition.task)
-    value = progress.profile.get(condition.task)
-    return earlier is not None and value is not None and not condition.answers.isdisjoint(answer_keys(earlier, value))
+    value = progress.profile.get(earlier.id)
+    return value is not None and not task.answers.isdisjoint(answer_keys(earlier, value))
 
 
 def _visible(ctx: Context, record: RoundRecord, campaign: Campaign, progress: TaskProgress) -> list[int]:
@@ -430,11 +429,8 @@ def _visible(ctx: Context, record: RoundRecord, campaign: Campaign, progress: Ta
     they answered or skipped and those still meant for them (computed once per question shown: it is
     on every tap's path)."""
     done = progress.done.get(record.id, set())
-    tasks = campaign.tasks
     theirs = [
-        i
-        for i in campaign.audience_task_indices
-        if tasks[i].id in done or _meant_for(ctx, record, campaign, tasks[i], progress)
+        task.index for task in campaign.audienced if task.task_id in done or _meant_for(ctx, record, task, progress)
     ]
     return sorted([*campaign.everyone_task_indices, *theirs]) if theirs else list(campaign.everyone_task_indices)
 
