@@ -53,10 +53,7 @@ class Checkpointer:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        loop = asyncio.get_running_loop()
-        if self._db is not None:
-            await loop.run_in_executor(self._executor, self._db.close)
-            self._db = None
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=True)
 
     async def _run(self) -> None:
@@ -69,6 +66,13 @@ class Checkpointer:
             except sqlite3.Error as error:  # the writer's own checkpoint still bounds the log
                 log.warning("WAL checkpoint failed (the writer will checkpoint instead): %s", error)
             await asyncio.sleep(self.pause)
+
+    def _close(self) -> None:
+        """On the checkpoint thread, after any checkpoint still running there (a cancelled wait leaves it
+        running), so the connection it may have just opened is closed too."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def _checkpoint(self) -> None:
         if self._db is None:
