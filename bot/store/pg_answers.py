@@ -50,8 +50,11 @@ def send_answer(
     award = answer.award
     week = week_key(local)
     # The answer count's badges first, then the streak's: the order the SQLite unit hands them out in.
-    badges = [rule for rule in rules.badges if rule.counter == "answers"]
-    badges += [rule for rule in rules.badges if rule.counter == "streak"]
+    badges = [
+        (counter, at_least, badge)
+        for counter in ("answers", "streak")
+        for at_least, badge in rules.thresholds.get(counter, ())
+    ]
     feeds = () if award.reason == SPENDING else scopes(award.space_id, award.round_id, week)
     # A task without a quota: nothing in the transaction decides on its count (a progress read uses the
     # counts of quota tasks only), so the group commit writes it once (migration 0024). In the function,
@@ -83,9 +86,9 @@ def send_answer(
             rules.daily_cap,
             rules.streak_bonus,
             _array(feeds),
-            _array(rule.id for rule in badges),
-            _array(rule.counter for rule in badges),
-            _array(str(rule.at_least) for rule in badges),
+            _array(badge for _, _, badge in badges),
+            _array(counter for counter, _, _ in badges),
+            _array(str(at_least) for _, at_least, _ in badges),
         ),
     )
     sent = send_progress(db, follow_up) if follow_up is not None else None  # read with the call's row
