@@ -15,7 +15,7 @@ import functools
 import random
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg.rows import RowMaker
@@ -107,6 +107,12 @@ def translate(sql: str) -> str:
     return "".join(out)
 
 
+class Held(Protocol):
+    """Statements a write unit holds back to send together with those of the units after it."""
+
+    def send(self, db: PgConnection) -> None: ...
+
+
 class PgConnection:
     """A psycopg connection seen through the part of ``sqlite3.Connection`` that units use."""
 
@@ -120,6 +126,7 @@ class PgConnection:
         # Cursors of past write units, by statement, and those lent to the unit under way (see execute).
         self._spare: dict[str, list[psycopg.Cursor[Row]]] = {}
         self._lent: list[tuple[str, psycopg.Cursor[Row]]] = []
+        self.held: Held | None = None  # sent before the next statement (see hold)
 
     def claim_shard(self) -> None:
         """Take a shard no other connection holds, for as long as this connection lives.
@@ -139,6 +146,17 @@ class PgConnection:
         self.execute("SELECT set_config('crowdpulse.shard', ?, false)", (str(taken),))
         self.shard = taken
 
+    def hold(self, held: Held) -> None:
+        """Keep ``held`` back until a result is read or another statement is run (:meth:`send_held`):
+        the answers of a group commit go out as a few calls (:mod:`bot.store.pg_answers`). The store
+        sends what is still held before COMMIT; a write unit that fails drops it with its transaction."""
+        self.held = held
+
+    def send_held(self) -> None:
+        held, self.held = self.held, None
+        if held is not None:
+            held.send(self)
+
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> psycopg.Cursor[Row] | PipelinedCursor:
         """Run ``sql``; in a write unit (pipeline mode), on a cursor that ran the same statement in an
         earlier unit when there is one.
@@ -150,6 +168,8 @@ class PgConnection:
         answer became 0.15 ms (SQLite: 0.12 ms). A cursor is lent until the write unit's block ends, so
         the unit reads each cursor it was given as usual.
         """
+        if self.held is not None:
+            self.send_held()
         query = translate(sql)
         if self.pipeline is None:
             return self.raw.execute(query, tuple(parameters))
@@ -170,6 +190,7 @@ class PgConnection:
                     yield
                 finally:
                     self.pipeline = None
+                    self.held = None
         finally:  # every result arrived: the block's cursors are free for the next write units
             if len(self._spare) > _SPARE_STATEMENTS:
                 self._spare.clear()
@@ -181,6 +202,7 @@ class PgConnection:
             self._lent.clear()
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> psycopg.Cursor[Row]:
+        self.send_held()
         cursor = self.raw.cursor()
         cursor.executemany(translate(sql), [tuple(row) for row in rows])
         return cursor

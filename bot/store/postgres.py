@@ -21,10 +21,11 @@ Units run on worker threads with psycopg 3's synchronous API, one connection per
 their own threads (REPEATABLE READ READ ONLY for read units, one snapshot), writes on theirs (four
 writers by default, see :class:`PostgresStore`). A write unit's statements go out in pipeline mode with
 its BEGIN and COMMIT (:mod:`bot.store.pg_connection`): the connection waits only where the unit reads a
-result. The answer is one call of a server-side function (:mod:`bot.store.pg_answers`): two round trips
-alone, the call and the COMMIT. READ COMMITTED units waiting together share one transaction (a unit that
-raises sends the batch again, each unit in its own savepoint), so one flush of the server's log commits
-them all; the answers among them are all sent before any is read, so the batch waits on the server once.
+result. READ COMMITTED units waiting together share one transaction (a unit that raises sends the batch
+again, each unit in its own savepoint), so one flush of the server's log commits them all. The answers
+among them are held and go out together, one call of a server-side function for all of them
+(:mod:`bot.store.pg_answers`), before any is read: the batch waits on the server once, and an answer
+alone costs two round trips, the call and the COMMIT.
 """
 
 from __future__ import annotations
@@ -299,6 +300,7 @@ class PostgresStore(Store):
                     with db.pipelined():  # BEGIN and COMMIT travel with the unit's statements
                         db.raw.execute(f"BEGIN ISOLATION LEVEL {isolation}".encode())
                         result = unit(db)
+                        db.send_held()  # what the unit held and did not read goes out with its transaction
                         db.score_book.flush(db)
                         db.raw.execute(b"COMMIT")
                 except BaseException as failure:
@@ -406,8 +408,9 @@ def _settle(results: list[tuple[asyncio.Future[Any], batches.Outcome]]) -> None:
 
 
 def _together(db: Connection, units: list[Unit[Any]]) -> list[batches.Outcome]:
-    """:func:`batches.together`, with the units that have a ``sent`` form (the answer: one call each)
-    sent first and read after: the whole batch waits on the server once, not once per unit."""
+    """:func:`batches.together`, with the units that have a ``sent`` form (the answer: held, then one
+    call for the batch's answers) sent first and read after: the whole batch waits on the server once,
+    not once per unit."""
     try:
         reads = [_sent(db, unit) for unit in units]
         return [(True, read()) for read in reads]

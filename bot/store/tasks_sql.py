@@ -1,7 +1,8 @@
 """SQL for tasks: a member's progress through the open rounds, answers and skips, pending free-text inputs.
 
 Recording an answer is the hottest unit of all; see :meth:`TaskQueries.record_answer` for how it stays
-correct at READ COMMITTED on PostgreSQL, where :mod:`bot.store.pg_answers` runs it as one call.
+correct at READ COMMITTED on PostgreSQL, where :mod:`bot.store.pg_answers` sends a group commit's answers
+together, as one call of a server-side function.
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ class TaskQueries:
         The hottest unit, so on PostgreSQL it runs at READ COMMITTED with explicit locks instead of
         SERIALIZABLE: the round's row is share-locked (closing it waits for answers in flight, and an
         answer after the close sees it closed), a task with a quota takes turns, the award locks the
-        member, and every count is an atomic upsert or guarded by a UNIQUE constraint. There the work is
-        one call of a server-side function (migration 0022, :mod:`bot.store.pg_answers`): sent as
-        statements it cost the bot process more CPU than the rows it wrote.
+        member, and every count is an atomic upsert or guarded by a UNIQUE constraint. There the answers
+        of a group commit go out together, in one call of a server-side function (migration 0025,
+        :mod:`bot.store.pg_answers`): sent as statements an answer cost the bot process more CPU than the
+        rows it wrote, and called once per answer, the server more CPU than the bot process.
         """
 
         def on_server(db: Connection) -> Callable[[], AnswerResult]:

@@ -183,3 +183,40 @@ async def test_contract_an_answers_progress_counts_the_answers_before_it_in_its_
         assert result.progress.counts[round_id].get("t2", 0) <= 5
     counted = "SELECT task_id, SUM(answers) FROM task_counts WHERE round_id = ? GROUP BY task_id ORDER BY task_id"
     assert [tuple(row) for row in await store.fetchall(counted, (round_id,))] == [("t1", 24), ("t2", 5)]
+
+
+async def test_contract_answers_arriving_together_are_each_decided_as_if_alone(store: Any) -> None:
+    """One group commit mixing every outcome (PostgreSQL sends it as one call per wave of distinct
+    members): each answer gets the status it would get alone, and only the recorded ones count or pay."""
+    space_id, round_id = await a_round(store)
+    closed_round = (await a_round(store, kind="ideas"))[1]
+    assert await store.rounds.close(Closing(closed_round, None, (), RULES), NOW)
+    ana, ben, cleo, dan, eve, moderator = await people(store, 6)
+    assert await store.members.set_ban(space_id, eve, moderator, True, NOW)
+    answers = [
+        an_answer(round_id, space_id, ana, "t1"),
+        an_answer(round_id, space_id, ana, "t2"),  # a second answer of hers: a second wave
+        an_answer(round_id, space_id, ben, "t1"),
+        an_answer(round_id, space_id, ben, "t1"),  # the same tap twice
+        an_answer(closed_round, space_id, cleo, "t1"),
+        an_answer(round_id, space_id, eve, "t1"),  # banned
+        *(an_answer(round_id, space_id, member, "q", quota=2) for member in (ana, cleo, dan)),
+    ]
+    results = await asyncio.gather(*(store.tasks.record_answer(answer, RULES, NOW) for answer in answers))
+    statuses = [result.status for result in results]
+    assert statuses[:2] == [AnswerStatus.RECORDED, AnswerStatus.RECORDED]
+    assert sorted(statuses[2:4]) == sorted([AnswerStatus.RECORDED, AnswerStatus.ALREADY_ANSWERED])
+    assert statuses[4:6] == [AnswerStatus.ROUND_CLOSED, AnswerStatus.BANNED]
+    assert sorted(statuses[6:]) == sorted([AnswerStatus.RECORDED] * 2 + [AnswerStatus.QUOTA_FULL])
+    recorded = [answer for answer, status in zip(answers, statuses, strict=True) if status == AnswerStatus.RECORDED]
+    assert await value(store, "SELECT COUNT(*) FROM answers") == len(recorded) == 5
+    for task in ("t1", "t2", "q"):
+        expected = sum(answer.task_id == task for answer in recorded)
+        assert await value(store, "SELECT SUM(answers) FROM task_counts WHERE task_id = ?", task) == expected
+    for member in (ana, ben, cleo, dan, eve):
+        mine = sum(answer.user_id == member for answer in recorded)
+        assert await store.points.balance(member) == 5 * mine
+        assert await value(store, "SELECT value FROM user_counters WHERE user_id = ?", member) == mine
+    answer_ids = {result.answer_id for result in results if result.status == AnswerStatus.RECORDED}
+    assert answer_ids == {row[0] for row in await store.fetchall("SELECT id FROM answers")}
+    await assert_leaderboards_follow_the_ledger(store)

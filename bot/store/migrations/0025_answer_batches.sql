@@ -1,0 +1,2 @@
+-- Nothing to do on SQLite (twin of postgres/0025_answer_batches.sql): its writer runs each answer's
+-- statements in process, where a statement costs no message and little executor set-up.
