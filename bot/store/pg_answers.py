@@ -11,11 +11,10 @@ of a whole group commit and writes each table's rows for all of them in one stat
 reads its result. The held answers go out when the first of them is read, or before any other statement
 of the transaction: every member's first answer in a first call, a member's second answer of the same
 group commit in a second, and so on (the function upserts each member's rows once per call), each call
-followed by the progress reads of its answers that asked for one. The
-reader turns the answer's row into the :class:`AnswerResult` the SQLite unit gives: the histogram moves
-(and a quota-free task's answer count, migration 0024) go into the connection's
-:class:`~bot.store.scores.ScoreBook` and the level is decided by :meth:`~bot.store.effects.Payment.settle`,
-as for every other award.
+followed by the progress reads of its answers that asked for one. The reader turns the answer's row into
+the :class:`AnswerResult` the SQLite unit gives: the histogram moves (and a quota-free task's answer
+count, migration 0024) go into the connection's :class:`~bot.store.scores.ScoreBook` and the level is
+decided by :meth:`~bot.store.effects.Payment.settle`, as for every other award.
 """
 
 from __future__ import annotations
@@ -163,11 +162,11 @@ def send_answer(
     # counts a quota task's answers itself, in turn.
     counted = (answer.round_id, answer.task_id) if answer.quota is None else None
     held = _HeldAnswer(values, answer.user_id, follow_up, counted)
-    holding = pg.held if isinstance(pg.held, _HeldAnswers) else None
-    if holding is None:
-        holding = _HeldAnswers()
-        pg.hold(holding)
-    holding.answers.append(held)
+    if not isinstance(pg.held, _HeldAnswers):
+        pg.send_held()  # anything else held goes first
+        pg.hold(_HeldAnswers())
+    assert isinstance(pg.held, _HeldAnswers)
+    pg.held.answers.append(held)
     return lambda: _recorded(pg, held)
 
 

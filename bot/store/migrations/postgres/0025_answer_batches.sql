@@ -5,8 +5,8 @@
 -- Profiled, that time was spread over the executor's per-statement work (start, open and lock the
 -- table and its indexes, foreign-key checks, end) for the fourteen statements of each call of
 -- crowdpulse_record_answer, not over any one table or index. The answers of a group commit now go in
--- one call (bot/store/pg_answers.py), and each statement writes the rows of all of them: on one
--- connection, forty answers a transaction, 0.35-0.57 -> 0.18-0.35 ms of server CPU per answer.
+-- one call (bot/store/pg_answers.py), and each statement writes the rows of all of them: with one bot
+-- process answering 4,000 times, 0.61-1.02 -> 0.38-0.46 ms of server CPU per answer (README, issue 22).
 --
 -- It decides what crowdpulse_record_answer decided, answer by answer, in the order given: the round's
 -- gate (share-locked: a close waits for the answers in flight), the member's row lock before their day
