@@ -37,7 +37,7 @@ from bot.store.records import (
     TaskProgress,
 )
 from bot.store.scores import SPENDING, PendingScores, book_of, count_answer, scopes
-from bot.store.timestamps import to_text
+from bot.store.timestamps import day_text, to_text
 
 if TYPE_CHECKING:  # psycopg is imported only where PostgreSQL is used
     from bot.store.pg_connection import PgConnection
@@ -130,13 +130,12 @@ def send_answer(
         for at_least, badge in rules.thresholds.get(counter, ())
     ]
     feeds = () if award.reason == SPENDING else scopes(award.space_id, award.round_id, week)
-    created = to_text(now)
     values = (
         answer.round_id,
         answer.task_id,
         answer.user_id,
         answer.value,
-        created,
+        to_text(now),
         answer.space_id,
         answer.quota,
         answer.typed,
@@ -147,8 +146,8 @@ def send_answer(
         award.detail,
         award.capped,
         to_text(local),
-        today.isoformat(),
-        (today - timedelta(days=1)).isoformat(),
+        day_text(today),
+        day_text(today - timedelta(days=1)),
         week,
         rules.daily_cap,
         rules.streak_bonus,
