@@ -267,6 +267,13 @@ def figures(results: dict[str, list[Sample]]) -> list[Figure]:
                     "closed loop: latency ~ users / throughput (Little's law)" if users > 1 else "",
                 ),
                 measured(f"{prefix}.aiosqlite_batched", floor_rates, "rows/s"),
+                Figure(
+                    f"{prefix}.aiosqlite_p99",
+                    median(percentile(s.latencies_ms, 0.99) for s in floor),
+                    "ms",
+                    None,
+                    "the floor's own p99 in the same run: what this machine allows any store" if users > 1 else "",
+                ),
                 compared(f"{prefix}.engine_vs_aiosqlite", rates, floor_rates, RATIO_TARGET),
                 Figure(f"{prefix}.engine_cpu", median(s.cpu_us for s in engine), "µs/answer", None, CPU_NOTE),
                 Figure(f"{prefix}.aiosqlite_cpu", median(s.cpu_us for s in floor), "µs/row", None, CPU_NOTE),
