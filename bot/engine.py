@@ -43,6 +43,7 @@ from bot.outbox.payloads import reply_from_payload
 from bot.ratelimit import Admission, RateLimiter
 from bot.replies import Outcome, Reply, TextInput
 from bot.settings import Settings
+from bot.single_flight import SingleFlight
 from bot.store.base import Store
 from bot.store.database import AccountLinkedError, StoreUnavailableError
 from bot.store.records import Identity, Place
@@ -103,6 +104,7 @@ class Engine:
         self.interactions = RateLimiter(limits.per_second, limits.burst, max_keys=limits.tracked_members)
         self._users: OrderedDict[tuple[str, str], _KnownUser] = OrderedDict()
         self._spaces: dict[tuple[str, str], tuple[float, Place]] = {}
+        self._space_reads: SingleFlight[tuple[str, str]] = SingleFlight()
 
     @classmethod
     async def create(cls, store: Store, catalog: Catalog, settings: Settings, clock: Clock = utc_now) -> Engine:
@@ -169,24 +171,31 @@ class Engine:
         """The space's id and its community's, read again after :data:`COMMUNITY_CACHE_SECONDS`.
 
         A space's id never changes, its community does (``/community join`` in any process): a short
-        lifetime bounds how long another process keeps the old one, at one read per space per period.
+        lifetime bounds how long another process keeps the old one, at one read per space per period,
+        which the taps in flight when it runs out share.
         """
         space_key = (space.platform, space.external_id)
         cached = self._spaces.get(space_key)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < COMMUNITY_CACHE_SECONDS:
+        if cached is not None and time.monotonic() - cached[0] < COMMUNITY_CACHE_SECONDS:
             return cached[1]
-        place = await self.services.store.members.ensure_space(
-            space.platform, space.external_id, space.title, space.is_private
+        members = self.services.store.members
+        return await self._space_reads.run(
+            space_key,
+            lambda: members.ensure_space(space.platform, space.external_id, space.title, space.is_private),
+            lambda place: self._keep_place(space_key, place),
         )
-        self._spaces[space_key] = (now, place)
-        if len(self._spaces) > _IDENTITY_CACHE_SIZE:
+
+    def _keep_place(self, space_key: tuple[str, str], place: Place) -> None:
+        if len(self._spaces) >= _IDENTITY_CACHE_SIZE:
             self._spaces.clear()
-        return place
+        self._spaces[space_key] = (time.monotonic(), place)
 
     def forget_place(self, space: SpaceRef) -> None:
-        """Drop a space's cached community (this process just linked it)."""
-        self._spaces.pop((space.platform, space.external_id), None)
+        """Drop a space's cached community (this process just linked it); a read in flight is not joined
+        and keeps nothing."""
+        space_key = (space.platform, space.external_id)
+        self._spaces.pop(space_key, None)
+        self._space_reads.forget(lambda key: key == space_key)
 
     def _forget_everyone(self) -> None:
         """After a link or an unlink here: every cached person is read again (links are rare)."""

@@ -66,3 +66,64 @@ async def test_a_round_read_in_flight_is_not_joined_after_the_cache_is_dropped(e
     rounds.forget(space_id)
     after = await rounds.of_space(space_id)
     assert after is not await before
+
+
+def counted(monkeypatch, owner: object, name: str, reads: Counter[str]) -> None:
+    """Count the calls of ``owner.name``, which still does its work."""
+    real = getattr(owner, name)
+
+    async def counting(*args: object) -> object:
+        reads[name] += 1
+        return await real(*args)
+
+    monkeypatch.setattr(owner, name, counting)
+
+
+async def test_taps_in_flight_when_the_space_and_promotion_caches_run_out_share_one_read_each(
+    engine: Engine, person, cafe, monkeypatch
+) -> None:
+    """A space's community and the promoted options are cached for seconds too: when those run out, the
+    taps in flight share one read of each instead of making one each."""
+    members = [person(f"M{i}") for i in range(50)]
+    await engine.context(members[0], cafe)
+    store, reads = engine.services.store, Counter[str]()
+    counted(monkeypatch, store.members, "ensure_space", reads)
+    counted(monkeypatch, store.themes, "promoted", reads)
+    engine.forget_place(cafe)
+    engine.promotions.forget()
+    contexts = await asyncio.gather(*(engine.context(member, cafe) for member in members))
+    options = await asyncio.gather(*(engine.promotions.all() for _ in members))
+    assert reads == {"ensure_space": 1, "promoted": 1}
+    assert len({ctx.space_id for ctx in contexts}) == 1
+    assert all(found is options[0] for found in options)
+
+
+async def test_a_promotions_read_in_flight_when_this_process_promotes_is_not_kept(engine: Engine, monkeypatch) -> None:
+    """Promoting an option here drops the cache: a read that began before it, landing after, keeps
+    nothing, so the next question is built from a read made after the promotion."""
+    promotions, reads = engine.promotions, Counter[str]()
+    counted(monkeypatch, engine.services.store.themes, "promoted", reads)
+    promotions.forget()  # as when the cache has run out
+    before = asyncio.ensure_future(promotions.all())
+    await asyncio.sleep(0)  # its read is under way
+    promotions.forget()
+    await before
+    await promotions.all()
+    await promotions.all()
+    assert reads["promoted"] == 2
+
+
+async def test_a_new_spaces_first_taps_together_open_its_standing_rounds_once(
+    engine: Engine, person, cafe, monkeypatch
+) -> None:
+    """A new space's first taps all find no open round: the standing rounds are opened once, in the read
+    they share, rather than once by each of them."""
+    store, calls = engine.services.store, Counter[str]()
+    counted(monkeypatch, store.rounds, "open", calls)
+    counted(monkeypatch, store.rounds, "open_in", calls)
+    space_id = (await engine.context(person("Ana"), cafe)).space_id
+    found = await asyncio.gather(*(engine.open_rounds.of_space(space_id) for _ in range(50)))
+    standing = [campaign.id for campaign in engine.services.catalog.campaigns.values() if campaign.auto_open]
+    assert calls == {"open": len(standing), "open_in": 2}  # nothing open, then the rounds just opened
+    assert sorted(record.subject for record in found[0]) == sorted(standing)
+    assert all(rounds is found[0] for rounds in found)

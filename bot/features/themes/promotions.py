@@ -12,7 +12,8 @@ another community's questions stay as the catalog says) opened after the round t
 (round ids only grow), so the round whose answers made the theme is never changed under its members' feet.
 
 Cost: one small query every :data:`PROMOTIONS_CACHE_SECONDS` per process (another process's promotion
-shows within that time; this process's own at once), and the changed campaigns are built once each (with
+shows within that time; this process's own at once), shared by the taps that find the cache run out
+together (:class:`~bot.single_flight.SingleFlight`), and the changed campaigns are built once each (with
 one call to the theme worker for the labels' languages).
 """
 
@@ -24,6 +25,7 @@ from bot.catalog import MAX_PROMOTED, PROMOTED_KINDS, Campaign, text_in
 from bot.context import Services
 from bot.features.themes import worker
 from bot.features.themes.folding import fold
+from bot.single_flight import SingleFlight
 from bot.store.records import PromotedOption, RoundRecord
 
 PROMOTIONS_CACHE_SECONDS = 10.0
@@ -37,17 +39,21 @@ class Promotions:
         self._read_at = -PROMOTIONS_CACHE_SECONDS
         self._options: list[PromotedOption] = []
         self._campaigns: dict[tuple[str, tuple[int, ...]], Campaign] = {}
+        self._reads: SingleFlight[None] = SingleFlight()
 
     async def all(self) -> list[PromotedOption]:
         """Every promoted option, oldest first, as this process last read them (see the module's docstring)."""
-        if time.monotonic() - self._read_at >= PROMOTIONS_CACHE_SECONDS:
-            self._options = await self.services.store.themes.promoted()
-            self._read_at = time.monotonic()
-        return self._options
+        if time.monotonic() - self._read_at < PROMOTIONS_CACHE_SECONDS:
+            return self._options
+        return await self._reads.run(None, self.services.store.themes.promoted, self._keep)
+
+    def _keep(self, options: list[PromotedOption]) -> None:
+        self._options, self._read_at = options, time.monotonic()
 
     def forget(self) -> None:
         """Read the options again at the next use (this process just promoted one)."""
         self._read_at = -PROMOTIONS_CACHE_SECONDS
+        self._reads.forget()
 
     async def campaign(self, record: RoundRecord) -> Campaign | None:
         """The campaign ``record`` serves: the catalog's, with the options promoted before it opened."""
