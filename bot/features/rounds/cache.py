@@ -11,7 +11,8 @@ When the cache runs out, every tap in flight needs the same rows at once: such r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
+from functools import partial
 
 from bot.context import Services
 from bot.single_flight import SingleFlight
@@ -33,7 +34,8 @@ class OpenRounds:
         cached = self.cached(space_id)
         if cached is not None:
             return cached
-        return await self._reads.run((space_id, "open"), lambda: self._read_open(space_id), self._keeper(space_id))
+        keep = partial(self._keep, space_id)
+        return await self._reads.run((space_id, "open"), lambda: self._read_open(space_id), keep)
 
     async def _read_open(self, space_id: int) -> list[RoundRecord]:
         """The read :meth:`of_space` shares, with the standing rounds it opens: a new space's first taps,
@@ -47,8 +49,8 @@ class OpenRounds:
             rounds = await store.rounds.open_in(space_id, "tasks")
         return rounds
 
-    def _keeper(self, space_id: int) -> Callable[[list[RoundRecord]], None]:
-        return lambda rounds: self._by_space.__setitem__(space_id, (time.monotonic(), rounds))
+    def _keep(self, space_id: int, rounds: list[RoundRecord]) -> None:
+        self._by_space[space_id] = (time.monotonic(), rounds)
 
     def cached(self, space_id: int) -> list[RoundRecord] | None:
         """The space's open rounds if read within :data:`ROUND_CACHE_SECONDS`, else ``None``."""
@@ -66,7 +68,7 @@ class OpenRounds:
 
     def forget(self, space_id: int) -> None:
         """Drop a space's cached rounds (this process opened or closed one there); a read in flight is
-        not joined any more, so what is asked next is read after the change."""
+        not joined any more and keeps nothing, so what is asked next is read after the change."""
         self._by_space.pop(space_id, None)
         self._reads.forget(lambda key: key[0] == space_id)
 
