@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from bot.point_rules import week_key
 from bot.store.database import Connection, Cursor, Rows
+from bot.store.dialects import shard
 from bot.store.effects import Payment, local_time
 from bot.store.progress import SentProgress, send_progress
 from bot.store.records import (
@@ -104,7 +105,7 @@ class _HeldAnswers:
             waves[number].append(answer)
         for wave in waves:
             parameters: list[Any] = [list(column) for column in zip(*(answer.values for answer in wave), strict=True)]
-            parameters.insert(_SHARD_AT, db.shard or 0)
+            parameters.insert(_SHARD_AT, shard(db))
             call = _Call(db.execute(_CALL, parameters))
             for index, answer in enumerate(wave):
                 answer.call, answer.index = call, index
