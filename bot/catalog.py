@@ -328,9 +328,9 @@ class Campaign(_Strict):
         return tuple(audienced)
 
     @cached_property
-    def has_quota(self) -> bool:
-        """Whether a task takes a limited number of answers (the progress read then counts the round's)."""
-        return any(task.quota for task in self.tasks)
+    def quota_task_ids(self) -> tuple[str, ...]:
+        """The tasks that take a limited number of answers: the progress read counts their answers."""
+        return tuple(task.id for task in self.tasks if task.quota is not None)
 
 
 class Topic(_Strict):

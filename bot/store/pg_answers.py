@@ -35,9 +35,8 @@ from bot.store.records import (
     NewAnswer,
     PointRules,
     ProgressQuery,
-    TaskProgress,
 )
-from bot.store.scores import SPENDING, PendingScores, book_of, count_answer, scopes
+from bot.store.scores import SPENDING, PendingScores, count_answer, scopes
 from bot.store.timestamps import day_text, to_text
 
 if TYPE_CHECKING:  # psycopg is imported only where PostgreSQL is used
@@ -188,22 +187,8 @@ def _recorded(db: PgConnection, held: _HeldAnswer) -> AnswerResult:
         return AnswerResult(AnswerStatus(status))
     if held.counted is not None:
         count_answer(db, *held.counted, later=True)
-    progress = _with_waiting_counts(db, held.progress.read()) if held.progress is not None else None
+    progress = held.progress.read() if held.progress is not None else None
     scores = PendingScores(db, Rows(list(zip(scored, points, strict=True))) if scored else None, paid)
     payment = Payment(scores, paid, streak_days, bonus, capped)
     awarded = payment.settle([Rows([(badge,) for badge in granted])])
     return AnswerResult(AnswerStatus.RECORDED, int(answer_id), awarded, progress)
-
-
-def _with_waiting_counts(db: Connection, progress: TaskProgress) -> TaskProgress:
-    """``progress`` as a read after COMMIT would give it: with the answer counts that wait in the
-    transaction's book (this answer's and those of the batch read before it), as the SQLite unit counts
-    them."""
-    book = book_of(db)
-    if book is None:
-        return progress
-    for (round_id, task_id), waiting in book.waiting_counts().items():
-        if round_id in progress.counts:
-            tasks = progress.counts[round_id]
-            tasks[task_id] = tasks.get(task_id, 0) + waiting
-    return progress

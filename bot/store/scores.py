@@ -19,7 +19,7 @@ The same book nets the answer counts of the transaction (:func:`count_answer`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -43,12 +43,11 @@ class ScoreBook:
     row, so five hundred answers to one task write it once (see :func:`count_answer`).
     """
 
-    __slots__ = ("_log", "_waiting")
+    __slots__ = ("_log",)
 
     def __init__(self) -> None:
         # (True, round id, task id, 1) for an answer counted, (False, scope, points, ±1) for a histogram move
         self._log: list[tuple[bool, Any, Any, int]] = []
-        self._waiting: Counter[tuple[int, str]] = Counter()  # the answers counted in the log, by round and task
 
     def move(self, scope: str, old: int, new: int) -> None:
         """A member of ``scope`` went from ``old`` points to ``new``."""
@@ -60,13 +59,6 @@ class ScoreBook:
     def count_answer(self, round_id: int, task_id: str) -> None:
         """One more answer to the round's task."""
         self._log.append((True, round_id, task_id, 1))
-        self._waiting[(round_id, task_id)] += 1
-
-    def waiting_counts(self) -> Mapping[tuple[int, str], int]:
-        """The answers counted since the last flush, by (round id, task id): what a read inside the
-        transaction does not see yet (PostgreSQL's answer adds them to its progress read). Kept as the
-        log grows, not summed from it: every answer of a batch asks, so summing would be quadratic."""
-        return self._waiting
 
     def mark(self) -> int:
         """Where the moves of the unit about to run start."""
@@ -75,7 +67,6 @@ class ScoreBook:
     def undo(self, mark: int) -> None:
         """Forget the moves recorded since ``mark`` (their unit was rolled back)."""
         del self._log[mark:]
-        self._waiting = Counter((one, two) for counted, one, two, _ in self._log if counted)
 
     def flush(self, db: Connection) -> None:
         """Write the netted moves and counts into the writer's shard, then forget them.
@@ -88,7 +79,6 @@ class ScoreBook:
         for counted, one, two, step in self._log:
             net[(counted, one, two)] += step
         self._log.clear()
-        self._waiting.clear()
         own = shard(db)
         statements: list[tuple[str, list[Any]]] = []
         for counted, sql in ((False, _HISTOGRAM), (True, _ANSWER_COUNTS)):
@@ -145,10 +135,10 @@ def count_answer(db: Connection, round_id: int, task_id: str, *, later: bool) ->
     """Add one to the task's answer count (``task_counts``), in the answer's unit.
 
     ``later``: once per group commit, with a book (:meth:`ScoreBook.flush`, before COMMIT, so other
-    readers see what they saw before). The caller says so only for a task without a quota in a round
-    whose counts no progress read asks for: those are read for rounds with a quota (the engine's
-    :class:`~bot.store.records.ProgressQuery` names them), and then every answer there counts at once,
-    so a check or a progress read later in the same transaction sees it.
+    readers see what they saw before). The caller says so for a task without a quota: only a quota's
+    check and a progress read (:class:`~bot.store.records.ProgressQuery`, which counts the tasks with a
+    quota alone) read counts inside a transaction, so a quota task's answer counts at once, where both
+    see it, and every other answer waits for the commit.
     """
     book = book_of(db)
     if later and book is not None:

@@ -105,10 +105,7 @@ class TaskQueries:
             ).fetchone()
             if row is None:
                 return AnswerResult(AnswerStatus.ALREADY_ANSWERED)
-            # counted at the commit when no progress read (this unit's or another's in the group commit, see
-            # count_answer) asks for the round's counts; else now, before the progress is read
-            later = answer.quota is None and follow_up is not None and answer.round_id not in follow_up.count_round_ids
-            count_answer(db, answer.round_id, answer.task_id, later=later)
+            count_answer(db, answer.round_id, answer.task_id, later=answer.quota is None)  # see count_answer
             waiting = None
             if rows is None:
                 counted_answers: Cursor = count_up(db, answer.user_id, "answers")

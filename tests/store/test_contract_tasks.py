@@ -29,9 +29,10 @@ async def test_contract_one_answer_per_user_per_task_however_many_arrive_at_once
 async def test_contract_an_answer_brings_back_the_progress_a_read_would_give(store: Any) -> None:
     space_id, round_id = await a_round(store)
     user_id, other = await people(store, 2)
-    await store.tasks.record_answer(an_answer(round_id, space_id, other, task_id="t2"), RULES, NOW)
-    query = ProgressQuery(space_id, user_id, (round_id,), (round_id,), ("t1",))
-    result = await store.tasks.record_answer(an_answer(round_id, space_id, user_id), RULES, NOW, follow_up=query)
+    await store.tasks.record_answer(an_answer(round_id, space_id, other, task_id="t2", quota=9), RULES, NOW)
+    query = ProgressQuery(space_id, user_id, (round_id,), ((round_id, "t1"), (round_id, "t2")), ("t1",))
+    mine = an_answer(round_id, space_id, user_id, quota=9)
+    result = await store.tasks.record_answer(mine, RULES, NOW, follow_up=query)
     assert result.progress is not None
     assert result.progress == await store.tasks.progress(query)
     assert result.progress.done == {round_id: {"t1"}}
@@ -46,10 +47,13 @@ async def test_contract_answers_sharing_a_commit_each_bring_back_the_progress_af
     insert (the unit adds its own answer): each one still sees the answers committed with it before it."""
     space_id, round_id = await a_round(store)
     (user_id,) = await people(store, 1)
-    query = ProgressQuery(space_id, user_id, (round_id,), (round_id,), ("t1", "t2"))
+    quota_tasks = tuple((round_id, task) for task in ("t1", "t2", "t3"))
+    query = ProgressQuery(space_id, user_id, (round_id,), quota_tasks, ("t1", "t2"))
     results = await asyncio.gather(
         *(
-            store.tasks.record_answer(an_answer(round_id, space_id, user_id, task_id=task), RULES, NOW, follow_up=query)
+            store.tasks.record_answer(
+                an_answer(round_id, space_id, user_id, task_id=task, quota=9), RULES, NOW, follow_up=query
+            )
             for task in ("t1", "t2", "t3")
         )
     )
@@ -138,8 +142,8 @@ async def test_contract_a_task_quota_is_never_overshot(store: Any, second_store:
 
 
 async def test_contract_answers_counted_at_the_commit_are_counted_exactly_once(store: Any) -> None:
-    """Answers whose round's counts no progress read asks for are counted once per group commit: the
-    many answers (and repeats) of one commit still add up to exactly the answers recorded."""
+    """Answers to tasks without a quota are counted once per group commit: the many answers (and
+    repeats) of one commit still add up to exactly the answers recorded."""
     space_id, round_id = await a_round(store)
     members = await people(store, 30)
 
@@ -158,15 +162,15 @@ async def test_contract_answers_counted_at_the_commit_are_counted_exactly_once(s
     assert all(result.progress is not None for result in results if result.status == AnswerStatus.RECORDED)
 
 
-async def test_contract_an_answers_progress_counts_the_answers_before_it_in_its_commit(store: Any) -> None:
-    """In a round whose counts progress reads ask for (it has a quota), a task without a quota may still
-    be counted at the commit (PostgreSQL, migration 0024): each answer's progress counts the answers its
-    transaction recorded before it, its own included, as a read after the commit would."""
+async def test_contract_an_answers_progress_counts_the_quota_answers_before_it_in_its_commit(store: Any) -> None:
+    """A progress read counts the tasks with a quota, and only them: their answers count at once, so an
+    answer's progress counts its own and those its transaction recorded before it (on PostgreSQL, those of
+    its whole call); the answers to a task without a quota beside them are counted at the commit."""
     space_id, round_id = await a_round(store)
     members = await people(store, 24)
 
     def answering(user_id: int, task_id: str, quota: int | None) -> Any:
-        query = ProgressQuery(space_id, user_id, (round_id,), (round_id,), ())
+        query = ProgressQuery(space_id, user_id, (round_id,), ((round_id, "t2"),), ())
         answer = an_answer(round_id, space_id, user_id, task_id, quota=quota)
         return store.tasks.record_answer(answer, RULES, NOW, query)
 
@@ -179,8 +183,10 @@ async def test_contract_an_answers_progress_counts_the_answers_before_it_in_its_
     assert sum(result.status == AnswerStatus.RECORDED for result in limited) == 5
     for result in free:
         assert result.progress is not None
-        assert 1 <= result.progress.counts[round_id]["t1"] <= len(members)
+        assert "t1" not in result.progress.counts[round_id]
         assert result.progress.counts[round_id].get("t2", 0) <= 5
+    seen = [result.progress.counts[round_id]["t2"] for result in limited if result.progress is not None]
+    assert len(seen) == 5 and all(1 <= count <= 5 for count in seen) and max(seen) == 5
     counted = "SELECT task_id, SUM(answers) FROM task_counts WHERE round_id = ? GROUP BY task_id ORDER BY task_id"
     assert [tuple(row) for row in await store.fetchall(counted, (round_id,))] == [("t1", 24), ("t2", 5)]
 

@@ -33,7 +33,7 @@ class Plan:
 
     rounds: tuple[tuple[RoundRecord, Campaign], ...]
     round_ids: tuple[int, ...]
-    count_round_ids: tuple[int, ...]  # the rounds with quotas: the query counts their answers
+    quota_tasks: tuple[tuple[int, str], ...]  # (round id, task id) of the tasks with a quota: the query counts them
     condition_task_ids: tuple[str, ...]  # tasks whose answer decides who sees a later one
 
     @classmethod
@@ -42,13 +42,13 @@ class Plan:
         return cls(
             tuple(rounds),
             tuple(record.id for record, _ in rounds),
-            tuple(record.id for record, campaign in rounds if campaign.has_quota),
+            tuple((record.id, task_id) for record, campaign in rounds for task_id in campaign.quota_task_ids),
             tuple(sorted(conditions)),
         )
 
     def query(self, space_id: int, user_id: int) -> ProgressQuery:
         """The query that reads one member's progress through these rounds."""
-        return ProgressQuery(space_id, user_id, self.round_ids, self.count_round_ids, self.condition_task_ids)
+        return ProgressQuery(space_id, user_id, self.round_ids, self.quota_tasks, self.condition_task_ids)
 
     def upcoming(self, space_id: int, user_id: int) -> Upcoming:
         return Upcoming(self.rounds, self.query(space_id, user_id))

@@ -46,7 +46,7 @@ class ProgressQuery:
     space_id: int
     user_id: int
     round_ids: tuple[int, ...]
-    count_round_ids: tuple[int, ...]  # rounds with quotas: their answer counts
+    quota_tasks: tuple[tuple[int, str], ...]  # (round id, task id) of the tasks with a quota: their answer counts
     condition_task_ids: tuple[str, ...]  # tasks whose answer decides who sees a later task
 
 
