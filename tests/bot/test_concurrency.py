@@ -127,3 +127,20 @@ async def test_a_new_spaces_first_taps_together_open_its_standing_rounds_once(
     assert calls == {"open": len(standing), "open_in": 2}  # nothing open, then the rounds just opened
     assert sorted(record.subject for record in found[0]) == sorted(standing)
     assert all(rounds is found[0] for rounds in found)
+
+
+async def test_a_text_form_opened_on_a_question_just_asked_reads_no_round(
+    engine: Engine, person, cafe, monkeypatch
+) -> None:
+    """Opening a free-text form names a round but no space: the open rounds' cache still holds the round
+    the question was asked from (one read fewer per form on Discord); once it is dropped, it is read."""
+    ana = person("Ana")
+    asked = (await open_task(engine, ana, cafe, "change one thing")).text_input
+    assert asked is not None
+    reads = Counter[str]()
+    counted(monkeypatch, engine.services.store.rounds, "round", reads)
+    assert await engine.text_input(ana, asked.action) == asked
+    assert reads["round"] == 0
+    engine.open_rounds.forget_everywhere()
+    assert await engine.text_input(ana, asked.action) == asked
+    assert reads["round"] == 1

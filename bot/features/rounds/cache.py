@@ -27,6 +27,7 @@ class OpenRounds:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._by_space: dict[int, tuple[float, list[RoundRecord]]] = {}
+        self._space_of_round: dict[int, int] = {}  # the space each round kept here was read for
         self._reads: SingleFlight[tuple[int, Hashable]] = SingleFlight()  # by (space id, what)
 
     async def of_space(self, space_id: int) -> list[RoundRecord]:
@@ -51,6 +52,8 @@ class OpenRounds:
 
     def _keep(self, space_id: int, rounds: list[RoundRecord]) -> None:
         self._by_space[space_id] = (time.monotonic(), rounds)
+        for record in rounds:
+            self._space_of_round[record.id] = space_id
 
     def cached(self, space_id: int) -> list[RoundRecord] | None:
         """The space's open rounds if read within :data:`ROUND_CACHE_SECONDS`, else ``None``."""
@@ -65,6 +68,15 @@ class OpenRounds:
             if record.id == round_id:
                 return record
         return await self._reads.run((space_id, round_id), lambda: self.services.store.rounds.round(round_id))
+
+    def open_round(self, round_id: int) -> RoundRecord | None:
+        """The round, when the rounds kept for its space (read within :data:`ROUND_CACHE_SECONDS`) hold it
+        open: for what names a round but no space, such as a free-text form being opened."""
+        space_id = self._space_of_round.get(round_id)
+        for record in (self.cached(space_id) if space_id is not None else None) or ():
+            if record.id == round_id:
+                return record
+        return None
 
     def forget(self, space_id: int) -> None:
         """Drop a space's cached rounds (this process opened or closed one there); a read in flight is

@@ -391,9 +391,10 @@ class Tasks:
 
         A platform that can keep little more than the token with its button (Discord: a custom_id of
         at most 100 characters) asks here when the member opens the form, so label, placeholder and
-        limit survive a restart. In ``user``'s language; reads only: nothing is recorded and no rate
-        limit is spent. ``None`` when the token is forged, not a free-text one, or names a round or
-        task that is gone; submitting the text then gets the usual refusal.
+        limit survive a restart. In ``user``'s language; reads only (the round from the open rounds'
+        cache when it is kept there): nothing is recorded and no rate limit is spent. ``None`` when the
+        token is forged, not a free-text one, or names a round or task that is gone; submitting the text
+        then gets the usual refusal.
         """
         action = self.services.codec.parse(token)
         if action is not None and action.verb == Verb.LABEL:
@@ -402,7 +403,7 @@ class Tasks:
         if ids is None:
             return None
         round_id, index = ids
-        record = await self.services.store.rounds.round(round_id)
+        record = self.open_rounds.open_round(round_id) or await self.services.store.rounds.round(round_id)
         campaign = await self.promotions.campaign(record) if record is not None else None
         if campaign is None or index >= len(campaign.tasks) or campaign.tasks[index].kind not in TEXT_KINDS:
             return None
