@@ -64,16 +64,20 @@ class OpenRounds:
 
     async def round(self, space_id: int, round_id: int) -> RoundRecord | None:
         """The round a button names: from the cache when it is open there (as for almost every tap), else read."""
-        for record in self.cached(space_id) or ():
-            if record.id == round_id:
-                return record
+        kept = self._kept(space_id, round_id)
+        if kept is not None:
+            return kept
         return await self._reads.run((space_id, round_id), lambda: self.services.store.rounds.round(round_id))
 
     def open_round(self, round_id: int) -> RoundRecord | None:
         """The round, when the rounds kept for its space (read within :data:`ROUND_CACHE_SECONDS`) hold it
         open: for what names a round but no space, such as a free-text form being opened."""
         space_id = self._space_of_round.get(round_id)
-        for record in (self.cached(space_id) if space_id is not None else None) or ():
+        return None if space_id is None else self._kept(space_id, round_id)
+
+    def _kept(self, space_id: int, round_id: int) -> RoundRecord | None:
+        """The round among the space's cached open rounds, if it is there."""
+        for record in self.cached(space_id) or ():
             if record.id == round_id:
                 return record
         return None
