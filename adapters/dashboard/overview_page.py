@@ -8,6 +8,7 @@ reads without JavaScript.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from starlette.routing import Route
 
 from adapters.dashboard.app import Dashboard
 from adapters.dashboard.pages import Pages
+from bot.store.dashboard_views_sql import SpaceTurnout
 from bot.store.records import RoundRecord
 from bot.store.timestamps import to_text
 
@@ -71,38 +73,58 @@ class OverviewPage(Pages):
     async def overview(self, request: Request) -> Response:
         _, community, _ = await self._community(request)
         now = self.engine.services.clock()
-        members = await self.store.dashboard.member_count(community.id)
-        open_rounds = [await self._open_round(record, members, now) for record in await self._open(community.id)]
-        ideas, waiting = await self.store.ideas.page(community.id, "waiting", 0, IDEAS_SHOWN)
-        rewards = [r for r in await self.store.rewards.catalog() if r.stock is not None and r.stock <= LOW_STOCK]
-        per_hour = await self.store.dashboard_views.answers_per_hour(community.id, now - timedelta(hours=HOURS))
+        store = self.store
+        # independent reads side by side: the store's readers run them on both cores (bot.store.sqlite)
+        members, turnouts, (ideas, waiting), catalog, per_hour = await asyncio.gather(
+            store.dashboard.member_count(community.id),
+            self._open_turnouts(community.id),
+            store.ideas.page(community.id, "waiting", 0, IDEAS_SHOWN),
+            store.rewards.catalog(),
+            store.dashboard_views.answers_per_hour(community.id, now - timedelta(hours=HOURS)),
+        )
         bars = hour_bars(per_hour, now)
         return await self._page(
             request,
             "overview.html",
-            open_rounds=open_rounds,
+            open_rounds=[_open_round(turnout, members, now) for turnout in turnouts],
             ideas=ideas,
             waiting=waiting,
-            rewards=rewards,
+            rewards=[r for r in catalog if r.stock is not None and r.stock <= LOW_STOCK],
             bars=bars,
             answers_today=sum(bar.count for bar in bars),
             chart={"width": CHART_WIDTH, "height": CHART_HEIGHT},
         )
 
-    async def _open(self, community_id: int) -> list[RoundRecord]:
-        return [record for record in await self.store.rounds.rounds_in(community_id, 200) if record.is_open]
+    async def _open_turnouts(self, community_id: int) -> list[RoundTurnout]:
+        records = [record for record in await self.store.rounds.rounds_in(community_id, 200) if record.is_open]
+        return list(await asyncio.gather(*(self._turnout(record) for record in records)))
 
-    async def _open_round(self, record: RoundRecord, members: int, now: datetime) -> dict[str, Any]:
-        """A row of the open rounds' table and its rows per space: who answered there, of the members."""
-        answered = await self.store.rounds.participants(record.id)
-        spaces = await self.store.dashboard_views.turnout(record.id)
-        return {
-            "round": record,
-            "participants": answered,
-            "rate": _rate(answered, members),
-            "progress": _time_progress(record.opened_at, record.closes_at, now),
-            "spaces": [{"space": space, "rate": _rate(space.persons, members)} for space in spaces],
-        }
+    async def _turnout(self, record: RoundRecord) -> RoundTurnout:
+        answered, spaces = await asyncio.gather(
+            self.store.rounds.participants(record.id), self.store.dashboard_views.turnout(record.id)
+        )
+        return RoundTurnout(record, answered, spaces)
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTurnout:
+    """An open round with who answered it: in all, and per space."""
+
+    record: RoundRecord
+    answered: int
+    spaces: list[SpaceTurnout]
+
+
+def _open_round(turnout: RoundTurnout, members: int, now: datetime) -> dict[str, Any]:
+    """A row of the open rounds' table and its rows per space: who answered there, of the members."""
+    record = turnout.record
+    return {
+        "round": record,
+        "participants": turnout.answered,
+        "rate": _rate(turnout.answered, members),
+        "progress": _time_progress(record.opened_at, record.closes_at, now),
+        "spaces": [{"space": space, "rate": _rate(space.persons, members)} for space in turnout.spaces],
+    }
 
 
 def routes(dashboard: Dashboard) -> list[Route]:

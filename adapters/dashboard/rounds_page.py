@@ -8,6 +8,8 @@ in SQL, so what a teammate downloads is what the page showed.
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -69,15 +71,18 @@ class RoundPages(Pages):
         if campaign is None:
             results = await self.engine.results.render_results(record.id, language)
             return await self._page(request, "round.html", results=to_plain(results.text), search="", **shown)
-        tallies = await round_tallies(self.engine.services, record.id, campaign, language, where)
+        services = self.engine.services
+        tallies, texts = await asyncio.gather(  # side by side on the store's readers
+            round_tallies(services, record.id, campaign, language, where),
+            typed_answers(services, self.engine.results.themes, record, campaign, language, search, where),
+        )
         nps = tuple(str(t(f"results.{group}", language)) for group in ("detractors", "passives", "promoters"))
-        themes = self.engine.results.themes
         return await self._page(
             request,
             "round.html",
             tables=question_tables(tallies, language, nps),
             charted=any(tally.answers and tally.counts for tally in tallies),
-            texts=await typed_answers(self.engine.services, themes, record, campaign, language, search, where),
+            texts=texts,
             search=search,
             **shown,
         )

@@ -10,7 +10,10 @@ share a half-done transaction, the trap of sharing one aiosqlite connection for 
 Reads take two forms, both beside the writer (WAL lets them run while it commits): one-statement
 queries through aiosqlite (:meth:`SqliteStore.fetchall` and friends), and *read units* (:meth:`read`)
 for the hot paths that need several queries: a plain function over a ``sqlite3.Connection`` run on a
-reader thread, so a use case costs one thread hop instead of one per statement.
+reader thread, so a use case costs one thread hop instead of one per statement. One-statement queries
+go to the least busy of :data:`READERS` aiosqlite connections (each its own thread; sqlite3 releases the
+GIL while a statement runs): a dashboard aggregate over a million answers then holds up one of them, not
+every member's query behind it, and a page's independent aggregates run side by side.
 
 The queries of every feature (``store.tasks.record_answer``, ``store.points.top``, …) are shared with the
 PostgreSQL store: :class:`bot.store.base.Store`.
@@ -44,6 +47,8 @@ __all__ = ["SqliteStore", "StoreUnavailableError"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+READERS = 3  # aiosqlite connections for one-statement reads (see the module's docstring)
 
 
 class _WriterConnection(sqlite3.Connection):
@@ -83,7 +88,8 @@ class SqliteStore(Store):
         self._read_local = threading.local()
         self._read_connections: list[sqlite3.Connection] = []
         self._writer: sqlite3.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
+        self._readers: list[aiosqlite.Connection] = []
+        self._reading: list[int] = []  # statements in flight on each reader
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._writer_task: asyncio.Task[None] | None = None
         self.checkpointer = Checkpointer(path)
@@ -97,10 +103,8 @@ class SqliteStore(Store):
             return
         loop = asyncio.get_running_loop()
         self._writer = await loop.run_in_executor(self._executor, self._connect_writer)
-        self._reader = await aiosqlite.connect(self.path, isolation_level=None)
-        self._reader.row_factory = sqlite3.Row
-        await self._reader.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-        await self._reader.execute("PRAGMA query_only = ON")
+        self._readers = [await self._connect_reader() for _ in range(READERS)]
+        self._reading = [0] * READERS
         self._writer_task = asyncio.create_task(self._write_loop(), name="crowdpulse-sqlite-writer")
         self.checkpointer.start()
 
@@ -111,9 +115,9 @@ class SqliteStore(Store):
             await self._writer_task
             self._writer_task = None
             await self.checkpointer.stop()
-        if self._reader is not None:
-            await self._reader.close()
-            self._reader = None
+        readers, self._readers = self._readers, []
+        for reader in readers:
+            await reader.close()
         if self._writer is not None:
             writer = self._writer
             self._writer = None
@@ -123,6 +127,13 @@ class SqliteStore(Store):
         for connection in self._read_connections:
             connection.close()
         self._read_connections.clear()
+
+    async def _connect_reader(self) -> aiosqlite.Connection:
+        reader = await aiosqlite.connect(self.path, isolation_level=None)
+        reader.row_factory = sqlite3.Row
+        await reader.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        await reader.execute("PRAGMA query_only = ON")
+        return reader
 
     def _connect_writer(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -235,8 +246,14 @@ class SqliteStore(Store):
             db.execute("COMMIT")
 
     async def fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        assert self._reader is not None, "the store is not open"
-        return list(await self._reader.execute_fetchall(sql, tuple(parameters)))
+        assert self._readers, "the store is not open"
+        reading = self._reading
+        index = reading.index(min(reading))
+        reading[index] += 1
+        try:
+            return list(await self._readers[index].execute_fetchall(sql, tuple(parameters)))
+        finally:
+            reading[index] -= 1
 
 
 def _kept(error: Exception) -> Exception:

@@ -86,6 +86,26 @@ async def test_contract_rows_answer_by_position_and_by_column_name(store: Any) -
     assert await store.fetchval("SELECT SUM(id) FROM users") == user_id  # a sum is an int on both
 
 
+async def test_contract_a_long_read_holds_up_no_other_read(store: Any) -> None:
+    """A dashboard aggregate over a large round keeps one reader busy; a member's quick read asked while
+    it runs is answered on another, before it ends (on one shared reader it waited for the aggregate)."""
+    finished: list[str] = []
+    long_read = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT COUNT(*) FROM n"
+    )
+
+    async def read(name: str, sql: str) -> Any:
+        value = await store.fetchval(sql)
+        finished.append(name)
+        return value
+
+    aggregate = asyncio.create_task(read("aggregate", long_read))
+    await asyncio.sleep(0)  # the aggregate has taken its reader
+    assert await read("quick", "SELECT 1") == 1
+    assert await aggregate == 3_000_000
+    assert finished == ["quick", "aggregate"]
+
+
 async def test_contract_meta_values_are_shared_by_processes_and_the_last_write_wins(
     store: Any, second_store: Any
 ) -> None:

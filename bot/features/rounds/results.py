@@ -6,6 +6,7 @@ markers (``{"render": "round_results", "round_id": 12}``), turned into replies h
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -256,20 +257,17 @@ async def round_tallies(
     queries = services.store.rounds
     checks = attention_checks(campaign)
     text_tasks = [task.id for task in campaign.tasks if task.kind == TaskKind.FREE_TEXT]
-    counts = await queries.answer_counts(round_id, text_tasks, checks, where)
-    skips = await queries.skip_counts(round_id, checks, where)
+    polls = [task for task in campaign.tasks if not task.is_job]
+    (counts, skips), samples = await asyncio.gather(  # side by side on the store's readers
+        asyncio.gather(
+            queries.answer_counts(round_id, text_tasks, checks, where), queries.skip_counts(round_id, checks, where)
+        ),
+        asyncio.gather(*(_samples(services, round_id, task, checks) for task in polls)),
+    )
     minimum = services.settings.results.min_answers
     return [
-        tally_task(
-            task,
-            counts.get(task.id, []),
-            language,
-            await _samples(services, round_id, task, checks),
-            skips.get(task.id, 0),
-            minimum,
-        )
-        for task in campaign.tasks
-        if not task.is_job
+        tally_task(task, counts.get(task.id, []), language, sampled, skips.get(task.id, 0), minimum)
+        for task, sampled in zip(polls, samples, strict=True)
     ]
 
 
