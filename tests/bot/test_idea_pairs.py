@@ -202,6 +202,29 @@ async def test_scores_follow_what_the_crowd_prefers_and_ideas_best_shows_them_be
     assert "judgements" in text
 
 
+async def test_scores_read_again_count_the_judgements_made_since(engine: Engine, person, cafe: SpaceRef) -> None:
+    """The ranking keeps its scores with the fit they came from: read again after more judgements, they
+    follow the new ones."""
+    first, second = await ideas_by(engine, person, cafe, 2)
+    space_id = (await engine.context(person("Boss"), cafe)).space_id
+
+    async def judged(n: int, winner: int) -> None:
+        member = person(f"Judge{n}")
+        served = await say(engine, member, cafe, "/judge")
+        recorded = await engine.act(member, cafe, button(served, "A" if pair_of(served)[0] == winner else "B"))
+        assert recorded.outcome == Outcome.DONE
+
+    await judged(0, first)
+    before = await engine.ranking.scores(space_id)
+    assert [scored.idea_id for scored in before] == [first, second]
+    assert await engine.ranking.scores(space_id) == before  # nothing new: the same scores
+    for n in range(1, 6):
+        await judged(n, second)
+    after = await engine.ranking.scores(space_id)
+    assert [scored.idea_id for scored in after] == [second, first]
+    assert [scored.judgements for scored in after] == [6, 6]
+
+
 async def test_a_campaign_serves_pairs_under_its_header_until_enough_for_now(
     engine: Engine, person, cafe: SpaceRef
 ) -> None:
