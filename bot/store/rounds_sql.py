@@ -7,6 +7,7 @@ or a second process closing too queues nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from bot.outbox.payloads import user_target
 from bot.store.answer_filter import filtered
 from bot.store.database import Connection
+from bot.store.dialects import dialect
 from bot.store.effects import announce, apply_award, audit, enqueue
 from bot.store.records import (
     EVERY_ANSWER,
@@ -170,32 +172,33 @@ class RoundQueries(RoundRows):
     async def answer_counts(
         self,
         round_id: int,
-        text_task_ids: Sequence[str],
+        task_ids: Sequence[str],
+        text_task_ids: Sequence[str] = (),
         checks: AttentionChecks = NO_CHECKS,
         where: AnswerFilter = EVERY_ANSWER,
     ) -> dict[str, list[tuple[str, int]]]:
-        """Each task's distinct values and how often each was given (free-text tasks: one total each),
-        without the answers of members who missed ``checks``, of those ``where`` selects.
+        """Each of ``task_ids``' distinct values and how often each was given, and one total (value
+        ``'null'``) for each free-text task of ``text_task_ids``, without the answers of members who missed
+        ``checks``, of those ``where`` selects; a task nobody answered is left out.
 
-        Grouped in SQL, so tallying a round of a million answers moves a few dozen rows into Python.
-        """
-        marks = ",".join("?" * len(text_task_ids)) or "''"
+        Grouped in SQL, so tallying a round of a million answers moves a few dozen rows into Python; one
+        statement a task, sent together, so the store's readers count the tasks side by side (eight tasks
+        of a round of 577,559 answers in SQLite: 80 ms as one statement, 59 ms as eight one after the
+        other, 30 ms as eight on two threads)."""
         kept, kept_parameters = kept_members("answers.user_id", round_id, checks)
         chosen, chosen_parameters = filtered("answers", where)
-        grouped = await self.store.fetchall(
-            f"SELECT task_id, value, COUNT(*) FROM answers WHERE round_id = ? AND task_id NOT IN ({marks}){kept}"  # noqa: S608
-            f"{chosen} GROUP BY task_id, value",
-            (round_id, *text_task_ids, *kept_parameters, *chosen_parameters),
+        parameters = (*kept_parameters, *chosen_parameters)
+        values = f"SELECT value, COUNT(*) FROM answers WHERE round_id = ? AND task_id = ?{kept}{chosen} GROUP BY value"  # noqa: S608
+        total = f"SELECT 'null', COUNT(*) FROM answers WHERE round_id = ? AND task_id = ?{kept}{chosen}"  # noqa: S608
+        asked = [(task_id, values) for task_id in task_ids] + [(task_id, total) for task_id in text_task_ids]
+        found = await asyncio.gather(
+            *(self.store.fetchall(sql, (round_id, task_id, *parameters)) for task_id, sql in asked)
         )
-        totals = await self.store.fetchall(
-            f"SELECT task_id, 'null', COUNT(*) FROM answers WHERE round_id = ? AND task_id IN ({marks}){kept}"  # noqa: S608
-            f"{chosen} GROUP BY task_id",
-            (round_id, *text_task_ids, *kept_parameters, *chosen_parameters),
-        )
-        found: dict[str, list[tuple[str, int]]] = {}
-        for task_id, value, count in [*grouped, *totals]:
-            found.setdefault(task_id, []).append((value, int(count)))
-        return found
+        return {
+            task_id: [(str(value), int(count)) for value, count in rows if count]
+            for (task_id, _), rows in zip(asked, found, strict=True)
+            if any(count for _, count in rows)
+        }
 
     async def latest_texts(
         self, round_id: int, task_id: str, other_only: bool, limit: int, checks: AttentionChecks = NO_CHECKS
@@ -217,10 +220,12 @@ class RoundQueries(RoundRows):
         those ``where`` selects, oldest first: the dashboard groups them by theme by their ids."""
         kept, kept_parameters = kept_members("answers.user_id", round_id, checks)
         chosen, chosen_parameters = filtered("answers", where)
-        rows = await self.store.fetchall(
-            f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ? AND (? = 0 OR value LIKE '{{%'){kept}"  # noqa: S608
-            f"{chosen} ORDER BY id DESC LIMIT ?",
-            (round_id, task_id, int(other_only), *kept_parameters, *chosen_parameters, limit),
+        rows = await self.store.read(
+            lambda db: db.execute(
+                f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ?{_others(db, other_only)}{kept}"  # noqa: S608
+                f"{chosen} ORDER BY id DESC LIMIT ?",
+                (round_id, task_id, *kept_parameters, *chosen_parameters, limit),
+            ).fetchall()
         )
         return [(int(row[0]), str(row[1])) for row in reversed(rows)]
 
@@ -230,10 +235,12 @@ class RoundQueries(RoundRows):
         """(answer id, stored value) of every typed answer to a task, oldest first (for yes/no/other: the
         "other" ones), of members whose answers count: the texts a round's themes are computed from."""
         kept, kept_parameters = kept_members("user_id", round_id, checks)
-        rows = await self.store.fetchall(
-            f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ? AND (? = 0 OR value LIKE '{{%'){kept}"  # noqa: S608
-            " ORDER BY id",
-            (round_id, task_id, int(other_only), *kept_parameters),
+        rows = await self.store.read(
+            lambda db: db.execute(
+                f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ?{_others(db, other_only)}{kept}"  # noqa: S608
+                " ORDER BY id",
+                (round_id, task_id, *kept_parameters),
+            ).fetchall()
         )
         return [(int(row[0]), str(row[1])) for row in rows]
 
@@ -401,3 +408,14 @@ def _round(row: Any) -> RoundRecord:
         closes_at=from_text(row["closes_at"]),
         closed_at=from_text(row["closed_at"]),
     )
+
+
+def _others(db: Connection, other_only: bool) -> str:
+    """With ``other_only``, the condition keeping a yes/no/other task's "other" answers, stored as JSON
+    objects. On SQLite a range on the index ``answers (round_id, task_id, value)`` (migration 0019), which
+    ``LIKE`` cannot use: finding the latest "other" answers of a task of 68,434 answers, none of them
+    "other", read every one of them (45 ms, against 0.2). PostgreSQL compares text in the database's
+    collation, where ``{`` need not sort as in ASCII, so there it stays ``LIKE``."""
+    if not other_only:
+        return ""
+    return " AND value >= '{' AND value < '|'" if dialect(db) == "sqlite" else " AND value LIKE '{%'"

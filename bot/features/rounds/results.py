@@ -256,11 +256,12 @@ async def round_tallies(
     """
     queries = services.store.rounds
     checks = attention_checks(campaign)
-    text_tasks = [task.id for task in campaign.tasks if task.kind == TaskKind.FREE_TEXT]
     polls = [task for task in campaign.tasks if not task.is_job]
+    chosen = [task.id for task in polls if task.kind != TaskKind.FREE_TEXT]
+    typed = [task.id for task in polls if task.kind == TaskKind.FREE_TEXT]
     (counts, skips), samples = await asyncio.gather(  # side by side on the store's readers
         asyncio.gather(
-            queries.answer_counts(round_id, text_tasks, checks, where), queries.skip_counts(round_id, checks, where)
+            queries.answer_counts(round_id, chosen, typed, checks, where), queries.skip_counts(round_id, checks, where)
         ),
         asyncio.gather(*(_samples(services, round_id, task, checks) for task in polls)),
     )
