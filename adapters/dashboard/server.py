@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from adapters.dashboard import audit_page, overview_page, rewards_page, rounds_page, team_page
 from adapters.dashboard.app import HERE, Dashboard
-from adapters.dashboard.headers import SecurityHeaders
+from adapters.dashboard.headers import ReportReads, SecurityHeaders
 from adapters.dashboard.i18n import text
 from adapters.dashboard.ideas_page import IdeasPage, idea_routes
 from adapters.dashboard.pages import page_routes
@@ -73,6 +73,7 @@ def build_app(engine: Engine) -> Starlette:
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [
+        Middleware(ReportReads),
         Middleware(SecurityHeaders),
         Middleware(
             SessionMiddleware,

@@ -11,9 +11,9 @@ Reads take two forms, both beside the writer (WAL lets them run while it commits
 queries through aiosqlite (:meth:`SqliteStore.fetchall` and friends), and *read units* (:meth:`read`)
 for the hot paths that need several queries: a plain function over a ``sqlite3.Connection`` run on a
 reader thread, so a use case costs one thread hop instead of one per statement. One-statement queries
-go to the least busy of :data:`READERS` aiosqlite connections (each its own thread; sqlite3 releases the
-GIL while a statement runs): a dashboard aggregate over a million answers then holds up one of them, not
-every member's query behind it, and a page's independent aggregates run side by side.
+go to aiosqlite connections, each on a thread of its own: members' to one, in the order asked, and a
+report's (:mod:`bot.store.reads`) to the least busy of :data:`REPORT_READERS` others (sqlite3 releases the
+GIL while a statement runs, so they use both cores).
 
 The queries of every feature (``store.tasks.record_answer``, ``store.points.top``, …) are shared with the
 PostgreSQL store: :class:`bot.store.base.Store`.
@@ -40,6 +40,7 @@ from bot.store.checkpoints import WRITER_CHECKPOINT_PAGES, Checkpointer
 from bot.store.database import StoreUnavailableError, Unit, translated
 from bot.store.dialects import replayable
 from bot.store.member_rows import MemberRows
+from bot.store.reads import reporting
 from bot.store.scores import ScoreBook
 
 __all__ = ["SqliteStore", "StoreUnavailableError"]
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-READERS = 3  # aiosqlite connections for one-statement reads (see the module's docstring)
+REPORT_READERS = 3  # aiosqlite connections for reports' one-statement reads, beside the members' one
 
 
 class _WriterConnection(sqlite3.Connection):
@@ -103,8 +104,8 @@ class SqliteStore(Store):
             return
         loop = asyncio.get_running_loop()
         self._writer = await loop.run_in_executor(self._executor, self._connect_writer)
-        self._readers = [await self._connect_reader() for _ in range(READERS)]
-        self._reading = [0] * READERS
+        self._readers = [await self._connect_reader() for _ in range(1 + REPORT_READERS)]
+        self._reading = [0] * len(self._readers)
         self._writer_task = asyncio.create_task(self._write_loop(), name="crowdpulse-sqlite-writer")
         self.checkpointer.start()
 
@@ -246,12 +247,15 @@ class SqliteStore(Store):
             db.execute("COMMIT")
 
     async def fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        assert self._readers, "the store is not open"
+        readers = self._readers
+        assert readers, "the store is not open"
+        if not reporting():
+            return list(await readers[0].execute_fetchall(sql, tuple(parameters)))
         reading = self._reading
-        index = reading.index(min(reading))
+        index = min(range(1, len(readers)), key=reading.__getitem__)
         reading[index] += 1
         try:
-            return list(await self._readers[index].execute_fetchall(sql, tuple(parameters)))
+            return list(await readers[index].execute_fetchall(sql, tuple(parameters)))
         finally:
             reading[index] -= 1
 
