@@ -74,7 +74,7 @@ class OverviewPage(Pages):
         _, community, _ = await self._community(request)
         now = self.engine.services.clock()
         store = self.store
-        # independent reads side by side: the store's readers run them on both cores (bot.store.sqlite)
+        # sent together: a dashboard request reads as a report, side by side on the store's readers (bot.store.reads)
         members, turnouts, (ideas, waiting), catalog, per_hour = await asyncio.gather(
             store.dashboard.member_count(community.id),
             self._open_turnouts(community.id),

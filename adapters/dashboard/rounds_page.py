@@ -72,7 +72,7 @@ class RoundPages(Pages):
             results = await self.engine.results.render_results(record.id, language)
             return await self._page(request, "round.html", results=to_plain(results.text), search="", **shown)
         services = self.engine.services
-        tallies, texts = await asyncio.gather(  # side by side on the store's readers
+        tallies, texts = await asyncio.gather(  # side by side on the store's report readers (bot.store.reads)
             round_tallies(services, record.id, campaign, language, where),
             typed_answers(services, self.engine.results.themes, record, campaign, language, search, where),
         )

@@ -182,9 +182,9 @@ class RoundQueries(RoundRows):
         ``checks``, of those ``where`` selects; a task nobody answered is left out.
 
         Grouped in SQL, so tallying a round of a million answers moves a few dozen rows into Python; one
-        statement a task, sent together, so the store's readers count the tasks side by side (eight tasks
-        of a round of 577,559 answers in SQLite: 80 ms as one statement, 59 ms as eight one after the
-        other, 30 ms as eight on two threads)."""
+        statement a task, sent together, so a report's readers (:mod:`bot.store.reads`) count the tasks
+        side by side (eight tasks of a round of 577,559 answers in SQLite: 80 ms as one statement, 59 ms
+        as eight one after the other, 30 ms as eight on two threads)."""
         kept, kept_parameters = kept_members("answers.user_id", round_id, checks)
         chosen, chosen_parameters = filtered("answers", where)
         parameters = (*kept_parameters, *chosen_parameters)

@@ -259,7 +259,7 @@ async def round_tallies(
     polls = [task for task in campaign.tasks if not task.is_job]
     chosen = [task.id for task in polls if task.kind != TaskKind.FREE_TEXT]
     typed = [task.id for task in polls if task.kind == TaskKind.FREE_TEXT]
-    (counts, skips), samples = await asyncio.gather(  # side by side on the store's readers
+    (counts, skips), samples = await asyncio.gather(  # sent together: a report's readers run them side by side
         asyncio.gather(
             queries.answer_counts(round_id, chosen, typed, checks, where), queries.skip_counts(round_id, checks, where)
         ),
