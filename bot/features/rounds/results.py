@@ -24,6 +24,7 @@ from bot.features.rounds.lookup import pick_round, round_title, when
 from bot.features.rounds.tally import TEXT_SAMPLES, TaskTally, tally_task
 from bot.features.rounds.themes import RoundThemes, ThemeCount
 from bot.replies import Button, Image, Outcome, Reply
+from bot.store.reads import for_reports
 from bot.store.records import EVERY_ANSWER, AnswerFilter, AttentionChecks
 from bot.texts import Markup, t
 
@@ -53,7 +54,14 @@ class RoundResults:
         return await self.render_results(record.id, ctx.language)
 
     async def render_results(self, round_id: int, language: str) -> Reply:
-        """Results as text within any platform's reach (adapters split it) plus a chart image."""
+        """Results as text within any platform's reach (adapters split it) plus a chart image.
+
+        Read as a report (:mod:`bot.store.reads`): the tallies of a large round then run beside the
+        members' reads, not ahead of them, and side by side."""
+        with for_reports():
+            return await self._results(round_id, language)
+
+    async def _results(self, round_id: int, language: str) -> Reply:
         record = await self.services.store.rounds.round(round_id)
         if record is None:
             return Reply(t("round.unknown", language, id=round_id), Outcome.REFUSED)
