@@ -25,6 +25,7 @@ from bot.features.rounds.lookup import round_title
 from bot.features.rounds.results import round_chart, round_tallies
 from bot.replies import Outcome, to_plain
 from bot.store.dashboard_sql import CommunityRow
+from bot.store.dashboard_views_sql import SpaceRow
 from bot.store.records import AnswerFilter, RoundRecord
 from bot.texts import available_languages, t
 
@@ -40,9 +41,11 @@ class RoundPages(Pages):
         listed = await self.store.rounds.rounds_in(community.id, ROUNDS_SHOWN)
         return await self._page(request, "rounds.html", rounds=listed)
 
-    async def _round(self, request: Request) -> tuple[auth.Principal, CommunityRow, RoundRecord, AnswerFilter]:
-        """The round named in the URL when it belongs to the community named there (else 404), and the
-        filter the query string asks for."""
+    async def _round(
+        self, request: Request
+    ) -> tuple[auth.Principal, CommunityRow, RoundRecord, AnswerFilter, list[SpaceRow]]:
+        """The round named in the URL when it belongs to the community named there (else 404), the filter
+        the query string asks for, and the community's spaces that filter chose among."""
         principal, community, _ = await self._community(request)
         record = await self.store.rounds.round(request.path_params["round"])
         if record is None or record.space_id != community.id:
@@ -50,15 +53,14 @@ class RoundPages(Pages):
         spaces = await self.store.dashboard_views.spaces_of(community.id)
         default = self.engine.services.settings.default_language
         where = answer_filter(request.query_params, spaces, available_languages(), default)
-        return principal, community, record, where
+        return principal, community, record, where, spaces
 
     async def round_page(self, request: Request) -> Response:
         """A poll round's tables, chart and typed answers, all of the answers the filter selects (``?q=``
         searches the typed ones); an ideas round's ranking as the chat's results text shows it."""
-        _, community, record, where = await self._round(request)
+        _, _, record, where, spaces = await self._round(request)
         language = language_of(request)
         search = request.query_params.get("q", "")[:100]
-        spaces = await self.store.dashboard_views.spaces_of(community.id)
         shown = {
             "round": record,
             "where": where,
@@ -89,7 +91,7 @@ class RoundPages(Pages):
 
     async def chart(self, request: Request) -> Response:
         """The chart of the answers the filter selects: ``/results``'s chart, behind the page's checks."""
-        _, _, record, where = await self._round(request)
+        _, _, record, where, _ = await self._round(request)
         campaign = self.engine.services.catalog.campaign(record.subject)
         if campaign is None:
             raise HTTPException(404, "error.no_chart")
@@ -104,7 +106,7 @@ class RoundPages(Pages):
     async def export(self, request: Request) -> Response:
         """**Export CSV** / **Export JSON** of the answers the filter selects: the chat's ``/export`` checks
         (moderators only, audited), then the file streamed a page of rows at a time, in bounded memory."""
-        principal, community, record, where = await self._round(request)
+        principal, community, record, where, _ = await self._round(request)
         fmt = request.path_params["format"]
         if fmt not in MEDIA_TYPES:
             raise HTTPException(404, "error.no_export")

@@ -194,11 +194,11 @@ class RoundQueries(RoundRows):
         found = await asyncio.gather(
             *(self.store.fetchall(sql, (round_id, task_id, *parameters)) for task_id, sql in asked)
         )
-        return {
+        counted = {
             task_id: [(str(value), int(count)) for value, count in rows if count]
             for (task_id, _), rows in zip(asked, found, strict=True)
-            if any(count for _, count in rows)
         }
+        return {task_id: values for task_id, values in counted.items() if values}
 
     async def latest_texts(
         self, round_id: int, task_id: str, other_only: bool, limit: int, checks: AttentionChecks = NO_CHECKS
