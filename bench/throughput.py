@@ -275,6 +275,14 @@ def figures(results: dict[str, list[Sample]]) -> list[Figure]:
                     "the floor's own p99 in the same run: what this machine allows any store" if users > 1 else "",
                 ),
                 compared(f"{prefix}.engine_vs_aiosqlite", rates, floor_rates, RATIO_TARGET),
+                compared(
+                    f"{prefix}.engine_p99_vs_aiosqlite",
+                    [percentile(s.latencies_ms, 0.99) for s in engine],
+                    [percentile(s.latencies_ms, 0.99) for s in floor],
+                    None,
+                    "the engine's p99 over the floor's, repetition by repetition: what the code adds to what the"
+                    " machine allows",
+                ),
                 Figure(f"{prefix}.engine_cpu", median(s.cpu_us for s in engine), "µs/answer", None, CPU_NOTE),
                 Figure(f"{prefix}.aiosqlite_cpu", median(s.cpu_us for s in floor), "µs/row", None, CPU_NOTE),
             ]
