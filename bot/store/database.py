@@ -14,7 +14,7 @@ single queries; the per-feature query classes take one, so they need neither sto
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -99,6 +99,8 @@ Unit = Callable[[Connection], T]
 
 class Database(Protocol):
     """What a query class needs of a store: units, and single queries beside them."""
+
+    dialect: ClassVar[str]  # "sqlite" or "postgresql", for the few single queries whose text differs
 
     async def write(self, unit: Unit[T]) -> T:
         """Run a write unit in its own transaction; return its result once it is durable."""

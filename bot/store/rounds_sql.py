@@ -15,7 +15,6 @@ from typing import Any
 from bot.outbox.payloads import user_target
 from bot.store.answer_filter import filtered
 from bot.store.database import Connection
-from bot.store.dialects import dialect
 from bot.store.effects import announce, apply_award, audit, enqueue
 from bot.store.records import (
     EVERY_ANSWER,
@@ -220,12 +219,10 @@ class RoundQueries(RoundRows):
         those ``where`` selects, oldest first: the dashboard groups them by theme by their ids."""
         kept, kept_parameters = kept_members("answers.user_id", round_id, checks)
         chosen, chosen_parameters = filtered("answers", where)
-        rows = await self.store.read(
-            lambda db: db.execute(
-                f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ?{_others(db, other_only)}{kept}"  # noqa: S608
-                f"{chosen} ORDER BY id DESC LIMIT ?",
-                (round_id, task_id, *kept_parameters, *chosen_parameters, limit),
-            ).fetchall()
+        rows = await self.store.fetchall(
+            f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ?{self._others(other_only)}{kept}"  # noqa: S608
+            f"{chosen} ORDER BY id DESC LIMIT ?",
+            (round_id, task_id, *kept_parameters, *chosen_parameters, limit),
         )
         return [(int(row[0]), str(row[1])) for row in reversed(rows)]
 
@@ -235,14 +232,23 @@ class RoundQueries(RoundRows):
         """(answer id, stored value) of every typed answer to a task, oldest first (for yes/no/other: the
         "other" ones), of members whose answers count: the texts a round's themes are computed from."""
         kept, kept_parameters = kept_members("user_id", round_id, checks)
-        rows = await self.store.read(
-            lambda db: db.execute(
-                f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ?{_others(db, other_only)}{kept}"  # noqa: S608
-                " ORDER BY id",
-                (round_id, task_id, *kept_parameters),
-            ).fetchall()
+        rows = await self.store.fetchall(
+            f"SELECT id, value FROM answers WHERE round_id = ? AND task_id = ?{self._others(other_only)}{kept}"  # noqa: S608
+            " ORDER BY id",
+            (round_id, task_id, *kept_parameters),
         )
         return [(int(row[0]), str(row[1])) for row in rows]
+
+    def _others(self, other_only: bool) -> str:
+        """With ``other_only``, the condition keeping a yes/no/other task's "other" answers, stored as JSON
+        objects. On SQLite a range on the index ``answers (round_id, task_id, value)`` (migration 0019), which
+        ``LIKE`` cannot use: finding the latest "other" answers of a task of 68,434 answers, none of them
+        "other", read every one of them (45 ms, against 0.2). PostgreSQL compares text in the database's
+        collation, where ``{`` need not sort as in ASCII, so there it stays ``LIKE``. Single queries, not
+        read units: a report's reads go to its own readers (:mod:`bot.store.reads`)."""
+        if not other_only:
+            return ""
+        return " AND value >= '{' AND value < '|'" if self.store.dialect == "sqlite" else " AND value LIKE '{%'"
 
     async def participants(self, round_id: int, checks: AttentionChecks = NO_CHECKS) -> int:
         """Members who answered, judged a pair of ideas or labelled, not counting those whose answers
@@ -408,14 +414,3 @@ def _round(row: Any) -> RoundRecord:
         closes_at=from_text(row["closes_at"]),
         closed_at=from_text(row["closed_at"]),
     )
-
-
-def _others(db: Connection, other_only: bool) -> str:
-    """With ``other_only``, the condition keeping a yes/no/other task's "other" answers, stored as JSON
-    objects. On SQLite a range on the index ``answers (round_id, task_id, value)`` (migration 0019), which
-    ``LIKE`` cannot use: finding the latest "other" answers of a task of 68,434 answers, none of them
-    "other", read every one of them (45 ms, against 0.2). PostgreSQL compares text in the database's
-    collation, where ``{`` need not sort as in ASCII, so there it stays ``LIKE``."""
-    if not other_only:
-        return ""
-    return " AND value >= '{' AND value < '|'" if dialect(db) == "sqlite" else " AND value LIKE '{%'"

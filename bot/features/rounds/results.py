@@ -267,10 +267,9 @@ async def round_tallies(
     polls = [task for task in campaign.tasks if not task.is_job]
     chosen = [task.id for task in polls if task.kind != TaskKind.FREE_TEXT]
     typed = [task.id for task in polls if task.kind == TaskKind.FREE_TEXT]
-    (counts, skips), samples = await asyncio.gather(  # sent together: a report's readers run them side by side
-        asyncio.gather(
-            queries.answer_counts(round_id, chosen, typed, checks, where), queries.skip_counts(round_id, checks, where)
-        ),
+    counts, skips, samples = await asyncio.gather(  # sent together: a report's readers run them side by side
+        queries.answer_counts(round_id, chosen, typed, checks, where),
+        queries.skip_counts(round_id, checks, where),
         asyncio.gather(*(_samples(services, round_id, task, checks) for task in polls)),
     )
     minimum = services.settings.results.min_answers
